@@ -1,0 +1,103 @@
+"""`make bench`: speed ratios of our engine against the obvious peers, measured in one run.
+
+Each `bench_*.py` module beside this file exposes `run(quick: bool) -> dict` with keys
+`title` (section heading), `command` (how to re-run it), `rows` (list of flat dicts: the table) and
+`notes` (list of strings). This script runs them all and writes docs/benchmarks.md. No timing is asserted
+anywhere: the machine is 2 cores and noisy, so only ratios measured in the same run are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+MODULES = ["bench_success", "bench_hessian", "bench_depth_sweep"]
+
+
+def markdown_table(rows: list[dict]) -> str:
+    header: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in header:
+                header.append(key)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row.get(k, "")) for k in header) + " |")
+    return "\n".join(lines)
+
+
+def machine_line() -> str:
+    try:
+        import numpy
+
+        np_version = numpy.__version__
+    except ImportError:  # pragma: no cover
+        np_version = "?"
+    try:
+        import torch
+
+        torch_version = torch.__version__
+    except ImportError:
+        torch_version = "not installed"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np_version}, torch {torch_version}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--write", help="markdown file to write (atomically)")
+    parser.add_argument("--only", help="comma list of bench modules to run")
+    parser.add_argument("--quick", action="store_true", help="smaller problems (a smoke run)")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else MODULES
+    sections = []
+    for name in names:
+        path = HERE / f"{name}.py"
+        if not path.exists():
+            print(f"[bench] {name}: not present, skipped", file=sys.stderr)
+            continue
+        module = importlib.import_module(name)
+        start = time.perf_counter()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        result = module.run(quick=args.quick)
+        elapsed = time.perf_counter() - start
+        print(markdown_table(result["rows"]), file=sys.stderr)
+        sections.append((result, elapsed))
+    text = [
+        "# Benchmarks",
+        "",
+        "Made by `make bench` (`python tests/bench/run_bench.py --write docs/benchmarks.md`), on "
+        f"{time.strftime('%Y-%m-%d')}: {machine_line()}.",
+        "Every ratio compares two timings taken in the same run on the same work; the machine is shared "
+        "and noisy, so read ratios, not absolute seconds. Nothing here is asserted by `make test`.",
+        "",
+    ]
+    for result, elapsed in sections:
+        text += [f"## {result['title']}", "", f"Command: `{result['command']}` (section ran in {elapsed:.1f} s)", ""]
+        text += [markdown_table(result["rows"]), ""]
+        text += [f"- {note}" for note in result.get("notes", [])]
+        text.append("")
+    output = "\n".join(text)
+    if args.write:
+        sys.path.insert(0, str(HERE.parent.parent))
+        from resnet_cli.report import write_atomic
+
+        write_atomic(args.write, output)
+        print(f"[bench] wrote {args.write}", file=sys.stderr)
+    else:
+        print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
