@@ -236,7 +236,7 @@ def make_gaussian(samples: int, dim: int, rng: np.random.Generator) -> Dataset:
 
 
 def load_dataset(
-    spec: str, *, samples: int | None = None, dim: int | None = None, rng: np.random.Generator | None = None
+    spec: str, rng: np.random.Generator | None = None, *, samples: int | None = None, dim: int | None = None
 ) -> Dataset:
     """Load ``digits``, ``mnist:PATH`` or ``gaussian`` (``samples`` default 1000, ``dim`` default 10).
 
