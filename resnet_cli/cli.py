@@ -55,6 +55,7 @@ def _root(
 # --- (each module in resnet_cli/commands/ exposes `command`, a plain typer-annotated function) ---
 _register(app, "hessian", "hessian")
 _register(train_app, "shortcut", "train_shortcut")
+_register(app, "depth-sweep", "depth_sweep")
 # --- end of registration block ---
 
 if train_app.registered_commands:

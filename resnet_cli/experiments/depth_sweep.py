@@ -1,0 +1,503 @@
+"""`depth-sweep`: one measurement across depths and network kinds — Li et al. (2017), Figures 5, 9 and 10.
+
+Network kinds (§5 and Appendix B of the paper):
+
+- ``2-shortcut``, ``1-shortcut``, ``3-shortcut``: n-shortcut networks with the "zero" initialisation of §4.1
+  (exactly zero, the point of Theorem 1, for ``init-cond``; 0.01 × Xavier, the paper's "zero initialization
+  with small random perturbations", for training — exact zero is a stationary point GD cannot leave);
+- ``xavier``, ``orthogonal``: plain networks (no shortcut) with that initialisation; with ReLUs they sit
+  where a 2-shortcut network has them (Appendix B).
+
+Measures:
+
+- ``init-cond`` (Figure 5): cond10 = |λ|max / |λ|(10th percentile) of the Hessian at the initial point, mean
+  and standard deviation over runs; the exact spectrum (`eigvalsh`) up to a size threshold, stochastic
+  Lanczos quadrature above it. A Hessian that is exactly zero (n ≥ 3 at zero: Theorem 1) is "degenerate".
+- ``final-loss`` (Figures 9, 10): full-batch GD for `epochs` epochs over a grid of learning rates, all rates
+  and runs of a (kind, depth) cell in one batched array program (`shortcut.gradient_descent`); per rate
+  the mean final loss − L_min (linear networks) or final loss (ReLU in the mid positions, as the paper
+  plots it) over runs; the best rate is the one with the lowest mean among rates where no run diverged.
+
+Every (kind, depth) cell draws from its own generator, ``SeedSequence([seed, kind code, depth])``, so a
+cell's numbers do not depend on which other cells are in the sweep, nor on how many processes run it.
+Pure computation: no printing, no files (the data are loaded through `resnet_cli.data`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from resnet_cli.data import Dataset, load_dataset
+from resnet_cli.errors import ConfigError
+from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, Problem, measure_hessian
+from resnet_cli.models import shortcut as sc
+from resnet_cli.spectrum import spectrum_stats
+
+MEASURES = ("init-cond", "final-loss")
+ACT_MIDS = ("identity", "relu")
+METHODS = ("auto", "exact", "slq")
+SHORTCUT_INITS = ("auto", "zero", "small")
+DEFAULT_EXACT_MAX_PARAMS = 3200  # depth 32 at d = 10: eigvalsh takes a few seconds there
+# A grid of learning rates is "flat" (the best rate is not meaningful, as the paper says of Xavier at depth
+# 96) when the mean final values of all converged rates lie within this relative spread of each other.
+FLAT_SPREAD = 0.05
+
+Progress = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class NetworkKind:
+    """One curve of the paper's figures: a shortcut depth (0 = plain) and, for plain networks, an init."""
+
+    name: str
+    code: int  # stable number used in the cell's seed
+    shortcut: int
+    init: str | None  # None: the shortcut initialisation (zero / small)
+    label: str
+
+
+NETWORK_KINDS: dict[str, NetworkKind] = {
+    k.name: k
+    for k in (
+        NetworkKind("2-shortcut", 1, 2, None, "2-shortcut network, zero init"),
+        NetworkKind("1-shortcut", 2, 1, None, "1-shortcut network, zero init"),
+        NetworkKind("3-shortcut", 3, 3, None, "3-shortcut network, zero init"),
+        NetworkKind("xavier", 4, 0, "xavier", "plain network, Xavier init"),
+        NetworkKind("orthogonal", 5, 0, "orthogonal", "plain network, orthogonal init"),
+    )
+}
+
+
+def default_lrs() -> list[float]:
+    """10^-3 … 10^0.5 in half decades (8 rates)."""
+    return [float(10 ** (-3 + 0.5 * i)) for i in range(8)]
+
+
+@dataclass
+class SweepConfig:
+    """Validated options of `resnet-cli depth-sweep` (see docs/depth-sweep.md)."""
+
+    depths: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32])
+    networks: list[str] = field(default_factory=lambda: list(NETWORK_KINDS))
+    measure: str = "init-cond"
+    act_mid: str = "identity"
+    data: str = "digits"
+    samples: int | None = None
+    dim: int | None = None
+    seed: int = 0
+    runs: int = 10
+    shortcut_init: str = "auto"
+    epochs: int = 1000
+    lrs: list[float] = field(default_factory=default_lrs)
+    method: str = "auto"
+    exact_max_params: int = DEFAULT_EXACT_MAX_PARAMS
+    lanczos_steps: int = 80
+    probes: int = 8
+
+    def validate(self) -> None:
+        if not self.depths:
+            raise ConfigError("--depths: the list is empty")
+        bad = [d for d in self.depths if d < 1]
+        if bad:
+            raise ConfigError(f"--depths: every depth must be at least 1, got {bad[0]}")
+        if len(set(self.depths)) != len(self.depths):
+            raise ConfigError("--depths: a depth is listed twice")
+        if not self.networks:
+            raise ConfigError("--networks: the list is empty")
+        for name in self.networks:
+            if name not in NETWORK_KINDS:
+                raise ConfigError(f"--networks: unknown value {name!r} (choose from {', '.join(NETWORK_KINDS)})")
+        if len(set(self.networks)) != len(self.networks):
+            raise ConfigError("--networks: a network is listed twice")
+        if self.measure not in MEASURES:
+            raise ConfigError(f"--measure {self.measure!r}: choose from {', '.join(MEASURES)}")
+        if self.act_mid not in ACT_MIDS:
+            raise ConfigError(f"--act-mid {self.act_mid!r}: choose from {', '.join(ACT_MIDS)}")
+        if self.runs < 1:
+            raise ConfigError(f"--runs {self.runs}: must be at least 1")
+        if self.shortcut_init not in SHORTCUT_INITS:
+            raise ConfigError(f"--shortcut-init {self.shortcut_init!r}: choose from {', '.join(SHORTCUT_INITS)}")
+        if self.epochs < 1:
+            raise ConfigError(f"--epochs {self.epochs}: must be at least 1")
+        if not self.lrs:
+            raise ConfigError("--lrs: the grid is empty")
+        for lr in self.lrs:
+            if not (np.isfinite(lr) and lr > 0):
+                raise ConfigError(f"--lrs: every learning rate must be a positive number, got {lr:g}")
+        if len(set(self.lrs)) != len(self.lrs):
+            raise ConfigError("--lrs: a learning rate is listed twice")
+        if self.method not in METHODS:
+            raise ConfigError(f"--method {self.method!r}: choose from {', '.join(METHODS)}")
+        if not 1 <= self.exact_max_params <= EXACT_MAX_PARAMS:
+            raise ConfigError(f"--exact-max-params {self.exact_max_params}: must lie in 1..{EXACT_MAX_PARAMS}")
+        if self.lanczos_steps < 1 or self.probes < 1:
+            raise ConfigError("--lanczos-steps and --probes must be at least 1")
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError(f"--samples {self.samples}: must be at least 1")
+        if self.dim is not None and self.dim < 1:
+            raise ConfigError(f"--dim {self.dim}: must be at least 1")
+
+    def init_for(self, kind: NetworkKind) -> str:
+        """The initialisation a kind gets under this measure (see the module docstring)."""
+        if kind.init is not None:
+            return kind.init
+        if self.shortcut_init != "auto":
+            return self.shortcut_init
+        return "zero" if self.measure == "init-cond" else "small"
+
+
+@dataclass
+class Cell:
+    """The result for one (network kind, depth).
+
+    ``status``: "ok"; "degenerate" (init-cond: the Hessian is exactly zero, cond10 undefined);
+    "not-applicable" (the depth is not a multiple of the kind's unit); "all-diverged" (final-loss: every
+    learning rate diverged in some run). ``values``: the per-run measurement (cond10 or the final value at
+    the best rate). ``grid`` (final-loss): one entry per learning rate.
+    """
+
+    network: str
+    depth: int
+    measure: str
+    status: str
+    init: str
+    mean: float | None = None
+    std: float | None = None
+    runs: int = 0
+    values: list[float] = field(default_factory=list)
+    n_params: int = 0
+    method: str | None = None
+    note: str = ""
+    theory_cond10: float | None = None
+    best_lr: float | None = None
+    best_lr_flat: bool = False
+    grid: list[dict[str, Any]] = field(default_factory=list)
+    l_min: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SweepResult:
+    config: dict[str, Any]
+    data: dict[str, Any]
+    cells: list[Cell]
+    notes: list[str]
+    method_statement: str | None
+    quantity: str  # what mean/std are: "cond10", "final loss − L_min", "final loss"
+
+
+def load_data(cfg: SweepConfig) -> Dataset:
+    """The data set, with gaussian data drawn from the same stream as `hessian --seed` uses."""
+    data_seq = np.random.SeedSequence(cfg.seed).spawn(3)[0]
+    return load_dataset(cfg.data, np.random.default_rng(data_seq), samples=cfg.samples, dim=cfg.dim)
+
+
+def cell_generators(seed: int, kind: NetworkKind, depth: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """(init generator, probe generator) of one cell, independent of every other cell."""
+    init_seq, probe_seq = np.random.SeedSequence([seed, kind.code, depth]).spawn(2)
+    return np.random.default_rng(init_seq), np.random.default_rng(probe_seq)
+
+
+def build_network(cfg: SweepConfig, kind: NetworkKind, depth: int, dim: int) -> sc.ShortcutNet | str:
+    """The network of a cell, or the reason it does not exist at this depth."""
+    if kind.shortcut and depth % kind.shortcut:
+        return f"depth {depth} is not a multiple of {kind.shortcut}"
+    if kind.shortcut == 0 and cfg.act_mid != "identity" and depth % 2:
+        return f"depth {depth} is odd: the plain network's ReLUs sit in pairs of layers (as in a 2-shortcut network)"
+    return sc.make_network(kind.shortcut, depth, dim, act_mid=cfg.act_mid, plain_unit=2)
+
+
+def method_for(cfg: SweepConfig, n_params: int) -> str:
+    if cfg.method == "auto":
+        return "exact" if n_params <= cfg.exact_max_params else "slq"
+    return cfg.method
+
+
+def method_statement(cfg: SweepConfig) -> str:
+    slq = f"stochastic Lanczos quadrature ({cfg.lanczos_steps} Lanczos steps × {cfg.probes} probes, approximate)"
+    if cfg.method == "exact":
+        return "Hessian spectra: exact (eigvalsh) for every cell"
+    if cfg.method == "slq":
+        return f"Hessian spectra: {slq} for every cell"
+    return (f"Hessian spectra: exact (eigvalsh) up to {cfg.exact_max_params} parameters, "
+            f"{slq} above (cells marked ≈)")
+
+
+def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    with np.errstate(invalid="ignore"):
+        return float(np.mean(values)), float(np.std(values))
+
+
+# --- init-cond (Figure 5) -----------------------------------------------------------------------------------
+
+
+def init_cond_cell(
+    cfg: SweepConfig, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+    progress: Callable[[float], None] | None = None,
+) -> Cell:
+    """cond10 of the Hessian at the initial point, over `runs` draws (one evaluation when the init is zero)."""
+    init = cfg.init_for(kind)
+    net = build_network(cfg, kind, depth, dataset.dim)
+    if isinstance(net, str):
+        return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
+    method = method_for(cfg, net.n_params)
+    if method == "exact" and net.n_params > EXACT_MAX_PARAMS:
+        raise ConfigError(
+            f"--method exact: {kind.name} at depth {depth} has {net.n_params} parameters, above {EXACT_MAX_PARAMS}; "
+            "use --method auto or slq"
+        )
+    init_rng, probe_rng = cell_generators(cfg.seed, kind, depth)
+    problem = Problem(net, dataset, moments, l_min, init_rng, probe_rng)
+    evaluations = 1 if init == "zero" else cfg.runs
+    W = sc.init_weights(net, init, init_rng, batch_shape=(evaluations,))
+    stats = []
+    for r in range(evaluations):
+        stats.append(measure_hessian(problem, W[r], method, cfg.lanczos_steps, cfg.probes).stats)
+        if progress is not None:
+            progress((r + 1) / evaluations)
+    cell = Cell(kind.name, depth, cfg.measure, "ok", init, runs=evaluations, n_params=net.n_params, method=method)
+    if init == "zero":
+        cell.note = "zero init is deterministic: one evaluation"
+        cell.theory_cond10, theory_note = _theorem1_cond10(net, dataset)
+        if theory_note:
+            cell.extra["theorem1"] = theory_note
+    if all(s.zero_matrix for s in stats):
+        cell.status = "degenerate"
+        cell.note = "H = 0 at this point: cond10 undefined" + (
+            " (Theorem 1: zero is a stationary point of order n − 1 ≥ 2)" if kind.shortcut >= 3 and init == "zero"
+            else " (σ'(0) = 0 for ReLU, so Theorem 1's coefficient vanishes)" if init == "zero" else "")
+        cell.values = []
+        return cell
+    values = np.array([s.cond10 if not s.zero_matrix else np.nan for s in stats], dtype=float)
+    cell.values = [float(v) for v in values]
+    cell.mean, cell.std = _mean_std(values)
+    cell.extra["abs_max"] = float(np.mean([s.abs_max for s in stats]))
+    cell.extra["abs_p10"] = float(np.mean([s.abs_p10 for s in stats]))
+    cell.extra["index"] = float(np.mean([s.index for s in stats]))
+    if not np.all(np.isfinite(values)):
+        cell.note = (cell.note + "; " if cell.note else "") + "|λ| at the 10th percentile is 0 in some run (cond10 = inf)"
+    return cell
+
+
+def _theorem1_cond10(net: sc.ShortcutNet, dataset: Dataset) -> tuple[float | None, str]:
+    """cond10 predicted by Theorem 1 at zero (n = 2: from ±σ_i(A), each R·d times; n ≥ 3: H = 0)."""
+    if not net.shortcut or net.unit_layers == 1:
+        return None, ""
+    pred = sc.theorem1_prediction(net, dataset.X, dataset.Y)
+    if pred.case == "n>=3":
+        return None, "H = 0"
+    stats = spectrum_stats(pred.eigenvalues)
+    if stats.zero_matrix:
+        return None, "H = 0"
+    return float(stats.cond10), ""
+
+
+# --- final-loss (Figures 9 and 10) --------------------------------------------------------------------------
+
+
+def final_loss_cell(
+    cfg: SweepConfig, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+    progress: Callable[[float], None] | None = None,
+) -> Cell:
+    """Full-batch GD over the learning-rate grid and the runs at once; the best rate by the mean final value."""
+    init = cfg.init_for(kind)
+    net = build_network(cfg, kind, depth, dataset.dim)
+    if isinstance(net, str):
+        return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
+    init_rng, _ = cell_generators(cfg.seed, kind, depth)
+    runs = 1 if init == "zero" else cfg.runs
+    W0 = sc.init_weights(net, init, init_rng, batch_shape=(runs,))
+    lrs = np.asarray(cfg.lrs, dtype=np.float64)
+    callback = None if progress is None else (lambda e, n: progress(e / n))
+    gd = sc.gradient_descent(net, W0, lrs[:, None], cfg.epochs, X=dataset.X, Y=dataset.Y, moments=moments,
+                             progress=callback)
+    return summarise_grid(cfg, kind, depth, init, net, gd)
+
+
+def summarise_grid(cfg: SweepConfig, kind: NetworkKind, depth: int, init: str, net: sc.ShortcutNet,
+                   gd: sc.GDResult) -> Cell:
+    """Per learning rate: runs diverged, mean ± std final value; the best rate among those where none diverged."""
+    linear = net.is_linear
+    final = gd.gaps[-1] if linear else gd.losses[-1]  # (rates, runs); inf where diverged
+    runs = final.shape[1]
+    grid = []
+    for i, lr in enumerate(cfg.lrs):
+        diverged = int(np.count_nonzero(gd.diverged[i]))
+        entry: dict[str, Any] = {"lr": float(lr), "diverged_runs": diverged, "mean": None, "std": None}
+        if diverged:
+            epochs = gd.diverged_epoch[i][gd.diverged[i]]
+            entry["first_diverged_epoch"] = int(epochs.min())
+        else:
+            entry["mean"], entry["std"] = _mean_std(final[i])
+        grid.append(entry)
+    cell = Cell(kind.name, depth, cfg.measure, "ok", init, runs=runs, n_params=net.n_params, grid=grid,
+                l_min=float(gd.l_min))
+    if init == "zero":
+        cell.note = "zero init is deterministic: one run"
+        if net.shortcut and net.unit_layers >= 2:
+            cell.note += "; zero is a stationary point of an n ≥ 2 shortcut network, GD stays there"
+    converged = [i for i, e in enumerate(grid) if e["diverged_runs"] == 0]
+    if not converged:
+        cell.status = "all-diverged"
+        cell.note = (cell.note + "; " if cell.note else "") + "every learning rate diverged in some run"
+        return cell
+    means = np.array([grid[i]["mean"] for i in converged])
+    best = converged[int(np.argmin(means))]
+    cell.best_lr = float(cfg.lrs[best])
+    cell.mean, cell.std = grid[best]["mean"], grid[best]["std"]
+    cell.values = [float(v) for v in final[best]]
+    grid[best]["best"] = True
+    if len(converged) >= 2 and means.max() - means.min() <= FLAT_SPREAD * means.max():
+        cell.best_lr_flat = True
+    if not linear:
+        cell.extra["final_loss_gap_vs_linear_l_min"] = float(np.mean(gd.gaps[-1][best]))
+    return cell
+
+
+# --- the sweep ------------------------------------------------------------------------------------------------
+
+
+def cell_cost(cfg: SweepConfig, kind: NetworkKind, depth: int) -> float:
+    """A rough relative cost for the progress bar and the order of work (deepest cells first)."""
+    if kind.shortcut and depth % kind.shortcut:
+        return 0.0
+    if cfg.measure == "final-loss":
+        return float(depth)
+    p = depth * 100.0
+    return p ** 3 / 1e9 if p <= cfg.exact_max_params else depth * 0.1
+
+
+def run_cell(cfg: SweepConfig, name: str, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+             progress: Callable[[float], None] | None = None) -> Cell:
+    kind = NETWORK_KINDS[name]
+    fn = init_cond_cell if cfg.measure == "init-cond" else final_loss_cell
+    return fn(cfg, kind, depth, dataset, moments, l_min, progress)
+
+
+def _run_cell_task(args: tuple) -> Cell:
+    return run_cell(*args)
+
+
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def single_threaded_workers(jobs: int) -> Iterator[Any]:
+    """A process pool whose workers run BLAS on one thread each.
+
+    `jobs` processes that each start as many BLAS threads as there are cores oversubscribe the machine, and
+    OpenBLAS's spinning threads then make small eigenvalue problems many times slower. The workers are
+    started with "spawn" (a fresh interpreter reads the thread variables when numpy loads) while the
+    variables are set to 1; the parent's own BLAS and environment are left as they were.
+    """
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
+    os.environ.update({name: "1" for name in BLAS_THREAD_VARIABLES})
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            yield pool
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run(cfg: SweepConfig, jobs: int = 1, progress: Progress | None = None) -> SweepResult:
+    """Every (network, depth) cell; cells in `jobs` processes when jobs > 1 (the numbers do not depend on it).
+
+    ``progress(completed, total, description)`` is called as work completes (weighted by `cell_cost`).
+    """
+    cfg.validate()
+    dataset = load_data(cfg)
+    moments = sc.second_moments(dataset.X, dataset.Y)
+    l_min = sc.optimal_linear_loss(moments)
+    order = [(name, depth) for depth in cfg.depths for name in cfg.networks]
+    costs = {key: cell_cost(cfg, NETWORK_KINDS[key[0]], key[1]) for key in order}
+    # Fail fast on cells that cannot be built or measured before any long computation starts.
+    applicable = [key for key in order if not isinstance(build_network(cfg, NETWORK_KINDS[key[0]], key[1], dataset.dim), str)]
+    if not applicable:
+        raise ConfigError("no network in --networks can be built at any depth in --depths "
+                          "(an n-shortcut network needs a depth that is a multiple of n)")
+    if cfg.measure == "init-cond" and cfg.method == "exact":
+        for name, depth in applicable:
+            p = depth * dataset.dim**2
+            if p > EXACT_MAX_PARAMS:
+                raise ConfigError(f"--method exact: depth {depth} has {p} parameters, above {EXACT_MAX_PARAMS}; "
+                                  "use --method auto or slq")
+    total = sum(costs.values()) or 1.0
+    done = 0.0
+    results: dict[tuple[str, int], Cell] = {}
+    schedule = sorted(order, key=lambda key: -costs[key])
+    report = progress or (lambda *a, **k: None)
+    report(0.0, total, "depth sweep")
+    if jobs <= 1 or len(applicable) <= 1:
+        for key in schedule:
+            base = done
+
+            def partial(fraction: float, key=key, base=base) -> None:
+                report(base + fraction * costs[key], total, f"{key[0]}, depth {key[1]}")
+
+            results[key] = run_cell(cfg, key[0], key[1], dataset, moments, l_min, partial)
+            done += costs[key]
+            report(done, total, f"{key[0]}, depth {key[1]}")
+    else:
+        from concurrent.futures import as_completed
+
+        with single_threaded_workers(jobs) as pool:
+            futures = {pool.submit(_run_cell_task, (cfg, key[0], key[1], dataset, moments, l_min)): key
+                       for key in schedule}
+            for future in as_completed(futures):
+                key = futures[future]
+                results[key] = future.result()
+                done += costs[key]
+                report(done, total, f"{key[0]}, depth {key[1]} done")
+    cells = [results[key] for key in order]
+    notes = sweep_notes(cfg, cells)
+    linear = cfg.act_mid == "identity"
+    quantity = "cond10" if cfg.measure == "init-cond" else ("final loss − L_min" if linear else "final loss")
+    data = {"name": dataset.name, "description": dataset.description, "samples": dataset.samples,
+            "dim": dataset.dim, "l_min": l_min}
+    return SweepResult(
+        config=asdict(cfg),
+        data=data,
+        cells=cells,
+        notes=notes,
+        method_statement=method_statement(cfg) if cfg.measure == "init-cond" else None,
+        quantity=quantity,
+    )
+
+
+def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
+    notes = []
+    shortcut_kinds = [n for n in cfg.networks if NETWORK_KINDS[n].shortcut]
+    if shortcut_kinds:
+        init = cfg.init_for(NETWORK_KINDS[shortcut_kinds[0]])
+        what = "exactly zero (Theorem 1's point)" if init == "zero" else "0.01 × Xavier (the paper's perturbed zero init)"
+        notes.append(f"shortcut networks start at {what}")
+    if cfg.act_mid == "relu":
+        odd = [n for n in cfg.networks if NETWORK_KINDS[n].shortcut in (1, 3)]
+        if odd:
+            notes.append("the paper omits 1- and 3-shortcut networks with ReLUs (their ReLU counts differ from "
+                         "the 2-shortcut and plain networks'; a 1-shortcut unit has no mid position)")
+        if cfg.measure == "final-loss":
+            notes.append("with ReLUs the minimum loss is unknown: the final loss itself is reported, as in the "
+                         "paper's Figure 10 (the linear L_min is shown for reference)")
+    if cfg.measure == "final-loss":
+        if any(c.best_lr_flat for c in cells):
+            notes.append(f"'flat': the mean final values of all converged rates lie within {FLAT_SPREAD:.0%} of "
+                         "each other, so the best rate is not meaningful (the paper omits it there)")
+        if any(c.status == "ok" and any(e["diverged_runs"] for e in c.grid) for c in cells):
+            notes.append("a rate counts as diverged when any run's loss became non-finite or exceeded 1e12 × its "
+                         "start; such rates are excluded from the best-rate choice")
+    if any(c.status == "degenerate" for c in cells):
+        notes.append("degenerate: the Hessian is exactly 0 at the initial point, so cond10 is undefined")
+    return notes
