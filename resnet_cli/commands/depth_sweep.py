@@ -186,7 +186,7 @@ def _cell_text(row: dict[str, Any]) -> str:
     if status == "not-applicable":
         return "n/a"
     if status == "degenerate":
-        return "H = 0 (degenerate)"
+        return "H = 0"
     if status == "all-diverged":
         return "all diverged"
     text = _pm(row["mean"], row["std"], row["runs"])

@@ -499,5 +499,5 @@ def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
             notes.append("a rate counts as diverged when any run's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
     if any(c.status == "degenerate" for c in cells):
-        notes.append("degenerate: the Hessian is exactly 0 at the initial point, so cond10 is undefined")
+        notes.append("H = 0: degenerate, the Hessian is exactly 0 at the initial point, so cond10 is undefined")
     return notes
