@@ -33,5 +33,10 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
+## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0): JSON results in
+## docs/results/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
+reproduce-li2017: $(STAMP)
+	$(BIN)/python scripts/reproduce_li2017.py --docs docs
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

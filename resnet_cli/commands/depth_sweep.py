@@ -177,8 +177,8 @@ def _pm(mean: Any, std: Any, runs: int) -> str:
     if mean is None:
         return "—"
     if runs > 1 and std is not None:
-        return f"{fmt(mean)} ± {fmt(std, 2)}"
-    return fmt(mean)
+        return f"{fmt(mean, 3)} ± {fmt(std, 2)}"
+    return fmt(mean, 4)
 
 
 def _cell_text(row: dict[str, Any]) -> str:
@@ -253,7 +253,7 @@ def render_grid(p: dict[str, Any]) -> None:
 
     cfg = p["config"]
     console.print(f"{p['quantity']} at each learning rate (mean over runs; * = best; "
-                  "diverged k/N = the loss blew up in k of the N runs):")
+                  "div k/N = diverged in k of the N runs):")
     table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("network")
     table.add_column("depth", justify="right")
@@ -270,7 +270,7 @@ def render_grid(p: dict[str, Any]) -> None:
             for e in cell["grid"]:
                 if e["diverged_runs"]:
                     runs = runs_of[(name, depth)]
-                    texts.append("diverged" if e["diverged_runs"] == runs else f"diverged {e['diverged_runs']}/{runs}")
+                    texts.append("diverged" if e["diverged_runs"] == runs else f"div {e['diverged_runs']}/{runs}")
                 else:
                     texts.append(fmt(e["mean"], 3) + (" *" if e.get("best") else ""))
             table.add_row(name, str(depth), *texts)
