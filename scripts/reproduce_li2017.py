@@ -156,43 +156,70 @@ def claims_fig5(p: dict) -> list[tuple[str, str, str]]:
     return out
 
 
+def identity_gap(p: dict) -> float:
+    """L(I) − L_min: where a shortcut network at (nearly) zero starts, on the data of this result."""
+    from resnet_cli.experiments import depth_sweep as ds
+    from resnet_cli.models import shortcut as sc
+    import numpy as np
+
+    cfg = p["config"]
+    data = ds.load_data(ds.SweepConfig(data=cfg["data"], samples=cfg["samples"], dim=cfg["dim"], seed=cfg["seed"]))
+    return float(sc.linear_loss_gap(np.eye(data.dim), sc.second_moments(data.X, data.Y)))
+
+
 def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
     cfg = p["config"]
     by = rows_by(p)
     out = []
     others = [n for n in cfg["networks"] if n != "2-shortcut"]
     two = ok_means(p, "2-shortcut")
+    quantity = p["quantity"]
+    if two and figure == "fig9":
+        start = identity_gap(p)
+        worst_depth, worst = max(two, key=lambda t: t[1])
+        out.append((
+            "the final losses of 2-shortcut linear networks stay close to optimal as the networks become deeper",
+            "best loss − L_min: " + ", ".join(f"{fmt(v, 2)} (depth {d})" for d, v in two)
+            + f"; the largest, {fmt(worst, 2)} at depth {worst_depth}, is {worst / start:.0e} of the gap "
+            f"L(I) − L_min = {fmt(start, 3)} where the network starts",
+            "agrees" if worst <= 1e-3 * start else "differs",
+        ))
     if two:
         wins = []
         for depth, value in two:
             rivals = [by[(n, depth)]["mean"] for n in others if by[(n, depth)]["status"] == "ok"]
             if all(value < r for r in rivals):
                 wins.append(depth)
-        quantity = p["quantity"]
         if figure == "fig9":
-            claim = ("the final losses of 2-shortcut linear networks stay close to optimal as the networks "
-                     "become deeper")
+            claim = "(Fig. 9, left) 2-shortcut networks reach the lowest final loss of all kinds"
         else:
             claim = ("with ReLUs, Xavier and orthogonal networks have difficulties finding optimal points, while "
                      "2-shortcut networks find them easily")
-        out.append((
-            claim,
-            f"2-shortcut best {quantity}: " + ", ".join(f"{fmt(v, 2)} (depth {d})" for d, v in two)
-            + f"; the lowest of all kinds at {len(wins)} of {len(two)} depths",
-            "agrees" if len(wins) == len(two) else ("partly" if wins else "differs"),
-        ))
-        higher = []
-        for depth, _ in two:
-            lr2 = by[("2-shortcut", depth)]["best_lr"]
-            rivals = [by[(n, depth)]["best_lr"] for n in others
-                      if by[(n, depth)]["best_lr"] is not None and not by[(n, depth)]["best_lr_flat"]]
-            if lr2 is not None and all(lr2 >= r for r in rivals):
-                higher.append(depth)
+        missing = [d for d, _ in two if d not in wins]
+        ours = f"2-shortcut is the lowest at {len(wins)} of {len(two)} depths"
+        if missing:
+            ours += "; not at depth " + ", ".join(
+                f"{d} ({fmt(by[('2-shortcut', d)]['mean'], 2)} vs "
+                + ", ".join(f"{n} {fmt(by[(n, d)]['mean'], 2)}" for n in others
+                            if by[(n, d)]["status"] == "ok" and by[(n, d)]["mean"] <= by[("2-shortcut", d)]["mean"])
+                + ")" for d in missing)
+        if figure == "fig10":
+            ours = f"best {quantity}, 2-shortcut: " + ", ".join(f"{fmt(v, 2)} (depth {d})" for d, v in two) + "; " + ours
+        out.append((claim, ours, "agrees" if not missing else ("partly" if wins else "differs")))
         if figure == "fig9":
+            higher = []
+            for depth, _ in two:
+                lr2 = by[("2-shortcut", depth)]["best_lr"]
+                rivals = [by[(n, depth)]["best_lr"] for n in others
+                          if by[(n, depth)]["best_lr"] is not None and not by[(n, depth)]["best_lr_flat"]]
+                if lr2 is not None and all(lr2 >= r for r in rivals):
+                    higher.append(depth)
+            edge = [d for d, _ in two if by[("2-shortcut", d)].get("best_lr_at_edge")]
             out.append((
                 "higher learning rates can be applied to 2-shortcut networks",
                 "best rate of 2-shortcut: " + ", ".join(fmt(by[("2-shortcut", d)]["best_lr"], 2) for d, _ in two)
-                + f"; ≥ every other kind's (non-flat) best rate at {len(higher)} of {len(two)} depths",
+                + f"; ≥ every other kind's (non-flat) best rate at {len(higher)} of {len(two)} depths"
+                + (f"; at the top of our grid at depth {', '.join(map(str, edge))}" if edge else ""),
                 "agrees" if len(higher) == len(two) else ("partly" if higher else "differs"),
             ))
     deep = max(cfg["depths"])
@@ -207,24 +234,26 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
         if row["status"] == "all-diverged":
             ours = "every rate diverged in at least one run"
         else:
-            spread = (max(conv) - min(conv)) / max(conv) if conv else float("nan")
-            ours = (f"{len(conv)} rates converged, mean final values {fmt(min(conv), 3)} … {fmt(max(conv), 3)} "
-                    f"(spread {spread:.0%})" + ("; flagged flat" if row["best_lr_flat"] else ""))
-        verdict = "agrees" if row.get("best_lr_flat") else "partly"
+            spread = (max(conv) - min(conv)) / max(conv)
+            ours = (f"{len(conv)} of {len(cell['grid'])} rates converged in every run, mean final values "
+                    f"{fmt(min(conv), 3)} … {fmt(max(conv), 3)} (spread {spread:.1%})"
+                    + ("; flagged flat" if row["best_lr_flat"] else "; not flat by our 5 % rule"))
         out.append((
             f"at depth {deep}, the final losses of {label[name]}{'-ReLU' if figure == 'fig10' else ''} with "
-            "different learning rates are basically the same (best rate omitted)",
+            "different learning rates are basically the same (the best rate is omitted)",
             ours,
-            verdict,
+            "agrees" if row.get("best_lr_flat") else "partly",
         ))
     if figure == "fig9" and {"1-shortcut", "orthogonal"} <= set(cfg["networks"]):
         pairs = [(d, by[("1-shortcut", d)]["mean"], by[("orthogonal", d)]["mean"]) for d in cfg["depths"]
                  if by[("1-shortcut", d)]["status"] == "ok" and by[("orthogonal", d)]["status"] == "ok"]
+        close = [d for d, a, b in pairs if max(a, b) <= 10 * min(a, b)]
         out.append((
             "the training dynamics of 1-shortcut networks are similar to orthogonally initialized linear networks",
             "best loss − L_min, 1-shortcut vs orthogonal: "
-            + ", ".join(f"{fmt(a, 2)} vs {fmt(b, 2)} (depth {d})" for d, a, b in pairs),
-            "see the numbers",
+            + ", ".join(f"{fmt(a, 2)} vs {fmt(b, 2)} (depth {d})" for d, a, b in pairs)
+            + f"; within a factor 10 of each other at {len(close)} of {len(pairs)} depths",
+            "agrees" if len(close) == len(pairs) else "partly",
         ))
     return out
 

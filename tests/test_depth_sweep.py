@@ -147,7 +147,12 @@ def test_best_rate_and_flat_rules_on_a_hand_made_grid():
     # all converged rates within 5% of each other: the best rate is flagged as not meaningful
     cell = ds.summarise_grid(cfg, kind, 2, "orthogonal", net, fake_gd([[1.0, 1.0], [0.97, 0.97], [0.99, 0.99]],
                                                                       np.zeros((3, 2))))
-    assert cell.best_lr == 1.0 and cell.best_lr_flat
+    assert cell.best_lr == 1.0 and cell.best_lr_flat and not cell.best_lr_at_edge
+    # the best rate at the largest rate of the grid is flagged: the optimum may lie beyond it
+    cell = ds.summarise_grid(cfg, kind, 2, "orthogonal", net, fake_gd([[4, 6], [1, 3], [0.1, 0.3]],
+                                                                      np.zeros((3, 2))))
+    assert cell.best_lr == 10.0 and cell.best_lr_at_edge and not cell.best_lr_flat
+    assert any("edge of the --lrs grid" in n for n in ds.sweep_notes(cfg, [cell]))
 
 
 # --- validation --------------------------------------------------------------------------------------------------

@@ -148,6 +148,7 @@ def result_payload(result) -> dict[str, Any]:
         else:
             row["best_lr"] = c.best_lr
             row["best_lr_flat"] = c.best_lr_flat
+            row["best_lr_at_edge"] = c.best_lr_at_edge
             row["diverged_lrs"] = sum(1 for e in c.grid if e["diverged_runs"])
         row["note"] = c.note
         rows.append(row)

@@ -175,6 +175,7 @@ class Cell:
     theory_cond10: float | None = None
     best_lr: float | None = None
     best_lr_flat: bool = False
+    best_lr_at_edge: bool = False
     grid: list[dict[str, Any]] = field(default_factory=list)
     l_min: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -351,6 +352,8 @@ def summarise_grid(cfg: SweepConfig, kind: NetworkKind, depth: int, init: str, n
     cell.mean, cell.std = grid[best]["mean"], grid[best]["std"]
     cell.values = [float(v) for v in final[best]]
     grid[best]["best"] = True
+    if len(cfg.lrs) > 1 and cell.best_lr in (min(cfg.lrs), max(cfg.lrs)):
+        cell.best_lr_at_edge = True
     if len(converged) >= 2 and means.max() - means.min() <= FLAT_SPREAD * means.max():
         cell.best_lr_flat = True
     if not linear:
@@ -495,6 +498,10 @@ def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
         if any(c.best_lr_flat for c in cells):
             notes.append(f"'flat': the mean final values of all converged rates lie within {FLAT_SPREAD:.0%} of "
                          "each other, so the best rate is not meaningful (the paper omits it there)")
+        edge = [f"{c.network} at depth {c.depth}" for c in cells if c.best_lr_at_edge and not c.best_lr_flat]
+        if edge:
+            notes.append("the best rate is at the edge of the --lrs grid (the optimum may lie beyond it) for: "
+                         + ", ".join(edge))
         if any(c.status == "ok" and any(e["diverged_runs"] for e in c.grid) for c in cells):
             notes.append("a rate counts as diverged when any run's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
