@@ -67,6 +67,8 @@ def cell_md(row: dict) -> str:
         return "H = 0"
     if status == "all-diverged":
         return "all rates diverged"
+    if status == "beyond-precision":
+        return f"> 1e12 ({row['runs_beyond_precision']}/{row['runs']} runs)"
     text = fmt(row["mean"], 3)
     if row["runs"] > 1 and row["std"] is not None:
         text += f" ± {fmt(row['std'], 2)}"
@@ -115,23 +117,33 @@ def claims_fig5(p: dict) -> list[tuple[str, str, str]]:
         ))
     for name, label in (("xavier", "Xavier"), ("orthogonal", "orthogonal")):
         series = ok_means(p, name)
+        beyond = [r["depth"] for r in p["rows"] if r["network"] == name and r["status"] == "beyond-precision"]
         if len(series) >= 2:
             values = [v for _, v in series]
             rising = all(b > a for a, b in zip(values, values[1:]))
+            ours = (f"mean cond10 {fmt(values[0], 3)} at depth {series[0][0]} → {fmt(values[-1], 3)} at depth "
+                    f"{series[-1][0]}; " + ("rising at every step" if rising else "not monotone in our depths"))
+            if beyond:
+                ours += (f"; beyond float64's resolution (> 1e12) in some run from depth {min(beyond)} on "
+                         f"(depths {', '.join(map(str, beyond))})")
             out.append((
                 f"with {label} initialization the initial condition number goes to infinity as depth grows",
-                f"mean cond10 {fmt(values[0], 3)} at depth {series[0][0]} → {fmt(values[-1], 3)} at depth "
-                f"{series[-1][0]}; " + ("rising at every step" if rising else "not monotone in our depths"),
+                ours,
                 "agrees" if rising and values[-1] > 10 * values[0] else "partly",
             ))
     xs, os_ = dict(ok_means(p, "xavier")), dict(ok_means(p, "orthogonal"))
+    for r in p["rows"]:  # a cond10 beyond 1e12 is larger than any measured one
+        if r["network"] == "xavier" and r["status"] == "beyond-precision":
+            xs[r["depth"]] = float("inf")
     common = sorted(set(xs) & set(os_))
     if common:
-        slower = [d for d in common if os_[d] < xs[d]]
+        slower = [d for d in common if os_[d] <= xs[d]]
+        last = common[-1]
         out.append((
             "orthogonal initialization's condition number grows slower than Xavier's",
-            f"orthogonal < Xavier at {len(slower)} of {len(common)} depths; at depth {common[-1]}: "
-            f"{fmt(os_[common[-1]], 3)} vs {fmt(xs[common[-1]], 3)}",
+            f"orthogonal ≤ Xavier at {len(slower)} of {len(common)} depths"
+            + (" (at depth 1 both are one matrix, cond10 = 1)" if 1 in common else "") + f"; at depth {last}: "
+            f"{fmt(os_[last], 3)} vs {'> 1e12' if xs[last] == float('inf') else fmt(xs[last], 3)}",
             "agrees" if len(slower) == len(common) else "partly",
         ))
     one = ok_means(p, "1-shortcut")

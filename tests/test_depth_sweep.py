@@ -174,3 +174,21 @@ def test_no_applicable_cell_and_exact_too_large_are_errors():
         ds.run(ds.SweepConfig(depths=[3], networks=["2-shortcut"]))
     with pytest.raises(ConfigError, match="exact"):
         ds.run(ds.SweepConfig(depths=[128], networks=["2-shortcut"], method="exact"))
+
+
+def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
+    """When |λ| at the 10th percentile is within the eigensolver's rounding (≤ 1e-12·|λ|max), cond10 is only
+    known to exceed 1e12: the cell says so, with no inf or NaN in its mean."""
+    from resnet_cli.experiments.hessian import Measurement
+    from resnet_cli.spectrum import spectrum_stats
+
+    spectra = iter([np.r_[np.zeros(3), np.linspace(1, 2, 17)], np.linspace(1, 2, 20)])
+
+    def fake_measure(problem, W, method, steps, probes):
+        return Measurement(spectrum_stats(next(spectra)))
+
+    monkeypatch.setattr(ds, "measure_hessian", fake_measure)
+    cells = sweep(depths=[2], networks=["xavier"], runs=2)
+    c = cells[("xavier", 2)]
+    assert c.status == "beyond-precision" and c.mean is None and c.std is None
+    assert c.extra["runs_beyond_precision"] == 1 and "> 1e+12" in c.note

@@ -80,8 +80,8 @@ def command(
     probes: ProbesOpt = 8,
     jobs: Annotated[
         Optional[int],
-        typer.Option("--jobs", help="Worker processes for the cells (default: CPU count, at most 2). "
-                     "Results do not depend on it."),
+        typer.Option("--jobs", help="Worker processes for the cells (default: CPU count, at most 2), each with "
+                     "one BLAS thread. Results do not depend on it (up to BLAS rounding, 1e-14, in exact spectra)."),
     ] = None,
     config: ConfigOpt = None,
     seed: SeedOpt = 0,
@@ -145,6 +145,7 @@ def result_payload(result) -> dict[str, Any]:
         if c.measure == "init-cond":
             row["method"] = c.method
             row["theory_cond10"] = c.theory_cond10
+            row["runs_beyond_precision"] = c.extra.get("runs_beyond_precision", 0)
         else:
             row["best_lr"] = c.best_lr
             row["best_lr_flat"] = c.best_lr_flat
@@ -190,6 +191,8 @@ def _cell_text(row: dict[str, Any]) -> str:
         return "H = 0"
     if status == "all-diverged":
         return "all diverged"
+    if status == "beyond-precision":
+        return f"> 1e12 ({row['runs_beyond_precision']}/{row['runs']})"
     text = _pm(row["mean"], row["std"], row["runs"])
     if row.get("method") == "slq":
         text = "≈ " + text
@@ -310,6 +313,12 @@ def plot_sweep(p: dict[str, Any], path: str) -> None:
             slq = [r for r in rows if r.get("method") == "slq"]
             if slq:
                 ax.plot([r["depth"] for r in slq], [r["mean"] for r in slq], "k+", markersize=10)
+    if init_cond:
+        for name in cfg["networks"]:
+            beyond = [r["depth"] for r in p["rows"] if r["network"] == name and r["status"] == "beyond-precision"]
+            if beyond:
+                ax.plot(beyond, [1e12] * len(beyond), linestyle="none", marker="^", color="0.3",
+                        label=f"{name}: > 1e12 (beyond float64)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("depth")

@@ -35,7 +35,7 @@ from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, Problem, measure_hessian
 from resnet_cli.models import shortcut as sc
-from resnet_cli.spectrum import spectrum_stats
+from resnet_cli.spectrum import ZERO_TOLERANCE, spectrum_stats
 
 MEASURES = ("init-cond", "final-loss")
 ACT_MIDS = ("identity", "relu")
@@ -155,6 +155,7 @@ class Cell:
     """The result for one (network kind, depth).
 
     ``status``: "ok"; "degenerate" (init-cond: the Hessian is exactly zero, cond10 undefined);
+    "beyond-precision" (init-cond: in some run cond10 > 1e12, where float64 cannot resolve the 10th percentile);
     "not-applicable" (the depth is not a multiple of the kind's unit); "all-diverged" (final-loss: every
     learning rate diverged in some run). ``values``: the per-run measurement (cond10 or the final value at
     the best rate). ``grid`` (final-loss): one entry per learning rate.
@@ -275,12 +276,20 @@ def init_cond_cell(
         return cell
     values = np.array([s.cond10 if not s.zero_matrix else np.nan for s in stats], dtype=float)
     cell.values = [float(v) for v in values]
-    cell.mean, cell.std = _mean_std(values)
     cell.extra["abs_max"] = float(np.mean([s.abs_max for s in stats]))
     cell.extra["abs_p10"] = float(np.mean([s.abs_p10 for s in stats]))
     cell.extra["index"] = float(np.mean([s.index for s in stats]))
-    if not np.all(np.isfinite(values)):
-        cell.note = (cell.note + "; " if cell.note else "") + "|λ| at the 10th percentile is 0 in some run (cond10 = inf)"
+    beyond = int(np.count_nonzero(~np.isfinite(values)))
+    if beyond:
+        # |λ| at the 10th percentile is at most ZERO_TOLERANCE·|λ|max, i.e. within the rounding of the
+        # eigensolver: cond10 exceeds 1/ZERO_TOLERANCE but its value cannot be measured in float64.
+        cell.status = "beyond-precision"
+        cell.extra["runs_beyond_precision"] = beyond
+        cell.note = (cell.note + "; " if cell.note else "") + (
+            f"cond10 > {1 / ZERO_TOLERANCE:.0e} in {beyond} of {len(values)} runs: |λ| at the 10th percentile is "
+            f"below {ZERO_TOLERANCE:.0e}·|λ|max, the resolution of float64 eigenvalues")
+        return cell
+    cell.mean, cell.std = _mean_std(values)
     return cell
 
 
@@ -505,6 +514,10 @@ def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
         if any(c.status == "ok" and any(e["diverged_runs"] for e in c.grid) for c in cells):
             notes.append("a rate counts as diverged when any run's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
+    if any(c.status == "beyond-precision" for c in cells):
+        notes.append(f"> {1 / ZERO_TOLERANCE:.0e} (k/N): in k of the N runs |λ| at the 10th percentile was below "
+                     f"{ZERO_TOLERANCE:.0e}·|λ|max — within the eigensolver's rounding — so cond10 is only known to "
+                     f"exceed {1 / ZERO_TOLERANCE:.0e}")
     if any(c.status == "degenerate" for c in cells):
         notes.append("H = 0: degenerate, the Hessian is exactly 0 at the initial point, so cond10 is undefined")
     return notes
