@@ -326,7 +326,8 @@ def plot_sweep(p: dict[str, Any], path: str) -> None:
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     if init_cond:
-        ax.set_title("Li et al. 2017, Fig. 5 (+ = SLQ estimate)", fontsize=9)
+        any_slq = any(r.get("method") == "slq" and r["status"] == "ok" for r in p["rows"])
+        ax.set_title("Li et al. 2017, Fig. 5" + (" (+ = SLQ estimate)" if any_slq else ""), fontsize=9)
     else:
         ax.set_title(f"Li et al. 2017, Fig. {'9' if cfg['act_mid'] == 'identity' else '10'}: best of the lr grid",
                      fontsize=9)
