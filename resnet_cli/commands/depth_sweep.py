@@ -284,6 +284,17 @@ def render_grid(p: dict[str, Any]) -> None:
 # --- plot ----------------------------------------------------------------------------------------------------------
 
 
+def _depth_axis(ax: Any, depths: list[int]) -> None:
+    """Log-scaled depth axis labelled with the swept depths themselves."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(depths)
+    ax.set_xticklabels([str(d) for d in depths])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("depth")
+
+
 def plot_sweep(p: dict[str, Any], path: str) -> None:
     import matplotlib
 
@@ -319,9 +330,8 @@ def plot_sweep(p: dict[str, Any], path: str) -> None:
             if beyond:
                 ax.plot(beyond, [1e12] * len(beyond), linestyle="none", marker="^", color="0.3",
                         label=f"{name}: > 1e12 (beyond float64)")
-    ax.set_xscale("log")
+    _depth_axis(ax, cfg["depths"])
     ax.set_yscale("log")
-    ax.set_xlabel("depth")
     ax.set_ylabel("initial cond10 of the Hessian" if init_cond else p["quantity"])
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
@@ -340,10 +350,14 @@ def plot_sweep(p: dict[str, Any], path: str) -> None:
             if flat:
                 ax.plot([r["depth"] for r in flat], [r["best_lr"] for r in flat], linestyle="none", marker="o",
                         markerfacecolor="none", color=line.get_color())
-        ax.set_xscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        _depth_axis(ax, cfg["depths"])
         ax.set_yscale("log")
-        ax.set_xlabel("depth")
-        ax.set_ylabel("best learning rate")
+        ax.set_yticks(cfg["lrs"])  # the whole grid: where the best rate sits within it
+        ax.set_yticklabels([fmt(x, 2) for x in cfg["lrs"]])
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_ylabel("best learning rate (ticks: the --lrs grid)")
         ax.set_title("best rate (open marker: flat grid, rate not meaningful)", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
