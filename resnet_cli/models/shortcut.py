@@ -251,9 +251,13 @@ def optimal_linear_loss(moments: SecondMoments) -> float:
     return float(linear_loss_of_map(optimal_linear_map(moments), moments))
 
 
-def linear_loss_gap(end_to_end: np.ndarray, moments: SecondMoments) -> np.ndarray:
-    """L(M) − L_min = ½ tr((M − W*) Σ_XX (M − W*)ᵀ), computed without cancellation (batched over M)."""
-    diff = end_to_end - optimal_linear_map(moments)
+def linear_loss_gap(
+    end_to_end: np.ndarray, moments: SecondMoments, optimal_map: np.ndarray | None = None
+) -> np.ndarray:
+    """L(M) − L_min = ½ tr((M − W*) Σ_XX (M − W*)ᵀ), computed without cancellation (batched over M).
+
+    ``optimal_map`` is W* if already known (`optimal_linear_map`), to save its pseudo-inverse."""
+    diff = end_to_end - (optimal_linear_map(moments) if optimal_map is None else optimal_map)
     return 0.5 * np.sum((diff @ moments.xx) * diff, axis=(-2, -1))
 
 
@@ -345,20 +349,22 @@ def _linear_products(net: ShortcutNet, weights: np.ndarray):
     n, R = net.unit_layers, net.units
     before = np.empty(batch + (R * n, d, d))
     after = np.empty(batch + (R * n, d, d))
+    # One product per layer and direction: inside unit r, B_{t+1} = W_t B_t starting from the unit's input map
+    # P_r; the unit's output map is P_{r+1} = P_r + W_n…W_1 P_r (plain network: without P_r).
     prefix = eye
     for r in range(R):
-        inner = eye
+        running = prefix
         for l in range(n):
-            before[..., r * n + l, :, :] = inner @ prefix
-            inner = weights[..., r, l, :, :] @ inner
-        prefix = (inner + eye if net.shortcut else inner) @ prefix
+            before[..., r * n + l, :, :] = running
+            running = weights[..., r, l, :, :] @ running
+        prefix = prefix + running if net.shortcut else running
     suffix = eye
     for r in reversed(range(R)):
-        inner = eye
+        running = suffix
         for l in reversed(range(n)):
-            after[..., r * n + l, :, :] = suffix @ inner
-            inner = inner @ weights[..., r, l, :, :]
-        suffix = suffix @ (inner + eye if net.shortcut else inner)
+            after[..., r * n + l, :, :] = running
+            running = running @ weights[..., r, l, :, :]
+        suffix = suffix + running if net.shortcut else running
     return before, after, prefix
 
 
@@ -387,11 +393,30 @@ def linear_loss_and_gradient(net: ShortcutNet, weights: np.ndarray, moments: Sec
     written A_t, B_t. Cost O(depth · d³), independent of the number of samples.
     """
     _require_linear(net)
-    before, after, M = _linear_products(net, weights)
+    d, n, R = net.dim, net.unit_layers, net.units
+    batch = weights.shape[:-4]
+    before = np.empty(batch + (R * n, d, d))
+    prefix = np.broadcast_to(np.eye(d), batch + (d, d))
+    for r in range(R):
+        running = prefix
+        for l in range(n):
+            before[..., r * n + l, :, :] = running
+            running = weights[..., r, l, :, :] @ running
+        prefix = prefix + running if net.shortcut else running
+    M = prefix
     value = linear_loss_of_map(M, moments)
     G = M @ moments.xx - moments.yx
-    grad = _t(after) @ G[..., None, :, :] @ _t(before)
-    return value, grad.reshape(grad.shape[:-3] + net.weight_shape), M
+    # Backward pass carrying A_tᵀ G directly (one product per layer): Z ← W_tᵀ Z inside a unit.
+    AtG = np.empty(batch + (R * n, d, d))
+    suffix_G = G
+    for r in reversed(range(R)):
+        running = suffix_G
+        for l in reversed(range(n)):
+            AtG[..., r * n + l, :, :] = running
+            running = _t(weights[..., r, l, :, :]) @ running
+        suffix_G = suffix_G + running if net.shortcut else running
+    grad = AtG @ _t(before)
+    return value, grad.reshape(batch + net.weight_shape), M
 
 
 def _require_linear(net: ShortcutNet) -> None:
@@ -827,13 +852,14 @@ def gradient_descent(
     diverged = np.zeros(batch, dtype=bool)
     diverged_epoch = np.full(batch, -1, dtype=np.int64)
     mm = moments
+    w_star = optimal_linear_map(mm) if net.is_linear else None
     W_before = W
     limit = None
     with np.errstate(all="ignore"):
         for epoch in range(epochs + 1):
             if net.is_linear:
                 value, grad, M = linear_loss_and_gradient(net, W, mm)
-                gap = linear_loss_gap(M, mm)
+                gap = linear_loss_gap(M, mm, w_star)
             else:
                 value, grad = loss_and_gradient(net, W, X, Y)
                 gap = value - l_min
