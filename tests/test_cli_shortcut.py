@@ -207,3 +207,9 @@ def test_train_shortcut_nonlinear_slq_and_reproducible():
 )
 def test_train_shortcut_bad_input_one_line(args):
     assert_one_line_error(run_cli("train", "shortcut", *args, "--quiet"))
+
+
+def test_preset_li2017_fig6_keys_are_valid():
+    p = js("train", "shortcut", "--config", "li2017-fig6", "--epochs", "4", "--depth", "4", "--samples", "200")
+    assert p["config"]["hessian_every"] == 50 and p["config"]["init"] == "small" and p["config"]["lr"] == 0.1
+    assert [h["epoch"] for h in p["hessian"]] == [0, 4]

@@ -243,7 +243,8 @@ def render(p: dict[str, Any], eigen_path: str | None = None) -> None:
         console.print(f"[yellow]{p['diverged_runs']} of {p['runs']} runs diverged during training "
                       "(excluded from the statistics).[/yellow]")
     if th is not None:
-        console.print(f"Theorem 1 ({th['case'].replace('>=', ' ≥ ')}): {th['statement']}.")
+        case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(th["case"], th["case"])
+        console.print(f"Theorem 1 ({case}): {th['statement']}.")
         parts = [f"largest deviation from the prediction: {fmt(th['max_abs_deviation'], 3)}"]
         if "entry_deviation" in th:
             parts.append(f"entries {fmt(th['entry_deviation'], 3)}")
