@@ -156,8 +156,12 @@ def test_hessian_bad_files_one_line(tmp_path):
     bad.write_bytes(b"junk")
     assert_one_line_error(run_cli("hessian", "--data", f"mnist:{bad}", "--quiet"))
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[hessian]\nshortcutz = 2\n")
-    assert_one_line_error(run_cli("hessian", "--config", str(cfg), "--quiet"))
+    for text in ("[hessian]\nshortcutz = 2\n", "[hessian]\nsamples = \"abc\"\n", "[hessian]\ndim = 2.5\n",
+                 "[hessian]\neigenvalues = 3\n", "[hessian]\ndepth = \"x\"\n", "[hessian]\nplot = 1\n"):
+        cfg.write_text(text)
+        assert_one_line_error(run_cli("hessian", "--config", str(cfg), "--quiet"))
+    cfg.write_text("[train-shortcut]\nepochs = 0\n")
+    assert_one_line_error(run_cli("train", "shortcut", "--config", str(cfg), "--quiet"))
 
 
 # --- train shortcut ------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ Targets (issue 4): ours ≤ 1.3 × bare eigvalsh; ≥ 40 × faster than the torc
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -65,6 +66,7 @@ def run(quick: bool = False) -> dict:
         import torch
 
         torch_version = torch.__version__
+        torch_threads = torch.get_num_threads()
     except ImportError:
         torch_version = None
         notes.append("torch is not installed (`make bench` installs torch==2.13.0): the torch column is empty.")
@@ -110,6 +112,11 @@ def run(quick: bool = False) -> dict:
         "torch = torch.func.hessian of the per-sample loss (float64, CPU) + torch.linalg.eigvalsh, run once"
         + (f" (torch {torch_version})." if torch_version else "."),
         "Targets (issue 4): ours / bare ≤ 1.3; torch total / ours ≥ 40.",
+        "Threads: OPENBLAS_NUM_THREADS="
+        + os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+        + (f", torch.get_num_threads() = {torch_threads}" if torch_version else "")
+        + ". On a shared 2-core machine under load, multi-threaded BLAS timings swing by several times;"
+        " single-threaded runs (OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1) give steadier ratios.",
     ]
     return {
         "title": "Exact Hessian spectrum of a 2-shortcut linear network (Li et al. 2017)",
