@@ -483,9 +483,15 @@ def linear_hessian(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments
     BSB = (before @ moments.xx)[:, None] @ _t(before)[None, :]
     AtA = _symmetric_blocks(AtA)
     BSB = _symmetric_blocks(BSB)
-    # H6[t, i, j, s, k, l]
-    H6 = AtA.transpose(0, 2, 1, 3)[:, :, None, :, :, None] * BSB.transpose(0, 2, 1, 3)[:, None, :, :, None, :]
-    H6 += N_full.transpose(0, 2, 1, 3)[:, :, None, :, None, :] * C_full.transpose(0, 2, 1, 3)[:, None, :, :, :, None]
+    # H6[t, i, j, s, k, l], written in place: one P × P array, small temporaries (one block row at a time)
+    H6 = np.empty((L, d, d, L, d, d))
+    np.multiply(
+        AtA.transpose(0, 2, 1, 3)[:, :, None, :, :, None], BSB.transpose(0, 2, 1, 3)[:, None, :, :, None, :], out=H6
+    )
+    N6 = N_full.transpose(0, 2, 1, 3)[:, :, None, :, None, :]
+    C6 = C_full.transpose(0, 2, 1, 3)[:, None, :, :, :, None]
+    for t in range(L):
+        H6[t] += N6[t] * C6[t]
     return H6.reshape(net.n_params, net.n_params)
 
 
