@@ -50,9 +50,15 @@ def solve_M(b: np.ndarray) -> np.ndarray:
 
 
 def angle(v: np.ndarray, v_star: np.ndarray) -> np.ndarray:
-    """φ = angle between v and v* (both of any nonzero norm), in [0, π]."""
-    c = np.sum(v * v_star, axis=-1) / (np.linalg.norm(v, axis=-1) * np.linalg.norm(v_star, axis=-1))
-    return np.arccos(np.clip(c, -1.0, 1.0))
+    """φ = angle between v and v* (both of any nonzero norm), in [0, π].
+
+    Computed as atan2(‖x − (xᵀy)y‖, xᵀy) for the unit vectors x, y: accurate near 0 and π, where arccos
+    loses half the digits (the spurious point sits at φ = π).
+    """
+    x = v / np.linalg.norm(v, axis=-1, keepdims=True)
+    y = v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)
+    c = np.sum(x * y, axis=-1)
+    return np.arctan2(np.linalg.norm(y - c[..., None] * x, axis=-1), c)
 
 
 def direction(w: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
@@ -84,7 +90,7 @@ def gradients(
     parametrizations (‖u‖ = 1 after every step) this is also ∇_w L.
     """
     cos = np.clip(np.sum(v * v_star, axis=-1), -1.0, 1.0)
-    phi = np.arccos(cos)
+    phi = angle(v, v_star)
     s = np.sum(a * a_star, axis=-1) * (PI - phi) / PI
     grad_v = -s[..., None] * (v_star - cos[..., None] * v)
     grad_a = 2 * apply_M(a) - 2 * apply_N(phi, a_star)
@@ -123,12 +129,12 @@ def hessian_w(
     v = u / r
     p, k = v.size, a.size
     c = float(np.clip(v @ v_star, -1.0, 1.0))
-    phi = math.acos(c)
+    phi = float(angle(v, v_star))
     tangent = v_star - c * v
     s = float(a @ a_star)
     g1 = (PI - phi) / (2 * PI)
     hess_c = (3 * c * np.outer(v, v) - c * np.eye(p) - np.outer(v_star, v) - np.outer(v, v_star)) / r**2
-    sin = math.sin(phi)
+    sin = float(np.linalg.norm(tangent))
     curvature = np.outer(tangent, tangent) / (2 * PI * sin * r**2) if sin > 1e-300 else np.zeros((p, p))
     H = np.zeros((p + k, p + k))
     H[:p, :p] = -2 * s * (g1 * hess_c + curvature)
