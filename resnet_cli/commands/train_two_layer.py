@@ -207,7 +207,7 @@ def plot_trace(payload: dict[str, Any], path: str) -> None:
         for i, series in enumerate(np.array(trace[key], dtype=float)[:20]):
             outcome = payload["runs"][i]["outcome"]
             color = {"global": "tab:green", "spurious": "tab:red"}.get(outcome, "tab:orange")
-            ax.plot(its, np.maximum(series, 1e-300) if log else series, color=color, lw=1, alpha=0.8)
+            ax.plot(its, np.maximum(series, 1e-16) if log else series, color=color, lw=1, alpha=0.8)
         if log:
             ax.set_yscale("log")
         if key == "phi":
@@ -215,11 +215,13 @@ def plot_trace(payload: dict[str, Any], path: str) -> None:
         if key == "a_dot_astar":
             ax.axhline(0, color="grey", ls=":", lw=1)
         ax.axvline(cfg["stage1_iterations"], color="black", ls="--", lw=0.8)
-        ax.set_xlabel("iteration")
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("iteration (symlog)")
         ax.set_title(label)
     fig.suptitle(
         f"two-layer {cfg['student']} student, p={cfg['p']}, k={cfg['k']}, schedule {cfg['schedule']}, seed {cfg['seed']} "
-        "(green: global, red: spurious; dashed: end of stage I)",
+        "(green: global, red: spurious; dashed: end of stage I; loss floored at 1e-16)",
         fontsize=9,
     )
     save_figure(fig, path)
