@@ -177,34 +177,49 @@ class PlaneState:
         self.astar_b = np.einsum("nk,nki->ni", a_star, basis)  # Bᵀa*
         self.sum_star = a_star.sum(axis=-1)
         self.norm2_star = np.sum(a_star**2, axis=-1)
-        self.c = np.zeros((n, 3))
-        self.c[:, 0] = 1.0
+        self.coef = np.zeros((3, n))  # c, stored as rows so each component is contiguous
+        self.coef[0] = 1.0
+        self.q, self.o = self.astar_b.T.copy(), self.ones_b.T.copy()
         self.v_star, self.a_star = v_star, a_star
 
+    @property
+    def c(self) -> np.ndarray:
+        """Coefficients of a in B = [a0, 1, a*], trials × 3."""
+        return self.coef.T
+
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        theta, c = self.theta, self.c
-        phi = np.abs(theta)
-        a_dot = np.sum(self.astar_b * c, axis=-1)
-        s = a_dot * (PI - phi) / PI
+        # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions.
+        theta, (c0, c1, c2) = self.theta, self.coef
+        q, o = self.q, self.o
+        sin, cos = np.sin(theta), np.cos(theta)
+        far = PI - np.abs(theta)  # π − φ
+        a_dot = q[0] * c0 + q[1] * c1 + q[2] * c2
+        ones_a = o[0] * c0 + o[1] * c1 + o[2] * c2
+        two_g = (np.abs(sin) + far * cos) / PI  # 2 g(φ): sin φ = |sin θ|, cos φ = cos θ
         # ∇_a L = 2Ma − 2N(φ)a* in coefficients of B = [a0, 1, a*].
-        grad = (PI - 1) / PI * c
-        grad[:, 1] += (np.sum(self.ones_b * c, axis=-1) - self.sum_star) / PI
-        grad[:, 2] -= 2 * tl.kernel_g(phi) - 1 / PI
-        theta = theta - np.arctan(eta_w * s * np.sin(theta))
-        self.theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
-        self.c = c - eta_a[:, None] * grad
+        decay = 1.0 - eta_a * ((PI - 1) / PI)
+        step_a = eta_a / PI
+        coef = np.empty_like(self.coef)
+        np.multiply(c0, decay, out=coef[0])
+        np.subtract(c1 * decay, step_a * (ones_a - self.sum_star), out=coef[1])
+        np.add(c2 * decay, eta_a * (two_g - 1 / PI), out=coef[2])
+        self.coef = coef
+        theta = theta - np.arctan(eta_w * (a_dot * far / PI) * sin)
+        if np.abs(theta).max(initial=0.0) > PI:  # keep θ in (−π, π] so that φ = |θ|
+            theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
+        self.theta = theta
 
     def take(self, index: np.ndarray) -> "PlaneState":
         part = object.__new__(PlaneState)
         for name, value in vars(self).items():
-            setattr(part, name, value[index])
+            setattr(part, name, value[:, index] if name in ("coef", "q", "o") else value[index])
         return part
 
     def put(self, index: np.ndarray, part: "PlaneState") -> None:
-        self.theta[index], self.c[index] = part.theta, part.c
+        self.theta[index], self.coef[:, index] = part.theta, part.coef
 
     def finite(self) -> np.ndarray:
-        return np.isfinite(self.theta) & np.isfinite(self.c).all(axis=1)
+        return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0)
 
     def statistics(self) -> dict[str, np.ndarray]:
         with np.errstate(all="ignore"):
@@ -308,33 +323,33 @@ def run_gd(
 
     if 0 in wanted:
         record(0)
-    for t in range(iterations):
-        eta_a, eta_w = sched.at(t)
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # divergence is an outcome, not a warning
+        for t in range(iterations):
+            eta_a, eta_w = sched.at(t)
             work.step(eta_a, eta_w)
-        done = t + 1
-        boundary = done % check_every == 0 or done == iterations
-        tracing = done in wanted
-        if not (boundary or tracing):
-            continue
-        ok = work.finite()
-        keep = ok.copy()
-        if stop_when_global:
-            stats = work.statistics()
-            keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
-        if work is not state:
-            state.put(active, work)
-        finite[active[~ok]] = False
-        ran[active[~keep]] = done
-        if not keep.all():
-            active = active[keep]
-            work, sched = state.take(active), schedule.take(active)
-        if tracing:
-            record(done)
-        if progress is not None:
-            progress(done, iterations)
-        if active.size == 0:
-            break
+            done = t + 1
+            boundary = done % check_every == 0 or done == iterations
+            tracing = done in wanted
+            if not (boundary or tracing):
+                continue
+            ok = work.finite()
+            keep = ok.copy()
+            if stop_when_global:
+                stats = work.statistics()
+                keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
+            if work is not state:
+                state.put(active, work)
+            finite[active[~ok]] = False
+            ran[active[~keep]] = done
+            if not keep.all():
+                active = active[keep]
+                work, sched = state.take(active), schedule.take(active)
+            if tracing:
+                record(done)
+            if progress is not None:
+                progress(done, iterations)
+            if active.size == 0:
+                break
     if work is not state:
         state.put(active, work)
     final = state.statistics()

@@ -1,0 +1,117 @@
+"""The success-rate experiment of Liu et al. 2019 (poster, "Success Rates with p = 8 and varying k").
+
+For every (p, k) of the grid, `trials` teachers and initializations are drawn once and shared by all methods
+(common random numbers: the methods differ only in what the method changes). Each (p, k, method) cell is one
+batched GD program over all trials (`optim.run_gd`, exact reduced coordinates, finished trials compacted).
+Cells are independent and may run in separate processes.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from resnet_cli import optim
+from resnet_cli.experiments import two_layer as exp
+
+# method -> (student, schedule)
+METHODS: dict[str, tuple[str, str]] = {
+    "cnn": ("cnn", "constant"),
+    "resnet": ("resnet", "constant"),
+    "resnet-ssw": ("resnet", "ssw"),
+    "resnet-layerwise": ("resnet", "layerwise"),
+}
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval for a binomial proportion (95% for the default z)."""
+    if trials == 0:
+        return (0.0, 1.0)
+    phat = successes / trials
+    denom = 1 + z * z / trials
+    centre = (phat + z * z / (2 * trials)) / denom
+    half = z / denom * math.sqrt(phat * (1 - phat) / trials + z * z / (4 * trials * trials))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass
+class SuccessConfig:
+    ps: list[int] = field(default_factory=lambda: [8])
+    ks: list[int] = field(default_factory=lambda: [4, 9, 16, 25, 36, 49, 64, 81, 100])
+    methods: list[str] = field(default_factory=lambda: ["cnn", "resnet", "resnet-ssw"])
+    trials: int = 1000
+    seed: int = 0
+    base: exp.TrainConfig = field(default_factory=exp.TrainConfig)  # step sizes, iterations, teacher, criteria
+
+
+@dataclass
+class Cell:
+    p: int
+    k: int
+    method: str
+    trials: int
+    counts: dict[str, int]
+    rate: float
+    ci_low: float
+    ci_high: float
+    iterations: int
+    stage1_iterations: int
+    mean_iterations_run: float
+
+
+def cell_rng(seed: int, p: int, k: int) -> np.random.Generator:
+    """The generator of one (p, k) cell, derived from the run's seed (independent of the other cells)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, p, k]))
+
+
+def run_pk(config: SuccessConfig, p: int, k: int) -> list[Cell]:
+    """All methods of one (p, k): shared teachers and a0, one batched GD per method."""
+    rng = cell_rng(config.seed, p, k)
+    n = config.trials
+    v_star, a_star = exp.draw_teachers(rng, n, p, k, config.base.teacher)
+    e_inits, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    cnn_v0 = exp.tl.sample_sphere(rng, n, p)
+    cells = []
+    for method in config.methods:
+        student, schedule = METHODS[method]
+        cfg = replace(config.base, student=student, schedule=schedule, p=p, k=k, trials=n)
+        v0 = cnn_v0 if student == "cnn" else e_inits
+        sched = exp.make_schedule(cfg, a_star)
+        iterations = exp.total_iterations(cfg)
+        gd = optim.run_gd(v0, a0, v_star, a_star, sched, iterations, cfg.criteria, stop_when_global=True)
+        counts = {name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}
+        low, high = wilson_interval(counts["global"], n)
+        cells.append(
+            Cell(p, k, method, n, counts, counts["global"] / n, low, high, iterations, sched.stage1_iterations, float(gd.iterations.mean()))
+        )
+    return cells
+
+
+def _run_pk_star(args: tuple[SuccessConfig, int, int]) -> list[Cell]:
+    return run_pk(*args)
+
+
+def run(config: SuccessConfig, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> list[Cell]:
+    """Every cell of the grid, (p, k) pairs in parallel processes when jobs > 1. Results do not depend on jobs."""
+    tasks = [(config, p, k) for p in config.ps for k in config.ks]
+    # Largest k first: the slowest cells start early, so the two cores finish together.
+    order = sorted(range(len(tasks)), key=lambda i: -tasks[i][2])
+    results: dict[int, list[Cell]] = {}
+    if jobs <= 1 or len(tasks) == 1:
+        for done, i in enumerate(order, 1):
+            results[i] = run_pk(*tasks[i])
+            if progress:
+                progress(done, len(tasks))
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(_run_pk_star, tasks[i]): i for i in order}
+            for done, future in enumerate(as_completed(futures), 1):
+                results[futures[future]] = future.result()
+                if progress:
+                    progress(done, len(tasks))
+    return [cell for i in range(len(tasks)) for cell in results[i]]
