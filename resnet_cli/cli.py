@@ -55,6 +55,7 @@ def _root(
 # --- (each module in resnet_cli/commands/ exposes `command`, a plain typer-annotated function) ---
 _register(train_app, "two-layer", "train_two_layer")
 _register(landscape_app, "two-layer", "landscape_two_layer")
+_register(app, "success-rate", "success_rate")
 # --- end of registration block ---
 
 if train_app.registered_commands:

@@ -34,7 +34,9 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
     denom = 1 + z * z / trials
     centre = (phat + z * z / (2 * trials)) / denom
     half = z / denom * math.sqrt(phat * (1 - phat) / trials + z * z / (4 * trials * trials))
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # the bounds are exactly 0 and 1 there
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return (low, high)
 
 
 @dataclass
@@ -60,6 +62,8 @@ class Cell:
     iterations: int
     stage1_iterations: int
     mean_iterations_run: float
+    phi0_median_deg: float  # median initial angle(v0, v*)
+    share_a0_against: float  # share of trials with a0ᵀa* < 0 (a starts pointing against a*)
 
 
 def cell_rng(seed: int, p: int, k: int) -> np.random.Generator:
@@ -84,8 +88,11 @@ def run_pk(config: SuccessConfig, p: int, k: int) -> list[Cell]:
         gd = optim.run_gd(v0, a0, v_star, a_star, sched, iterations, cfg.criteria, stop_when_global=True)
         counts = {name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
+        phi0 = float(np.degrees(np.median(exp.tl.angle(v0, v_star))))
+        against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
         cells.append(
-            Cell(p, k, method, n, counts, counts["global"] / n, low, high, iterations, sched.stage1_iterations, float(gd.iterations.mean()))
+            Cell(p, k, method, n, counts, counts["global"] / n, low, high, iterations, sched.stage1_iterations,
+                 float(gd.iterations.mean()), phi0, against)
         )
     return cells
 
