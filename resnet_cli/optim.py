@@ -60,29 +60,47 @@ def theorem2_eta(a_star: np.ndarray, k: int, m: np.ndarray | None = None, big_m:
 
 @dataclass
 class Schedule:
-    """Per-trial step sizes of a two-stage schedule (arrays of shape (trials,))."""
+    """Per-trial step sizes of a two-stage schedule (arrays of shape (trials,)).
 
-    kind: str
+    `eta_a`, `eta_w`: Theorem 1's stage-I values; `eta`: Theorem 2's stage-II value; `kinds`: the schedule of
+    each trial (trials of different schedules can share one batch). `stage1_eta_w` is the w-step actually
+    used in stage I: η_w (ssw), η (constant: no warm-up), 0 (layerwise).
+    """
+
+    kind: str | np.ndarray
     eta_a: np.ndarray
     eta_w: np.ndarray
     eta: np.ndarray
     stage1_iterations: int
 
+    def __post_init__(self) -> None:
+        kinds = np.broadcast_to(np.asarray(self.kind, dtype=object), self.eta_a.shape)
+        unknown = set(kinds.tolist()) - set(SCHEDULES)
+        if unknown:
+            raise ValueError(f"unknown schedule {sorted(unknown)!r}")
+        self.kinds = kinds
+        self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "constant", self.eta, 0.0)).astype(float)
+
     def at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(η_a, η_w) at iteration t (0-based) for every trial."""
         if t >= self.stage1_iterations:
             return self.eta, self.eta
-        if self.kind == "ssw":
-            return self.eta_a, self.eta_w
-        if self.kind == "constant":
-            return self.eta_a, self.eta
-        if self.kind == "layerwise":
-            return self.eta_a, np.zeros_like(self.eta_w)
-        raise ValueError(f"unknown schedule {self.kind!r}")
+        return self.eta_a, self.stage1_eta_w
 
     def take(self, index: np.ndarray) -> "Schedule":
         """The schedule of a subset of trials."""
-        return Schedule(self.kind, self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations)
+        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations)
+
+    @staticmethod
+    def stack(schedules: "list[Schedule]") -> "Schedule":
+        """One schedule for the concatenated trials of several (same T1)."""
+        if len({s.stage1_iterations for s in schedules}) != 1:
+            raise ValueError("stacked schedules must share the stage-I length")
+        return Schedule(
+            np.concatenate([s.kinds for s in schedules]),
+            *(np.concatenate([getattr(s, name) for s in schedules]) for name in ("eta_a", "eta_w", "eta")),
+            schedules[0].stage1_iterations,
+        )
 
 
 @dataclass

@@ -94,7 +94,7 @@ def to_payload(result: exp.TrainResult, seed: int) -> dict[str, Any]:
         iterations=result.iterations,
     )
     runs = []
-    stage1_eta_a, stage1_eta_w = sched.at(0)
+    stage1_eta_w = sched.stage1_eta_w
     for i in range(cfg.trials):
         runs.append(
             {
