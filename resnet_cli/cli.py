@@ -56,6 +56,8 @@ def _root(
 _register(train_app, "two-layer", "train_two_layer")
 _register(landscape_app, "two-layer", "landscape_two_layer")
 _register(app, "success-rate", "success_rate")
+_register(app, "hessian", "hessian")
+_register(train_app, "shortcut", "train_shortcut")
 # --- end of registration block ---
 
 if train_app.registered_commands:

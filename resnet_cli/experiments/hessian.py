@@ -1,0 +1,365 @@
+"""`hessian`: the exact Hessian spectrum of an n-shortcut network, with Theorem 1 of Li et al. (2017).
+
+For `runs` independent initialisations (drawn at once), optionally trained by full-batch GD (`at="trained"`),
+the Hessian of the loss is computed — exactly (`eigvalsh` of the matrix assembled from Kronecker blocks or
+pre-activation tangents) or by stochastic Lanczos quadrature — and summarised as in the paper (|λ|max, the
+10th percentile of |λ|, cond10, true cond, index). At the zero point of a shortcut network the prediction of
+Theorem 1 is computed independently and the largest deviation from it reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from resnet_cli.data import Dataset, load_dataset
+from resnet_cli.errors import ConfigError
+from resnet_cli.models import shortcut as sc
+from resnet_cli.spectrum import SpectrumStats, density_stats, slq, spectrum_stats
+
+METHODS = ("exact", "slq")
+POINTS = ("init", "trained")
+EXACT_MAX_PARAMS = 10_000  # a dense 10⁴ × 10⁴ Hessian is 800 MB; above that use --method slq
+STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
+
+Progress = Callable[..., None]
+
+
+def _no_progress(completed: float = 0, total: float = 1, description: str | None = None) -> None:
+    return None
+
+
+@dataclass
+class NetworkConfig:
+    """The network and data options shared by `hessian` and `train shortcut`."""
+
+    shortcut: int = 2
+    depth: int = 8
+    init: str = "zero"
+    act_pre: str = "identity"
+    act_mid: str = "identity"
+    act_post: str = "identity"
+    plain_unit: int = 2
+    data: str = "digits"
+    samples: int | None = None
+    dim: int | None = None
+    seed: int = 0
+
+    def validate(self) -> None:
+        if self.shortcut < 0:
+            raise ConfigError(f"--shortcut {self.shortcut}: must be 0 (plain network) or a positive shortcut depth")
+        if self.depth < 1:
+            raise ConfigError(f"--depth {self.depth}: must be at least 1")
+        if self.init not in sc.INITS:
+            raise ConfigError(f"--init {self.init!r}: choose from {', '.join(sc.INITS)}")
+        for name in ("act_pre", "act_mid", "act_post"):
+            value = getattr(self, name)
+            if value not in sc.ACTIVATIONS:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} {value!r}: choose from {', '.join(sc.ACTIVATIONS)}")
+        if self.plain_unit < 1:
+            raise ConfigError(f"--plain-unit {self.plain_unit}: must be at least 1")
+        if self.samples is not None and self.samples < 1:
+            raise ConfigError(f"--samples {self.samples}: must be at least 1")
+        if self.dim is not None and self.dim < 1:
+            raise ConfigError(f"--dim {self.dim}: must be at least 1")
+
+
+@dataclass
+class Problem:
+    """A network, its data and the data's second moments, ready for the engine."""
+
+    net: sc.ShortcutNet
+    dataset: Dataset
+    moments: sc.SecondMoments
+    l_min: float
+    init_rng: np.random.Generator
+    probe_rng: np.random.Generator
+
+    def data_info(self) -> dict[str, Any]:
+        return {
+            "name": self.dataset.name,
+            "description": self.dataset.description,
+            "samples": self.dataset.samples,
+            "dim": self.dataset.dim,
+            "l_min": self.l_min,
+        }
+
+    def network_info(self) -> dict[str, Any]:
+        net = self.net
+        return {
+            "description": net.describe(),
+            "shortcut": net.shortcut_depth,
+            "depth": net.depth,
+            "units": net.units,
+            "unit_layers": net.unit_layers,
+            "dim": net.dim,
+            "n_params": net.n_params,
+            "act_pre": net.act_pre,
+            "act_mid": net.act_mid,
+            "act_post": net.act_post,
+        }
+
+
+def build_problem(cfg: NetworkConfig) -> Problem:
+    """Validate, load the data (seeded), build the network; every random draw flows from cfg.seed."""
+    cfg.validate()
+    data_seq, init_seq, probe_seq = np.random.SeedSequence(cfg.seed).spawn(3)
+    dataset = load_dataset(cfg.data, np.random.default_rng(data_seq), samples=cfg.samples, dim=cfg.dim)
+    net = sc.make_network(
+        cfg.shortcut,
+        cfg.depth,
+        dataset.dim,
+        act_pre=cfg.act_pre,
+        act_mid=cfg.act_mid,
+        act_post=cfg.act_post,
+        plain_unit=cfg.plain_unit,
+    )
+    moments = sc.second_moments(dataset.X, dataset.Y)
+    return Problem(
+        net=net,
+        dataset=dataset,
+        moments=moments,
+        l_min=sc.optimal_linear_loss(moments),
+        init_rng=np.random.default_rng(init_seq),
+        probe_rng=np.random.default_rng(probe_seq),
+    )
+
+
+@dataclass
+class Measurement:
+    """The spectrum of the Hessian at one point: exact eigenvalues, or SLQ nodes and weights."""
+
+    stats: SpectrumStats
+    eigenvalues: np.ndarray | None = None
+    nodes: np.ndarray | None = None
+    weights: np.ndarray | None = None
+    matrix: np.ndarray | None = None
+
+
+def check_method(method: str, n_params: int, lanczos_steps: int, probes: int) -> None:
+    if method not in METHODS:
+        raise ConfigError(f"--method {method!r}: choose from {', '.join(METHODS)}")
+    if method == "exact" and n_params > EXACT_MAX_PARAMS:
+        raise ConfigError(
+            f"--method exact: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian that large "
+            "does not fit comfortably in memory); use --method slq"
+        )
+    if method == "slq" and (lanczos_steps < 1 or probes < 1):
+        raise ConfigError("--lanczos-steps and --probes must be at least 1")
+
+
+def measure_hessian(
+    problem: Problem,
+    weights: np.ndarray,
+    method: str,
+    lanczos_steps: int = 80,
+    probes: int = 8,
+    keep_matrix: bool = False,
+) -> Measurement:
+    """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes."""
+    net, ds = problem.net, problem.dataset
+    if method == "exact":
+        H = sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments)
+        eig = np.linalg.eigvalsh(H)
+        return Measurement(spectrum_stats(eig), eigenvalues=eig, matrix=H if keep_matrix else None)
+
+    def matvec(V: np.ndarray) -> np.ndarray:
+        return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
+
+    nodes, wts = slq(matvec, net.n_params, lanczos_steps, probes, problem.probe_rng)
+    return Measurement(density_stats(nodes, wts, net.n_params), nodes=nodes, weights=wts)
+
+
+def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
+    """JSON-ready statistics; undefined ratios of a zero Hessian are None, not NaN."""
+    if stats is None:
+        return None
+    out = asdict(stats)
+    if stats.zero_matrix:
+        out["cond10"] = None
+        out["cond"] = None
+    return out
+
+
+def theorem1_check(problem: Problem, measurement: Measurement, rng: np.random.Generator) -> dict[str, Any] | None:
+    """Theorem 1 beside the measurement at w = 0, with the largest deviation (None for a plain network).
+
+    Exact: max |H − H_pred| over all entries and, where the theorem states the eigenvalues (n = 2, n ≥ 3;
+    n = 1 from the predicted matrix), max |λ_i − λ_i,pred| of the sorted spectra. SLQ: max |(H − H_pred) v|
+    over the probe vectors (a lower bound of the matrix deviation).
+    """
+    net, ds = problem.net, problem.dataset
+    pred = sc.theorem1_prediction(net, ds.X, ds.Y)
+    if pred is None:
+        return None
+    out: dict[str, Any] = {"case": pred.case, "coefficient": pred.coefficient}
+    if pred.case == "n>=3":
+        out["statement"] = "the zero point is an (n-1)th-order stationary point: H = 0"
+    elif pred.case == "n=2":
+        out["statement"] = (
+            f"eigenvalues ±c·√eig(AᵀA), c = σ'_mid(0)σ'_post(0) = {pred.coefficient:g}, each {net.units * net.dim} "
+            "times (R·d); A = Σ_{Xσpre(X)} − Σ_{Yσpre(X)}"
+        )
+        out["singular_values_A"] = np.linalg.svd(pred.matrix_A, compute_uv=False)
+    else:
+        out["statement"] = "block-Toeplitz: every diagonal block B, every block below the diagonal A (above Aᵀ)"
+    if measurement.matrix is not None:
+        H = measurement.matrix
+        entry = float(np.abs(H - pred.dense()).max())
+        out["entry_deviation"] = entry
+        deviations = [entry]
+        if pred.eigenvalues.size == net.n_params:
+            eig_dev = float(np.abs(measurement.eigenvalues - pred.eigenvalues).max())
+            out["eigenvalue_deviation"] = eig_dev
+            deviations.append(eig_dev)
+        out["max_abs_deviation"] = max(deviations)
+        out["deviation_kind"] = "exact"
+    else:
+        V = rng.choice(np.array([-1.0, 1.0]), size=(4, net.n_params)) / np.sqrt(net.n_params)
+        W0 = np.zeros(net.weight_shape)
+        HV = sc.hessian_vector_products(net, W0, V, ds.X, ds.Y, moments=problem.moments)
+        out["max_abs_deviation"] = float(np.abs(HV - pred.matvec(V)).max())
+        out["deviation_kind"] = "probe vectors"
+    if pred.eigenvalues.size == net.n_params:
+        out["predicted"] = stats_dict(spectrum_stats(pred.eigenvalues))
+        out["eigenvalues"] = pred.eigenvalues
+    return out
+
+
+# --- the `hessian` experiment -----------------------------------------------------------------------------------
+
+
+@dataclass
+class HessianConfig(NetworkConfig):
+    """Validated options of `resnet-cli hessian` (see docs/hessian.md)."""
+
+    runs: int = 1
+    at: str = "init"
+    epochs: int = 100
+    lr: float = 0.1
+    method: str = "exact"
+    lanczos_steps: int = 80
+    probes: int = 8
+
+    def validate(self) -> None:
+        super().validate()
+        if self.runs < 1:
+            raise ConfigError(f"--runs {self.runs}: must be at least 1")
+        if self.at not in POINTS:
+            raise ConfigError(f"--at {self.at!r}: choose from {', '.join(POINTS)}")
+        if self.epochs < 0:
+            raise ConfigError(f"--epochs {self.epochs}: must be at least 0")
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"--lr {self.lr}: must be a positive number")
+
+
+@dataclass
+class HessianResult:
+    config: dict[str, Any]
+    network: dict[str, Any]
+    data: dict[str, Any]
+    method: str
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]]
+    theory: dict[str, Any] | None
+    spectra: list[dict[str, np.ndarray]] = field(default_factory=list)
+
+
+def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
+    """Mean and standard deviation of each statistic over runs (a zero Hessian is flagged, not averaged)."""
+    out: dict[str, Any] = {"runs": len(stats_list)}
+    if not stats_list:
+        out.update({k: None for k in STAT_KEYS})
+        out["std"] = {k: None for k in STAT_KEYS}
+        out["zero_matrix"] = False
+        return out
+    zero = all(s.zero_matrix for s in stats_list)
+    out["zero_matrix"] = zero
+    out["std"] = {}
+    for key in STAT_KEYS:
+        values = np.array([getattr(s, key) for s in stats_list], dtype=float)
+        if zero and key in ("cond10", "cond"):
+            out[key], out["std"][key] = None, None
+            continue
+        with np.errstate(invalid="ignore"):
+            out[key] = float(np.mean(values))
+            out["std"][key] = float(np.std(values)) if np.all(np.isfinite(values)) else float("nan")
+    return out
+
+
+def run(cfg: HessianConfig, progress: Progress = _no_progress) -> HessianResult:
+    """Run the `hessian` experiment (pure computation; the command renders the result)."""
+    cfg.validate()
+    problem = build_problem(cfg)
+    net = problem.net
+    check_method(cfg.method, net.n_params, cfg.lanczos_steps, cfg.probes)
+    W = sc.init_weights(net, cfg.init, problem.init_rng, batch_shape=(cfg.runs,))
+    total = cfg.runs + (1 if cfg.at == "trained" else 0)
+    trained = None
+    if cfg.at == "trained":
+        progress(0, total, "training")
+        trained = sc.gradient_descent(
+            net, W, cfg.lr, cfg.epochs, X=problem.dataset.X, Y=problem.dataset.Y, moments=problem.moments,
+            progress=lambda e, n: progress(e / max(n, 1), total, f"training: epoch {e}/{n}"),
+        )
+        W = trained.weights
+    at_zero = cfg.at == "init" and cfg.init == "zero"
+    runs: list[dict[str, Any]] = []
+    good: list[SpectrumStats] = []
+    spectra: list[dict[str, np.ndarray]] = []
+    theory = None
+    for r in range(cfg.runs):
+        done = r + (1 if trained is not None else 0)
+        progress(done, total, f"Hessian {r + 1}/{cfg.runs} ({net.n_params} parameters, {cfg.method})")
+        entry: dict[str, Any] = {"run": r}
+        if trained is not None:
+            entry["loss"] = float(trained.losses[-1, r])
+            entry["loss_gap"] = float(trained.gaps[-1, r])
+            entry["diverged"] = bool(trained.diverged[r])
+            if trained.diverged[r]:
+                entry["diverged_epoch"] = int(trained.diverged_epoch[r])
+                entry["stats"] = None
+                runs.append(entry)
+                continue
+        else:
+            loss0 = _loss_at(problem, W[r])
+            entry["loss"] = loss0
+            entry["loss_gap"] = loss0 - problem.l_min
+        keep = at_zero and r == 0 and cfg.method == "exact"
+        m = measure_hessian(problem, W[r], cfg.method, cfg.lanczos_steps, cfg.probes, keep_matrix=keep)
+        entry["stats"] = stats_dict(m.stats)
+        good.append(m.stats)
+        if m.eigenvalues is not None:
+            spectra.append({"run": r, "eigenvalues": m.eigenvalues})
+        else:
+            spectra.append({"run": r, "nodes": m.nodes, "weights": m.weights})
+        if at_zero and r == 0:
+            theory = theorem1_check(problem, m, problem.probe_rng)
+        runs.append(entry)
+    progress(total, total, "done")
+    summary = summarise(good)
+    finite_losses = [e["loss"] for e in runs if not e.get("diverged")]
+    summary["loss"] = float(np.mean(finite_losses)) if finite_losses else None
+    summary["std"]["loss"] = float(np.std(finite_losses)) if finite_losses else None
+    summary["n_params"] = net.n_params
+    summary["diverged_runs"] = sum(1 for e in runs if e.get("diverged"))
+    config = asdict(cfg)
+    return HessianResult(
+        config=config,
+        network=problem.network_info(),
+        data=problem.data_info(),
+        method=cfg.method,
+        summary=summary,
+        runs=runs,
+        theory=theory,
+        spectra=spectra,
+    )
+
+
+def _loss_at(problem: Problem, W: np.ndarray) -> float:
+    if problem.net.is_linear:
+        return float(sc.linear_loss(problem.net, W, problem.moments))
+    return float(sc.loss(problem.net, W, problem.dataset.X, problem.dataset.Y))

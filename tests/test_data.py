@@ -1,0 +1,146 @@
+"""Data loaders (Li et al. 2017, Appendix B): bundled digits, user MNIST (IDX/.npz), gaussian."""
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+
+from resnet_cli.data import load_dataset, load_digits, one_hot, read_idx, whiten_principal_components
+from resnet_cli.errors import ConfigError, DataError
+
+
+def write_idx(path, array, gz=False):
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + array.tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+
+
+def fake_mnist(rng, m=60):
+    """Small MNIST-like images (m × 6×6, with 12 'on' pixels per class template) and labels."""
+    labels = np.arange(m) % 10
+    templates = rng.integers(0, 256, size=(10, 6, 6))
+    noise = rng.integers(0, 40, size=(m, 6, 6))
+    images = np.clip(templates[labels] + noise, 0, 255).astype(np.uint8)
+    return images, labels.astype(np.uint8)
+
+
+def assert_whitened(X):
+    m = X.shape[0]
+    np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(X.T @ X / m, np.eye(X.shape[1]), atol=1e-10, rtol=0)
+
+
+def test_bundled_digits_load_offline_and_are_whitened():
+    data = load_digits()
+    assert data.X.shape == (1797, 10) and data.Y.shape == (1797, 10)
+    assert_whitened(data.X)
+    # one-hot labels, all ten classes present, as shipped by scikit-learn
+    assert set(np.unique(data.Y)) == {0.0, 1.0}
+    np.testing.assert_array_equal(data.Y.sum(axis=1), 1.0)
+    counts = data.Y.sum(axis=0)
+    assert counts.sum() == 1797 and counts.min() >= 170
+    assert load_dataset("digits").X.tobytes() == data.X.tobytes()  # deterministic
+
+
+def test_whitening_keeps_top_principal_subspace():
+    rng = np.random.default_rng(1)
+    # inputs with 3 strong directions and 5 weak ones: top-3 whitening must span the strong ones
+    basis = np.linalg.qr(rng.standard_normal((8, 8)))[0]
+    scales = np.array([10.0, 7.0, 5.0, 0.1, 0.1, 0.1, 0.1, 0.1])
+    raw = (rng.standard_normal((500, 8)) * scales) @ basis.T + 3.0
+    Z = whiten_principal_components(raw, 3)
+    assert_whitened(Z)
+    # Z spans the same column space as the top-3 left singular vectors of the centred data (the sample PCs)
+    centred = raw - raw.mean(axis=0)
+    u = np.linalg.svd(centred, full_matrices=False)[0][:, :3]
+    np.testing.assert_allclose(u @ (u.T @ Z), Z, atol=1e-10)
+    # ... and those sample PCs lie close to the true strong directions
+    assert np.linalg.svd(basis[:, :3].T @ np.linalg.qr(centred.T @ u)[0], compute_uv=False).min() > 0.99
+
+
+def test_whitening_rejects_degenerate_inputs():
+    with pytest.raises(DataError):
+        whiten_principal_components(np.ones((50, 12)), 10)
+    with pytest.raises(DataError):
+        whiten_principal_components(np.zeros((5, 12)), 10)
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    with pytest.raises(DataError):
+        one_hot(np.array([10]), 10)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_mnist_idx_files(tmp_path, gz):
+    images, labels = fake_mnist(np.random.default_rng(2))
+    suffix = ".gz" if gz else ""
+    write_idx(tmp_path / f"train-images-idx3-ubyte{suffix}", images, gz)
+    write_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}", labels, gz)
+    np.testing.assert_array_equal(read_idx(tmp_path / f"train-images-idx3-ubyte{suffix}"), images)
+    by_folder = load_dataset(f"mnist:{tmp_path}")
+    by_file = load_dataset(f"mnist:{tmp_path / f'train-images-idx3-ubyte{suffix}'}")
+    explicit = load_dataset(
+        f"mnist:{tmp_path / f'train-images-idx3-ubyte{suffix}'},{tmp_path / f'train-labels-idx1-ubyte{suffix}'}"
+    )
+    for data in (by_folder, by_file, explicit):
+        assert data.X.shape == (60, 10)
+        assert_whitened(data.X)
+        np.testing.assert_array_equal(data.Y.argmax(axis=1), labels)
+    np.testing.assert_array_equal(by_folder.X, by_file.X)
+    # the same preprocessing as an independent computation: PCA by SVD, whitened by the singular values
+    flat = images.reshape(60, -1).astype(float)
+    centred = flat - flat.mean(axis=0)
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    reference = u[:, :10] * np.sqrt(60)
+    # equal up to the sign of each component
+    signs = np.sign(np.sum(reference * by_folder.X, axis=0))
+    np.testing.assert_allclose(reference * signs, by_folder.X, atol=1e-8)
+
+
+def test_mnist_npz_and_samples(tmp_path):
+    images, labels = fake_mnist(np.random.default_rng(3), m=80)
+    np.savez(tmp_path / "m.npz", x_train=images, y_train=labels)
+    data = load_dataset(f"mnist:{tmp_path / 'm.npz'}", samples=50)
+    assert data.X.shape == (50, 10)
+    np.testing.assert_array_equal(data.Y.argmax(axis=1), labels[:50])
+
+
+def test_bad_data_files(tmp_path):
+    with pytest.raises(DataError):
+        load_dataset(f"mnist:{tmp_path / 'missing.npz'}")
+    with pytest.raises(DataError):
+        load_dataset(f"mnist:{tmp_path}")  # empty folder
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError):
+        load_dataset(f"mnist:{tmp_path / 'bad.npz'}")
+    np.savez(tmp_path / "wrongkeys.npz", a=np.zeros(3))
+    with pytest.raises(DataError):
+        load_dataset(f"mnist:{tmp_path / 'wrongkeys.npz'}")
+    images, labels = fake_mnist(np.random.default_rng(4))
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels[:-1])
+    with pytest.raises(DataError):  # counts disagree
+        load_dataset(f"mnist:{tmp_path}")
+    raw = (tmp_path / "train-images-idx3-ubyte").read_bytes()
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(raw[:-7])
+    with pytest.raises(DataError):  # truncated
+        load_dataset(f"mnist:{tmp_path}")
+    (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x01\x02\x03\x04junk")
+    with pytest.raises(DataError):  # bad magic
+        load_dataset(f"mnist:{tmp_path}")
+
+
+def test_gaussian_and_bad_specs():
+    a = load_dataset("gaussian", samples=30, dim=4, rng=np.random.default_rng(5))
+    b = load_dataset("gaussian", samples=30, dim=4, rng=np.random.default_rng(5))
+    assert a.X.shape == (30, 4) and a.Y.shape == (30, 4)
+    assert a.X.tobytes() == b.X.tobytes() and a.Y.tobytes() == b.Y.tobytes()
+    for spec, kwargs in [("cifar", {}), ("digits", {"dim": 4}), ("digits", {"samples": 0}),
+                         ("digits", {"samples": 5000}), ("mnist", {})]:
+        with pytest.raises(ConfigError):
+            load_dataset(spec, **kwargs)
+    with pytest.raises(ConfigError):
+        load_dataset("gaussian", samples=0, dim=3, rng=np.random.default_rng(0))
