@@ -118,23 +118,31 @@ def _run_pk_star(args: tuple[SuccessConfig, int, int]) -> list[Cell]:
 
 
 def run(config: SuccessConfig, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> list[Cell]:
-    """Every cell of the grid, (p, k) pairs in parallel processes when jobs > 1. Results do not depend on jobs."""
+    """Every cell of the grid, (p, k) pairs in parallel processes when jobs > 1. Results do not depend on jobs.
+
+    `progress(done, total)` counts work in iterations (a (p, k) pair weighs its iteration budget).
+    """
     tasks = [(config, p, k) for p in config.ps for k in config.ks]
-    # Largest k first: the slowest cells start early, so the two cores finish together.
-    order = sorted(range(len(tasks)), key=lambda i: -tasks[i][2])
+    work = [exp.total_iterations(replace(config.base, p=p, k=k)) for _, p, k in tasks]
+    total, done = sum(work), 0
+    # Largest budget first: the slowest cells start early, so the two cores finish together.
+    order = sorted(range(len(tasks)), key=lambda i: -work[i])
     results: dict[int, list[Cell]] = {}
     if jobs <= 1 or len(tasks) == 1:
-        for done, i in enumerate(order, 1):
+        for i in order:
             results[i] = run_pk(*tasks[i])
+            done += work[i]
             if progress:
-                progress(done, len(tasks))
+                progress(done, total)
     else:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = {pool.submit(_run_pk_star, tasks[i]): i for i in order}
-            for done, future in enumerate(as_completed(futures), 1):
-                results[futures[future]] = future.result()
+            for future in as_completed(futures):
+                i = futures[future]
+                results[i] = future.result()
+                done += work[i]
                 if progress:
-                    progress(done, len(tasks))
+                    progress(done, total)
     return [cell for i in range(len(tasks)) for cell in results[i]]
