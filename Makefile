@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-## The main job on the bundled defaults.
+## The main job on the bundled defaults: the success-rate headline of Liu et al. 2019.
 run: $(STAMP)
-	$(BIN)/resnet-cli train two-layer
+	$(BIN)/resnet-cli success-rate
 
 ## The test suite (< 5 minutes on 2 cores; no timing asserts).
 test: $(STAMP)
@@ -33,8 +33,12 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
+## Liu et al. 2019 success rates (both presets) into docs/reproductions.md.
+reproduce-success: $(STAMP)
+	$(BIN)/python scripts/reproduce_success.py
+
 ## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0): JSON results in
-## docs/results/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
+## docs/data/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
 reproduce-li2017: $(STAMP)
 	$(BIN)/python scripts/reproduce_li2017.py --docs docs
 

@@ -53,6 +53,9 @@ def _root(
 
 # --- registration block: one line per command: _register(app_or_sub_app, "name", "module") ---
 # --- (each module in resnet_cli/commands/ exposes `command`, a plain typer-annotated function) ---
+_register(train_app, "two-layer", "train_two_layer")
+_register(landscape_app, "two-layer", "landscape_two_layer")
+_register(app, "success-rate", "success_rate")
 _register(app, "hessian", "hessian")
 _register(train_app, "shortcut", "train_shortcut")
 _register(app, "depth-sweep", "depth_sweep")

@@ -192,3 +192,10 @@ def require(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless condition holds."""
     if not condition:
         raise ConfigError(message)
+
+
+def one_of(value: str, allowed: tuple[str, ...] | list[str], name: str) -> str:
+    """Check that a single option value is one of `allowed` (ConfigError otherwise)."""
+    if value not in allowed:
+        raise ConfigError(f"{name}: unknown value {value!r} (choose from {', '.join(allowed)})")
+    return value

@@ -1,12 +1,12 @@
 """`make reproduce-li2017`: Figures 5, 9 and 10 of Li et al. (2017) with `resnet-cli depth-sweep`.
 
-Runs the three presets (seed 0), writes their JSON results to docs/results/, their figures to docs/figures/,
+Runs the three presets (seed 0), writes their JSON results to docs/data/, their figures to docs/figures/,
 and (re)writes the "Li et al. 2017" section of docs/reproductions.md — between the markers below, leaving
 the rest of the file as it is — with the paper's claims beside our numbers.
 
     python scripts/reproduce_li2017.py [--docs docs] [--only fig5,fig9,fig10] [--render-only]
 
---render-only rebuilds the section and redraws the figures from existing docs/results/*.json without running
+--render-only rebuilds the section and redraws the figures from existing docs/data/*.json without running
 anything.
 """
 
@@ -29,14 +29,14 @@ sys.path.insert(0, str(ROOT))
 from resnet_cli.cli import run as cli_run  # noqa: E402
 from resnet_cli.report import fmt, write_atomic  # noqa: E402
 
-BEGIN = "<!-- li2017:begin (written by make reproduce-li2017) -->"
+BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
 FIGURES = ("fig5", "fig9", "fig10")
 SEED = 0
 
 
 def run_preset(name: str, docs: Path) -> float:
-    out = docs / "results" / f"li2017-{name}.json"
+    out = docs / "data" / f"li2017-{name}.json"
     plot = docs / "figures" / f"li2017-{name}.png"
     argv = ["depth-sweep", "--config", f"li2017-{name}", "--seed", str(SEED), "--quiet", "--out", str(out),
             "--plot", str(plot)]
@@ -303,12 +303,12 @@ def section(docs: Path) -> str:
              "*Demystifying ResNet* (Li, Chen, Wang, Lin & Zhang, 2017), Section 5 and Appendix B, with "
              "`resnet-cli depth-sweep` (see [depth-sweep.md](depth-sweep.md)). Everything below is written by "
              "`make reproduce-li2017` (`python scripts/reproduce_li2017.py`); the JSON results are in "
-             "`docs/results/li2017-*.json`. What is the paper's and what is ours is stated in each preset "
+             "`docs/data/li2017-*.json`. What is the paper's and what is ours is stated in each preset "
              "(`resnet_cli/presets/li2017-fig*.toml`). The main difference everywhere: the paper trains on "
              "MNIST, we on the bundled UCI digits (1797 images of 8×8), with the same preprocessing (centred, "
              "top 10 principal components whitened, one-hot labels, d = 10).", ""]
     for name in FIGURES:
-        path = docs / "results" / f"li2017-{name}.json"
+        path = docs / "data" / f"li2017-{name}.json"
         if not path.exists():
             continue
         p = json.loads(path.read_text())
@@ -361,7 +361,7 @@ def main() -> int:
     parser.add_argument("--render-only", action="store_true")
     args = parser.parse_args()
     docs = Path(args.docs)
-    (docs / "results").mkdir(parents=True, exist_ok=True)
+    (docs / "data").mkdir(parents=True, exist_ok=True)
     (docs / "figures").mkdir(parents=True, exist_ok=True)
     if not args.render_only:
         for name in args.only.split(","):
@@ -372,7 +372,7 @@ def main() -> int:
         from resnet_cli.commands.depth_sweep import plot_sweep
 
         for name in FIGURES:
-            path = docs / "results" / f"li2017-{name}.json"
+            path = docs / "data" / f"li2017-{name}.json"
             if path.exists():
                 plot_sweep(json.loads(path.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
     write_section(docs, section(docs))

@@ -21,7 +21,7 @@ def js(*args):
 
 
 def test_hessian_default_is_two_shortcut_at_zero_with_theorem1():
-    r = run_cli("hessian", "--quiet")
+    r = run_cli("hessian", "--depth", "4", "--quiet")
     assert r.code == 0, r.stderr
     assert "Theorem 1" in r.stdout and "cond10" in r.stdout
     p = js("hessian", "--depth", "4", "--samples", "400")
@@ -37,14 +37,14 @@ def test_hessian_three_shortcut_zero_matrix_and_plain_has_no_theory():
     p = js("hessian", "--shortcut", "3", "--depth", "6", "--samples", "300")
     assert p["zero_matrix"] and p["abs_max"] == 0 and p["cond10"] is None
     assert p["theory"]["case"] == "n>=3" and p["theory"]["max_abs_deviation"] == 0
-    r = run_cli("hessian", "--shortcut", "3", "--depth", "3", "--quiet")
+    r = run_cli("hessian", "--shortcut", "3", "--depth", "3", "--samples", "300", "--quiet")
     assert "undefined (H = 0)" in r.stdout
     p = js("hessian", "--shortcut", "0", "--depth", "3", "--samples", "300")
     assert p["theory"] is None and p["n_params"] == 300
 
 
 def test_hessian_one_shortcut_tanh_theorem_and_plain_unit(tmp_path):
-    p = js("hessian", "--shortcut", "1", "--depth", "3", "--act-pre", "tanh", "--act-post", "tanh",
+    p = js("hessian", "--shortcut", "1", "--depth", "2", "--act-pre", "tanh", "--act-post", "tanh",
            "--samples", "300")
     assert p["theory"]["case"] == "n=1" and p["theory"]["max_abs_deviation"] <= 1e-10
     p = js("hessian", "--shortcut", "0", "--depth", "4", "--act-mid", "relu", "--plain-unit", "2",
@@ -53,7 +53,7 @@ def test_hessian_one_shortcut_tanh_theorem_and_plain_unit(tmp_path):
 
 
 def test_hessian_runs_seed_reproducible_and_outputs(tmp_path):
-    args = ("hessian", "--depth", "4", "--init", "xavier", "--runs", "2", "--samples", "300", "--seed", "5")
+    args = ("hessian", "--depth", "2", "--init", "xavier", "--runs", "2", "--samples", "300", "--seed", "5")
     a = run_cli(*args, "--json", "--quiet")
     b = run_cli(*args, "--json", "--quiet")
     assert a.code == 0 and a.stdout == b.stdout
@@ -66,10 +66,10 @@ def test_hessian_runs_seed_reproducible_and_outputs(tmp_path):
     r = run_cli(*args, "--eigenvalues", str(eig), "--out", str(out_json), "--plot", str(fig), "--quiet")
     assert r.code == 0, r.stderr
     rows = list(csv.DictReader(eig.open()))
-    assert len(rows) == 2 * 400 and {row["run"] for row in rows} == {"0", "1"}
+    assert len(rows) == 2 * 200 and {row["run"] for row in rows} == {"0", "1"}
     values = np.array([float(row["eigenvalue"]) for row in rows if row["run"] == "0"])
     assert np.abs(values).max() == pytest.approx(p["per_run"][0]["stats"]["abs_max"])
-    assert json.loads(out_json.read_text())["n_params"] == 400
+    assert json.loads(out_json.read_text())["n_params"] == 200
     assert fig.stat().st_size > 1000
     assert run_cli(*args, "--out", str(out_csv), "--quiet").code == 0
     assert list(csv.DictReader(out_csv.open()))[1]["run"] == "1"
@@ -156,8 +156,12 @@ def test_hessian_bad_files_one_line(tmp_path):
     bad.write_bytes(b"junk")
     assert_one_line_error(run_cli("hessian", "--data", f"mnist:{bad}", "--quiet"))
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[hessian]\nshortcutz = 2\n")
-    assert_one_line_error(run_cli("hessian", "--config", str(cfg), "--quiet"))
+    for text in ("[hessian]\nshortcutz = 2\n", "[hessian]\nsamples = \"abc\"\n", "[hessian]\ndim = 2.5\n",
+                 "[hessian]\neigenvalues = 3\n", "[hessian]\ndepth = \"x\"\n", "[hessian]\nplot = 1\n"):
+        cfg.write_text(text)
+        assert_one_line_error(run_cli("hessian", "--config", str(cfg), "--quiet"))
+    cfg.write_text("[train-shortcut]\nepochs = 0\n")
+    assert_one_line_error(run_cli("train", "shortcut", "--config", str(cfg), "--quiet"))
 
 
 # --- train shortcut ------------------------------------------------------------------------------------------------
@@ -207,3 +211,9 @@ def test_train_shortcut_nonlinear_slq_and_reproducible():
 )
 def test_train_shortcut_bad_input_one_line(args):
     assert_one_line_error(run_cli("train", "shortcut", *args, "--quiet"))
+
+
+def test_preset_li2017_fig6_keys_are_valid():
+    p = js("train", "shortcut", "--config", "li2017-fig6", "--epochs", "4", "--depth", "2", "--samples", "200")
+    assert p["config"]["hessian_every"] == 50 and p["config"]["init"] == "small" and p["config"]["lr"] == 0.1
+    assert [h["epoch"] for h in p["hessian"]] == [0, 4]

@@ -66,9 +66,29 @@ EpochsOpt = Annotated[int, typer.Option("--epochs", help="Full-batch gradient-de
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate of gradient descent.")]
 
 
+def optional_int(opts: dict[str, Any], key: str) -> int | None:
+    """An optional integer option, which a config file may have set to anything."""
+    value = opts[key]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"--{key.replace('_', '-')}: expected an integer, got {value!r}")
+    return value
+
+
+def optional_str(opts: dict[str, Any], key: str) -> str | None:
+    value = opts[key]
+    if value is None or isinstance(value, str):
+        return value
+    raise ConfigError(f"--{key.replace('_', '-')}: expected a file name, got {value!r}")
+
+
 def network_config_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
-    keys = ("shortcut", "depth", "init", "act_pre", "act_mid", "act_post", "plain_unit", "data", "samples", "dim", "seed")
-    return {k: opts[k] for k in keys}
+    keys = ("shortcut", "depth", "init", "act_pre", "act_mid", "act_post", "plain_unit", "data", "seed")
+    kwargs = {k: opts[k] for k in keys}
+    kwargs["samples"] = optional_int(opts, "samples")
+    kwargs["dim"] = optional_int(opts, "dim")
+    return kwargs
 
 
 def check_eigenvalues_path(path: str | None) -> None:
@@ -119,6 +139,8 @@ def command(
     from resnet_cli.experiments import hessian as exp
 
     opts = resolve(ctx, config, "hessian")
+    for key in ("out", "plot", "eigenvalues"):
+        opts[key] = optional_str(opts, key)
     check_outputs(opts["out"], opts["plot"])
     check_eigenvalues_path(opts["eigenvalues"])
     require(opts["runs"] >= 1, f"--runs {opts['runs']}: must be at least 1")
@@ -243,7 +265,8 @@ def render(p: dict[str, Any], eigen_path: str | None = None) -> None:
         console.print(f"[yellow]{p['diverged_runs']} of {p['runs']} runs diverged during training "
                       "(excluded from the statistics).[/yellow]")
     if th is not None:
-        console.print(f"Theorem 1 ({th['case'].replace('>=', ' ≥ ')}): {th['statement']}.")
+        case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(th["case"], th["case"])
+        console.print(f"Theorem 1 ({case}): {th['statement']}.")
         parts = [f"largest deviation from the prediction: {fmt(th['max_abs_deviation'], 3)}"]
         if "entry_deviation" in th:
             parts.append(f"entries {fmt(th['entry_deviation'], 3)}")

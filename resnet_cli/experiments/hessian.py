@@ -286,7 +286,7 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
             continue
         with np.errstate(invalid="ignore"):
             out[key] = float(np.mean(values))
-            out["std"][key] = float(np.std(values)) if np.all(np.isfinite(values)) else float("nan")
+            out["std"][key] = float(np.std(values)) if np.all(np.isfinite(values)) else None
     return out
 
 

@@ -251,9 +251,13 @@ def optimal_linear_loss(moments: SecondMoments) -> float:
     return float(linear_loss_of_map(optimal_linear_map(moments), moments))
 
 
-def linear_loss_gap(end_to_end: np.ndarray, moments: SecondMoments) -> np.ndarray:
-    """L(M) − L_min = ½ tr((M − W*) Σ_XX (M − W*)ᵀ), computed without cancellation (batched over M)."""
-    diff = end_to_end - optimal_linear_map(moments)
+def linear_loss_gap(
+    end_to_end: np.ndarray, moments: SecondMoments, optimal_map: np.ndarray | None = None
+) -> np.ndarray:
+    """L(M) − L_min = ½ tr((M − W*) Σ_XX (M − W*)ᵀ), computed without cancellation (batched over M).
+
+    ``optimal_map`` is W* if already known (`optimal_linear_map`), to save its pseudo-inverse."""
+    diff = end_to_end - (optimal_linear_map(moments) if optimal_map is None else optimal_map)
     return 0.5 * np.sum((diff @ moments.xx) * diff, axis=(-2, -1))
 
 
@@ -345,20 +349,22 @@ def _linear_products(net: ShortcutNet, weights: np.ndarray):
     n, R = net.unit_layers, net.units
     before = np.empty(batch + (R * n, d, d))
     after = np.empty(batch + (R * n, d, d))
+    # One product per layer and direction: inside unit r, B_{t+1} = W_t B_t starting from the unit's input map
+    # P_r; the unit's output map is P_{r+1} = P_r + W_n…W_1 P_r (plain network: without P_r).
     prefix = eye
     for r in range(R):
-        inner = eye
+        running = prefix
         for l in range(n):
-            before[..., r * n + l, :, :] = inner @ prefix
-            inner = weights[..., r, l, :, :] @ inner
-        prefix = (inner + eye if net.shortcut else inner) @ prefix
+            before[..., r * n + l, :, :] = running
+            running = weights[..., r, l, :, :] @ running
+        prefix = prefix + running if net.shortcut else running
     suffix = eye
     for r in reversed(range(R)):
-        inner = eye
+        running = suffix
         for l in reversed(range(n)):
-            after[..., r * n + l, :, :] = suffix @ inner
-            inner = inner @ weights[..., r, l, :, :]
-        suffix = suffix @ (inner + eye if net.shortcut else inner)
+            after[..., r * n + l, :, :] = running
+            running = running @ weights[..., r, l, :, :]
+        suffix = suffix + running if net.shortcut else running
     return before, after, prefix
 
 
@@ -387,48 +393,30 @@ def linear_loss_and_gradient(net: ShortcutNet, weights: np.ndarray, moments: Sec
     written A_t, B_t. Cost O(depth · d³), independent of the number of samples.
     """
     _require_linear(net)
-    before, after, M = _layer_major_products(net, weights)
+    d, n, R = net.dim, net.unit_layers, net.units
+    batch = weights.shape[:-4]
+    before = np.empty(batch + (R * n, d, d))
+    prefix = np.broadcast_to(np.eye(d), batch + (d, d))
+    for r in range(R):
+        running = prefix
+        for l in range(n):
+            before[..., r * n + l, :, :] = running
+            running = weights[..., r, l, :, :] @ running
+        prefix = prefix + running if net.shortcut else running
+    M = prefix
     value = linear_loss_of_map(M, moments)
     G = M @ moments.xx - moments.yx
-    grad = np.moveaxis(_t(after) @ G @ _t(before), 0, -3)  # (*batch, L, d, d)
-    return value, grad.reshape(grad.shape[:-3] + net.weight_shape), M
-
-
-def _layer_major_products(net: ShortcutNet, weights: np.ndarray):
-    """`_linear_products` with the layer axis first: B_t, A_t of shape (L, *batch, d, d), and M.
-
-    The same products, faster for batches of networks (gradient descent over stacks of learning rates and
-    runs): contiguous per-layer slices, and no multiplication by an identity matrix (which is exact, so
-    the results equal `_linear_products`'s).
-    """
-    d = net.dim
-    batch = weights.shape[:-4]
-    n, R, L = net.unit_layers, net.units, net.depth
-    Wl = np.ascontiguousarray(np.moveaxis(weights.reshape(batch + (L, d, d)), -3, 0))
-    eye = np.eye(d)
-    before = np.empty((L,) + batch + (d, d))
-    after = np.empty((L,) + batch + (d, d))
-    prefix = None  # None stands for the identity
-    for r in range(R):
-        inner = None
-        for l in range(n):
-            t = r * n + l
-            src = prefix if inner is None else (inner if prefix is None else inner @ prefix)
-            before[t] = eye if src is None else src
-            inner = Wl[t] if inner is None else Wl[t] @ inner
-        unit = inner + eye if net.shortcut else inner
-        prefix = unit if prefix is None else unit @ prefix
-    suffix = None
+    # Backward pass carrying A_tᵀ G directly (one product per layer): Z ← W_tᵀ Z inside a unit.
+    AtG = np.empty(batch + (R * n, d, d))
+    suffix_G = G
     for r in reversed(range(R)):
-        inner = None
+        running = suffix_G
         for l in reversed(range(n)):
-            t = r * n + l
-            src = suffix if inner is None else (inner if suffix is None else suffix @ inner)
-            after[t] = eye if src is None else src
-            inner = Wl[t] if inner is None else inner @ Wl[t]
-        unit = inner + eye if net.shortcut else inner
-        suffix = unit if suffix is None else suffix @ unit
-    return before, after, np.array(prefix, copy=True)
+            AtG[..., r * n + l, :, :] = running
+            running = _t(weights[..., r, l, :, :]) @ running
+        suffix_G = suffix_G + running if net.shortcut else running
+    grad = AtG @ _t(before)
+    return value, grad.reshape(batch + net.weight_shape), M
 
 
 def _require_linear(net: ShortcutNet) -> None:
@@ -495,9 +483,15 @@ def linear_hessian(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments
     BSB = (before @ moments.xx)[:, None] @ _t(before)[None, :]
     AtA = _symmetric_blocks(AtA)
     BSB = _symmetric_blocks(BSB)
-    # H6[t, i, j, s, k, l]
-    H6 = AtA.transpose(0, 2, 1, 3)[:, :, None, :, :, None] * BSB.transpose(0, 2, 1, 3)[:, None, :, :, None, :]
-    H6 += N_full.transpose(0, 2, 1, 3)[:, :, None, :, None, :] * C_full.transpose(0, 2, 1, 3)[:, None, :, :, :, None]
+    # H6[t, i, j, s, k, l], written in place: one P × P array, small temporaries (one block row at a time)
+    H6 = np.empty((L, d, d, L, d, d))
+    np.multiply(
+        AtA.transpose(0, 2, 1, 3)[:, :, None, :, :, None], BSB.transpose(0, 2, 1, 3)[:, None, :, :, None, :], out=H6
+    )
+    N6 = N_full.transpose(0, 2, 1, 3)[:, :, None, :, None, :]
+    C6 = C_full.transpose(0, 2, 1, 3)[:, None, :, :, :, None]
+    for t in range(L):
+        H6[t] += N6[t] * C6[t]
     return H6.reshape(net.n_params, net.n_params)
 
 
@@ -864,13 +858,14 @@ def gradient_descent(
     diverged = np.zeros(batch, dtype=bool)
     diverged_epoch = np.full(batch, -1, dtype=np.int64)
     mm = moments
+    w_star = optimal_linear_map(mm) if net.is_linear else None
     W_before = W
     limit = None
     with np.errstate(all="ignore"):
         for epoch in range(epochs + 1):
             if net.is_linear:
                 value, grad, M = linear_loss_and_gradient(net, W, mm)
-                gap = linear_loss_gap(M, mm)
+                gap = linear_loss_gap(M, mm, w_star)
             else:
                 value, grad = loss_and_gradient(net, W, X, Y)
                 gap = value - l_min

@@ -1,0 +1,377 @@
+"""Gradient descent with normalization and step-size schedules, batched over trials (Liu et al. 2019).
+
+One trial is one row. The update of Liu et al. 2019 (poster, "Gradient Descent with Normalization"):
+
+    w̃ = w − η_w ∇_w L(w, a),   w ← (e + w̃)/‖e + w̃‖ − e,   a ← a − η_a ∇_a L(w, a)
+
+(the CNN student of Du et al. 2018 has no e: w ← w̃/‖w̃‖). Both keep ‖u‖ = 1 for u = e + w (resp. w), so
+∇_w L = ∇_v L and the state is carried as the unit filter v = u directly; w = v − e is recovered on output.
+
+Schedules (DESIGN §3; T1 = stage-I iterations):
+- ``ssw``: step-size warm-up. Stage I (t < T1): η_a, η_w (Theorem 1); stage II: η for both (Theorem 2).
+- ``constant``: no warm-up on w. η_w = η from the first iteration; η_a as in ``ssw``.
+- ``layerwise`` (a reviewer's proposal): stage I trains a only (η_w = 0), stage II trains both with η.
+
+Two exact representations of the same iteration (tests check they agree):
+- ``VectorState``: v (trials × p) and a (trials × k), the update as written above.
+- ``PlaneState``: the same GD in reduced coordinates. ∇_v L ∝ (I − vvᵀ)v* keeps v in the plane of v0 and
+  v*, so v = cos θ v* + sin θ n and the normalized step is exactly θ ← θ − atan(η_w s sin θ) with
+  s = (aᵀa*)(π − φ)/π. M and N(φ) are combinations of I and 11ᵀ, so a stays in span{a0, 1, a*}:
+  a = B c with B = [a0, 1, a*] and c ∈ R³. A step then costs O(1) per trial whatever p and k are, which is
+  what makes the success-rate grid (k up to 100, ~10⁵ iterations at the Theorem-1 step sizes) fast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from resnet_cli.models import two_layer as tl
+
+SCHEDULES = ("ssw", "constant", "layerwise")
+OUTCOMES = ("global", "spurious", "undecided", "diverged")
+
+
+def theorem1_eta_a(k: int) -> float:
+    """Stage-I step size for a: η_a = π / (20 (k + π − 1)²) (Liu et al. 2019, Theorem 1)."""
+    return math.pi / (20 * (k + math.pi - 1) ** 2)
+
+
+def theorem1_eta_w(a_star: np.ndarray, eta_a: float, c: float) -> np.ndarray:
+    """Stage-I step size for w: η_w = C ‖a*‖² η_a² (Liu et al. 2019, Theorem 1), one per trial."""
+    return c * np.sum(a_star**2, axis=-1) * eta_a**2
+
+
+def theorem2_eta(a_star: np.ndarray, k: int, m: np.ndarray | None = None, big_m: np.ndarray | None = None) -> np.ndarray:
+    """Stage-II step size η = min{m/(2M²), 5π²/(4(k + π − 1)²)} (Liu et al. 2019, Theorem 2), per trial.
+
+    m ≤ aᵀa* ≤ M are the bounds that stage I guarantees; the paper gives no numbers. Our default is
+    m = M = ‖a*‖², the value aᵀa* tends to, so m/(2M²) = 1/(2‖a*‖²): it keeps the w-step below the
+    stability limit 2/λ_max of the w-block of the Hessian at the optimum, (a*ᵀa*)(I − v*v*ᵀ).
+    """
+    norm2 = np.sum(a_star**2, axis=-1)
+    m = norm2 if m is None else m
+    big_m = norm2 if big_m is None else big_m
+    return np.minimum(m / (2 * big_m**2), 5 * math.pi**2 / (4 * (k + math.pi - 1) ** 2))
+
+
+@dataclass
+class Schedule:
+    """Per-trial step sizes of a two-stage schedule (arrays of shape (trials,)).
+
+    `eta_a`, `eta_w`: Theorem 1's stage-I values; `eta`: Theorem 2's stage-II value; `kinds`: the schedule of
+    each trial (trials of different schedules can share one batch). `stage1_eta_w` is the w-step actually
+    used in stage I: η_w (ssw), η (constant: no warm-up), 0 (layerwise).
+    """
+
+    kind: str | np.ndarray
+    eta_a: np.ndarray
+    eta_w: np.ndarray
+    eta: np.ndarray
+    stage1_iterations: int
+
+    def __post_init__(self) -> None:
+        kinds = np.broadcast_to(np.asarray(self.kind, dtype=object), self.eta_a.shape)
+        unknown = set(kinds.tolist()) - set(SCHEDULES)
+        if unknown:
+            raise ValueError(f"unknown schedule {sorted(unknown)!r}")
+        self.kinds = kinds
+        self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "constant", self.eta, 0.0)).astype(float)
+
+    def at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """(η_a, η_w) at iteration t (0-based) for every trial."""
+        if t >= self.stage1_iterations:
+            return self.eta, self.eta
+        return self.eta_a, self.stage1_eta_w
+
+    def take(self, index: np.ndarray) -> "Schedule":
+        """The schedule of a subset of trials."""
+        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations)
+
+    @staticmethod
+    def stack(schedules: "list[Schedule]") -> "Schedule":
+        """One schedule for the concatenated trials of several (same T1)."""
+        if len({s.stage1_iterations for s in schedules}) != 1:
+            raise ValueError("stacked schedules must share the stage-I length")
+        return Schedule(
+            np.concatenate([s.kinds for s in schedules]),
+            *(np.concatenate([getattr(s, name) for s in schedules]) for name in ("eta_a", "eta_w", "eta")),
+            schedules[0].stage1_iterations,
+        )
+
+
+@dataclass
+class Criteria:
+    """How a run's final state is classified (DESIGN §3; every threshold is an option).
+
+    global:    φ_T < phi_tol and ‖a_T − a*‖ ≤ a_tol · ‖a*‖;
+    spurious:  φ_T > π − spurious_tol (v has gone to the far side, toward −v*);
+    undecided: neither; diverged: a non-finite number appeared.
+    """
+
+    phi_tol: float = 1e-2
+    a_tol: float = 1e-2
+    spurious_tol: float = math.pi / 4
+
+    def classify(self, phi: np.ndarray, a_err_rel: np.ndarray, finite: np.ndarray) -> np.ndarray:
+        """Outcome names, one per trial."""
+        out = np.full(phi.shape, "undecided", dtype=object)
+        out[(phi < self.phi_tol) & (a_err_rel <= self.a_tol)] = "global"
+        out[phi > math.pi - self.spurious_tol] = "spurious"
+        out[~finite] = "diverged"
+        return out
+
+
+def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-trial loss, φ, aᵀa*, ‖a − a*‖ and ‖a − a*‖/‖a*‖ (non-finite rows give nan)."""
+    with np.errstate(all="ignore"):
+        phi = tl.angle(v, v_star)
+        a_err = np.linalg.norm(a - a_star, axis=-1)
+        return {
+            "loss": tl.population_loss_phi(phi, a, a_star),
+            "phi": phi,
+            "a_dot_astar": np.sum(a * a_star, axis=-1),
+            "a_err": a_err,
+            "a_err_rel": a_err / np.linalg.norm(a_star, axis=-1),
+        }
+
+
+def gd_step(
+    v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, eta_a: np.ndarray, eta_w: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step of GD with normalization (Liu et al. 2019), simultaneous in (w, a), for every row."""
+    grad_v, grad_a = tl.gradients(v, a, v_star, a_star)
+    u = v - eta_w[:, None] * grad_v
+    v_new = u / np.linalg.norm(u, axis=-1, keepdims=True)
+    return v_new, a - eta_a[:, None] * grad_a
+
+
+class VectorState:
+    """The GD state as full vectors: v (trials × p), a (trials × k). The reference implementation."""
+
+    def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
+        self.v, self.a = np.array(v0, dtype=float), np.array(a0, dtype=float)
+        self.v_star, self.a_star = v_star, a_star
+
+    def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        self.v, self.a = gd_step(self.v, self.a, self.v_star, self.a_star, eta_a, eta_w)
+
+    def take(self, index: np.ndarray) -> "VectorState":
+        return VectorState(self.v[index], self.a[index], self.v_star[index], self.a_star[index])
+
+    def put(self, index: np.ndarray, part: "VectorState") -> None:
+        self.v[index], self.a[index] = part.v, part.a
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        return run_statistics(self.v, self.a, self.v_star, self.a_star)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.v.copy(), self.a.copy()
+
+
+class PlaneState:
+    """The GD state in exact reduced coordinates: angle θ in the plane (v*, n) and c ∈ R³ with a = [a0, 1, a*] c."""
+
+    def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
+        v0 = v0 / np.linalg.norm(v0, axis=-1, keepdims=True)
+        cos = np.clip(np.sum(v0 * v_star, axis=-1), -1.0, 1.0)
+        normal = v0 - cos[:, None] * v_star
+        length = np.linalg.norm(normal, axis=-1)
+        # v0 = ±v*: any unit normal will do (θ stays at 0 or π, sin θ = 0 there).
+        fallback = _any_orthogonal(v_star)
+        self.normal = np.where(length[:, None] > 0, normal / np.where(length > 0, length, 1.0)[:, None], fallback)
+        self.theta = np.arccos(cos)
+        n, k = a0.shape
+        basis = np.stack([a0, np.ones_like(a0), a_star], axis=-1)  # trials × k × 3
+        self.basis = basis
+        self.gram = np.einsum("nki,nkj->nij", basis, basis)
+        self.ones_b = basis.sum(axis=1)  # Bᵀ1
+        self.astar_b = np.einsum("nk,nki->ni", a_star, basis)  # Bᵀa*
+        self.sum_star = a_star.sum(axis=-1)
+        self.norm2_star = np.sum(a_star**2, axis=-1)
+        self.coef = np.zeros((3, n))  # c, stored as rows so each component is contiguous
+        self.coef[0] = 1.0
+        self.q, self.o = self.astar_b.T.copy(), self.ones_b.T.copy()
+        self.v_star, self.a_star = v_star, a_star
+
+    @property
+    def c(self) -> np.ndarray:
+        """Coefficients of a in B = [a0, 1, a*], trials × 3."""
+        return self.coef.T
+
+    def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions.
+        theta, (c0, c1, c2) = self.theta, self.coef
+        q, o = self.q, self.o
+        sin, cos = np.sin(theta), np.cos(theta)
+        far = PI - np.abs(theta)  # π − φ
+        a_dot = q[0] * c0 + q[1] * c1 + q[2] * c2
+        ones_a = o[0] * c0 + o[1] * c1 + o[2] * c2
+        two_g = (np.abs(sin) + far * cos) / PI  # 2 g(φ): sin φ = |sin θ|, cos φ = cos θ
+        # ∇_a L = 2Ma − 2N(φ)a* in coefficients of B = [a0, 1, a*].
+        decay = 1.0 - eta_a * ((PI - 1) / PI)
+        step_a = eta_a / PI
+        coef = np.empty_like(self.coef)
+        np.multiply(c0, decay, out=coef[0])
+        np.subtract(c1 * decay, step_a * (ones_a - self.sum_star), out=coef[1])
+        np.add(c2 * decay, eta_a * (two_g - 1 / PI), out=coef[2])
+        self.coef = coef
+        theta = theta - np.arctan(eta_w * (a_dot * far / PI) * sin)
+        if np.abs(theta).max(initial=0.0) > PI:  # keep θ in (−π, π] so that φ = |θ|
+            theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
+        self.theta = theta
+
+    def take(self, index: np.ndarray) -> "PlaneState":
+        part = object.__new__(PlaneState)
+        for name, value in vars(self).items():
+            setattr(part, name, value[:, index] if name in ("coef", "q", "o") else value[index])
+        return part
+
+    def put(self, index: np.ndarray, part: "PlaneState") -> None:
+        self.theta[index], self.coef[:, index] = part.theta, part.coef
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        with np.errstate(all="ignore"):
+            c = self.c
+            phi = np.abs(self.theta)
+            a_dot = np.sum(self.astar_b * c, axis=-1)
+            ones_a = np.sum(self.ones_b * c, axis=-1)
+            a_norm2 = np.einsum("ni,nij,nj->n", c, self.gram, c)
+            a_m_a = ((PI - 1) * a_norm2 + ones_a**2) / (2 * PI)
+            star_m_star = ((PI - 1) * self.norm2_star + self.sum_star**2) / (2 * PI)
+            a_n_star = tl.kernel_g(phi) * a_dot + (self.sum_star * ones_a - a_dot) / (2 * PI)
+            d = c.copy()
+            d[:, 2] -= 1.0  # a − a* = B (c − e₃), well conditioned near a = a*
+            a_err = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", d, self.gram, d), 0.0))
+            return {
+                "loss": star_m_star - 2 * a_n_star + a_m_a,
+                "phi": phi,
+                "a_dot_astar": a_dot,
+                "a_err": a_err,
+                "a_err_rel": a_err / np.sqrt(self.norm2_star),
+            }
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        v = np.cos(self.theta)[:, None] * self.v_star + np.sin(self.theta)[:, None] * self.normal
+        return v, np.einsum("nki,ni->nk", self.basis, self.c)
+
+
+def _any_orthogonal(v_star: np.ndarray) -> np.ndarray:
+    """A unit vector orthogonal to each row of v_star (Gram–Schmidt on the least aligned axis)."""
+    axis = np.argmin(np.abs(v_star), axis=-1)
+    x = np.zeros_like(v_star)
+    x[np.arange(len(v_star)), axis] = 1.0
+    x -= np.sum(x * v_star, axis=-1, keepdims=True) * v_star
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+PI = math.pi
+STATES = {"vector": VectorState, "plane": PlaneState}
+
+
+@dataclass
+class GDResult:
+    """Final state, outcomes and (optionally) a trace of a batched GD run."""
+
+    v: np.ndarray
+    a: np.ndarray
+    outcome: np.ndarray
+    final: dict[str, np.ndarray]
+    iterations: np.ndarray  # iterations each trial actually ran (< total when stopped early)
+    trace_iterations: list[int] = field(default_factory=list)
+    trace: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+
+def trace_points(iterations: int, every: int | None, stage1: int = 0, records: int = 24) -> list[int]:
+    """Iterations at which to record a trace: every `every` iterations, or (None) about `records`
+    log-spaced points plus the end of stage I, so both the phase transition and convergence show."""
+    if every:
+        return sorted(set(range(0, iterations + 1, every)) | {iterations})
+    points = np.unique(np.round(np.geomspace(1, max(iterations, 1), records)).astype(int))
+    extra = {0, iterations} | ({stage1} if 0 < stage1 < iterations else set())
+    return sorted(set(points.tolist()) | extra)
+
+
+def run_gd(
+    v0: np.ndarray,
+    a0: np.ndarray,
+    v_star: np.ndarray,
+    a_star: np.ndarray,
+    schedule: Schedule,
+    iterations: int,
+    criteria: Criteria,
+    *,
+    trace_points: Sequence[int] = (),
+    stop_when_global: bool = False,
+    check_every: int = 100,
+    representation: str = "plane",
+    progress: Callable[[int, int], None] | None = None,
+) -> GDResult:
+    """Batched GD with normalization (Liu et al. 2019) from (v0, a0), every trial (row) at once.
+
+    The trace holds the statistics of every trial at the iterations in `trace_points`.
+    Diverged trials (a non-finite state) are frozen and reported as ``diverged``. With `stop_when_global`,
+    trials meeting the global criterion are frozen too (checked every `check_every` iterations) and the
+    active rows are compacted, so finished trials cost nothing. Every row evolves exactly as it would alone.
+    `representation` is ``plane`` (exact reduced coordinates, fast) or ``vector`` (the reference).
+    """
+    state = STATES[representation](v0, a0, v_star, a_star)
+    n = v0.shape[0]
+    ran = np.full(n, iterations, dtype=int)
+    finite = np.ones(n, dtype=bool)
+    active = np.arange(n)
+    work, sched = state, schedule
+    trace_iterations: list[int] = []
+    trace: dict[str, list[np.ndarray]] = {}
+    wanted = set(int(t) for t in trace_points)
+
+    def record(t: int) -> None:
+        trace_iterations.append(t)
+        for key, value in state.statistics().items():
+            trace.setdefault(key, []).append(value)
+
+    if 0 in wanted:
+        record(0)
+    with np.errstate(all="ignore"):  # divergence is an outcome, not a warning
+        for t in range(iterations):
+            eta_a, eta_w = sched.at(t)
+            work.step(eta_a, eta_w)
+            done = t + 1
+            boundary = done % check_every == 0 or done == iterations
+            tracing = done in wanted
+            if not (boundary or tracing):
+                continue
+            ok = work.finite()
+            keep = ok.copy()
+            if stop_when_global:
+                stats = work.statistics()
+                keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
+            if work is not state:
+                state.put(active, work)
+            finite[active[~ok]] = False
+            ran[active[~keep]] = done
+            if not keep.all():
+                active = active[keep]
+                work, sched = state.take(active), schedule.take(active)
+            if tracing:
+                record(done)
+            if progress is not None:
+                progress(done, iterations)
+            if active.size == 0:
+                break
+    if work is not state:
+        state.put(active, work)
+    final = state.statistics()
+    finite &= np.isfinite(final["loss"])
+    outcome = criteria.classify(final["phi"], final["a_err_rel"], finite)
+    v, a = state.vectors()
+    return GDResult(v, a, outcome, final, ran, trace_iterations, trace)

@@ -1,0 +1,207 @@
+"""The two-layer engine of Liu et al. 2019 against independent oracles: Monte Carlo, finite differences,
+dense-matrix formulas, the cubic expansion at the spurious point, and a trial-by-trial loop."""
+
+import math
+
+import numpy as np
+import pytest
+
+from resnet_cli import optim
+from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models import two_layer as tl
+
+PI = math.pi
+
+
+def dense_M(k):
+    return ((PI - 1) * np.eye(k) + np.ones((k, k))) / (2 * PI)
+
+
+def dense_N(phi, k):
+    g = (math.sin(phi) + (PI - phi) * math.cos(phi)) / (2 * PI)
+    return g * np.eye(k) + (np.ones((k, k)) - np.eye(k)) / (2 * PI)
+
+
+def random_point(rng, p, k):
+    v_star = tl.sample_sphere(rng, 1, p)[0]
+    return v_star, rng.standard_normal(k), rng.standard_normal(p), rng.standard_normal(k)
+
+
+@pytest.mark.parametrize("p,k", [(8, 5), (3, 2)])
+def test_closed_form_loss_matches_monte_carlo(p, k):
+    rng = np.random.default_rng(11)
+    v_star, a_star, v, a = random_point(rng, p, k)
+    n = 400_000
+    z = rng.standard_normal((n, k, p))
+    err = (np.maximum(z @ v_star, 0) @ a_star - np.maximum(z @ (v / np.linalg.norm(v)), 0) @ a) ** 2
+    mc, se = err.mean(), err.std() / math.sqrt(n)
+    closed = float(tl.population_loss(v, a, v_star, a_star))
+    assert abs(closed - mc) < 4 * se, (closed, mc, se)
+    assert se < 0.01 * closed  # the sample is large enough for the check to mean something
+
+
+def test_closed_form_equals_dense_matrix_formula():
+    rng = np.random.default_rng(2)
+    v_star, a_star, v, a = random_point(rng, 6, 7)
+    phi = float(tl.angle(v, v_star))
+    M, N = dense_M(7), dense_N(phi, 7)
+    expected = a_star @ M @ a_star - 2 * a @ N @ a_star + a @ M @ a
+    assert float(tl.population_loss(v, a, v_star, a_star)) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("p,k", [(8, 5), (3, 1), (12, 9)])
+@pytest.mark.parametrize("student", ["resnet", "cnn"])
+def test_gradients_and_hessian_match_finite_differences(p, k, student):
+    rng = np.random.default_rng(p * 100 + k)
+    v_star, a_star, _, a = random_point(rng, p, k)
+    offset = tl.unit_e(p) if student == "resnet" else 0.0
+    w = 0.6 * rng.standard_normal(p)
+    x = np.concatenate([w, a])
+    h = 1e-5
+    eye = np.eye(p + k)
+
+    def loss(x):
+        return float(tl.loss_w(x[:p], x[p:], v_star, a_star, offset))
+
+    def grad(x):
+        return np.concatenate(tl.gradient_w(x[:p], x[p:], v_star, a_star, offset))
+
+    fd_grad = np.array([(loss(x + h * e) - loss(x - h * e)) / (2 * h) for e in eye])
+    np.testing.assert_allclose(grad(x), fd_grad, atol=1e-8)
+    fd_hess = np.array([(grad(x + h * e) - grad(x - h * e)) / (2 * h) for e in eye])
+    hess = tl.hessian_w(w, a, v_star, a_star, offset)
+    np.testing.assert_allclose(hess, fd_hess, atol=1e-7)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5])
+def test_critical_points_and_spurious_loss(seed):
+    rng = np.random.default_rng(seed)
+    p, k = 8, 6
+    v_star, a_star = exp.draw_teachers(rng, 1, p, k, exp.TeacherConfig())
+    v_star, a_star = v_star[0], a_star[0]
+    for v, a in (tl.global_optimum(v_star, a_star), tl.spurious_optimum(v_star, a_star)):
+        gv, ga = tl.gradients(v, a, v_star, a_star)
+        assert np.abs(gv).max() < 1e-13 and np.abs(ga).max() < 1e-13
+    v_bar, a_bar = tl.spurious_optimum(v_star, a_star)
+    ones = np.ones((k, k))
+    expected_a = np.linalg.solve(ones + (PI - 1) * np.eye(k), (ones - np.eye(k)) @ a_star)
+    np.testing.assert_allclose(a_bar, expected_a, atol=1e-13)
+    np.testing.assert_allclose(v_bar, -v_star)
+    M, N = dense_M(k), dense_N(PI, k)
+    expected = a_star @ M @ a_star - 2 * expected_a @ N @ a_star + expected_a @ M @ expected_a
+    assert float(tl.population_loss(v_bar, a_bar, v_star, a_star)) == pytest.approx(expected, rel=1e-12)
+    assert float(tl.population_loss(v_star, a_star, v_star, a_star)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_profile_loss_is_the_minimum_over_a():
+    rng = np.random.default_rng(4)
+    k = 5
+    a_star = rng.standard_normal(k)
+    for phi in (0.0, 0.7, 2.0, PI):
+        M, N = dense_M(k), dense_N(phi, k)
+        a_opt = np.linalg.solve(M, N @ a_star)
+        expected = a_star @ M @ a_star - 2 * a_opt @ N @ a_star + a_opt @ M @ a_opt
+        assert float(tl.profile_loss(phi, a_star)) == pytest.approx(expected, rel=1e-12, abs=1e-13)
+        np.testing.assert_allclose(tl.optimal_a(np.array(phi), a_star), a_opt, atol=1e-12)
+
+
+def test_cap_sampler_is_uniform_on_the_cap():
+    rng = np.random.default_rng(0)
+    e = tl.unit_e(3)
+    v = tl.sample_cap(rng, 40_000, 3, e, PI / 3)
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0)
+    ang = np.arccos(np.clip(v @ e, -1, 1))
+    assert ang.max() <= PI / 3 + 1e-12
+    # On S², cap area ∝ 1 − cos θ: P(θ ≤ 30° | θ ≤ 60°) = (1 − cos 30°)/(1 − cos 60°) = 0.268.
+    share = np.mean(ang <= PI / 6)
+    assert abs(share - (1 - math.cos(PI / 6)) / 0.5) < 0.012
+
+
+def test_ball_sampler_radius():
+    rng = np.random.default_rng(0)
+    x = tl.sample_ball(rng, 5000, 4, np.full(5000, 2.0))
+    r = np.linalg.norm(x, axis=1)
+    assert r.max() <= 2.0 and abs(np.mean(r <= 1.0) - 0.5**4) < 0.01
+
+
+def _batch(seed, n, k, student="cnn", kind="constant"):
+    rng = np.random.default_rng(seed)
+    cfg = exp.TrainConfig(student=student, k=k, schedule=kind, trials=n, stage1_iterations=300, iterations=3000)
+    cfg.teacher = exp.TeacherConfig("prior" if student == "resnet" else "sphere")
+    vs, ast = exp.draw_teachers(rng, n, cfg.p, k, cfg.teacher)
+    v0, a0 = exp.draw_inits(rng, student, vs, ast)
+    return v0, a0, vs, ast, exp.make_schedule(cfg, ast), cfg
+
+
+def test_plane_representation_equals_vector_reference():
+    v0, a0, vs, ast, sched, cfg = _batch(3, 12, 9)
+    runs = [
+        optim.run_gd(v0, a0, vs, ast, sched, cfg.iterations, cfg.criteria, representation=r, trace_points=[0, 1000, 3000])
+        for r in ("vector", "plane")
+    ]
+    np.testing.assert_allclose(runs[0].v, runs[1].v, atol=1e-10)
+    np.testing.assert_allclose(runs[0].a, runs[1].a, atol=1e-10)
+    for key in runs[0].final:
+        np.testing.assert_allclose(runs[0].final[key], runs[1].final[key], atol=1e-10)
+    assert list(runs[0].outcome) == list(runs[1].outcome)
+    assert {"global", "spurious"} <= set(runs[0].outcome)  # both basins are exercised
+
+
+@pytest.mark.parametrize("representation", ["plane", "vector"])
+def test_batched_equals_trial_by_trial(representation):
+    v0, a0, vs, ast, sched, cfg = _batch(5, 6, 4)
+    crit = optim.Criteria()
+    batch = optim.run_gd(v0, a0, vs, ast, sched, cfg.iterations, crit, representation=representation, stop_when_global=True)
+    for i in range(6):
+        one = optim.run_gd(
+            v0[i : i + 1], a0[i : i + 1], vs[i : i + 1], ast[i : i + 1], sched.take(np.array([i])), cfg.iterations, crit,
+            representation=representation, stop_when_global=True,
+        )
+        np.testing.assert_allclose(batch.v[i], one.v[0], atol=1e-12, rtol=0)
+        np.testing.assert_allclose(batch.a[i], one.a[0], atol=1e-12, rtol=0)
+        assert batch.outcome[i] == one.outcome[0] and batch.iterations[i] == one.iterations[0]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_resnet_with_theorem_step_sizes_reaches_global(seed):
+    cfg = exp.TrainConfig(student="resnet", k=4, schedule="ssw", trials=1)
+    result = exp.train(cfg, np.random.default_rng(seed))
+    assert result.gd.outcome[0] == "global"
+    assert result.gd.final["loss"][0] < 1e-10
+
+
+@pytest.mark.parametrize("seed", [7, 11])
+def test_cnn_seed_known_to_be_trapped(seed):
+    cfg = exp.TrainConfig(student="cnn", k=4, schedule="constant", trials=1, teacher=exp.TeacherConfig("sphere"))
+    result = exp.train(cfg, np.random.default_rng(seed))
+    assert result.gd.outcome[0] == "spurious"
+    # It sits next to the spurious critical point of its own teacher.
+    _, a_bar = tl.spurious_optimum(result.v_star[0], result.a_star[0])
+    assert np.linalg.norm(result.gd.a[0] - a_bar) < 0.05 * np.linalg.norm(a_bar) + 1e-3
+
+
+def test_divergence_is_an_outcome():
+    cfg = exp.TrainConfig(k=4, trials=3, eta=50.0)
+    result = exp.train(cfg, np.random.default_rng(0))
+    assert list(result.gd.outcome) == ["diverged"] * 3
+
+
+@pytest.mark.parametrize("seed,expect", [(1, "local minimum"), (5, "saddle")])
+def test_spurious_verdict_against_cubic_expansion(seed, expect):
+    """At φ = π the tangent Hessian's v-block vanishes; min_a L changes as −2 g(π−ε) āᵀa* ≈ −āᵀa* ε³/(3π)."""
+    cfg = exp.LandscapeConfig(k=4, schedules=("ssw",), basin_phi_points=2, basin_a_points=1)
+    cfg.train = exp.TrainConfig(k=4, iterations=200)
+    result = exp.landscape(cfg, np.random.default_rng(seed))
+    glob, spur = result.critical_points
+    assert glob.verdict == "local minimum" and glob.hessian_eigenvalues.min() > 0
+    assert spur.verdict == expect
+    assert np.sum(np.abs(spur.hessian_eigenvalues) < 1e-12) == cfg.p - 1
+    assert (spur.a_dot_astar < 0) == (expect == "local minimum")
+    r = cfg.probe_radius
+    predicted = -spur.a_dot_astar * r**3 / (3 * PI)
+    worst = float(spur.method.split("min ΔL = ")[1].rstrip(")"))
+    if expect == "saddle":
+        assert worst == pytest.approx(predicted, rel=0.05)
+    else:
+        assert 0 < worst <= predicted * 1.05
