@@ -53,6 +53,7 @@ def _root(
 
 # --- registration block: one line per command: _register(app_or_sub_app, "name", "module") ---
 # --- (each module in resnet_cli/commands/ exposes `command`, a plain typer-annotated function) ---
+_register(landscape_app, "deep-resnet", "landscape_deep_resnet")
 # --- end of registration block ---
 
 if train_app.registered_commands:

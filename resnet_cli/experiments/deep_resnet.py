@@ -53,7 +53,7 @@ class Config:
     lr: float = 0.01
     grad_tol: float = 1e-6
     gap_tol: float = 1e-4
-    eig_tol: float = 1e-6
+    eig_tol: float = 1e-5
     init: str = "standard"
     init_scale: float = 0.5
 
@@ -202,15 +202,21 @@ def gradient_descent(
 # ----------------------------------------------------------------------------------------------------
 
 
-def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float, scale: float, cfg: Config) -> str:
-    """One of "better", "equal", "strict_saddle", "counterexample" (see the module docstring)."""
+def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float, scale: float, cfg: Config,
+             kinks: int = 0) -> str:
+    """One of "better", "equal", "strict_saddle", "counterexample", "kink_undecided".
+
+    At a point where a ReLU kink sits on a sample (kinks > 0) the Hessian is that of one smooth piece
+    (σ'(0) = 0); its negative curvature may point across the kink, so it certifies nothing: a worse point
+    there with λmin < 0 is "kink_undecided" (counted, never dropped).
+    """
     gap = risk - linear_risk
     if gap < -cfg.gap_tol * scale:
         return "better"
     if gap <= cfg.gap_tol * scale:
         return "equal"
     if lam_min < -cfg.eig_tol * max(lam_absmax, 1e-300):
-        return "strict_saddle"
+        return "kink_undecided" if kinks > 0 else "strict_saddle"
     return "counterexample"
 
 
@@ -225,6 +231,7 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
 
     better, equal = kinds.count("better"), kinds.count("equal")
     saddle, counter = kinds.count("strict_saddle"), kinds.count("counterexample")
+    undecided = kinds.count("kink_undecided")
     risks = [p["risk"] for p in done]
     row: dict[str, Any] = {
         "network": network,
@@ -237,7 +244,8 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
         "not_converged": inits - n,
         "strictly_better": better,
         "equal": equal,
-        "worse": saddle + counter,
+        "worse": saddle + counter + undecided,
+        "worse_at_kink_undecided": undecided,
         "share_at_least_linear": share(better + equal),
         "share_strictly_better": share(better),
         "share_strict_saddle": share(saddle),
@@ -275,7 +283,7 @@ def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np
             lam_min, lam_absmax = float(evals[0]), float(np.abs(evals).max())
             point["lambda_min"] = lam_min
             point["lambda_max"] = float(evals[-1])
-            point["kind"] = classify(point["risk"], lam_min, lam_absmax, linear_risk, scale, cfg)
+            point["kind"] = classify(point["risk"], lam_min, lam_absmax, linear_risk, scale, cfg, point["kinks"])
         else:
             point["lambda_min"] = float("nan")
             point["lambda_max"] = float("nan")
