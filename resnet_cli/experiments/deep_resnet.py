@@ -304,7 +304,8 @@ def _per_block_summary(points: list[dict[str, Any]], cfg: Config, scale: float) 
     global_pts = [p for p in pts if p["risk"] <= best + tol]
     nonmono_all = sum(not p["per_block_monotone"] for p in pts)
     nonmono_global = sum(not p["per_block_monotone"] for p in global_pts)
-    shown = sorted(pts, key=lambda p: p["risk"])[:5]
+    # show the non-monotone global minima first (the paper's point), then the lowest-risk others
+    shown = sorted(pts, key=lambda p: (not (p in global_pts and not p["per_block_monotone"]), p["risk"]))[:5]
     return {
         "blocks": pts[0]["blocks"],
         "points": len(pts),
