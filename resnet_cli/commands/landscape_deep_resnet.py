@@ -192,6 +192,7 @@ def plot_figure(payload: dict[str, Any], path: str) -> None:
     ax.set_xlabel("λmin of the exact Hessian")
     ax.set_ylabel(f"R − R_lin  (R_lin = {lin:.4g})")
     ax.set_xscale("symlog", linthresh=1e-6)
+    ax.set_yscale("symlog", linthresh=max(1e-3 * lin, 1e-12))
     ax.set_title("critical points: gap to the best linear predictor")
     ax.legend()
     ax = axes[1]
