@@ -10,6 +10,8 @@ point it stops at is classified against the best linear predictor's risk R_lin (
 - worse, strict saddle: R > R_lin + gap_tol·R_lin and λmin(∇²R) < −eig_tol·max|λ|
 - worse, counterexample: worse and no negative curvature beyond that tolerance — a (possibly degenerate)
   local minimum worse than linear. Yun et al.'s theorem says a ResNet has none (under its conditions).
+- worse, kink_undecided: worse with negative curvature of the smooth piece, at a point where a ReLU kink
+  sits on a sample — the piece's Hessian certifies nothing there.
 
 "At least as good as linear" = strictly better + equal. Starts that hit the step budget first are reported
 as not converged (never dropped silently). For ResNet points the risk of the best linear read-out of every

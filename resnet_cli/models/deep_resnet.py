@@ -132,6 +132,11 @@ def pack(spec: list[tuple[str, tuple[int, ...]]], arrays: dict[str, Array], lead
     return np.concatenate([arrays[name].reshape(*lead, -1) for name, _ in spec], axis=-1)
 
 
+def _T(a: Array) -> Array:
+    """Swap the last two axes (batched transpose)."""
+    return np.swapaxes(a, -1, -2)
+
+
 def _relu(z: Array) -> Array:
     return np.maximum(z, 0.0)
 
@@ -163,10 +168,10 @@ def resnet_block_outputs(shape: ResNetShape, theta: Array, X: Array) -> list[Arr
     h = np.broadcast_to(pad_input(X, shape.width), (B, shape.width, X.shape[1]))
     outs = [h]
     for layer in range(1, shape.blocks + 1):
-        z = np.einsum("bkd,bdm->bkm", p[f"U{layer}"], h)
+        z = (p[f"U{layer}"] @ h)
         if shape.bias:
             z = z + p[f"b{layer}"][:, :, None]
-        h = h + np.einsum("bdk,bkm->bdm", p[f"V{layer}"], _relu(z))
+        h = h + (p[f"V{layer}"] @ _relu(z))
         outs.append(h)
     return outs
 
@@ -175,7 +180,7 @@ def resnet_output(shape: ResNetShape, theta: Array, X: Array) -> Array:
     """f(x) = W h_L + c for every sample: shape (B, d_out, m)."""
     p = unpack(shape.spec(), theta)
     h = resnet_block_outputs(shape, theta, X)[-1]
-    f = np.einsum("bed,bdm->bem", p["W"], h)
+    f = (p["W"] @ h)
     if shape.bias:
         f = f + p["c"][:, :, None]
     return f
@@ -207,32 +212,32 @@ def resnet_risk_grad(
     h = np.broadcast_to(pad_input(X, shape.width), (B, shape.width, m))
     hs, acts, mask_list = [h], [], []
     for layer in range(1, shape.blocks + 1):
-        z = np.einsum("bkd,bdm->bkm", p[f"U{layer}"], h)
+        z = (p[f"U{layer}"] @ h)
         if shape.bias:
             z = z + p[f"b{layer}"][:, :, None]
         a = _relu(z)
-        h = h + np.einsum("bdk,bkm->bdm", p[f"V{layer}"], a)
+        h = h + (p[f"V{layer}"] @ a)
         hs.append(h)
         acts.append(a)
         mask_list.append(_relu_mask(z) if masks is None else masks[layer - 1])
-    f = np.einsum("bed,bdm->bem", p["W"], h)
+    f = (p["W"] @ h)
     if shape.bias:
         f = f + p["c"][:, :, None]
     r = f - Y[None]
     risk = np.einsum("bem,bem->b", r, r) / m
     g_f = (2.0 / m) * r
-    grads: dict[str, Array] = {"W": np.einsum("bem,bdm->bed", g_f, h)}
+    grads: dict[str, Array] = {"W": (g_f @ _T(h))}
     if shape.bias:
         grads["c"] = g_f.sum(-1)
-    g_h = np.einsum("bed,bem->bdm", p["W"], g_f)
+    g_h = (_T(p["W"]) @ g_f)
     for layer in range(shape.blocks, 0, -1):
         a, mask, h_prev = acts[layer - 1], mask_list[layer - 1], hs[layer - 1]
-        grads[f"V{layer}"] = np.einsum("bdm,bkm->bdk", g_h, a)
-        g_z = np.einsum("bdk,bdm->bkm", p[f"V{layer}"], g_h) * mask
-        grads[f"U{layer}"] = np.einsum("bkm,bdm->bkd", g_z, h_prev)
+        grads[f"V{layer}"] = (g_h @ _T(a))
+        g_z = (_T(p[f"V{layer}"]) @ g_h) * mask
+        grads[f"U{layer}"] = (g_z @ _T(h_prev))
         if shape.bias:
             grads[f"b{layer}"] = g_z.sum(-1)
-        g_h = g_h + np.einsum("bkd,bkm->bdm", p[f"U{layer}"], g_z)
+        g_h = g_h + (_T(p[f"U{layer}"]) @ g_z)
     return risk, pack(spec, grads, (B,))
 
 
@@ -254,14 +259,14 @@ def resnet_hessian(shape: ResNetShape, theta: Array, X: Array, Y: Array) -> Arra
     for layer in range(1, shape.blocks + 1):
         U, V = p[f"U{layer}"], p[f"V{layer}"]
         z = U @ h
-        dz = np.einsum("pkd,dm->pkm", dp[f"U{layer}"], h) + np.einsum("kd,pdm->pkm", U, dh)
+        dz = (dp[f"U{layer}"] @ h) + (U @ dh)
         if shape.bias:
             z = z + p[f"b{layer}"][:, None]
             dz = dz + dp[f"b{layer}"][:, :, None]
         mask = _relu_mask(z)
         a, da = _relu(z), dz * mask
         h = h + V @ a
-        dh = dh + np.einsum("pdk,km->pdm", dp[f"V{layer}"], a) + np.einsum("dk,pkm->pdm", V, da)
+        dh = dh + (dp[f"V{layer}"] @ a) + (V @ da)
         hs.append(h)
         dhs.append(dh)
         acts.append(a)
@@ -269,30 +274,30 @@ def resnet_hessian(shape: ResNetShape, theta: Array, X: Array, Y: Array) -> Arra
         masks.append(mask)
     W = p["W"]
     f = W @ h
-    df = np.einsum("ped,dm->pem", dp["W"], h) + np.einsum("ed,pdm->pem", W, dh)
+    df = (dp["W"] @ h) + (W @ dh)
     if shape.bias:
         f = f + p["c"][:, None]
         df = df + dp["c"][:, :, None]
     g_f = (2.0 / m) * (f - Y)
     dg_f = (2.0 / m) * df
     hess: dict[str, Array] = {
-        "W": np.einsum("pem,dm->ped", dg_f, h) + np.einsum("em,pdm->ped", g_f, dh),
+        "W": (dg_f @ _T(h)) + (g_f @ _T(dh)),
     }
     if shape.bias:
         hess["c"] = dg_f.sum(-1)
     g_h = W.T @ g_f
-    dg_h = np.einsum("ped,em->pdm", dp["W"], g_f) + np.einsum("ed,pem->pdm", W, dg_f)
+    dg_h = (_T(dp["W"]) @ g_f) + (_T(W) @ dg_f)
     for layer in range(shape.blocks, 0, -1):
         U, V = p[f"U{layer}"], p[f"V{layer}"]
         a, da, mask = acts[layer - 1], dacts[layer - 1], masks[layer - 1]
         h_prev, dh_prev = hs[layer - 1], dhs[layer - 1]
-        hess[f"V{layer}"] = np.einsum("pdm,km->pdk", dg_h, a) + np.einsum("dm,pkm->pdk", g_h, da)
+        hess[f"V{layer}"] = (dg_h @ _T(a)) + (g_h @ _T(da))
         g_z = (V.T @ g_h) * mask
-        dg_z = (np.einsum("pdk,dm->pkm", dp[f"V{layer}"], g_h) + np.einsum("dk,pdm->pkm", V, dg_h)) * mask
-        hess[f"U{layer}"] = np.einsum("pkm,dm->pkd", dg_z, h_prev) + np.einsum("km,pdm->pkd", g_z, dh_prev)
+        dg_z = ((_T(dp[f"V{layer}"]) @ g_h) + (_T(V) @ dg_h)) * mask
+        hess[f"U{layer}"] = (dg_z @ _T(h_prev)) + (g_z @ _T(dh_prev))
         if shape.bias:
             hess[f"b{layer}"] = dg_z.sum(-1)
-        dg_h = dg_h + np.einsum("pkd,km->pdm", dp[f"U{layer}"], g_z) + np.einsum("kd,pkm->pdm", U, dg_z)
+        dg_h = dg_h + (_T(dp[f"U{layer}"]) @ g_z) + (_T(U) @ dg_z)
         g_h = g_h + U.T @ g_z
     H = pack(spec, hess, (P,))
     return 0.5 * (H + H.T)
@@ -314,7 +319,7 @@ def fc_output(shape: FCShape, theta: Array, X: Array) -> Array:
     layers = _fc_layers(shape, unpack(shape.spec(), theta))
     a = np.broadcast_to(X, (theta.shape[0],) + X.shape)
     for j, (Wj, bj) in enumerate(layers):
-        z = np.einsum("bij,bjm->bim", Wj, a)
+        z = (Wj @ a)
         if bj is not None:
             z = z + bj[:, :, None]
         a = _relu(z) if j < shape.layers else z
@@ -340,7 +345,7 @@ def fc_risk_grad(
     inputs, mask_list = [], []
     for j, (Wj, bj) in enumerate(layers):
         inputs.append(a)
-        z = np.einsum("bij,bjm->bim", Wj, a)
+        z = (Wj @ a)
         if bj is not None:
             z = z + bj[:, :, None]
         if j < shape.layers:
@@ -355,11 +360,11 @@ def fc_risk_grad(
     grads: dict[str, Array] = {}
     for j in range(shape.layers, -1, -1):
         w_name, b_name = names[j]
-        grads[w_name] = np.einsum("bim,bjm->bij", g, inputs[j])
+        grads[w_name] = (g @ _T(inputs[j]))
         if shape.bias:
             grads[b_name] = g.sum(-1)
         if j > 0:
-            g = np.einsum("bij,bim->bjm", layers[j][0], g) * mask_list[j - 1]
+            g = (_T(layers[j][0]) @ g) * mask_list[j - 1]
     return risk, pack(spec, grads, (B,))
 
 
@@ -376,7 +381,7 @@ def fc_hessian(shape: FCShape, theta: Array, X: Array, Y: Array) -> Array:
         inputs.append(a)
         d_inputs.append(da)
         z = Wj @ a
-        dz = np.einsum("pij,jm->pim", dWj, a) + np.einsum("ij,pjm->pim", Wj, da)
+        dz = (dWj @ a) + (Wj @ da)
         if bj is not None:
             z = z + bj[:, None]
             dz = dz + dbj[:, :, None]
@@ -392,13 +397,13 @@ def fc_hessian(shape: FCShape, theta: Array, X: Array, Y: Array) -> Array:
     hess: dict[str, Array] = {}
     for j in range(shape.layers, -1, -1):
         w_name, b_name = names[j]
-        hess[w_name] = np.einsum("pim,jm->pij", dg, inputs[j]) + np.einsum("im,pjm->pij", g, d_inputs[j])
+        hess[w_name] = (dg @ _T(inputs[j])) + (g @ _T(d_inputs[j]))
         if shape.bias:
             hess[b_name] = dg.sum(-1)
         if j > 0:
             Wj, dWj = layers[j][0], d_layers[j][0]
             mask = masks[j - 1]
-            dg = (np.einsum("pij,im->pjm", dWj, g) + np.einsum("ij,pim->pjm", Wj, dg)) * mask
+            dg = ((_T(dWj) @ g) + (_T(Wj) @ dg)) * mask
             g = (Wj.T @ g) * mask
     H = pack(spec, hess, (P,))
     return 0.5 * (H + H.T)
@@ -496,7 +501,7 @@ def resnet_init(
             target = math.sqrt(scale / L)
             U = U * (target / np.maximum(su, 1e-300))[:, None, None]
             V = V * (target / np.maximum(sv, 1e-300))[:, None, None]
-        z = np.einsum("bkd,bdm->bkm", U, h)
+        z = (U @ h)
         if shape.bias:
             pick = rng.integers(0, m, size=(B, k))
             through = np.take_along_axis(z, pick[:, :, None], axis=2)[:, :, 0]
@@ -504,7 +509,7 @@ def resnet_init(
             arrays[f"b{layer}"] = b
             z = z + b[:, :, None]
         arrays[f"U{layer}"], arrays[f"V{layer}"] = U, V
-        h = h + np.einsum("bdk,bkm->bdm", V, _relu(z))
+        h = h + (V @ _relu(z))
     arrays["W"] = rng.normal(0.0, math.sqrt(1.0 / d), size=(B, shape.d_out, d))
     if shape.bias:
         arrays["c"] = np.zeros((B, shape.d_out))
@@ -520,7 +525,7 @@ def fc_init(shape: FCShape, rng: np.random.Generator, n_inits: int, X: Array) ->
     fan_in = shape.d_in
     for layer in range(1, shape.layers + 1):
         Wj = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(B, shape.width, fan_in))
-        z = np.einsum("bij,bjm->bim", Wj, a)
+        z = (Wj @ a)
         if shape.bias:
             pick = rng.integers(0, m, size=(B, shape.width))
             through = np.take_along_axis(z, pick[:, :, None], axis=2)[:, :, 0]
@@ -547,7 +552,7 @@ def resnet_preactivations(shape: ResNetShape, theta: Array, X: Array) -> list[Ar
     outs = resnet_block_outputs(shape, theta, X)
     zs = []
     for layer in range(1, shape.blocks + 1):
-        z = np.einsum("bkd,bdm->bkm", p[f"U{layer}"], outs[layer - 1])
+        z = (p[f"U{layer}"] @ outs[layer - 1])
         if shape.bias:
             z = z + p[f"b{layer}"][:, :, None]
         zs.append(z)
@@ -560,7 +565,7 @@ def fc_preactivations(shape: FCShape, theta: Array, X: Array) -> list[Array]:
     a = np.broadcast_to(X, (theta.shape[0],) + X.shape)
     zs = []
     for Wj, bj in layers[:-1]:
-        z = np.einsum("bij,bjm->bim", Wj, a)
+        z = (Wj @ a)
         if bj is not None:
             z = z + bj[:, :, None]
         zs.append(z)
