@@ -258,3 +258,11 @@ def test_help_lists_every_option():
                 "--compare", "--fc-width", "--inits", "--steps", "--lr", "--grad-tol", "--gap-tol", "--eig-tol",
                 "--init", "--init-scale", "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
         assert opt in r.stdout, opt
+
+
+@pytest.mark.parametrize("preset,rows", [("yun2019-example1", 2), ("yun2019-example2", 1),
+                                         ("yun2019-near-identity", 8)])
+def test_presets(preset, rows):
+    r = run_cli("landscape", "deep-resnet", "--config", preset, "--inits", "1", "--steps", "20", "--json", "--quiet")
+    assert r.code == 0, r.stderr
+    assert len(json.loads(r.stdout)["rows"]) == rows
