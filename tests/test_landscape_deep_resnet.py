@@ -239,6 +239,7 @@ def test_digits_adapter_calls_load_dataset(monkeypatch):
         ("--out", "x.txt"),
         ("--plot", "x.gif"),
         ("--bogus", "1"),
+        ("--data", "gaussian", "--dim", "50", "--hidden", "100"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(args):

@@ -32,6 +32,8 @@ from resnet_cli.models import yun_examples as yx
 
 DATASETS = ["yun-example1", "yun-example2", "gaussian", "digits"]
 NETWORKS = ["resnet", "fc"]
+MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width x samples
+MAX_TANGENT_ENTRIES = 6e7
 
 Progress = Callable[..., None]
 
@@ -362,6 +364,18 @@ def run(cfg: Config, rng: np.random.Generator, progress: Progress | None = None)
     width = cfg.width if cfg.width is not None else d_in
     if width < d_in:
         raise ConfigError(f"--width {width} is smaller than the input dimension {d_in} of --data {cfg.data}")
+    m = X.shape[1]
+    for L in cfg.blocks:
+        rs = dr.ResNetShape(d_in, width, cfg.hidden, L, d_out, cfg.bias)
+        fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rs)
+        for name, P, widest in (("ResNet", rs.n_params, max(width, cfg.hidden, d_out)),
+                                ("FC", dr.FCShape(d_in, fw, L, d_out, cfg.bias).n_params, max(fw, d_in, d_out))):
+            if name == "FC" and "fc" not in cfg.compare:
+                continue
+            if P > MAX_PARAMS or P * widest * m > MAX_TANGENT_ENTRIES:
+                raise ConfigError(f"{name} with L={L} has {P} parameters: too large for exact Hessians "
+                                  f"(at most {MAX_PARAMS} parameters and {MAX_TANGENT_ENTRIES:.0e} tangent "
+                                  f"entries P·width·samples)")
     lin = dr.best_linear_predictor(X, Y, bias=cfg.bias)
     scale = max(lin.risk, 1e-12 * float(np.mean(np.sum(Y * Y, axis=0))), 1e-300)
     networks = ["resnet"] + [n for n in cfg.compare if n != "resnet"]
