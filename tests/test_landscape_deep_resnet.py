@@ -196,7 +196,8 @@ def test_digits_missing_module_is_one_line(monkeypatch):
     assert "digits data not available in this build" in r.stderr
 
 
-def test_digits_adapter_calls_load_dataset(monkeypatch):
+@pytest.mark.parametrize("rows_as_samples", [False, True])
+def test_digits_adapter_calls_load_dataset(monkeypatch, rows_as_samples):
     import sys
     import types
 
@@ -204,14 +205,18 @@ def test_digits_adapter_calls_load_dataset(monkeypatch):
 
     def load_dataset(name, rng, samples=None, dim=None):
         calls.update(name=name, samples=samples, dim=dim)
-        X = rng.normal(size=(dim, samples))
-        return X, np.vstack([X[0] - X[1], X[1] ** 2])
+        X = rng.normal(size=(3, samples))
+        Y = np.vstack([X[0] - X[1], X[1] ** 2])
+        if rows_as_samples:  # the Dataset of resnet_cli.data: .X (m, d), .Y (m, d_out)
+            return types.SimpleNamespace(X=X.T, Y=Y.T)
+        return X, Y
 
     monkeypatch.setitem(sys.modules, "resnet_cli.data", types.SimpleNamespace(load_dataset=load_dataset))
-    r = run_cli(*QUICK, "--data", "digits", "--samples", "10", "--dim", "3", "--hidden", "2", "--json")
+    r = run_cli(*QUICK, "--data", "digits", "--samples", "10", "--hidden", "2", "--json")
     assert r.code == 0, r.stderr
-    assert calls == {"name": "digits", "samples": 10, "dim": 3}
-    assert json.loads(r.stdout)["data"]["d_out"] == 2
+    assert calls == {"name": "digits", "samples": 10, "dim": None}
+    data = json.loads(r.stdout)["data"]
+    assert (data["d_in"], data["d_out"], data["samples"]) == (3, 2, 10)
 
 
 @pytest.mark.parametrize(

@@ -77,11 +77,13 @@ class Result:
 # ----------------------------------------------------------------------------------------------------
 
 
-def load_digits(rng: np.random.Generator, samples: int | None, dim: int | None) -> tuple[np.ndarray, np.ndarray]:
+def load_digits(rng: np.random.Generator, samples: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Whitened-digits regression from `resnet_cli.data` (imported lazily; absent in some builds).
 
-    Assumed interface: `resnet_cli.data.load_dataset(name, rng, samples=None, dim=None) -> (X, Y)` with
-    X of shape (d, m) and Y of shape (d_out, m), columns are samples.
+    Calls `resnet_cli.data.load_dataset("digits", rng, samples=samples, dim=None)`: the digits' dimension is
+    the loader's (its whitened principal components), so `--dim` does not apply. Accepts either a tuple
+    (X (d, m), Y (d_out, m)), columns are samples, or an object with arrays `.X` (m, d) and `.Y` (m, d_out),
+    rows are samples (the `Dataset` of resnet_cli.data), which is transposed.
     """
     try:
         from resnet_cli import data as data_module  # noqa: PLC0415 (optional module)
@@ -89,8 +91,11 @@ def load_digits(rng: np.random.Generator, samples: int | None, dim: int | None) 
         loader = data_module.load_dataset
     except (ImportError, AttributeError):
         raise ConfigError("digits data not available in this build") from None
-    X, Y = loader("digits", rng, samples=samples, dim=dim)
-    X, Y = np.asarray(X, dtype=float), np.asarray(Y, dtype=float)
+    loaded = loader("digits", rng, samples=samples, dim=None)
+    if isinstance(loaded, tuple):
+        X, Y = (np.asarray(a, dtype=float) for a in loaded)
+    else:
+        X, Y = np.asarray(loaded.X, dtype=float).T, np.asarray(loaded.Y, dtype=float).T
     if Y.ndim == 1:
         Y = Y[None, :]
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
@@ -115,7 +120,7 @@ def load_data(cfg: Config, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
         X, Y = yx.gaussian_teacher(rng, cfg.samples, cfg.dim)
         info = {"name": cfg.data, "teacher": "a^T relu(S x) + 0.1 noise"}
     elif cfg.data == "digits":
-        X, Y = load_digits(rng, cfg.samples, cfg.dim)
+        X, Y = load_digits(rng, cfg.samples)
         info = {"name": cfg.data}
     else:
         raise ConfigError(f"--data: unknown dataset {cfg.data!r} (choose from {', '.join(DATASETS)})")
