@@ -33,7 +33,7 @@ def command(
     ] = "yun-example1",
     rho: Annotated[float, typer.Option("--rho", help="ρ of yun-example1: Y = X + ρ·(−1,−1,1,−1,1,1).")] = 0.5,
     samples: Annotated[int, typer.Option("--samples", help="Samples for gaussian/digits.")] = 64,
-    dim: Annotated[int, typer.Option("--dim", help="Input dimension for gaussian/digits.")] = 4,
+    dim: Annotated[int, typer.Option("--dim", help="Input dimension for gaussian (digits has 10).")] = 4,
     blocks: Annotated[
         str, typer.Option("--blocks", help="Residual blocks L; a list (1,2,4,8) gives one row per depth.")
     ] = "1",
