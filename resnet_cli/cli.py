@@ -58,6 +58,7 @@ _register(landscape_app, "two-layer", "landscape_two_layer")
 _register(app, "success-rate", "success_rate")
 _register(app, "hessian", "hessian")
 _register(train_app, "shortcut", "train_shortcut")
+_register(landscape_app, "deep-resnet", "landscape_deep_resnet")
 # --- end of registration block ---
 
 if train_app.registered_commands:
