@@ -31,6 +31,7 @@ import numpy as np
 
 from resnet_cli.models import two_layer as tl
 
+PI = math.pi
 SCHEDULES = ("ssw", "constant", "layerwise")
 OUTCOMES = ("global", "spurious", "undecided", "diverged")
 
@@ -274,7 +275,6 @@ def _any_orthogonal(v_star: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-PI = math.pi
 STATES = {"vector": VectorState, "plane": PlaneState}
 
 

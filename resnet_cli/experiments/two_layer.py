@@ -8,7 +8,7 @@ teachers first, then initializations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -300,7 +300,7 @@ def landscape(config: LandscapeConfig, rng: np.random.Generator, progress: Progr
     basin: dict[str, np.ndarray] = {}
     total = len(config.schedules)
     for i, kind in enumerate(config.schedules):
-        tcfg = TrainConfig(**{**config.train.__dict__, "p": p, "k": k, "schedule": kind})
+        tcfg = replace(config.train, p=p, k=k, schedule=kind)
         iterations = total_iterations(tcfg)
 
         def tick(done: int, _total: int, i: int = i) -> None:
