@@ -76,7 +76,7 @@ def main() -> int:
     text = [
         "# Benchmarks",
         "",
-        "Made by `make bench` (`python tests/bench/run_bench.py --write docs/benchmarks.md`), on "
+        "Made by `make bench` (`OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python tests/bench/run_bench.py --write docs/benchmarks.md`), on "
         f"{time.strftime('%Y-%m-%d')}: {machine_line()}.",
         "Every ratio compares two timings taken in the same run on the same work; the machine is shared "
         "and noisy, so read ratios, not absolute seconds. Nothing here is asserted by `make test`.",
