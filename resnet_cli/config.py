@@ -50,28 +50,41 @@ def load_toml(source: str) -> dict[str, Any]:
         raise ConfigError(f"malformed TOML in {where}: {exc}") from None
 
 
-def _coerce(key: str, value: Any, default: Any, where: str) -> Any:
-    """Check a config value against the type of the parameter's default."""
+def _kind(param: Any) -> str:
+    """The value kind a config key must have: from the parameter's default, else from its declared type
+    (options whose default is None, e.g. ``--eta-a`` or ``--out``, still have one)."""
+    default = param.default
     if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    if isinstance(default, str):
+        return "str"
+    return {"boolean": "bool", "integer": "int", "float": "float"}.get(getattr(param.type, "name", ""), "str")
+
+
+def _coerce(key: str, value: Any, kind: str, where: str) -> Any:
+    """Check a config value against the kind of the parameter it sets."""
+    if kind == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: key {key!r} must be true or false, got {value!r}")
         return value
-    if isinstance(default, int) and not isinstance(default, bool):
+    if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: key {key!r} must be an integer, got {value!r}")
         return value
-    if isinstance(default, float):
+    if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: key {key!r} must be a number, got {value!r}")
         return float(value)
-    if isinstance(default, str) or default is None:
-        # String-typed options (lists like "4,9,16", paths, choices) also accept TOML arrays and numbers.
-        if isinstance(value, list):
-            return ",".join(str(v) for v in value)
-        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-            return str(value) if isinstance(default, str) else value
-        raise ConfigError(f"{where}: key {key!r} has a value of the wrong type: {value!r}")
-    return value
+    # String-typed options (lists like "4,9,16", paths, choices) also accept TOML arrays and numbers.
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ConfigError(f"{where}: key {key!r} has a value of the wrong type: {value!r}")
 
 
 def resolve(ctx: Any, config: str | None, section: str) -> dict[str, Any]:
@@ -92,7 +105,7 @@ def resolve(ctx: Any, config: str | None, section: str) -> dict[str, Any]:
         where = f"config {config} [{section}]"
     else:
         table = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    defaults = {p.name: p.default for p in ctx.command.params}
+    kinds = {p.name: _kind(p) for p in ctx.command.params}
     from click.core import ParameterSource
 
     for raw_key, value in table.items():
@@ -105,7 +118,7 @@ def resolve(ctx: Any, config: str | None, section: str) -> dict[str, Any]:
         source = ctx.get_parameter_source(key)
         if source == ParameterSource.COMMANDLINE:
             continue
-        params[key] = _coerce(raw_key, value, defaults.get(key), where)
+        params[key] = _coerce(raw_key, value, kinds.get(key, "str"), where)
     return params
 
 

@@ -95,7 +95,20 @@ def test_landscape_bad_input(args):
     assert_one_line_error(run_cli(*LAND, *args))
 
 
-@pytest.mark.parametrize("text", ["k = = 3\n", "bogus_key = 1\n", "k = \"four\"\n", "[train-two-layer]\nnope = 1\n"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "k = = 3\n",
+        "bogus_key = 1\n",
+        "k = \"four\"\n",
+        "[train-two-layer]\nnope = 1\n",
+        # options whose default is None are typed by their declaration, not by the default
+        "eta_a = \"x\"\n",
+        "iterations = 2.5\n",
+        "trace_every = true\n",
+        "out = 3\n",
+    ],
+)
 def test_bad_toml_exits_2(tmp_path, text):
     cfg = tmp_path / "c.toml"
     cfg.write_text(text)

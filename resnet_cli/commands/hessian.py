@@ -66,29 +66,9 @@ EpochsOpt = Annotated[int, typer.Option("--epochs", help="Full-batch gradient-de
 LrOpt = Annotated[float, typer.Option("--lr", help="Learning rate of gradient descent.")]
 
 
-def optional_int(opts: dict[str, Any], key: str) -> int | None:
-    """An optional integer option, which a config file may have set to anything."""
-    value = opts[key]
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"--{key.replace('_', '-')}: expected an integer, got {value!r}")
-    return value
-
-
-def optional_str(opts: dict[str, Any], key: str) -> str | None:
-    value = opts[key]
-    if value is None or isinstance(value, str):
-        return value
-    raise ConfigError(f"--{key.replace('_', '-')}: expected a file name, got {value!r}")
-
-
 def network_config_kwargs(opts: dict[str, Any]) -> dict[str, Any]:
     keys = ("shortcut", "depth", "init", "act_pre", "act_mid", "act_post", "plain_unit", "data", "seed")
-    kwargs = {k: opts[k] for k in keys}
-    kwargs["samples"] = optional_int(opts, "samples")
-    kwargs["dim"] = optional_int(opts, "dim")
-    return kwargs
+    return {k: opts[k] for k in (*keys, "samples", "dim")}
 
 
 def check_eigenvalues_path(path: str | None) -> None:
@@ -139,8 +119,6 @@ def command(
     from resnet_cli.experiments import hessian as exp
 
     opts = resolve(ctx, config, "hessian")
-    for key in ("out", "plot", "eigenvalues"):
-        opts[key] = optional_str(opts, key)
     check_outputs(opts["out"], opts["plot"])
     check_eigenvalues_path(opts["eigenvalues"])
     require(opts["runs"] >= 1, f"--runs {opts['runs']}: must be at least 1")

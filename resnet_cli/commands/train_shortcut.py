@@ -33,7 +33,6 @@ from resnet_cli.commands.hessian import (
     SamplesOpt,
     ShortcutOpt,
     network_config_kwargs,
-    optional_str,
 )
 from resnet_cli.config import resolve
 from resnet_cli.report import console, fmt, progress_bar
@@ -76,8 +75,6 @@ def command(
     from resnet_cli.experiments import train_shortcut as exp
 
     opts = resolve(ctx, config, "train-shortcut")
-    for key in ("out", "plot"):
-        opts[key] = optional_str(opts, key)
     check_outputs(opts["out"], opts["plot"])
     cfg = exp.TrainConfig(
         **network_config_kwargs(opts),
