@@ -14,6 +14,7 @@ from resnet_cli.commands import two_layer_options as o
 from resnet_cli.commands.common import ConfigOpt, JsonOpt, OutOpt, PlotOpt, QuietOpt, SeedOpt, check_outputs, emit
 from resnet_cli.config import parse_choices, require, resolve
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models.two_layer import unit_e
 from resnet_cli.report import console, fmt, progress_bar
 
 SYMBOL = {"global": "[green]G[/green]", "spurious": "[red]S[/red]", "undecided": "[yellow]U[/yellow]", "diverged": "[magenta]D[/magenta]"}
@@ -81,7 +82,7 @@ def command(
 
 def to_payload(result: exp.LandscapeResult, seed: int) -> dict[str, Any]:
     cfg = result.config
-    e = np.full(cfg.p, 1 / math.sqrt(cfg.p))
+    e = unit_e(cfg.p)
     points = []
     for cp in result.critical_points:
         points.append(

@@ -150,20 +150,11 @@ def render(payload: dict[str, Any]) -> None:
     table = Table(title=title)
     for col in ("iteration", "stage", "loss", "φ (rad)", "aᵀa*", "‖a − a*‖"):
         table.add_column(col, justify="right")
+    keys = ("loss", "phi", "a_dot_astar", "a_err")
+    medians = {key: np.median(np.asarray(trace[key], dtype=float), axis=0) for key in keys}  # per record
     for j, it in enumerate(trace["iteration"]):
-        def value(key: str) -> float:
-            column = np.array([trace[key][i][j] for i in range(n)], dtype=float)
-            return float(np.median(column))
-
-        phi = value("phi")
-        table.add_row(
-            str(it),
-            "I" if it < cfg["stage1_iterations"] else "II",
-            fmt(value("loss")),
-            fmt(phi),
-            fmt(value("a_dot_astar")),
-            fmt(value("a_err")),
-        )
+        stage = "I" if it < cfg["stage1_iterations"] else "II"
+        table.add_row(str(it), stage, *(fmt(float(medians[key][j])) for key in keys))
     console.print(table)
     shown = runs[:20]
     outcomes = Table(title="outcome per trial" + (f" (first 20 of {n})" if n > 20 else ""))
