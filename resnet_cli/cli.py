@@ -1,13 +1,17 @@
-"""The typer app: `resnet-cli SUBCOMMAND [OPTIONS]` (DESIGN.md §2).
+"""The typer app: `resnet-cli SUBCOMMAND [OPTIONS]` (docs/architecture.md).
 
-Each subcommand is a plain function in `resnet_cli/commands/<name>.py` (parse -> config -> experiment ->
-render) registered below. `run(argv)` maps errors to exit codes: 0 success, 2 bad input (one line on
-stderr), 1 internal error.
+Each subcommand is a plain function in `resnet_cli/commands/<name>.py` (parse -> settings -> experiment ->
+render, through `commands/shell.py`) registered below. `run(argv)` is the edge where exceptions become exit
+codes (docs/cli.md): 0 success, 2 user error (one line on stderr), 1 internal error (one line; the traceback
+only with `--debug` or RESNET_CLI_DEBUG=1), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Old flag
+spellings are rewritten here, with a one-line notice (`resnet_cli/vocabulary.py`).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Optional
 
 import click
@@ -15,6 +19,7 @@ import typer
 
 from resnet_cli import __version__
 from resnet_cli.errors import UserError
+from resnet_cli.vocabulary import rewrite_argv
 
 app = typer.Typer(
     name="resnet-cli",
@@ -22,10 +27,10 @@ app = typer.Typer(
     "(Liu et al. 2019, Li et al. 2017, Yun et al. 2019).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # help texts are plain: "4:100:x2" must not become an emoji
 )
-train_app = typer.Typer(help="Train a network and print its trace.", no_args_is_help=True)
-landscape_app = typer.Typer(help="Critical points and loss landscapes.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a network and print its trace.", no_args_is_help=True, rich_markup_mode=None)
+landscape_app = typer.Typer(help="Critical points and loss landscapes.", no_args_is_help=True, rich_markup_mode=None)
 
 
 def _register(target: typer.Typer, name: str, module: str) -> None:
@@ -69,23 +74,29 @@ if landscape_app.registered_commands:
 
 
 def run(argv: list[str] | None = None, application: typer.Typer | None = None) -> int:
-    """Run the CLI on `argv` and return the exit code, turning user errors into one stderr line."""
+    """Run the CLI on `argv` and return the exit code; every exception ends here as one line."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("RESNET_CLI_DEBUG", "") not in ("", "0")
+    argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
     command = typer.main.get_command(application if application is not None else app)
     try:
         result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
+    except click.exceptions.NoArgsIsHelpError as exc:  # `resnet-cli`, `resnet-cli train`: the help, exit 0
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        return 0
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        sys.stderr.write("aborted\n")
+        sys.stderr.write("interrupted\n")
         return 130
     except click.UsageError as exc:
-        message = exc.format_message().replace("\n", " ").strip()
+        message = " ".join(exc.format_message().split())
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else "resnet-cli: "
         sys.stderr.write(f"error: {where}{message}\n")
         return 2
     except click.ClickException as exc:
-        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
         return 2
     except UserError as exc:
         sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n")
@@ -95,6 +106,12 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the last resort: one line, never a traceback unless asked for
+        if debug:
+            traceback.print_exc()
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        sys.stderr.write(f"internal error: {type(exc).__name__}: {first} (please report; --debug shows the traceback)\n")
+        return 1
 
 
 def main() -> None:

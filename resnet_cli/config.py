@@ -1,18 +1,32 @@
-"""Configuration: packaged presets and TOML files merged under command-line flags.
+"""Configuration without a CLI library: typed settings, presets and TOML files, one resolution rule.
 
-Precedence (DESIGN.md §1): a parameter's default < its value in the `--config` file or preset < a flag
-given on the command line. Unknown keys and values of the wrong type raise `ConfigError`.
+Each experiment declares ONE settings dataclass (a subclass of `Settings`) whose fields hold every default,
+range and choice once, through `setting(...)`; the field name is the flag (``lr_a`` ⇔ ``--lr-a``) and the
+TOML key (``lr-a`` or ``lr_a``). `Settings.resolve(source, overrides)` merges
+
+    the dataclass defaults  <  the command's table of a TOML file or packaged preset  <  explicit overrides
+
+(what the user typed; None means "not given"), coerces each value to its field's type (TOML arrays stay
+arrays; the strings a shell passes — "4:100:x2", "1e-3,1e-2", "logspace:-4:0:9" — are parsed), and
+validates every field with `check_scalar` (after scikit-learn's `utils.validation.check_scalar`), so each
+range error has the same shape: ``--trials 0: must be at least 1``. Nothing here imports typer, click or
+rich: notebooks and scripts build the same configs (`SuccessConfig.resolve("liu2019-success")`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 import sys
+import types
+import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ClassVar
 
 from resnet_cli.errors import ConfigError
+from resnet_cli.vocabulary import RENAMED, SECTIONS, notice
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,6 +34,167 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PRESET_PACKAGE = "resnet_cli.presets"
+IGNORED_KEYS = ("command", "description")
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of a settings field: ``lr_a`` → ``--lr-a``."""
+    return "--" + name.replace("_", "-")
+
+
+def setting(
+    default: Any,
+    *,
+    min: float | None = None,
+    max: float | None = None,
+    open_min: bool = False,
+    choices: tuple[str, ...] | None = None,
+    shown: str | None = None,
+) -> Any:
+    """A settings field: its default and its valid values, written once.
+
+    `min`/`max` bound a number (or every element of a list; `open_min` excludes the bound); `choices`
+    restricts a string (or every element of a list); `shown` is how `--help` shows a default computed
+    later (e.g. ``"Theorem 1"`` for a step size whose default is None).
+    """
+    meta = {"min": min, "max": max, "open_min": open_min, "choices": choices, "shown": shown}
+    if isinstance(default, list):
+        return dataclasses.field(default_factory=lambda: list(default), metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def check_scalar(
+    x: Any,
+    name: str,
+    target_type: type | tuple[type, ...],
+    min_val: float | None = None,
+    max_val: float | None = None,
+    open_min: bool = False,
+) -> Any:
+    """Check type and range of one value; raise ConfigError ``NAME VALUE: must be ...`` otherwise."""
+    targets = target_type if isinstance(target_type, tuple) else (target_type,)
+    if float in targets and isinstance(x, numbers.Real) and not isinstance(x, bool):
+        x = float(x)
+        if not math.isfinite(x):
+            raise ConfigError(f"{name} {x}: must be a finite number")
+    elif int in targets and (isinstance(x, bool) or not isinstance(x, numbers.Integral)):
+        raise ConfigError(f"{name} {x!r}: must be a whole number")
+    elif not isinstance(x, targets):
+        kinds = " or ".join(t.__name__ for t in targets)
+        raise ConfigError(f"{name} {x!r}: must be of type {kinds}")
+    if min_val is not None and (x < min_val or (open_min and x == min_val)):
+        word = "greater than" if open_min else "at least"
+        raise ConfigError(f"{name} {x}: must be {word} {_num(min_val)}")
+    if max_val is not None and x > max_val:
+        raise ConfigError(f"{name} {x}: must be at most {_num(max_val)}")
+    return x
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lists as a shell passes them
+# ---------------------------------------------------------------------------------------------------------
+
+MAX_LIST = 100_000  # longer lists are refused before they are built (a range like 1:3000000000)
+
+
+def parse_int_list(text: str | int | list, name: str = "list") -> list[int]:
+    """Parse "4,9,16", "1:5" (inclusive range), "2:32:x2" (geometric), "1:9:2" (step) or mixtures, into ints."""
+    if isinstance(text, bool):
+        raise ConfigError(f"{name}: cannot read {text!r} as an integer")
+    if isinstance(text, int):
+        return [text]
+    if isinstance(text, list):
+        if all(isinstance(t, int) and not isinstance(t, bool) for t in text):
+            if not text:
+                raise ConfigError(f"{name}: the list is empty")
+            return list(text)
+        text = ",".join(str(t) for t in text)
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            pieces = part.split(":")
+            if len(pieces) == 1:
+                values.append(int(part))
+            elif len(pieces) == 2 or (len(pieces) == 3 and not pieces[2].startswith("x")):
+                lo, hi = int(pieces[0]), int(pieces[1])
+                step = int(pieces[2]) if len(pieces) == 3 else 1
+                if step < 1:
+                    raise ValueError
+                if (hi - lo) // step + 1 > MAX_LIST:
+                    raise ConfigError(f"{name} {part}: more than {MAX_LIST:,} values")
+                values.extend(range(lo, hi + 1, step))
+            elif len(pieces) == 3:
+                lo, hi, factor = int(pieces[0]), int(pieces[1]), int(pieces[2][1:])
+                if factor < 2 or lo < 1:
+                    raise ValueError
+                v = lo
+                while v <= hi:
+                    values.append(v)
+                    v *= factor
+            else:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{name}: cannot read {part!r} as an integer, a range a:b, a:b:step or a:b:xF") from None
+        if len(values) > MAX_LIST:
+            raise ConfigError(f"{name}: more than {MAX_LIST:,} values")
+    if not values:
+        raise ConfigError(f"{name}: the list is empty")
+    return values
+
+
+def parse_float_list(text: str | float | list, name: str = "list") -> list[float]:
+    """Parse "1e-3,1e-2,0.1" or "logspace:-4:0:9" (9 points, 10^-4 .. 10^0) into finite floats."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        values = [float(text)]
+    elif isinstance(text, list) and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in text):
+        values = [float(t) for t in text]
+    else:
+        if isinstance(text, list):
+            text = ",".join(str(t) for t in text)
+        text = str(text).strip()
+        try:
+            if text.startswith("logspace:"):
+                _, lo, hi, num = text.split(":")
+                n = int(num)
+                if not 1 <= n <= MAX_LIST:
+                    raise ValueError
+                lo_f, hi_f = float(lo), float(hi)
+                if not (abs(lo_f) <= 300 and abs(hi_f) <= 300):
+                    raise ConfigError(f"{name} {text}: exponents must lie in [-300, 300]")
+                values = [10 ** (lo_f + (hi_f - lo_f) * i / max(n - 1, 1)) for i in range(n)]
+            else:
+                values = [float(p) for p in text.split(",") if p.strip()]
+        except ValueError:
+            raise ConfigError(f"{name}: cannot read {text!r} as numbers (e.g. 1e-3,1e-2 or logspace:-4:0:9)") from None
+    if not values:
+        raise ConfigError(f"{name}: the list is empty")
+    if any(not math.isfinite(v) for v in values):
+        raise ConfigError(f"{name}: values must be finite")
+    return values
+
+
+def parse_str_list(text: str | list, name: str = "list") -> list[str]:
+    """Parse "cnn,resnet" or a TOML array of strings into a list of names."""
+    if isinstance(text, list):
+        parts = [str(t).strip() for t in text]
+    else:
+        parts = [p.strip() for p in str(text).split(",")]
+    values = [p for p in parts if p]
+    if not values:
+        raise ConfigError(f"{name}: the list is empty")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files and presets
+# ---------------------------------------------------------------------------------------------------------
 
 
 def preset_names() -> list[str]:
@@ -29,25 +204,233 @@ def preset_names() -> list[str]:
 
 
 def load_toml(source: str) -> dict[str, Any]:
-    """Load a TOML file by path, or a packaged preset by name."""
+    """Load a TOML file by path, or a packaged preset by name; every failure is one ConfigError line."""
     path = Path(source)
-    if path.suffix == ".toml" or path.exists():
+    if path.suffix == ".toml" or path.exists() or "/" in source:
+        if path.is_dir():
+            raise ConfigError(f"--config {source}: is a folder, not a TOML file")
         if not path.is_file():
-            raise ConfigError(f"config file not found: {source}")
-        text = path.read_text(encoding="utf-8")
+            raise ConfigError(f"--config {source}: file not found")
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"--config {source}: not UTF-8 text (byte {exc.start})") from None
+        except OSError as exc:
+            raise ConfigError(f"--config {source}: cannot read it ({exc.strerror or exc})") from None
         where = str(path)
     else:
         names = preset_names()
         if source not in names:
-            raise ConfigError(
-                f"unknown config {source!r}: not a file, and not a preset ({', '.join(names) or 'none'})"
-            )
+            raise ConfigError(f"--config {source!r}: not a file, and not a preset ({', '.join(names) or 'none'})")
         text = resources.files(PRESET_PACKAGE).joinpath(f"{source}.toml").read_text(encoding="utf-8")
         where = f"preset {source}"
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"malformed TOML in {where}: {exc}") from None
+        raise ConfigError(f"--config {where}: malformed TOML ({str(exc).splitlines()[0]})") from None
+
+
+def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, Any]:
+    """The keys of a TOML file that apply to the command whose table is `section`.
+
+    A file holds either flat keys (for whichever command reads it) or tables named after commands; a file
+    with tables for other commands only is refused (a preset meant for another command).
+    """
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if section in tables:
+        return dict(tables[section])
+    if tables:
+        command_of = {table: command for command, table in SECTIONS.items()}
+        meant = ", ".join(sorted(command_of.get(name, name) for name in tables))
+        raise ConfigError(f"--config {source}: this file is for `{meant}`, not `{command_of.get(section, section)}`")
+    return {k: v for k, v in data.items() if not isinstance(v, dict)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Settings
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _strip_optional(tp: Any) -> tuple[Any, bool]:
+    args = typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0], True
+    return tp, False
+
+
+@dataclasses.dataclass
+class Settings:
+    """Base of every experiment's settings dataclass (see the module docstring)."""
+
+    COMMAND: ClassVar[str] = ""  # e.g. "success-rate"; its TOML table is SECTIONS[COMMAND]
+
+    # --- the resolution rule -------------------------------------------------------------------------
+    @classmethod
+    def resolve(
+        cls,
+        source: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        *,
+        notify: Callable[[str], None] | None = None,
+    ):
+        """defaults < the command's table in `source` (file or preset) < `overrides` (None = not given)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        if source:
+            section = SECTIONS.get(cls.COMMAND, cls.COMMAND.replace(" ", "-"))
+            table = command_table(load_toml(source), section, source)
+            renamed = RENAMED.get(cls.COMMAND, {})
+            for raw_key, value in table.items():
+                if raw_key in IGNORED_KEYS:
+                    continue
+                flag = "--" + raw_key.replace("_", "-")
+                if flag in renamed:
+                    if notify is not None:
+                        notify(notice(f"config key {raw_key!r} ({flag})", renamed[flag]))
+                    flag = renamed[flag]
+                key = flag[2:].replace("-", "_")
+                if key not in names:
+                    known = ", ".join(sorted(n.replace("_", "-") for n in names))
+                    raise ConfigError(f"--config {source}: unknown key {raw_key!r} (known: {known})")
+                values[key] = cls._coerce(key, value)
+        for key, value in (overrides or {}).items():
+            if value is None:
+                continue
+            if key not in names:
+                raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
+            values[key] = cls._coerce(key, value)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Field name -> default value (lists as new lists)."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+                out[f.name] = f.default_factory()  # type: ignore[misc]
+        return out
+
+    @classmethod
+    def shown_defaults(cls) -> dict[str, str]:
+        """Field name -> how `--help` shows its default."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            shown = f.metadata.get("shown")
+            value = cls.defaults().get(f.name)
+            if shown is not None:
+                out[f.name] = shown
+            elif isinstance(value, list):
+                out[f.name] = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                out[f.name] = str(value).lower()
+            elif value is not None:
+                out[f.name] = str(value)
+        return out
+
+    @classmethod
+    def _field_type(cls, key: str) -> Any:
+        return typing.get_type_hints(cls)[key]
+
+    @classmethod
+    def _coerce(cls, key: str, value: Any) -> Any:
+        """A TOML or command-line value converted to the field's type (range checks come later)."""
+        name = flag_of(key)
+        tp, optional = _strip_optional(cls._field_type(key))
+        if hasattr(value, "value") and not isinstance(value, (int, float, str)):  # an Enum member
+            value = value.value
+        origin = typing.get_origin(tp)
+        if origin is list:
+            (item,) = typing.get_args(tp)
+            if item is int:
+                return parse_int_list(value, name)
+            if item is float:
+                return parse_float_list(value, name)
+            return parse_str_list(value, name)
+        if tp is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{name} {value!r}: must be true or false")
+            return value
+        if tp is int:
+            if isinstance(value, str):
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise ConfigError(f"{name} {value!r}: must be a whole number") from None
+            return check_scalar(value, name, int)
+        if tp is float:
+            if isinstance(value, str):
+                try:
+                    value = float(value)
+                except ValueError:
+                    raise ConfigError(f"{name} {value!r}: must be a number") from None
+            return check_scalar(value, name, float)
+        if tp is str:
+            if isinstance(value, (list, dict, bool)):
+                raise ConfigError(f"{name} {value!r}: must be a string")
+            return str(value)
+        return value
+
+    # --- validation -----------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check every field against its `setting(...)` metadata, then the cross-field rules of `check`."""
+        from resnet_cli.rng import check_seed
+
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            name = flag_of(f.name)
+            if f.name == "seed":
+                check_seed(value)
+                continue
+            if value is None:
+                continue
+            meta = f.metadata
+            items = value if isinstance(value, list) else [value]
+            for item in items:
+                if meta.get("choices") is not None and item not in meta["choices"]:
+                    raise ConfigError(f"{name} {item!r}: choose from {', '.join(meta['choices'])}")
+                if isinstance(item, (int, float)) and not isinstance(item, bool):
+                    check_scalar(item, name, float if isinstance(item, float) else int,
+                                 meta.get("min"), meta.get("max"), meta.get("open_min", False))
+        self.check()
+
+    def check(self) -> None:
+        """Cross-field rules of one experiment (override; raise ConfigError naming the flags)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, JSON-ready (the `config` of a result; the seed lives here and only here)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ConfigError(message) unless condition holds."""
+    if not condition:
+        raise ConfigError(message)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# LEGACY (release 0.1 commands, removed as each command moves to Settings.resolve)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def parse_choices(text: str, allowed: list[str], name: str) -> list[str]:
+    """Parse a comma list of names, each one of `allowed`."""
+    values = parse_str_list(text, name)
+    for v in values:
+        if v not in allowed:
+            raise ConfigError(f"{name}: unknown value {v!r} (choose from {', '.join(allowed)})")
+    return values
+
+
+def one_of(value: str, allowed: tuple[str, ...] | list[str], name: str) -> str:
+    """Check that a single option value is one of `allowed` (ConfigError otherwise)."""
+    if value not in allowed:
+        raise ConfigError(f"{name}: unknown value {value!r} (choose from {', '.join(allowed)})")
+    return value
 
 
 def _kind(param: Any) -> str:
@@ -122,93 +505,3 @@ def resolve(ctx: Any, config: str | None, section: str) -> dict[str, Any]:
     return params
 
 
-def parse_int_list(text: str | int | list, name: str = "list") -> list[int]:
-    """Parse "4,9,16", "1:5" (inclusive range), "2:32:x2" (geometric) or mixtures, into ints."""
-    if isinstance(text, int):
-        return [text]
-    if isinstance(text, list):
-        text = ",".join(str(t) for t in text)
-    values: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            if ":" in part:
-                pieces = part.split(":")
-                if len(pieces) == 2:
-                    lo, hi = int(pieces[0]), int(pieces[1])
-                    values.extend(range(lo, hi + 1))
-                elif len(pieces) == 3 and pieces[2].startswith("x"):
-                    lo, hi, factor = int(pieces[0]), int(pieces[1]), int(pieces[2][1:])
-                    if factor < 2 or lo < 1:
-                        raise ValueError
-                    v = lo
-                    while v <= hi:
-                        values.append(v)
-                        v *= factor
-                elif len(pieces) == 3:
-                    lo, hi, step = int(pieces[0]), int(pieces[1]), int(pieces[2])
-                    if step < 1:
-                        raise ValueError
-                    values.extend(range(lo, hi + 1, step))
-                else:
-                    raise ValueError
-            else:
-                values.append(int(part))
-        except ValueError:
-            raise ConfigError(f"{name}: cannot read {part!r} as an integer, a range a:b or a:b:step") from None
-    if not values:
-        raise ConfigError(f"{name}: the list is empty")
-    return values
-
-
-def parse_float_list(text: str | float | list, name: str = "list") -> list[float]:
-    """Parse "1e-3,1e-2,0.1" or "logspace:-4:0:9" (9 points, 10^-4 .. 10^0) into floats."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return [float(text)]
-    if isinstance(text, list):
-        text = ",".join(str(t) for t in text)
-    text = str(text).strip()
-    values: list[float] = []
-    try:
-        if text.startswith("logspace:"):
-            _, lo, hi, num = text.split(":")
-            n = int(num)
-            if n < 1:
-                raise ValueError
-            lo_f, hi_f = float(lo), float(hi)
-            values = [10 ** (lo_f + (hi_f - lo_f) * i / max(n - 1, 1)) for i in range(n)]
-        else:
-            values = [float(p) for p in text.split(",") if p.strip()]
-    except ValueError:
-        raise ConfigError(f"{name}: cannot read {text!r} as numbers (e.g. 1e-3,1e-2 or logspace:-4:0:9)") from None
-    if not values:
-        raise ConfigError(f"{name}: the list is empty")
-    if any(not math.isfinite(v) for v in values):
-        raise ConfigError(f"{name}: values must be finite")
-    return values
-
-
-def parse_choices(text: str, allowed: list[str], name: str) -> list[str]:
-    """Parse a comma list of names, each one of `allowed`."""
-    values = [p.strip() for p in str(text).split(",") if p.strip()]
-    if not values:
-        raise ConfigError(f"{name}: the list is empty")
-    for v in values:
-        if v not in allowed:
-            raise ConfigError(f"{name}: unknown value {v!r} (choose from {', '.join(allowed)})")
-    return values
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise ConfigError(message) unless condition holds."""
-    if not condition:
-        raise ConfigError(message)
-
-
-def one_of(value: str, allowed: tuple[str, ...] | list[str], name: str) -> str:
-    """Check that a single option value is one of `allowed` (ConfigError otherwise)."""
-    if value not in allowed:
-        raise ConfigError(f"{name}: unknown value {value!r} (choose from {', '.join(allowed)})")
-    return value

@@ -1,0 +1,198 @@
+"""Every command-line option, declared once per idea (the vocabulary of docs/cli.md).
+
+A command's signature lists the options it takes as keyword-only parameters annotated with these types and
+WITHOUT defaults: `defaults_from(SettingsClass)` fills each default from the experiment's settings dataclass
+(the one place it is written, `resnet_cli/config.py`), so `--help` shows it and nothing can drift. Choice
+options use `click.Choice` (`--help` lists the choices; shell completion offers them); list options take
+the shell forms documented in docs/cli.md and offer their choices to completion.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import typing
+from typing import Annotated, Callable, Optional
+
+import click
+import typer
+
+from resnet_cli.models.shortcut import ACTIVATIONS, INITS
+
+TEACHER, STEPS, OUTCOME = "Teacher", "Step sizes and steps", "Outcome criteria"
+NETWORK, SPECTRUM, OUTPUT, SWEEP = "Network and data", "Hessian spectrum", "Output", "Sweep"
+
+
+def _choice(*values: str) -> click.Choice:
+    return click.Choice(list(values), case_sensitive=True)
+
+
+def _complete_list(values: tuple[str, ...]) -> Callable[[str], list[str]]:
+    """Shell completion for a comma list: offers each choice after the last comma."""
+
+    def complete(incomplete: str) -> list[str]:
+        head, _, last = incomplete.rpartition(",")
+        prefix = head + "," if head else ""
+        return [prefix + v for v in values if v.startswith(last)]
+
+    return complete
+
+
+def _opt(flag: str, help: str, panel: str | None = None, **kw) -> typer.models.OptionInfo:
+    return typer.Option(flag, help=help, rich_help_panel=panel, **kw)
+
+
+# --- every command -------------------------------------------------------------------------------------------
+Seed = Annotated[int, _opt("--seed", "Seed of every random draw (whole number ≥ 0): same seed, same numbers.")]
+Config = Annotated[Optional[str], _opt("--config", "TOML file or packaged preset; flags typed here win.", OUTPUT)]
+Out = Annotated[Optional[str], _opt("--out", "Write the result to a .json or .csv file (atomically).", OUTPUT)]
+Json = Annotated[bool, _opt("--json", "Print the result as JSON on stdout (and nothing else).", OUTPUT)]
+Plot = Annotated[Optional[str], _opt("--plot", "Save a figure to a .png/.pdf/.svg file (extra 'plot').", OUTPUT)]
+Quiet = Annotated[bool, _opt("--quiet", "No progress on stderr.", OUTPUT)]
+Trials = Annotated[int, _opt("--trials", "Independent random repetitions (draws of teacher, init or data).")]
+Jobs = Annotated[
+    Optional[int],
+    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Results do not depend on it.", SWEEP),
+]
+Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient descent).", STEPS)]
+Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
+
+# --- two-layer (Liu et al. 2019) ----------------------------------------------------------------------------
+STUDENTS, SCHEDULES = ("resnet", "cnn"), ("ssw", "constant", "layerwise")
+METHODS = ("cnn", "resnet", "resnet-ssw", "resnet-layerwise")
+Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).", click_type=_choice(*STUDENTS))]
+P = Annotated[int, _opt("--p", "Patch dimension p (≥ 2).")]
+K = Annotated[int, _opt("--k", "Number of patches k (≥ 1).")]
+PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,16 | 2:32:x2).", SWEEP)]
+KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP)]
+Schedule = Annotated[
+    str, _opt("--schedule", "ssw (step-size warm-up), constant (no warm-up on w), layerwise (a first).", STEPS,
+              click_type=_choice(*SCHEDULES))
+]
+ScheduleList = Annotated[
+    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, layerwise.", STEPS,
+              autocompletion=_complete_list(SCHEDULES))
+]
+MethodList = Annotated[
+    str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + ".", SWEEP,
+              autocompletion=_complete_list(METHODS))
+]
+SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All trials share one teacher draw.", TEACHER)]
+TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps (default: about 24, log-spaced).")]
+TeacherV = Annotated[
+    Optional[str],
+    _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere. "
+         "Default: prior for the resnet student, sphere for cnn.", TEACHER, click_type=_choice("prior", "sphere")),
+]
+TeacherA = Annotated[str, _opt("--teacher-a", "How a* is drawn: gaussian N(0, I), uniform U[-1,1]^k, ones.", TEACHER,
+                               click_type=_choice("gaussian", "uniform", "ones"))]
+PriorAngle = Annotated[float, _opt("--prior-angle", "Cap half-angle of the skip-layer prior, degrees (60 ⇔ ‖w*‖ ≤ 1).", TEACHER)]
+LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (Theorem 1: π/(20(k+π−1)²)).", STEPS)]
+LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (Theorem 1: C‖a*‖²η_a²).", STEPS)]
+LrStage2 = Annotated[
+    Optional[float],
+    _opt("--lr", "Stage-II step for both layers (Theorem 2: min{m/(2M²), 5π²/(4(k+π−1)²)}, m = M = ‖a*‖²).", STEPS),
+]
+CLrW = Annotated[float, _opt("--c-lr-w", "The constant C of Theorem 1's η_w (not given in the paper).", STEPS)]
+Stage1Steps = Annotated[Optional[int], _opt("--stage1-steps", "Stage-I length T1 (Theorem 1: ⌈1/η_a⌉).", STEPS)]
+TotalSteps = Annotated[Optional[int], _opt("--steps", "Total steps (default: T1 + --stage2-steps).", STEPS)]
+Stage2Steps = Annotated[int, _opt("--stage2-steps", "Stage-II steps when --steps is not given.", STEPS)]
+PhiTol = Annotated[float, _opt("--phi-tol", "global: final angle φ below this (radians) ...", OUTCOME)]
+ATol = Annotated[float, _opt("--a-tol", "... and ‖a − a*‖ ≤ a-tol · ‖a*‖.", OUTCOME)]
+SpuriousTol = Annotated[float, _opt("--spurious-tol", "spurious: final φ above π − this (radians); else undecided.", OUTCOME)]
+ProfilePoints = Annotated[int, _opt("--profile-points", "Points of the φ-profile on [0, π].")]
+BasinPhi = Annotated[int, _opt("--basin-phi", "Rows of the basin map: initial angles φ0 on [0, π].")]
+BasinA = Annotated[int, _opt("--basin-a", "Columns of the basin map: a0 = q·a* for q on [−1, 1].")]
+Probes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate.")]
+ProbeRadius = Annotated[float, _opt("--probe-radius", "Largest perturbation size of the probes.")]
+
+# --- n-shortcut networks (Li et al. 2017) -------------------------------------------------------------------
+Shortcut = Annotated[int, _opt("--shortcut", "Shortcut depth n: 0 = plain network (no shortcut), 1, 2, 3, …", NETWORK)]
+Depth = Annotated[int, _opt("--depth", "Total number of d×d weight layers (a multiple of n).", NETWORK)]
+DepthList = Annotated[str, _opt("--depth", "Depths: a list or range (2,4,8 | 2:64:x2).", SWEEP)]
+Init = Annotated[str, _opt("--init", "Initial weights: zero | small (0.01 × Xavier) | xavier | orthogonal.", NETWORK,
+                           click_type=_choice(*INITS))]
+ActPre = Annotated[str, _opt("--act-pre", "Activation before a unit's first layer.", NETWORK, click_type=_choice(*ACTIVATIONS))]
+ActMid = Annotated[str, _opt("--act-mid", "Activation between a unit's layers.", NETWORK, click_type=_choice(*ACTIVATIONS))]
+ActPost = Annotated[str, _opt("--act-post", "Activation after a unit's last layer.", NETWORK, click_type=_choice(*ACTIVATIONS))]
+PlainUnit = Annotated[
+    int, _opt("--plain-unit", "Plain network only: its activations sit where those of a PLAIN-UNIT-shortcut network "
+              "would (paper: 2).", NETWORK)
+]
+DATA_HELP = ("digits (bundled UCI digits), mnist:PATH (IDX files, a folder of them, or .npz), gaussian, or the "
+             "examples of Yun et al. 2019, yun-example1 | yun-example2 (landscape deep-resnet).")
+Data = Annotated[str, _opt("--data", DATA_HELP, NETWORK)]
+Samples = Annotated[Optional[int], _opt("--samples", "Number of samples (gaussian), or the first N of a data set.", NETWORK)]
+Dim = Annotated[Optional[int], _opt("--dim", "Input dimension of --data gaussian.", NETWORK)]
+At = Annotated[str, _opt("--at", "Where: init (the initial point) or trained (after --steps of GD at --lr).",
+                         click_type=_choice("init", "trained"))]
+Spectrum = Annotated[
+    str, _opt("--spectrum", "exact (eigvalsh of the full Hessian), slq (stochastic Lanczos quadrature) or auto "
+              "(exact up to --exact-max-params).", SPECTRUM, click_type=_choice("exact", "slq", "auto"))
+]
+LanczosSteps = Annotated[int, _opt("--lanczos-steps", "Lanczos steps per probe vector (slq).", SPECTRUM)]
+LanczosProbes = Annotated[int, _opt("--lanczos-probes", "Random probe vectors of SLQ.", SPECTRUM)]
+ExactMaxParams = Annotated[int, _opt("--exact-max-params", "Largest network (parameters) whose spectrum auto computes exactly.", SPECTRUM)]
+Eigenvalues = Annotated[Optional[str], _opt("--eigenvalues", "Write every eigenvalue (slq: nodes, weights) to this .csv file.", OUTPUT)]
+HessianEvery = Annotated[int, _opt("--hessian-every", "Hessian statistics every N steps (0 = never).", SPECTRUM)]
+NetworkList = Annotated[str, _opt("--network", "Network kinds, a comma list (2-shortcut, 1-shortcut, 3-shortcut, xavier, orthogonal).", SWEEP)]
+Measure = Annotated[str, _opt("--measure", "init-cond (Fig. 5) or final-loss (Figs. 9, 10).", SWEEP, click_type=_choice("init-cond", "final-loss"))]
+ShortcutInit = Annotated[str, _opt("--shortcut-init", "Init of the shortcut networks: auto, zero or small.", NETWORK, click_type=_choice("auto", "zero", "small"))]
+LrGrid = Annotated[str, _opt("--lr", "Step-size grid: a list, or logspace:LO:HI:N (10^LO … 10^HI).", SWEEP)]
+
+# --- deep ResNets (Yun et al. 2019) -------------------------------------------------------------------------
+Rho = Annotated[float, _opt("--rho", "ρ of yun-example1: Y = X + ρ·(−1,−1,1,−1,1,1).", NETWORK)]
+Blocks = Annotated[str, _opt("--blocks", "Residual blocks L; a list (1,2,4,8) gives one row per depth.", NETWORK)]
+Width = Annotated[Optional[int], _opt("--width", "Residual stream width (≥ input dim; default: input dim).", NETWORK)]
+Hidden = Annotated[int, _opt("--hidden", "ReLU units inside each residual block.", NETWORK)]
+Bias = Annotated[bool, _opt("--bias/--no-bias", "Biases and output offset (affine linear predictor).", NETWORK)]
+Compare = Annotated[str, _opt("--compare", "none | fc: add a fully-connected ReLU net of at most as many parameters.",
+                              click_type=_choice("none", "fc"))]
+FcWidth = Annotated[Optional[int], _opt("--fc-width", "Width of the FC net (default: largest with ≤ ResNet params).", NETWORK)]
+GradTol = Annotated[float, _opt("--grad-tol", "Stop when the (min-norm sub)gradient norm is below this.", STEPS)]
+GapTol = Annotated[float, _opt("--gap-tol", "Relative tolerance of 'equal to linear': |R − R_lin| ≤ tol·R_lin.")]
+EigTol = Annotated[float, _opt("--eig-tol", "Strict saddle when λmin < −tol·max|λ| of the exact Hessian.")]
+ResnetInit = Annotated[str, _opt("--init", "standard | near-identity (Σ_l ‖V_l‖‖U_l‖ = --init-scale at any depth).", NETWORK,
+                                 click_type=_choice("standard", "near-identity"))]
+InitScale = Annotated[float, _opt("--init-scale", "Total block norm Σ_l ‖V_l‖₂‖U_l‖₂ of the near-identity init.", NETWORK)]
+
+# Parameters of a command that are not settings of its experiment (they say where results go).
+OUTPUT_PARAMS = ("config", "out", "json_out", "plot", "quiet", "eigenvalues")
+
+
+def defaults_from(settings_cls: type) -> Callable:
+    """Give a command's options the defaults of `settings_cls` (one source): a decorator.
+
+    Each keyword-only parameter whose name is a field of the settings gets that field's default, and
+    `--help` shows it (`shown` metadata for defaults computed later). Output options keep their own.
+    """
+    defaults = settings_cls.defaults()
+    shown = settings_cls.shown_defaults()
+
+    def decorate(fn: Callable) -> Callable:
+        hints = typing.get_type_hints(fn, include_extras=True)
+        params = []
+        for param in inspect.signature(fn).parameters.values():
+            annotation = hints.get(param.name, param.annotation)
+            if param.name in defaults:
+                base, *meta = typing.get_args(annotation)
+                infos = []
+                for info in meta:
+                    if isinstance(info, typer.models.OptionInfo):
+                        info = copy.copy(info)
+                        info.show_default = shown.get(param.name, True)
+                    infos.append(info)
+                annotation = Annotated[(base, *infos)]
+                value = defaults[param.name]
+                if isinstance(value, list):
+                    value = ",".join(str(v) for v in value)
+                param = param.replace(default=value, annotation=annotation)
+            elif param.default is inspect.Parameter.empty and param.kind is inspect.Parameter.KEYWORD_ONLY:
+                raise TypeError(f"{fn.__module__}: option {param.name} has no default and no setting")
+            else:
+                param = param.replace(annotation=annotation)
+            params.append(param)
+        fn.__signature__ = inspect.signature(fn).replace(parameters=params)
+        return fn
+
+    return decorate

@@ -1,0 +1,112 @@
+"""The one path every command takes: parse → settings → `experiment.run(settings, progress=…)` → render.
+
+A command module declares its options (`commands/options.py`), names its settings class, its experiment's
+`run` and its `View`, and calls `run_command`. Everything between — which flags were typed, the config
+file, validation, output checks before any work, the progress bar, JSON / CSV / figure output — happens
+here once (docs/architecture.md, "The flow of one command").
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import typer
+from click.core import ParameterSource
+
+from resnet_cli.commands.options import OUTPUT_PARAMS
+from resnet_cli.errors import ConfigError
+from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+
+
+@dataclass(frozen=True)
+class View:
+    """How one command shows its result: `render(payload)` prints tables; `rows(payload)` gives the flat rows
+    of `--out x.csv`; `plot(payload, path)` draws `--plot`; `files` maps other output flags (e.g.
+    ``eigenvalues``) to `(suffixes, writer(payload, path))`."""
+
+    render: Callable[[dict[str, Any]], None]
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
+    plot: Callable[[dict[str, Any], str], None] | None = None
+    label: str = "working"
+    files: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], str], None]]] = field(default_factory=dict)
+
+
+def notify(message: str) -> None:
+    """One line on stderr (deprecation notices, warnings)."""
+    sys.stderr.write(message + "\n")
+
+
+def typed_settings(ctx: typer.Context) -> dict[str, Any]:
+    """The settings the user typed on the command line (not defaults): the explicit overrides."""
+    return {
+        name: value
+        for name, value in ctx.params.items()
+        if name not in OUTPUT_PARAMS and ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
+    }
+
+
+def check_file(flag: str, path: str | None, suffixes: tuple[str, ...]) -> None:
+    """An output path's suffix and folder, checked before any work is done."""
+    if not path:
+        return
+    if Path(path).suffix.lower() not in suffixes:
+        raise ConfigError(f"{flag} {path}: the file name must end in {', '.join(suffixes)}")
+    folder = Path(path).parent
+    if str(folder) and not folder.is_dir():
+        raise ConfigError(f"{flag} {path}: folder {folder} does not exist")
+
+
+def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any], view: View) -> Any:
+    """Resolve the settings, check the outputs, run the experiment with progress, emit the result."""
+    params = ctx.params
+    settings = settings_cls.resolve(params.get("config"), typed_settings(ctx), notify=notify)
+    out, plot = params.get("out"), params.get("plot")
+    check_out_path(out)
+    if plot:
+        if view.plot is None:
+            raise ConfigError("--plot: this command draws no figure")
+        check_file("--plot", plot, PLOT_SUFFIXES)
+        require_matplotlib()
+    for name, (suffixes, _) in view.files.items():
+        check_file("--" + name.replace("_", "-"), params.get(name), suffixes)
+    with progress_bar(bool(params.get("quiet")), view.label) as update:
+        result = run(settings, progress=update)
+    payload = result.to_dict()
+    emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
+         files={name: params.get(name) for name in view.files})
+    return result
+
+
+def require_matplotlib() -> None:
+    """A one-line error when the optional `plot` extra is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ConfigError("--plot needs matplotlib: pip install 'resnet-cli[plot]'") from None
+
+
+def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | None, json_out: bool,
+         files: dict[str, str | None]) -> None:
+    """Table (or JSON) on stdout, then the --out file, the figure and any other requested files."""
+    written = []
+    if out:
+        write_output(out, payload, view.rows(payload) if view.rows else [payload])
+        written.append(out)
+    if plot:
+        view.plot(payload, plot)
+        written.append(plot)
+    for name, path in files.items():
+        if path:
+            view.files[name][1](payload, path)
+            written.append(path)
+    if json_out:
+        print_json(payload)
+        return
+    view.render(payload)
+    for path in written:
+        console.print(f"[dim]wrote {path}[/dim]")
