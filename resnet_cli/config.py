@@ -37,6 +37,9 @@ PRESET_PACKAGE = "resnet_cli.presets"
 IGNORED_KEYS = ("command", "description")
 
 
+INT_MAX = 2**63 - 1  # whole numbers must fit numpy's int64
+
+
 def flag_of(name: str) -> str:
     """The command-line flag of a settings field: ``lr_a`` → ``--lr-a``."""
     return "--" + name.replace("_", "-")
@@ -79,6 +82,8 @@ def check_scalar(
             raise ConfigError(f"{name} {x}: must be a finite number")
     elif int in targets and (isinstance(x, bool) or not isinstance(x, numbers.Integral)):
         raise ConfigError(f"{name} {x!r}: must be a whole number")
+    elif int in targets and not -INT_MAX - 1 <= x <= INT_MAX:
+        raise ConfigError(f"{name} {x}: too large (at most {INT_MAX})")
     elif not isinstance(x, targets):
         kinds = " or ".join(t.__name__ for t in targets)
         raise ConfigError(f"{name} {x!r}: must be of type {kinds}")
@@ -317,20 +322,8 @@ class Settings:
 
     @classmethod
     def shown_defaults(cls) -> dict[str, str]:
-        """Field name -> how `--help` shows its default."""
-        out = {}
-        for f in dataclasses.fields(cls):
-            shown = f.metadata.get("shown")
-            value = cls.defaults().get(f.name)
-            if shown is not None:
-                out[f.name] = shown
-            elif isinstance(value, list):
-                out[f.name] = ",".join(str(v) for v in value)
-            elif isinstance(value, bool):
-                out[f.name] = str(value).lower()
-            elif value is not None:
-                out[f.name] = str(value)
-        return out
+        """Field name -> how `--help` shows a default computed later (the `shown` of `setting`)."""
+        return {f.name: f.metadata["shown"] for f in dataclasses.fields(cls) if f.metadata.get("shown")}
 
     @classmethod
     def _field_type(cls, key: str) -> Any:

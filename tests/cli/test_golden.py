@@ -1,4 +1,4 @@
-"""Pinned outputs: every number recorded before the "One spine" refactor is still produced.
+"""Pinned outputs (issue 10, "must not change"): every number recorded before the "One spine" refactor is still produced.
 
 `tests/golden/record.py` stored, per case, the command line (in the vocabulary of the time) and every number
 of the `--json` result outside `config`. Keys may move; numbers may not: each pinned number must be matched
@@ -8,17 +8,29 @@ by a number of today's output within 1e-9 relative (1e-12 absolute), one to one.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from resnet_cli.vocabulary import rewrite_argv
 
-GOLDEN = Path(__file__).parent / "golden"
-sys.path.insert(0, str(GOLDEN))
-from record import numbers  # noqa: E402
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def numbers(obj, path=""):
+    """Every number of a JSON value outside the top-level `config` and `command`, with its path
+    (the same walk as tests/golden/record.py used when the numbers were pinned)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if path == "" and key in ("config", "command"):
+                continue
+            yield from numbers(value, f"{path}/{key}")
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from numbers(value, f"{path}[{i}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield path, float(obj)
 
 CASES = sorted(p.stem for p in GOLDEN.glob("*.json"))
 
@@ -39,9 +51,10 @@ def unmatched(pinned: list[float], produced: list[float], rtol: float = 1e-9, at
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_pinned_numbers_unchanged(case):
+def test_pinned_numbers_unchanged(case, cli):
     record = json.loads((GOLDEN / f"{case}.json").read_text())
-    result = run_cli(*record["argv"], "--json", "--quiet")
+    argv = rewrite_argv(record["argv"], lambda message: None)  # today's vocabulary
+    result = cli(*argv, "--json", "--quiet")
     assert result.code == 0, result.stderr
     produced = [v for _, v in numbers(json.loads(result.stdout))]
     pinned = [v for _, v in record["numbers"]]

@@ -1,0 +1,485 @@
+"""Critical points of ReLU ResNets and FC nets by Newton's method — saddles included, kinks handled honestly.
+
+Gradient descent does not stop at saddles and crawls near degenerate critical points, so it cannot tell
+how often a landscape has strict saddles (Yun, Sra & Jadbabaie 2019: every critical point of a deep ResNet
+is at least as good as the best linear predictor or has a strictly negative Hessian eigenvalue). This
+module solves ∇R(θ) = 0 directly with a Levenberg–Marquardt (damped Gauss–Newton) iteration on ½‖F‖²,
+using the exact Hessian, so it converges (quadratically near a solution) to critical points of any index.
+
+Models and data. `Problem` binds a network shape (`deep_resnet.ResNetShape` or `deep_resnet.FCShape`) to
+data X (d_in, m), Y (d_out, m). Parameters are flat vectors θ (P,), batches are (B, P), in the layout of
+`shape.spec()`. The risk is R(θ) = (1/m) Σ_i ‖f(x_i) − y_i‖² (as in `deep_resnet`).
+
+Activation patterns. For a fixed pattern D (one array (hidden, m) per ReLU layer, entries in [0, 1]) the
+*pattern network* replaces σ(z) by D ⊙ z. Its risk R_D is a polynomial in θ; for D = 1[z(θ) > 0] it equals
+R near θ (a smooth piece of R). `pattern_derivatives` gives R_D, ∇R_D (B, P), ∇²R_D (B, P, P) (forward-over-
+reverse, batched over starts and over all P directions) and the pre-activations z with their tangents
+∂z/∂θ (B, P, hidden, m).
+
+Kinks. A sample i sits on a kink of unit j in layer l when z_{l,j,i}(θ) = 0; there R is not differentiable.
+Let E be the set of such entries e = (l, j, i) and s ∈ [0, 1]^E slopes on them (D_e = s_e, the other
+entries follow the sign of z). Because the network output is affine in each activation, ∇R_D is
+multilinear in s, so at a point with z_E = 0, ∇R_{D(s)} is a convex combination of the gradients of the
+2^|E| pieces meeting the point — an element of the Clarke subdifferential ∂R. The finder therefore solves
+
+    F(θ, s) = [ ∇R_{D(s)}(θ) ;  z_E(θ) ] = 0,        (P + |E| equations, P + |E| unknowns)
+
+with Jacobian J = [[∇²R_{D(s)}, ∂_s ∇R_{D(s)}], [∂z_E/∂θ, 0]] (∂_s by an exact central difference: ∇R_D
+is quadratic in each s_e). With E = ∅ this is plain Newton/LM on ∇R = 0. E is built on the way: an entry
+joins E when a rejected step crossed its kink (its sign changed), with s_e = its current slope (so the
+merit does not jump); it leaves when s_e sits at the bound of its own side (s_e = 1[z_e > 0]).
+LM step: (JᵀJ + μI) δ = −JᵀF with μ = λ_b ‖F‖ (Fan–Yuan), per-start λ_b adapted by the ratio of actual to
+predicted decrease of ‖F‖²; s is kept in [0, 1]. Converged when ‖∇R_{D(s)}‖ < tol and max|z_E| < tol:
+then 0 ≈ ∇R_{D(s)} ∈ ∂R (a Clarke-critical point; a smooth critical point when E = ∅).
+
+Second order at a kink point. The Hessian of one piece says nothing about the point by itself. We report
+(a) λ_min of every piece meeting the point (all 2^|E| patterns of the on-kink entries, when 2^|E| ≤
+`max_pieces`; otherwise "too many pieces"), and (b) the *kink-manifold Hessian* Zᵀ ∇²R_{D(s)} Z, Z an
+orthonormal basis of {d : (∂z_E/∂θ) d = 0}: on M = {z_E = 0} every piece agrees with R_{D(s)}, whose
+gradient vanishes, so this is the Hessian of R restricted to M, and a negative eigenvalue is a certified
+second-order descent direction along the kinks. (Exact when no on-kink entry lies upstream of another on
+the same sample — then z_E is smooth; otherwise `nested_kinks` is reported and (b) uses the generalized
+Jacobian of the chosen slopes.)
+
+Symmetries. Hidden unit j of a block (rows U_j, b_j; column V_j) — or of an FC layer (row W_j, b_j; column of
+the next layer) — can be permuted with the others and rescaled by any c > 0 (in-weights × c, out-weights /
+c) without changing the function. `canonical_form` fixes the scale (‖[U_j, b_j]‖ = 1 when non-zero) and
+`deduplicate` merges points equal after the best unit permutation (per block/layer).
+
+Export. `export_point` writes parameters per block with shapes, the data and the risk as plain JSON-able
+lists; `import_point` reads them back (tests recompute R, ∇R and ∇²R by finite differences of a plain
+forward pass).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+from resnet_cli.models import deep_resnet as dr
+
+Array = np.ndarray
+Shape = Union[dr.ResNetShape, dr.FCShape]
+Entry = tuple[int, int, int]  # (layer index 0-based, unit, sample)
+
+EXPORT_FORMAT = "resnet-cli critical point v1"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Problem and pattern derivatives
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A network shape with its data: X (d_in, m), Y (d_out, m)."""
+
+    shape: Shape
+    X: Array
+    Y: Array
+
+    @property
+    def network(self) -> str:
+        return "resnet" if isinstance(self.shape, dr.ResNetShape) else "fc"
+
+    @property
+    def n_params(self) -> int:
+        return self.shape.n_params
+
+    @property
+    def n_layers(self) -> int:
+        """Number of ReLU layers (blocks of a ResNet)."""
+        return self.shape.blocks if isinstance(self.shape, dr.ResNetShape) else self.shape.layers
+
+    @property
+    def units(self) -> int:
+        """ReLU units per layer (hidden of a ResNet block, width of an FC layer)."""
+        return self.shape.hidden if isinstance(self.shape, dr.ResNetShape) else self.shape.width
+
+    def risk(self, theta: Array) -> Array:
+        """R(θ) (B,) for θ (B, P), the engine's forward pass."""
+        if self.network == "resnet":
+            return dr.resnet_risk(self.shape, theta, self.X, self.Y)
+        return dr.fc_risk(self.shape, theta, self.X, self.Y)
+
+    def risk_grad(self, theta: Array, masks: list[Array] | None = None) -> tuple[Array, Array]:
+        """R (B,) and the engine's gradient (B, P) (σ'(0) = 0, or `masks` in the backward pass)."""
+        if self.network == "resnet":
+            return dr.resnet_risk_grad(self.shape, theta, self.X, self.Y, masks)
+        return dr.fc_risk_grad(self.shape, theta, self.X, self.Y, masks)
+
+    def preactivations(self, theta: Array) -> list[Array]:
+        """z of every ReLU layer: list of (B, units, m)."""
+        if self.network == "resnet":
+            return dr.resnet_preactivations(self.shape, theta, self.X)
+        return dr.fc_preactivations(self.shape, theta, self.X)
+
+
+@dataclass
+class PatternDerivs:
+    """Derivatives of the pattern risk R_D at a batch θ (B, P)."""
+
+    risk: Array  # (B,)
+    grad: Array  # (B, P)
+    hess: Array  # (B, P, P)
+    z: list[Array]  # per layer (B, units, m)
+    dz: list[Array]  # per layer (B, P, units, m): ∂z/∂θ_p (with the pattern's slopes upstream)
+
+
+def relu_pattern(z: list[Array]) -> list[Array]:
+    """D = 1[z > 0] for every layer (σ'(0) = 0): list of (B, units, m)."""
+    return [(zl > 0).astype(float) for zl in z]
+
+
+def _resnet_pattern(shape: dr.ResNetShape, theta: Array, X: Array, Y: Array,
+                    D: list[Array] | None) -> PatternDerivs:
+    spec = shape.spec()
+    P, B, m = shape.n_params, theta.shape[0], X.shape[1]
+    T = dr._T
+    p = dr.unpack(spec, theta)
+    dp = dr.unpack(spec, np.eye(P))  # (P, *shape)
+    h = np.broadcast_to(dr.pad_input(X, shape.width), (B, shape.width, m))
+    dh = np.zeros((B, P, shape.width, m))
+    hs, dhs, acts, dacts, Ds, zs, dzs = [h], [dh], [], [], [], [], []
+    for layer in range(1, shape.blocks + 1):
+        U, V = p[f"U{layer}"], p[f"V{layer}"]
+        z = U @ h
+        dz = (dp[f"U{layer}"][None] @ h[:, None]) + (U[:, None] @ dh)
+        if shape.bias:
+            z = z + p[f"b{layer}"][:, :, None]
+            dz = dz + dp[f"b{layer}"][None, :, :, None]
+        Dl = (z > 0).astype(float) if D is None else D[layer - 1]
+        a, da = Dl * z, Dl[:, None] * dz
+        h = h + V @ a
+        dh = dh + (dp[f"V{layer}"][None] @ a[:, None]) + (V[:, None] @ da)
+        hs.append(h), dhs.append(dh), acts.append(a), dacts.append(da), Ds.append(Dl)
+        zs.append(z), dzs.append(dz)
+    W = p["W"]
+    f = W @ h
+    df = (dp["W"][None] @ h[:, None]) + (W[:, None] @ dh)
+    if shape.bias:
+        f = f + p["c"][:, :, None]
+        df = df + dp["c"][None, :, :, None]
+    r = f - Y[None]
+    risk = np.einsum("bem,bem->b", r, r) / m
+    g_f, dg_f = (2.0 / m) * r, (2.0 / m) * df
+    grads: dict[str, Array] = {"W": g_f @ T(h)}
+    hess: dict[str, Array] = {"W": (dg_f @ T(h)[:, None]) + (g_f[:, None] @ T(dh))}
+    if shape.bias:
+        grads["c"], hess["c"] = g_f.sum(-1), dg_f.sum(-1)
+    g_h = T(W) @ g_f
+    dg_h = (T(dp["W"])[None] @ g_f[:, None]) + (T(W)[:, None] @ dg_f)
+    for layer in range(shape.blocks, 0, -1):
+        U, V = p[f"U{layer}"], p[f"V{layer}"]
+        a, da, Dl = acts[layer - 1], dacts[layer - 1], Ds[layer - 1]
+        h_prev, dh_prev = hs[layer - 1], dhs[layer - 1]
+        grads[f"V{layer}"] = g_h @ T(a)
+        hess[f"V{layer}"] = (dg_h @ T(a)[:, None]) + (g_h[:, None] @ T(da))
+        g_z = (T(V) @ g_h) * Dl
+        dg_z = ((T(dp[f"V{layer}"])[None] @ g_h[:, None]) + (T(V)[:, None] @ dg_h)) * Dl[:, None]
+        grads[f"U{layer}"] = g_z @ T(h_prev)
+        hess[f"U{layer}"] = (dg_z @ T(h_prev)[:, None]) + (g_z[:, None] @ T(dh_prev))
+        if shape.bias:
+            grads[f"b{layer}"], hess[f"b{layer}"] = g_z.sum(-1), dg_z.sum(-1)
+        dg_h = dg_h + (T(dp[f"U{layer}"])[None] @ g_z[:, None]) + (T(U)[:, None] @ dg_z)
+        g_h = g_h + T(U) @ g_z
+    H = dr.pack(spec, hess, (B, P))
+    return PatternDerivs(risk, dr.pack(spec, grads, (B,)), 0.5 * (H + T(H)), zs, dzs)
+
+
+def _fc_pattern(shape: dr.FCShape, theta: Array, X: Array, Y: Array, D: list[Array] | None) -> PatternDerivs:
+    spec = shape.spec()
+    P, B, m = shape.n_params, theta.shape[0], X.shape[1]
+    T = dr._T
+    layers = dr._fc_layers(shape, dr.unpack(spec, theta))
+    d_layers = dr._fc_layers(shape, dr.unpack(spec, np.eye(P)))
+    a = np.broadcast_to(X, (B,) + X.shape)
+    da = np.zeros((B, P) + X.shape)
+    inputs, d_inputs, Ds, zs, dzs = [], [], [], [], []
+    for j, ((Wj, bj), (dWj, dbj)) in enumerate(zip(layers, d_layers)):
+        inputs.append(a), d_inputs.append(da)
+        z = Wj @ a
+        dz = (dWj[None] @ a[:, None]) + (Wj[:, None] @ da)
+        if bj is not None:
+            z = z + bj[:, :, None]
+            dz = dz + dbj[None, :, :, None]
+        if j < shape.layers:
+            Dl = (z > 0).astype(float) if D is None else D[j]
+            Ds.append(Dl), zs.append(z), dzs.append(dz)
+            a, da = Dl * z, Dl[:, None] * dz
+        else:
+            a, da = z, dz
+    r = a - Y[None]
+    risk = np.einsum("bem,bem->b", r, r) / m
+    g, dg = (2.0 / m) * r, (2.0 / m) * da
+    names = [(f"W{j}", f"b{j}") for j in range(1, shape.layers + 1)] + [("W_out", "c")]
+    grads: dict[str, Array] = {}
+    hess: dict[str, Array] = {}
+    for j in range(shape.layers, -1, -1):
+        w_name, b_name = names[j]
+        grads[w_name] = g @ T(inputs[j])
+        hess[w_name] = (dg @ T(inputs[j])[:, None]) + (g[:, None] @ T(d_inputs[j]))
+        if shape.bias:
+            grads[b_name], hess[b_name] = g.sum(-1), dg.sum(-1)
+        if j > 0:
+            Wj, dWj, Dl = layers[j][0], d_layers[j][0], Ds[j - 1]
+            dg = ((T(dWj)[None] @ g[:, None]) + (T(Wj)[:, None] @ dg)) * Dl[:, None]
+            g = (T(Wj) @ g) * Dl
+    H = dr.pack(spec, hess, (B, P))
+    return PatternDerivs(risk, dr.pack(spec, grads, (B,)), 0.5 * (H + T(H)), zs, dzs)
+
+
+def pattern_derivatives(problem: Problem, theta: Array, D: list[Array] | None = None) -> PatternDerivs:
+    """R_D, ∇R_D (B, P), ∇²R_D (B, P, P), z and ∂z/∂θ at θ (B, P) for patterns D (list of (B, units, m)).
+
+    The pattern network uses a = D ⊙ z in place of σ(z); D = None means D = 1[z > 0] (σ'(0) = 0), where
+    R_D, ∇R_D, ∇²R_D are the engine's R, gradient and Hessian (`resnet_hessian`/`fc_hessian`).
+    """
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    if problem.network == "resnet":
+        return _resnet_pattern(problem.shape, theta, problem.X, problem.Y, D)
+    return _fc_pattern(problem.shape, theta, problem.X, problem.Y, D)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Kinks
+# ----------------------------------------------------------------------------------------------------
+
+
+def kink_entries(z: list[Array], tol: float = 1e-9) -> list[Entry]:
+    """Entries (layer, unit, sample) with |z| ≤ tol·max(1, max|z|) for ONE point: z is a list of (units, m)."""
+    zmax = max(float(np.abs(zl).max(initial=0.0)) for zl in z)
+    thr = tol * max(1.0, zmax)
+    return [(layer, int(j), int(i)) for layer, zl in enumerate(z) for j, i in zip(*np.nonzero(np.abs(zl) <= thr))]
+
+
+def _pattern_with(z: list[Array], entries: list[Entry], s: Array) -> list[Array]:
+    """D = 1[z > 0] with D_e = s_e on the listed entries; z is a list of (units, m) (one point)."""
+    D = [(zl > 0).astype(float) for zl in z]
+    for (layer, j, i), se in zip(entries, s):
+        D[layer][j, i] = se
+    return D
+
+
+def _nested(entries: list[Entry]) -> bool:
+    """True when two on-kink entries of different layers share a sample (z_E then is not smooth)."""
+    by_sample: dict[int, set[int]] = {}
+    for layer, _, i in entries:
+        by_sample.setdefault(i, set()).add(layer)
+    return any(len(v) > 1 for v in by_sample.values())
+
+
+# ----------------------------------------------------------------------------------------------------
+# The finder
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FinderResult:
+    """Outcome of `find_critical_points` for B starts.
+
+    theta (B, P) end points; converged (B,); iterations (B,); risk (B,);
+    residual (B,) ‖∇R_{D(s)}‖ (the Clarke-weighted gradient the Newton system drives to 0);
+    kink_gap (B,) max|z_E| (0 without kinks); grad_norm (B,) the engine's ‖∇R‖ with σ'(0) = 0 (the gradient
+    of one side at a kink point); clarke_norm (B,) the engine's min-norm subgradient
+    (`deep_resnet.min_norm_subgradient`); kinks[b] the entries E (layer, unit, sample) and weights[b] their
+    slopes s ∈ [0, 1]; history[b] the residual ‖F‖ per iteration.
+    """
+
+    theta: Array
+    converged: Array
+    iterations: Array
+    risk: Array
+    residual: Array
+    kink_gap: Array
+    grad_norm: Array
+    clarke_norm: Array
+    kinks: list[list[Entry]]
+    weights: list[Array]
+    history: list[list[float]] = field(default_factory=list)
+
+
+def _residual(problem: Problem, theta: Array, Z: list[list[Array]], entries: list[list[Entry]],
+              slopes: list[Array]) -> tuple[PatternDerivs, list[Array]]:
+    """Pattern derivatives at θ (B, P) with D = sign pattern, slopes s on E; and F = [∇R_D; z_E] per start."""
+    B = theta.shape[0]
+    Ds = [_pattern_with([zl[b] for zl in Z], entries[b], slopes[b]) for b in range(B)]
+    D = [np.stack([Ds[b][layer] for b in range(B)]) for layer in range(len(Z))]
+    der = pattern_derivatives(problem, theta, D)
+    F = []
+    for b in range(B):
+        zE = np.array([der.z[layer][b, j, i] for layer, j, i in entries[b]])
+        F.append(np.concatenate([der.grad[b], zE]))
+    return der, F
+
+
+def find_critical_points(
+    problem: Problem,
+    theta0: Array,
+    *,
+    tol: float = 1e-10,
+    max_iter: int = 300,
+    damping: float = 1e-3,
+    max_kinks: int = 32,
+    kappa: float = 0.1,
+) -> FinderResult:
+    """Levenberg–Marquardt on F(θ, s) = [∇R_{D(s)}(θ); z_E(θ)] = 0 from every start θ0 (B, P) at once.
+
+    Each iteration evaluates R_D, ∇R_D, ∇²R_D and ∂z/∂θ for all active starts in one batched call, then per
+    start solves the (P+|E|)-square damped system (JᵀJ + μI)δ = −JᵀF, μ = λ_b‖F‖ (λ_b starts at `damping`,
+    ×0.25 after a very successful step, ×4 after a poor or rejected one). A step is accepted when ‖F‖²
+    decreases by at least 1e-4 of the predicted decrease. Kink entries join E when a rejected step flips
+    their sign (at most `max_kinks` per start) and leave it when their slope settles on their own side.
+    A start stops when ‖∇R_{D(s)}‖ < tol and max|z_E| < tol (converged), or after `max_iter` iterations or
+    when λ_b exceeds 1e16 (not converged; never dropped).
+    """
+    theta = np.array(np.atleast_2d(theta0), dtype=float)
+    B, P = theta.shape
+    entries: list[list[Entry]] = [[] for _ in range(B)]
+    slopes: list[Array] = [np.zeros(0) for _ in range(B)]
+    lam = np.full(B, float(damping))
+    iters = np.zeros(B, dtype=int)
+    active = np.ones(B, dtype=bool)
+    converged = np.zeros(B, dtype=bool)
+    history: list[list[float]] = [[] for _ in range(B)]
+
+    Z = problem.preactivations(theta)
+    der, F = _residual(problem, theta, Z, entries, slopes)
+    cur_der = [None] * B
+    for b in range(B):
+        cur_der[b] = (der.grad[b], der.hess[b], [dz[b] for dz in der.dz], [zl[b] for zl in der.z])
+    Fs = F
+
+    def done(b: int) -> bool:
+        n = len(entries[b])
+        g, zE = Fs[b][:P], Fs[b][P:]
+        return bool(np.all(np.isfinite(Fs[b])) and np.linalg.norm(g) < tol and (n == 0 or np.abs(zE).max() < tol))
+
+    for b in range(B):
+        history[b].append(float(np.linalg.norm(Fs[b])))
+        if done(b):
+            converged[b], active[b] = True, False
+        elif not np.all(np.isfinite(Fs[b])):
+            active[b] = False
+
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        # ---- Newton/LM steps, one small dense system per start
+        trials, trial_entries, trial_slopes, preds, steps = [], [], [], [], []
+        for b in idx:
+            # entries within reach of a Newton step, |z_e| ≤ kappa·‖F‖, join E (slope = their side: no jump)
+            zc = cur_der[b][3]
+            reach = kappa * float(np.linalg.norm(Fs[b]))
+            if len(entries[b]) < max_kinks:
+                E = set(entries[b])
+                near = sorted((abs(zl[j, i]), (layer, int(j), int(i)))
+                              for layer, zl in enumerate(zc) for j, i in zip(*np.nonzero(np.abs(zl) <= reach)))
+                added = [e for _, e in near if e not in E][: max_kinks - len(entries[b])]
+                if added:
+                    entries[b] = entries[b] + added
+                    slopes[b] = np.concatenate([slopes[b], [float(zc[l][j, i] > 0) for l, j, i in added]])
+                    zE = np.array([zc[l][j, i] for l, j, i in entries[b]])
+                    Fs[b] = np.concatenate([Fs[b][:P], zE])
+            g, H, dz, z = cur_der[b]
+            E, s = entries[b], slopes[b]
+            n = len(E)
+            J = np.zeros((P + n, P + n))
+            J[:P, :P] = H
+            if n:
+                # ∂∇R_D/∂s_e: ∇R_D is quadratic in s_e, so a central difference with step 1/2 is exact
+                th2 = np.repeat(theta[b][None], 2 * n, axis=0)
+                Dp = []
+                for e in range(n):
+                    for sign in (+0.5, -0.5):
+                        se = s.copy()
+                        se[e] += sign
+                        Dp.append(_pattern_with(z, E, se))
+                Dstk = [np.stack([d[layer] for d in Dp]) for layer in range(len(z))]
+                gg = pattern_derivatives(problem, th2, Dstk).grad
+                J[:P, P:] = (gg[0::2] - gg[1::2]).T  # (g(s+½) − g(s−½)) / 1
+                for e, (layer, j, i) in enumerate(E):
+                    J[P + e, :P] = dz[layer][:, j, i]
+            Fb = Fs[b]
+            nF = float(np.linalg.norm(Fb))
+            mu = lam[b] * nF
+            A = J.T @ J + mu * np.eye(P + n)
+            try:
+                delta = -np.linalg.solve(A, J.T @ Fb)
+            except np.linalg.LinAlgError:
+                delta = -np.linalg.lstsq(A, J.T @ Fb, rcond=None)[0]
+            new_s = np.clip(s + delta[P:], 0.0, 1.0) if n else s
+            step = np.concatenate([delta[:P], new_s - s])
+            preds.append(nF ** 2 - float(np.linalg.norm(Fb + J @ step)) ** 2)
+            trials.append(theta[b] + delta[:P])
+            trial_entries.append(list(E))
+            trial_slopes.append(new_s)
+            steps.append(step)
+        trial = np.stack(trials)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Zt = problem.preactivations(trial)
+            der_t, F_t = _residual(problem, trial, Zt, trial_entries, trial_slopes)
+        for pos, b in enumerate(idx):
+            iters[b] += 1
+            old = float(np.linalg.norm(Fs[b])) ** 2
+            new = float(np.linalg.norm(F_t[pos])) ** 2 if np.all(np.isfinite(F_t[pos])) else np.inf
+            pred = max(preds[pos], 1e-300)
+            ratio = (old - new) / pred
+            if np.isfinite(new) and ratio > 1e-4:
+                theta[b] = trial[pos]
+                slopes[b] = trial_slopes[pos]
+                zb = [zl[pos] for zl in der_t.z]
+                cur_der[b] = (der_t.grad[pos], der_t.hess[pos], [dz[pos] for dz in der_t.dz], zb)
+                Fs[b] = F_t[pos]
+                lam[b] = max(lam[b] * 0.25, 1e-12) if ratio > 0.75 else (lam[b] * 4.0 if ratio < 0.25 else lam[b])
+                # entries whose slope settled on their own side leave E (R_D unchanged by that)
+                E, s = entries[b], slopes[b]
+                keep = [e for e, (layer, j, i) in enumerate(E)
+                        if not ((s[e] == 1.0 and zb[layer][j, i] > 0) or (s[e] == 0.0 and zb[layer][j, i] < 0))]
+                if len(keep) < len(E):
+                    entries[b] = [E[e] for e in keep]
+                    slopes[b] = s[keep]
+                    gz = Fs[b][:P]  # D, hence ∇R_D, is unchanged by dropping these entries
+                    zE = np.array([zb[layer][j, i] for layer, j, i in entries[b]])
+                    Fs[b] = np.concatenate([gz, zE])
+            else:
+                lam[b] *= 4.0
+                # kinks crossed by the rejected step join E, with their current slope
+                zc = cur_der[b][3]
+                if len(entries[b]) < max_kinks:
+                    E = set(entries[b])
+                    cand = []  # (fraction of the step at which the kink is crossed, entry)
+                    for layer, (zl_old, zl_new) in enumerate(zip(zc, [zl[pos] for zl in der_t.z])):
+                        for j, i in zip(*np.nonzero((zl_old > 0) != (zl_new > 0))):
+                            if (layer, int(j), int(i)) not in E:
+                                t = abs(zl_old[j, i]) / max(abs(zl_old[j, i] - zl_new[j, i]), 1e-300)
+                                cand.append((t, (layer, int(j), int(i))))
+                    # only the first kink met along the step (the others may never be reached), and only
+                    # when it is within reach: |z_e| ≤ kappa·‖F‖ (Newton steps have length O(‖F‖))
+                    reach = kappa * float(np.linalg.norm(Fs[b]))
+                    added = [(e, float(zc[e[0]][e[1], e[2]] > 0)) for _, e in sorted(cand)[:1]
+                             if abs(zc[e[0]][e[1], e[2]]) <= reach]
+                    if added:
+                        entries[b] = entries[b] + [e for e, _ in added]
+                        slopes[b] = np.concatenate([slopes[b], [v for _, v in added]])
+                        zE = np.array([zc[layer][j, i] for layer, j, i in entries[b]])
+                        Fs[b] = np.concatenate([Fs[b][:P], zE])
+                        lam[b] = max(lam[b] / 4.0, damping)
+            history[b].append(float(np.linalg.norm(Fs[b])))
+            if done(b):
+                converged[b], active[b] = True, False
+            elif lam[b] > 1e16:
+                active[b] = False
+
+    risk, g = problem.risk_grad(theta)
+    _, clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta, g)
+    residual = np.array([np.linalg.norm(Fs[b][:P]) for b in range(B)])
+    gap = np.array([np.abs(Fs[b][P:]).max() if len(entries[b]) else 0.0 for b in range(B)])
+    return FinderResult(theta=theta, converged=converged, iterations=iters, risk=risk, residual=residual,
+                        kink_gap=gap, grad_norm=np.linalg.norm(g, axis=1), clarke_norm=clarke,
+                        kinks=entries, weights=slopes, history=history)
