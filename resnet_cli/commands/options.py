@@ -196,3 +196,78 @@ def defaults_from(settings_cls: type) -> Callable:
         return fn
 
     return decorate
+
+
+# --- a command's options are its settings' fields ------------------------------------------------------------
+# The option of each settings field, by field name; list-typed fields take the list form. Commands whose
+# field means something else under the same name (`init`, `lr`, `steps`) pass their own in `options=`.
+OPTIONS: dict[str, object] = {
+    "seed": Seed, "trials": Trials, "jobs": Jobs, "steps": Steps, "lr": Lr,
+    "student": Student, "p": P, "k": K, "schedule": Schedule, "same_teacher": SameTeacher,
+    "trace_every": TraceEvery, "teacher_v": TeacherV, "teacher_a": TeacherA, "prior_angle": PriorAngle,
+    "lr_a": LrA, "lr_w": LrW, "c_lr_w": CLrW, "stage1_steps": Stage1Steps, "stage2_steps": Stage2Steps,
+    "phi_tol": PhiTol, "a_tol": ATol, "spurious_tol": SpuriousTol, "profile_points": ProfilePoints,
+    "basin_phi": BasinPhi, "basin_a": BasinA, "probes": Probes, "probe_radius": ProbeRadius,
+    "shortcut": Shortcut, "depth": Depth, "init": Init, "act_pre": ActPre, "act_mid": ActMid,
+    "act_post": ActPost, "plain_unit": PlainUnit, "data": Data, "samples": Samples, "dim": Dim, "at": At,
+    "spectrum": Spectrum, "lanczos_steps": LanczosSteps, "lanczos_probes": LanczosProbes,
+    "exact_max_params": ExactMaxParams, "hessian_every": HessianEvery, "measure": Measure,
+    "shortcut_init": ShortcutInit, "rho": Rho, "width": Width, "hidden": Hidden, "bias": Bias,
+    "compare": Compare, "fc_width": FcWidth, "grad_tol": GradTol, "gap_tol": GapTol, "eig_tol": EigTol,
+    "init_scale": InitScale,
+}
+LIST_OPTIONS: dict[str, object] = {
+    "p": PList, "k": KList, "schedule": ScheduleList, "method": MethodList, "depth": DepthList,
+    "network": NetworkList, "lr": LrGrid, "blocks": Blocks,
+}
+OUTPUTS: dict[str, tuple[object, object]] = {
+    "config": (Config, None), "out": (Out, None), "json_out": (Json, False), "plot": (Plot, None),
+    "quiet": (Quiet, False), "eigenvalues": (Eigenvalues, None),
+}
+
+
+def command_for(settings_cls: type, *, outputs: tuple[str, ...] = ("config", "out", "json_out", "plot", "quiet"),
+                options: dict[str, object] | None = None) -> Callable:
+    """Give a command function `fn(ctx, **params)` the options of `settings_cls`: a decorator.
+
+    One option per settings field (its type from OPTIONS / LIST_OPTIONS or `options`, its default from the
+    settings, shown in `--help`), then the output options named in `outputs`. The function's own signature
+    is replaced, so a command module holds no option list of its own.
+    """
+    import dataclasses
+
+    hints = typing.get_type_hints(settings_cls)
+    defaults, shown = settings_cls.defaults(), settings_cls.shown_defaults()
+    chosen = dict(options or {})
+
+    def annotation_of(name: str) -> object:
+        if name in chosen:
+            return chosen[name]
+        is_list = typing.get_origin(hints[name]) is list
+        table = LIST_OPTIONS if is_list else OPTIONS
+        if name not in table:
+            raise TypeError(f"{settings_cls.__name__}.{name}: no option declared in commands/options.py")
+        return table[name]
+
+    def decorate(fn: Callable) -> Callable:
+        params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)]
+        for field in dataclasses.fields(settings_cls):
+            base, *meta = typing.get_args(annotation_of(field.name))
+            infos = []
+            for info in meta:
+                if isinstance(info, typer.models.OptionInfo):
+                    info = copy.copy(info)
+                    info.show_default = shown.get(field.name, True)
+                infos.append(info)
+            value = defaults[field.name]
+            if isinstance(value, list):
+                value = ",".join(str(v) for v in value)
+            params.append(inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=value,
+                                            annotation=Annotated[(base, *infos)]))
+        for name in outputs:
+            annotation, default = OUTPUTS[name]
+            params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation))
+        fn.__signature__ = inspect.Signature(params, return_annotation=None)
+        return fn
+
+    return decorate
