@@ -1,23 +1,28 @@
-"""Data sets for the n-shortcut experiments of Li et al. (2017), Appendix B.
+"""Every data set of every command, behind one loader: `load_dataset(name, rng, samples=, dim=, rho=)`.
 
-The paper trains on MNIST, "whitened", keeping the 10 greatest principal components of the inputs, with
-one-hot outputs, so that inputs and outputs both have d = 10. This module gives the same preprocessing to
-
-- ``digits`` (default): the UCI hand-written digits (1797 images of 8×8) bundled in ``resnet_cli/data/``;
+- ``digits`` (default of the Li et al. 2017 commands): the UCI hand-written digits (1797 images of 8×8)
+  bundled in ``resnet_cli/data/``, preprocessed as Li et al. (2017), Appendix B: centred, the 10 greatest
+  principal components whitened, one-hot outputs (d = 10);
 - ``mnist:PATH``: a user's MNIST, as IDX files (``train-images-idx3-ubyte[.gz]`` and the labels beside
   it, or a folder holding them, or ``IMAGES,LABELS``) or as a ``.npz`` (keys ``x_train``/``y_train``,
-  ``images``/``labels`` or ``x``/``y``);
-- ``gaussian``: synthetic inputs x ~ N(0, I_d) and outputs y = T x + 0.1·ε with T_ij ~ N(0, 1/d),
-  ε ~ N(0, I_d) (not whitened).
+  ``images``/``labels`` or ``x``/``y``), preprocessed like digits;
+- ``gaussian``: synthetic inputs x ~ N(0, I_d) with one of two teachers: ``teacher="linear"`` (Li et al.:
+  y = T x + 0.1·ε, T_ij ~ N(0, 1/d), ε ~ N(0, I_d)) or ``teacher="relu"`` (`landscape deep-resnet`:
+  y = aᵀσ(S x) + 0.1·ε, a one-hidden-layer ReLU teacher, so the best linear predictor is suboptimal);
+- ``yun-example1`` / ``yun-example2``: the two motivating examples of Yun, Sra & Jadbabaie 2019 (§3.1,
+  §3.2), fixed points on the line (see `yun_example1`, `yun_example2`).
 
-Samples are ROWS: ``X`` and ``Y`` have shape (m, d). The second-moment statistics of the paper's eqs. (8)-(9)
-are then Σ_XX = XᵀX/m and Σ_YX = YᵀX/m. This is the one engine module that opens files; every failure to
-read one raises `DataError` (one line on stderr, exit code 2).
+ONE axis convention: samples are ROWS. ``X`` has shape (m, d_in) and ``Y`` (m, d_out), so the second-moment
+statistics of Li et al.'s eqs. (8)-(9) are Σ_XX = XᵀX/m and Σ_YX = YᵀX/m. (The deep-ResNet engine computes
+with samples as columns; `experiments.deep_resnet.columns` is the one place that transposes.) This is the
+one engine module that opens files; every failure to read one raises `DataError` (one line on stderr,
+exit code 2).
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import struct
 from dataclasses import dataclass, field
 from importlib import resources
@@ -30,12 +35,14 @@ from resnet_cli.errors import ConfigError, DataError
 PRINCIPAL_COMPONENTS = 10
 NUM_CLASSES = 10
 GAUSSIAN_NOISE = 0.1
-DATA_KINDS = ("digits", "mnist:PATH", "gaussian")
+YUN_EXAMPLES = ("yun-example1", "yun-example2")
+DATA_KINDS = ("digits", "mnist:PATH", "gaussian", *YUN_EXAMPLES)
+TEACHERS = ("linear", "relu")
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Inputs ``X`` (m, d) and outputs ``Y`` (m, d), samples as rows, with a description of their origin."""
+    """Inputs ``X`` (m, d_in) and outputs ``Y`` (m, d_out), samples as rows, with a description of their origin."""
 
     X: np.ndarray
     Y: np.ndarray
@@ -235,28 +242,114 @@ def make_gaussian(samples: int, dim: int, rng: np.random.Generator) -> Dataset:
     return Dataset(X=X, Y=Y, name="gaussian", description=description, info={"source": "synthetic"})
 
 
+def make_relu_teacher(samples: int, dim: int, rng: np.random.Generator, noise: float = GAUSSIAN_NOISE) -> Dataset:
+    """Gaussian inputs x ~ N(0, I_dim) labelled by a random one-hidden-layer ReLU teacher plus noise.
+
+    Teacher (ours, for `landscape deep-resnet`): y = aᵀσ(S x) + noise·ε with S ~ N(0, I/dim) of shape
+    (dim, dim), a ~ N(0, 1/dim) per entry, ε ~ N(0, 1); d_out = 1. The ReLU part makes the best linear
+    predictor strictly suboptimal. The draws are made sample-as-column (X first, as (dim, samples)) so the
+    stream is that of release 0.1; the arrays returned have samples as rows.
+    """
+    if samples < 1 or dim < 1:
+        raise ConfigError(f"gaussian data needs --samples >= 1 and --dim >= 1, got {samples} and {dim}")
+    X = rng.normal(size=(dim, samples))
+    S = rng.normal(0.0, 1.0 / math.sqrt(dim), size=(dim, dim))
+    a = rng.normal(0.0, 1.0 / math.sqrt(dim), size=(dim,))
+    y = a @ np.maximum(S @ X, 0.0) + noise * rng.normal(size=samples)
+    description = f"gaussian: {samples} samples, x ~ N(0, I_{dim}), y = aᵀ relu(S x) + {noise}·noise"
+    return Dataset(X=X.T, Y=y[:, None], name="gaussian", description=description,
+                   info={"source": "synthetic", "teacher": "a^T relu(S x) + 0.1 noise"})
+
+
+# --- the motivating examples of Yun, Sra & Jadbabaie 2019 ------------------------------------------------
+#
+# Example 1 (paper §3.1): six points X = [0 1 2 3 4 5], Y = X + ρ·s with s = (−1, −1, +1, −1, +1, +1).
+# The signs are our reading of the paper's display (the extraction we could check lost the minus signs):
+# with them the best affine predictor's risk is exactly 8ρ²/15, the value the paper states, and no other
+# sign pattern of the form X + ρ·s gives 8ρ²/15 (checked by enumerating all 64). Why it shows the claim: a
+# one-hidden-node ReLU net f(x) = a σ(u x + b) + c is, on these points, either affine (all points on the
+# active side) or has a flat piece, and for this zigzag the flat piece never pays: its global minimum equals
+# the affine risk 8ρ²/15. A one-block ResNet f(x) = w(x + v σ(u x + b)) + c keeps the linear term x, so it
+# can add a kink to the affine fit and is strictly better than 8ρ²/15 (the paper gives one such point with
+# risk ρ²(12ρ² + 82ρ + 215)/(21ρ² + 156ρ + 420)).
+# Example 2 (paper §3.2): X = [1 2.5 3], Y = [1 3 2]; with a 2-block ResNet the risk of the best linear
+# read-out of h_1 need not lie between those of h_0 = x and h_2, even at a global minimum.
+
+EXAMPLE1_SIGNS = np.array([-1.0, -1.0, 1.0, -1.0, 1.0, 1.0])
+
+
+def example1_linear_risk(rho: float) -> float:
+    """The paper's closed form for example 1's best affine risk: 8ρ²/15."""
+    return 8.0 * rho * rho / 15.0
+
+
+def example1_paper_resnet_risk(rho: float) -> float:
+    """The risk of the paper's one-block ResNet point for example 1: ρ²(12ρ²+82ρ+215)/(21ρ²+156ρ+420)."""
+    return rho * rho * (12 * rho * rho + 82 * rho + 215) / (21 * rho * rho + 156 * rho + 420)
+
+
+def yun_example1(rho: float = 0.5) -> Dataset:
+    """Yun et al. 2019 §3.1: x = 0..5, y = x + ρ·(−1, −1, +1, −1, +1, +1); R_lin = 8ρ²/15."""
+    if not (math.isfinite(rho) and rho > 0):
+        raise ConfigError(f"--rho {rho}: must be greater than 0")
+    x = np.arange(6, dtype=float)
+    info = {"rho": rho, "paper_linear_risk": example1_linear_risk(rho),
+            "paper_resnet_point_risk": example1_paper_resnet_risk(rho)}
+    return Dataset(X=x[:, None], Y=(x + rho * EXAMPLE1_SIGNS)[:, None], name="yun-example1",
+                   description=f"yun-example1: x = 0..5, y = x + {rho}·(−1,−1,1,−1,1,1)", info=info)
+
+
+def yun_example2() -> Dataset:
+    """Yun et al. 2019 §3.2: x = (1, 2.5, 3), y = (1, 3, 2)."""
+    return Dataset(X=np.array([[1.0], [2.5], [3.0]]), Y=np.array([[1.0], [3.0], [2.0]]), name="yun-example2",
+                   description="yun-example2: x = (1, 2.5, 3), y = (1, 3, 2)")
+
+
+def check_spec(spec: str) -> str:
+    """The data set name of `spec` (``mnist`` for ``mnist:PATH``); ConfigError naming --data otherwise."""
+    spec = (spec or "").strip()
+    if spec in ("digits", "gaussian", *YUN_EXAMPLES):
+        return spec
+    if spec == "mnist" or spec.startswith("mnist:"):
+        return "mnist"
+    raise ConfigError(f"--data {spec!r}: choose {', '.join(DATA_KINDS)}")
+
+
 def load_dataset(
-    spec: str, rng: np.random.Generator | None = None, *, samples: int | None = None, dim: int | None = None
+    spec: str,
+    rng: np.random.Generator | None = None,
+    *,
+    samples: int | None = None,
+    dim: int | None = None,
+    rho: float | None = None,
+    teacher: str = "linear",
 ) -> Dataset:
-    """Load ``digits``, ``mnist:PATH`` or ``gaussian`` (``samples`` default 1000, ``dim`` default 10).
+    """Load ``digits``, ``mnist:PATH``, ``gaussian``, ``yun-example1`` or ``yun-example2`` (samples as rows).
 
     For digits and MNIST, ``samples`` keeps the first samples (before preprocessing) and ``dim`` must be
-    10 or None (d is the number of classes). ``rng`` draws the gaussian data.
+    10 or None (d is the number of classes). ``gaussian`` draws ``samples`` (default 1000) points of
+    dimension ``dim`` (default 10) with ``rng``, labelled by the ``teacher`` (linear or relu). The Yun et al.
+    examples are fixed points: ``rho`` (default 0.5) sets example 1; ``samples`` and ``dim`` must be None.
     """
     spec = (spec or "").strip()
-    if spec == "digits":
+    kind = check_spec(spec)
+    if kind in YUN_EXAMPLES:
+        for flag, value in (("--samples", samples), ("--dim", dim)):
+            if value is not None:
+                raise ConfigError(f"{flag} {value}: {kind} has fixed samples (it applies to gaussian, digits, mnist)")
+        return yun_example1(0.5 if rho is None else rho) if kind == "yun-example1" else yun_example2()
+    if kind == "digits":
         _require_ten(dim, spec)
         return load_digits(samples)
-    if spec == "mnist" or spec.startswith("mnist:"):
+    if kind == "mnist":
         _require_ten(dim, "mnist")
         return load_mnist(spec[len("mnist:"):] if spec.startswith("mnist:") else "", samples)
-    if spec == "gaussian":
-        if rng is None:
-            raise ValueError("gaussian data needs an rng")
-        return make_gaussian(1000 if samples is None else samples, 10 if dim is None else dim, rng)
-    raise ConfigError(f"--data {spec!r}: choose digits, mnist:PATH or gaussian")
-
-
+    if rng is None:
+        raise ValueError("gaussian data needs an rng")
+    if teacher not in TEACHERS:
+        raise ValueError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
+    make = make_gaussian if teacher == "linear" else make_relu_teacher
+    return make(1000 if samples is None else samples, 10 if dim is None else dim, rng)
 def _require_ten(dim: int | None, name: str) -> None:
     if dim is not None and dim != NUM_CLASSES:
         raise ConfigError(f"--dim {dim}: {name} has d = {NUM_CLASSES} (--dim applies to --data gaussian)")

@@ -69,7 +69,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from resnet_cli import __version__
+import resnet_cli
 from resnet_cli.errors import UserError
 
 __all__ = [
@@ -228,7 +228,7 @@ def _fn_name(fn: Callable[..., Any]) -> str:
 def cell_key(fn: Callable[[Any], Any], task: Any) -> str:
     """sha256 (hex) over the package version, `fn`'s module and qualified name, and the task's canonical bytes."""
     h = hashlib.sha256()
-    for part in (b"resnet-cli cell key v1", __version__.encode(), _fn_name(fn).encode(), canonical_bytes(task)):
+    for part in (b"resnet-cli cell key v1", resnet_cli.__version__.encode(), _fn_name(fn).encode(), canonical_bytes(task)):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return h.hexdigest()
@@ -311,7 +311,7 @@ class CellCache:
         try:
             payload = pickle.dumps(value, protocol=5)
             header = {"key": key, "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload),
-                      "version": __version__, "fn": _fn_name(fn) if fn is not None else None}
+                      "version": resnet_cli.__version__, "fn": _fn_name(fn) if fn is not None else None}
             blob = self.MAGIC + json.dumps(header, sort_keys=True).encode("utf-8") + b"\n" + payload
             write_atomic(path, blob)
         except (OSError, pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -374,6 +374,11 @@ def _stop_pool(pool: cf.ProcessPoolExecutor, futures: Iterable[cf.Future]) -> No
             if proc.is_alive():
                 proc.kill()
                 proc.join(0.5)
+    # The pool's manager thread notices the dead workers and reaps them too; let it finish (bounded) so that
+    # nothing of the pool outlives this call.
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None and manager is not threading.current_thread():
+        manager.join(max(0.1, deadline + 0.5 - time.monotonic()))
 
 
 def _drain(executor: cf.Executor, submit: Callable[[int], cf.Future], todo: Sequence[int],
@@ -420,6 +425,22 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else exc.__class__.__name__
 
 
+def _close_failed_client(exc: BaseException, client_type: type) -> None:
+    """Close the half-built Client of a failed connection now, while its event loop runs.
+
+    Left alone, its `__del__` tries to close it at interpreter exit, times out and prints a traceback
+    ("Exception ignored in: Client.__del__"). The object is only reachable from the traceback's frames.
+    """
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("self")
+        if isinstance(candidate, client_type):
+            with contextlib.suppress(Exception):
+                candidate.close(timeout=1)
+            break
+        tb = tb.tb_next
+
+
 def _run_dask(address: str, fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int],
               finish: Callable[[int, Any], None]) -> None:
     try:
@@ -429,6 +450,7 @@ def _run_dask(address: str, fn: Callable[[Any], Any], tasks: Sequence[Any], todo
     try:
         client = distributed.Client(address, timeout=DASK_CONNECT_TIMEOUT, set_as_default=False)
     except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address, ...
+        _close_failed_client(exc, distributed.Client)
         raise UserError(f"--dask {address}: cannot reach the scheduler ({_one_line(exc)})") from None
     try:
         executor = client.get_executor(pure=False)

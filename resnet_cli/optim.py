@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from resnet_cli.descent import STOP, descend
 from resnet_cli.models import two_layer as tl
 
 PI = math.pi
@@ -106,16 +107,17 @@ class Schedule:
 
 @dataclass
 class Criteria:
-    """How a run's final state is classified (DESIGN §3; every threshold is an option).
+    """How a run's final state is classified (DESIGN §3; every threshold is an option, whose default is in
+    `experiments.two_layer.OutcomeSettings`).
 
     global:    φ_T < phi_tol and ‖a_T − a*‖ ≤ a_tol · ‖a*‖;
     spurious:  φ_T > π − spurious_tol (v has gone to the far side, toward −v*);
     undecided: neither; diverged: a non-finite number appeared.
     """
 
-    phi_tol: float = 1e-2
-    a_tol: float = 1e-2
-    spurious_tol: float = math.pi / 4
+    phi_tol: float
+    a_tol: float
+    spurious_tol: float
 
     def classify(self, phi: np.ndarray, a_err_rel: np.ndarray, finite: np.ndarray) -> np.ndarray:
         """Outcome names, one per trial."""
@@ -301,6 +303,29 @@ def trace_points(iterations: int, every: int | None, stage1: int = 0, records: i
     return sorted(set(points.tolist()) | extra)
 
 
+@dataclass
+class Batch:
+    """What `descend` carries for `run_gd`: the state of every trial, the working state and schedule of the
+    trials still active (compacted when some finish), and per trial the steps run and finiteness."""
+
+    state: Any  # VectorState | PlaneState (or any state with their interface)
+    work: Any
+    sched: Schedule
+    active: np.ndarray
+    ran: np.ndarray
+    finite: np.ndarray
+
+    def step(self, t: int) -> "Batch":
+        eta_a, eta_w = self.sched.at(t)
+        self.work.step(eta_a, eta_w)
+        return self
+
+    def sync(self) -> None:
+        """Copy the active rows back into the full state."""
+        if self.work is not self.state:
+            self.state.put(self.active, self.work)
+
+
 def run_gd(
     v0: np.ndarray,
     a0: np.ndarray,
@@ -313,23 +338,22 @@ def run_gd(
     trace_points: Sequence[int] = (),
     stop_when_global: bool = False,
     check_every: int = 100,
-    representation: str = "plane",
+    representation: str | Callable[..., Any] = "plane",
     progress: Callable[[int, int], None] | None = None,
 ) -> GDResult:
     """Batched GD with normalization (Liu et al. 2019) from (v0, a0), every trial (row) at once.
 
-    The trace holds the statistics of every trial at the iterations in `trace_points`.
-    Diverged trials (a non-finite state) are frozen and reported as ``diverged``. With `stop_when_global`,
-    trials meeting the global criterion are frozen too (checked every `check_every` iterations) and the
-    active rows are compacted, so finished trials cost nothing. Every row evolves exactly as it would alone.
-    `representation` is ``plane`` (exact reduced coordinates, fast) or ``vector`` (the reference).
+    The loop is `descent.descend`. The trace holds the statistics of every trial at the iterations in
+    `trace_points`. Diverged trials (a non-finite state) are frozen and reported as ``diverged``. With
+    `stop_when_global`, trials meeting the global criterion are frozen too (checked every `check_every`
+    iterations) and the active rows are compacted, so finished trials cost nothing. Every row evolves
+    exactly as it would alone. `representation` is ``plane`` (exact reduced coordinates, fast), ``vector``
+    (the reference) or a state class with their interface.
     """
-    state = STATES[representation](v0, a0, v_star, a_star)
+    make_state = STATES[representation] if isinstance(representation, str) else representation
+    state = make_state(v0, a0, v_star, a_star)
     n = v0.shape[0]
-    ran = np.full(n, iterations, dtype=int)
-    finite = np.ones(n, dtype=bool)
-    active = np.arange(n)
-    work, sched = state, schedule
+    batch = Batch(state, state, schedule, np.arange(n), np.full(n, iterations, dtype=int), np.ones(n, dtype=bool))
     trace_iterations: list[int] = []
     trace: dict[str, list[np.ndarray]] = {}
     wanted = set(int(t) for t in trace_points)
@@ -339,39 +363,34 @@ def run_gd(
         for key, value in state.statistics().items():
             trace.setdefault(key, []).append(value)
 
+    def check(b: Batch, done: int) -> object:
+        tracing = done in wanted
+        if not (done % check_every == 0 or done == iterations or tracing):
+            return None
+        ok = b.work.finite()
+        keep = ok.copy()
+        if stop_when_global:
+            stats = b.work.statistics()
+            keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
+        b.sync()
+        b.finite[b.active[~ok]] = False
+        b.ran[b.active[~keep]] = done
+        if not keep.all():
+            b.active = b.active[keep]
+            b.work, b.sched = state.take(b.active), schedule.take(b.active)
+        if tracing:
+            record(done)
+        if progress is not None:
+            progress(done, iterations)
+        return STOP if b.active.size == 0 else None
+
     if 0 in wanted:
         record(0)
-    with np.errstate(all="ignore"):  # divergence is an outcome, not a warning
-        for t in range(iterations):
-            eta_a, eta_w = sched.at(t)
-            work.step(eta_a, eta_w)
-            done = t + 1
-            boundary = done % check_every == 0 or done == iterations
-            tracing = done in wanted
-            if not (boundary or tracing):
-                continue
-            ok = work.finite()
-            keep = ok.copy()
-            if stop_when_global:
-                stats = work.statistics()
-                keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
-            if work is not state:
-                state.put(active, work)
-            finite[active[~ok]] = False
-            ran[active[~keep]] = done
-            if not keep.all():
-                active = active[keep]
-                work, sched = state.take(active), schedule.take(active)
-            if tracing:
-                record(done)
-            if progress is not None:
-                progress(done, iterations)
-            if active.size == 0:
-                break
-    if work is not state:
-        state.put(active, work)
+    every = 1 if any(t % check_every for t in wanted) else check_every
+    batch, _ = descend(Batch.step, batch, iterations, callback=check, every=every)
+    batch.sync()
     final = state.statistics()
-    finite &= np.isfinite(final["loss"])
+    finite = batch.finite & np.isfinite(final["loss"])
     outcome = criteria.classify(final["phi"], final["a_err_rel"], finite)
     v, a = state.vectors()
-    return GDResult(v, a, outcome, final, ran, trace_iterations, trace)
+    return GDResult(v, a, outcome, final, batch.ran, trace_iterations, trace)

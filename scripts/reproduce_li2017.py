@@ -4,10 +4,13 @@ Runs the three presets (seed 0), writes their JSON results to docs/data/, their 
 and (re)writes the "Li et al. 2017" section of docs/reproductions.md — between the markers below, leaving
 the rest of the file as it is — with the paper's claims beside our numbers.
 
-    python scripts/reproduce_li2017.py [--docs docs] [--only fig5,fig9,fig10] [--render-only]
+    python scripts/reproduce_li2017.py [--docs docs] [--only fig5,fig9,fig10] [--render-only] [--quick]
 
---render-only rebuilds the section and redraws the figures from existing docs/data/*.json without running
-anything.
+Each figure is `DepthSweepSettings.resolve("li2017-figN", {"seed": 0})` run by the experiment's `run`, the
+same path as `resnet-cli depth-sweep --config li2017-figN --seed 0`. --render-only rebuilds the section and
+redraws the figures from existing docs/data/*.json without running anything. --quick is a smoke test:
+depths 6 and 12, 2 trials, 50 steps, 3 learning rates (seconds, not minutes); it needs --docs elsewhere
+than docs/ (e.g. --docs /tmp/li2017) so the stored results are not overwritten.
 """
 
 from __future__ import annotations
@@ -26,31 +29,64 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from resnet_cli.cli import run as cli_run  # noqa: E402
-from resnet_cli.report import fmt, write_atomic  # noqa: E402
+from resnet_cli.experiments import depth_sweep as ds  # noqa: E402
+from resnet_cli.plots import shortcut as plots  # noqa: E402
+from resnet_cli.report import dumps, fmt, write_atomic  # noqa: E402
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
 FIGURES = ("fig5", "fig9", "fig10")
 SEED = 0
+# --quick: a few seconds per figure, to check the script end to end (not a reproduction).
+QUICK = {"depth": [6, 12], "trials": 2, "steps": 50, "lr": [0.01, 0.1, 1.0]}
 
 
-def run_preset(name: str, docs: Path) -> float:
+def preset_settings(name: str, quick: bool = False) -> ds.DepthSweepSettings:
+    """The settings of one figure: the preset, seed 0 (and the --quick sizes)."""
+    overrides: dict = {"seed": SEED}
+    if quick:
+        overrides.update(QUICK)
+    return ds.DepthSweepSettings.resolve(f"li2017-{name}", overrides)
+
+
+def run_preset(name: str, docs: Path, quick: bool = False) -> float:
     out = docs / "data" / f"li2017-{name}.json"
     plot = docs / "figures" / f"li2017-{name}.png"
-    argv = ["depth-sweep", "--config", f"li2017-{name}", "--seed", str(SEED), "--quiet", "--out", str(out),
-            "--plot", str(plot)]
-    print(f"[reproduce-li2017] resnet-cli {' '.join(argv)}", file=sys.stderr, flush=True)
+    settings = preset_settings(name, quick)
+    print(f"[reproduce-li2017] resnet-cli depth-sweep --config li2017-{name} --seed {SEED}"
+          + (" (quick)" if quick else ""), file=sys.stderr, flush=True)
     start = time.perf_counter()
-    code = cli_run(argv)
+    payload = ds.run(settings).to_dict()
     seconds = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"resnet-cli depth-sweep --config li2017-{name} failed with exit code {code}")
-    payload = json.loads(out.read_text())
     payload["wall_seconds"] = seconds
-    write_atomic(out, json.dumps(payload, indent=2) + "\n")
+    write_atomic(out, dumps(payload) + "\n")
+    plots.depth_sweep(json.loads(out.read_text()), str(plot))
     print(f"[reproduce-li2017] {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
     return seconds
+
+
+# Results stored by release 0.1 (docs/data/*.json before `make reproduce-li2017` is run again) used the old
+# vocabulary; --render-only reads them under the new names.
+OLD_CONFIG_KEYS = {"depths": "depth", "networks": "network", "runs": "trials", "epochs": "steps", "lrs": "lr",
+                   "method": "spectrum", "probes": "lanczos_probes"}
+OLD_ROW_KEYS = {"runs": "trials", "runs_beyond_precision": "trials_beyond_precision", "method": "spectrum"}
+
+
+def upgrade(p: dict) -> dict:
+    """A stored result with the keys of today's `depth-sweep --json` (old keys renamed, new ones kept)."""
+    p["config"] = {OLD_CONFIG_KEYS.get(k, k): v for k, v in p["config"].items()}
+    p["rows"] = [{OLD_ROW_KEYS.get(k, k): v for k, v in r.items()} for r in p["rows"]]
+    for cell in p["cells"]:
+        for entry in cell.get("grid", []):
+            if "diverged_runs" in entry:
+                entry["diverged_trials"] = entry.pop("diverged_runs")
+    if "method" in p and "spectrum" not in p:
+        p["spectrum"] = p.pop("method")
+    return p
+
+
+def load_result(path: Path) -> dict:
+    return upgrade(json.loads(path.read_text()))
 
 
 # --- markdown ------------------------------------------------------------------------------------------------------
@@ -69,11 +105,11 @@ def cell_md(row: dict) -> str:
     if status == "all-diverged":
         return "all rates diverged"
     if status == "beyond-precision":
-        return f"> 1e12 ({row['runs_beyond_precision']}/{row['runs']} runs)"
+        return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']} trials)"
     text = fmt(row["mean"], 3)
-    if row["runs"] > 1 and row["std"] is not None:
+    if row["trials"] > 1 and row["std"] is not None:
         text += f" ± {fmt(row['std'], 2)}"
-    if row.get("method") == "slq":
+    if row.get("spectrum") == "slq":
         text = "≈ " + text
     return text
 
@@ -83,12 +119,12 @@ def main_table(p: dict) -> list[str]:
     by = rows_by(p)
     training = p["measure"] == "final-loss"
     head = ["depth"]
-    for name in cfg["networks"]:
+    for name in cfg["network"]:
         head += [name, "best lr"] if training else [name]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
-    for depth in cfg["depths"]:
+    for depth in cfg["depth"]:
         cells = [str(depth)]
-        for name in cfg["networks"]:
+        for name in cfg["network"]:
             row = by[(name, depth)]
             cells.append(cell_md(row))
             if training:
@@ -125,7 +161,7 @@ def claims_fig5(p: dict) -> list[tuple[str, str, str]]:
             ours = (f"mean cond10 {fmt(values[0], 3)} at depth {series[0][0]} → {fmt(values[-1], 3)} at depth "
                     f"{series[-1][0]}; " + ("rising at every step" if rising else "not monotone in our depths"))
             if beyond:
-                ours += (f"; beyond float64's resolution (> 1e12) in some run from depth {min(beyond)} on "
+                ours += (f"; beyond float64's resolution (> 1e12) in some trial from depth {min(beyond)} on "
                          f"(depths {', '.join(map(str, beyond))})")
             out.append((
                 f"with {label} initialization the initial condition number goes to infinity as depth grows",
@@ -176,7 +212,8 @@ def identity_gap(p: dict) -> float:
     import numpy as np
 
     cfg = p["config"]
-    data = ds.load_data(ds.SweepConfig(data=cfg["data"], samples=cfg["samples"], dim=cfg["dim"], seed=cfg["seed"]))
+    data = ds.load_data(ds.DepthSweepSettings(data=cfg["data"], samples=cfg["samples"], dim=cfg["dim"],
+                                              seed=cfg["seed"]))
     return float(sc.linear_loss_gap(np.eye(data.dim), sc.second_moments(data.X, data.Y)))
 
 
@@ -184,7 +221,7 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
     cfg = p["config"]
     by = rows_by(p)
     out = []
-    others = [n for n in cfg["networks"] if n != "2-shortcut"]
+    others = [n for n in cfg["network"] if n != "2-shortcut"]
     two = ok_means(p, "2-shortcut")
     quantity = p["quantity"]
     if two and figure == "fig9":
@@ -235,20 +272,20 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
                 + (f"; at the top of our grid at depth {', '.join(map(str, edge))}" if edge else ""),
                 "agrees" if len(higher) == len(two) else ("partly" if higher else "differs"),
             ))
-    deep = max(cfg["depths"])
+    deep = max(cfg["depth"])
     names = ["xavier"] if figure == "fig9" else ["xavier", "orthogonal"]
     label = {"xavier": "Xavier", "orthogonal": "orthogonal"}
     for name in names:
-        if name not in cfg["networks"]:
+        if name not in cfg["network"]:
             continue
         row = by[(name, deep)]
         cell = next(c for c in p["cells"] if c["network"] == name and c["depth"] == deep)
         conv = [e["mean"] for e in cell["grid"] if e["mean"] is not None]
         if row["status"] == "all-diverged":
-            ours = "every rate diverged in at least one run"
+            ours = "every rate diverged in at least one trial"
         else:
             spread = (max(conv) - min(conv)) / max(conv)
-            ours = (f"{len(conv)} of {len(cell['grid'])} rates converged in every run, mean final values "
+            ours = (f"{len(conv)} of {len(cell['grid'])} rates converged in every trial, mean final values "
                     f"{fmt(min(conv), 3)} … {fmt(max(conv), 3)} (spread {spread:.1%})"
                     + ("; flagged flat" if row["best_lr_flat"] else "; not flat by our 5 % rule"))
         out.append((
@@ -257,8 +294,8 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
             ours,
             "agrees" if row.get("best_lr_flat") else "partly",
         ))
-    if figure == "fig9" and {"1-shortcut", "orthogonal"} <= set(cfg["networks"]):
-        pairs = [(d, by[("1-shortcut", d)]["mean"], by[("orthogonal", d)]["mean"]) for d in cfg["depths"]
+    if figure == "fig9" and {"1-shortcut", "orthogonal"} <= set(cfg["network"]):
+        pairs = [(d, by[("1-shortcut", d)]["mean"], by[("orthogonal", d)]["mean"]) for d in cfg["depth"]
                  if by[("1-shortcut", d)]["status"] == "ok" and by[("orthogonal", d)]["status"] == "ok"]
         close = [d for d, a, b in pairs if max(a, b) <= 10 * min(a, b)]
         out.append((
@@ -288,7 +325,7 @@ REMARKS = {
             "(1e12) from depth 32 on (MNIST vs digits, and the Xavier variant, are the obvious suspects). The "
             "1-shortcut network at zero and the orthogonal plain network have nearly the same cond10 at every depth, "
             "in line with the paper's remark that they train alike.",
-    "fig9": "Reading the numbers: a rate that blows up in any one of the runs is excluded, so deep Xavier networks "
+    "fig9": "Reading the numbers: a rate that blows up in any one of the trials is excluded, so deep Xavier networks "
             "keep only the smallest rates; 5.12 in the per-rate grid (JSON `cells`) is L(I) − L_min, where a "
             "shortcut network starts, and 0.223 is L(0) − L_min, a network whose product has collapsed. Where the "
             "best rate sits at the top of our grid (listed in the notes) the optimum may lie beyond it. "
@@ -304,7 +341,7 @@ REMARKS = {
 
 def section(docs: Path) -> str:
     lines = [BEGIN, "## Li et al. 2017", "",
-             "*Demystifying ResNet* (Li, Chen, Wang, Lin & Zhang, 2017), Section 5 and Appendix B, with "
+             "*Demystifying ResNet* (Li, Jiao, Han & Weissman, 2017), Section 5 and Appendix B, with "
              "`resnet-cli depth-sweep` (see [depth-sweep.md](depth-sweep.md)). Everything below is written by "
              "`make reproduce-li2017` (`python scripts/reproduce_li2017.py`); the JSON results are in "
              "`docs/data/li2017-*.json`. What is the paper's and what is ours is stated in each preset "
@@ -315,7 +352,7 @@ def section(docs: Path) -> str:
         path = docs / "data" / f"li2017-{name}.json"
         if not path.exists():
             continue
-        p = json.loads(path.read_text())
+        p = load_result(path)
         cfg = p["config"]
         seconds = p.get("wall_seconds")
         lines += [f"### {PAPER_SETUP[name].split(':')[0]}", "", PAPER_SETUP[name], "",
@@ -323,14 +360,14 @@ def section(docs: Path) -> str:
                   + (f" ({seconds:.0f} s on {platform.machine()}, {os.cpu_count()} cores)" if seconds else "")
                   + ".", "",
                   f"Data: {p['data']['description']}; L_min = {fmt(p['data']['l_min'], 6)}. "
-                  f"{cfg['runs']} runs per cell"
-                  + (f", {cfg['epochs']} epochs, learning rates {', '.join(fmt(x, 2) for x in cfg['lrs'])}"
+                  f"{cfg['trials']} trials per cell"
+                  + (f", {cfg['steps']} steps, learning rates {', '.join(fmt(x, 2) for x in cfg['lr'])}"
                      if p["measure"] == "final-loss" else "") + ".", ""]
-        if p.get("method"):
-            lines += [p["method"] + ".", ""]
+        if p.get("spectrum"):
+            lines += [p["spectrum"] + ".", ""]
         lines += [f"![Li et al. 2017 {name}](figures/li2017-{name}.png)", ""]
-        lines += [f"Ours ({p['quantity']}, mean ± std over runs" + ("; best lr = the rate with the lowest mean "
-                  "among rates where no run diverged" if p["measure"] == "final-loss" else "") + "):", ""]
+        lines += [f"Ours ({p['quantity']}, mean ± std over trials" + ("; best lr = the rate with the lowest mean "
+                  "among rates where no trial diverged" if p["measure"] == "final-loss" else "") + "):", ""]
         lines += main_table(p) + [""]
         claims = claims_fig5(p) if name == "fig5" else claims_training(p, name)
         lines += ["| the paper says | we measure | verdict |", "|---|---|---|"]
@@ -363,22 +400,23 @@ def main() -> int:
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--only", default=",".join(FIGURES))
     parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smoke test at tiny sizes (needs --docs elsewhere)")
     args = parser.parse_args()
     docs = Path(args.docs)
+    if args.quick and docs.resolve() == (ROOT / "docs").resolve():
+        raise SystemExit("--quick: give --docs another folder (e.g. /tmp/li2017); docs/ holds the real results")
     (docs / "data").mkdir(parents=True, exist_ok=True)
     (docs / "figures").mkdir(parents=True, exist_ok=True)
     if not args.render_only:
         for name in args.only.split(","):
             if name not in FIGURES:
                 raise SystemExit(f"--only: unknown figure {name!r} (choose from {', '.join(FIGURES)})")
-            run_preset(name, docs)
+            run_preset(name, docs, args.quick)
     if args.render_only:  # redraw the figures from the stored results, with the command's own plot code
-        from resnet_cli.commands.depth_sweep import plot_sweep
-
         for name in FIGURES:
             path = docs / "data" / f"li2017-{name}.json"
             if path.exists():
-                plot_sweep(json.loads(path.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
+                plots.depth_sweep(load_result(path), str(docs / "figures" / f"li2017-{name}.png"))
     write_section(docs, section(docs))
     print(f"[reproduce-li2017] wrote {docs / 'reproductions.md'}", file=sys.stderr)
     return 0

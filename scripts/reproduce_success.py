@@ -34,7 +34,7 @@ def run_preset(name: str) -> tuple[dict, float, str]:
 
 
 def table(data: dict, axis: str) -> list[str]:
-    methods = data["config"]["methods"]
+    methods = data["config"]["method"]
     lines = [f"| {axis} | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     groups: dict[int, dict[str, dict]] = {}
     for c in data["cells"]:
@@ -62,7 +62,7 @@ def main() -> int:
         "",
         f"Made by `make reproduce-success` on {time.strftime('%Y-%m-%d')}, seed {SEED}. Our numbers are the share of",
         "trials ending at the global optimum, with the 95% Wilson interval and the counts global/spurious/undecided/diverged.",
-        "The paper's Table 1 constants (a* law, iteration counts, C, m, M) are not in the seeds; our choices are in",
+        "The paper's Table 1 constants (a* law, step counts, C, m, M) are not in the seeds; our choices are in",
         "`resnet_cli/presets/liu2019-success.toml` and docs/train.md. Exact population loss, no sampling noise.",
         "",
         "| claim (poster, reviews) | ours |",

@@ -52,7 +52,8 @@ Quiet = Annotated[bool, _opt("--quiet", "No progress on stderr.", OUTPUT)]
 Trials = Annotated[int, _opt("--trials", "Independent random repetitions (draws of teacher, init or data).")]
 Jobs = Annotated[
     Optional[int],
-    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Results do not depend on it.", SWEEP),
+    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Each cell has its own random "
+         "streams, so the numbers do not depend on it (up to BLAS rounding).", SWEEP),
 ]
 Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient descent).", STEPS)]
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
@@ -78,7 +79,7 @@ MethodList = Annotated[
               autocompletion=_complete_list(METHODS))
 ]
 SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All trials share one teacher draw.", TEACHER)]
-TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps (default: about 24, log-spaced).")]
+TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps (default: see below).")]
 TeacherV = Annotated[
     Optional[str],
     _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere. "

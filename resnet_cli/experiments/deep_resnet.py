@@ -1,7 +1,7 @@
 """`landscape deep-resnet`: critical points of deep ResNets and FC ReLU nets against the best linear
 predictor (Yun, Sra & Jadbabaie 2019).
 
-For each network kind (and each depth in `blocks`), gradient descent runs from `inits` random starts at
+For each network kind (and each depth in `blocks`), gradient descent runs from `trials` random starts at
 once (one batched array program), each start stopping when its gradient norm falls below `grad_tol`. Each
 point it stops at is classified against the best linear predictor's risk R_lin (least squares):
 
@@ -20,17 +20,18 @@ block output h_0..h_L is also computed (the paper's §3.2 "per-block risk").
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Optional
 
 import numpy as np
 
+from resnet_cli.config import Settings, setting
+from resnet_cli.data import Dataset, check_spec, load_dataset
+from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
 from resnet_cli.models import deep_resnet as dr
-from resnet_cli.models import yun_examples as yx
+from resnet_cli.rng import make_rng
 
-DATASETS = ["yun-example1", "yun-example2", "gaussian", "digits"]
 NETWORKS = ["resnet", "fc"]
 MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width x samples
 MAX_TANGENT_ENTRIES = 6e7
@@ -39,37 +40,54 @@ Progress = Callable[..., None]
 
 
 @dataclass
-class Config:
-    """Validated options of `landscape deep-resnet` (see docs/landscape.md, section "landscape deep-resnet")."""
+class DeepResnetSettings(Settings):
+    """Every option of `landscape deep-resnet`, its default and its range, once (docs/landscape.md)."""
 
-    data: str = "yun-example1"
-    rho: float = 0.5
-    samples: int = 64
-    dim: int = 4
-    blocks: list[int] = field(default_factory=lambda: [1])
-    width: int | None = None
-    hidden: int = 1
-    bias: bool = True
-    compare: list[str] = field(default_factory=list)
-    fc_width: int | None = None
-    inits: int = 20
-    steps: int = 20000
-    lr: float = 0.01
-    grad_tol: float = 1e-6
-    gap_tol: float = 1e-4
-    eig_tol: float = 1e-5
-    init: str = "standard"
-    init_scale: float = 0.5
+    COMMAND: ClassVar[str] = "landscape deep-resnet"
+    data: str = setting("yun-example1")
+    rho: float = setting(0.5, min=0, open_min=True)
+    samples: int = setting(64, min=2, max=100000)
+    dim: int = setting(4, min=1, max=1000)
+    blocks: list[int] = setting([1], min=1, max=64)
+    width: Optional[int] = setting(None, min=1, shown="input dim")
+    hidden: int = setting(1, min=1, max=512)
+    bias: bool = setting(True)
+    compare: str = setting("none", choices=("none", "fc"))
+    fc_width: Optional[int] = setting(None, min=1, shown="matched")
+    trials: int = setting(20, min=1, max=10000)
+    steps: int = setting(20000, min=1)
+    lr: float = setting(0.01, min=0, open_min=True)
+    grad_tol: float = setting(1e-6, min=0, open_min=True)
+    gap_tol: float = setting(1e-4, min=0)
+    eig_tol: float = setting(1e-5, min=0)
+    init: str = setting("standard", choices=("standard", "near-identity"))
+    init_scale: float = setting(0.5, min=0, open_min=True)
+    seed: int = setting(0)
+
+    def check(self) -> None:
+        check_spec(self.data)
+
+    @property
+    def networks(self) -> list[str]:
+        return ["resnet"] + (["fc"] if self.compare == "fc" else [])
 
 
 @dataclass
-class Result:
-    config: dict[str, Any]
+class DeepResnetResult:
+    settings: DeepResnetSettings
+    width: int
     data: dict[str, Any]
     linear_risk: float
+    risk_tol: float  # gap_tol · max(R_lin, tiny): risks closer than this are "equal"
     rows: list[dict[str, Any]]
     points: list[dict[str, Any]]
     per_block: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        config = {**self.settings.to_dict(), "width": self.width, "networks": self.settings.networks}
+        return {"command": DeepResnetSettings.COMMAND, "config": config, "data": self.data,
+                "linear_risk": self.linear_risk, "risk_tol": self.risk_tol, "rows": self.rows,
+                "per_block": self.per_block, "points": self.points}
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -77,38 +95,19 @@ class Result:
 # ----------------------------------------------------------------------------------------------------
 
 
-def load_digits(rng: np.random.Generator, samples: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Whitened-digits regression from `resnet_cli.data` (the bundled UCI digits, top-10 whitened PCs, one-hot
-    targets), as X (d, m), Y (d_out, m) with samples as columns. `--dim` does not apply (d = 10)."""
-    from resnet_cli.data import load_dataset
+def load(settings: DeepResnetSettings, rng: np.random.Generator) -> Dataset:
+    """The data set of `settings` from `resnet_cli.data` (samples as rows). --samples applies to gaussian,
+    digits and mnist, --dim to gaussian (whose teacher here is the ReLU one), --rho to yun-example1."""
+    kind = check_spec(settings.data)
+    fixed = kind in ("yun-example1", "yun-example2")
+    return load_dataset(settings.data, rng, samples=None if fixed else settings.samples,
+                        dim=settings.dim if kind == "gaussian" else None, rho=settings.rho, teacher="relu")
 
-    dataset = load_dataset("digits", rng, samples=samples)
-    return np.asarray(dataset.X, dtype=float).T, np.asarray(dataset.Y, dtype=float).T
 
-
-def load_data(cfg: Config, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The dataset named by cfg.data: (X (d_in, m), Y (d_out, m), description)."""
-    if cfg.data == "yun-example1":
-        X, Y = yx.yun_example1(cfg.rho)
-        info = {
-            "name": cfg.data,
-            "rho": cfg.rho,
-            "paper_linear_risk": yx.example1_linear_risk(cfg.rho),
-            "paper_resnet_point_risk": yx.example1_paper_resnet_risk(cfg.rho),
-        }
-    elif cfg.data == "yun-example2":
-        X, Y = yx.yun_example2()
-        info = {"name": cfg.data}
-    elif cfg.data == "gaussian":
-        X, Y = yx.gaussian_teacher(rng, cfg.samples, cfg.dim)
-        info = {"name": cfg.data, "teacher": "a^T relu(S x) + 0.1 noise"}
-    elif cfg.data == "digits":
-        X, Y = load_digits(rng, cfg.samples)
-        info = {"name": cfg.data}
-    else:
-        raise ConfigError(f"--data: unknown dataset {cfg.data!r} (choose from {', '.join(DATASETS)})")
-    info.update({"d_in": int(X.shape[0]), "d_out": int(Y.shape[0]), "samples": int(X.shape[1])})
-    return X, Y, info
+def columns(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    """THE one place the axis convention changes: the engine (`models.deep_resnet`) computes with samples
+    as columns, X (d_in, m) and Y (d_out, m); `resnet_cli.data` gives samples as rows."""
+    return np.ascontiguousarray(dataset.X.T, dtype=float), np.ascontiguousarray(dataset.Y.T, dtype=float)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -147,7 +146,8 @@ def gradient_descent(
     a sample instead of zig-zagging across it — or the gradient when `direction` is None. Each start has
     its own step η_b (initially `lr`): a step is accepted when it decreases the risk by the Armijo amount
     1e-4·η_b‖d‖² (then η_b grows by 1.2), otherwise it is rejected and η_b halves. A start stops when
-    ‖d‖ < grad_tol; after `steps` iterations the others are reported as not converged.
+    ‖d‖ < grad_tol; after `steps` iterations the others are reported as not converged. The loop is
+    `resnet_cli.descent.descend`; its callback reports progress and stops once no start is active.
     """
     theta = theta0.copy()
     B = theta.shape[0]
@@ -164,13 +164,11 @@ def gradient_descent(
     accepted = np.zeros(B, dtype=int)
     active = np.isfinite(risk) & (dnorm >= grad_tol)
     report_every = max(steps // 100, 1)
-    for it in range(steps):
+
+    def step(state: None, it: int) -> None:  # the arrays above are the state, updated in place
         idx = np.flatnonzero(active)
-        if idx.size == 0:
-            break
         trial = theta[idx] - eta[idx, None] * d[idx]
-        with np.errstate(over="ignore", invalid="ignore"):
-            r_t, g_t = risk_grad(trial)
+        r_t, g_t = risk_grad(trial)
         ok = np.isfinite(r_t) & (r_t <= risk[idx] - 1e-4 * eta[idx] * dnorm[idx] ** 2)
         good, bad = idx[ok], idx[~ok]
         if good.size:
@@ -182,8 +180,14 @@ def gradient_descent(
             active[good] = dnorm[good] >= grad_tol
         eta[bad] *= 0.5
         active[bad] = eta[bad] > 1e-300
-        if progress is not None and it % report_every == 0:
-            progress(it, steps)
+
+    def callback(state: None, done: int) -> Any:
+        if progress is not None and (done - 1) % report_every == 0:
+            progress(done - 1, steps)
+        return None if active.any() else STOP
+
+    if active.any():
+        descend(step, None, steps, callback=callback)
     converged = np.isfinite(risk) & (dnorm < grad_tol)
     return DescentResult(theta=theta, risk=risk, grad_norm=gnorm, stationarity=dnorm, kinks=kinks,
                          steps=accepted, converged=converged)
@@ -194,8 +198,8 @@ def gradient_descent(
 # ----------------------------------------------------------------------------------------------------
 
 
-def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float, scale: float, cfg: Config,
-             kinks: int = 0) -> str:
+def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float, scale: float,
+             cfg: DeepResnetSettings, kinks: int = 0) -> str:
     """One of "better", "equal", "strict_saddle", "counterexample", "kink_undecided".
 
     At a point where a ReLU kink sits on a sample (kinks > 0) the Hessian is that of one smooth piece
@@ -213,7 +217,7 @@ def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float,
 
 
 def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int | None,
-               points: list[dict[str, Any]], inits: int, linear_risk: float) -> dict[str, Any]:
+               points: list[dict[str, Any]], trials: int, linear_risk: float) -> dict[str, Any]:
     done = [p for p in points if p["converged"]]
     n = len(done)
     kinds = [p["kind"] for p in done]
@@ -231,9 +235,9 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
         "params": n_params,
         "width": width,
         "hidden": hidden,
-        "inits": inits,
+        "trials": trials,
         "points": n,
-        "not_converged": inits - n,
+        "not_converged": trials - n,
         "strictly_better": better,
         "equal": equal,
         "worse": saddle + counter + undecided,
@@ -254,14 +258,14 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
 
 
 def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np.ndarray], np.ndarray],
-            linear_risk: float, scale: float, cfg: Config, extra: Callable[[np.ndarray], dict[str, Any]],
+            linear_risk: float, scale: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
             progress: Progress | None, done_before: int, total: int) -> list[dict[str, Any]]:
     out = []
     for b in range(res.theta.shape[0]):
         point: dict[str, Any] = {
             "network": network,
             "blocks": blocks,
-            "init": b,
+            "trial": b,
             "converged": bool(res.converged[b]),
             "risk": float(res.risk[b]),
             "gap": float(res.risk[b] - linear_risk),
@@ -287,7 +291,7 @@ def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np
     return out
 
 
-def _per_block_summary(points: list[dict[str, Any]], cfg: Config, scale: float) -> dict[str, Any] | None:
+def _per_block_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings, scale: float) -> dict[str, Any] | None:
     pts = [p for p in points if p["network"] == "resnet" and p["converged"] and "per_block_risk" in p]
     if not pts:
         return None
@@ -306,7 +310,7 @@ def _per_block_summary(points: list[dict[str, Any]], cfg: Config, scale: float) 
         "global_points": len(global_pts),
         "global_non_monotone": nonmono_global,
         "lowest": [
-            {"init": p["init"], "risk": p["risk"], "per_block_risk": p["per_block_risk"],
+            {"trial": p["trial"], "risk": p["risk"], "per_block_risk": p["per_block_risk"],
              "monotone": p["per_block_monotone"]}
             for p in shown
         ],
@@ -318,56 +322,41 @@ def _per_block_summary(points: list[dict[str, Any]], cfg: Config, scale: float) 
 # ----------------------------------------------------------------------------------------------------
 
 
-def validate(cfg: Config) -> None:
-    """Raise ConfigError for impossible sizes or option values (before any work)."""
-    def need(cond: bool, msg: str) -> None:
-        if not cond:
-            raise ConfigError(msg)
-
-    need(cfg.data in DATASETS, f"--data: unknown dataset {cfg.data!r} (choose from {', '.join(DATASETS)})")
-    need(len(cfg.blocks) > 0 and all(1 <= L <= 64 for L in cfg.blocks), "--blocks: each depth must be in 1..64")
-    need(cfg.width is None or cfg.width >= 1, "--width must be at least 1")
-    need(1 <= cfg.hidden <= 512, "--hidden must be in 1..512")
-    need(cfg.fc_width is None or cfg.fc_width >= 1, "--fc-width must be at least 1")
-    need(1 <= cfg.inits <= 10000, "--inits must be in 1..10000")
-    need(cfg.steps >= 1, "--steps must be at least 1")
-    need(math.isfinite(cfg.lr) and cfg.lr > 0, "--lr must be a positive number")
-    need(math.isfinite(cfg.grad_tol) and cfg.grad_tol > 0, "--grad-tol must be a positive number")
-    need(math.isfinite(cfg.gap_tol) and cfg.gap_tol >= 0, "--gap-tol must be a non-negative number")
-    need(math.isfinite(cfg.eig_tol) and cfg.eig_tol >= 0, "--eig-tol must be a non-negative number")
-    need(cfg.init in ("standard", "near-identity"), "--init must be standard or near-identity")
-    need(math.isfinite(cfg.init_scale) and cfg.init_scale > 0, "--init-scale must be a positive number")
-    need(math.isfinite(cfg.rho) and cfg.rho > 0, "--rho must be a positive number")
-    need(2 <= cfg.samples <= 100000, "--samples must be in 2..100000")
-    need(1 <= cfg.dim <= 1000, "--dim must be in 1..1000")
-    for net in cfg.compare:
-        need(net == "fc", f"--compare: unknown network {net!r} (choose from fc)")
-
-
-def run(cfg: Config, rng: np.random.Generator, progress: Progress | None = None) -> Result:
-    """Run the experiment: data, best linear predictor, GD from cfg.inits starts per network and depth."""
-    validate(cfg)
-    X, Y, info = load_data(cfg, rng)
-    d_in, d_out = X.shape[0], Y.shape[0]
-    width = cfg.width if cfg.width is not None else d_in
+def check_sizes(settings: DeepResnetSettings, d_in: int, d_out: int, m: int) -> int:
+    """The stream width; ConfigError (before any descent) when a network is too large for exact Hessians."""
+    width = settings.width if settings.width is not None else d_in
     if width < d_in:
-        raise ConfigError(f"--width {width} is smaller than the input dimension {d_in} of --data {cfg.data}")
-    m = X.shape[1]
-    for L in cfg.blocks:
-        rs = dr.ResNetShape(d_in, width, cfg.hidden, L, d_out, cfg.bias)
-        fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rs)
-        for name, P, widest in (("ResNet", rs.n_params, max(width, cfg.hidden, d_out)),
-                                ("FC", dr.FCShape(d_in, fw, L, d_out, cfg.bias).n_params, max(fw, d_in, d_out))):
-            if name == "FC" and "fc" not in cfg.compare:
+        raise ConfigError(f"--width {width}: smaller than the input dimension {d_in} of --data {settings.data}")
+    for L in settings.blocks:
+        rs = dr.ResNetShape(d_in, width, settings.hidden, L, d_out, settings.bias)
+        fw = settings.fc_width if settings.fc_width is not None else dr.matched_fc_width(rs)
+        for name, P, widest in (("ResNet", rs.n_params, max(width, settings.hidden, d_out)),
+                                ("FC", dr.FCShape(d_in, fw, L, d_out, settings.bias).n_params, max(fw, d_in, d_out))):
+            if name == "FC" and settings.compare != "fc":
                 continue
             if P > MAX_PARAMS or P * widest * m > MAX_TANGENT_ENTRIES:
-                raise ConfigError(f"{name} with L={L} has {P} parameters: too large for exact Hessians "
+                raise ConfigError(f"--blocks {L}: the {name} has {P} parameters, too large for exact Hessians "
                                   f"(at most {MAX_PARAMS} parameters and {MAX_TANGENT_ENTRIES:.0e} tangent "
                                   f"entries P·width·samples)")
+    return width
+
+
+def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepResnetResult:
+    """Data, best linear predictor, then GD from `trials` starts per network and depth, Hessians, classes.
+
+    One generator, `make_rng(seed)`, draws the data (gaussian) and then every start, in order.
+    """
+    cfg = settings
+    rng = make_rng(cfg.seed)
+    dataset = load(cfg, rng)
+    X, Y = columns(dataset)
+    d_in, d_out, m = X.shape[0], Y.shape[0], X.shape[1]
+    width = check_sizes(cfg, d_in, d_out, m)
+    info = {"name": dataset.name, **dataset.info, "d_in": d_in, "d_out": d_out, "samples": m}
     lin = dr.best_linear_predictor(X, Y, bias=cfg.bias)
     scale = max(lin.risk, 1e-12 * float(np.mean(np.sum(Y * Y, axis=0))), 1e-300)
-    networks = ["resnet"] + [n for n in cfg.compare if n != "resnet"]
-    total = len(networks) * len(cfg.blocks) * (cfg.inits + 1)
+    networks = cfg.networks
+    total = len(networks) * len(cfg.blocks) * (cfg.trials + 1)
     rows: list[dict[str, Any]] = []
     points: list[dict[str, Any]] = []
     done = 0
@@ -376,7 +365,7 @@ def run(cfg: Config, rng: np.random.Generator, progress: Progress | None = None)
         for net in networks:
             if net == "resnet":
                 shape: Any = rshape
-                theta0 = dr.resnet_init(rshape, rng, cfg.inits, X, mode=cfg.init, scale=cfg.init_scale)
+                theta0 = dr.resnet_init(rshape, rng, cfg.trials, X, mode=cfg.init, scale=cfg.init_scale)
                 rg = lambda th, masks=None, s=rshape: dr.resnet_risk_grad(s, th, X, Y, masks)  # noqa: E731
                 hf = lambda th, s=rshape: dr.resnet_hessian(s, th, X, Y)  # noqa: E731
                 pre = lambda th, s=rshape: dr.resnet_preactivations(s, th, X)  # noqa: E731
@@ -394,7 +383,7 @@ def run(cfg: Config, rng: np.random.Generator, progress: Progress | None = None)
             else:
                 fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rshape)
                 shape = dr.FCShape(d_in, fw, L, d_out, cfg.bias)
-                theta0 = dr.fc_init(shape, rng, cfg.inits, X)
+                theta0 = dr.fc_init(shape, rng, cfg.trials, X)
                 rg = lambda th, masks=None, s=shape: dr.fc_risk_grad(s, th, X, Y, masks)  # noqa: E731
                 hf = lambda th, s=shape: dr.fc_hessian(s, th, X, Y)  # noqa: E731
                 pre = lambda th, s=shape: dr.fc_preactivations(s, th, X)  # noqa: E731
@@ -412,12 +401,11 @@ def run(cfg: Config, rng: np.random.Generator, progress: Progress | None = None)
                                    direction=steer, progress=gd_progress)
             done += 1
             pts = _points(net, L, res, hf, lin.risk, scale, cfg, extra, progress, done, total)
-            done += cfg.inits
+            done += cfg.trials
             points.extend(pts)
-            rows.append(_summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.inits, lin.risk))
+            rows.append(_summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, lin.risk))
     per_block = None
     if len(cfg.blocks) == 1 and cfg.blocks[0] >= 2:
         per_block = _per_block_summary(points, cfg, scale)
-    config = {k: v for k, v in cfg.__dict__.items()}
-    config["width"] = width
-    return Result(config=config, data=info, linear_risk=lin.risk, rows=rows, points=points, per_block=per_block)
+    return DeepResnetResult(settings=settings, width=width, data=info, linear_risk=lin.risk,
+                            risk_tol=cfg.gap_tol * scale, rows=rows, points=points, per_block=per_block)

@@ -11,12 +11,12 @@ Network kinds (§5 and Appendix B of the paper):
 Measures:
 
 - ``init-cond`` (Figure 5): cond10 = |λ|max / |λ|(10th percentile) of the Hessian at the initial point, mean
-  and standard deviation over runs; the exact spectrum (`eigvalsh`) up to a size threshold, stochastic
+  and standard deviation over trials; the exact spectrum (`eigvalsh`) up to a size threshold, stochastic
   Lanczos quadrature above it. A Hessian that is exactly zero (n ≥ 3 at zero: Theorem 1) is "degenerate".
-- ``final-loss`` (Figures 9, 10): full-batch GD for `epochs` epochs over a grid of learning rates, all rates
-  and runs of a (kind, depth) cell in one batched array program (`shortcut.gradient_descent`); per rate
+- ``final-loss`` (Figures 9, 10): full-batch GD for `steps` steps over a grid of learning rates, all rates
+  and trials of a (kind, depth) cell in one batched array program (`shortcut.gradient_descent`); per rate
   the mean final loss − L_min (linear networks) or final loss (ReLU in the mid positions, as the paper
-  plots it) over runs; the best rate is the one with the lowest mean among rates where no run diverged.
+  plots it) over trials; the best rate is the one with the lowest mean among rates where no trial diverged.
 
 Every (kind, depth) cell draws from its own generator, ``SeedSequence([seed, kind code, depth])``, so a
 cell's numbers do not depend on which other cells are in the sweep, nor on how many processes run it.
@@ -26,20 +26,23 @@ Pure computation: no printing, no files (the data are loaded through `resnet_cli
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from resnet_cli.config import parse_float_list, require, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
-from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, Problem, measure_hessian
+from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings, measure_hessian
 from resnet_cli.models import shortcut as sc
+from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import ZERO_TOLERANCE, spectrum_stats
 
 MEASURES = ("init-cond", "final-loss")
 ACT_MIDS = ("identity", "relu")
-METHODS = ("auto", "exact", "slq")
+SPECTRA = ("auto", "exact", "slq")
 SHORTCUT_INITS = ("auto", "zero", "small")
 DEFAULT_EXACT_MAX_PARAMS = 3200  # depth 32 at d = 10: eigvalsh takes a few seconds there
 # A grid of learning rates is "flat" (the best rate is not meaningful, as the paper says of Xavier at depth
@@ -72,74 +75,34 @@ NETWORK_KINDS: dict[str, NetworkKind] = {
 }
 
 
-def default_lrs() -> list[float]:
-    """10^-3 … 10^0.5 in half decades (8 rates)."""
-    return [float(10 ** (-3 + 0.5 * i)) for i in range(8)]
+DEFAULT_LRS = "logspace:-3:0.5:8"  # 10^-3 … 10^0.5 in half decades (8 rates)
 
 
 @dataclass
-class SweepConfig:
-    """Validated options of `resnet-cli depth-sweep` (see docs/depth-sweep.md)."""
+class DepthSweepSettings(DataSettings, SpectrumSettings):
+    """Settings of `resnet-cli depth-sweep` (see docs/depth-sweep.md)."""
 
-    depths: list[int] = field(default_factory=lambda: [2, 4, 8, 16, 32])
-    networks: list[str] = field(default_factory=lambda: list(NETWORK_KINDS))
-    measure: str = "init-cond"
-    act_mid: str = "identity"
-    data: str = "digits"
-    samples: int | None = None
-    dim: int | None = None
-    seed: int = 0
-    runs: int = 10
-    shortcut_init: str = "auto"
-    epochs: int = 1000
-    lrs: list[float] = field(default_factory=default_lrs)
-    method: str = "auto"
-    exact_max_params: int = DEFAULT_EXACT_MAX_PARAMS
-    lanczos_steps: int = 80
-    probes: int = 8
+    COMMAND = "depth-sweep"
+    depth: list[int] = setting([2, 4, 8, 16, 32], min=1)
+    network: list[str] = setting(list(NETWORK_KINDS), choices=tuple(NETWORK_KINDS))
+    measure: str = setting("init-cond", choices=MEASURES)
+    act_mid: str = setting("identity", choices=ACT_MIDS)
+    trials: int = setting(10, min=1)
+    shortcut_init: str = setting("auto", choices=SHORTCUT_INITS)
+    steps: int = setting(1000, min=1)
+    lr: list[float] = setting(parse_float_list(DEFAULT_LRS), min=0.0, open_min=True, shown=DEFAULT_LRS)
+    spectrum: str = setting("auto", choices=SPECTRA)
+    exact_max_params: int = setting(DEFAULT_EXACT_MAX_PARAMS, min=1, max=EXACT_MAX_PARAMS)
+    jobs: Optional[int] = setting(None, min=1, shown="CPU count, at most 2")
 
-    def validate(self) -> None:
-        if not self.depths:
-            raise ConfigError("--depths: the list is empty")
-        bad = [d for d in self.depths if d < 1]
-        if bad:
-            raise ConfigError(f"--depths: every depth must be at least 1, got {bad[0]}")
-        if len(set(self.depths)) != len(self.depths):
-            raise ConfigError("--depths: a depth is listed twice")
-        if not self.networks:
-            raise ConfigError("--networks: the list is empty")
-        for name in self.networks:
-            if name not in NETWORK_KINDS:
-                raise ConfigError(f"--networks: unknown value {name!r} (choose from {', '.join(NETWORK_KINDS)})")
-        if len(set(self.networks)) != len(self.networks):
-            raise ConfigError("--networks: a network is listed twice")
-        if self.measure not in MEASURES:
-            raise ConfigError(f"--measure {self.measure!r}: choose from {', '.join(MEASURES)}")
-        if self.act_mid not in ACT_MIDS:
-            raise ConfigError(f"--act-mid {self.act_mid!r}: choose from {', '.join(ACT_MIDS)}")
-        if self.runs < 1:
-            raise ConfigError(f"--runs {self.runs}: must be at least 1")
-        if self.shortcut_init not in SHORTCUT_INITS:
-            raise ConfigError(f"--shortcut-init {self.shortcut_init!r}: choose from {', '.join(SHORTCUT_INITS)}")
-        if self.epochs < 1:
-            raise ConfigError(f"--epochs {self.epochs}: must be at least 1")
-        if not self.lrs:
-            raise ConfigError("--lrs: the grid is empty")
-        for lr in self.lrs:
-            if not (np.isfinite(lr) and lr > 0):
-                raise ConfigError(f"--lrs: every learning rate must be a positive number, got {lr:g}")
-        if len(set(self.lrs)) != len(self.lrs):
-            raise ConfigError("--lrs: a learning rate is listed twice")
-        if self.method not in METHODS:
-            raise ConfigError(f"--method {self.method!r}: choose from {', '.join(METHODS)}")
-        if not 1 <= self.exact_max_params <= EXACT_MAX_PARAMS:
-            raise ConfigError(f"--exact-max-params {self.exact_max_params}: must lie in 1..{EXACT_MAX_PARAMS}")
-        if self.lanczos_steps < 1 or self.probes < 1:
-            raise ConfigError("--lanczos-steps and --probes must be at least 1")
-        if self.samples is not None and self.samples < 1:
-            raise ConfigError(f"--samples {self.samples}: must be at least 1")
-        if self.dim is not None and self.dim < 1:
-            raise ConfigError(f"--dim {self.dim}: must be at least 1")
+    def check(self) -> None:
+        for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
+            require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
+
+    @property
+    def workers(self) -> int:
+        """Processes for the cells: --jobs, else the CPU count, at most 2."""
+        return self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
 
     def init_for(self, kind: NetworkKind) -> str:
         """The initialisation a kind gets under this measure (see the module docstring)."""
@@ -155,9 +118,9 @@ class Cell:
     """The result for one (network kind, depth).
 
     ``status``: "ok"; "degenerate" (init-cond: the Hessian is exactly zero, cond10 undefined);
-    "beyond-precision" (init-cond: in some run cond10 > 1e12, where float64 cannot resolve the 10th percentile);
+    "beyond-precision" (init-cond: in some trial cond10 > 1e12, where float64 cannot resolve the 10th percentile);
     "not-applicable" (the depth is not a multiple of the kind's unit); "all-diverged" (final-loss: every
-    learning rate diverged in some run). ``values``: the per-run measurement (cond10 or the final value at
+    learning rate diverged in some trial). ``values``: the per-trial measurement (cond10 or the final value at
     the best rate). ``grid`` (final-loss): one entry per learning rate.
     """
 
@@ -168,10 +131,10 @@ class Cell:
     init: str
     mean: float | None = None
     std: float | None = None
-    runs: int = 0
+    trials: int = 0
     values: list[float] = field(default_factory=list)
     n_params: int = 0
-    method: str | None = None
+    spectrum: str | None = None  # "exact" or "slq" (init-cond)
     note: str = ""
     theory_cond10: float | None = None
     best_lr: float | None = None
@@ -184,27 +147,54 @@ class Cell:
 
 @dataclass
 class SweepResult:
-    config: dict[str, Any]
+    settings: DepthSweepSettings
     data: dict[str, Any]
     cells: list[Cell]
     notes: list[str]
-    method_statement: str | None
+    spectrum_statement: str | None
     quantity: str  # what mean/std are: "cond10", "final loss − L_min", "final loss"
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One flat row per (network, depth): the table, and the rows of --out x.csv."""
+        rows = []
+        for c in self.cells:
+            row: dict[str, Any] = {"depth": c.depth, "network": c.network, "measure": c.measure,
+                                   "quantity": self.quantity, "mean": c.mean, "std": c.std, "status": c.status,
+                                   "trials": c.trials, "init": c.init, "n_params": c.n_params}
+            if c.measure == "init-cond":
+                row.update(spectrum=c.spectrum, theory_cond10=c.theory_cond10,
+                           trials_beyond_precision=c.extra.get("trials_beyond_precision", 0))
+            else:
+                row.update(best_lr=c.best_lr, best_lr_flat=c.best_lr_flat, best_lr_at_edge=c.best_lr_at_edge,
+                           diverged_lrs=sum(1 for e in c.grid if e["diverged_trials"]))
+            row["note"] = c.note
+            rows.append(row)
+        return rows
 
-def load_data(cfg: SweepConfig) -> Dataset:
+    def to_dict(self) -> dict[str, Any]:
+        cells = []
+        for c in self.cells:
+            entry = {"network": c.network, "depth": c.depth, "status": c.status, "values": c.values, **c.extra}
+            if c.grid:
+                entry["grid"] = c.grid
+            cells.append(entry)
+        return {"command": "depth-sweep", "config": self.settings.to_dict(), "measure": self.settings.measure,
+                "quantity": self.quantity, "spectrum": self.spectrum_statement, "data": self.data,
+                "rows": self.rows(), "cells": cells, "notes": self.notes}
+
+
+def load_data(cfg: DataSettings) -> Dataset:
     """The data set, with gaussian data drawn from the same stream as `hessian --seed` uses."""
-    data_seq = np.random.SeedSequence(cfg.seed).spawn(3)[0]
-    return load_dataset(cfg.data, np.random.default_rng(data_seq), samples=cfg.samples, dim=cfg.dim)
+    return load_dataset(cfg.data, spawn_rngs(cfg.seed, 3)[0], samples=cfg.samples, dim=cfg.dim)
 
 
 def cell_generators(seed: int, kind: NetworkKind, depth: int) -> tuple[np.random.Generator, np.random.Generator]:
     """(init generator, probe generator) of one cell, independent of every other cell."""
-    init_seq, probe_seq = np.random.SeedSequence([seed, kind.code, depth]).spawn(2)
-    return np.random.default_rng(init_seq), np.random.default_rng(probe_seq)
+    init_rng, probe_rng = spawn_rngs(seed, 2, kind.code, depth)
+    return init_rng, probe_rng
 
 
-def build_network(cfg: SweepConfig, kind: NetworkKind, depth: int, dim: int) -> sc.ShortcutNet | str:
+def build_network(cfg: DepthSweepSettings, kind: NetworkKind, depth: int, dim: int) -> sc.ShortcutNet | str:
     """The network of a cell, or the reason it does not exist at this depth."""
     if kind.shortcut and depth % kind.shortcut:
         return f"depth {depth} is not a multiple of {kind.shortcut}"
@@ -213,17 +203,17 @@ def build_network(cfg: SweepConfig, kind: NetworkKind, depth: int, dim: int) -> 
     return sc.make_network(kind.shortcut, depth, dim, act_mid=cfg.act_mid, plain_unit=2)
 
 
-def method_for(cfg: SweepConfig, n_params: int) -> str:
-    if cfg.method == "auto":
+def spectrum_for(cfg: DepthSweepSettings, n_params: int) -> str:
+    if cfg.spectrum == "auto":
         return "exact" if n_params <= cfg.exact_max_params else "slq"
-    return cfg.method
+    return cfg.spectrum
 
 
-def method_statement(cfg: SweepConfig) -> str:
-    slq = f"stochastic Lanczos quadrature ({cfg.lanczos_steps} Lanczos steps × {cfg.probes} probes, approximate)"
-    if cfg.method == "exact":
+def spectrum_statement(cfg: DepthSweepSettings) -> str:
+    slq = f"stochastic Lanczos quadrature ({cfg.lanczos_steps} steps × {cfg.lanczos_probes} probes, approximate)"
+    if cfg.spectrum == "exact":
         return "Hessian spectra: exact (eigvalsh) for every cell"
-    if cfg.method == "slq":
+    if cfg.spectrum == "slq":
         return f"Hessian spectra: {slq} for every cell"
     return (f"Hessian spectra: exact (eigvalsh) up to {cfg.exact_max_params} parameters, "
             f"{slq} above (cells marked ≈)")
@@ -238,30 +228,30 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
 
 
 def init_cond_cell(
-    cfg: SweepConfig, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+    cfg: DepthSweepSettings, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
     progress: Callable[[float], None] | None = None,
 ) -> Cell:
-    """cond10 of the Hessian at the initial point, over `runs` draws (one evaluation when the init is zero)."""
+    """cond10 of the Hessian at the initial point, over `trials` draws (one evaluation when the init is zero)."""
     init = cfg.init_for(kind)
     net = build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
-    method = method_for(cfg, net.n_params)
-    if method == "exact" and net.n_params > EXACT_MAX_PARAMS:
+    spectrum = spectrum_for(cfg, net.n_params)
+    if spectrum == "exact" and net.n_params > EXACT_MAX_PARAMS:
         raise ConfigError(
-            f"--method exact: {kind.name} at depth {depth} has {net.n_params} parameters, above {EXACT_MAX_PARAMS}; "
-            "use --method auto or slq"
+            f"--spectrum exact: {kind.name} at depth {depth} has {net.n_params} parameters, above {EXACT_MAX_PARAMS}; "
+            "use --spectrum auto or slq"
         )
     init_rng, probe_rng = cell_generators(cfg.seed, kind, depth)
     problem = Problem(net, dataset, moments, l_min, init_rng, probe_rng)
-    evaluations = 1 if init == "zero" else cfg.runs
+    evaluations = 1 if init == "zero" else cfg.trials
     W = sc.init_weights(net, init, init_rng, batch_shape=(evaluations,))
     stats = []
     for r in range(evaluations):
-        stats.append(measure_hessian(problem, W[r], method, cfg.lanczos_steps, cfg.probes).stats)
+        stats.append(measure_hessian(problem, W[r], cfg, spectrum).stats)
         if progress is not None:
             progress((r + 1) / evaluations)
-    cell = Cell(kind.name, depth, cfg.measure, "ok", init, runs=evaluations, n_params=net.n_params, method=method)
+    cell = Cell(kind.name, depth, cfg.measure, "ok", init, trials=evaluations, n_params=net.n_params, spectrum=spectrum)
     if init == "zero":
         cell.note = "zero init is deterministic: one evaluation"
         cell.theory_cond10, theory_note = _theorem1_cond10(net, dataset)
@@ -284,9 +274,9 @@ def init_cond_cell(
         # |λ| at the 10th percentile is at most ZERO_TOLERANCE·|λ|max, i.e. within the rounding of the
         # eigensolver: cond10 exceeds 1/ZERO_TOLERANCE but its value cannot be measured in float64.
         cell.status = "beyond-precision"
-        cell.extra["runs_beyond_precision"] = beyond
+        cell.extra["trials_beyond_precision"] = beyond
         cell.note = (cell.note + "; " if cell.note else "") + (
-            f"cond10 > {1 / ZERO_TOLERANCE:.0e} in {beyond} of {len(values)} runs: |λ| at the 10th percentile is "
+            f"cond10 > {1 / ZERO_TOLERANCE:.0e} in {beyond} of {len(values)} trials: |λ| at the 10th percentile is "
             f"below {ZERO_TOLERANCE:.0e}·|λ|max, the resolution of float64 eigenvalues")
         return cell
     cell.mean, cell.std = _mean_std(values)
@@ -310,58 +300,58 @@ def _theorem1_cond10(net: sc.ShortcutNet, dataset: Dataset) -> tuple[float | Non
 
 
 def final_loss_cell(
-    cfg: SweepConfig, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+    cfg: DepthSweepSettings, kind: NetworkKind, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
     progress: Callable[[float], None] | None = None,
 ) -> Cell:
-    """Full-batch GD over the learning-rate grid and the runs at once; the best rate by the mean final value."""
+    """Full-batch GD over the learning-rate grid and the trials at once; the best rate by the mean final value."""
     init = cfg.init_for(kind)
     net = build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
     init_rng, _ = cell_generators(cfg.seed, kind, depth)
-    runs = 1 if init == "zero" else cfg.runs
-    W0 = sc.init_weights(net, init, init_rng, batch_shape=(runs,))
-    lrs = np.asarray(cfg.lrs, dtype=np.float64)
+    trials = 1 if init == "zero" else cfg.trials
+    W0 = sc.init_weights(net, init, init_rng, batch_shape=(trials,))
+    lrs = np.asarray(cfg.lr, dtype=np.float64)
     callback = None if progress is None else (lambda e, n: progress(e / n))
-    gd = sc.gradient_descent(net, W0, lrs[:, None], cfg.epochs, X=dataset.X, Y=dataset.Y, moments=moments,
+    gd = sc.gradient_descent(net, W0, lrs[:, None], cfg.steps, X=dataset.X, Y=dataset.Y, moments=moments,
                              progress=callback)
     return summarise_grid(cfg, kind, depth, init, net, gd)
 
 
-def summarise_grid(cfg: SweepConfig, kind: NetworkKind, depth: int, init: str, net: sc.ShortcutNet,
+def summarise_grid(cfg: DepthSweepSettings, kind: NetworkKind, depth: int, init: str, net: sc.ShortcutNet,
                    gd: sc.GDResult) -> Cell:
-    """Per learning rate: runs diverged, mean ± std final value; the best rate among those where none diverged."""
+    """Per learning rate: trials diverged, mean ± std final value; the best rate among those where none diverged."""
     linear = net.is_linear
-    final = gd.gaps[-1] if linear else gd.losses[-1]  # (rates, runs); inf where diverged
-    runs = final.shape[1]
+    final = gd.gaps[-1] if linear else gd.losses[-1]  # (rates, trials); inf where diverged
+    trials = final.shape[1]
     grid = []
-    for i, lr in enumerate(cfg.lrs):
+    for i, lr in enumerate(cfg.lr):
         diverged = int(np.count_nonzero(gd.diverged[i]))
-        entry: dict[str, Any] = {"lr": float(lr), "diverged_runs": diverged, "mean": None, "std": None}
+        entry: dict[str, Any] = {"lr": float(lr), "diverged_trials": diverged, "mean": None, "std": None}
         if diverged:
-            epochs = gd.diverged_epoch[i][gd.diverged[i]]
-            entry["first_diverged_epoch"] = int(epochs.min())
+            steps = gd.diverged_epoch[i][gd.diverged[i]]
+            entry["first_diverged_step"] = int(steps.min())
         else:
             entry["mean"], entry["std"] = _mean_std(final[i])
         grid.append(entry)
-    cell = Cell(kind.name, depth, cfg.measure, "ok", init, runs=runs, n_params=net.n_params, grid=grid,
+    cell = Cell(kind.name, depth, cfg.measure, "ok", init, trials=trials, n_params=net.n_params, grid=grid,
                 l_min=float(gd.l_min))
     if init == "zero":
-        cell.note = "zero init is deterministic: one run"
+        cell.note = "zero init is deterministic: one trial"
         if net.shortcut and net.unit_layers >= 2:
             cell.note += "; zero is a stationary point of an n ≥ 2 shortcut network, GD stays there"
-    converged = [i for i, e in enumerate(grid) if e["diverged_runs"] == 0]
+    converged = [i for i, e in enumerate(grid) if e["diverged_trials"] == 0]
     if not converged:
         cell.status = "all-diverged"
-        cell.note = (cell.note + "; " if cell.note else "") + "every learning rate diverged in some run"
+        cell.note = (cell.note + "; " if cell.note else "") + "every learning rate diverged in some trial"
         return cell
     means = np.array([grid[i]["mean"] for i in converged])
     best = converged[int(np.argmin(means))]
-    cell.best_lr = float(cfg.lrs[best])
+    cell.best_lr = float(cfg.lr[best])
     cell.mean, cell.std = grid[best]["mean"], grid[best]["std"]
     cell.values = [float(v) for v in final[best]]
     grid[best]["best"] = True
-    if len(cfg.lrs) > 1 and cell.best_lr in (min(cfg.lrs), max(cfg.lrs)):
+    if len(cfg.lr) > 1 and cell.best_lr in (min(cfg.lr), max(cfg.lr)):
         cell.best_lr_at_edge = True
     if len(converged) >= 2 and means.max() - means.min() <= FLAT_SPREAD * means.max():
         cell.best_lr_flat = True
@@ -373,7 +363,7 @@ def summarise_grid(cfg: SweepConfig, kind: NetworkKind, depth: int, init: str, n
 # --- the sweep ------------------------------------------------------------------------------------------------
 
 
-def cell_cost(cfg: SweepConfig, kind: NetworkKind, depth: int) -> float:
+def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
     """A rough relative cost for the progress bar and the order of work (deepest cells first)."""
     if kind.shortcut and depth % kind.shortcut:
         return 0.0
@@ -383,7 +373,7 @@ def cell_cost(cfg: SweepConfig, kind: NetworkKind, depth: int) -> float:
     return p ** 3 / 1e9 if p <= cfg.exact_max_params else depth * 0.1
 
 
-def run_cell(cfg: SweepConfig, name: str, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
+def run_cell(cfg: DepthSweepSettings, name: str, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
              progress: Callable[[float], None] | None = None) -> Cell:
     kind = NETWORK_KINDS[name]
     fn = init_cond_cell if cfg.measure == "init-cond" else final_loss_cell
@@ -423,28 +413,31 @@ def single_threaded_workers(jobs: int) -> Iterator[Any]:
                 os.environ[name] = value
 
 
-def run(cfg: SweepConfig, jobs: int = 1, progress: Progress | None = None) -> SweepResult:
-    """Every (network, depth) cell; cells in `jobs` processes when jobs > 1 (the numbers do not depend on it).
+def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | None = None) -> SweepResult:
+    """Every (network, depth) cell; cells in `jobs` processes (default `cfg.workers`) when jobs > 1. Every cell
+    draws from its own streams, so the numbers do not depend on `jobs` — up to BLAS rounding in exact spectra
+    (a worker runs BLAS on one thread; the parent may use several).
 
     ``progress(completed, total, description)`` is called as work completes (weighted by `cell_cost`).
     """
     cfg.validate()
+    jobs = cfg.workers if jobs is None else jobs
     dataset = load_data(cfg)
     moments = sc.second_moments(dataset.X, dataset.Y)
     l_min = sc.optimal_linear_loss(moments)
-    order = [(name, depth) for depth in cfg.depths for name in cfg.networks]
+    order = [(name, depth) for depth in cfg.depth for name in cfg.network]
     costs = {key: cell_cost(cfg, NETWORK_KINDS[key[0]], key[1]) for key in order}
     # Fail fast on cells that cannot be built or measured before any long computation starts.
     applicable = [key for key in order if not isinstance(build_network(cfg, NETWORK_KINDS[key[0]], key[1], dataset.dim), str)]
     if not applicable:
-        raise ConfigError("no network in --networks can be built at any depth in --depths "
+        raise ConfigError("no network in --network can be built at any depth in --depth "
                           "(an n-shortcut network needs a depth that is a multiple of n)")
-    if cfg.measure == "init-cond" and cfg.method == "exact":
+    if cfg.measure == "init-cond" and cfg.spectrum == "exact":
         for name, depth in applicable:
             p = depth * dataset.dim**2
             if p > EXACT_MAX_PARAMS:
-                raise ConfigError(f"--method exact: depth {depth} has {p} parameters, above {EXACT_MAX_PARAMS}; "
-                                  "use --method auto or slq")
+                raise ConfigError(f"--spectrum exact: depth {depth} has {p} parameters, above {EXACT_MAX_PARAMS}; "
+                                  "use --spectrum auto or slq")
     total = sum(costs.values()) or 1.0
     done = 0.0
     results: dict[tuple[str, int], Cell] = {}
@@ -479,24 +472,24 @@ def run(cfg: SweepConfig, jobs: int = 1, progress: Progress | None = None) -> Sw
     data = {"name": dataset.name, "description": dataset.description, "samples": dataset.samples,
             "dim": dataset.dim, "l_min": l_min}
     return SweepResult(
-        config=asdict(cfg),
+        settings=cfg,
         data=data,
         cells=cells,
         notes=notes,
-        method_statement=method_statement(cfg) if cfg.measure == "init-cond" else None,
+        spectrum_statement=spectrum_statement(cfg) if cfg.measure == "init-cond" else None,
         quantity=quantity,
     )
 
 
-def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
+def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
     notes = []
-    shortcut_kinds = [n for n in cfg.networks if NETWORK_KINDS[n].shortcut]
+    shortcut_kinds = [n for n in cfg.network if NETWORK_KINDS[n].shortcut]
     if shortcut_kinds:
         init = cfg.init_for(NETWORK_KINDS[shortcut_kinds[0]])
         what = "exactly zero (Theorem 1's point)" if init == "zero" else "0.01 × Xavier (the paper's perturbed zero init)"
         notes.append(f"shortcut networks start at {what}")
     if cfg.act_mid == "relu":
-        odd = [n for n in cfg.networks if NETWORK_KINDS[n].shortcut in (1, 3)]
+        odd = [n for n in cfg.network if NETWORK_KINDS[n].shortcut in (1, 3)]
         if odd:
             notes.append("the paper omits 1- and 3-shortcut networks with ReLUs (their ReLU counts differ from "
                          "the 2-shortcut and plain networks'; a 1-shortcut unit has no mid position)")
@@ -509,13 +502,13 @@ def sweep_notes(cfg: SweepConfig, cells: list[Cell]) -> list[str]:
                          "each other, so the best rate is not meaningful (the paper omits it there)")
         edge = [f"{c.network} at depth {c.depth}" for c in cells if c.best_lr_at_edge and not c.best_lr_flat]
         if edge:
-            notes.append("the best rate is at the edge of the --lrs grid (the optimum may lie beyond it) for: "
+            notes.append("the best rate is at the edge of the --lr grid (the optimum may lie beyond it) for: "
                          + ", ".join(edge))
-        if any(c.status == "ok" and any(e["diverged_runs"] for e in c.grid) for c in cells):
-            notes.append("a rate counts as diverged when any run's loss became non-finite or exceeded 1e12 × its "
+        if any(c.status == "ok" and any(e["diverged_trials"] for e in c.grid) for c in cells):
+            notes.append("a rate counts as diverged when any trial's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
     if any(c.status == "beyond-precision" for c in cells):
-        notes.append(f"> {1 / ZERO_TOLERANCE:.0e} (k/N): in k of the N runs |λ| at the 10th percentile was below "
+        notes.append(f"> {1 / ZERO_TOLERANCE:.0e} (k/N): in k of the N trials |λ| at the 10th percentile was below "
                      f"{ZERO_TOLERANCE:.0e}·|λ|max — within the eigensolver's rounding — so cond10 is only known to "
                      f"exceed {1 / ZERO_TOLERANCE:.0e}")
     if any(c.status == "degenerate" for c in cells):

@@ -10,18 +10,19 @@ Theorem 1 is computed independently and the largest deviation from it reported.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
+from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import Dataset, load_dataset
-from resnet_cli.errors import ConfigError
 from resnet_cli.models import shortcut as sc
+from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import SpectrumStats, density_stats, slq, spectrum_stats
 
-METHODS = ("exact", "slq")
+SPECTRA = ("exact", "slq")
 POINTS = ("init", "trained")
-EXACT_MAX_PARAMS = 10_000  # a dense 10⁴ × 10⁴ Hessian is 800 MB; above that use --method slq
+EXACT_MAX_PARAMS = 10_000  # a dense 10⁴ × 10⁴ Hessian is 800 MB; above that use --spectrum slq
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
 
 Progress = Callable[..., None]
@@ -32,39 +33,35 @@ def _no_progress(completed: float = 0, total: float = 1, description: str | None
 
 
 @dataclass
-class NetworkConfig:
-    """The network and data options shared by `hessian` and `train shortcut`."""
+class DataSettings(Settings):
+    """The data of every Li et al. (2017) experiment (`hessian`, `train shortcut`, `depth-sweep`)."""
 
-    shortcut: int = 2
-    depth: int = 8
-    init: str = "zero"
-    act_pre: str = "identity"
-    act_mid: str = "identity"
-    act_post: str = "identity"
-    plain_unit: int = 2
-    data: str = "digits"
-    samples: int | None = None
-    dim: int | None = None
-    seed: int = 0
+    data: str = setting("digits")
+    samples: Optional[int] = setting(None, min=1, shown="all; gaussian: 1000")
+    dim: Optional[int] = setting(None, min=1, shown="10 (gaussian)")
+    seed: int = setting(0)
 
-    def validate(self) -> None:
-        if self.shortcut < 0:
-            raise ConfigError(f"--shortcut {self.shortcut}: must be 0 (plain network) or a positive shortcut depth")
-        if self.depth < 1:
-            raise ConfigError(f"--depth {self.depth}: must be at least 1")
-        if self.init not in sc.INITS:
-            raise ConfigError(f"--init {self.init!r}: choose from {', '.join(sc.INITS)}")
-        for name in ("act_pre", "act_mid", "act_post"):
-            value = getattr(self, name)
-            if value not in sc.ACTIVATIONS:
-                flag = "--" + name.replace("_", "-")
-                raise ConfigError(f"{flag} {value!r}: choose from {', '.join(sc.ACTIVATIONS)}")
-        if self.plain_unit < 1:
-            raise ConfigError(f"--plain-unit {self.plain_unit}: must be at least 1")
-        if self.samples is not None and self.samples < 1:
-            raise ConfigError(f"--samples {self.samples}: must be at least 1")
-        if self.dim is not None and self.dim < 1:
-            raise ConfigError(f"--dim {self.dim}: must be at least 1")
+
+@dataclass
+class NetworkSettings(DataSettings):
+    """One n-shortcut network and its data: shared by `hessian` and `train shortcut`."""
+
+    shortcut: int = setting(2, min=0)
+    depth: int = setting(8, min=1)
+    init: str = setting("zero", choices=sc.INITS)
+    act_pre: str = setting("identity", choices=sc.ACTIVATIONS)
+    act_mid: str = setting("identity", choices=sc.ACTIVATIONS)
+    act_post: str = setting("identity", choices=sc.ACTIVATIONS)
+    plain_unit: int = setting(2, min=1)
+
+
+@dataclass
+class SpectrumSettings(Settings):
+    """How a Hessian spectrum is computed: exactly, or by stochastic Lanczos quadrature."""
+
+    spectrum: str = setting("exact", choices=SPECTRA)
+    lanczos_steps: int = setting(80, min=1)
+    lanczos_probes: int = setting(8, min=1)
 
 
 @dataclass
@@ -103,11 +100,10 @@ class Problem:
         }
 
 
-def build_problem(cfg: NetworkConfig) -> Problem:
-    """Validate, load the data (seeded), build the network; every random draw flows from cfg.seed."""
-    cfg.validate()
-    data_seq, init_seq, probe_seq = np.random.SeedSequence(cfg.seed).spawn(3)
-    dataset = load_dataset(cfg.data, np.random.default_rng(data_seq), samples=cfg.samples, dim=cfg.dim)
+def build_problem(cfg: NetworkSettings) -> Problem:
+    """Load the data (seeded), build the network; every random draw flows from cfg.seed (3 streams)."""
+    data_rng, init_rng, probe_rng = spawn_rngs(cfg.seed, 3)
+    dataset = load_dataset(cfg.data, data_rng, samples=cfg.samples, dim=cfg.dim)
     net = sc.make_network(
         cfg.shortcut,
         cfg.depth,
@@ -123,8 +119,8 @@ def build_problem(cfg: NetworkConfig) -> Problem:
         dataset=dataset,
         moments=moments,
         l_min=sc.optimal_linear_loss(moments),
-        init_rng=np.random.default_rng(init_seq),
-        probe_rng=np.random.default_rng(probe_seq),
+        init_rng=init_rng,
+        probe_rng=probe_rng,
     )
 
 
@@ -139,29 +135,20 @@ class Measurement:
     matrix: np.ndarray | None = None
 
 
-def check_method(method: str, n_params: int, lanczos_steps: int, probes: int) -> None:
-    if method not in METHODS:
-        raise ConfigError(f"--method {method!r}: choose from {', '.join(METHODS)}")
-    if method == "exact" and n_params > EXACT_MAX_PARAMS:
-        raise ConfigError(
-            f"--method exact: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian that large "
-            "does not fit comfortably in memory); use --method slq"
-        )
-    if method == "slq" and (lanczos_steps < 1 or probes < 1):
-        raise ConfigError("--lanczos-steps and --probes must be at least 1")
+def check_spectrum(spectrum: str, n_params: int) -> None:
+    """An exact spectrum needs the dense Hessian in memory: refused above EXACT_MAX_PARAMS."""
+    require(spectrum != "exact" or n_params <= EXACT_MAX_PARAMS,
+            f"--spectrum exact: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian that large "
+            "does not fit comfortably in memory); use --spectrum slq")
 
 
 def measure_hessian(
-    problem: Problem,
-    weights: np.ndarray,
-    method: str,
-    lanczos_steps: int = 80,
-    probes: int = 8,
-    keep_matrix: bool = False,
+    problem: Problem, weights: np.ndarray, spec: SpectrumSettings, method: str | None = None, keep_matrix: bool = False,
 ) -> Measurement:
-    """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes."""
+    """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes
+    (`method` overrides `spec.spectrum`, e.g. the exact/slq choice of depth-sweep's auto)."""
     net, ds = problem.net, problem.dataset
-    if method == "exact":
+    if (method or spec.spectrum) == "exact":
         H = sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments)
         eig = np.linalg.eigvalsh(H)
         return Measurement(spectrum_stats(eig), eigenvalues=eig, matrix=H if keep_matrix else None)
@@ -169,7 +156,7 @@ def measure_hessian(
     def matvec(V: np.ndarray) -> np.ndarray:
         return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
 
-    nodes, wts = slq(matvec, net.n_params, lanczos_steps, probes, problem.probe_rng)
+    nodes, wts = slq(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng)
     return Measurement(density_stats(nodes, wts, net.n_params), nodes=nodes, weights=wts)
 
 
@@ -233,44 +220,69 @@ def theorem1_check(problem: Problem, measurement: Measurement, rng: np.random.Ge
 
 
 @dataclass
-class HessianConfig(NetworkConfig):
-    """Validated options of `resnet-cli hessian` (see docs/hessian.md)."""
+class HessianSettings(NetworkSettings, SpectrumSettings):
+    """Settings of `resnet-cli hessian` (see docs/hessian.md)."""
 
-    runs: int = 1
-    at: str = "init"
-    epochs: int = 100
-    lr: float = 0.1
-    method: str = "exact"
-    lanczos_steps: int = 80
-    probes: int = 8
+    COMMAND = "hessian"
+    trials: int = setting(1, min=1)
+    at: str = setting("init", choices=POINTS)
+    steps: int = setting(100, min=0)
+    lr: float = setting(0.1, min=0.0, open_min=True)
 
-    def validate(self) -> None:
-        super().validate()
-        if self.runs < 1:
-            raise ConfigError(f"--runs {self.runs}: must be at least 1")
-        if self.at not in POINTS:
-            raise ConfigError(f"--at {self.at!r}: choose from {', '.join(POINTS)}")
-        if self.epochs < 0:
-            raise ConfigError(f"--epochs {self.epochs}: must be at least 0")
-        if not (np.isfinite(self.lr) and self.lr > 0):
-            raise ConfigError(f"--lr {self.lr}: must be a positive number")
+    def check(self) -> None:
+        # Theorem 1 (issue 13): for n ≥ 2 every gradient at w = 0 is a product with a zero layer, so GD never
+        # moves and "trained" would silently be the initial point.
+        require(not (self.at == "trained" and self.init == "zero" and self.shortcut >= 2),
+                f"--at trained --init zero --shortcut {self.shortcut}: zero is a stationary point of an n ≥ 2 "
+                "shortcut network, GD never leaves it; use --init small or --at init")
 
 
 @dataclass
 class HessianResult:
-    config: dict[str, Any]
+    settings: HessianSettings
     network: dict[str, Any]
     data: dict[str, Any]
-    method: str
     summary: dict[str, Any]
-    runs: list[dict[str, Any]]
+    trials: list[dict[str, Any]]
     theory: dict[str, Any] | None
     spectra: list[dict[str, np.ndarray]] = field(default_factory=list)
 
+    def to_dict(self) -> "HessianPayload":
+        """The JSON payload; the spectra themselves ride along as `.spectra` (for --eigenvalues, not JSON)."""
+        s = self.summary
+        keys = ("n_params", *STAT_KEYS, "zero_matrix", "loss", "std", "trials", "diverged_trials")
+        payload = HessianPayload(command="hessian", config=self.settings.to_dict(), **{k: s[k] for k in keys})
+        payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum == "slq",
+                       network=self.network, data=self.data, per_trial=self.trials, theory=None)
+        if self.theory is not None:
+            payload["theory"] = {k: v for k, v in self.theory.items() if k != "eigenvalues"}
+        payload.spectra = self.spectra
+        payload.theory_eigenvalues = None if self.theory is None else self.theory.get("eigenvalues")
+        return payload
+
+
+class HessianPayload(dict):
+    """A result's JSON payload, carrying the spectra (arrays) as attributes outside the JSON."""
+
+    spectra: list[dict[str, np.ndarray]]
+    theory_eigenvalues: np.ndarray | None
+
+
+def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the --eigenvalues file: (trial, rank, eigenvalue), or (trial, node, ritz_value, weight) for SLQ."""
+    rows: list[dict[str, Any]] = []
+    for spec in spectra:
+        if "eigenvalues" in spec:
+            rows += [{"trial": spec["trial"], "rank": i, "eigenvalue": float(v)} for i, v in enumerate(spec["eigenvalues"])]
+        else:
+            rows += [{"trial": spec["trial"], "node": i, "ritz_value": float(v), "weight": float(w)}
+                     for i, (v, w) in enumerate(zip(spec["nodes"], spec["weights"]))]
+    return rows
+
 
 def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
-    """Mean and standard deviation of each statistic over runs (a zero Hessian is flagged, not averaged)."""
-    out: dict[str, Any] = {"runs": len(stats_list)}
+    """Mean and standard deviation of each statistic over trials (a zero Hessian is flagged, not averaged)."""
+    out: dict[str, Any] = {"trials": len(stats_list)}
     if not stats_list:
         out.update({k: None for k in STAT_KEYS})
         out["std"] = {k: None for k in STAT_KEYS}
@@ -290,73 +302,62 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
     return out
 
 
-def run(cfg: HessianConfig, progress: Progress = _no_progress) -> HessianResult:
+def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResult:
     """Run the `hessian` experiment (pure computation; the command renders the result)."""
-    cfg.validate()
     problem = build_problem(cfg)
     net = problem.net
-    check_method(cfg.method, net.n_params, cfg.lanczos_steps, cfg.probes)
-    W = sc.init_weights(net, cfg.init, problem.init_rng, batch_shape=(cfg.runs,))
-    total = cfg.runs + (1 if cfg.at == "trained" else 0)
+    check_spectrum(cfg.spectrum, net.n_params)
+    W = sc.init_weights(net, cfg.init, problem.init_rng, batch_shape=(cfg.trials,))
+    total = cfg.trials + (1 if cfg.at == "trained" else 0)
     trained = None
     if cfg.at == "trained":
         progress(0, total, "training")
         trained = sc.gradient_descent(
-            net, W, cfg.lr, cfg.epochs, X=problem.dataset.X, Y=problem.dataset.Y, moments=problem.moments,
-            progress=lambda e, n: progress(e / max(n, 1), total, f"training: epoch {e}/{n}"),
+            net, W, cfg.lr, cfg.steps, X=problem.dataset.X, Y=problem.dataset.Y, moments=problem.moments,
+            progress=lambda e, n: progress(e / max(n, 1), total, f"training: step {e}/{n}"),
         )
         W = trained.weights
     at_zero = cfg.at == "init" and cfg.init == "zero"
-    runs: list[dict[str, Any]] = []
+    trials: list[dict[str, Any]] = []
     good: list[SpectrumStats] = []
     spectra: list[dict[str, np.ndarray]] = []
     theory = None
-    for r in range(cfg.runs):
+    for r in range(cfg.trials):
         done = r + (1 if trained is not None else 0)
-        progress(done, total, f"Hessian {r + 1}/{cfg.runs} ({net.n_params} parameters, {cfg.method})")
-        entry: dict[str, Any] = {"run": r}
+        progress(done, total, f"Hessian {r + 1}/{cfg.trials} ({net.n_params} parameters, {cfg.spectrum})")
+        entry: dict[str, Any] = {"trial": r}
         if trained is not None:
             entry["loss"] = float(trained.losses[-1, r])
             entry["loss_gap"] = float(trained.gaps[-1, r])
             entry["diverged"] = bool(trained.diverged[r])
             if trained.diverged[r]:
-                entry["diverged_epoch"] = int(trained.diverged_epoch[r])
+                entry["diverged_step"] = int(trained.diverged_epoch[r])
                 entry["stats"] = None
-                runs.append(entry)
+                trials.append(entry)
                 continue
         else:
             loss0 = _loss_at(problem, W[r])
             entry["loss"] = loss0
             entry["loss_gap"] = loss0 - problem.l_min
-        keep = at_zero and r == 0 and cfg.method == "exact"
-        m = measure_hessian(problem, W[r], cfg.method, cfg.lanczos_steps, cfg.probes, keep_matrix=keep)
+        keep = at_zero and r == 0 and cfg.spectrum == "exact"
+        m = measure_hessian(problem, W[r], cfg, keep_matrix=keep)
         entry["stats"] = stats_dict(m.stats)
         good.append(m.stats)
         if m.eigenvalues is not None:
-            spectra.append({"run": r, "eigenvalues": m.eigenvalues})
+            spectra.append({"trial": r, "eigenvalues": m.eigenvalues})
         else:
-            spectra.append({"run": r, "nodes": m.nodes, "weights": m.weights})
+            spectra.append({"trial": r, "nodes": m.nodes, "weights": m.weights})
         if at_zero and r == 0:
             theory = theorem1_check(problem, m, problem.probe_rng)
-        runs.append(entry)
+        trials.append(entry)
     progress(total, total, "done")
     summary = summarise(good)
-    finite_losses = [e["loss"] for e in runs if not e.get("diverged")]
+    finite_losses = [e["loss"] for e in trials if not e.get("diverged")]
     summary["loss"] = float(np.mean(finite_losses)) if finite_losses else None
     summary["std"]["loss"] = float(np.std(finite_losses)) if finite_losses else None
     summary["n_params"] = net.n_params
-    summary["diverged_runs"] = sum(1 for e in runs if e.get("diverged"))
-    config = asdict(cfg)
-    return HessianResult(
-        config=config,
-        network=problem.network_info(),
-        data=problem.data_info(),
-        method=cfg.method,
-        summary=summary,
-        runs=runs,
-        theory=theory,
-        spectra=spectra,
-    )
+    summary["diverged_trials"] = sum(1 for e in trials if e.get("diverged"))
+    return HessianResult(cfg, problem.network_info(), problem.data_info(), summary, trials, theory, spectra)
 
 
 def _loss_at(problem: Problem, W: np.ndarray) -> float:

@@ -1,21 +1,27 @@
 """The success-rate experiment of Liu et al. 2019 (poster, "Success Rates with p = 8 and varying k").
 
-For every (p, k) of the grid, `trials` teachers and initializations are drawn once and shared by all methods
-(common random numbers: the methods differ only in what the method changes). Each (p, k, method) cell is one
-batched GD program over all trials (`optim.run_gd`, exact reduced coordinates, finished trials compacted).
-Cells are independent and may run in separate processes.
+For every (p, k) of the grid, `trials` teachers and initializations are drawn once from
+`rng.cell_rng(seed, p, k)` and shared by all methods (common random numbers: the methods differ only in
+what the method changes). All methods of a (p, k) are one batched GD program over methods × trials
+(`optim.run_gd`, exact reduced coordinates, finished trials compacted). Cells are independent and run
+through `executor.run_cells` (in this process or in worker processes; results do not depend on `--jobs`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Callable
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import numpy as np
 
 from resnet_cli import optim
-from resnet_cli.experiments import two_layer as exp
+from resnet_cli.config import require, setting
+from resnet_cli.executor import run_cells
+from resnet_cli.experiments.two_layer import OutcomeSettings, Progress, StepSettings, TeacherSettings, draw_inits
+from resnet_cli.models import two_layer as tl
+from resnet_cli.rng import cell_rng
 
 # method -> (student, schedule)
 METHODS: dict[str, tuple[str, str]] = {
@@ -40,13 +46,25 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 
 @dataclass
-class SuccessConfig:
-    ps: list[int] = field(default_factory=lambda: [8])
-    ks: list[int] = field(default_factory=lambda: [4, 9, 16, 25, 36, 49, 64, 81, 100])
-    methods: list[str] = field(default_factory=lambda: ["cnn", "resnet", "resnet-ssw"])
-    trials: int = 1000
-    seed: int = 0
-    base: exp.TrainConfig = field(default_factory=exp.TrainConfig)  # step sizes, iterations, teacher, criteria
+class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings):
+    """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
+    uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
+
+    COMMAND = "success-rate"
+    p: list[int] = setting([8], min=2)
+    k: list[int] = setting([4, 9, 16, 25, 36, 49, 64, 81, 100], min=1)
+    method: list[str] = setting(["cnn", "resnet", "resnet-ssw"], choices=tuple(METHODS))
+    trials: int = setting(1000, min=1)
+    jobs: Optional[int] = setting(None, min=1, shown="CPU count, at most 2")
+    seed: int = setting(0)
+
+    def check(self) -> None:
+        super().check()
+        require(len(set(self.method)) == len(self.method), f"--method {','.join(self.method)}: a method twice")
+
+    def workers(self) -> int:
+        """--jobs, else the CPU count, at most 2."""
+        return self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -59,90 +77,79 @@ class Cell:
     rate: float
     ci_low: float
     ci_high: float
-    iterations: int
-    stage1_iterations: int
-    mean_iterations_run: float
+    steps: int
+    stage1_steps: int
+    mean_steps_run: float
     phi0_median_deg: float  # median initial angle(v0, v*)
     share_a0_against: float  # share of trials with a0ᵀa* < 0 (a starts pointing against a*)
 
+    def to_dict(self) -> dict[str, Any]:
+        """One flat row (also the CSV row of `--out`)."""
+        return {
+            "p": self.p, "k": self.k, "method": self.method, "trials": self.trials, **self.counts, "rate": self.rate,
+            "ci_low": self.ci_low, "ci_high": self.ci_high, "stage1_steps": self.stage1_steps, "steps": self.steps,
+            "mean_steps_run": self.mean_steps_run, "phi0_median_deg": self.phi0_median_deg,
+            "share_a0_against": self.share_a0_against,
+        }
 
-def cell_rng(seed: int, p: int, k: int) -> np.random.Generator:
-    """The generator of one (p, k) cell, derived from the run's seed (independent of the other cells)."""
-    return np.random.default_rng(np.random.SeedSequence([seed, p, k]))
+
+@dataclass
+class SuccessResult:
+    settings: SuccessSettings
+    cells: list[Cell]
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.settings
+        config = {**s.to_dict(), "teacher_v": s.v_kind(), "jobs": s.workers()}
+        return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 
-def run_pk(config: SuccessConfig, p: int, k: int) -> list[Cell]:
+@dataclass(frozen=True)
+class PkTask:
+    """One (p, k) cell: the settings (which hold the seed) and the cell's sizes."""
+
+    settings: SuccessSettings
+    p: int
+    k: int
+
+
+def run_pk(task: PkTask) -> list[Cell]:
     """All methods of one (p, k): shared teachers and a0, and all methods in ONE batched GD program
     (rows = methods × trials, each row with its own schedule), so per-call overhead is paid once."""
-    rng = cell_rng(config.seed, p, k)
-    n = config.trials
-    v_star, a_star = exp.draw_teachers(rng, n, p, k, config.base.teacher)
-    e_inits, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
-    cnn_v0 = exp.tl.sample_sphere(rng, n, p)
-    configs, v0s, schedules = [], [], []
-    for method in config.methods:
-        student, schedule = METHODS[method]
-        cfg = replace(config.base, student=student, schedule=schedule, p=p, k=k, trials=n)
-        configs.append(cfg)
-        v0s.append(cnn_v0 if student == "cnn" else e_inits)
-        schedules.append(exp.make_schedule(cfg, a_star))
-    m = len(config.methods)
-    iterations = exp.total_iterations(configs[0])  # depends only on k and the step-size options
-    gd = optim.run_gd(
-        np.concatenate(v0s),
-        np.tile(a0, (m, 1)),
-        np.tile(v_star, (m, 1)),
-        np.tile(a_star, (m, 1)),
-        optim.Schedule.stack(schedules),
-        iterations,
-        configs[0].criteria,
-        stop_when_global=True,
-    )
+    s, p, k = task.settings, task.p, task.k
+    rng = cell_rng(s.seed, p, k)
+    n = s.trials
+    v_star, a_star = s.draw(rng, n, p, k)
+    e_inits, a0 = draw_inits(rng, "resnet", v_star, a_star)
+    cnn_v0 = tl.sample_sphere(rng, n, p)
+    v0s = [cnn_v0 if METHODS[m][0] == "cnn" else e_inits for m in s.method]
+    schedules = [s.schedule_of(METHODS[m][1], a_star) for m in s.method]
+    m = len(s.method)
+    steps = s.total_steps(k)
+    gd = optim.run_gd(np.concatenate(v0s), np.tile(a0, (m, 1)), np.tile(v_star, (m, 1)), np.tile(a_star, (m, 1)),
+                      optim.Schedule.stack(schedules), steps, s.criteria(), stop_when_global=True)
     against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
     cells = []
-    for i, method in enumerate(config.methods):
+    for i, method in enumerate(s.method):
         rows = slice(i * n, (i + 1) * n)
         outcome = gd.outcome[rows]
         counts = {name: int(np.sum(outcome == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
-        phi0 = float(np.degrees(np.median(exp.tl.angle(v0s[i], v_star))))
+        phi0 = float(np.degrees(np.median(tl.angle(v0s[i], v_star))))
         cells.append(
-            Cell(p, k, method, n, counts, counts["global"] / n, low, high, iterations, schedules[i].stage1_iterations,
+            Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
                  float(gd.iterations[rows].mean()), phi0, against)
         )
     return cells
 
 
-def _run_pk_star(args: tuple[SuccessConfig, int, int]) -> list[Cell]:
-    return run_pk(*args)
+def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:
+    """Every cell of the grid, (p, k) cells in worker processes when --jobs > 1. Results do not depend on it.
 
-
-def run(config: SuccessConfig, jobs: int = 1, progress: Callable[[int, int], None] | None = None) -> list[Cell]:
-    """Every cell of the grid, (p, k) pairs in parallel processes when jobs > 1. Results do not depend on jobs.
-
-    `progress(done, total)` counts work in iterations (a (p, k) pair weighs its iteration budget).
+    `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
-    tasks = [(config, p, k) for p in config.ps for k in config.ks]
-    work = [exp.total_iterations(replace(config.base, p=p, k=k)) for _, p, k in tasks]
-    total, done = sum(work), 0
-    # Largest budget first: the slowest cells start early, so the two cores finish together.
-    order = sorted(range(len(tasks)), key=lambda i: -work[i])
-    results: dict[int, list[Cell]] = {}
-    if jobs <= 1 or len(tasks) == 1:
-        for i in order:
-            results[i] = run_pk(*tasks[i])
-            done += work[i]
-            if progress:
-                progress(done, total)
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_run_pk_star, tasks[i]): i for i in order}
-            for future in as_completed(futures):
-                i = futures[future]
-                results[i] = future.result()
-                done += work[i]
-                if progress:
-                    progress(done, total)
-    return [cell for i in range(len(tasks)) for cell in results[i]]
+    s = settings
+    tasks = [PkTask(s, p, k) for p in s.p for k in s.k]
+    weights = [s.total_steps(task.k) for task in tasks]
+    per_cell = run_cells(run_pk, tasks, jobs=s.workers(), weights=weights, progress=progress)
+    return SuccessResult(s, [cell for cells in per_cell for cell in cells])

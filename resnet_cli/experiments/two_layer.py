@@ -1,77 +1,121 @@
 """Experiments on the two-layer teacher–student model (Liu et al. 2019): training runs and the landscape.
 
-`train(config, rng, progress)` and `landscape(config, rng, progress)` return Result dataclasses; nothing here
-prints or writes files. Every random draw comes from the caller's `numpy.random.Generator`, in a fixed order:
-teachers first, then initializations.
+The settings of `train two-layer` (`TrainSettings`) and `landscape two-layer` (`LandscapeSettings`) are built
+from mixins shared with `success-rate`: the teacher (`TeacherSettings`), the step sizes and step counts
+(`StepSettings`) and the outcome criteria (`OutcomeSettings`); each holds its defaults, ranges and choices
+once. `run_train(settings, progress=)` and `run_landscape(settings, progress=)` draw every random number
+from `rng.make_rng(settings.seed)` in a fixed order (teachers first, then initializations) and return
+results whose `to_dict()` is the command's JSON. Nothing here prints or writes files.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from resnet_cli import optim
+from resnet_cli.config import Settings, require, setting
 from resnet_cli.models import two_layer as tl
+from resnet_cli.rng import make_rng
 
 STUDENTS = ("resnet", "cnn")
 TEACHER_V = ("prior", "sphere")
 TEACHER_A = ("gaussian", "uniform", "ones")
+STATS = ("loss", "phi", "a_dot_astar", "a_err")  # per-trial statistics of a run (final and traced)
 Progress = Callable[[int, int], None]
 
 
+# --- the shared groups of settings ------------------------------------------------------------------------
+
+
 @dataclass
-class TeacherConfig:
+class TeacherSettings(Settings):
     """How the teacher (v*, a*) is drawn.
 
     v*: ``prior`` = uniform on the cap angle(v*, e) ≤ prior_angle (the skip-layer prior of Liu et al. 2019,
-    60° ⇔ v* = e + w*, ‖w*‖ ≤ 1) or ``sphere`` = uniform on S^{p−1} (Du et al. 2018).
-    a*: ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones`` (a* = 1, so 1ᵀa* = k).
+    60° ⇔ v* = e + w*, ‖w*‖ ≤ 1) or ``sphere`` = uniform on S^{p−1} (Du et al. 2018); None: prior for the
+    resnet student, sphere for cnn. a*: ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones``.
     """
 
-    v_kind: str = "prior"
-    a_kind: str = "gaussian"
-    prior_angle_deg: float = 60.0
+    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="prior (resnet), sphere (cnn)")
+    teacher_a: str = setting("gaussian", choices=TEACHER_A)
+    prior_angle: float = setting(60.0, min=0, open_min=True, max=180)
+
+    def v_kind(self, student: str = "resnet") -> str:
+        """The law of v*: the option, else the student's default."""
+        return self.teacher_v or ("prior" if student == "resnet" else "sphere")
+
+    def draw(self, rng: np.random.Generator, n: int, p: int, k: int, student: str = "resnet") -> tuple[np.ndarray, np.ndarray]:
+        """n teachers (v* rows of unit norm, a* rows)."""
+        if self.v_kind(student) == "prior":
+            v_star = tl.sample_cap(rng, n, p, tl.unit_e(p), math.radians(self.prior_angle))
+        else:
+            v_star = tl.sample_sphere(rng, n, p)
+        if self.teacher_a == "gaussian":
+            a_star = rng.standard_normal((n, k))
+        elif self.teacher_a == "uniform":
+            a_star = rng.uniform(-1.0, 1.0, size=(n, k))
+        else:
+            a_star = np.ones((n, k))
+        return v_star, a_star
 
 
 @dataclass
-class TrainConfig:
-    """Every parameter of a two-layer training run; None step sizes/iterations mean "Theorem 1/2 default"."""
+class StepSettings(Settings):
+    """Step sizes and step counts of the two-stage schedules; None means the Theorem 1/2 value."""
 
-    student: str = "resnet"
-    p: int = 8
-    k: int = 4
-    schedule: str = "ssw"
-    eta_a: float | None = None
-    eta_w: float | None = None
-    eta: float | None = None
-    c_eta_w: float = 1.0
-    stage1_iterations: int | None = None
-    iterations: int | None = None
-    stage2_iterations: int = 20000
-    trials: int = 1
-    same_teacher: bool = False
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    criteria: optim.Criteria = field(default_factory=optim.Criteria)
-    trace_every: int | None = None
-    stop_when_global: bool = False
+    lr_a: Optional[float] = setting(None, min=0, open_min=True, shown="Theorem 1")
+    lr_w: Optional[float] = setting(None, min=0, shown="Theorem 1")
+    lr: Optional[float] = setting(None, min=0, open_min=True, shown="Theorem 2")
+    c_lr_w: float = setting(1.0, min=0)
+    stage1_steps: Optional[int] = setting(None, min=0, shown="⌈1/η_a⌉")
+    steps: Optional[int] = setting(None, min=1, shown="T1 + stage2-steps")
+    stage2_steps: int = setting(20000, min=0)
+
+    def stage1_length(self, k: int) -> int:
+        """T1: the option, else ⌈1/η_a⌉ (Theorem 1: T1 = Õ(1/η_a))."""
+        if self.stage1_steps is not None:
+            return self.stage1_steps
+        return int(math.ceil(1.0 / self.step_a(k)))
+
+    def total_steps(self, k: int) -> int:
+        """All steps: the option, else T1 + stage2_steps."""
+        return self.steps if self.steps is not None else self.stage1_length(k) + self.stage2_steps
+
+    def step_a(self, k: int) -> float:
+        """η_a: the option, else Theorem 1."""
+        return self.lr_a if self.lr_a is not None else optim.theorem1_eta_a(k)
+
+    def schedule_of(self, kind: str, a_star: np.ndarray) -> optim.Schedule:
+        """The per-trial step sizes of schedule `kind` for the teachers `a_star` (trials × k)."""
+        n, k = a_star.shape
+        eta_a = self.step_a(k)
+        eta_w = np.full(n, self.lr_w) if self.lr_w is not None else optim.theorem1_eta_w(a_star, eta_a, self.c_lr_w)
+        eta = np.full(n, self.lr) if self.lr is not None else optim.theorem2_eta(a_star, k)
+        return optim.Schedule(kind, np.full(n, eta_a), eta_w, eta, self.stage1_length(k))
 
 
-def draw_teachers(rng: np.random.Generator, n: int, p: int, k: int, teacher: TeacherConfig) -> tuple[np.ndarray, np.ndarray]:
-    """n teachers (v* rows of unit norm, a* rows), drawn as `teacher` says."""
-    if teacher.v_kind == "prior":
-        v_star = tl.sample_cap(rng, n, p, tl.unit_e(p), math.radians(teacher.prior_angle_deg))
-    else:
-        v_star = tl.sample_sphere(rng, n, p)
-    if teacher.a_kind == "gaussian":
-        a_star = rng.standard_normal((n, k))
-    elif teacher.a_kind == "uniform":
-        a_star = rng.uniform(-1.0, 1.0, size=(n, k))
-    else:
-        a_star = np.ones((n, k))
-    return v_star, a_star
+@dataclass
+class OutcomeSettings(Settings):
+    """How a run's final state is classified (global / spurious / undecided / diverged)."""
+
+    phi_tol: float = setting(1e-2, min=0, open_min=True, max=math.pi / 2)
+    a_tol: float = setting(1e-2, min=0, open_min=True)
+    spurious_tol: float = setting(math.pi / 4, min=0, open_min=True, max=math.pi / 2)
+
+    def criteria(self) -> optim.Criteria:
+        return optim.Criteria(self.phi_tol, self.a_tol, self.spurious_tol)
+
+
+@dataclass
+class SizeSettings(Settings):
+    """One model size: patch dimension p and number of patches k."""
+
+    p: int = setting(8, min=2)
+    k: int = setting(4, min=1)
 
 
 def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,73 +128,97 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
     return v0, a0
 
 
-def make_schedule(config: TrainConfig, a_star: np.ndarray) -> optim.Schedule:
-    """Resolve the per-trial step sizes: the options where given, else Theorems 1 and 2."""
-    n, k = a_star.shape
-    eta_a = config.eta_a if config.eta_a is not None else optim.theorem1_eta_a(k)
-    eta_w = (
-        np.full(n, config.eta_w) if config.eta_w is not None else optim.theorem1_eta_w(a_star, eta_a, config.c_eta_w)
-    )
-    eta = np.full(n, config.eta) if config.eta is not None else optim.theorem2_eta(a_star, k)
-    return optim.Schedule(config.schedule, np.full(n, eta_a), eta_w, eta, stage1_iterations(config))
+# --- train two-layer --------------------------------------------------------------------------------------
 
 
-def stage1_iterations(config: TrainConfig) -> int:
-    """T1: the option, else ⌈1/η_a⌉ (Theorem 1: T1 = Õ(1/η_a))."""
-    if config.stage1_iterations is not None:
-        return config.stage1_iterations
-    eta_a = config.eta_a if config.eta_a is not None else optim.theorem1_eta_a(config.k)
-    return int(math.ceil(1.0 / eta_a))
-
-
-def total_iterations(config: TrainConfig) -> int:
-    """All iterations: the option, else T1 + stage2_iterations."""
-    if config.iterations is not None:
-        return config.iterations
-    return stage1_iterations(config) + config.stage2_iterations
+@dataclass
+class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings):
+    COMMAND = "train two-layer"
+    student: str = setting("resnet", choices=STUDENTS)
+    schedule: str = setting("ssw", choices=optim.SCHEDULES)
+    trials: int = setting(1, min=1)
+    same_teacher: bool = setting(False)
+    trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
+    seed: int = setting(0)
 
 
 @dataclass
 class TrainResult:
-    config: TrainConfig
+    settings: TrainSettings
     schedule: optim.Schedule
     v_star: np.ndarray
     a_star: np.ndarray
     gd: optim.GDResult
-    iterations: int
+    steps: int
 
     @property
     def counts(self) -> dict[str, int]:
         return {name: int(np.sum(self.gd.outcome == name)) for name in optim.OUTCOMES}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON result: the settings (with T1, the step count and the v* law resolved), one entry per
+        trial, and the trace (each statistic as trials × records)."""
+        s, sched, gd = self.settings, self.schedule, self.gd
+        config = {**s.to_dict(), "teacher_v": s.v_kind(s.student), "stage1_steps": sched.stage1_iterations,
+                  "steps": self.steps}
+        runs = [
+            {
+                "trial": i,
+                "outcome": str(gd.outcome[i]),
+                "final": {key: float(gd.final[key][i]) for key in STATS},
+                "steps": int(gd.iterations[i]),
+                "lr_a": float(sched.eta_a[i]),
+                "lr_w": float(sched.eta_w[i]),
+                "stage1_lr_w": float(sched.stage1_eta_w[i]),
+                "lr": float(sched.eta[i]),
+                "teacher": {"v_star": self.v_star[i], "a_star": self.a_star[i]},
+            }
+            for i in range(s.trials)
+        ]
+        trace = {"step": gd.trace_iterations, **{key: np.array(gd.trace[key]).T for key in STATS}}
+        return {"command": s.COMMAND, "config": config, "counts": self.counts, "runs": runs, "trace": trace}
 
-def train(config: TrainConfig, rng: np.random.Generator, progress: Progress | None = None) -> TrainResult:
+
+def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress | None = None,
+          stop_when_global: bool = False) -> TrainResult:
     """Train `trials` two-layer students against their teachers with GD + normalization, all in one batch."""
-    n = config.trials
-    if config.same_teacher:
-        v1, a1 = draw_teachers(rng, 1, config.p, config.k, config.teacher)
+    s, n = settings, settings.trials
+    if s.same_teacher:
+        v1, a1 = s.draw(rng, 1, s.p, s.k, s.student)
         v_star, a_star = np.repeat(v1, n, axis=0), np.repeat(a1, n, axis=0)
     else:
-        v_star, a_star = draw_teachers(rng, n, config.p, config.k, config.teacher)
-    v0, a0 = draw_inits(rng, config.student, v_star, a_star)
-    schedule = make_schedule(config, a_star)
-    iterations = total_iterations(config)
-    gd = optim.run_gd(
-        v0,
-        a0,
-        v_star,
-        a_star,
-        schedule,
-        iterations,
-        config.criteria,
-        trace_points=optim.trace_points(iterations, config.trace_every, schedule.stage1_iterations),
-        stop_when_global=config.stop_when_global,
-        progress=progress,
-    )
-    return TrainResult(config, schedule, v_star, a_star, gd, iterations)
+        v_star, a_star = s.draw(rng, n, s.p, s.k, s.student)
+    v0, a0 = draw_inits(rng, s.student, v_star, a_star)
+    schedule = s.schedule_of(s.schedule, a_star)
+    steps = s.total_steps(s.k)
+    gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(),
+                      trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
+                      stop_when_global=stop_when_global, progress=progress)
+    return TrainResult(s, schedule, v_star, a_star, gd, steps)
 
 
-# --- the landscape ----------------------------------------------------------------------------------------
+def run_train(settings: TrainSettings, progress: Progress | None = None) -> TrainResult:
+    """`train two-layer`: every draw from `make_rng(settings.seed)`."""
+    return train(settings, make_rng(settings.seed), progress)
+
+
+# --- landscape two-layer ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings):
+    COMMAND = "landscape two-layer"
+    profile_points: int = setting(19, min=2)
+    basin_phi: int = setting(7, min=1)
+    basin_a: int = setting(5, min=1)
+    schedule: list[str] = setting(["ssw", "constant"], choices=optim.SCHEDULES)
+    probes: int = setting(2000, min=1)
+    probe_radius: float = setting(1e-2, min=0, open_min=True)
+    seed: int = setting(0)
+
+    def check(self) -> None:
+        super().check()
+        require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
 
 
 @dataclass
@@ -165,24 +233,19 @@ class CriticalPoint:
     verdict: str
     method: str
 
-
-@dataclass
-class LandscapeConfig:
-    p: int = 8
-    k: int = 4
-    teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    profile_points: int = 19
-    basin_phi_points: int = 7
-    basin_a_points: int = 5
-    schedules: tuple[str, ...] = ("ssw", "constant")
-    probes: int = 2000
-    probe_radius: float = 1e-2
-    train: TrainConfig = field(default_factory=TrainConfig)
+    def to_dict(self) -> dict[str, Any]:
+        """JSON view; `w_resnet` = v − e is the ResNet parametrization of the same point."""
+        return {
+            "kind": self.kind, "loss": self.loss, "grad_norm": self.grad_norm, "a_dot_astar": self.a_dot_astar,
+            "hessian_min": float(self.hessian_eigenvalues.min()), "hessian_max": float(self.hessian_eigenvalues.max()),
+            "verdict": self.verdict, "method": self.method, "v": self.v, "w_resnet": self.v - tl.unit_e(self.v.size),
+            "a": self.a,
+        }
 
 
 @dataclass
 class LandscapeResult:
-    config: LandscapeConfig
+    settings: LandscapeSettings
     v_star: np.ndarray
     a_star: np.ndarray
     critical_points: list[CriticalPoint]
@@ -194,6 +257,30 @@ class LandscapeResult:
     basin: dict[str, np.ndarray]  # schedule -> outcomes (phi × a)
     resnet_init_phi: float
     cnn_init_phi_quantiles: dict[str, float]
+    stage1_steps: int
+    steps: int
+
+    def to_dict(self) -> dict[str, Any]:
+        config = {**self.settings.to_dict(), "teacher_v": self.settings.v_kind(), "stage1_steps": self.stage1_steps,
+                  "steps": self.steps}
+        return {
+            "command": self.settings.COMMAND,
+            "config": config,
+            "teacher": {"v_star": self.v_star, "a_star": self.a_star, "angle_to_e": self.resnet_init_phi,
+                        "a_star_norm": float(np.linalg.norm(self.a_star)), "a_star_sum": float(np.sum(self.a_star))},
+            "critical_points": [cp.to_dict() for cp in self.critical_points],
+            "profile": [
+                {"phi": float(phi), "loss": float(loss), "a_dot_astar": float(ad)}
+                for phi, loss, ad in zip(self.profile_phi, self.profile_loss, self.profile_a_dot)
+            ],
+            "basin": {
+                "phi0": self.basin_phi0,
+                "a0_over_astar": self.basin_a_ratio,
+                "outcomes": {kind: grid.tolist() for kind, grid in self.basin.items()},
+                "resnet_init_phi0": self.resnet_init_phi,
+                "cnn_init_phi0_quantiles": self.cnn_init_phi_quantiles,
+            },
+        }
 
 
 def tangent_hessian(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> np.ndarray:
@@ -240,7 +327,8 @@ def probe_minimum(
 
 
 def classify_point(
-    rng: np.random.Generator, kind: str, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, config: LandscapeConfig
+    rng: np.random.Generator, kind: str, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray,
+    settings: LandscapeSettings,
 ) -> CriticalPoint:
     """Loss, gradient norm and a local-minimality verdict: from the tangent Hessian when it is definite,
     from probing random perturbations when it is degenerate (the spurious point: g is cubic at φ = π)."""
@@ -252,12 +340,12 @@ def classify_point(
     elif eig.min() < -1e-9 * scale:
         verdict, method = "saddle", "Hessian has a negative eigenvalue"
     else:
-        higher, worst = probe_minimum(rng, v, a, v_star, a_star, config.probes, config.probe_radius)
+        higher, worst = probe_minimum(rng, v, a, v_star, a_star, settings.probes, settings.probe_radius)
         zero = int(np.sum(np.abs(eig) <= 1e-9 * scale))
         verdict = "local minimum" if higher else "saddle"
         method = (
-            f"Hessian degenerate ({zero} zero eigenvalues); probed {2 * config.probes} perturbations of size "
-            f"{config.probe_radius:g} (half with a re-optimized): {'all higher' if higher else 'some lower'} "
+            f"Hessian degenerate ({zero} zero eigenvalues); probed {2 * settings.probes} perturbations of size "
+            f"{settings.probe_radius:g} (half with a re-optimized): {'all higher' if higher else 'some lower'} "
             f"(min ΔL = {worst:.3e})"
         )
     return CriticalPoint(
@@ -273,22 +361,23 @@ def classify_point(
     )
 
 
-def landscape(config: LandscapeConfig, rng: np.random.Generator, progress: Progress | None = None) -> LandscapeResult:
+def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: Progress | None = None) -> LandscapeResult:
     """The population landscape of one teacher: critical points, the φ-profile and the basin map."""
-    p, k = config.p, config.k
-    v_star_b, a_star_b = draw_teachers(rng, 1, p, k, config.teacher)
+    s = settings
+    p, k = s.p, s.k
+    v_star_b, a_star_b = s.draw(rng, 1, p, k)
     v_star, a_star = v_star_b[0], a_star_b[0]
     points = [
-        classify_point(rng, "global", *tl.global_optimum(v_star, a_star), v_star, a_star, config),
-        classify_point(rng, "spurious", *tl.spurious_optimum(v_star, a_star), v_star, a_star, config),
+        classify_point(rng, "global", *tl.global_optimum(v_star, a_star), v_star, a_star, s),
+        classify_point(rng, "spurious", *tl.spurious_optimum(v_star, a_star), v_star, a_star, s),
     ]
-    phis = np.linspace(0.0, math.pi, config.profile_points)
+    phis = np.linspace(0.0, math.pi, s.profile_points)
     prof = tl.profile_loss(phis, a_star)
     prof_a = tl.optimal_a(phis, np.broadcast_to(a_star, (phis.size, k))) @ a_star
 
     # Basin map: GD from v0 at angle φ0 from v* (in one random plane) and a0 = q a* for a grid of q.
-    phi0 = np.linspace(0.0, math.pi, config.basin_phi_points)
-    ratios = np.linspace(-1.0, 1.0, config.basin_a_points)
+    phi0 = np.linspace(0.0, math.pi, s.basin_phi)
+    ratios = np.linspace(-1.0, 1.0, s.basin_a)
     normal = rng.standard_normal(p)
     normal -= (normal @ v_star) * v_star
     normal /= np.linalg.norm(normal)
@@ -298,29 +387,23 @@ def landscape(config: LandscapeConfig, rng: np.random.Generator, progress: Progr
     a0 = grid_q.ravel()[:, None] * a_star
     vs, ast = np.tile(v_star, (cells, 1)), np.tile(a_star, (cells, 1))
     basin: dict[str, np.ndarray] = {}
-    total = len(config.schedules)
-    for i, kind in enumerate(config.schedules):
-        tcfg = replace(config.train, p=p, k=k, schedule=kind)
-        iterations = total_iterations(tcfg)
+    steps = s.total_steps(k)
+    for i, kind in enumerate(s.schedule):
 
         def tick(done: int, _total: int, i: int = i) -> None:
             if progress is not None:
-                progress(i * iterations + done, total * iterations)
+                progress(i * steps + done, len(s.schedule) * steps)
 
-        gd = optim.run_gd(
-            v0, a0, vs, ast, make_schedule(tcfg, ast), iterations, tcfg.criteria, stop_when_global=True, progress=tick
-        )
+        gd = optim.run_gd(v0, a0, vs, ast, s.schedule_of(kind, ast), steps, s.criteria(), stop_when_global=True,
+                          progress=tick)
         basin[kind] = gd.outcome.reshape(grid_phi.shape)
     e = tl.unit_e(p)
     cnn_phi = tl.angle(tl.sample_sphere(rng, 10000, p), v_star)
     quantiles = {f"q{int(q * 100)}": float(np.quantile(cnn_phi, q)) for q in (0.1, 0.5, 0.9)}
-    return LandscapeResult(
-        config, v_star, a_star, points, phis, prof, prof_a, phi0, ratios, basin, float(tl.angle(e, v_star)), quantiles
-    )
+    return LandscapeResult(s, v_star, a_star, points, phis, prof, prof_a, phi0, ratios, basin,
+                           float(tl.angle(e, v_star)), quantiles, s.stage1_length(k), steps)
 
 
-def as_dict(obj: Any) -> Any:
-    """A JSON-ready view of a config dataclass (nested dataclasses become dicts)."""
-    import dataclasses
-
-    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
+def run_landscape(settings: LandscapeSettings, progress: Progress | None = None) -> LandscapeResult:
+    """`landscape two-layer`: every draw from `make_rng(settings.seed)`."""
+    return landscape(settings, make_rng(settings.seed), progress)

@@ -25,9 +25,11 @@ multilinear in s, so at a point with z_E = 0, ∇R_{D(s)} is a convex combinatio
     F(θ, s) = [ ∇R_{D(s)}(θ) ;  z_E(θ) ] = 0,        (P + |E| equations, P + |E| unknowns)
 
 with Jacobian J = [[∇²R_{D(s)}, ∂_s ∇R_{D(s)}], [∂z_E/∂θ, 0]] (∂_s by an exact central difference: ∇R_D
-is quadratic in each s_e). With E = ∅ this is plain Newton/LM on ∇R = 0. E is built on the way: an entry
-joins E when a rejected step crossed its kink (its sign changed), with s_e = its current slope (so the
-merit does not jump); it leaves when s_e sits at the bound of its own side (s_e = 1[z_e > 0]).
+is quadratic in each s_e). With E = ∅ this is plain Newton/LM on ∇R = 0. E is built on the way, one
+entry at a time and only within reach of a Newton step (|z_e| ≤ κ‖F‖): after a poor or rejected step the
+entry nearest to its kink joins, and after a rejected step the first kink the step crossed joins; a new
+entry starts at s_e = its current slope (so the merit does not jump). An entry leaves E when s_e settles
+on the bound of its own side (s_e = 1[z_e > 0]), which leaves R_D unchanged.
 LM step: (JᵀJ + μI) δ = −JᵀF with μ = λ_b ‖F‖ (Fan–Yuan), per-start λ_b adapted by the ratio of actual to
 predicted decrease of ‖F‖²; s is kept in [0, 1]. Converged when ‖∇R_{D(s)}‖ < tol and max|z_E| < tol:
 then 0 ≈ ∇R_{D(s)} ∈ ∂R (a Clarke-critical point; a smooth critical point when E = ∅).
@@ -54,7 +56,6 @@ forward pass).
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -332,8 +333,10 @@ def find_critical_points(
     Each iteration evaluates R_D, ∇R_D, ∇²R_D and ∂z/∂θ for all active starts in one batched call, then per
     start solves the (P+|E|)-square damped system (JᵀJ + μI)δ = −JᵀF, μ = λ_b‖F‖ (λ_b starts at `damping`,
     ×0.25 after a very successful step, ×4 after a poor or rejected one). A step is accepted when ‖F‖²
-    decreases by at least 1e-4 of the predicted decrease. Kink entries join E when a rejected step flips
-    their sign (at most `max_kinks` per start) and leave it when their slope settles on their own side.
+    decreases by at least 1e-4 of the predicted decrease. Kink entries join E one at a time, only when
+    |z_e| ≤ kappa·‖F‖: the entry nearest its kink after a poor (ratio < 1/4) or rejected step, the first
+    kink crossed by a rejected step (at most `max_kinks` per start); they leave E when their slope settles
+    on their own side. Starts may be random or the end points of gradient descent.
     A start stops when ‖∇R_{D(s)}‖ < tol and max|z_E| < tol (converged), or after `max_iter` iterations or
     when λ_b exceeds 1e16 (not converged; never dropped).
     """
@@ -346,6 +349,7 @@ def find_critical_points(
     active = np.ones(B, dtype=bool)
     converged = np.zeros(B, dtype=bool)
     history: list[list[float]] = [[] for _ in range(B)]
+    poor = np.zeros(B, dtype=bool)  # the last step was rejected or decreased ‖F‖² by < 1/4 of the prediction
 
     Z = problem.preactivations(theta)
     der, F = _residual(problem, theta, Z, entries, slopes)
@@ -371,16 +375,17 @@ def find_critical_points(
         if idx.size == 0:
             break
         # ---- Newton/LM steps, one small dense system per start
-        trials, trial_entries, trial_slopes, preds, steps = [], [], [], [], []
+        trials, trial_entries, trial_slopes, preds = [], [], [], []
         for b in idx:
-            # entries within reach of a Newton step, |z_e| ≤ kappa·‖F‖, join E (slope = their side: no jump)
+            # after a poor or rejected step, the entry nearest to its kink joins E if it is within reach
+            # of a Newton step, |z_e| ≤ kappa·‖F‖ (slope = its side's, so the merit does not jump)
             zc = cur_der[b][3]
             reach = kappa * float(np.linalg.norm(Fs[b]))
-            if len(entries[b]) < max_kinks:
+            if poor[b] and len(entries[b]) < max_kinks:
                 E = set(entries[b])
                 near = sorted((abs(zl[j, i]), (layer, int(j), int(i)))
                               for layer, zl in enumerate(zc) for j, i in zip(*np.nonzero(np.abs(zl) <= reach)))
-                added = [e for _, e in near if e not in E][: max_kinks - len(entries[b])]
+                added = [e for _, e in near if e not in E][:1]
                 if added:
                     entries[b] = entries[b] + added
                     slopes[b] = np.concatenate([slopes[b], [float(zc[l][j, i] > 0) for l, j, i in added]])
@@ -419,7 +424,6 @@ def find_critical_points(
             trials.append(theta[b] + delta[:P])
             trial_entries.append(list(E))
             trial_slopes.append(new_s)
-            steps.append(step)
         trial = np.stack(trials)
         with np.errstate(over="ignore", invalid="ignore"):
             Zt = problem.preactivations(trial)
@@ -430,6 +434,7 @@ def find_critical_points(
             new = float(np.linalg.norm(F_t[pos])) ** 2 if np.all(np.isfinite(F_t[pos])) else np.inf
             pred = max(preds[pos], 1e-300)
             ratio = (old - new) / pred
+            poor[b] = not (np.isfinite(new) and ratio > 0.25)
             if np.isfinite(new) and ratio > 1e-4:
                 theta[b] = trial[pos]
                 slopes[b] = trial_slopes[pos]
@@ -483,3 +488,403 @@ def find_critical_points(
     return FinderResult(theta=theta, converged=converged, iterations=iters, risk=risk, residual=residual,
                         kink_gap=gap, grad_norm=np.linalg.norm(g, axis=1), clarke_norm=clarke,
                         kinks=entries, weights=slopes, history=history)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Second order at a point, kinks included; classification
+# ----------------------------------------------------------------------------------------------------
+
+
+def clarke_weights(problem: Problem, theta: Array, entries: list[Entry]) -> Array:
+    """Slopes s ∈ [0, 1]^E minimising ‖∇R_{D(s)}(θ)‖ at θ (P,) (the min-norm Clarke subgradient's weights).
+
+    ∇R_{D(s)} = g0 + Σ_e s_e Δ_e exactly when the kinks lie in one layer (otherwise multilinear in s; this
+    is then its affine part at s = 0). Δ_e = ∇R with D_e = 1 minus ∇R with D_e = 0, all other E entries 0.
+    """
+    n = len(entries)
+    if n == 0:
+        return np.zeros(0)
+    z = [zl[0] for zl in problem.preactivations(theta[None])]
+    pats = [_pattern_with(z, entries, np.zeros(n))]
+    for e in range(n):
+        s = np.zeros(n)
+        s[e] = 1.0
+        pats.append(_pattern_with(z, entries, s))
+    D = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
+    G = pattern_derivatives(problem, np.repeat(theta[None], n + 1, axis=0), D).grad
+    return dr._box_least_squares(G[1:] - G[0], G[0])
+
+
+def _eig_counts(evals: Array, eig_tol: float) -> tuple[float, int, int, int]:
+    """(λ_min, #negative, #zero, #positive) with the threshold eig_tol·max(|λ|)."""
+    if evals.size == 0:
+        return float("nan"), 0, 0, 0
+    thr = eig_tol * max(float(np.abs(evals).max()), 1e-300)
+    return float(evals[0]), int((evals < -thr).sum()), int((np.abs(evals) <= thr).sum()), int((evals > thr).sum())
+
+
+def analyse_point(
+    problem: Problem,
+    theta: Array,
+    *,
+    linear_risk: float,
+    entries: list[Entry] | None = None,
+    weights: Array | None = None,
+    kink_tol: float = 1e-9,
+    gap_tol: float = 1e-4,
+    eig_tol: float = 1e-8,
+    max_pieces: int = 256,
+    probe_directions: int = 1000,
+) -> dict[str, Any]:
+    """Everything about one critical point θ (P,): risk, stationarity, kinks, second order, class, index.
+
+    Kinks: `entries` (layer, unit, sample) — by default those with |z| ≤ kink_tol·max(1, max|z|) — with their
+    slopes `weights` (default: `clarke_weights`). Keys:
+      risk, gap (R − R_lin), grad_norm (the engine's ‖∇R‖, σ'(0) = 0: one side's gradient at a kink),
+      clarke_norm (‖∇R_{D(s)}‖, the Clarke subgradient with weights s; = grad_norm at smooth points),
+      engine_clarke_norm (`deep_resnet.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope}],
+      on_kink (bool), nested_kinks (bool), hessian {lambda_min, lambda_max, negative, zero, positive}:
+      at a smooth point the Hessian of R; at a kink point the kink-manifold Hessian Zᵀ∇²R_{D(s)}Z
+      (dimension P − rank ∂z_E/∂θ, reported as `dim`), pieces: None at smooth points, else {count,
+      enumerated (bool), lambda_min (min over pieces), all [{pattern: [0/1 per kink], lambda_min,
+      negative}], sigma0_piece (the piece of σ'(0) = 0: every on-kink slope 0)} or, with more than
+      `max_pieces` pieces, {count, enumerated: False, note: "too many pieces"}; index (share of negative
+      eigenvalues of the reported Hessian), kind (see `classify_point`), escape_probe (for counterexample
+      and kink_undecided points: `escape_probe` along the reported Hessian's null eigenvectors, else None).
+
+    An eigenvalue counts as negative (zero) when λ < −eig_tol·max|λ| (|λ| ≤ eig_tol·max|λ|). The default
+    1e-8 suits Newton end points (‖∇R‖ < 1e-10 puts the Hessian within ~1e-10 of the critical point's);
+    the GD experiment's 1e-5 is too coarse here: on example 1, Newton finds ResNet points at Var(Y) with
+    λ_min ≈ −1e-5 (relative −5e-7) whose risk does drop along the eigenvector.
+    """
+    theta = np.asarray(theta, dtype=float)
+    P = problem.n_params
+    z = [zl[0] for zl in problem.preactivations(theta[None])]
+    if entries is None:
+        entries = kink_entries(z, kink_tol)
+    entries = list(entries)
+    n = len(entries)
+    s = clarke_weights(problem, theta, entries) if weights is None else np.asarray(weights, dtype=float)
+    risk, g = problem.risk_grad(theta[None])
+    _, eng_clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta[None], g)
+    D = [d[None] for d in _pattern_with(z, entries, s)]
+    der = pattern_derivatives(problem, theta[None], D)
+    H = der.hess[0]
+    out: dict[str, Any] = {
+        "network": problem.network,
+        "risk": float(risk[0]),
+        "gap": float(risk[0] - linear_risk),
+        "linear_risk": float(linear_risk),
+        "grad_norm": float(np.linalg.norm(g[0])),
+        "clarke_norm": float(np.linalg.norm(der.grad[0])),
+        "engine_clarke_norm": float(eng_clarke[0]),
+        "kinks": [{"layer": l + 1, "unit": j, "sample": i, "z": float(z[l][j, i]), "slope": float(se)}
+                  for (l, j, i), se in zip(entries, s)],
+        "on_kink": n > 0,
+        "nested_kinks": _nested(entries),
+    }
+    if n == 0:
+        evals, evecs = np.linalg.eigh(H)
+        dim = P
+        out["pieces"] = None
+    else:
+        Jz = np.stack([der.dz[l][0][:, j, i] for l, j, i in entries])  # (n, P)
+        _, sv, Vt = np.linalg.svd(Jz)
+        rank = int((sv > 1e-10 * max(float(sv.max(initial=0.0)), 1e-300)).sum())
+        Zb = Vt[rank:].T  # (P, P − rank) orthonormal basis of the tangent space of the kink manifold
+        if Zb.shape[1]:
+            evals, evecs = np.linalg.eigh(Zb.T @ H @ Zb)
+            evecs = Zb @ evecs
+        else:
+            evals, evecs = np.zeros(0), np.zeros((P, 0))
+        dim = Zb.shape[1]
+        count = 2 ** n
+        if count <= max_pieces:
+            bits = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+            pats = [_pattern_with(z, entries, row) for row in bits]
+            Dp = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
+            Hs = pattern_derivatives(problem, np.repeat(theta[None], count, axis=0), Dp).hess
+            ev = np.linalg.eigvalsh(Hs)
+            rows = []
+            for row, e in zip(bits, ev):
+                lam, neg, _, _ = _eig_counts(e, eig_tol)
+                rows.append({"pattern": [int(v) for v in row], "lambda_min": lam, "negative": neg})
+            out["pieces"] = {"count": count, "enumerated": True,
+                             "lambda_min": min(r["lambda_min"] for r in rows), "all": rows,
+                             "sigma0_piece": rows[0]}
+        else:
+            out["pieces"] = {"count": count, "enumerated": False,
+                             "note": f"too many pieces: 2^{n} = {count} > {max_pieces}; not enumerated"}
+    lam, neg, zero, pos = _eig_counts(evals, eig_tol)
+    out["hessian"] = {"kind": "smooth" if n == 0 else "kink-manifold", "dim": dim, "lambda_min": lam,
+                      "lambda_max": float(evals[-1]) if evals.size else float("nan"),
+                      "negative": neg, "zero": zero, "positive": pos}
+    out["index"] = neg / dim if dim else 0.0
+    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
+    out["escape_probe"] = None
+    if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
+        thr = eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)
+        null = evecs[:, np.abs(evals) <= thr]
+        out["escape_probe"] = escape_probe(problem, theta, null, directions=probe_directions)
+    return out
+
+
+def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int = 1000,
+                 radii: tuple[float, ...] = (1e-3, 1e-2, 1e-1), seed: int = 0) -> dict[str, Any]:
+    """Evidence for a higher-order saddle: min of R(θ + r d) − R(θ) over random unit d in span(basis).
+
+    basis (P, q): the Hessian's (near-)null eigenvectors. Without negative curvature, second order is
+    silent there; a decrease found at radius r shows the point is not a minimum within r (cubic or
+    quartic escape). Evidence, not a proof: a decrease is a fact at radius r; no decrease proves nothing.
+    Returns {dim, directions, radii, min_change per radius, descent (bool: some change < −1e-12·(1+R))}.
+    """
+    q = basis.shape[1]
+    R0 = float(problem.risk(theta[None])[0])
+    changes = []
+    if q:
+        rng = np.random.default_rng(seed)
+        d = basis @ rng.normal(size=(q, directions))
+        d /= np.linalg.norm(d, axis=0, keepdims=True)
+        for r in radii:
+            changes.append(float((problem.risk(theta[None] + r * d.T) - R0).min()))
+    return {"dim": q, "directions": directions if q else 0, "radii": list(radii) if q else [],
+            "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
+
+
+def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float = 1e-4) -> str:
+    """"better" / "equal" (at least as good as linear), "strict_saddle", "counterexample", "kink_undecided".
+
+    gap = R − R_lin against tol = gap_tol·R_lin. For a worse point: strict_saddle when the reported Hessian
+    (smooth Hessian, or the kink-manifold Hessian at a kink point — a certified descent curve along the
+    kinks) has a negative eigenvalue; otherwise, at a smooth point, counterexample (no negative curvature:
+    a possibly degenerate local minimum worse than linear). At a kink point without negative curvature on
+    the kink manifold: counterexample when the kinks are not nested and every slope lies strictly inside
+    (0, 1) (every direction leaving the manifold raises R at first order) and no enumerated piece has
+    negative curvature; otherwise kink_undecided.
+    """
+    scale = max(abs(linear_risk), 1e-300)
+    gap = info["gap"]
+    if gap < -gap_tol * scale:
+        return "better"
+    if gap <= gap_tol * scale:
+        return "equal"
+    if info["hessian"]["negative"] > 0:
+        return "strict_saddle"
+    if not info["on_kink"]:
+        return "counterexample"
+    slopes = np.array([k["slope"] for k in info["kinks"]])
+    interior = bool(np.all((slopes > 1e-8) & (slopes < 1 - 1e-8)))
+    pieces = info["pieces"]
+    pieces_ok = pieces is not None and pieces["enumerated"] and all(r["negative"] == 0 for r in pieces["all"])
+    if interior and not info["nested_kinks"] and pieces_ok:
+        return "counterexample"
+    return "kink_undecided"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Symmetries: canonical form and de-duplication
+# ----------------------------------------------------------------------------------------------------
+
+
+def _unit_layout(problem: Problem) -> list[tuple[list[tuple[str, str]], list[tuple[str, str]]]]:
+    """Per ReLU layer: the (name, axis) of its in-weights ('row' entries) and out-weights ('col')."""
+    out = []
+    if problem.network == "resnet":
+        for layer in range(1, problem.n_layers + 1):
+            ins = [(f"U{layer}", "row")] + ([(f"b{layer}", "vec")] if problem.shape.bias else [])
+            out.append((ins, [(f"V{layer}", "col")]))
+    else:
+        for layer in range(1, problem.n_layers + 1):
+            ins = [(f"W{layer}", "row")] + ([(f"b{layer}", "vec")] if problem.shape.bias else [])
+            nxt = f"W{layer + 1}" if layer < problem.n_layers else "W_out"
+            out.append((ins, [(nxt, "col")]))
+    return out
+
+
+def _take(arr: Array, axis: str) -> Array:
+    """Unit-major view: rows of a 'row' matrix, columns of a 'col' matrix, entries of a 'vec'."""
+    if axis == "row":
+        return arr
+    if axis == "col":
+        return arr.T
+    return arr[:, None]
+
+
+def canonical_form(problem: Problem, theta: Array) -> Array:
+    """θ (P,) moved along its symmetry orbit to a canonical representative (same function everywhere).
+
+    Layer by layer (bottom to top, so an FC layer's rescaling is absorbed by the next before that one is
+    normalised): unit j's in-weights w_j = [row j of U (or W_l), b_j] are scaled to ‖w_j‖ = 1 and its
+    out-weights (column j of V, or of the next layer) by the inverse factor (σ(c t) = c σ(t) for c > 0);
+    units with w_j = 0 are left alone. Then the units are sorted by their in-weights (lexicographic, after
+    rounding to 1e-8), and out-weights follow. Points on one orbit get the same form up to rounding and
+    ties; `deduplicate` therefore matches units explicitly instead of relying on the sort.
+    """
+    spec = problem.shape.spec()
+    p = {k: v.copy() for k, v in dr.unpack(spec, np.asarray(theta, dtype=float)[None]).items()}
+    p = {k: v[0] for k, v in p.items()}
+    for ins, outs in _unit_layout(problem):
+        W_in = np.concatenate([_take(p[name], ax) for name, ax in ins], axis=1)  # (units, fan_in+1)
+        norms = np.linalg.norm(W_in, axis=1)
+        c = np.where(norms > 0, 1.0 / np.where(norms > 0, norms, 1.0), 1.0)
+        for name, ax in ins:
+            p[name] = p[name] * (c[:, None] if ax == "row" else c)
+        for name, _ in outs:
+            p[name] = p[name] / c[None, :]
+        W_in = np.concatenate([_take(p[name], ax) for name, ax in ins], axis=1)
+        order = np.lexsort(np.round(W_in, 8).T[::-1])
+        for name, ax in ins:
+            p[name] = p[name][order]
+        for name, _ in outs:
+            p[name] = p[name][:, order]
+    return dr.pack(spec, {k: v[None] for k, v in p.items()}, (1,))[0]
+
+
+def _best_permutation(A: Array, B: Array, brute_max: int = 7) -> Array:
+    """perm minimising Σ_j ‖A[j] − B[perm[j]]‖² (exhaustive up to brute_max units, else greedy)."""
+    k = A.shape[0]
+    C = ((A[:, None, :] - B[None, :, :]) ** 2).sum(-1)
+    if k <= brute_max:
+        best, best_val = None, np.inf
+        for perm in itertools.permutations(range(k)):
+            val = C[np.arange(k), perm].sum()
+            if val < best_val:
+                best, best_val = perm, val
+        return np.array(best)
+    perm = -np.ones(k, dtype=int)
+    used = np.zeros(k, dtype=bool)
+    for flat in np.argsort(C, axis=None):
+        i, j = divmod(int(flat), k)
+        if perm[i] < 0 and not used[j]:
+            perm[i], used[j] = j, True
+    return perm
+
+
+def align(problem: Problem, reference: Array, theta: Array) -> Array:
+    """canonical_form(θ) with its units permuted (per layer, bottom to top) to best match canonical(reference)."""
+    spec = problem.shape.spec()
+    ref = {k: v[0] for k, v in dr.unpack(spec, canonical_form(problem, reference)[None]).items()}
+    p = {k: v[0].copy() for k, v in dr.unpack(spec, canonical_form(problem, theta)[None]).items()}
+    layout = _unit_layout(problem)
+    for pos, (ins, outs) in enumerate(layout):
+        # match on in-weights (comparable once the layers below are aligned) and out-weights — except for
+        # an FC layer below the top, whose out-weights' rows belong to the next, not yet aligned, layer
+        use_out = problem.network == "resnet" or pos == len(layout) - 1
+        feats = [(n, ax) for n, ax in ins] + ([(n, "col") for n, _ in outs] if use_out else [])
+        fa = np.concatenate([_take(ref[n], ax) for n, ax in feats], 1)
+        fb = np.concatenate([_take(p[n], ax) for n, ax in feats], 1)
+        perm = _best_permutation(fa, fb)
+        for name, ax in ins:
+            p[name] = p[name][perm]
+        for name, _ in outs:
+            p[name] = p[name][:, perm]
+    return dr.pack(spec, {k: v[None] for k, v in p.items()}, (1,))[0]
+
+
+def point_distance(problem: Problem, a: Array, b: Array) -> float:
+    """max |canonical(a) − aligned canonical(b)| / (1 + max |canonical(a)|): 0 for symmetric copies."""
+    ca = canonical_form(problem, a)
+    return float(np.abs(ca - align(problem, a, b)).max() / (1.0 + np.abs(ca).max()))
+
+
+def function_distance(problem: Problem, a: Array, b: Array) -> float:
+    """max_i ‖f_a(x_i) − f_b(x_i)‖∞ / (1 + max|f_a|): the predictors compared on the data."""
+    out = dr.resnet_output if problem.network == "resnet" else dr.fc_output
+    F = out(problem.shape, np.stack([a, b]), problem.X)
+    return float(np.abs(F[0] - F[1]).max() / (1.0 + np.abs(F[0]).max()))
+
+
+def deduplicate(problem: Problem, thetas: Array, tol: float = 1e-6, by: str = "parameters") -> tuple[list[int], Array]:
+    """Merge points equal up to unit permutations and positive rescalings: thetas (N, P).
+
+    Greedy: each point joins the first representative within `point_distance` ≤ tol, or becomes one.
+    Returns (indices of the representatives, label (N,) = position of each point's representative).
+    Continua of critical points (e.g. a dead unit's free out-weights, the W = 0 saddles) are not merged:
+    only exact orbits. `by="function"` merges points whose predictors agree on the data instead
+    (`function_distance` ≤ tol) — coarser: different critical points can share a predictor.
+    """
+    if by not in ("parameters", "function"):
+        raise ValueError(f"by must be 'parameters' or 'function', not {by!r}")
+    dist = point_distance if by == "parameters" else function_distance
+    reps: list[int] = []
+    labels = np.zeros(len(thetas), dtype=int)
+    for n, th in enumerate(thetas):
+        for r, rep in enumerate(reps):
+            if dist(problem, thetas[rep], th) <= tol:
+                labels[n] = r
+                break
+        else:
+            labels[n] = len(reps)
+            reps.append(n)
+    return reps, labels
+
+
+# ----------------------------------------------------------------------------------------------------
+# Export and import
+# ----------------------------------------------------------------------------------------------------
+
+
+def _shape_dict(shape: Shape) -> dict[str, Any]:
+    return {k: getattr(shape, k) for k in shape.__dataclass_fields__}
+
+
+def export_point(problem: Problem, theta: Array, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A JSON-able record of one point: network, sizes, parameters per block with shapes, data and risk.
+
+    {"format", "network": "resnet"|"fc", "shape": {d_in, width, hidden, blocks, d_out, bias} (or the FC
+    fields), "blocks": [{name: {"shape": [...], "values": nested lists}} per block/layer, in order],
+    "readout": {"W"/"W_out", "c"}, "flat": θ as a list (layout of shape.spec()), "data": {"X": (d_in, m),
+    "Y": (d_out, m)}, "risk": R(θ), "point": `info` (e.g. `analyse_point`'s dict) when given}.
+    Floats are written at full precision (json round-trips them exactly).
+    """
+    theta = np.asarray(theta, dtype=float)
+    spec = problem.shape.spec()
+    arrays = {k: v[0] for k, v in dr.unpack(spec, theta[None]).items()}
+
+    def entry(name: str) -> dict[str, Any]:
+        return {"shape": list(arrays[name].shape), "values": arrays[name].tolist()}
+
+    blocks = []
+    for ins, outs in _unit_layout(problem):
+        names = [n for n, _ in ins] + ([n for n, _ in outs] if problem.network == "resnet" else [])
+        blocks.append({n: entry(n) for n in names})
+    readout = {n: entry(n) for n in ("W", "W_out", "c") if n in arrays}
+    record = {
+        "format": EXPORT_FORMAT,
+        "network": problem.network,
+        "shape": _shape_dict(problem.shape),
+        "blocks": blocks,
+        "readout": readout,
+        "flat": theta.tolist(),
+        "data": {"X": np.asarray(problem.X, dtype=float).tolist(), "Y": np.asarray(problem.Y, dtype=float).tolist()},
+        "risk": float(problem.risk(theta[None])[0]),
+    }
+    if info is not None:
+        record["point"] = info
+    return record
+
+
+def import_point(record: dict[str, Any]) -> tuple[Problem, Array]:
+    """(Problem, θ (P,)) from an `export_point` record; θ is rebuilt from the per-block arrays.
+
+    Raises ValueError when a shape does not match the sizes or the flat copy disagrees with the blocks.
+    """
+    if record.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"not a critical-point record (format {record.get('format')!r})")
+    cls = dr.ResNetShape if record["network"] == "resnet" else dr.FCShape
+    shape = cls(**record["shape"])
+    X = np.array(record["data"]["X"], dtype=float)
+    Y = np.array(record["data"]["Y"], dtype=float)
+    arrays: dict[str, Array] = {}
+    for part in list(record["blocks"]) + [record["readout"]]:
+        for name, item in part.items():
+            arrays[name] = np.array(item["values"], dtype=float).reshape(item["shape"])
+    for name, shp in shape.spec():
+        if name not in arrays:
+            raise ValueError(f"parameter {name} missing from the record")
+        if tuple(arrays[name].shape) != tuple(shp):
+            raise ValueError(f"parameter {name} has shape {arrays[name].shape}, the network needs {shp}")
+    theta = dr.pack(shape.spec(), {k: v[None] for k, v in arrays.items()}, (1,))[0]
+    if "flat" in record and not np.array_equal(np.array(record["flat"], dtype=float), theta):
+        raise ValueError("the flat parameter vector disagrees with the per-block arrays")
+    return Problem(shape, X, Y), theta

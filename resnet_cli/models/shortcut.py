@@ -1,4 +1,4 @@
-"""n-shortcut networks of Li, Chen, Wang, Lin & Zhang (2017), "Demystifying ResNet" — pure numpy.
+"""n-shortcut networks of Li, Jiao, Han & Weissman (2017), "Demystifying ResNet" — pure numpy.
 
 Architecture (Definitions 2-3): R residual units of n square layers (d × d), depth = R·n. Unit r maps
 
@@ -30,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from resnet_cli.descent import descend
 from resnet_cli.errors import ConfigError
 
 ACTIVATIONS = ("identity", "relu", "tanh")
@@ -852,40 +853,41 @@ def gradient_descent(
     elif X is None or Y is None:
         raise ValueError("a nonlinear network needs the samples X, Y")
     l_min = optimal_linear_loss(moments if moments is not None else second_moments(X, Y))
-    losses = np.full((epochs + 1,) + batch, np.inf)
-    gaps = np.full((epochs + 1,) + batch, np.inf)
-    grad_norms = np.full((epochs + 1,) + batch, np.nan)
-    diverged = np.zeros(batch, dtype=bool)
-    diverged_epoch = np.full(batch, -1, dtype=np.int64)
-    mm = moments
-    w_star = optimal_linear_map(mm) if net.is_linear else None
-    W_before = W
-    limit = None
+    record = GDResult(W, np.full((epochs + 1,) + batch, np.inf), np.full((epochs + 1,) + batch, np.inf),
+                      np.full((epochs + 1,) + batch, np.nan), np.zeros(batch, dtype=bool),
+                      np.full(batch, -1, dtype=np.int64), l_min)
+    w_star = optimal_linear_map(moments) if net.is_linear else None
+    limit: list[np.ndarray] = []  # the divergence threshold, fixed at epoch 0
+
+    def evaluate(W: np.ndarray, W_before: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Loss and gradient at W (epoch `epoch`), recorded; members that just diverged go back to W_before."""
+        if net.is_linear:
+            value, grad, M = linear_loss_and_gradient(net, W, moments)
+            gap = linear_loss_gap(M, moments, w_star)
+        else:
+            value, grad = loss_and_gradient(net, W, X, Y)
+            gap = value - l_min
+        if not limit:
+            limit.append(BLOWUP * np.maximum(np.where(np.isfinite(value), value, 1.0), 1.0))
+        gnorm = np.sqrt(np.sum(grad * grad, axis=(-4, -3, -2, -1)))
+        bad = ~(np.isfinite(value) & np.isfinite(gnorm) & (value <= limit[0])) & ~record.diverged
+        if np.any(bad):
+            record.diverged_epoch = np.where(bad, epoch, record.diverged_epoch)
+            record.diverged = record.diverged | bad
+            W = np.where(bad[..., None, None, None, None], W_before, W)
+        ok = ~record.diverged
+        record.losses[epoch] = np.where(ok, value, np.inf)
+        record.gaps[epoch] = np.where(ok, gap, np.inf)
+        record.grad_norms[epoch] = np.where(ok, gnorm, np.nan)
+        return W, grad, ok
+
+    def step(state: tuple[np.ndarray, np.ndarray], epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        W, grad, ok = evaluate(*state, epoch)
+        rate = np.where(ok, lrs, 0.0)[..., None, None, None, None]
+        return np.where(ok[..., None, None, None, None], W - rate * grad, W), W
+
+    callback = None if progress is None else (lambda state, done: progress(done, epochs))
+    (W, W_before), _ = descend(step, (W, W), epochs, callback=callback)
     with np.errstate(all="ignore"):
-        for epoch in range(epochs + 1):
-            if net.is_linear:
-                value, grad, M = linear_loss_and_gradient(net, W, mm)
-                gap = linear_loss_gap(M, mm, w_star)
-            else:
-                value, grad = loss_and_gradient(net, W, X, Y)
-                gap = value - l_min
-            if limit is None:
-                limit = BLOWUP * np.maximum(np.where(np.isfinite(value), value, 1.0), 1.0)
-            gnorm = np.sqrt(np.sum(grad * grad, axis=(-4, -3, -2, -1)))
-            bad = ~(np.isfinite(value) & np.isfinite(gnorm) & (value <= limit)) & ~diverged
-            if np.any(bad):
-                diverged_epoch = np.where(bad, epoch, diverged_epoch)
-                diverged = diverged | bad
-                W = np.where(bad[..., None, None, None, None], W_before, W)
-            ok = ~diverged
-            losses[epoch] = np.where(ok, value, np.inf)
-            gaps[epoch] = np.where(ok, gap, np.inf)
-            grad_norms[epoch] = np.where(ok, gnorm, np.nan)
-            if epoch == epochs:
-                break
-            step = np.where(ok, lrs, 0.0)[..., None, None, None, None]
-            W_before = W
-            W = np.where(ok[..., None, None, None, None], W - step * grad, W)
-            if progress is not None:
-                progress(epoch + 1, epochs)
-    return GDResult(W, losses, gaps, grad_norms, diverged, diverged_epoch, l_min)
+        record.weights = evaluate(W, W_before, epochs)[0]
+    return record

@@ -127,7 +127,7 @@ def outputs(z: np.ndarray, v: np.ndarray, a: np.ndarray) -> np.ndarray:
 
 
 def draw_training_set(
-    rng: np.random.Generator,
+    rng: np.random.Generator | Sequence[np.random.Generator],
     v_star: np.ndarray,
     a_star: np.ndarray,
     samples: int,
@@ -138,15 +138,26 @@ def draw_training_set(
     """A training set per trial: x (trials × N × d) with i.i.d. unit-variance entries, y (trials × N) = f(x) + σ_ε ε.
 
     v_star (trials × p) must be unit rows, a_star (trials × k). stride None means s = p (non-overlapping).
-    Draw order (one call each): all inputs, then (if σ_ε > 0) all label noise.
+    One Generator: draw order all inputs (trials × N × d), then (if σ_ε > 0) all label noise (trials × N).
+    A sequence of Generators (one per trial, e.g. `trial_generators`): trial i draws its inputs (N × d), then
+    its noise (N,), from its own Generator, so its data do not depend on how many trials share the batch.
     """
     n, p = v_star.shape
     k = a_star.shape[-1]
     s = p if stride is None else stride
-    x = sample_inputs(rng, (n, samples, input_dim(p, k, s)), law)
+    shape = (samples, input_dim(p, k, s))
+    if isinstance(rng, np.random.Generator):
+        x = sample_inputs(rng, (n,) + shape, law)
+        noise = rng.standard_normal((n, samples)) if label_noise else None
+    else:
+        if len(rng) != n:
+            raise ValueError(f"need one Generator per trial ({n}), got {len(rng)}")
+        draws = [(sample_inputs(g, shape, law), g.standard_normal(samples) if label_noise else None) for g in rng]
+        x = np.stack([d[0] for d in draws])
+        noise = np.stack([d[1] for d in draws]) if label_noise else None
     y = outputs(patches(x, p, s), v_star, a_star)
-    if label_noise:
-        y = y + label_noise * rng.standard_normal(y.shape)
+    if noise is not None:
+        y = y + label_noise * noise
     return x, y
 
 

@@ -20,22 +20,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from resnet_cli.config import load_toml, parse_float_list, parse_int_list
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.models import shortcut as sc
 
 
-def preset_config() -> ds.SweepConfig:
-    table = load_toml("li2017-fig9")["depth-sweep"]
-    return ds.SweepConfig(
-        depths=parse_int_list(table["depths"], "depths"),
-        networks=table["networks"].split(","),
-        measure=table["measure"],
-        act_mid=table["act-mid"],
-        runs=table["runs"],
-        epochs=table["epochs"],
-        lrs=parse_float_list(table["lrs"], "lrs"),
-    )
+def preset_config() -> ds.DepthSweepSettings:
+    """The settings of preset li2017-fig9, resolved exactly as `depth-sweep --config li2017-fig9` does."""
+    return ds.DepthSweepSettings.resolve("li2017-fig9")
 
 
 def torch_train(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, epochs: int, X: np.ndarray, Y: np.ndarray):
@@ -71,11 +62,11 @@ def torch_train(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, epochs: in
         return losses(W).numpy().reshape(k, runs)
 
 
-def cell_inputs(cfg: ds.SweepConfig, name: str, depth: int, dim: int):
+def cell_inputs(cfg: ds.DepthSweepSettings, name: str, depth: int, dim: int):
     kind = ds.NETWORK_KINDS[name]
     net = ds.build_network(cfg, kind, depth, dim)
     init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
-    W0 = sc.init_weights(net, cfg.init_for(kind), init_rng, batch_shape=(cfg.runs,))
+    W0 = sc.init_weights(net, cfg.init_for(kind), init_rng, batch_shape=(cfg.trials,))
     return net, W0
 
 
@@ -87,19 +78,19 @@ def run(quick: bool = False) -> dict:
     start = time.perf_counter()
     result = ds.run(cfg, jobs=jobs)
     ours_seconds = time.perf_counter() - start
-    members = len(cfg.lrs) * cfg.runs
-    layers = sum(cfg.depths) * len(cfg.networks)
+    members = len(cfg.lr) * cfg.trials
+    layers = sum(cfg.depth) * len(cfg.network)
     rows = [{
-        "engine": f"ours: preset li2017-fig9 end to end ({len(cfg.networks)} kinds × depths "
-                  f"{','.join(map(str, cfg.depths))} × {len(cfg.lrs)} rates × {cfg.runs} runs, {jobs} processes)",
-        "epochs": cfg.epochs,
+        "engine": f"ours: preset li2017-fig9 end to end ({len(cfg.network)} kinds × depths "
+                  f"{','.join(map(str, cfg.depth))} × {len(cfg.lr)} rates × {cfg.trials} runs, {jobs} processes)",
+        "epochs": cfg.steps,
         "seconds": f"{ours_seconds:.1f}",
-        "ms per epoch of the grid": f"{1e3 * ours_seconds / cfg.epochs:.1f}",
+        "ms per epoch of the grid": f"{1e3 * ours_seconds / cfg.steps:.1f}",
     }]
     notes = [f"the grid: {layers} layers × {members} members (rates × runs) = "
              f"{layers * members:,} d×d weight matrices updated per epoch; d = 10, 1797 samples"]
-    diverged = sum(1 for c in result.cells for e in c.grid if e["diverged_runs"])
-    notes.append(f"{diverged} of {len(result.cells) * len(cfg.lrs)} (cell, rate) pairs diverged in some run "
+    diverged = sum(1 for c in result.cells for e in c.grid if e["diverged_trials"])
+    notes.append(f"{diverged} of {len(result.cells) * len(cfg.lr)} (cell, rate) pairs diverged in some run "
                  "(they stay in the batch, frozen, in both engines)")
     try:
         import torch
@@ -112,16 +103,16 @@ def run(quick: bool = False) -> dict:
         data = ds.load_data(cfg)
         torch_epochs = 1 if quick else 2
         # warm-up (thread pool, allocator), then the whole grid for torch_epochs epochs
-        net, W0 = cell_inputs(cfg, cfg.networks[0], cfg.depths[0], data.dim)
-        torch_train(net, W0, np.asarray(cfg.lrs), 1, data.X, data.Y)
+        net, W0 = cell_inputs(cfg, cfg.network[0], cfg.depth[0], data.dim)
+        torch_train(net, W0, np.asarray(cfg.lr), 1, data.X, data.Y)
         start = time.perf_counter()
-        for depth in cfg.depths:
-            for name in cfg.networks:
+        for depth in cfg.depth:
+            for name in cfg.network:
                 net, W0 = cell_inputs(cfg, name, depth, data.dim)
-                torch_train(net, W0, np.asarray(cfg.lrs), torch_epochs, data.X, data.Y)
+                torch_train(net, W0, np.asarray(cfg.lr), torch_epochs, data.X, data.Y)
         torch_seconds = time.perf_counter() - start
         per_epoch = torch_seconds / torch_epochs
-        ratio = per_epoch / (ours_seconds / cfg.epochs)
+        ratio = per_epoch / (ours_seconds / cfg.steps)
         rows[0]["× torch"] = f"{ratio:,.0f}×"
         rows.append({
             "engine": f"torch {torch.__version__}: per-sample forward + autograd, rates × runs stacked, "
@@ -131,8 +122,8 @@ def run(quick: bool = False) -> dict:
             "ms per epoch of the grid": f"{1e3 * per_epoch:.1f}",
             "× torch": "1×",
         })
-        notes.append(f"torch for the preset's {cfg.epochs} epochs, extrapolated from its cost per epoch: "
-                     f"{per_epoch * cfg.epochs / 60:.0f} min (not run)")
+        notes.append(f"torch for the preset's {cfg.steps} epochs, extrapolated from its cost per epoch: "
+                     f"{per_epoch * cfg.steps / 60:.0f} min (not run)")
         # Cross-check: one cell trained by both engines from the same weights.
         check_cfg = replace(cfg, runs=3)
         net, W0 = cell_inputs(check_cfg, "2-shortcut", 12, data.dim)

@@ -1,8 +1,8 @@
 """Success-rate engine against a per-trial torch autograd loop on the same work (Liu et al. 2019 GD).
 
-Same teachers, inits, stage-I step sizes (Theorem 1, schedule ssw) and iteration count for every engine; the peer
+Same teachers, inits, stage-I step sizes (Theorem 1, schedule ssw) and step count for every engine; the peer
 does what a researcher would write first: one trial at a time, the closed-form population loss in torch,
-`loss.backward()`, then the normalized update. We report trial-iterations per second and the ratio, check
+`loss.backward()`, then the normalized update. We report trial-steps per second and the ratio, check
 that the peer's final (v, a) agree with ours, and time the default preset end to end.
 """
 
@@ -18,6 +18,7 @@ import numpy as np
 from resnet_cli import optim
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.rng import make_rng
 
 
 def torch_trial(v0, a0, v_star, a_star, eta_a, eta_w1, eta, stage1, iterations):
@@ -55,16 +56,16 @@ def run(quick: bool = False) -> dict:
     p, k = 8, 16
     trials, torch_trials = (200, 3) if quick else (1000, 10)
     iterations = 1000 if quick else 3000
-    rng = np.random.default_rng(0)
-    # All iterations in stage I (ssw): φ stays away from 0, where the peer's autograd of arccos gives NaN.
-    cfg = exp.TrainConfig(p=p, k=k, trials=trials, schedule="ssw", stage1_iterations=iterations, iterations=iterations)
-    v_star, a_star = exp.draw_teachers(rng, trials, p, k, cfg.teacher)
+    rng = make_rng(0)
+    # All steps in stage I (ssw): φ stays away from 0, where the peer's autograd of arccos gives NaN.
+    cfg = exp.TrainSettings(p=p, k=k, trials=trials, schedule="ssw", stage1_steps=iterations, steps=iterations)
+    v_star, a_star = cfg.draw(rng, trials, p, k)
     v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
-    sched = exp.make_schedule(cfg, a_star)
+    sched = cfg.schedule_of("ssw", a_star)
     rows, timings = [], {}
     for rep in ("plane", "vector"):
         start = time.perf_counter()
-        ours = optim.run_gd(v0, a0, v_star, a_star, sched, iterations, cfg.criteria, representation=rep)
+        ours = optim.run_gd(v0, a0, v_star, a_star, sched, iterations, cfg.criteria(), representation=rep)
         timings[rep] = (time.perf_counter() - start, ours)
     try:
         import torch  # noqa: F401
@@ -85,26 +86,26 @@ def run(quick: bool = False) -> dict:
         notes.append(f"torch peer agrees with our engine: max |Δv|, |Δa| over its {torch_trials} trials = {dev:.1e}")
     for rep, (seconds, _) in timings.items():
         rate = trials * iterations / seconds
-        row = {"engine": f"ours, batched ({rep} representation)", "trials": trials, "iterations": iterations,
-               "seconds": f"{seconds:.2f}", "trial-iterations/s": f"{rate:,.0f}"}
+        row = {"engine": f"ours, batched ({rep} representation)", "trials": trials, "steps": iterations,
+               "seconds": f"{seconds:.2f}", "trial-steps/s": f"{rate:,.0f}"}
         if have_torch:
             row["× torch loop"] = f"{rate / torch_rate:,.0f}×"
         rows.append(row)
     if have_torch:
-        rows.append({"engine": "torch autograd, one trial at a time", "trials": torch_trials, "iterations": iterations,
-                     "seconds": f"{torch_seconds:.2f}", "trial-iterations/s": f"{torch_rate:,.0f}", "× torch loop": "1×"})
+        rows.append({"engine": "torch autograd, one trial at a time", "trials": torch_trials, "steps": iterations,
+                     "seconds": f"{torch_seconds:.2f}", "trial-steps/s": f"{torch_rate:,.0f}", "× torch loop": "1×"})
     else:
         notes.append("torch not installed: the peer was skipped (install the bench extra)")
     # The default preset, end to end (3 methods × 9 k × 1000 trials, two processes).
     jobs = min(2, os.cpu_count() or 1)
-    preset = sr.SuccessConfig() if not quick else sr.SuccessConfig(ks=[4, 9], trials=200)
+    preset = sr.SuccessSettings.resolve("liu2019-success", {"jobs": jobs, **({"k": [4, 9], "trials": 200} if quick else {})})
     start = time.perf_counter()
-    cells = sr.run(preset, jobs=jobs)
+    cells = sr.run(preset).cells
     seconds = time.perf_counter() - start
-    trial_iters = sum(c.mean_iterations_run * c.trials for c in cells)
-    rows.append({"engine": f"preset liu2019-success end to end ({len(preset.ks)} k × {len(preset.methods)} methods × {preset.trials} trials, {jobs} processes)",
-                 "trials": preset.trials * len(cells), "iterations": "T1 + 20000, early stop", "seconds": f"{seconds:.1f}",
-                 "trial-iterations/s": f"{trial_iters / seconds:,.0f}"})
+    trial_iters = sum(c.mean_steps_run * c.trials for c in cells)
+    rows.append({"engine": f"preset liu2019-success end to end ({len(preset.k)} k × {len(preset.method)} methods × {preset.trials} trials, {jobs} processes)",
+                 "trials": preset.trials * len(cells), "steps": "T1 + 20000, early stop", "seconds": f"{seconds:.1f}",
+                 "trial-steps/s": f"{trial_iters / seconds:,.0f}"})
     notes.append("target: ≥ 100× the torch loop; the default preset under 60 s on 2 cores")
     return {
         "title": "success-rate: batched GD engine vs per-trial torch autograd (Liu et al. 2019)",

@@ -1,4 +1,5 @@
-"""Data loaders (Li et al. 2017, Appendix B): bundled digits, user MNIST (IDX/.npz), gaussian."""
+"""The one data loader: bundled digits, user MNIST (IDX/.npz), gaussian (linear and ReLU teachers), and the
+examples of Yun et al. 2019 — all with samples as rows."""
 
 import gzip
 import struct
@@ -6,6 +7,7 @@ import struct
 import numpy as np
 import pytest
 
+from resnet_cli import data as data_module
 from resnet_cli.data import load_dataset, load_digits, one_hot, read_idx, whiten_principal_components
 from resnet_cli.errors import ConfigError, DataError
 
@@ -144,3 +146,40 @@ def test_gaussian_and_bad_specs():
             load_dataset(spec, **kwargs)
     with pytest.raises(ConfigError):
         load_dataset("gaussian", samples=0, dim=3, rng=np.random.default_rng(0))
+
+
+def test_yun_examples_have_samples_as_rows_and_the_papers_values():
+    one = load_dataset("yun-example1", rho=0.5)
+    assert one.X.shape == (6, 1) and one.Y.shape == (6, 1)
+    np.testing.assert_array_equal(one.X[:, 0], np.arange(6.0))
+    np.testing.assert_array_equal(one.Y[:, 0] - one.X[:, 0], 0.5 * np.array([-1, -1, 1, -1, 1, 1]))
+    # the best affine fit (numpy.linalg.lstsq) has the paper's risk 8ρ²/15
+    design = np.c_[one.X, np.ones(6)]
+    residual = one.Y - design @ np.linalg.lstsq(design, one.Y, rcond=None)[0]
+    assert float(np.mean(residual**2)) == pytest.approx(8 * 0.25 / 15, rel=1e-12)
+    assert one.info["paper_linear_risk"] == pytest.approx(8 * 0.25 / 15)
+    two = load_dataset("yun-example2")
+    np.testing.assert_array_equal(two.X[:, 0], [1.0, 2.5, 3.0])
+    np.testing.assert_array_equal(two.Y[:, 0], [1.0, 3.0, 2.0])
+    for kwargs in ({"samples": 10}, {"dim": 2}, {"rho": 0.0}):
+        with pytest.raises(ConfigError):
+            load_dataset("yun-example1", **kwargs)
+
+
+def test_relu_teacher_keeps_the_release_stream():
+    """The draws of release 0.1 (samples as columns), transposed: the same numbers."""
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(3, 20))
+    S = rng.normal(0.0, 1.0 / np.sqrt(3), size=(3, 3))
+    a = rng.normal(0.0, 1.0 / np.sqrt(3), size=(3,))
+    y = a @ np.maximum(S @ X, 0.0) + 0.1 * rng.normal(size=20)
+    ds = load_dataset("gaussian", np.random.default_rng(9), samples=20, dim=3, teacher="relu")
+    assert ds.X.shape == (20, 3) and ds.Y.shape == (20, 1)
+    np.testing.assert_array_equal(ds.X, X.T)
+    np.testing.assert_array_equal(ds.Y[:, 0], y)
+
+
+def test_check_spec_names_the_flag():
+    assert data_module.check_spec("mnist:/x") == "mnist"
+    with pytest.raises(ConfigError, match="--data 'cifar'"):
+        data_module.check_spec("cifar")

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from resnet_cli.models import deep_resnet as dr
-from resnet_cli.models import yun_examples as yx
+from resnet_cli import data
+
+
+def _columns(dataset):
+    """The engine's convention: samples as columns."""
+    return dataset.X.T, dataset.Y.T
 
 
 def _fd_grad(risk, theta, eps=1e-6):
@@ -111,14 +116,14 @@ def test_resnet_with_zero_V_is_its_readout_linear_predictor(bias):
 
 def test_example1_linear_risk_is_the_papers_8_rho2_over_15():
     for rho in (0.1, 0.5, 2.0):
-        X, Y = yx.yun_example1(rho)
-        assert dr.best_linear_predictor(X, Y).risk == pytest.approx(yx.example1_linear_risk(rho), rel=1e-12)
+        X, Y = _columns(data.yun_example1(rho))
+        assert dr.best_linear_predictor(X, Y).risk == pytest.approx(data.example1_linear_risk(rho), rel=1e-12)
     for rho in (0.1, 0.5, 1.0):  # the paper's ResNet point is strictly better than linear for small rho
-        assert yx.example1_paper_resnet_risk(rho) < yx.example1_linear_risk(rho)
+        assert data.example1_paper_resnet_risk(rho) < data.example1_linear_risk(rho)
 
 
 def test_per_block_risks_and_block_norms():
-    X, Y = yx.yun_example2()
+    X, Y = _columns(data.yun_example2())
     shape = dr.ResNetShape(1, 1, 1, 2, 1)
     theta = dr.resnet_init(shape, np.random.default_rng(6), 1, X)[0]
     pb = dr.per_block_risks(shape, theta, X, Y)
@@ -150,7 +155,7 @@ def test_matched_fc_width_is_the_papers_one_node_net_for_example1():
 
 def test_min_norm_subgradient_at_a_kink():
     # one-block ResNet on example 1 with the kink exactly on the sample x = 2
-    X, Y = yx.yun_example1(0.5)
+    X, Y = _columns(data.yun_example1(0.5))
     shape = dr.ResNetShape(1, 1, 1, 1, 1)
     theta = np.array([[-2.0, 4.0, -0.1, 1.1, -0.2]])  # U, b, V, W, c: z = 4 - 2x, zero at x = 2
     rg = lambda th, masks=None: dr.resnet_risk_grad(shape, th, X, Y, masks)  # noqa: E731
@@ -170,3 +175,18 @@ def test_min_norm_subgradient_at_a_kink():
     _, g2 = rg(theta2)
     d2, _, k2 = dr.min_norm_subgradient(rg, pre, theta2, g2)
     assert k2[0] == 0 and np.array_equal(d2, g2)
+
+
+def test_box_least_squares_against_projected_gradient():
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n, P = int(rng.integers(1, 6)), int(rng.integers(6, 10))
+        D, g0 = rng.normal(size=(n, P)), 2 * rng.normal(size=P)
+        s = dr._box_least_squares(D, g0)
+        assert np.all((s >= 0) & (s <= 1))
+        Q, q = D @ D.T, D @ g0
+        L = np.linalg.eigvalsh(Q).max()
+        x = np.zeros(n)
+        for _ in range(5000):
+            x = np.clip(x - (Q @ x + q) / L, 0, 1)
+        assert np.linalg.norm(g0 + D.T @ s) <= np.linalg.norm(g0 + D.T @ x) + 1e-9

@@ -14,23 +14,23 @@ from resnet_cli.models import shortcut as sc
 
 
 def sweep(**kw):
-    cfg = ds.SweepConfig(**kw)
+    cfg = ds.DepthSweepSettings.resolve(None, kw)
     return {(c.network, c.depth): c for c in ds.run(cfg).cells}
 
 
 def test_two_shortcut_init_cond_is_flat_in_depth_and_matches_theorem1():
-    cells = sweep(depths=[2, 4, 8, 12], networks=["2-shortcut"], measure="init-cond")
+    cells = sweep(depth=[2, 4, 8, 12], network=["2-shortcut"], measure="init-cond")
     values = [cells[("2-shortcut", d)].mean for d in (2, 4, 8, 12)]
     assert max(values) - min(values) <= 1e-8 * max(values)
     for d in (2, 4, 8, 12):
         c = cells[("2-shortcut", d)]
-        assert c.status == "ok" and c.method == "exact" and c.init == "zero"
-        assert c.runs == 1 and c.std == 0.0  # zero init: deterministic, one evaluation
+        assert c.status == "ok" and c.spectrum == "exact" and c.init == "zero"
+        assert c.trials == 1 and c.std == 0.0  # zero init: deterministic, one evaluation
         assert c.mean == pytest.approx(c.theory_cond10, rel=1e-10)
 
 
 def test_one_shortcut_grows_three_shortcut_degenerate_plain_grows():
-    cells = sweep(depths=[2, 3, 4, 6, 8], networks=["1-shortcut", "3-shortcut", "orthogonal"], runs=2)
+    cells = sweep(depth=[2, 3, 4, 6, 8], network=["1-shortcut", "3-shortcut", "orthogonal"], trials=2)
     c1 = [cells[("1-shortcut", d)].mean for d in (2, 4, 8)]
     assert c1[0] < c1[1] < c1[2]
     for d in (3, 6):
@@ -41,27 +41,27 @@ def test_one_shortcut_grows_three_shortcut_degenerate_plain_grows():
         assert cells[("3-shortcut", d)].status == "not-applicable"
     ortho = [cells[("orthogonal", d)].mean for d in (2, 4, 8)]
     assert ortho[0] < ortho[1] < ortho[2]  # the paper's claim: orthogonal init's cond grows with depth
-    assert cells[("orthogonal", 4)].runs == 2 and cells[("orthogonal", 4)].std > 0
+    assert cells[("orthogonal", 4)].trials == 2 and cells[("orthogonal", 4)].std > 0
 
 
 def test_relu_mid_at_zero_is_degenerate_and_small_init_is_not():
-    cells = sweep(depths=[2], networks=["2-shortcut"], act_mid="relu", samples=200)
+    cells = sweep(depth=[2], network=["2-shortcut"], act_mid="relu", samples=200)
     assert cells[("2-shortcut", 2)].status == "degenerate"  # ReLU'(0) = 0: Theorem 1's coefficient is 0
-    cells = sweep(depths=[2], networks=["2-shortcut"], act_mid="relu", samples=200, shortcut_init="small", runs=2)
+    cells = sweep(depth=[2], network=["2-shortcut"], act_mid="relu", samples=200, shortcut_init="small", trials=2)
     assert cells[("2-shortcut", 2)].status == "ok" and cells[("2-shortcut", 2)].init == "small"
 
 
 def test_slq_above_the_threshold_agrees_with_exact_for_orthogonal():
-    exact = sweep(depths=[4], networks=["orthogonal", "1-shortcut"], runs=2)
-    approx = sweep(depths=[4], networks=["orthogonal", "1-shortcut"], runs=2, exact_max_params=300)
+    exact = sweep(depth=[4], network=["orthogonal", "1-shortcut"], trials=2)
+    approx = sweep(depth=[4], network=["orthogonal", "1-shortcut"], trials=2, exact_max_params=300)
     for name in ("orthogonal", "1-shortcut"):
-        assert exact[(name, 4)].method == "exact" and approx[(name, 4)].method == "slq"
+        assert exact[(name, 4)].spectrum == "exact" and approx[(name, 4)].spectrum == "slq"
         assert approx[(name, 4)].mean == pytest.approx(exact[(name, 4)].mean, rel=0.05)
 
 
 def test_cells_do_not_depend_on_the_rest_of_the_sweep():
-    alone = sweep(depths=[4], networks=["xavier"], runs=2)
-    many = sweep(depths=[2, 4], networks=["orthogonal", "xavier"], runs=2)
+    alone = sweep(depth=[4], network=["xavier"], trials=2)
+    many = sweep(depth=[2, 4], network=["orthogonal", "xavier"], trials=2)
     assert alone[("xavier", 4)].values == many[("xavier", 4)].values
 
 
@@ -73,58 +73,58 @@ def one_at_a_time(cfg, name, depth, dataset, moments):
     kind = ds.NETWORK_KINDS[name]
     net = ds.build_network(cfg, kind, depth, dataset.dim)
     init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
-    runs = 1 if cfg.init_for(kind) == "zero" else cfg.runs
+    runs = 1 if cfg.init_for(kind) == "zero" else cfg.trials
     W0 = sc.init_weights(net, cfg.init_for(kind), init_rng, batch_shape=(runs,))
-    out = np.empty((len(cfg.lrs), runs))
-    for i, lr in enumerate(cfg.lrs):
+    out = np.empty((len(cfg.lr), runs))
+    for i, lr in enumerate(cfg.lr):
         for r in range(runs):
-            g = sc.gradient_descent(net, W0[r], lr, cfg.epochs, X=dataset.X, Y=dataset.Y, moments=moments)
+            g = sc.gradient_descent(net, W0[r], lr, cfg.steps, X=dataset.X, Y=dataset.Y, moments=moments)
             out[i, r] = (g.gaps if net.is_linear else g.losses)[-1]
     return out
 
 
 @pytest.mark.parametrize("name,act_mid", [("2-shortcut", "identity"), ("xavier", "identity"), ("2-shortcut", "relu")])
 def test_batched_grid_equals_one_rate_at_a_time(name, act_mid):
-    cfg = ds.SweepConfig(depths=[4], networks=[name], measure="final-loss", act_mid=act_mid, runs=3, epochs=40,
-                         lrs=[0.01, 0.1, 1.0, 300.0], samples=150 if act_mid == "relu" else None, seed=3)
+    cfg = ds.DepthSweepSettings(depth=[4], network=[name], measure="final-loss", act_mid=act_mid, trials=3, steps=40,
+                         lr=[0.01, 0.1, 1.0, 300.0], samples=150 if act_mid == "relu" else None, seed=3)
     dataset = ds.load_data(cfg)
     moments = sc.second_moments(dataset.X, dataset.Y)
     cell = ds.final_loss_cell(cfg, ds.NETWORK_KINDS[name], 4, dataset, moments, sc.optimal_linear_loss(moments))
     oracle = one_at_a_time(cfg, name, 4, dataset, moments)
     for i, entry in enumerate(cell.grid):
         finite = np.isfinite(oracle[i])
-        assert entry["diverged_runs"] == int(np.count_nonzero(~finite))
+        assert entry["diverged_trials"] == int(np.count_nonzero(~finite))
         if finite.all():
             assert entry["mean"] == pytest.approx(float(np.mean(oracle[i])), rel=1e-12, abs=0)
             assert entry["std"] == pytest.approx(float(np.std(oracle[i])), rel=1e-9, abs=1e-15)
     # the rate 300 diverges in every run: reported, not raised, and never the best
-    assert cell.grid[-1]["diverged_runs"] == 3 and cell.grid[-1]["mean"] is None
+    assert cell.grid[-1]["diverged_trials"] == 3 and cell.grid[-1]["mean"] is None
     assert cell.status == "ok" and cell.best_lr != 300.0
     best = [i for i, e in enumerate(cell.grid) if e.get("best")]
-    assert len(best) == 1 and cell.best_lr == cfg.lrs[best[0]]
+    assert len(best) == 1 and cell.best_lr == cfg.lr[best[0]]
     np.testing.assert_allclose(cell.values, oracle[best[0]], rtol=1e-12)
-    converged = [e["mean"] for e in cell.grid if e["diverged_runs"] == 0]
+    converged = [e["mean"] for e in cell.grid if e["diverged_trials"] == 0]
     assert cell.mean == min(converged)
 
 
 def test_all_rates_diverging_is_a_result():
-    cells = sweep(depths=[4], networks=["2-shortcut", "orthogonal"], measure="final-loss", runs=2, epochs=30,
-                  lrs=[500.0, 5000.0])
+    cells = sweep(depth=[4], network=["2-shortcut", "orthogonal"], measure="final-loss", trials=2, steps=30,
+                  lr=[500.0, 5000.0])
     for name in ("2-shortcut", "orthogonal"):
         c = cells[(name, 4)]
         assert c.status == "all-diverged" and c.mean is None and c.best_lr is None
-        assert all(e["diverged_runs"] == 2 and "first_diverged_epoch" in e for e in c.grid)
+        assert all(e["diverged_trials"] == 2 and "first_diverged_step" in e for e in c.grid)
 
 
 def test_zero_init_training_stays_at_zero_for_two_shortcut():
     """Theorem 1's point is stationary (n >= 2): GD from exact zero does not move; its gap is L(0) − L_min."""
-    cells = sweep(depths=[4], networks=["2-shortcut"], measure="final-loss", shortcut_init="zero", epochs=20,
-                  lrs=[0.1, 1.0])
+    cells = sweep(depth=[4], network=["2-shortcut"], measure="final-loss", shortcut_init="zero", steps=20,
+                  lr=[0.1, 1.0])
     c = cells[("2-shortcut", 4)]
-    data = ds.load_data(ds.SweepConfig())
+    data = ds.load_data(ds.DepthSweepSettings())
     moments = sc.second_moments(data.X, data.Y)
     identity_gap = float(sc.linear_loss_gap(np.eye(10), moments))  # F(x) = x at zero (shortcuts only)
-    assert c.runs == 1 and c.mean == pytest.approx(identity_gap, rel=1e-12) and "stationary" in c.note
+    assert c.trials == 1 and c.mean == pytest.approx(identity_gap, rel=1e-12) and "stationary" in c.note
 
 
 def fake_gd(final_gaps, diverged):
@@ -136,14 +136,14 @@ def fake_gd(final_gaps, diverged):
 
 
 def test_best_rate_and_flat_rules_on_a_hand_made_grid():
-    cfg = ds.SweepConfig(lrs=[0.1, 1.0, 10.0], runs=2, measure="final-loss")
+    cfg = ds.DepthSweepSettings(lr=[0.1, 1.0, 10.0], trials=2, measure="final-loss")
     kind = ds.NETWORK_KINDS["orthogonal"]
     net = sc.make_network(0, 2, 3)
     # rate 10 has the lowest mean but diverged in one run: excluded; best is rate 1
     cell = ds.summarise_grid(cfg, kind, 2, "orthogonal", net, fake_gd([[4, 6], [1, 3], [0.1, 0.1]],
                                                                       [[0, 0], [0, 0], [0, 1]]))
     assert cell.best_lr == 1.0 and cell.mean == 2.0 and cell.std == 1.0 and not cell.best_lr_flat
-    assert cell.grid[2]["diverged_runs"] == 1 and cell.grid[2]["mean"] is None
+    assert cell.grid[2]["diverged_trials"] == 1 and cell.grid[2]["mean"] is None
     # all converged rates within 5% of each other: the best rate is flagged as not meaningful
     cell = ds.summarise_grid(cfg, kind, 2, "orthogonal", net, fake_gd([[1.0, 1.0], [0.97, 0.97], [0.99, 0.99]],
                                                                       np.zeros((3, 2))))
@@ -152,28 +152,28 @@ def test_best_rate_and_flat_rules_on_a_hand_made_grid():
     cell = ds.summarise_grid(cfg, kind, 2, "orthogonal", net, fake_gd([[4, 6], [1, 3], [0.1, 0.3]],
                                                                       np.zeros((3, 2))))
     assert cell.best_lr == 10.0 and cell.best_lr_at_edge and not cell.best_lr_flat
-    assert any("edge of the --lrs grid" in n for n in ds.sweep_notes(cfg, [cell]))
+    assert any("edge of the --lr grid" in n for n in ds.sweep_notes(cfg, [cell]))
 
 
 # --- validation --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kw", [
-    {"depths": [0]}, {"depths": []}, {"depths": [2, 2]}, {"networks": ["resnet"]}, {"networks": []},
-    {"lrs": []}, {"lrs": [-0.1]}, {"lrs": [float("nan")]}, {"measure": "final"}, {"act_mid": "tanh"},
-    {"runs": 0}, {"epochs": 0}, {"method": "lanczos"}, {"exact_max_params": 0}, {"exact_max_params": 10**6},
-    {"shortcut_init": "xavier"}, {"probes": 0},
+    {"depth": [0]}, {"depth": []}, {"depth": [2, 2]}, {"network": ["resnet"]}, {"network": []},
+    {"lr": []}, {"lr": [-0.1]}, {"lr": [float("nan")]}, {"measure": "final"}, {"act_mid": "tanh"},
+    {"trials": 0}, {"steps": 0}, {"spectrum": "lanczos"}, {"exact_max_params": 0}, {"exact_max_params": 10**6},
+    {"shortcut_init": "xavier"}, {"lanczos_probes": 0}, {"jobs": 0}, {"seed": -1},
 ])
 def test_bad_configs_raise_config_error(kw):
     with pytest.raises(ConfigError):
-        ds.SweepConfig(**kw).validate()
+        ds.DepthSweepSettings.resolve(None, kw).validate()
 
 
 def test_no_applicable_cell_and_exact_too_large_are_errors():
     with pytest.raises(ConfigError, match="multiple of n"):
-        ds.run(ds.SweepConfig(depths=[3], networks=["2-shortcut"]))
+        ds.run(ds.DepthSweepSettings(depth=[3], network=["2-shortcut"]))
     with pytest.raises(ConfigError, match="exact"):
-        ds.run(ds.SweepConfig(depths=[128], networks=["2-shortcut"], method="exact"))
+        ds.run(ds.DepthSweepSettings(depth=[128], network=["2-shortcut"], spectrum="exact"))
 
 
 def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
@@ -184,11 +184,20 @@ def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
 
     spectra = iter([np.r_[np.zeros(3), np.linspace(1, 2, 17)], np.linspace(1, 2, 20)])
 
-    def fake_measure(problem, W, method, steps, probes):
+    def fake_measure(problem, W, spec, method=None, keep_matrix=False):
         return Measurement(spectrum_stats(next(spectra)))
 
     monkeypatch.setattr(ds, "measure_hessian", fake_measure)
-    cells = sweep(depths=[2], networks=["xavier"], runs=2)
+    cells = sweep(depth=[2], network=["xavier"], trials=2)
     c = cells[("xavier", 2)]
     assert c.status == "beyond-precision" and c.mean is None and c.std is None
-    assert c.extra["runs_beyond_precision"] == 1 and "> 1e+12" in c.note
+    assert c.extra["trials_beyond_precision"] == 1 and "> 1e+12" in c.note
+
+
+def test_cell_streams_come_from_the_rng_helper():
+    """Cell streams are spawn_rngs(seed, 2, kind code, depth) == SeedSequence([seed, code, depth]).spawn(2)."""
+    kind = ds.NETWORK_KINDS["xavier"]
+    init_rng, probe_rng = ds.cell_generators(7, kind, 4)
+    seqs = np.random.SeedSequence([7, kind.code, 4]).spawn(2)
+    assert init_rng.random() == np.random.default_rng(seqs[0]).random()
+    assert probe_rng.random() == np.random.default_rng(seqs[1]).random()

@@ -1,0 +1,132 @@
+"""Figures of the two-layer commands (Liu et al. 2019), drawn from the result's `to_dict()` payload."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from resnet_cli.plots.common import pyplot, save_figure
+
+OUTCOME_COLOR = {"global": "tab:green", "spurious": "tab:red", "undecided": "tab:orange", "diverged": "purple"}
+LOSS_FLOOR = 1e-16  # the loss axis is logarithmic: smaller values (rounding) are drawn at the floor
+
+
+def _outcome_handles(names: list[str], kind: str = "line") -> list[Any]:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if kind == "patch":
+        return [Patch(color=OUTCOME_COLOR[name], label=name) for name in names]
+    return [Line2D([], [], color=OUTCOME_COLOR[name], lw=1.5, label=name) for name in names]
+
+
+def train(payload: dict[str, Any], path: str) -> None:
+    """Loss (log), φ_t and aᵀa* against steps, one line per trial (up to 20) coloured by outcome."""
+    plt = pyplot()
+    from matplotlib.lines import Line2D
+
+    cfg, trace, runs = payload["config"], payload["trace"], payload["runs"][:20]
+    steps = np.array(trace["step"])
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    panels = (("loss", "loss L(v, a)", True), ("phi", "angle φ (rad)", False), ("a_dot_astar", "aᵀa*", False))
+    for ax, (key, label, log) in zip(axes, panels):
+        for run, series in zip(runs, np.array(trace[key], dtype=float)):
+            ax.plot(steps, np.maximum(series, LOSS_FLOOR) if log else series, color=OUTCOME_COLOR[run["outcome"]],
+                    lw=1, alpha=0.8)
+        if log:
+            ax.set_yscale("log")
+        if key == "phi":
+            ax.axhline(math.pi, color="grey", ls=":", lw=1, label="φ = π (spurious side)")
+        if key == "a_dot_astar":
+            ax.axhline(0, color="grey", ls=":", lw=1, label="aᵀa* = 0")
+        if not log:
+            ax.legend(fontsize=8, loc="best")
+        ax.axvline(cfg["stage1_steps"], color="black", ls="--", lw=0.8)
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlim(left=0)
+        ax.set_xlabel("step (symlog)")
+        ax.set_ylabel(label)
+    shown = [name for name in OUTCOME_COLOR if any(run["outcome"] == name for run in runs)]
+    handles = _outcome_handles(shown) + [Line2D([], [], color="black", ls="--", lw=0.8, label="end of stage I")]
+    axes[0].legend(handles=handles, fontsize=8, title=f"loss floored at {LOSS_FLOOR:g}", title_fontsize=7)
+    fig.suptitle(f"train two-layer: {cfg['student']} student, p={cfg['p']}, k={cfg['k']}, schedule "
+                 f"{cfg['schedule']}, seed {cfg['seed']}" + (" (first 20 trials)" if len(payload["runs"]) > 20 else ""),
+                 fontsize=10)
+    save_figure(fig, path)
+
+
+def landscape(payload: dict[str, Any], path: str) -> None:
+    """The φ-profile (loss and a(φ)ᵀa*) and one basin map per schedule."""
+    plt = pyplot()
+    from matplotlib.colors import ListedColormap
+    from matplotlib.lines import Line2D
+
+    cfg, prof, basin = payload["config"], payload["profile"], payload["basin"]
+    kinds = list(basin["outcomes"])
+    fig, axes = plt.subplots(1, 1 + len(kinds), figsize=(4.4 * (1 + len(kinds)), 3.9), layout="constrained")
+    axes = np.atleast_1d(axes)
+    phi = np.degrees([r["phi"] for r in prof])
+    (loss_line,) = axes[0].plot(phi, [r["loss"] for r in prof], "k-", label="min_a L")
+    twin = axes[0].twinx()
+    (dot_line,) = twin.plot(phi, [r["a_dot_astar"] for r in prof], "b--", label="a(φ)ᵀa*")
+    zero = twin.axhline(0, color="grey", lw=0.6, label="a(φ)ᵀa* = 0")
+    axes[0].set_xlabel("φ (degrees)")
+    axes[0].set_ylabel("min_a L (loss)")
+    twin.set_ylabel("a(φ)ᵀa*", color="b")
+    axes[0].set_title("loss along φ, a optimized")
+    axes[0].legend(handles=[loss_line, dot_line, zero], fontsize=8, loc="center right")
+    code = {name: i for i, name in enumerate(("global", "spurious", "undecided", "diverged"))}
+    cmap = ListedColormap(["tab:green", "tab:red", "tab:orange", "purple"])
+    q = np.asarray(basin["a0_over_astar"], dtype=float)
+    p0 = np.degrees(np.asarray(basin["phi0"], dtype=float))
+    seen: set[str] = set()
+    for ax, kind in zip(axes[1:], kinds):
+        outcomes = np.array(basin["outcomes"][kind], dtype=object)
+        seen |= set(outcomes.ravel().tolist())
+        ax.imshow(np.vectorize(code.get)(outcomes).astype(float), cmap=cmap, vmin=0, vmax=3, aspect="auto",
+                  origin="lower", extent=(*_edges(q), *_edges(p0)))
+        ax.axhline(math.degrees(basin["resnet_init_phi0"]), color="white", ls="--", lw=1.2)
+        ax.set_xlabel("a0 = q·a*: q")
+        ax.set_ylabel("φ0 (degrees)")
+        ax.set_title(f"basins of GD, schedule {kind}")
+    handles = _outcome_handles([name for name in code if name in seen], "patch")
+    handles.append(Line2D([], [], color="grey", ls="--", label="ResNet init v0 = e"))
+    fig.legend(handles=handles, loc="outside right center", fontsize=8)
+    fig.suptitle(f"landscape two-layer, p={cfg['p']}, k={cfg['k']}, seed {cfg['seed']}", fontsize=10)
+    save_figure(fig, path)
+
+
+def _edges(x: np.ndarray) -> tuple[float, float]:
+    step = float(x[1] - x[0]) if len(x) > 1 else 1.0
+    return float(x[0] - step / 2), float(x[-1] + step / 2)
+
+
+def success_rate(payload: dict[str, Any], path: str) -> None:
+    """Rate against k per method, one panel per p (against p, one panel per k, when only p varies);
+    the 95% Wilson intervals as error bars."""
+    plt = pyplot()
+    cfg, cells = payload["config"], payload["cells"]
+    x_key, panel_key = ("p", "k") if len(cfg["k"]) == 1 and len(cfg["p"]) > 1 else ("k", "p")
+    panels = cfg[panel_key]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False, layout="constrained")
+    for ax, value in zip(axes[0], panels):
+        methods = cfg["method"]
+        for i, method in enumerate(methods):
+            rows = [r for r in cells if r[panel_key] == value and r["method"] == method]
+            # dodge: methods side by side (±2% of x), so equal rates do not hide each other
+            x = np.array([r[x_key] for r in rows]) * (1 + 0.02 * (i - (len(methods) - 1) / 2))
+            rate = np.array([r["rate"] for r in rows])
+            err = np.maximum(0.0, [[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]])
+            ax.errorbar(x, rate, yerr=err, marker="o", capsize=3, label=method)
+        if x_key == "p":
+            ax.set_xscale("log", base=2)
+        ax.set_xticks(cfg[x_key], [str(v) for v in cfg[x_key]])
+        ax.minorticks_off()
+        ax.set_xlabel(x_key)
+        ax.set_ylabel("share reaching the global optimum")
+        ax.set_ylim(-0.02, 1.05)
+        ax.set_title(f"{panel_key} = {value}, {cfg['trials']} trials per point, seed {cfg['seed']}", fontsize=9)
+        ax.legend(fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7)
+    save_figure(fig, path)

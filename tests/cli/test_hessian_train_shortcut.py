@@ -1,0 +1,253 @@
+"""`resnet-cli hessian` and `resnet-cli train shortcut`: outputs, Theorem 1 beside the measurement,
+reproducibility, and one-line errors on bad input."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+
+
+@pytest.fixture
+def js(cli):
+    def run(*args):
+        r = cli(*args, "--json", "--quiet")
+        assert r.code == 0, r.stderr
+        return json.loads(r.stdout)
+
+    return run
+
+
+def write_idx(path, array):
+    """An IDX file (the MNIST format): magic, dims, raw unsigned bytes."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def fake_mnist(rng, m=60):
+    """Small MNIST-like images (m × 6×6 class templates plus noise) and labels."""
+    labels = np.arange(m) % 10
+    templates = rng.integers(0, 256, size=(10, 6, 6))
+    images = np.clip(templates[labels] + rng.integers(0, 40, size=(m, 6, 6)), 0, 255)
+    return images.astype(np.uint8), labels.astype(np.uint8)
+
+
+# --- hessian ---------------------------------------------------------------------------------------------------
+
+
+def test_hessian_default_is_two_shortcut_at_zero_with_theorem1(cli, js, one_line_error):
+    r = cli("hessian", "--depth", "4", "--quiet")
+    assert r.code == 0, r.stderr
+    assert "Theorem 1" in r.stdout and "cond10" in r.stdout
+    p = js("hessian", "--depth", "4", "--samples", "400")
+    for key in ("n_params", "abs_max", "abs_p10", "cond10", "cond", "index"):
+        assert key in p
+    assert p["n_params"] == 400 and p["index"] == 0.5
+    th = p["theory"]
+    assert th["case"] == "n=2" and th["max_abs_deviation"] <= 1e-10
+    assert th["predicted"]["cond10"] == pytest.approx(p["cond10"], rel=1e-10)
+
+
+def test_hessian_three_shortcut_zero_matrix_and_plain_has_no_theory(cli, js, one_line_error):
+    p = js("hessian", "--shortcut", "3", "--depth", "6", "--samples", "300")
+    assert p["zero_matrix"] and p["abs_max"] == 0 and p["cond10"] is None
+    assert p["theory"]["case"] == "n>=3" and p["theory"]["max_abs_deviation"] == 0
+    r = cli("hessian", "--shortcut", "3", "--depth", "3", "--samples", "300", "--quiet")
+    assert "undefined (H = 0)" in r.stdout
+    p = js("hessian", "--shortcut", "0", "--depth", "3", "--samples", "300")
+    assert p["theory"] is None and p["n_params"] == 300
+
+
+def test_hessian_one_shortcut_tanh_theorem_and_plain_unit(tmp_path, cli, js, one_line_error):
+    p = js("hessian", "--shortcut", "1", "--depth", "2", "--act-pre", "tanh", "--act-post", "tanh",
+           "--samples", "300")
+    assert p["theory"]["case"] == "n=1" and p["theory"]["max_abs_deviation"] <= 1e-10
+    p = js("hessian", "--shortcut", "0", "--depth", "4", "--act-mid", "relu", "--plain-unit", "2",
+           "--init", "xavier", "--samples", "200")
+    assert p["network"]["units"] == 2 and p["network"]["unit_layers"] == 2 and p["theory"] is None
+
+
+def test_hessian_runs_seed_reproducible_and_outputs(tmp_path, cli, js, one_line_error):
+    args = ("hessian", "--depth", "2", "--init", "xavier", "--trials", "2", "--samples", "300", "--seed", "5")
+    a = cli(*args, "--json", "--quiet")
+    b = cli(*args, "--json", "--quiet")
+    assert a.code == 0 and a.stdout == b.stdout
+    c = cli(*args[:-1], "6", "--json", "--quiet")
+    assert c.stdout != a.stdout
+    p = json.loads(a.stdout)
+    assert p["trials"] == 2 and len(p["per_trial"]) == 2 and p["std"]["abs_max"] > 0
+    eig = tmp_path / "eig.csv"
+    out_json, out_csv, fig = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "h.png"
+    r = cli(*args, "--eigenvalues", str(eig), "--out", str(out_json), "--plot", str(fig), "--quiet")
+    assert r.code == 0, r.stderr
+    rows = list(csv.DictReader(eig.open()))
+    assert len(rows) == 2 * 200 and {row["trial"] for row in rows} == {"0", "1"}
+    values = np.array([float(row["eigenvalue"]) for row in rows if row["trial"] == "0"])
+    assert np.abs(values).max() == pytest.approx(p["per_trial"][0]["stats"]["abs_max"])
+    assert json.loads(out_json.read_text())["n_params"] == 200
+    assert fig.stat().st_size > 1000
+    assert cli(*args, "--out", str(out_csv), "--quiet").code == 0
+    assert list(csv.DictReader(out_csv.open()))[1]["trial"] == "1"
+
+
+def test_hessian_slq_close_to_exact(tmp_path, cli, js, one_line_error):
+    exact = js("hessian", "--shortcut", "1", "--depth", "4", "--samples", "500")
+    approx = js("hessian", "--shortcut", "1", "--depth", "4", "--samples", "500", "--spectrum", "slq",
+                "--lanczos-steps", "40", "--lanczos-probes", "4")
+    assert approx["approximate"] and not exact["approximate"]
+    assert approx["abs_max"] == pytest.approx(exact["abs_max"], rel=1e-6)
+    assert approx["index"] == pytest.approx(exact["index"], abs=0.1)
+    assert approx["theory"]["deviation_kind"] == "probe vectors"
+    assert approx["theory"]["max_abs_deviation"] <= 1e-10
+    eig = tmp_path / "nodes.csv"
+    assert cli("hessian", "--depth", "4", "--spectrum", "slq", "--lanczos-probes", "2", "--lanczos-steps", "10",
+                   "--eigenvalues", str(eig), "--quiet").code == 0
+    assert "weight" in eig.read_text().splitlines()[0]
+
+
+def test_hessian_trained_and_divergence(cli, js, one_line_error):
+    p = js("hessian", "--depth", "4", "--init", "small", "--at", "trained", "--steps", "30", "--lr", "0.5",
+           "--samples", "300")
+    assert p["theory"] is None and p["per_trial"][0]["loss"] < 1.0
+    p = js("hessian", "--depth", "4", "--init", "small", "--at", "trained", "--steps", "30", "--lr", "1000",
+           "--samples", "300")
+    assert p["diverged_trials"] == 1 and p["per_trial"][0]["diverged"] and p["abs_max"] is None
+
+
+def test_hessian_gaussian_mnist_and_config(tmp_path, cli, js, one_line_error):
+    p = js("hessian", "--data", "gaussian", "--samples", "50", "--dim", "3", "--depth", "2", "--act-mid", "tanh")
+    assert p["n_params"] == 18 and p["data"]["dim"] == 3 and p["theory"]["max_abs_deviation"] <= 1e-10
+    images, labels = fake_mnist(np.random.default_rng(0))
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    p = js("hessian", "--data", f"mnist:{tmp_path}", "--depth", "2")
+    assert p["data"]["name"] == "mnist" and p["data"]["samples"] == 60
+    cfg = tmp_path / "h.toml"
+    cfg.write_text('[hessian]\nshortcut = 1\ndepth = 2\nsamples = 200\n')
+    p = js("hessian", "--config", str(cfg))
+    assert p["network"]["shortcut"] == 1 and p["n_params"] == 200
+    p = js("hessian", "--config", str(cfg), "--depth", "3")
+    assert p["n_params"] == 300
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--shortcut", "-1"),
+        ("--depth", "0"),
+        ("--depth", "5"),
+        ("--shortcut", "0", "--depth", "3", "--act-mid", "relu"),
+        ("--init", "he"),
+        ("--act-pre", "sigmoid"),
+        ("--act-mid", "gelu"),
+        ("--act-post", "x"),
+        ("--data", "cifar"),
+        ("--data", "mnist:/no/such/file.npz"),
+        ("--data", "digits", "--dim", "4"),
+        ("--samples", "0"),
+        ("--trials", "0"),
+        ("--at", "later"),
+        ("--at", "trained", "--lr", "-1"),
+        ("--steps", "-3"),
+        ("--spectrum", "power"),
+        ("--spectrum", "slq", "--lanczos-steps", "0"),
+        ("--spectrum", "slq", "--lanczos-probes", "0"),
+        ("--depth", "120"),  # 12000 parameters: too large for exact
+        ("--plain-unit", "0"),
+        ("--eigenvalues", "e.txt"),
+        ("--eigenvalues", "/no/such/folder/e.csv"),
+        ("--out", "r.txt"),
+        ("--plot", "p.jpg"),
+        ("--depth", "x"),
+        ("--bogus",),
+    ],
+)
+def test_hessian_bad_input_one_line(args, cli, js, one_line_error):
+    one_line_error(cli("hessian", *args, "--quiet"))
+
+
+def test_hessian_bad_files_one_line(tmp_path, cli, js, one_line_error):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"junk")
+    one_line_error(cli("hessian", "--data", f"mnist:{bad}", "--quiet"))
+    cfg = tmp_path / "c.toml"
+    for text in ("[hessian]\nshortcutz = 2\n", "[hessian]\nsamples = \"abc\"\n", "[hessian]\ndim = 2.5\n",
+                 "[hessian]\neigenvalues = 3\n", "[hessian]\ndepth = \"x\"\n", "[hessian]\nplot = 1\n"):
+        cfg.write_text(text)
+        one_line_error(cli("hessian", "--config", str(cfg), "--quiet"))
+    cfg.write_text("[train-shortcut]\nsteps = 0\n")
+    one_line_error(cli("train", "shortcut", "--config", str(cfg), "--quiet"))
+
+
+# --- train shortcut ------------------------------------------------------------------------------------------------
+
+
+def test_train_shortcut_trace_and_hessian_every(tmp_path, cli, js, one_line_error):
+    p = js("train", "shortcut", "--depth", "4", "--steps", "30", "--lr", "0.5", "--hessian-every", "10",
+           "--samples", "400", "--trace-every", "5")
+    assert [h["step"] for h in p["hessian"]] == [0, 10, 20, 30]
+    assert [row["step"] for row in p["trace"]] == [0, 5, 10, 15, 20, 25, 30]
+    assert len(p["curve"]["loss"]) == 31
+    gaps = np.array(p["curve"]["loss_gap"])
+    np.testing.assert_allclose(np.array(p["curve"]["loss"]) - p["l_min"], gaps, atol=1e-12)
+    assert gaps[-1] < gaps[0] and np.all(gaps >= 0)
+    assert p["final_loss_gap"] == pytest.approx(gaps[-1]) and not p["diverged"]
+    assert p["hessian"][0]["index"] == pytest.approx(0.5, abs=0.05)  # near the zero saddle
+    fig, out = tmp_path / "t.png", tmp_path / "t.csv"
+    r = cli("train", "shortcut", "--depth", "4", "--steps", "20", "--hessian-every", "10", "--samples", "300",
+                "--plot", str(fig), "--out", str(out), "--quiet")
+    assert r.code == 0 and fig.stat().st_size > 1000
+    assert list(csv.DictReader(out.open()))[0]["step"] == "0"
+    assert "L − L_min" in r.stdout
+
+
+def test_train_shortcut_divergence_is_a_result(cli, js, one_line_error):
+    r = cli("train", "shortcut", "--depth", "4", "--lr", "100", "--steps", "50", "--samples", "300", "--quiet")
+    assert r.code == 0 and "diverged at step" in r.stdout
+    p = js("train", "shortcut", "--depth", "4", "--lr", "100", "--steps", "50", "--samples", "300")
+    assert p["diverged"] and p["diverged_step"] >= 1 and np.isfinite(p["final_loss"])
+
+
+def test_train_shortcut_nonlinear_slq_and_reproducible(cli, js, one_line_error):
+    args = ("train", "shortcut", "--shortcut", "2", "--depth", "4", "--act-mid", "relu", "--init", "xavier",
+            "--steps", "10", "--lr", "0.05", "--samples", "200", "--hessian-every", "5", "--spectrum", "slq",
+            "--lanczos-steps", "20", "--lanczos-probes", "2", "--seed", "3")
+    a, b = js(*args), js(*args)
+    assert a == b
+    assert all(h["approximate"] for h in a["hessian"])
+    assert a["curve"]["loss"][-1] < a["curve"]["loss"][0]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--steps", "0"), ("--lr", "0"), ("--lr", "nan"), ("--hessian-every", "-1"), ("--trace-every", "0"),
+     ("--init", "ones"), ("--shortcut", "2", "--depth", "3"), ("--spectrum", "x", "--hessian-every", "5"),
+     ("--data", "gaussian", "--dim", "0")],
+)
+def test_train_shortcut_bad_input_one_line(args, cli, js, one_line_error):
+    one_line_error(cli("train", "shortcut", *args, "--quiet"))
+
+
+def test_preset_li2017_fig6_keys_are_valid(cli, js, one_line_error):
+    p = js("train", "shortcut", "--config", "li2017-fig6", "--steps", "4", "--depth", "2", "--samples", "200")
+    assert p["config"]["hessian_every"] == 50 and p["config"]["init"] == "small" and p["config"]["lr"] == 0.1
+    assert [h["step"] for h in p["hessian"]] == [0, 4]
+
+
+def test_trained_zero_init_of_a_deep_shortcut_is_refused(cli, one_line_error):
+    """Zero is a stationary point for n ≥ 2 (Theorem 1): `--at trained` from it would be the initial point."""
+    line = one_line_error(cli("hessian", "--at", "trained", "--init", "zero", "--shortcut", "2", "--depth", "4",
+                              "--quiet"))
+    assert "--at trained" in line and "--init zero" in line and "--shortcut 2" in line
+    assert cli("hessian", "--at", "trained", "--init", "zero", "--shortcut", "1", "--depth", "2", "--steps", "2",
+               "--samples", "100", "--quiet").code == 0
+
+
+def test_old_spellings_still_work_with_a_notice(cli):
+    new = cli("hessian", "--depth", "2", "--trials", "2", "--init", "xavier", "--samples", "100", "--json", "--quiet")
+    old = cli("hessian", "--depth", "2", "--runs", "2", "--init", "xavier", "--samples", "100", "--json", "--quiet")
+    assert old.code == 0 and old.stdout == new.stdout
+    assert "--runs is deprecated" in old.stderr and "use --trials" in old.stderr
+    r = cli("train", "shortcut", "--depth", "2", "--epochs", "3", "--log-every", "1", "--samples", "100", "--quiet")
+    assert r.code == 0 and "use --steps" in r.stderr and "use --trace-every" in r.stderr

@@ -1,0 +1,142 @@
+"""`landscape deep-resnet` experiment (Yun et al. 2019): oracles of the run, the descent loop, the classes."""
+
+import numpy as np
+import pytest
+
+from resnet_cli import data
+from resnet_cli.experiments import deep_resnet as exp
+
+S = exp.DeepResnetSettings
+
+
+def _one_kink_resnet_global_min(dataset):
+    """Oracle: min over kink positions t of the affine fit on [x, σ(±(x − t)), 1] (dense scan + samples)."""
+    xs, ys = dataset.X[:, 0], dataset.Y[:, 0]
+    best = np.inf
+    for t in np.concatenate([np.linspace(xs.min() - 1, xs.max() + 1, 4001), xs]):
+        for side in (1.0, -1.0):
+            A = np.c_[xs, np.maximum(side * (xs - t), 0.0), np.ones_like(xs)]
+            r = ys - A @ np.linalg.lstsq(A, ys, rcond=None)[0]
+            best = min(best, r @ r / xs.size)
+    return best
+
+
+@pytest.fixture(scope="module")
+def example1_run():
+    return exp.run(S.resolve(overrides={"data": "yun-example1", "rho": 0.5, "compare": "fc", "trials": 6,
+                                        "steps": 3000, "seed": 0}))
+
+
+def test_example1_fc_has_a_local_minimum_no_better_than_linear(example1_run):
+    res = example1_run
+    lin = res.linear_risk
+    assert lin == pytest.approx(8 * 0.5**2 / 15, rel=1e-12)
+    fc = [p for p in res.points if p["network"] == "fc" and p["converged"]]
+    assert fc, "no FC start converged"
+    # the paper's claim: no FC critical point beats the best linear predictor on this dataset
+    assert all(p["risk"] >= lin * (1 - 1e-6) for p in fc)
+    minima = [p for p in fc if p["stationarity"] < 1e-6 and p["lambda_min"] >= -1e-5 * max(abs(p["lambda_max"]), 1)]
+    assert minima, "no FC local minimum found"
+    assert all(p["risk"] >= lin * (1 - 1e-6) for p in minima)
+    # and some of them are strictly worse: dead-unit minima (constant predictor, risk = Var(Y))
+    row = next(r for r in res.rows if r["network"] == "fc")
+    assert row["counterexamples"] >= 1
+    worst = max(p["risk"] for p in minima)
+    assert worst == pytest.approx(float(np.var(data.yun_example1(0.5).Y)), rel=1e-6)
+
+
+def test_example1_resnet_minima_are_strictly_better_than_linear(example1_run):
+    res = example1_run
+    lin = res.linear_risk
+    rn = [p for p in res.points if p["network"] == "resnet" and p["converged"]]
+    assert rn
+    assert all(p["risk"] <= lin * (1 + 1e-4) for p in rn)  # none worse than linear
+    better = [p for p in rn if p["kind"] == "better"]
+    assert better
+    # the best one is the one-kink ResNet's global minimum (29/228 at rho = 0.5), below the paper's point
+    oracle = _one_kink_resnet_global_min(data.yun_example1(0.5))
+    assert min(p["risk"] for p in better) == pytest.approx(oracle, rel=1e-5)
+    assert oracle < data.example1_paper_resnet_risk(0.5) < lin
+    row = next(r for r in res.rows if r["network"] == "resnet")
+    assert row["counterexamples"] == 0 and row["share_at_least_linear"] == 1.0
+
+
+def test_result_payload_has_the_seed_once_under_config(example1_run):
+    payload = example1_run.to_dict()
+    assert payload["command"] == "landscape deep-resnet"
+    assert payload["config"]["seed"] == 0 and "seed" not in payload
+    assert payload["config"]["networks"] == ["resnet", "fc"] and payload["config"]["width"] == 1
+    assert payload["risk_tol"] == pytest.approx(1e-4 * payload["linear_risk"])
+
+
+def test_per_block_risk_of_last_block_equals_risk_at_critical_points():
+    cfg = S.resolve(overrides={"data": "yun-example2", "blocks": [2], "trials": 6, "steps": 3000, "seed": 1})
+    res = exp.run(cfg)
+    assert res.per_block is not None and res.per_block["blocks"] == 2
+    pts = [p for p in res.points if p["converged"]]
+    assert pts
+    for p in pts:
+        pb = p["per_block_risk"]
+        assert len(pb) == 3
+        assert pb[0] == pytest.approx(res.linear_risk, rel=1e-10)  # h_0 = x
+        # at a critical point the read-out (W, c) is the least-squares fit of Y on h_L
+        assert pb[-1] == pytest.approx(p["risk"], rel=1e-4, abs=1e-9)
+        assert p["per_block_monotone"] == bool(np.all(np.diff(pb) <= cfg.gap_tol * res.linear_risk))
+
+
+def _quadratic(seed=2):
+    rng = np.random.default_rng(seed)
+    A, y = rng.normal(size=(20, 4)), rng.normal(size=20)
+
+    def risk_grad(theta):
+        r = theta @ A.T - y
+        return np.mean(r * r, axis=1), 2 * r @ A / 20
+
+    return rng, A, y, risk_grad
+
+
+def test_gradient_descent_converges_to_least_squares_on_a_quadratic():
+    rng, A, y, risk_grad = _quadratic()
+    res = exp.gradient_descent(risk_grad, rng.normal(size=(3, 4)), steps=5000, lr=0.1, grad_tol=1e-7)
+    assert res.converged.all()
+    np.testing.assert_allclose(res.theta, np.tile(np.linalg.lstsq(A, y, rcond=None)[0], (3, 1)), atol=1e-6)
+
+
+def test_gradient_descent_batched_equals_one_start_at_a_time():
+    """Per-start step control: the batched run (one `descend` loop) is the runs of each start alone."""
+    rng, _, _, risk_grad = _quadratic(4)
+    theta0 = rng.normal(size=(4, 4)) * np.array([[1.0], [10.0], [0.1], [3.0]])
+    kw = dict(steps=400, lr=0.5, grad_tol=1e-6)
+    batched = exp.gradient_descent(risk_grad, theta0, **kw)
+    for b in range(4):
+        alone = exp.gradient_descent(risk_grad, theta0[b:b + 1], **kw)
+        np.testing.assert_allclose(batched.theta[b], alone.theta[0], rtol=1e-12, atol=1e-14)
+        assert batched.steps[b] == alone.steps[0] and batched.converged[b] == alone.converged[0]
+
+
+def test_gradient_descent_reports_progress_and_stops_when_all_converged():
+    rng, _, _, risk_grad = _quadratic()
+    calls = []
+    res = exp.gradient_descent(risk_grad, rng.normal(size=(2, 4)), steps=100000, lr=0.1, grad_tol=1e-5,
+                               progress=lambda it, total: calls.append(it))
+    assert res.converged.all() and calls and calls[0] == 0
+    assert max(calls) < 100000 - 1000  # stopped early, not at the budget
+
+
+def test_classify():
+    cfg = S()
+    assert exp.classify(0.9, 1.0, 1.0, 1.0, 1.0, cfg) == "better"
+    assert exp.classify(1.0 + 1e-6, -1.0, 1.0, 1.0, 1.0, cfg) == "equal"
+    assert exp.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg) == "strict_saddle"
+    assert exp.classify(1.5, -1e-9, 1.0, 1.0, 1.0, cfg) == "counterexample"
+    assert exp.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg, kinks=2) == "kink_undecided"
+
+
+def test_digits_come_from_the_one_loader_as_columns():
+    cfg = S.resolve(overrides={"data": "digits", "samples": 40})
+    dataset = exp.load(cfg, np.random.default_rng(0))
+    X, Y = exp.columns(dataset)
+    assert X.shape == (10, 40) and Y.shape == (10, 40)
+    reference = data.load_dataset("digits", samples=40)
+    np.testing.assert_array_equal(X, reference.X.T)
+    np.testing.assert_array_equal(Y, reference.Y.T)

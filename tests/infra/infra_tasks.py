@@ -1,0 +1,113 @@
+"""Module-level cell functions for the infrastructure tests (importable by spawned and dask workers)."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from resnet_cli.rng import make_rng
+
+
+@dataclass(frozen=True)
+class EigTask:
+    """One BLAS-heavy cell: the spectrum of a seeded random symmetric matrix."""
+
+    seed: int
+    n: int = 300
+    log_dir: str | None = None  # when set, every call leaves a file there (counts real computations)
+
+
+def eig_cell(task: EigTask) -> np.ndarray:
+    if task.log_dir:
+        with open(os.path.join(task.log_dir, f"call-{task.seed}-{os.getpid()}-{time.monotonic_ns()}"), "w"):
+            pass
+    rng = make_rng(task.seed)
+    a = rng.standard_normal((task.n, task.n))
+    m = a @ a.T / task.n + np.eye(task.n)
+    # A few products and a solve as well: several BLAS/LAPACK paths whose results depend on the thread count.
+    b = m @ m
+    x = np.linalg.solve(m, rng.standard_normal(task.n))
+    return np.concatenate([np.linalg.eigvalsh(m), np.linalg.eigvalsh(b)[:10], x])
+
+
+def blas_threads(_task: object) -> list[int]:
+    """Thread counts of every BLAS library as the cell sees them."""
+    from threadpoolctl import threadpool_info
+
+    return [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+@dataclass(frozen=True)
+class SlowTask:
+    seconds: float
+    pid_dir: str
+
+
+def slow_cell(task: SlowTask) -> int:
+    """Record this worker's pid, then keep the CPU busy in small numpy steps for `seconds`."""
+    with open(os.path.join(task.pid_dir, f"{os.getpid()}.pid"), "w") as fh:
+        fh.write(str(os.getpid()))
+    end = time.monotonic() + task.seconds
+    x = np.ones(1000)
+    while time.monotonic() < end:
+        x = np.sin(x)
+    return os.getpid()
+
+
+def failing_cell(task: int) -> int:
+    if task == 3:
+        raise ValueError("cell 3 failed")
+    return task
+
+
+@dataclass(frozen=True)
+class GatedTask:
+    """A cell that waits (in small numpy steps) until the file `gate` exists, then computes like `eig_cell`."""
+
+    seed: int
+    gate: str | None
+    log_dir: str
+
+
+def gated_cell(task: GatedTask) -> np.ndarray:
+    if task.gate is not None:
+        x = np.ones(1000)
+        while not os.path.exists(task.gate):
+            x = np.sin(x)
+    return eig_cell(EigTask(task.seed, n=120, log_dir=task.log_dir))
+
+
+def live_processes(pids) -> list[int]:
+    """The pids among `pids` that still exist and are not zombies (an exited child awaiting its reaper)."""
+    alive = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{int(pid)}/stat", encoding="ascii", errors="replace") as fh:
+                state = fh.read().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            alive.append(int(pid))
+    return alive
+
+
+def pool_workers(parent: int | None = None) -> list[int]:
+    """Live (non-zombie) process-pool workers whose parent is `parent` (default: this process)."""
+    parent = os.getpid() if parent is None else parent
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and fields[0] not in ("Z", "X") and b"spawn_main" in cmdline:
+            found.append(int(entry))
+    return found
