@@ -19,6 +19,7 @@ import typer
 
 from resnet_cli import __version__
 from resnet_cli.errors import UserError
+from resnet_cli.signals import Terminated, handle_signals
 from resnet_cli.vocabulary import rewrite_argv
 
 app = typer.Typer(
@@ -80,7 +81,8 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
     argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
     command = typer.main.get_command(application if application is not None else app)
     try:
-        result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
+        with handle_signals():
+            result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
         return int(result) if isinstance(result, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:  # `resnet-cli`, `resnet-cli train`: the help, exit 0
         sys.stdout.write(exc.ctx.get_help() + "\n")
@@ -88,7 +90,7 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
         return 130
     except click.UsageError as exc:
         message = " ".join(exc.format_message().split())
@@ -102,8 +104,11 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
         sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n")
         return 2
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
         return 130
+    except Terminated as exc:
+        sys.stderr.write(f"terminated (signal {exc.exit_code - 128}): stopped, nothing written\n")
+        return exc.exit_code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last resort: one line, never a traceback unless asked for

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from rich.console import Console
 
+from resnet_cli import outputs
 from resnet_cli.errors import ConfigError
 
 console = Console(highlight=False)
@@ -63,22 +64,8 @@ def dumps(payload: Any) -> str:
 
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write `text` to `path` through a temp file in the same folder and an atomic rename."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ConfigError(f"cannot write {target}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    """Write `text` atomically (resnet_cli/outputs.py: temp file + rename, through symlinks, umask modes)."""
+    outputs.write_atomic(path, text)
 
 
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
@@ -96,16 +83,14 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def check_out_path(path: str | None, allowed: tuple[str, ...] = (".json", ".csv")) -> None:
-    """Validate an output path's extension and folder before any work is done."""
+def check_out_path(path: str | None, allowed: tuple[str, ...] = (".json", ".csv"), flag: str = "--out") -> None:
+    """An output path's suffix, and that it can be written, checked before any work is done."""
     if not path:
         return
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
-        raise ConfigError(f"--out {path}: the file name must end in {' or '.join(allowed)}")
-    folder = Path(path).parent
-    if str(folder) and not folder.is_dir():
-        raise ConfigError(f"--out {path}: folder {folder} does not exist")
+        raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(allowed)}")
+    outputs.check_writable(path, flag)
 
 
 def write_output(path: str, payload: Any, rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import typer
@@ -51,14 +50,8 @@ def typed_settings(ctx: typer.Context) -> dict[str, Any]:
 
 
 def check_file(flag: str, path: str | None, suffixes: tuple[str, ...]) -> None:
-    """An output path's suffix and folder, checked before any work is done."""
-    if not path:
-        return
-    if Path(path).suffix.lower() not in suffixes:
-        raise ConfigError(f"{flag} {path}: the file name must end in {', '.join(suffixes)}")
-    folder = Path(path).parent
-    if str(folder) and not folder.is_dir():
-        raise ConfigError(f"{flag} {path}: folder {folder} does not exist")
+    """An output path's suffix, and that it can be written (resnet_cli/outputs.py), before any work."""
+    check_out_path(path, suffixes, flag)
 
 
 def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any], view: View) -> Any:

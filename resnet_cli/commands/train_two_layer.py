@@ -10,18 +10,7 @@ from resnet_cli.experiments import two_layer as exp
 from resnet_cli.plots import two_layer as plots
 from resnet_cli.render import two_layer as tables
 
-
-def trace_rows(payload: dict) -> list[dict]:
-    """Flat rows for CSV: one per (trial, recorded step)."""
-    trace = payload["trace"]
-    return [
-        {"trial": i, "step": step, **{key: trace[key][i][j] for key in exp.STATS}}
-        for i in range(len(payload["runs"]))
-        for j, step in enumerate(trace["step"])
-    ]
-
-
-VIEW = View(render=tables.train, rows=trace_rows, plot=plots.train, label="training")
+VIEW = View(render=tables.train, rows=tables.trace_rows, plot=plots.train, label="training")
 
 
 @o.defaults_from(exp.TrainSettings)

@@ -40,7 +40,7 @@ class TeacherSettings(Settings):
     resnet student, sphere for cnn. a*: ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones``.
     """
 
-    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="prior (resnet), sphere (cnn)")
+    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="by student")
     teacher_a: str = setting("gaussian", choices=TEACHER_A)
     prior_angle: float = setting(60.0, min=0, open_min=True, max=180)
 
@@ -104,7 +104,7 @@ class OutcomeSettings(Settings):
 
     phi_tol: float = setting(1e-2, min=0, open_min=True, max=math.pi / 2)
     a_tol: float = setting(1e-2, min=0, open_min=True)
-    spurious_tol: float = setting(math.pi / 4, min=0, open_min=True, max=math.pi / 2)
+    spurious_tol: float = setting(math.pi / 4, min=0, open_min=True, max=math.pi / 2, shown="π/4")
 
     def criteria(self) -> optim.Criteria:
         return optim.Criteria(self.phi_tol, self.a_tol, self.spurious_tol)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
+
+from resnet_cli.outputs import atomic_path
 
 
 def pyplot() -> Any:
@@ -19,23 +18,10 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, path: str) -> None:
-    """Save a figure atomically (temp file in the target folder, then rename) and close it."""
+    """Save a figure atomically (resnet_cli/outputs.py: temp file in the target's folder, then rename)."""
     plt = pyplot()
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix, dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=120, bbox_inches="tight")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -76,11 +76,11 @@ def per_block(pb: dict[str, Any], tol: float) -> None:
     shown = pb["lowest"]
     table = _table(f"Per-block risk R(h_l) of the best linear read-out of h_0..h_{pb['blocks']}",
                    ("", *(f"trial {item['trial']}" for item in shown)))
-    table.add_row("risk R at the point", *(_risk(item["risk"], tol, 6) for item in shown))
+    table.add_row("R at the point", *(_risk(item["risk"], tol) for item in shown))
     for layer in range(pb["blocks"] + 1):
         label = "R(h_0) = R_lin" if layer == 0 else f"R(h_{layer})"
-        table.add_row(label, *(_risk(item["per_block_risk"][layer], tol, 6) for item in shown))
-    table.add_row("non-increasing in l", *("yes" if item["monotone"] else "NO" for item in shown))
+        table.add_row(label, *(_risk(item["per_block_risk"][layer], tol) for item in shown))
+    table.add_row("non-increasing", *("yes" if item["monotone"] else "NO" for item in shown))
     console.print(table)
     console.print(f"per-block risk not monotone at {pb['global_non_monotone']} of {pb['global_points']} global "
                   f"minima found (risk {_risk(pb['best_risk'], tol)}), at {pb['non_monotone']} of {pb['points']} "

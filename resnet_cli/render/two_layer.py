@@ -90,6 +90,16 @@ def train(payload: dict[str, Any]) -> None:
     console.print(f"[dim]{criteria_note(cfg)}[/dim]")
 
 
+def trace_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The flat rows of `--out trace.csv`: one per (trial, recorded step)."""
+    trace = payload["trace"]
+    return [
+        {"trial": i, "step": step, **{key: trace[key][i][j] for key in STAT_HEADERS}}
+        for i in range(len(payload["runs"]))
+        for j, step in enumerate(trace["step"])
+    ]
+
+
 # --- landscape two-layer ----------------------------------------------------------------------------------
 
 

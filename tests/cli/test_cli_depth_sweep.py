@@ -34,7 +34,7 @@ def test_init_cond_table_states_method_and_degenerate_cells(cli, js, one_line_er
     assert "H = 0" in out and "degenerate" in out  # 3-shortcut at depth 3
     assert "n/a" in out  # 2-shortcut at depth 3
     assert "≈" in out  # depth 4 (400 parameters) by SLQ
-    assert "Thm 1" in out
+    assert "Theorem 1" in out
     assert "nan" not in out.lower()
 
 
