@@ -10,7 +10,7 @@ TOML key (``lr-a`` or ``lr_a``). `Settings.resolve(source, overrides)` merges
 arrays; the strings a shell passes — "4:100:x2", "1e-3,1e-2", "logspace:-4:0:9" — are parsed), and
 validates every field with `check_scalar` (after scikit-learn's `utils.validation.check_scalar`), so each
 range error has the same shape: ``--trials 0: must be at least 1``. Nothing here imports typer, click or
-rich: notebooks and scripts build the same configs (`SuccessConfig.resolve("liu2019-success")`).
+rich: notebooks and scripts build the same configs (`SuccessSettings.resolve("liu2019-success")`).
 """
 
 from __future__ import annotations
@@ -403,98 +403,4 @@ def require(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless condition holds."""
     if not condition:
         raise ConfigError(message)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# LEGACY (release 0.1 commands, removed as each command moves to Settings.resolve)
-# ---------------------------------------------------------------------------------------------------------
-
-
-def parse_choices(text: str, allowed: list[str], name: str) -> list[str]:
-    """Parse a comma list of names, each one of `allowed`."""
-    values = parse_str_list(text, name)
-    for v in values:
-        if v not in allowed:
-            raise ConfigError(f"{name}: unknown value {v!r} (choose from {', '.join(allowed)})")
-    return values
-
-
-def one_of(value: str, allowed: tuple[str, ...] | list[str], name: str) -> str:
-    """Check that a single option value is one of `allowed` (ConfigError otherwise)."""
-    if value not in allowed:
-        raise ConfigError(f"{name}: unknown value {value!r} (choose from {', '.join(allowed)})")
-    return value
-
-
-def _kind(param: Any) -> str:
-    """The value kind a config key must have: from the parameter's default, else from its declared type
-    (options whose default is None, e.g. ``--eta-a`` or ``--out``, still have one)."""
-    default = param.default
-    if isinstance(default, bool):
-        return "bool"
-    if isinstance(default, int):
-        return "int"
-    if isinstance(default, float):
-        return "float"
-    if isinstance(default, str):
-        return "str"
-    return {"boolean": "bool", "integer": "int", "float": "float"}.get(getattr(param.type, "name", ""), "str")
-
-
-def _coerce(key: str, value: Any, kind: str, where: str) -> Any:
-    """Check a config value against the kind of the parameter it sets."""
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: key {key!r} must be true or false, got {value!r}")
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: key {key!r} must be an integer, got {value!r}")
-        return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: key {key!r} must be a number, got {value!r}")
-        return float(value)
-    # String-typed options (lists like "4,9,16", paths, choices) also accept TOML arrays and numbers.
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        return str(value)
-    raise ConfigError(f"{where}: key {key!r} has a value of the wrong type: {value!r}")
-
-
-def resolve(ctx: Any, config: str | None, section: str) -> dict[str, Any]:
-    """Merge defaults < config file/preset < command-line flags for the command behind `ctx`.
-
-    `ctx` is the click/typer context of the running command; `section` is the command's table name in
-    a TOML file (e.g. ``"train-two-layer"``). A file may hold flat keys, or tables named after commands;
-    flat keys apply to the command only when the file has no table for it. Keys may use dashes or
-    underscores. Returns every parameter of the command (without ``config``) as a dict.
-    """
-    params = {k: v for k, v in ctx.params.items() if k != "config"}
-    if not config:
-        return params
-    data = load_toml(config)
-    where = f"config {config}"
-    if section in data and isinstance(data[section], dict):
-        table = data[section]
-        where = f"config {config} [{section}]"
-    else:
-        table = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    kinds = {p.name: _kind(p) for p in ctx.command.params}
-    from click.core import ParameterSource
-
-    for raw_key, value in table.items():
-        key = raw_key.replace("-", "_")
-        if key == "command" or key == "description":
-            continue
-        if key not in params or key == "config":
-            known = ", ".join(sorted(k.replace("_", "-") for k in params))
-            raise ConfigError(f"{where}: unknown key {raw_key!r} (known: {known})")
-        source = ctx.get_parameter_source(key)
-        if source == ParameterSource.COMMANDLINE:
-            continue
-        params[key] = _coerce(raw_key, value, kinds.get(key, "str"), where)
-    return params
-
 

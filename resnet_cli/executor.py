@@ -47,6 +47,9 @@ bytes), lists, tuples, named tuples, dicts and sets (order-independent), datacla
 silently unstable key.
 
 Nothing here prints; `progress(done, total)` is called in the caller's thread, in units of `weights`.
+A cell may call `cell_progress(fraction)` as it goes: in this process the caller's progress moves at once;
+from a pool worker the fraction lands in a shared array the parent reads every `POLL_SECONDS` (on dask,
+progress moves per finished cell). So a bar moves per inner step and its ETA stays honest.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ __all__ = [
     "CellCache",
     "canonical_bytes",
     "cell_key",
+    "cell_progress",
     "pin_blas",
     "run_cells",
 ]
@@ -85,6 +89,8 @@ __all__ = [
 DASK_CONNECT_TIMEOUT = 10
 #: Seconds a terminated worker gets before SIGKILL.
 WORKER_GRACE = 1.0
+#: Seconds between looks at the progress of cells running in pool workers.
+POLL_SECONDS = 0.25
 
 _MISSING = object()
 
@@ -104,14 +110,48 @@ def pin_blas() -> None:
     threadpool_limits(limits=1)
 
 
-def _run_pinned(fn: Callable[[Any], Any], task: Any) -> Any:
+# Progress inside a running cell (issue 11 point 2: the bar moves per inner step, not per finished cell).
+# A cell function calls `cell_progress(fraction)`; in this process it reaches `run_cells`' progress at
+# once, in a pool worker it lands in a shared array slot that the parent polls while it waits.
+_CELL_HOOK: Callable[[float], None] | None = None
+_SHARED_FRACTIONS: Any = None  # a pool worker's view of the parent's shared array (one slot per cell)
+
+
+def cell_progress(fraction: float) -> None:
+    """Report how far the running cell is, 0..1 (cheap; a no-op outside `run_cells` and on dask)."""
+    hook = _CELL_HOOK
+    if hook is not None:
+        hook(min(max(float(fraction), 0.0), 1.0))
+
+
+@contextlib.contextmanager
+def _cell_hook(hook: Callable[[float], None] | None) -> Iterator[None]:
+    global _CELL_HOOK
+    previous, _CELL_HOOK = _CELL_HOOK, hook
+    try:
+        yield
+    finally:
+        _CELL_HOOK = previous
+
+
+def _run_pinned(fn: Callable[[Any], Any], task: Any, slot: int | None = None) -> Any:
     """Worker side of a cell: unpickling `fn` has imported numpy by now, so the limit reaches its BLAS."""
     pin_blas()
-    return fn(task)
+    shared = _SHARED_FRACTIONS
+    if slot is None or shared is None:
+        return fn(task)
+
+    def hook(fraction: float) -> None:
+        shared[slot] = fraction
+
+    with _cell_hook(hook):
+        return fn(task)
 
 
-def _worker_init() -> None:
+def _worker_init(fractions: Any = None) -> None:
     """Process-pool worker start: ignore Ctrl-C (the parent stops us), die with the parent (Linux)."""
+    global _SHARED_FRACTIONS
+    _SHARED_FRACTIONS = fractions
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     with contextlib.suppress(Exception):
@@ -382,8 +422,11 @@ def _stop_pool(pool: cf.ProcessPoolExecutor, futures: Iterable[cf.Future]) -> No
 
 
 def _drain(executor: cf.Executor, submit: Callable[[int], cf.Future], todo: Sequence[int],
-           finish: Callable[[int, Any], None], stop: Callable[[list[cf.Future]], None]) -> None:
-    """Submit every cell, hand results to `finish` as they complete; on any exception `stop`, re-raise."""
+           finish: Callable[[int, Any], None], stop: Callable[[list[cf.Future]], None],
+           poll: Callable[[], None] | None = None) -> None:
+    """Submit every cell, hand results to `finish` as they complete; on any exception `stop`, re-raise.
+
+    `poll()` runs about every POLL_SECONDS while cells run (progress inside running cells)."""
     futures: dict[cf.Future, int] = {}
     position = {i: n for n, i in enumerate(todo)}
     try:
@@ -391,7 +434,10 @@ def _drain(executor: cf.Executor, submit: Callable[[int], cf.Future], todo: Sequ
             futures[submit(i)] = i
         pending = set(futures)
         while pending:
-            done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            done, pending = cf.wait(pending, timeout=None if poll is None else POLL_SECONDS,
+                                    return_when=cf.FIRST_COMPLETED)
+            if poll is not None:
+                poll()
             for future in sorted(done, key=lambda f: position[futures[f]]):
                 finish(futures[future], future.result())
     except BaseException:
@@ -401,22 +447,35 @@ def _drain(executor: cf.Executor, submit: Callable[[int], cf.Future], todo: Sequ
 
 
 def _run_here(fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int],
-              finish: Callable[[int, Any], None]) -> None:
+              finish: Callable[[int, Any], None], partial: Callable[[dict[int, float]], None]) -> None:
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1):
         for i in todo:
-            finish(i, fn(tasks[i]))
+            with _cell_hook(lambda fraction, i=i: partial({i: fraction})):
+                value = fn(tasks[i])
+            finish(i, value)
 
 
 def _run_pool(fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int], workers: int,
-              finish: Callable[[int, Any], None]) -> None:
+              finish: Callable[[int, Any], None], partial: Callable[[dict[int, float]], None]) -> None:
     import multiprocessing
 
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_worker_init)
-    _drain(pool, lambda i: pool.submit(_run_pinned, fn, tasks[i]), todo, finish,
-           lambda futures: _stop_pool(pool, futures))
+    ctx = multiprocessing.get_context("spawn")
+    fractions = ctx.Array("d", len(tasks), lock=False)  # slot i: how far cell i is (written by its worker)
+    finished: set[int] = set()
+
+    def done(i: int, value: Any) -> None:
+        finished.add(i)
+        finish(i, value)
+
+    def poll() -> None:
+        partial({i: fractions[i] for i in todo if i not in finished and fractions[i] > 0})
+
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                  initargs=(fractions,))
+    _drain(pool, lambda i: pool.submit(_run_pinned, fn, tasks[i], i), todo, done,
+           lambda futures: _stop_pool(pool, futures), poll)
     pool.shutdown(wait=True)
 
 
@@ -525,11 +584,16 @@ def run_cells(
         done += w[i]
         report(done, total)
 
+    def partial(fractions: dict[int, float]) -> None:
+        """Finished cells plus the reported share of running ones (never more than the cells' weights)."""
+        if fractions:
+            report(done + sum(w[i] * min(max(f, 0.0), 1.0) for i, f in fractions.items()), total)
+
     if todo:
         if dask is not None:
             _run_dask(dask, fn, tasks, todo, finish)
         elif jobs == 1 or len(todo) == 1:
-            _run_here(fn, tasks, todo, finish)
+            _run_here(fn, tasks, todo, finish, partial)
         else:
-            _run_pool(fn, tasks, todo, min(int(jobs), len(todo)), finish)
+            _run_pool(fn, tasks, todo, min(int(jobs), len(todo)), finish, partial)
     return results

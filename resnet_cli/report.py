@@ -131,17 +131,64 @@ def fmt(x: Any, digits: int = 4) -> str:
     return f"{v:.{max(digits - 1, 1)}e}"
 
 
+#: Seconds between the plain progress lines printed when stderr is not a terminal.
+PLAIN_EVERY = 10.0
+
+
+def _minutes(seconds: float) -> str:
+    """"45 s", "1.2 min", "2.5 h": short enough for one progress line."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def plain_progress(description: str, every: float | None = None, write: Callable[[str], None] | None = None,
+                   clock: Callable[[], float] | None = None) -> Callable[..., None]:
+    """`update(completed, total)` that writes one plain line every `every` seconds (logs, CI, Makefiles):
+    "success rate: 43% (1.2 min elapsed, ~1.6 min left)". Nothing during the first `every` seconds."""
+    import time
+
+    if every is None:
+        try:
+            every = float(os.environ.get("RESNET_CLI_PROGRESS_EVERY", PLAIN_EVERY))
+        except ValueError:
+            every = PLAIN_EVERY
+    clock = clock or time.monotonic
+    write = write or (lambda line: (sys.stderr.write(line + "\n"), sys.stderr.flush()))
+    start = clock()
+    state = {"next": start + every}
+
+    def update(completed: float = 0, total: float = 1, description_now: str | None = None, **_: Any) -> None:
+        now = clock()
+        if now < state["next"]:
+            return
+        state["next"] = now + every
+        fraction = min(max(completed / total, 0.0), 1.0) if total else 0.0
+        elapsed = now - start
+        left = f", ~{_minutes(elapsed * (1 - fraction) / fraction)} left" if fraction > 0 else ""
+        write(f"{description}: {fraction:.0%} ({_minutes(elapsed)} elapsed{left})")
+
+    return update
+
+
 @contextlib.contextmanager
 def progress_bar(quiet: bool = False, description: str = "working") -> Iterator[Callable[..., None]]:
-    """A rich progress bar on stderr; silent when `quiet` or when stderr is not a terminal.
+    """Progress on stderr: a rich bar (with an ETA) on a terminal, a plain line every ~10 s elsewhere
+    (`plain_progress`), nothing when `quiet`.
 
-    Yields `update(completed, total, description=None)`.
+    Yields `update(completed, total, description=None)`; engines call it per inner step (optimizer steps,
+    Hessians), `executor.run_cells` also from inside running cells.
     """
-    if quiet or not err_console.is_terminal:
+    if quiet:
         def noop(completed: float = 0, total: float = 1, description: str | None = None) -> None:
             return None
 
         yield noop
+        return
+    if not err_console.is_terminal:
+        yield plain_progress(description)
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
@@ -157,9 +204,10 @@ def progress_bar(quiet: bool = False, description: str = "working") -> Iterator[
         task = progress.add_task(description, total=1.0)
 
         def update(completed: float = 0, total: float = 1, description: str | None = None) -> None:
-            kwargs: dict[str, Any] = {"completed": completed, "total": total}
+            kwargs: dict[str, Any] = {"completed": completed, "total": total or 1.0}
             if description is not None:
                 kwargs["description"] = description
             progress.update(task, **kwargs)
 
         yield update
+

@@ -54,3 +54,10 @@ def cell_rng(seed: int, *keys: int) -> np.random.Generator:
 def spawn_rngs(seed: int, n: int, *keys: int) -> list[np.random.Generator]:
     """`n` independent generators: `SeedSequence(seed or [seed, *keys]).spawn(n)`."""
     return [np.random.default_rng(s) for s in np.random.SeedSequence(_entropy(seed, keys)).spawn(n)]
+
+
+def child_rngs(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
+    """`n` independent children of a generator (`Generator.spawn`, with the numpy < 1.25 fallback)."""
+    if hasattr(rng, "spawn"):
+        return list(rng.spawn(n))
+    return [np.random.default_rng(child) for child in rng.bit_generator._seed_seq.spawn(n)]

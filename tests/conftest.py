@@ -54,8 +54,3 @@ def one_line_error():
     """`one_line_error(result)` asserts exit 2, exactly one stderr line, no traceback; returns the line."""
     return _one_line_error
 
-
-# LEGACY: tests not yet moved into their layer still `from helpers import ...` (removed when all have moved).
-import sys  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(__file__))

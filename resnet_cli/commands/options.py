@@ -52,8 +52,19 @@ Quiet = Annotated[bool, _opt("--quiet", "No progress on stderr.", OUTPUT)]
 Trials = Annotated[int, _opt("--trials", "Independent random repetitions (draws of teacher, init or data).")]
 Jobs = Annotated[
     Optional[int],
-    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Each cell has its own random "
-         "streams, so the numbers do not depend on it (up to BLAS rounding).", SWEEP),
+    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Results do not depend on it "
+         "(bitwise).", SWEEP),
+]
+Dask = Annotated[
+    Optional[str],
+    _opt("--dask", "Run the cells on a dask.distributed scheduler at ADDRESS (e.g. tcp://host:8786; extra "
+         "'distributed'); --jobs is then ignored. Same numbers, bitwise (docs/cluster.md).", SWEEP,
+         metavar="ADDRESS"),
+]
+Cache = Annotated[
+    Optional[str],
+    _opt("--cache", "Keep each finished cell in folder DIR; a re-run (after Ctrl-C or a crash) computes only the "
+         "missing cells and prints the same result.", SWEEP, metavar="DIR"),
 ]
 Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient descent).", STEPS)]
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
@@ -203,7 +214,7 @@ def defaults_from(settings_cls: type) -> Callable:
 # The option of each settings field, by field name; list-typed fields take the list form. Commands whose
 # field means something else under the same name (`init`, `lr`, `steps`) pass their own in `options=`.
 OPTIONS: dict[str, object] = {
-    "seed": Seed, "trials": Trials, "jobs": Jobs, "steps": Steps, "lr": Lr,
+    "seed": Seed, "trials": Trials, "jobs": Jobs, "dask": Dask, "cache": Cache, "steps": Steps, "lr": Lr,
     "student": Student, "p": P, "k": K, "schedule": Schedule, "same_teacher": SameTeacher,
     "trace_every": TraceEvery, "teacher_v": TeacherV, "teacher_a": TeacherA, "prior_angle": PriorAngle,
     "lr_a": LrA, "lr_w": LrW, "c_lr_w": CLrW, "stage1_steps": Stage1Steps, "stage2_steps": Stage2Steps,

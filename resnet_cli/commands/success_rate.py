@@ -17,6 +17,7 @@ VIEW = View(render=tables.success_rate, rows=lambda payload: payload["cells"], p
 @o.defaults_from(exp.SuccessSettings)
 def command(
     ctx: typer.Context, *, p: o.PList, k: o.KList, method: o.MethodList, trials: o.Trials, jobs: o.Jobs,
+    dask: o.Dask, cache: o.Cache,
     teacher_v: o.TeacherV, teacher_a: o.TeacherA, prior_angle: o.PriorAngle,
     lr_a: o.LrA, lr_w: o.LrW, lr: o.LrStage2, c_lr_w: o.CLrW,
     stage1_steps: o.Stage1Steps, steps: o.TotalSteps, stage2_steps: o.Stage2Steps,

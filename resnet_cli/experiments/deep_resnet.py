@@ -1,20 +1,38 @@
 """`landscape deep-resnet`: critical points of deep ResNets and FC ReLU nets against the best linear
-predictor (Yun, Sra & Jadbabaie 2019).
+predictor (Yun et al. 2019, "Are deep ResNets provably better than linear predictors?").
 
-For each network kind (and each depth in `blocks`), gradient descent runs from `trials` random starts at
-once (one batched array program), each start stopping when its gradient norm falls below `grad_tol`. Each
-point it stops at is classified against the best linear predictor's risk R_lin (least squares):
+For each network kind (and each depth in `blocks`) a finder runs from `trials` random starts at once:
+
+- `finder = "gd"` (default): gradient descent (one batched array program), each start stopping when its
+  min-norm (Clarke) subgradient norm falls below `grad_tol`. GD escapes saddles, so it measures minima only:
+  the strict-saddle share it reports is 0 % by construction.
+- `finder = "newton"`: Levenberg–Marquardt on ∇R = 0 with the exact Hessian and kink handling
+  (`models.critical_points.find_critical_points`) from the same random starts; it converges to critical
+  points of any index (saddles included) and stops at ‖∇R‖ < `newton_tol` (smooth) or at a Clarke point
+  whose subgradient norm and kink gap are below `newton_tol`.
+- `finder = "gd+newton"`: gradient descent, then the Newton/LM polish from every GD end point.
+
+Each point is classified against the best linear predictor's risk R_lin (least squares):
 
 - strictly better:  R < R_lin − gap_tol·R_lin
 - as good (equal):  |R − R_lin| ≤ gap_tol·R_lin
-- worse, strict saddle: R > R_lin + gap_tol·R_lin and λmin(∇²R) < −eig_tol·max|λ|
+- worse, strict saddle: R > R_lin + gap_tol·R_lin and λmin < −eig_tol·max|λ| of the point's Hessian
 - worse, counterexample: worse and no negative curvature beyond that tolerance — a (possibly degenerate)
   local minimum worse than linear. Yun et al.'s theorem says a ResNet has none (under its conditions).
-- worse, kink_undecided: worse with negative curvature of the smooth piece, at a point where a ReLU kink
-  sits on a sample — the piece's Hessian certifies nothing there.
+- worse, kink_undecided: worse, at a point where a ReLU kink sits on a sample, and the second-order
+  information available there certifies neither a saddle nor a minimum.
 
-"At least as good as linear" = strictly better + equal. Starts that hit the step budget first are reported
-as not converged (never dropped silently). For ResNet points the risk of the best linear read-out of every
+GD points: the Hessian is the engine's (σ'(0) = 0); at a kink point it is the Hessian of that ONE smooth
+piece, and the point says so (`hessian_kind`). Newton points: `analyse_point` — the smooth gradient norm
+and the Clarke subgradient norm separately, the kink entries, λ_min of every smooth piece meeting the
+point (or "too many pieces"), the Hessian restricted to the kink manifold (the point's reported Hessian at
+a kink), the index (share of negative eigenvalues), the class at `eig_tol` and again at `eig_tol_alt`, an
+escape probe in the Hessian's null space for worse points without negative curvature, de-duplication up
+to unit permutations and positive rescalings (`dedup_tol`), and the exported parameters per block with
+shapes and the data set (`export_point`).
+
+"At least as good as linear" = strictly better + equal. Starts that do not converge are reported as not
+converged (never dropped silently). For ResNet points the risk of the best linear read-out of every
 block output h_0..h_L is also computed (the paper's §3.2 "per-block risk").
 """
 
@@ -29,12 +47,15 @@ from resnet_cli.config import Settings, setting
 from resnet_cli.data import Dataset, check_spec, load_dataset
 from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
+from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
 from resnet_cli.rng import make_rng
 
 NETWORKS = ["resnet", "fc"]
 MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width x samples
 MAX_TANGENT_ENTRIES = 6e7
+FINDERS = ("gd", "newton", "gd+newton")
+ESCAPE_DIRECTIONS = 1000  # random null-space directions of the escape probe (counterexamples)
 
 Progress = Callable[..., None]
 
@@ -62,6 +83,11 @@ class DeepResnetSettings(Settings):
     eig_tol: float = setting(1e-5, min=0)
     init: str = setting("standard", choices=("standard", "near-identity"))
     init_scale: float = setting(0.5, min=0, open_min=True)
+    finder: str = setting("gd", choices=FINDERS)
+    newton_steps: int = setting(300, min=1, max=100000)
+    newton_tol: float = setting(1e-10, min=0, open_min=True)
+    dedup_tol: float = setting(1e-6, min=0)
+    eig_tol_alt: float = setting(1e-8, min=0)
     seed: int = setting(0)
 
     def check(self) -> None:
@@ -284,11 +310,105 @@ def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np
             point["lambda_min"] = float("nan")
             point["lambda_max"] = float("nan")
             point["kind"] = "not_converged"
+        # the engine's Hessian takes σ'(0) = 0: at a kink point it is ONE smooth piece's, and we say so
+        point["hessian_kind"] = "smooth" if point["kinks"] == 0 else "sigma0_piece"
         point.update(extra(res.theta[b]))
         out.append(point)
         if progress is not None:
             progress(done_before + b + 1, total, description=f"{network} L={blocks}: Hessians")
     return out
+
+
+def _class_of(info: dict[str, Any]) -> dict[str, Any]:
+    """The second-order summary of an `analyse_point` dict (one eigenvalue tolerance)."""
+    hess = info["hessian"]
+    return {"kind": info["kind"], "index": info["index"], "negative": hess["negative"], "zero": hess["zero"],
+            "lambda_min": hess["lambda_min"]}
+
+
+def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.ndarray, start: str,
+                   linear_risk: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
+                   gd: DescentResult | None = None) -> list[dict[str, Any]]:
+    """Newton/LM from every start, then per point: stationarity (smooth and Clarke), kinks, pieces, the
+    point's Hessian and index at both eigenvalue tolerances, class, de-duplication, exported parameters."""
+    fr = cp.find_critical_points(problem, starts, tol=cfg.newton_tol, max_iter=cfg.newton_steps)
+    conv = np.flatnonzero(fr.converged)
+    same_point: dict[int, int] = {}
+    same_predictor: dict[int, int] = {}
+    if conv.size:
+        for by, target in (("parameters", same_point), ("function", same_predictor)):
+            reps, labels = cp.deduplicate(problem, fr.theta[conv], tol=cfg.dedup_tol, by=by)
+            target.update({int(conv[n]): int(conv[reps[lab]]) for n, lab in enumerate(labels)})
+    out = []
+    for b in range(starts.shape[0]):
+        point: dict[str, Any] = {"network": network, "blocks": blocks, "trial": b, "finder": cfg.finder,
+                                 "start": start, "converged": bool(fr.converged[b]),
+                                 "iterations": int(fr.iterations[b]), "risk": float(fr.risk[b]),
+                                 "gap": float(fr.risk[b] - linear_risk), "grad_norm": float(fr.grad_norm[b]),
+                                 "clarke_norm": float(fr.residual[b]), "kink_gap": float(fr.kink_gap[b])}
+        if gd is not None:
+            point["gd"] = {"steps": int(gd.steps[b]), "converged": bool(gd.converged[b]),
+                           "risk": float(gd.risk[b]), "stationarity": float(gd.stationarity[b])}
+        info = None
+        if fr.converged[b]:
+            info = cp.analyse_point(problem, fr.theta[b], linear_risk=linear_risk, entries=fr.kinks[b],
+                                    weights=fr.weights[b], gap_tol=cfg.gap_tol, eig_tol=cfg.eig_tol,
+                                    probe_directions=ESCAPE_DIRECTIONS)
+            alt = cp.analyse_point(problem, fr.theta[b], linear_risk=linear_risk, entries=fr.kinks[b],
+                                   weights=fr.weights[b], gap_tol=cfg.gap_tol, eig_tol=cfg.eig_tol_alt,
+                                   probe_directions=0)
+            hess = info["hessian"]
+            point.update({
+                "clarke_norm": info["clarke_norm"], "engine_clarke_norm": info["engine_clarke_norm"],
+                "stationarity": max(info["clarke_norm"], float(fr.kink_gap[b])),
+                "kinks": len(info["kinks"]), "kink_entries": info["kinks"], "on_kink": info["on_kink"],
+                "nested_kinks": info["nested_kinks"], "hessian": hess, "hessian_kind": hess["kind"],
+                "lambda_min": hess["lambda_min"], "lambda_max": hess["lambda_max"], "pieces": info["pieces"],
+                "index": info["index"], "kind": info["kind"], "escape_probe": info["escape_probe"],
+                "alt": {"eig_tol": cfg.eig_tol_alt, **_class_of(alt)},
+                "duplicate_of": None if same_point[b] == b else same_point[b],
+                "same_predictor_as": None if same_predictor[b] == b else same_predictor[b],
+            })
+        else:
+            point.update({"stationarity": max(float(fr.residual[b]), float(fr.kink_gap[b])),
+                          "kinks": len(fr.kinks[b]), "lambda_min": float("nan"), "lambda_max": float("nan"),
+                          "kind": "not_converged"})
+        point.update(extra(fr.theta[b]))
+        point["parameters"] = cp.export_point(problem, fr.theta[b])
+        out.append(point)
+    return out
+
+
+def _newton_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings) -> dict[str, Any]:
+    """Convergence, de-duplication, index, kink and tolerance columns of a row (Newton finders)."""
+    done = [p for p in points if p["converged"]]
+    saddles = [p for p in done if p["kind"] == "strict_saddle"]
+    kinked = [p for p in done if p["on_kink"]]
+    enumerated = [p["pieces"]["lambda_min"] for p in kinked if p["pieces"]["enumerated"]]
+    alt = [p["alt"]["kind"] for p in done]
+    worse_flat = [p for p in done if p["kind"] in ("counterexample", "kink_undecided")]
+    return {
+        "finder": cfg.finder,
+        "newton_tol": cfg.newton_tol,
+        "converged_smooth": sum(not p["on_kink"] for p in done),
+        "converged_at_kink": len(kinked),
+        "distinct": sum(p["duplicate_of"] is None for p in done),
+        "merged": sum(p["duplicate_of"] is not None for p in done),
+        "distinct_predictors": sum(p["same_predictor_as"] is None for p in done),
+        "strict_saddles": len(saddles),
+        "saddle_index_min": min((p["index"] for p in saddles), default=float("nan")),
+        "saddle_index_max": max((p["index"] for p in saddles), default=float("nan")),
+        "max_smooth_grad_norm_at_kinks": max((p["grad_norm"] for p in kinked), default=float("nan")),
+        "max_clarke_norm": max((p["clarke_norm"] for p in done), default=float("nan")),
+        "pieces_lambda_min": min(enumerated, default=float("nan")),
+        "too_many_pieces": sum(not p["pieces"]["enumerated"] for p in kinked),
+        "escape_found": sum(bool(p["escape_probe"] and p["escape_probe"]["descent"]) for p in worse_flat),
+        "eig_tol_alt": cfg.eig_tol_alt,
+        "strict_saddles_alt": alt.count("strict_saddle"),
+        "counterexamples_alt": alt.count("counterexample"),
+        "kink_undecided_alt": alt.count("kink_undecided"),
+        "share_strict_saddle_alt": alt.count("strict_saddle") / len(done) if done else float("nan"),
+    }
 
 
 def _per_block_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings, scale: float) -> dict[str, Any] | None:

@@ -18,24 +18,25 @@ Measures:
   the mean final loss − L_min (linear networks) or final loss (ReLU in the mid positions, as the paper
   plots it) over trials; the best rate is the one with the lowest mean among rates where no trial diverged.
 
-Every (kind, depth) cell draws from its own generator, ``SeedSequence([seed, kind code, depth])``, so a
+Every (kind, depth) cell draws from its own generator, ``rng.spawn_rngs(seed, 2, kind code, depth)``, so a
 cell's numbers do not depend on which other cells are in the sweep, nor on how many processes run it.
 Pure computation: no printing, no files (the data are loaded through `resnet_cli.data`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable
 
 import numpy as np
 
 from resnet_cli.config import parse_float_list, require, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
+from resnet_cli.executor import cell_progress
 from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings, measure_hessian
+from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import ZERO_TOLERANCE, spectrum_stats
@@ -48,6 +49,7 @@ DEFAULT_EXACT_MAX_PARAMS = 3200  # depth 32 at d = 10: eigvalsh takes a few seco
 # A grid of learning rates is "flat" (the best rate is not meaningful, as the paper says of Xavier at depth
 # 96) when the mean final values of all converged rates lie within this relative spread of each other.
 FLAT_SPREAD = 0.05
+BEYOND = f"{1 / ZERO_TOLERANCE:.0e}".replace("e+", "e")  # "1e12": as the table and the figure write it
 
 Progress = Callable[..., None]
 
@@ -79,7 +81,7 @@ DEFAULT_LRS = "logspace:-3:0.5:8"  # 10^-3 … 10^0.5 in half decades (8 rates)
 
 
 @dataclass
-class DepthSweepSettings(DataSettings, SpectrumSettings):
+class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     """Settings of `resnet-cli depth-sweep` (see docs/depth-sweep.md)."""
 
     COMMAND = "depth-sweep"
@@ -93,16 +95,10 @@ class DepthSweepSettings(DataSettings, SpectrumSettings):
     lr: list[float] = setting(parse_float_list(DEFAULT_LRS), min=0.0, open_min=True, shown=DEFAULT_LRS)
     spectrum: str = setting("auto", choices=SPECTRA)
     exact_max_params: int = setting(DEFAULT_EXACT_MAX_PARAMS, min=1, max=EXACT_MAX_PARAMS)
-    jobs: Optional[int] = setting(None, min=1, shown="CPU count, at most 2")
 
     def check(self) -> None:
         for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
             require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
-
-    @property
-    def workers(self) -> int:
-        """Processes for the cells: --jobs, else the CPU count, at most 2."""
-        return self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
 
     def init_for(self, kind: NetworkKind) -> str:
         """The initialisation a kind gets under this measure (see the module docstring)."""
@@ -178,7 +174,7 @@ class SweepResult:
             if c.grid:
                 entry["grid"] = c.grid
             cells.append(entry)
-        return {"command": "depth-sweep", "config": self.settings.to_dict(), "measure": self.settings.measure,
+        return {"command": "depth-sweep", "config": self.settings.result_config(), "measure": self.settings.measure,
                 "quantity": self.quantity, "spectrum": self.spectrum_statement, "data": self.data,
                 "rows": self.rows(), "cells": cells, "notes": self.notes}
 
@@ -276,7 +272,7 @@ def init_cond_cell(
         cell.status = "beyond-precision"
         cell.extra["trials_beyond_precision"] = beyond
         cell.note = (cell.note + "; " if cell.note else "") + (
-            f"cond10 > {1 / ZERO_TOLERANCE:.0e} in {beyond} of {len(values)} trials: |λ| at the 10th percentile is "
+            f"cond10 > {BEYOND} in {beyond} of {len(values)} trials: |λ| at the 10th percentile is "
             f"below {ZERO_TOLERANCE:.0e}·|λ|max, the resolution of float64 eigenvalues")
         return cell
     cell.mean, cell.std = _mean_std(values)
@@ -380,48 +376,34 @@ def run_cell(cfg: DepthSweepSettings, name: str, depth: int, dataset: Dataset, m
     return fn(cfg, kind, depth, dataset, moments, l_min, progress)
 
 
-def _run_cell_task(args: tuple) -> Cell:
-    return run_cell(*args)
+@dataclass(frozen=True)
+class CellTask:
+    """One (network kind, depth) cell with everything it needs: picklable, and its own cache key (the
+    settings without --jobs/--dask/--cache, the data and its moments; the seed is in the settings)."""
+
+    settings: DepthSweepSettings
+    network: str
+    depth: int
+    dataset: Dataset
+    moments: sc.SecondMoments
+    l_min: float
 
 
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-@contextlib.contextmanager
-def single_threaded_workers(jobs: int) -> Iterator[Any]:
-    """A process pool whose workers run BLAS on one thread each.
-
-    `jobs` processes that each start as many BLAS threads as there are cores oversubscribe the machine, and
-    OpenBLAS's spinning threads then make small eigenvalue problems many times slower. The workers are
-    started with "spawn" (a fresh interpreter reads the thread variables when numpy loads) while the
-    variables are set to 1; the parent's own BLAS and environment are left as they were.
-    """
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
-
-    saved = {name: os.environ.get(name) for name in BLAS_THREAD_VARIABLES}
-    os.environ.update({name: "1" for name in BLAS_THREAD_VARIABLES})
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield pool
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def run_cell_task(task: CellTask) -> Cell:
+    """A cell as `executor.run_cells` runs it: progress inside the cell through `cell_progress`."""
+    return run_cell(task.settings, task.network, task.depth, task.dataset, task.moments, task.l_min, cell_progress)
 
 
 def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | None = None) -> SweepResult:
-    """Every (network, depth) cell; cells in `jobs` processes (default `cfg.workers`) when jobs > 1. Every cell
-    draws from its own streams, so the numbers do not depend on `jobs` — up to BLAS rounding in exact spectra
-    (a worker runs BLAS on one thread; the parent may use several).
+    """Every (network, depth) cell through `executor.run_cells` (--jobs local processes, --dask, --cache).
+    Every cell draws from its own streams and runs BLAS on one thread wherever it runs, so the numbers are
+    bitwise the same for any `jobs` (default `cfg.workers()`) and executor.
 
-    ``progress(completed, total, description)`` is called as work completes (weighted by `cell_cost`).
+    ``progress(completed, total)`` is called as work completes, inside cells too (weighted by `cell_cost`).
     """
     cfg.validate()
-    jobs = cfg.workers if jobs is None else jobs
+    if jobs is not None:
+        cfg = dataclasses.replace(cfg, jobs=jobs)
     dataset = load_data(cfg)
     moments = sc.second_moments(dataset.X, dataset.Y)
     l_min = sc.optimal_linear_loss(moments)
@@ -438,33 +420,10 @@ def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | N
             if p > EXACT_MAX_PARAMS:
                 raise ConfigError(f"--spectrum exact: depth {depth} has {p} parameters, above {EXACT_MAX_PARAMS}; "
                                   "use --spectrum auto or slq")
-    total = sum(costs.values()) or 1.0
-    done = 0.0
-    results: dict[tuple[str, int], Cell] = {}
-    schedule = sorted(order, key=lambda key: -costs[key])
-    report = progress or (lambda *a, **k: None)
-    report(0.0, total, "depth sweep")
-    if jobs <= 1 or len(applicable) <= 1:
-        for key in schedule:
-            base = done
-
-            def partial(fraction: float, key=key, base=base) -> None:
-                report(base + fraction * costs[key], total, f"{key[0]}, depth {key[1]}")
-
-            results[key] = run_cell(cfg, key[0], key[1], dataset, moments, l_min, partial)
-            done += costs[key]
-            report(done, total, f"{key[0]}, depth {key[1]}")
-    else:
-        from concurrent.futures import as_completed
-
-        with single_threaded_workers(jobs) as pool:
-            futures = {pool.submit(_run_cell_task, (cfg, key[0], key[1], dataset, moments, l_min)): key
-                       for key in schedule}
-            for future in as_completed(futures):
-                key = futures[future]
-                results[key] = future.result()
-                done += costs[key]
-                report(done, total, f"{key[0]}, depth {key[1]} done")
+    cell_cfg = cfg.cell_settings()
+    tasks = [CellTask(cell_cfg, name, depth, dataset, moments, l_min) for name, depth in order]
+    cells_done = cfg.run_sweep(run_cell_task, tasks, weights=[costs[key] for key in order], progress=progress)
+    results = dict(zip(order, cells_done))
     cells = [results[key] for key in order]
     notes = sweep_notes(cfg, cells)
     linear = cfg.act_mid == "identity"
@@ -508,9 +467,8 @@ def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
             notes.append("a rate counts as diverged when any trial's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
     if any(c.status == "beyond-precision" for c in cells):
-        notes.append(f"> {1 / ZERO_TOLERANCE:.0e} (k/N): in k of the N trials |λ| at the 10th percentile was below "
-                     f"{ZERO_TOLERANCE:.0e}·|λ|max — within the eigensolver's rounding — so cond10 is only known to "
-                     f"exceed {1 / ZERO_TOLERANCE:.0e}")
+        notes.append(f"> {BEYOND} (k/N): in k of the N trials |λ|p10 < {ZERO_TOLERANCE:.0e} × |λ|max, the "
+                     f"eigensolver's rounding, so cond10 is only known to exceed {BEYOND}")
     if any(c.status == "degenerate" for c in cells):
         notes.append("H = 0: degenerate, the Hessian is exactly 0 at the initial point, so cond10 is undefined")
     return notes

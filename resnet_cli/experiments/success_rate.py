@@ -10,15 +10,15 @@ through `executor.run_cells` (in this process or in worker processes; results do
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 from resnet_cli import optim
 from resnet_cli.config import require, setting
-from resnet_cli.executor import run_cells
+from resnet_cli.executor import cell_progress
+from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import OutcomeSettings, Progress, StepSettings, TeacherSettings, draw_inits
 from resnet_cli.models import two_layer as tl
 from resnet_cli.rng import cell_rng
@@ -46,7 +46,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 
 @dataclass
-class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings):
+class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
     uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
 
@@ -55,16 +55,11 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings):
     k: list[int] = setting([4, 9, 16, 25, 36, 49, 64, 81, 100], min=1)
     method: list[str] = setting(["cnn", "resnet", "resnet-ssw"], choices=tuple(METHODS))
     trials: int = setting(1000, min=1)
-    jobs: Optional[int] = setting(None, min=1, shown="CPU count, at most 2")
     seed: int = setting(0)
 
     def check(self) -> None:
         super().check()
         require(len(set(self.method)) == len(self.method), f"--method {','.join(self.method)}: a method twice")
-
-    def workers(self) -> int:
-        """--jobs, else the CPU count, at most 2."""
-        return self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -100,7 +95,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**s.to_dict(), "teacher_v": s.v_kind(), "jobs": s.workers()}
+        config = {**s.result_config(), "teacher_v": s.v_kind()}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 
@@ -127,7 +122,8 @@ def run_pk(task: PkTask) -> list[Cell]:
     m = len(s.method)
     steps = s.total_steps(k)
     gd = optim.run_gd(np.concatenate(v0s), np.tile(a0, (m, 1)), np.tile(v_star, (m, 1)), np.tile(a_star, (m, 1)),
-                      optim.Schedule.stack(schedules), steps, s.criteria(), stop_when_global=True)
+                      optim.Schedule.stack(schedules), steps, s.criteria(), stop_when_global=True,
+                      progress=lambda done, total: cell_progress(done / max(total, 1)))
     against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
     cells = []
     for i, method in enumerate(s.method):
@@ -149,7 +145,8 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
     s = settings
-    tasks = [PkTask(s, p, k) for p in s.p for k in s.k]
+    cell_settings = s.cell_settings()
+    tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
     weights = [s.total_steps(task.k) for task in tasks]
-    per_cell = run_cells(run_pk, tasks, jobs=s.workers(), weights=weights, progress=progress)
+    per_cell = s.run_sweep(run_pk, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])

@@ -10,6 +10,7 @@ results whose `to_dict()` is the command's JSON. Nothing here prints or writes f
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
@@ -19,9 +20,14 @@ import numpy as np
 from resnet_cli import optim
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.models import two_layer as tl
+from resnet_cli.models import two_layer_samples as ts
+from resnet_cli.models import two_layer_theorems as th
 from resnet_cli.rng import make_rng
 
 STUDENTS = ("resnet", "cnn")
+# The schedules of optim, plus "large-both": the stage-II step η on BOTH layers from the first step (no
+# warm-up at all). "constant" is the large step on w only (η_a stays Theorem 1's small step in stage I).
+SCHEDULES = (*optim.SCHEDULES, "large-both")
 TEACHER_V = ("prior", "sphere")
 TEACHER_A = ("gaussian", "uniform", "ones")
 STATS = ("loss", "phi", "a_dot_astar", "a_err")  # per-trial statistics of a run (final and traced)
@@ -95,6 +101,8 @@ class StepSettings(Settings):
         eta_a = self.step_a(k)
         eta_w = np.full(n, self.lr_w) if self.lr_w is not None else optim.theorem1_eta_w(a_star, eta_a, self.c_lr_w)
         eta = np.full(n, self.lr) if self.lr is not None else optim.theorem2_eta(a_star, k)
+        if kind == "large-both":  # η on a and w from step 0: stage I is stage II
+            return optim.Schedule("constant", eta, eta_w, eta, self.stage1_length(k))
         return optim.Schedule(kind, np.full(n, eta_a), eta_w, eta, self.stage1_length(k))
 
 
@@ -118,6 +126,210 @@ class SizeSettings(Settings):
     k: int = setting(4, min=1)
 
 
+@dataclass
+class DataSettings(Settings):
+    """Where the gradients come from (issue 12): the population loss in closed form (the default), a fixed
+    training set of `samples` inputs (GD with `batch` None or N, minibatch SGD with batch B < N), or online
+    SGD (`online`: B fresh inputs every step). Inputs have i.i.d. unit-variance entries of the law `inputs`;
+    patch i is the coordinates is … is + p − 1 (`stride` None = p: non-overlapping). Outcomes are always
+    judged on the population numbers (φ and the a-errors do not depend on the input law; the "loss"
+    statistic is the Gaussian closed form, at the given stride)."""
+
+    samples: Optional[int] = setting(None, min=1, shown="population")
+    batch: Optional[int] = setting(None, min=1, shown="N (full batch); 1 online")
+    online: bool = setting(False)
+    label_noise: float = setting(0.0, min=0)
+    stride: Optional[int] = setting(None, min=1, shown="p")
+    inputs: str = setting("gaussian", choices=ts.LAWS)
+
+    def check(self) -> None:
+        super().check()
+        sampled = self.samples is not None or self.online
+        require(not (self.online and self.samples is not None),
+                f"--samples {self.samples} with --online: online SGD draws fresh inputs every step; drop one")
+        require(self.batch is None or sampled, f"--batch {self.batch}: needs --samples N or --online")
+        require(self.batch is None or self.samples is None or self.batch <= self.samples,
+                f"--batch {self.batch}: must be at most --samples {self.samples}")
+        require(self.label_noise == 0 or sampled,
+                f"--label-noise {self.label_noise:g}: needs --samples N or --online (the population loss has no labels)")
+        require(self.inputs == "gaussian" or sampled,
+                f"--inputs {self.inputs}: needs --samples N or --online (the closed form is for Gaussian inputs)")
+        sizes = getattr(self, "p", None)
+        smallest = min(sizes) if isinstance(sizes, list) else sizes
+        require(self.stride is None or smallest is None or self.stride <= smallest,
+                f"--stride {self.stride}: must be at most --p {smallest} (1 ≤ s ≤ p)")
+
+    @property
+    def sampled(self) -> bool:
+        return self.samples is not None or self.online
+
+    def per_step(self) -> int:
+        """Inputs one step of one trial reads: 0 for the population loss, else B (online or SGD) or N (GD)."""
+        if self.online:
+            return self.batch or 1
+        if self.samples is not None:
+            return self.batch or self.samples
+        return 0
+
+    def mode(self, p: int | None = None) -> str:
+        """A short description of the gradients, e.g. ``population`` or ``SGD, N = 1000, B = 8``."""
+        stride = "" if self.stride is None or self.stride == p else f", stride {self.stride}"
+        law = "" if self.inputs == "gaussian" else f", {self.inputs} inputs"
+        noise = f", label noise {self.label_noise:g}" if self.label_noise else ""
+        if self.online:
+            kind = f"online SGD, B = {self.per_step()}"
+        elif self.samples is None:
+            kind = "population"
+        elif self.per_step() == self.samples:
+            kind = f"GD on N = {self.samples} samples"
+        else:
+            kind = f"SGD, N = {self.samples}, B = {self.batch}"
+        return kind + stride + law + noise
+
+    def state_factory(self, rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarray,
+                      copies: int = 1) -> list[Any]:
+        """`copies` GD-state factories for `optim.run_gd(representation=...)` over the trials (rows) of
+        (v*, a*). Population at s = p: ``"plane"`` (exact reduced coordinates, as always). Population at
+        s < p: `StrideState` (the vector representation; the plane reduction does not hold there). Samples:
+        one Generator per trial spawned from `rng` (after the teachers and inits, so the default runs draw
+        exactly what they drew before), which draws the trial's training set and then its SGD stream; every
+        copy gets the same data and its own copy of the Generators (common random numbers across methods)."""
+        n, p = v_star.shape
+        stride = p if self.stride is None else self.stride
+        if not self.sampled:
+            if stride == p:
+                return ["plane"] * copies
+            return [lambda v, a, vs, ast: ts.StrideState(v, a, vs, ast, stride)] * copies
+        gens = ts.trial_generators(rng, n)
+        if self.online:
+            data = {"online": True}
+        else:
+            x, y = ts.draw_training_set(gens, v_star, a_star, self.samples, stride, self.inputs, self.label_noise)
+            data = {"x": x, "y": y}
+        factories = []
+        for _ in range(copies):
+            mine = copy.deepcopy(gens)
+            factories.append(lambda v, a, vs, ast, mine=mine: ts.SampleState(
+                v, a, vs, ast, data.get("x"), data.get("y"), batch=self.per_step(), rngs=mine,
+                online=data.get("online", False), stride=stride, law=self.inputs, label_noise=self.label_noise))
+        return factories
+
+
+@dataclass
+class TheoremSettings(Settings):
+    """How the theorems are checked along a run (issue 12): Theorem 1's output (1), φ_t ≤ 5π/12 and
+    0 ≤ m ≤ a_tᵀa* ≤ M on [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖² (default 1 and 1:
+    the m = M = ‖a*‖² behind the default stage-II step size; these options change the check, never the
+    steps); and the largest c for which the poster's C1/C2 hold along each stage, for δ = `delta`."""
+
+    theorem_m: float = setting(1.0, min=0)
+    theorem_big_m: float = setting(1.0, min=0, open_min=True)
+    delta: float = setting(1e-3, min=0)
+
+    def check(self) -> None:
+        super().check()
+        require(self.theorem_m <= self.theorem_big_m,
+                f"--theorem-m {self.theorem_m:g}: must be at most --theorem-big-m {self.theorem_big_m:g}")
+
+
+@dataclass
+class TheoremReport:
+    """Theorem 1's output (1) on the recorded iterations of [T1, T] and the largest c of C1/C2 per stage,
+    per trial (arrays of shape (trials,); c arrays (trials × 2): stage I, stage II; None where undefined)."""
+
+    t1: int
+    records: int
+    held: np.ndarray | None
+    first_failure: np.ndarray | None
+    phi_max: np.ndarray | None
+    a_dot_min_rel: np.ndarray | None  # min aᵀa*/‖a*‖² over the window: the largest m this run satisfied
+    a_dot_max_rel: np.ndarray | None  # max aᵀa*/‖a*‖²: the smallest M
+    c1: np.ndarray | None
+    c2: np.ndarray | None
+
+    def trial(self, i: int) -> dict[str, Any]:
+        """The JSON view of trial i (non-finite numbers as None)."""
+        def num(x: np.ndarray | None, cast: type = float) -> Any:
+            return None if x is None or not np.isfinite(x[i]) else cast(x[i])
+
+        def pair(c: np.ndarray | None) -> Any:
+            return None if c is None else [None if not np.isfinite(v) else float(v) for v in c[i]]
+
+        return {
+            "output1_held": None if self.held is None else bool(self.held[i]),
+            "first_failure": None if self.first_failure is None or self.first_failure[i] < 0 else int(self.first_failure[i]),
+            "phi_max": num(self.phi_max), "a_dot_min_rel": num(self.a_dot_min_rel),
+            "a_dot_max_rel": num(self.a_dot_max_rel), "c1": pair(self.c1), "c2": pair(self.c2),
+        }
+
+
+def theorem_report(settings: TheoremSettings, a_star: np.ndarray, t1: int, iterations: list[int],
+                   trace: dict[str, list[np.ndarray]], dissipativity: bool = True) -> TheoremReport:
+    """Check the theorems on a `run_gd` trace (only the recorded iterations count). `dissipativity` False
+    (patches at s < p, where the trace statistics do not determine the C1/C2 terms) leaves c1, c2 None."""
+    its = np.asarray(iterations)
+    stats = {key: np.stack(trace[key], axis=1) for key in ("phi", "a_dot_astar", "loss", "a_err")}
+    norm2 = np.sum(a_star**2, axis=1)
+    in_window = int(np.sum(its >= t1))
+    held = first = phi_max = lo = hi = None
+    if in_window:
+        check = th.theorem1_output(its, stats["phi"], stats["a_dot_astar"], t1, settings.theorem_m * norm2,
+                                   settings.theorem_big_m * norm2)
+        held, first, phi_max = check.held, check.first_failure, check.phi_max
+        lo, hi = check.a_dot_min / norm2, check.a_dot_max / norm2
+    c1 = c2 = None
+    if dissipativity:
+        with np.errstate(all="ignore"):
+            terms = th.dissipativity_terms(stats["phi"], stats["a_dot_astar"], stats["loss"], stats["a_err"], a_star)
+            c = th.dissipativity(its, terms, t1, settings.delta)
+        c1, c2 = c["C1"], c["C2"]
+    return TheoremReport(t1, in_window, held, first, phi_max, lo, hi, c1, c2)
+
+
+def window_points(stage1: int, steps: int, records: int = 50, every: int = 100) -> list[int]:
+    """Records for the Theorem-1 check of a run without a user trace: T1, then about `records` points up to
+    T on multiples of `every` (so the driver's periodic checks still do the recording), and T."""
+    if stage1 > steps:
+        return []
+    gap = every * max(1, math.ceil((steps - stage1) / (records * every)))
+    start = (stage1 // gap + 1) * gap
+    return sorted({stage1, steps, *range(start, steps + 1, gap)})
+
+
+def estimated_work(settings: Settings) -> dict[str, float]:
+    """What a run costs, before it runs (for announcing long runs): every option that multiplies work.
+
+    trial_steps = Σ over (p, k) cells and methods of trials × steps; trial_sample_steps = the same weighted
+    by the inputs one step reads (B, N, or 1 for the population loss); multiply_adds ≈ trial_sample_steps
+    × k·p × 4 (forward pre-activations, output, two gradient contractions) for sample runs, plus the
+    training set's draw and labels (trials × N × k·p); population runs cost O(1) per trial-step in the plane
+    coordinates (counted as 40 multiply-adds) and O(k·p·q) with overlapping patches (vector state)."""
+    s: Any = settings
+    ps = s.p if isinstance(s.p, list) else [s.p]
+    ks = s.k if isinstance(s.k, list) else [s.k]
+    method, schedule = getattr(s, "method", None), getattr(s, "schedule", None)
+    methods = len(method) if method is not None else len(schedule) if isinstance(schedule, list) else 1
+    trials = getattr(s, "trials", None) or getattr(s, "basin_phi", 1) * getattr(s, "basin_a", 1)
+    per_step = s.per_step() if isinstance(s, DataSettings) else 0
+    out = {"trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}
+    for p in ps:
+        for k in ks:
+            runs = float(trials * methods)
+            steps = float(s.total_steps(k))
+            out["trial_steps"] += runs * steps
+            out["trial_sample_steps"] += runs * steps * max(per_step, 1)
+            stride = getattr(s, "stride", None) or p
+            if per_step:
+                out["multiply_adds"] += runs * steps * per_step * k * p * 4
+                if s.samples is not None:
+                    out["multiply_adds"] += trials * s.samples * k * p
+            elif stride < p:
+                out["multiply_adds"] += runs * steps * k * p * (2 * ts.band(p, k, stride) + 1) * 4
+            else:
+                out["multiply_adds"] += runs * steps * 40
+    return out
+
+
 def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Initial (v0, a0): ResNet w0 = 0 ⇒ v0 = e; CNN v0 uniform on the sphere (Du et al. 2018); a0 uniform
     in the ball of radius |1ᵀa*|/√k (Liu et al. 2019, Theorem 1)."""
@@ -132,10 +344,10 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
 
 
 @dataclass
-class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings):
+class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, DataSettings, TheoremSettings):
     COMMAND = "train two-layer"
     student: str = setting("resnet", choices=STUDENTS)
-    schedule: str = setting("ssw", choices=optim.SCHEDULES)
+    schedule: str = setting("ssw", choices=SCHEDULES)
     trials: int = setting(1, min=1)
     same_teacher: bool = setting(False)
     trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
@@ -150,6 +362,7 @@ class TrainResult:
     a_star: np.ndarray
     gd: optim.GDResult
     steps: int
+    theorems: TheoremReport | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -160,7 +373,7 @@ class TrainResult:
         trial, and the trace (each statistic as trials × records)."""
         s, sched, gd = self.settings, self.schedule, self.gd
         config = {**s.to_dict(), "teacher_v": s.v_kind(s.student), "stage1_steps": sched.stage1_iterations,
-                  "steps": self.steps}
+                  "steps": self.steps, "data": s.mode(s.p), "work": estimated_work(s)}
         runs = [
             {
                 "trial": i,
@@ -172,6 +385,7 @@ class TrainResult:
                 "stage1_lr_w": float(sched.stage1_eta_w[i]),
                 "lr": float(sched.eta[i]),
                 "teacher": {"v_star": self.v_star[i], "a_star": self.a_star[i]},
+                **({"theorems": self.theorems.trial(i)} if self.theorems is not None else {}),
             }
             for i in range(s.trials)
         ]
@@ -189,12 +403,16 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     else:
         v_star, a_star = s.draw(rng, n, s.p, s.k, s.student)
     v0, a0 = draw_inits(rng, s.student, v_star, a_star)
+    (representation,) = s.state_factory(rng, v_star, a_star)
     schedule = s.schedule_of(s.schedule, a_star)
     steps = s.total_steps(s.k)
     gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(),
                       trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
-                      stop_when_global=stop_when_global, progress=progress)
-    return TrainResult(s, schedule, v_star, a_star, gd, steps)
+                      stop_when_global=stop_when_global, progress=progress, representation=representation)
+    overlapping = s.stride is not None and s.stride < s.p
+    theorems = theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
+                              dissipativity=not overlapping)
+    return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems)
 
 
 def run_train(settings: TrainSettings, progress: Progress | None = None) -> TrainResult:
@@ -211,7 +429,7 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     profile_points: int = setting(19, min=2)
     basin_phi: int = setting(7, min=1)
     basin_a: int = setting(5, min=1)
-    schedule: list[str] = setting(["ssw", "constant"], choices=optim.SCHEDULES)
+    schedule: list[str] = setting(["ssw", "constant"], choices=SCHEDULES)
     probes: int = setting(2000, min=1)
     probe_radius: float = setting(1e-2, min=0, open_min=True)
     seed: int = setting(0)

@@ -61,6 +61,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from resnet_cli.rng import make_rng
+
 from resnet_cli.models import deep_resnet as dr
 
 Array = np.ndarray
@@ -642,7 +644,7 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
     R0 = float(problem.risk(theta[None])[0])
     changes = []
     if q:
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         d = basis @ rng.normal(size=(q, directions))
         d /= np.linalg.norm(d, axis=0, keepdims=True)
         for r in radii:

@@ -53,6 +53,8 @@ import math
 from typing import Sequence
 
 import numpy as np
+
+from resnet_cli.rng import child_rngs
 from numpy.lib.stride_tricks import sliding_window_view
 
 from resnet_cli import optim
@@ -163,9 +165,7 @@ def draw_training_set(
 
 def trial_generators(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     """n independent child Generators of `rng` (its `spawn`), one per trial, for SGD's per-trial draws."""
-    if hasattr(rng, "spawn"):
-        return list(rng.spawn(n))
-    return [np.random.default_rng(child) for child in rng.bit_generator._seed_seq.spawn(n)]  # numpy < 1.25
+    return child_rngs(rng, n)
 
 
 # --- the empirical loss and its gradients --------------------------------------------------------------------

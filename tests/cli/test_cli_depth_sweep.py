@@ -78,11 +78,8 @@ def test_same_seed_same_output_any_jobs_and_seed_matters(cli, js, one_line_error
     one = cli("depth-sweep", *args, "--json", "--quiet", "--jobs", "1")
     two = cli("depth-sweep", *args, "--json", "--quiet", "--jobs", "2")
     assert one.code == 0 and two.code == 0
-    # cells in worker processes (BLAS on one thread) equal the in-process ones up to BLAS rounding
-    rows1, rows2 = json.loads(one.stdout)["rows"], json.loads(two.stdout)["rows"]
-    assert [(r["network"], r["depth"], r["status"]) for r in rows1] == [(r["network"], r["depth"], r["status"]) for r in rows2]
-    for a, b in zip(rows1, rows2):
-        assert a["mean"] == pytest.approx(b["mean"], rel=1e-10) and a["std"] == pytest.approx(b["std"], rel=1e-9, abs=1e-12)
+    # every cell runs BLAS on one thread, in this process and in workers: the JSON is the same, bitwise
+    assert two.stdout == one.stdout
     again = cli("depth-sweep", *args, "--json", "--quiet", "--jobs", "1")
     assert again.stdout == one.stdout
     other = cli("depth-sweep", *args, "--json", "--quiet", "--jobs", "1", "--seed", "1")
