@@ -462,7 +462,7 @@ def check_sizes(settings: DeepResnetSettings, d_in: int, d_out: int, m: int) -> 
 
 
 def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepResnetResult:
-    """Data, best linear predictor, then GD from `trials` starts per network and depth, Hessians, classes.
+    """Data, best linear predictor, then the finder from `trials` starts per network and depth, Hessians, classes.
 
     One generator, `make_rng(seed)`, draws the data (gaussian) and then every start, in order.
     """
@@ -517,13 +517,24 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
             def steer(th: np.ndarray, g: np.ndarray, rg: Any = rg, pre: Any = pre) -> Any:
                 return dr.min_norm_subgradient(rg, pre, th, g)
 
-            res = gradient_descent(rg, theta0, steps=cfg.steps, lr=cfg.lr, grad_tol=cfg.grad_tol,
-                                   direction=steer, progress=gd_progress)
+            res = None
+            if cfg.finder != "newton":
+                res = gradient_descent(rg, theta0, steps=cfg.steps, lr=cfg.lr, grad_tol=cfg.grad_tol,
+                                       direction=steer, progress=gd_progress)
             done += 1
-            pts = _points(net, L, res, hf, lin.risk, scale, cfg, extra, progress, done, total)
+            if res is not None and cfg.finder == "gd":
+                pts = _points(net, L, res, hf, lin.risk, scale, cfg, extra, progress, done, total)
+            else:
+                if progress is not None:
+                    progress(done, total, description=f"{net} L={L}: Newton")
+                starts = theta0 if res is None else res.theta
+                pts = _newton_points(net, L, cp.Problem(shape, X, Y), starts, "random" if res is None else "gd",
+                                     lin.risk, cfg, extra, gd=res)
             done += cfg.trials
             points.extend(pts)
-            rows.append(_summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, lin.risk))
+            row = _summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, lin.risk)
+            row.update(_newton_summary(pts, cfg) if cfg.finder != "gd" else {"finder": "gd"})
+            rows.append(row)
     per_block = None
     if len(cfg.blocks) == 1 and cfg.blocks[0] >= 2:
         per_block = _per_block_summary(points, cfg, scale)

@@ -10,7 +10,7 @@ through `executor.run_cells` (in this process or in worker processes; results do
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,17 +19,32 @@ from resnet_cli import optim
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments.sweep import SweepSettings
-from resnet_cli.experiments.two_layer import OutcomeSettings, Progress, StepSettings, TeacherSettings, draw_inits
+from resnet_cli.experiments.two_layer import (DataSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
+                                              TheoremSettings, draw_inits, estimated_work, theorem_report,
+                                              window_points)
 from resnet_cli.models import two_layer as tl
 from resnet_cli.rng import cell_rng
+from resnet_cli.vocabulary import notice
 
-# method -> (student, schedule)
+# method -> (student, schedule). Without warm-up there are two readings of "no SSW" (issue 12), both here:
+#   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
+#                 `constant`; what release 0.1 called "cnn" and "resnet");
+#   *-large-both: the large step η on both layers from step 0 (schedule `large-both`).
 METHODS: dict[str, tuple[str, str]] = {
-    "cnn": ("cnn", "constant"),
-    "resnet": ("resnet", "constant"),
+    "cnn-large-w": ("cnn", "constant"),
+    "cnn-large-both": ("cnn", "large-both"),
+    "resnet-large-w": ("resnet", "constant"),
+    "resnet-large-both": ("resnet", "large-both"),
     "resnet-ssw": ("resnet", "ssw"),
     "resnet-layerwise": ("resnet", "layerwise"),
 }
+# The names of release 0.1: still accepted (rewritten with a one-line notice by `SuccessSettings.resolve`).
+ALIASES: dict[str, str] = {"cnn": "cnn-large-w", "resnet": "resnet-large-w"}
+
+
+def method_spec(name: str) -> tuple[str, str]:
+    """(student, schedule) of a method name or alias."""
+    return METHODS[ALIASES.get(name, name)]
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -46,20 +61,31 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 
 @dataclass
-class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SweepSettings):
+class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, DataSettings, TheoremSettings, SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
     uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
 
     COMMAND = "success-rate"
     p: list[int] = setting([8], min=2)
     k: list[int] = setting([4, 9, 16, 25, 36, 49, 64, 81, 100], min=1)
-    method: list[str] = setting(["cnn", "resnet", "resnet-ssw"], choices=tuple(METHODS))
+    method: list[str] = setting(["cnn-large-w", "resnet-large-w", "resnet-ssw"], choices=(*METHODS, *ALIASES))
     trials: int = setting(1000, min=1)
     seed: int = setting(0)
 
+    @classmethod
+    def resolve(cls, source=None, overrides=None, *, notify=None):  # type: ignore[override]
+        """As `Settings.resolve`, then the method names of release 0.1 rewritten, with a notice."""
+        settings = super().resolve(source, overrides, notify=notify)
+        for old in dict.fromkeys(m for m in settings.method if m in ALIASES):
+            if notify is not None:
+                notify(notice(f"--method {old}", ALIASES[old]))
+        settings.method = [ALIASES.get(m, m) for m in settings.method]
+        return settings
+
     def check(self) -> None:
         super().check()
-        require(len(set(self.method)) == len(self.method), f"--method {','.join(self.method)}: a method twice")
+        names = [ALIASES.get(m, m) for m in self.method]
+        require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
 
 
 @dataclass
@@ -77,6 +103,7 @@ class Cell:
     mean_steps_run: float
     phi0_median_deg: float  # median initial angle(v0, v*)
     share_a0_against: float  # share of trials with a0ᵀa* < 0 (a starts pointing against a*)
+    theorem: dict[str, Any] = field(default_factory=dict)  # Theorem 1's output (1), split by outcome
 
     def to_dict(self) -> dict[str, Any]:
         """One flat row (also the CSV row of `--out`)."""
@@ -84,8 +111,23 @@ class Cell:
             "p": self.p, "k": self.k, "method": self.method, "trials": self.trials, **self.counts, "rate": self.rate,
             "ci_low": self.ci_low, "ci_high": self.ci_high, "stage1_steps": self.stage1_steps, "steps": self.steps,
             "mean_steps_run": self.mean_steps_run, "phi0_median_deg": self.phi0_median_deg,
-            "share_a0_against": self.share_a0_against,
+            "share_a0_against": self.share_a0_against, **self.theorem,
         }
+
+
+def output1_summary(held: np.ndarray | None, outcome: np.ndarray, a_dot_min_rel: np.ndarray | None) -> dict[str, Any]:
+    """Theorem 1's output (1) in one cell: trials for which it held on the recorded iterations of [T1, T]
+    among the global trials and among the others, and the median over trials of min aᵀa*/‖a*‖² on the
+    window (the largest m the median trial satisfied). None when no iteration of [T1, T] was run."""
+    good = outcome == "global"
+    if held is None:
+        return {"output1_global": None, "output1_other": None, "a_dot_min_rel_median": None}
+    finite = a_dot_min_rel[np.isfinite(a_dot_min_rel)]
+    return {
+        "output1_global": int(np.sum(held & good)),
+        "output1_other": int(np.sum(held & ~good)),
+        "a_dot_min_rel_median": float(np.median(finite)) if finite.size else None,
+    }
 
 
 @dataclass
@@ -95,7 +137,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**s.result_config(), "teacher_v": s.v_kind()}
+        config = {**s.result_config(), "teacher_v": s.v_kind(), "data": s.mode(), "work": estimated_work(s)}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 
@@ -110,31 +152,47 @@ class PkTask:
 
 def run_pk(task: PkTask) -> list[Cell]:
     """All methods of one (p, k): shared teachers and a0, and all methods in ONE batched GD program
-    (rows = methods × trials, each row with its own schedule), so per-call overhead is paid once."""
+    (rows = methods × trials, each row with its own schedule), so per-call overhead is paid once. With
+    samples, each method is its own program on the same training sets and SGD streams (tiling the data
+    would multiply memory by the number of methods; call overhead is nothing beside the sample work)."""
     s, p, k = task.settings, task.p, task.k
     rng = cell_rng(s.seed, p, k)
     n = s.trials
     v_star, a_star = s.draw(rng, n, p, k)
     e_inits, a0 = draw_inits(rng, "resnet", v_star, a_star)
     cnn_v0 = tl.sample_sphere(rng, n, p)
-    v0s = [cnn_v0 if METHODS[m][0] == "cnn" else e_inits for m in s.method]
-    schedules = [s.schedule_of(METHODS[m][1], a_star) for m in s.method]
-    m = len(s.method)
-    steps = s.total_steps(k)
-    gd = optim.run_gd(np.concatenate(v0s), np.tile(a0, (m, 1)), np.tile(v_star, (m, 1)), np.tile(a_star, (m, 1)),
-                      optim.Schedule.stack(schedules), steps, s.criteria(), stop_when_global=True,
-                      progress=lambda done, total: cell_progress(done / max(total, 1)))
+    methods = [ALIASES.get(m, m) for m in s.method]
+    m = len(methods)
+    states = s.state_factory(rng, v_star, a_star, copies=m)
+    v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
+    schedules = [s.schedule_of(METHODS[name][1], a_star) for name in methods]
+    steps, t1 = s.total_steps(k), schedules[0].stage1_iterations
+    points = window_points(t1, steps)
+    groups = [[i] for i in range(m)] if s.sampled else [list(range(m))]
+    runs = []
+    for g, group in enumerate(groups):
+        tick = lambda done, total, g=g: cell_progress((g + done / max(total, 1)) / len(groups))  # noqa: E731
+        runs.append(optim.run_gd(
+            np.concatenate([v0s[i] for i in group]), np.tile(a0, (len(group), 1)), np.tile(v_star, (len(group), 1)),
+            np.tile(a_star, (len(group), 1)), optim.Schedule.stack([schedules[i] for i in group]), steps,
+            s.criteria(), stop_when_global=True, representation=states[group[0]], trace_points=points, progress=tick))
     against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
+    outcome = np.concatenate([gd.outcome for gd in runs])
+    ran = np.concatenate([gd.iterations for gd in runs])
+    trace = {key: [np.concatenate([gd.trace[key][j] for gd in runs]) for j in range(len(points))]
+             for key in runs[0].trace}
+    report = theorem_report(s, np.tile(a_star, (m, 1)), t1, runs[0].trace_iterations, trace, dissipativity=False)
     cells = []
-    for i, method in enumerate(s.method):
+    for i, method in enumerate(methods):
         rows = slice(i * n, (i + 1) * n)
-        outcome = gd.outcome[rows]
-        counts = {name: int(np.sum(outcome == name)) for name in optim.OUTCOMES}
+        counts = {name: int(np.sum(outcome[rows] == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
         phi0 = float(np.degrees(np.median(tl.angle(v0s[i], v_star))))
+        held = None if report.held is None else report.held[rows]
+        lowest = None if report.held is None else report.a_dot_min_rel[rows]
         cells.append(
             Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
-                 float(gd.iterations[rows].mean()), phi0, against)
+                 float(ran[rows].mean()), phi0, against, output1_summary(held, outcome[rows], lowest))
         )
     return cells
 
@@ -147,6 +205,6 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     s = settings
     cell_settings = s.cell_settings()
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
-    weights = [s.total_steps(task.k) for task in tasks]
+    weights = [s.total_steps(task.k) * max(1, s.per_step()) for task in tasks]
     per_cell = s.run_sweep(run_pk, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])

@@ -268,6 +268,8 @@ def theorem_report(settings: TheoremSettings, a_star: np.ndarray, t1: int, itera
     """Check the theorems on a `run_gd` trace (only the recorded iterations count). `dissipativity` False
     (patches at s < p, where the trace statistics do not determine the C1/C2 terms) leaves c1, c2 None."""
     its = np.asarray(iterations)
+    if its.size == 0:
+        return TheoremReport(t1, 0, None, None, None, None, None, None, None)
     stats = {key: np.stack(trace[key], axis=1) for key in ("phi", "a_dot_astar", "loss", "a_err")}
     norm2 = np.sum(a_star**2, axis=1)
     in_window = int(np.sum(its >= t1))

@@ -1,0 +1,87 @@
+"""One vocabulary: the table of docs/cli.md is the set of options every command registers, one idea per
+flag, and the old spellings of release 0.1 still reach the new flags (with a notice)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+import pytest
+import typer
+
+from resnet_cli.cli import app
+from resnet_cli.vocabulary import RENAMED
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+ROW = re.compile(r"^\| `(--[a-z0-9-]+)` \| ([^|]+) \| ([^|]+) \|$")
+
+
+def _commands() -> dict[str, click.Command]:
+    def walk(cmd, path):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, path + [name])
+        else:
+            yield " ".join(path), cmd
+
+    return dict(walk(typer.main.get_command(app), []))
+
+
+def _registered() -> dict[str, set[str]]:
+    flags: dict[str, set[str]] = {}
+    for path, cmd in _commands().items():
+        for param in cmd.params:
+            if isinstance(param, click.Option):
+                for opt in param.opts:
+                    if opt.startswith("--") and opt != "--help":
+                        flags.setdefault(opt, set()).add(path)
+    return flags
+
+
+def _table() -> dict[str, tuple[str, set[str]]]:
+    rows = {}
+    text = DOC.read_text(encoding="utf-8")
+    section = text.split("\n## Options\n", 1)[1].split("\n## ", 1)[0]
+    for line in section.splitlines():
+        match = ROW.match(line.strip())
+        if match:
+            flag, idea, commands = match.groups()
+            names = set(_commands()) if commands.strip() == "all" else {c.strip() for c in commands.split(",")}
+            assert flag not in rows, f"{flag} twice in docs/cli.md"
+            rows[flag] = (idea.strip(), names)
+    return rows
+
+
+def test_every_command_is_in_the_vocabulary():
+    assert set(_commands()) == set(RENAMED)
+
+
+def test_docs_table_is_the_registered_options():
+    registered, table = _registered(), _table()
+    assert set(table) == set(registered), (
+        f"missing from docs/cli.md: {sorted(set(registered) - set(table))}; "
+        f"not registered: {sorted(set(table) - set(registered))}")
+    for flag, (_, commands) in table.items():
+        assert commands == registered[flag], f"{flag}: docs say {sorted(commands)}, code has {sorted(registered[flag])}"
+
+
+def test_one_flag_per_idea():
+    ideas = [idea.lower() for idea, _ in _table().values()]
+    assert len(ideas) == len(set(ideas))
+
+
+@pytest.mark.parametrize("command", sorted(RENAMED))
+def test_old_spellings_are_hidden_and_reach_a_new_flag(command):
+    registered = {flag for flag, cmds in _registered().items() if command in cmds}
+    for old, new in RENAMED[command].items():
+        assert old not in registered or old == new, f"{command}: old spelling {old} is still an option"
+        assert new in registered, f"{command}: {old} maps to {new}, which the command does not have"
+
+
+def test_choices_are_listed_in_help(cli):
+    text = cli("hessian", "--help").stdout
+    assert "[zero|small|xavier|orthogonal]" in text
+    assert "[exact|slq]" in text or "[exact|slq|auto]" in text
+    text = cli("success-rate", "--help").stdout
+    assert "4:100:x2" in text and "💯" not in text
