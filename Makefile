@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: venv run test bench reproduce reproduce-success reproduce-li2017 reproduce-yun2019 clean
+.PHONY: venv run test bench reproduce reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
 ## Every reproduction (long: about 15 minutes on 2 cores).
-reproduce: reproduce-success reproduce-li2017 reproduce-yun2019
+reproduce: reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019
 
 ## Liu et al. 2019 success rates (both presets) into docs/reproductions.md.
 reproduce-success: $(STAMP)
@@ -46,16 +46,28 @@ reproduce-success: $(STAMP)
 reproduce-li2017: $(STAMP)
 	$(BIN)/python scripts/reproduce_li2017.py --docs docs
 
+## Liu et al. 2019 beyond the population loss (issue 12): finite N, SGD, online SGD, strides, input laws,
+## method definitions and the teacher prior; the "beyond" section of docs/reproductions.md (< 10 min, 2 cores).
+reproduce-liu2019-beyond: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/reproduce_liu2019_beyond.py
+
+## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; about
+## 4 minutes on 2 cores): docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
+reproduce-li2017-training: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python scripts/reproduce_li2017_training.py --docs docs
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 
-## Yun et al. 2019 (`landscape deep-resnet`): regenerates docs/reproduce-yun2019.md (about 5 minutes).
+## Yun et al. 2019 (`landscape deep-resnet`): regenerates docs/reproduce-yun2019.md and the exported critical
+## points (parameters per block, data) in docs/data/yun2019-*.json (about 30 s on 2 cores).
 YUN2019_RUNS := \
-	"--data yun-example1 --rho 0.5 --compare fc --trials 50 --seed 0" \
-	"--data yun-example1 --rho 0.1 --compare fc --trials 50 --seed 0" \
-	"--data yun-example2 --blocks 2 --trials 50 --seed 0" \
-	"--data yun-example1 --blocks 1,2,4,8 --init near-identity --trials 20 --compare fc --seed 0" \
-	"--data gaussian --samples 32 --dim 2 --blocks 2 --hidden 2 --compare fc --trials 20 --grad-tol 1e-4 --seed 0"
+	"--config yun2019-example1 --seed 0 --out docs/data/yun2019-example1.json" \
+	"--config yun2019-example1 --rho 0.1 --seed 0" \
+	"--config yun2019-example1 --finder gd --seed 0" \
+	"--config yun2019-example2 --seed 0 --out docs/data/yun2019-example2.json" \
+	"--config yun2019-near-identity --seed 0 --plot docs/figures/yun2019-near-identity.png" \
+	"--data gaussian --samples 32 --dim 2 --blocks 2 --hidden 2 --compare fc --trials 20 --finder newton --seed 0"
 
 reproduce-yun2019: $(STAMP)
 	@{ echo "# Yun et al. 2019: output of \`make reproduce-yun2019\`"; echo; \

@@ -83,6 +83,8 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
     try:
         with handle_signals():
             result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
+        if result == 130:  # typer turns Ctrl-C into Exit(130), which click returns in non-standalone mode
+            sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
         return int(result) if isinstance(result, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:  # `resnet-cli`, `resnet-cli train`: the help, exit 0
         sys.stdout.write(exc.ctx.get_help() + "\n")

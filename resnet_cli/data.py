@@ -107,6 +107,9 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
     flat = images.reshape(images.shape[0], -1).astype(np.float64)
     if flat.shape[0] != labels.shape[0]:
         raise DataError(f"{source}: {flat.shape[0]} images but {labels.shape[0]} labels")
+    bad = int(np.count_nonzero(~np.isfinite(flat)))
+    if bad:
+        raise DataError(f"{source}: {bad} of {flat.size} pixel values are not finite (NaN or infinite)")
     if samples is not None:
         if samples < 1:
             raise ConfigError(f"--samples {samples}: must be at least 1")

@@ -52,10 +52,10 @@ def main() -> int:
     k_data, k_seconds, k_cmd = run_preset("liu2019-success")
     p_data, p_seconds, p_cmd = run_preset("liu2019-success-p")
     by = lambda data, m: [c for c in data["cells"] if c["method"] == m]  # noqa: E731
-    cnn = [c["rate"] for c in by(k_data, "cnn")]
-    res = [c["rate"] for c in by(k_data, "resnet")]
+    cnn = [c["rate"] for c in by(k_data, "cnn-large-w")]
+    res = [c["rate"] for c in by(k_data, "resnet-large-w")]
     ssw = [c["rate"] for c in by(k_data, "resnet-ssw")]
-    phi0 = {m: by(p_data, m) for m in ("cnn", "resnet")}
+    phi0 = {m: by(p_data, m + "-large-w") for m in ("cnn", "resnet")}
     section = [
         BEGIN,
         "## Liu et al. 2019: success rates (`success-rate`)",

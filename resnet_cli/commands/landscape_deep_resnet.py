@@ -1,5 +1,5 @@
 """`resnet-cli landscape deep-resnet`: are a deep ResNet's critical points at least as good as the best
-linear predictor? (Yun, Sra & Jadbabaie 2019)."""
+linear predictor? (Yun et al. 2019)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ VIEW = View(render=tables.landscape, rows=lambda payload: payload["rows"], plot=
 def command(ctx: typer.Context, *, data: o.Data, rho: o.Rho, samples: o.Samples, dim: o.Dim, blocks: o.Blocks,
             width: o.Width, hidden: o.Hidden, bias: o.Bias, compare: o.Compare, fc_width: o.FcWidth,
             trials: o.Trials, steps: o.Steps, lr: o.Lr, grad_tol: o.GradTol, gap_tol: o.GapTol,
-            eig_tol: o.EigTol, init: o.ResnetInit, init_scale: o.InitScale, seed: o.Seed,
+            eig_tol: o.EigTol, init: o.ResnetInit, init_scale: o.InitScale, finder: o.Finder,
+            newton_steps: o.NewtonSteps, newton_tol: o.NewtonTol, dedup_tol: o.DedupTol, eig_tol_alt: o.EigTolAlt,
+            seed: o.Seed,
             config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None,
             quiet: o.Quiet = False) -> None:
     """Critical points of deep ResNets (and FC ReLU nets) against the best linear predictor (Yun et al. 2019)."""

@@ -70,23 +70,25 @@ Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient 
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
 
 # --- two-layer (Liu et al. 2019) ----------------------------------------------------------------------------
-STUDENTS, SCHEDULES = ("resnet", "cnn"), ("ssw", "constant", "layerwise")
-METHODS = ("cnn", "resnet", "resnet-ssw", "resnet-layerwise")
+STUDENTS, SCHEDULES = ("resnet", "cnn"), ("ssw", "constant", "large-both", "layerwise")
+METHODS = ("cnn-large-w", "cnn-large-both", "resnet-large-w", "resnet-large-both", "resnet-ssw", "resnet-layerwise")
 Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).", click_type=_choice(*STUDENTS))]
 P = Annotated[int, _opt("--p", "Patch dimension p (≥ 2).")]
 K = Annotated[int, _opt("--k", "Number of patches k (≥ 1).")]
 PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,16 | 2:32:x2).", SWEEP)]
 KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP)]
 Schedule = Annotated[
-    str, _opt("--schedule", "ssw (step-size warm-up), constant (no warm-up on w), layerwise (a first).", STEPS,
+    str, _opt("--schedule", "ssw (step-size warm-up); constant (large step η on w from step 0, Theorem 1's η_a on "
+              "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS,
               click_type=_choice(*SCHEDULES))
 ]
 ScheduleList = Annotated[
-    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, layerwise.", STEPS,
+    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS,
               autocompletion=_complete_list(SCHEDULES))
 ]
 MethodList = Annotated[
-    str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + ".", SWEEP,
+    str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + " (-large-w: large step "
+              "on w only from step 0; -large-both: on both layers; cnn, resnet: old names of the -large-w ones).", SWEEP,
               autocompletion=_complete_list(METHODS))
 ]
 SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All trials share one teacher draw.", TEACHER)]
@@ -117,6 +119,23 @@ BasinPhi = Annotated[int, _opt("--basin-phi", "Rows of the basin map: initial an
 BasinA = Annotated[int, _opt("--basin-a", "Columns of the basin map: a0 = q·a* for q on [−1, 1].")]
 Probes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate.")]
 ProbeRadius = Annotated[float, _opt("--probe-radius", "Largest perturbation size of the probes.")]
+DATA, THEOREMS = "Data and SGD (default: the exact population loss)", "Theorem checks"
+TwoLayerSamples = Annotated[
+    Optional[int], _opt("--samples", "A fixed training set of N inputs per trial (drawn from the seed); default: "
+                        "the population loss in closed form.", DATA)]
+Batch = Annotated[Optional[int], _opt("--batch", "Minibatch size B of SGD (B = N: full-batch GD on the sample; "
+                                      "online: default 1).", DATA)]
+Online = Annotated[bool, _opt("--online/--no-online", "Online SGD: B fresh inputs every step.", DATA)]
+LabelNoise = Annotated[float, _opt("--label-noise", "σ of Gaussian noise added to the teacher's labels.", DATA)]
+Stride = Annotated[
+    Optional[int], _opt("--stride", "Patch stride s, 1 ≤ s ≤ p (s < p: overlapping patches, input dim (k−1)s + p; "
+                        "the exact plane reduction does not hold there, so the full-vector engine runs).", DATA)]
+Inputs = Annotated[str, _opt("--inputs", "Law of the input entries (unit variance), with --samples or --online.", DATA,
+                             click_type=_choice("gaussian", "uniform", "rademacher"))]
+TheoremM = Annotated[float, _opt("--theorem-m", "m of Theorem 1's output (1), in units of ‖a*‖² (checks only; "
+                                 "the step sizes keep m = M = ‖a*‖²).", THEOREMS)]
+TheoremBigM = Annotated[float, _opt("--theorem-big-m", "M of Theorem 1's output (1), in units of ‖a*‖².", THEOREMS)]
+Delta = Annotated[float, _opt("--delta", "δ of the partial dissipativity conditions C1/C2.", THEOREMS)]
 
 # --- n-shortcut networks (Li et al. 2017) -------------------------------------------------------------------
 Shortcut = Annotated[int, _opt("--shortcut", "Shortcut depth n: 0 = plain network (no shortcut), 1, 2, 3, …", NETWORK)]
@@ -167,6 +186,13 @@ EigTol = Annotated[float, _opt("--eig-tol", "Strict saddle when λmin < −tol·
 ResnetInit = Annotated[str, _opt("--init", "standard | near-identity (Σ_l ‖V_l‖‖U_l‖ = --init-scale at any depth).", NETWORK,
                                  click_type=_choice("standard", "near-identity"))]
 InitScale = Annotated[float, _opt("--init-scale", "Total block norm Σ_l ‖V_l‖₂‖U_l‖₂ of the near-identity init.", NETWORK)]
+Finder = Annotated[str, _opt("--finder", "gd (minima only: GD escapes saddles) | newton (Levenberg–Marquardt on ∇R = 0 "
+                             "from the random starts: critical points of any index) | gd+newton (Newton from GD's "
+                             "end points).", STEPS, click_type=_choice("gd", "newton", "gd+newton"))]
+NewtonSteps = Annotated[int, _opt("--newton-steps", "Newton/LM iterations at most per start.", STEPS)]
+NewtonTol = Annotated[float, _opt("--newton-tol", "Newton converged when ‖∇R‖ (or the Clarke norm and kink gap) < this.", STEPS)]
+DedupTol = Annotated[float, _opt("--dedup-tol", "Merge points equal up to unit permutations and rescalings within this.")]
+EigTolAlt = Annotated[float, _opt("--eig-tol-alt", "Second eigenvalue tolerance: the classes are recounted with it, beside.")]
 
 # Parameters of a command that are not settings of its experiment (they say where results go).
 OUTPUT_PARAMS = ("config", "out", "json_out", "plot", "quiet", "eigenvalues")
@@ -219,14 +245,17 @@ OPTIONS: dict[str, object] = {
     "trace_every": TraceEvery, "teacher_v": TeacherV, "teacher_a": TeacherA, "prior_angle": PriorAngle,
     "lr_a": LrA, "lr_w": LrW, "c_lr_w": CLrW, "stage1_steps": Stage1Steps, "stage2_steps": Stage2Steps,
     "phi_tol": PhiTol, "a_tol": ATol, "spurious_tol": SpuriousTol, "profile_points": ProfilePoints,
-    "basin_phi": BasinPhi, "basin_a": BasinA, "probes": Probes, "probe_radius": ProbeRadius,
+    "basin_phi": BasinPhi, "basin_a": BasinA, "probes": Probes, "probe_radius": ProbeRadius, "batch": Batch,
+    "online": Online, "label_noise": LabelNoise, "stride": Stride, "inputs": Inputs, "theorem_m": TheoremM,
+    "theorem_big_m": TheoremBigM, "delta": Delta,
     "shortcut": Shortcut, "depth": Depth, "init": Init, "act_pre": ActPre, "act_mid": ActMid,
     "act_post": ActPost, "plain_unit": PlainUnit, "data": Data, "samples": Samples, "dim": Dim, "at": At,
     "spectrum": Spectrum, "lanczos_steps": LanczosSteps, "lanczos_probes": LanczosProbes,
     "exact_max_params": ExactMaxParams, "hessian_every": HessianEvery, "measure": Measure,
     "shortcut_init": ShortcutInit, "rho": Rho, "width": Width, "hidden": Hidden, "bias": Bias,
     "compare": Compare, "fc_width": FcWidth, "grad_tol": GradTol, "gap_tol": GapTol, "eig_tol": EigTol,
-    "init_scale": InitScale,
+    "init_scale": InitScale, "finder": Finder, "newton_steps": NewtonSteps, "newton_tol": NewtonTol,
+    "dedup_tol": DedupTol, "eig_tol_alt": EigTolAlt,
 }
 LIST_OPTIONS: dict[str, object] = {
     "p": PList, "k": KList, "schedule": ScheduleList, "method": MethodList, "depth": DepthList,

@@ -8,13 +8,16 @@ here once (docs/architecture.md, "The flow of one command").
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import typer
 from click.core import ParameterSource
 
+from resnet_cli import budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
 from resnet_cli.errors import ConfigError
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
@@ -67,12 +70,37 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
         check_file("--" + name.replace("_", "-"), params.get(name), suffixes)
-    with progress_bar(bool(params.get("quiet")), view.label) as update:
+    quiet = bool(params.get("quiet"))
+    announce_cost(settings, quiet)
+    with progress_bar(quiet, view.label) as update, one_line_warnings():
         result = run(settings, progress=update)
     payload = result.to_dict()
     emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
          files={name: params.get(name) for name in view.files})
     return result
+
+
+def announce_cost(settings: Any, quiet: bool) -> None:
+    """One stderr line before a long run: the estimate of the settings' `cost()` (resnet_cli/budget.py)."""
+    cost = getattr(settings, "cost", None)
+    if cost is None or quiet:
+        return
+    line = budget.announcement(cost())
+    if line:
+        notify(line)
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Warnings of the run (e.g. an ignored --cache entry) as one stderr line each: "warning: ..."."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        previous = warnings.showwarning
+        warnings.showwarning = lambda message, *args, **kwargs: notify(f"warning: {message}")
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
 
 
 def require_matplotlib() -> None:

@@ -19,7 +19,9 @@ def command(
     same_teacher: o.SameTeacher, trace_every: o.TraceEvery,
     lr_a: o.LrA, lr_w: o.LrW, lr: o.LrStage2, c_lr_w: o.CLrW, stage1_steps: o.Stage1Steps, steps: o.TotalSteps,
     stage2_steps: o.Stage2Steps, teacher_v: o.TeacherV, teacher_a: o.TeacherA, prior_angle: o.PriorAngle,
-    phi_tol: o.PhiTol, a_tol: o.ATol, spurious_tol: o.SpuriousTol, seed: o.Seed,
+    phi_tol: o.PhiTol, a_tol: o.ATol, spurious_tol: o.SpuriousTol, samples: o.TwoLayerSamples, batch: o.Batch,
+    online: o.Online, label_noise: o.LabelNoise, stride: o.Stride, inputs: o.Inputs, theorem_m: o.TheoremM,
+    theorem_big_m: o.TheoremBigM, delta: o.Delta, seed: o.Seed,
     config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False,
 ) -> None:
     """Train the two-layer student (Liu et al. 2019) on the exact population loss and print its trace."""

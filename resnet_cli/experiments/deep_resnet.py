@@ -83,7 +83,7 @@ class DeepResnetSettings(Settings):
     eig_tol: float = setting(1e-5, min=0)
     init: str = setting("standard", choices=("standard", "near-identity"))
     init_scale: float = setting(0.5, min=0, open_min=True)
-    finder: str = setting("gd", choices=FINDERS)
+    finder: str = setting("newton", choices=FINDERS)
     newton_steps: int = setting(300, min=1, max=100000)
     newton_tol: float = setting(1e-10, min=0, open_min=True)
     dedup_tol: float = setting(1e-6, min=0)
@@ -349,14 +349,31 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
         if gd is not None:
             point["gd"] = {"steps": int(gd.steps[b]), "converged": bool(gd.converged[b]),
                            "risk": float(gd.risk[b]), "stationarity": float(gd.stationarity[b])}
-        info = None
         if fr.converged[b]:
-            info = cp.analyse_point(problem, fr.theta[b], linear_risk=linear_risk, entries=fr.kinks[b],
-                                    weights=fr.weights[b], gap_tol=cfg.gap_tol, eig_tol=cfg.eig_tol,
-                                    probe_directions=ESCAPE_DIRECTIONS)
-            alt = cp.analyse_point(problem, fr.theta[b], linear_risk=linear_risk, entries=fr.kinks[b],
-                                   weights=fr.weights[b], gap_tol=cfg.gap_tol, eig_tol=cfg.eig_tol_alt,
-                                   probe_directions=0)
+            # the finder's kink entries and slopes, plus every other sample on a kink (|z| ≤ 1e-9·max(1, |z|)),
+            # whose slope is its side's 1[z > 0] (the finder's pattern, so its Clarke norm is unchanged)
+            entries, weights = list(fr.kinks[b]), list(fr.weights[b])
+            z = [zl[0] for zl in problem.preactivations(fr.theta[b][None])]
+            for layer, j, i in cp.kink_entries(z):
+                if (layer, j, i) not in entries:
+                    entries.append((layer, j, i))
+                    weights.append(float(z[layer][j, i] > 0))
+            kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol}
+            info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol, probe_directions=ESCAPE_DIRECTIONS,
+                                    **kw)
+            unused = len(entries) - len(fr.kinks[b])
+            if unused and info["clarke_norm"] >= cfg.newton_tol:
+                # nested kinks: the extra entries move the downstream pattern; analyse the finder's own entries
+                # and say how many on-kink entries that leaves out
+                kw.update(entries=fr.kinks[b], weights=fr.weights[b])
+                info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol,
+                                        probe_directions=ESCAPE_DIRECTIONS, **kw)
+            else:
+                unused = 0
+            point["on_kink_not_analysed"] = unused
+            # the finder's residual re-computed from scratch (they disagree at some nested-kink points)
+            point["recheck_failed"] = bool(info["clarke_norm"] >= cfg.newton_tol)
+            alt = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol_alt, probe_directions=0, **kw)
             hess = info["hessian"]
             point.update({
                 "clarke_norm": info["clarke_norm"], "engine_clarke_norm": info["engine_clarke_norm"],
@@ -384,23 +401,30 @@ def _newton_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings) -> di
     done = [p for p in points if p["converged"]]
     saddles = [p for p in done if p["kind"] == "strict_saddle"]
     kinked = [p for p in done if p["on_kink"]]
-    enumerated = [p["pieces"]["lambda_min"] for p in kinked if p["pieces"]["enumerated"]]
+    enumerated = [p["pieces"] for p in kinked if p["pieces"]["enumerated"]]
+    negative = [pc for pc in enumerated if any(r["negative"] for r in pc["all"])]
     alt = [p["alt"]["kind"] for p in done]
     worse_flat = [p for p in done if p["kind"] in ("counterexample", "kink_undecided")]
+    not_saddle = [p["risk"] for p in done if p["kind"] != "strict_saddle"]
+    linear_risk = points[0]["risk"] - points[0]["gap"] if points else float("nan")
     return {
         "finder": cfg.finder,
         "newton_tol": cfg.newton_tol,
         "converged_smooth": sum(not p["on_kink"] for p in done),
         "converged_at_kink": len(kinked),
+        "recheck_failed": sum(p["recheck_failed"] for p in done),
         "distinct": sum(p["duplicate_of"] is None for p in done),
         "merged": sum(p["duplicate_of"] is not None for p in done),
         "distinct_predictors": sum(p["same_predictor_as"] is None for p in done),
         "strict_saddles": len(saddles),
+        "max_risk_ratio_not_saddle": (max(not_saddle) / linear_risk) if not_saddle and linear_risk > 0
+        else float("nan"),
         "saddle_index_min": min((p["index"] for p in saddles), default=float("nan")),
         "saddle_index_max": max((p["index"] for p in saddles), default=float("nan")),
         "max_smooth_grad_norm_at_kinks": max((p["grad_norm"] for p in kinked), default=float("nan")),
         "max_clarke_norm": max((p["clarke_norm"] for p in done), default=float("nan")),
-        "pieces_lambda_min": min(enumerated, default=float("nan")),
+        "points_with_negative_piece": len(negative),
+        "pieces_lambda_min": min((pc["lambda_min"] for pc in negative), default=float("nan")),
         "too_many_pieces": sum(not p["pieces"]["enumerated"] for p in kinked),
         "escape_found": sum(bool(p["escape_probe"] and p["escape_probe"]["descent"]) for p in worse_flat),
         "eig_tol_alt": cfg.eig_tol_alt,

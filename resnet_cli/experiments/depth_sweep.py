@@ -31,6 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from resnet_cli import budget
 from resnet_cli.config import parse_float_list, require, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
@@ -99,6 +100,19 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     def check(self) -> None:
         for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
             require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): per cell, exact Hessians
+        (parameters² × 8 bytes and more) or GD on rates × trials weight sets, cells in parallel."""
+        final = self.measure == "final-loss"
+        sized = budget.flags(depth=self.depth, trials=self.trials, **({"steps": self.steps} if final else {}),
+                             **({"dim": self.dim} if self.dim else {}), **({"samples": self.samples} if self.samples else {}))
+        return budget.shortcut(self.data, self.samples, self.dim, [d for d in self.depth for _ in self.network],
+                               trials=self.trials, rates=len(self.lr) if final else 1, steps=self.steps if final else 0,
+                               linear=self.act_mid == "identity", spectra=0 if final else self.trials,
+                               spectrum=self.spectrum, exact_limit=self.exact_max_params,
+                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=self.workers(), sized=sized)
 
     def init_for(self, kind: NetworkKind) -> str:
         """The initialisation a kind gets under this measure (see the module docstring)."""

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from resnet_cli import budget
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.models import shortcut as sc
@@ -235,6 +236,23 @@ class HessianSettings(NetworkSettings, SpectrumSettings):
         require(not (self.at == "trained" and self.init == "zero" and self.shortcut >= 2),
                 f"--at trained --init zero --shortcut {self.shortcut}: zero is a stationary point of an n ≥ 2 "
                 "shortcut network, GD never leaves it; use --init small or --at init")
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): the data, GD on the trials, and
+        one spectrum per trial (exact: the dense Hessian, parameters² × 8 bytes and more)."""
+        return budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=self.trials,
+                               steps=self.steps if self.at == "trained" else 0, linear=self.is_linear(),
+                               spectra=self.trials, spectrum=self.spectrum,
+                               lanczos=(self.lanczos_steps, self.lanczos_probes),
+                               sized=budget.flags(depth=self.depth, trials=self.trials, **self.sizes()))
+
+    def is_linear(self) -> bool:
+        return self.act_pre == self.act_mid == self.act_post == "identity"
+
+    def sizes(self) -> dict[str, int]:
+        """The data sizes the user set (for messages)."""
+        return {k: v for k, v in (("samples", self.samples), ("dim", self.dim)) if v}
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from resnet_cli import optim
+from resnet_cli import budget, optim
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments.sweep import SweepSettings
@@ -86,6 +86,12 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, DataSettin
         super().check()
         names = [ALIASES.get(m, m) for m in self.method]
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
+        return budget.two_layer(self, self.p, self.k, len(self.method) * self.trials, workers=self.workers(),
+                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
 
 
 @dataclass
@@ -179,20 +185,24 @@ def run_pk(task: PkTask) -> list[Cell]:
     against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
     outcome = np.concatenate([gd.outcome for gd in runs])
     ran = np.concatenate([gd.iterations for gd in runs])
-    trace = {key: [np.concatenate([gd.trace[key][j] for gd in runs]) for j in range(len(points))]
-             for key in runs[0].trace}
-    report = theorem_report(s, np.tile(a_star, (m, 1)), t1, runs[0].trace_iterations, trace, dissipativity=False)
+    # A run stops recording once all its trials have finished, so each run is checked on its own records.
+    reports = [theorem_report(s, np.tile(a_star, (len(group), 1)), t1, gd.trace_iterations, gd.trace)
+               for group, gd in zip(groups, runs)]
+    held = [None if r.held is None else r.held.reshape(len(g), n) for g, r in zip(groups, reports)]
+    lowest = [None if r.held is None else r.a_dot_min_rel.reshape(len(g), n) for g, r in zip(groups, reports)]
+    where = {i: (j, row) for j, group in enumerate(groups) for row, i in enumerate(group)}
     cells = []
     for i, method in enumerate(methods):
         rows = slice(i * n, (i + 1) * n)
         counts = {name: int(np.sum(outcome[rows] == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
         phi0 = float(np.degrees(np.median(tl.angle(v0s[i], v_star))))
-        held = None if report.held is None else report.held[rows]
-        lowest = None if report.held is None else report.a_dot_min_rel[rows]
+        j, row = where[i]
+        summary = output1_summary(None if held[j] is None else held[j][row], outcome[rows],
+                                  None if lowest[j] is None else lowest[j][row])
         cells.append(
             Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
-                 float(ran[rows].mean()), phi0, against, output1_summary(held, outcome[rows], lowest))
+                 float(ran[rows].mean()), phi0, against, summary)
         )
     return cells
 

@@ -1,6 +1,12 @@
-"""`train shortcut`: full-batch GD on an n-shortcut network, with the loss − L_min trace and, every
-`hessian_every` steps, the Hessian statistics of Li et al. (2017) Figures 6-8 (|λ|max, the 10th percentile
-of |λ|, the index) against the loss.
+"""`train shortcut`: full-batch GD on an n-shortcut network, with the loss − L_min trace, the Frobenius norm of
+every weight matrix along training (Li, Jiao, Han & Weissman 2017, Figure 3) and, every `hessian_every`
+steps, the Hessian statistics of their Figures 6-8 (|λ|max, the 10th percentile of |λ|, the index) against
+the loss.
+
+Across runs (the paper's "for each run, eigenvalues at different losses are calculated using linear
+interpolation"): `at_levels` reads a trace at common loss levels, `common_levels` picks levels every run
+reaches, `across_runs` averages runs there and `lower_share` counts, per level, the runs of one kind whose
+value is below the paired run of another (Figure 8's ordering over seeds).
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from resnet_cli import budget
 from resnet_cli.config import setting
 from resnet_cli.experiments.hessian import (
     NetworkSettings,
@@ -37,6 +44,21 @@ class TrainShortcutSettings(NetworkSettings, SpectrumSettings):
     hessian_every: int = setting(0, min=0)
     trace_every: Optional[int] = setting(None, min=1, shown=f"about {TRACE_ROWS} rows")
 
+    def check(self) -> None:
+        super().check()
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): GD, the loss trace and the Hessians."""
+        linear = self.act_pre == self.act_mid == self.act_post == "identity"
+        spectra = self.steps // self.hessian_every + 1 if self.hessian_every else 0
+        sizes = {k: v for k, v in (("samples", self.samples), ("dim", self.dim)) if v}
+        cost = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=1, steps=self.steps,
+                               linear=linear, spectra=spectra, spectrum=self.spectrum,
+                               lanczos=(self.lanczos_steps, self.lanczos_probes),
+                               sized=budget.flags(depth=self.depth, steps=self.steps, **sizes))
+        return budget.Cost(cost.nbytes + 8.0 * 4 * self.steps, cost.seconds, cost.flags)  # + the trace
+
 
 @dataclass
 class TrainResult:
@@ -49,6 +71,7 @@ class TrainResult:
     grad_norms: np.ndarray
     hessian: list[dict[str, Any]]
     trace: list[dict[str, Any]]
+    norms: dict[str, list[Any]]
     diverged: bool
     diverged_step: int | None
     final_loss: float
@@ -69,6 +92,7 @@ class TrainResult:
             "steps_run": self.steps_run,
             "trace": self.trace,
             "hessian": self.hessian,
+            "norms": self.norms,
             "curve": {"loss": self.losses, "loss_gap": self.gaps, "grad_norm": self.grad_norms},
         }
 
@@ -85,11 +109,13 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
     marks = set(range(0, cfg.steps + 1, cfg.hessian_every)) if cfg.hessian_every else set()
     marks |= {cfg.steps}
     stride = max(1, cfg.steps // 100)
-    bounds = sorted(marks | set(range(0, cfg.steps + 1, stride)))
+    every = cfg.trace_every or max(1, cfg.steps // TRACE_ROWS)
+    bounds = sorted(marks | set(range(0, cfg.steps + 1, stride)) | set(range(0, cfg.steps + 1, every)))
     losses = [np.array([np.nan])]
     gaps = [np.array([np.nan])]
     grads = [np.array([np.nan])]
     hessian: list[dict[str, Any]] = []
+    norms: dict[int, np.ndarray] = {}  # step -> Frobenius norm of every weight matrix (Figure 3)
     diverged, diverged_step = False, None
     step = 0
     for target in bounds:
@@ -110,6 +136,7 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
             if seg.diverged:
                 diverged, diverged_step = True, 0
                 break
+        norms[step] = layer_norms(W)
         progress(step, cfg.steps, f"step {step}/{cfg.steps}")
         if cfg.hessian_every and step in marks:
             progress(step, cfg.steps, f"step {step}/{cfg.steps}: Hessian ({net.n_params} parameters)")
@@ -120,7 +147,6 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
     gap_arr = np.concatenate(gaps)
     grad_arr = np.concatenate(grads)
     last = len(loss_arr) - 1
-    every = cfg.trace_every or max(1, cfg.steps // TRACE_ROWS)
     shown = sorted(set(range(0, last + 1, every)) | {last} | {h["step"] for h in hessian if h["step"] <= last})
     by_step = {h["step"]: h for h in hessian}
     trace = []
@@ -130,7 +156,14 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
         if e in by_step:
             h = by_step[e]
             row.update({k: h[k] for k in ("abs_max", "abs_p10", "cond10", "index")})
+        if e in norms:
+            row["frob_mean"] = float(norms[e].mean())
         trace.append(row)
+    norm_steps = sorted(norms)
+    norm_series = {"step": norm_steps, "loss": [float(loss_arr[e]) for e in norm_steps],
+                   "loss_gap": [float(gap_arr[e]) for e in norm_steps],
+                   "frob_mean": [float(norms[e].mean()) for e in norm_steps],
+                   "frob": [[float(v) for v in norms[e]] for e in norm_steps]}
     final = last if not diverged else max(0, (diverged_step or 0) - 1)
     return TrainResult(
         settings=cfg,
@@ -142,9 +175,85 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
         grad_norms=grad_arr,
         hessian=hessian,
         trace=trace,
+        norms=norm_series,
         diverged=diverged,
         diverged_step=diverged_step,
         final_loss=float(loss_arr[final]),
         final_gap=float(gap_arr[final]),
         steps_run=last,
     )
+
+
+def run_payload(cfg: TrainShortcutSettings) -> dict[str, Any]:
+    """One run's JSON payload (a picklable cell function for `executor.run_cells`: runs over seeds or depths)."""
+    return run(cfg).to_dict()
+
+
+def layer_norms(weights: np.ndarray) -> np.ndarray:
+    """‖W_t‖_F of every weight matrix, in layer order t = r·n + l (weights (R, n, d, d) -> (R·n,))."""
+    return np.sqrt(np.sum(weights * weights, axis=(-2, -1))).reshape(-1)
+
+
+# --- across runs: values at common loss levels (Li et al. 2017, Figures 3, 6-8) -----------------------------------
+
+
+def at_levels(x: Any, y: Any, levels: Any) -> np.ndarray:
+    """y where the trace x (in the order of training, e.g. lg(loss − L_min)) first comes down to each level.
+
+    Linear interpolation between the two consecutive trace points that bracket the level, on its first
+    downward passage (a loss that goes back up later does not count twice); NaN where the run never reaches
+    the level or starts below it. For a monotone decreasing x this is `np.interp` on the reversed trace.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    out = np.full(np.shape(levels), np.nan)
+    for i, level in enumerate(np.asarray(levels, dtype=float).reshape(-1)):
+        for k in range(len(x) - 1):
+            hi, lo = x[k], x[k + 1]
+            if hi >= level >= lo and np.isfinite(hi) and np.isfinite(lo):
+                t = 0.0 if hi == lo else (hi - level) / (hi - lo)
+                out.flat[i] = y[k] + t * (y[k + 1] - y[k])
+                break
+        else:
+            if len(x) and x[-1] == level:
+                out.flat[i] = y[-1]
+    return out
+
+
+def common_levels(traces: list[Any], count: int) -> np.ndarray:
+    """`count` evenly spaced levels, from high to low, inside the range every trace passes through (from
+    the lowest start to the highest end; empty when the runs' ranges do not overlap)."""
+    finite = [np.asarray(x, dtype=float)[np.isfinite(x)] for x in traces]
+    top = min(float(x[0]) for x in finite)
+    bottom = max(float(np.min(x)) for x in finite)
+    if not top > bottom:
+        return np.array([])
+    return np.linspace(top, bottom, count)
+
+
+def across_runs(runs: list[tuple[Any, Any]], levels: Any) -> dict[str, list[Any]]:
+    """Mean and standard deviation over runs of each run's (x, y) trace read at `levels` (`at_levels`)."""
+    values = np.array([at_levels(x, y, levels) for x, y in runs]).reshape(len(runs), -1)
+    covered = np.isfinite(values).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        mean = np.where(covered > 0, np.nansum(values, axis=0) / np.maximum(covered, 1), np.nan)
+        std = np.array([np.std(col[np.isfinite(col)]) if np.isfinite(col).any() else np.nan for col in values.T])
+    return {"level": [float(v) for v in np.asarray(levels).reshape(-1)], "mean": [_num(v) for v in mean],
+            "std": [_num(v) for v in std], "runs": [int(c) for c in covered]}
+
+
+def lower_share(a: list[tuple[Any, Any]], b: list[tuple[Any, Any]], levels: Any) -> dict[str, list[Any]]:
+    """Per level: in how many pairs (a[i], b[i]) (the same seed) a's value is below b's, of the pairs where
+    both runs reach the level."""
+    va = np.array([at_levels(x, y, levels) for x, y in a]).reshape(len(a), -1)
+    vb = np.array([at_levels(x, y, levels) for x, y in b]).reshape(len(b), -1)
+    both = np.isfinite(va) & np.isfinite(vb)
+    lower = (va < vb) & both
+    pairs = both.sum(axis=0)
+    return {"level": [float(v) for v in np.asarray(levels).reshape(-1)], "lower": [int(n) for n in lower.sum(axis=0)],
+            "pairs": [int(n) for n in pairs],
+            "share": [_num(n / p) if p else None for n, p in zip(lower.sum(axis=0), pairs)]}
+
+
+def _num(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

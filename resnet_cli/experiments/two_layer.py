@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from resnet_cli import optim
+from resnet_cli import budget, optim
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.models import two_layer as tl
 from resnet_cli.models import two_layer_samples as ts
@@ -217,14 +217,12 @@ class DataSettings(Settings):
 
 @dataclass
 class TheoremSettings(Settings):
-    """How the theorems are checked along a run (issue 12): Theorem 1's output (1), φ_t ≤ 5π/12 and
-    0 ≤ m ≤ a_tᵀa* ≤ M on [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖² (default 1 and 1:
-    the m = M = ‖a*‖² behind the default stage-II step size; these options change the check, never the
-    steps); and the largest c for which the poster's C1/C2 hold along each stage, for δ = `delta`."""
+    """How Theorem 1's output (1) is checked along a run (issue 12): φ_t ≤ 5π/12 and 0 ≤ m ≤ a_tᵀa* ≤ M on
+    [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖² (default 1 and 1: the m = M = ‖a*‖² behind
+    the default stage-II step size; these options change the check, never the steps)."""
 
     theorem_m: float = setting(1.0, min=0)
     theorem_big_m: float = setting(1.0, min=0, open_min=True)
-    delta: float = setting(1e-3, min=0)
 
     def check(self) -> None:
         super().check()
@@ -264,9 +262,11 @@ class TheoremReport:
 
 
 def theorem_report(settings: TheoremSettings, a_star: np.ndarray, t1: int, iterations: list[int],
-                   trace: dict[str, list[np.ndarray]], dissipativity: bool = True) -> TheoremReport:
-    """Check the theorems on a `run_gd` trace (only the recorded iterations count). `dissipativity` False
-    (patches at s < p, where the trace statistics do not determine the C1/C2 terms) leaves c1, c2 None."""
+                   trace: dict[str, list[np.ndarray]], delta: float | None = None) -> TheoremReport:
+    """Check the theorems on a `run_gd` trace (only the recorded iterations count): output (1) with the
+    settings' m, M, and (for a stated δ) the largest c of C1/C2 per stage on the population loss of the
+    non-overlapping net. `delta` None (success-rate; patches at s < p, where the trace statistics do not
+    determine the C1/C2 terms) leaves c1, c2 None."""
     its = np.asarray(iterations)
     if its.size == 0:
         return TheoremReport(t1, 0, None, None, None, None, None, None, None)
@@ -280,10 +280,10 @@ def theorem_report(settings: TheoremSettings, a_star: np.ndarray, t1: int, itera
         held, first, phi_max = check.held, check.first_failure, check.phi_max
         lo, hi = check.a_dot_min / norm2, check.a_dot_max / norm2
     c1 = c2 = None
-    if dissipativity:
+    if delta is not None:
         with np.errstate(all="ignore"):
             terms = th.dissipativity_terms(stats["phi"], stats["a_dot_astar"], stats["loss"], stats["a_err"], a_star)
-            c = th.dissipativity(its, terms, t1, settings.delta)
+            c = th.dissipativity(its, terms, t1, delta)
         c1, c2 = c["C1"], c["C2"]
     return TheoremReport(t1, in_window, held, first, phi_max, lo, hi, c1, c2)
 
@@ -353,7 +353,17 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
     trials: int = setting(1, min=1)
     same_teacher: bool = setting(False)
     trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
+    delta: float = setting(1e-3, min=0)
     seed: int = setting(0)
+
+    def check(self) -> None:
+        super().check()
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): one GD program over the trials."""
+        return budget.two_layer(self, [self.p], [self.k], self.trials,
+                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
 
 
 @dataclass
@@ -413,7 +423,7 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
                       stop_when_global=stop_when_global, progress=progress, representation=representation)
     overlapping = s.stride is not None and s.stride < s.p
     theorems = theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
-                              dissipativity=not overlapping)
+                              delta=None if overlapping else s.delta)
     return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems)
 
 
@@ -439,6 +449,16 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     def check(self) -> None:
         super().check()
         require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
+        budget.check(self.cost())
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): the basin map's GD over
+        basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
+        sized = budget.flags(basin_phi=self.basin_phi, basin_a=self.basin_a, profile_points=self.profile_points,
+                             probes=self.probes, k=self.k)
+        basin = budget.two_layer(self, [self.p], [self.k], self.basin_phi * self.basin_a, sized=sized)
+        others = 8.0 * (4 * self.profile_points * (self.k + 1) + 8 * self.probes * (self.p + self.k))
+        return budget.Cost(max(basin.nbytes, others), basin.seconds * len(self.schedule), sized)
 
 
 @dataclass

@@ -46,13 +46,23 @@ def train(p: dict[str, Any], path: str) -> None:
     curve = np.asarray(p["curve"]["loss_gap" if linear else "loss"], dtype=float)
     label = "L − L_min" if linear else "loss"
     hess = p["hessian"]
-    ncols = 3 if hess else 1
+    ncols = 4 if hess else 2
     fig, axes = plt.subplots(1, ncols, figsize=(4.4 * ncols, 3.8), squeeze=False)
     ax = axes[0, 0]
     ax.semilogy(np.arange(len(curve)), np.where(curve > 0, curve, np.nan), label=label)
     ax.set_xlabel("step")
     ax.set_ylabel(label)
     ax.legend(fontsize=8)
+    norms = p["norms"]
+    ax = axes[0, -1]
+    at = np.asarray(norms["loss_gap" if linear else "loss"], dtype=float)
+    ax.plot(np.log10(np.where(at > 0, at, np.nan)), norms["frob_mean"], marker=".", markersize=3,
+            label="mean ‖W‖_F")
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.set_xlabel(f"lg({label})")
+    ax.set_ylabel("mean ‖W‖_F over the weight matrices")
+    ax.legend(fontsize=8)
+    ax.set_title("Fig. 3 of Li et al.", fontsize=9)
     if hess:
         slq = any(h.get("approximate") for h in hess)
         marks = ("x", "+") if slq else ("o", "s")
@@ -195,3 +205,124 @@ def _best_lr(ax: Any, p: dict[str, Any]) -> None:
         handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.3"))
         labels.append("flat grid (rate not meaningful)")
     ax.legend(handles, labels, fontsize=8)
+
+
+# --- reproductions of Li et al. (2017) Figures 3, 7, 8 (scripts/reproduce_li2017_training.py) ----------------
+
+
+def li2017_fig3(data: dict[str, Any], path: str) -> None:
+    """Mean ‖W‖_F of the weight matrices against the loss, one curve per depth; a dot where a run ends."""
+    plt = pyplot()
+    panels = data["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.0), squeeze=False)
+    from matplotlib.lines import Line2D
+
+    for ax, panel in zip(axes[0], panels):
+        ends = sorted(float(np.asarray(r["x"], dtype=float)[-1]) for r in panel["runs"])
+        # a run that ends far below the others (e.g. at L_min to rounding) would squash them: it leaves the axis
+        left = ends[0] if len(ends) < 2 or ends[0] > ends[1] - 3 else ends[1] - 1.0
+        clipped = False
+        for run in panel["runs"]:
+            x = np.asarray(run["x"], dtype=float)
+            y = np.asarray(run["frob_mean"], dtype=float)
+            label = f"depth = {run['depth']}"
+            if x[-1] < left:
+                keep = np.argmax(x < left)  # the first point beyond the edge
+                label += f" (ends at {fmt(x[-1], 2)}, off the axis)"
+                x, y = x[:keep], y[:keep]
+                line = ax.plot(x, y, label=label)[0]
+                ax.plot([left], y[-1:], marker="<", linestyle="none", color=line.get_color())
+                clipped = True
+                continue
+            line = ax.plot(x, y, label=label)[0]
+            ax.plot(x[-1:], y[-1:], marker="o", linestyle="none", color=line.get_color())
+        ax.set_xlim(left=left - 0.05 * (max(np.max(r["x"]) for r in panel["runs"]) - left))
+        ax.set_xlabel(panel["x_label"])
+        ax.set_ylabel("mean ‖W‖_F over the weight matrices")
+        ax.set_title(panel["title"], fontsize=9)
+        ax.grid(True, alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        handles.append(Line2D([], [], marker="o", linestyle="none", color="0.3"))
+        labels.append("end of training")
+        if clipped:
+            handles.append(Line2D([], [], marker="<", linestyle="none", color="0.3"))
+            labels.append("continues beyond the left edge")
+        ax.legend(handles, labels, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2,
+                  frameon=False)
+    fig.suptitle(data["title"], fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def _band(ax: Any, series: dict[str, Any], label: str, **style: Any) -> None:
+    """Mean over runs at the common levels, ± one standard deviation shaded."""
+    x = np.asarray(series["level"], dtype=float)
+    m = np.array([np.nan if v is None else v for v in series["mean"]], dtype=float)
+    s = np.array([0.0 if v is None else v for v in series["std"]], dtype=float)
+    line = ax.plot(x, m, marker=style.pop("marker", "o"), markersize=4, label=label, **style)[0]
+    ax.fill_between(x, m - s, m + s, color=line.get_color(), alpha=0.15, linewidth=0)
+
+
+def li2017_fig7(data: dict[str, Any], path: str) -> None:
+    """lg |λ|max and lg |λ|p10 against lg(loss) per network: mean over runs at common levels (± std)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8.0, 5.6))
+    colors = {"2-shortcut": "tab:blue", "orthogonal": "tab:orange"}
+    for name, series in data["networks"].items():
+        color = colors.get(name)
+        _band(ax, series["abs_max"], f"{name}: maximum |λ|", color=color)
+        floor = series.get("p10_at_floor", 0)
+        note = (f" (≤ 1e-12·|λ|max, zero to rounding, in {floor} of {series['hessians']} Hessians: drawn at "
+                "that floor)" if floor else "")
+        _band(ax, series["abs_p10"], f"{name}: 10th percentile of |λ|{note}", color=color, linestyle="--",
+              marker="s")
+    ax.set_xlabel(data["x_label"])
+    ax.set_ylabel("lg |λ| (mean over runs ± std)")
+    ax.set_title(data["title"], fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1, frameon=False)
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def li2017_fig8(data: dict[str, Any], path: str) -> None:
+    """Left: the index against lg(L − L_min) per network (mean ± std over seeds). Middle: per level, the share
+    of seeds whose 2-shortcut index is below the orthogonal one. Right: ‖∇L‖ and the index along one run."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
+    ax = axes[0]
+    for name, series in data["networks"].items():
+        _band(ax, series["index"], name)
+    ax.set_xlabel(data["x_label"])
+    ax.set_ylabel("index (share of λ < 0), mean ± std")
+    ax.set_title(f"index at common losses, depth 16 ({data['seeds']} seeds)", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    share = data["share"]
+    x = np.asarray(share["level"], dtype=float)
+    y = np.array([np.nan if v is None else v for v in share["share"]], dtype=float)
+    ax.plot(x, y, marker="o", color="tab:green", label="share of seeds: 2-shortcut index < orthogonal")
+    ax.axhline(0.5, color="0.4", linestyle=":", linewidth=1, label="half of the seeds")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_xlabel(data["x_label"])
+    ax.set_ylabel("share of seeds")
+    ax.set_title("the paper's ordering, seed by seed", fontsize=9)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    ax = axes[2]
+    run = data["single"]
+    g = ax.plot(run["step"], run["grad_norm"], color="tab:red", label="‖∇L‖ (every step)")[0]
+    ax.set_xlabel("step")
+    ax.set_ylabel("gradient norm ‖∇L‖")
+    twin = ax.twinx()
+    i = twin.plot(run["hessian_step"], run["index"], color="tab:blue", marker="o", markersize=3,
+                  label=f"index (every {run['hessian_every']} steps)")[0]
+    twin.set_ylabel("index (share of λ < 0)")
+    peak = run["grad_peak_step"]
+    v = ax.axvline(peak, color="0.4", linestyle=":", linewidth=1, label=f"largest ‖∇L‖ (step {peak})")
+    ax.legend([g, i, v], [g.get_label(), i.get_label(), v.get_label()], fontsize=8, loc="center right")
+    ax.set_title(f"one 2-shortcut linear run (seed {run['seed']})", fontsize=9)
+    fig.suptitle(data["title"], fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)

@@ -111,8 +111,12 @@ def train(p: dict[str, Any]) -> None:
     if has_h:
         for col in ("|λ|max", "|λ|p10", "cond10", "index"):
             table.add_column(col, justify="right")
+    else:  # 80 columns: beside the Hessian statistics the norms go to --json/--out only
+        table.add_column("mean ‖W‖_F", justify="right")
     for row in p["trace"]:
         cells = [str(row["step"]), fmt(row["loss"], 5), fmt(row["loss_gap"], 4), fmt(row["grad_norm"], 4)]
+        if not has_h:
+            cells.append(fmt(row["frob_mean"], 4) if "frob_mean" in row else "")
         if has_h:
             if "abs_max" in row:
                 cells += [fmt(row["abs_max"]), fmt(row["abs_p10"]),
@@ -126,6 +130,9 @@ def train(p: dict[str, Any]) -> None:
                       f"last finite loss {fmt(p['final_loss'], 6)}[/yellow]")
     else:
         console.print(f"final loss {fmt(p['final_loss'], 6)}; L − L_min = {fmt(p['final_loss_gap'], 4)}")
+    if has_h:
+        console.print("[dim]mean ‖W‖_F (average Frobenius norm of the weight matrices, Fig. 3): in --json "
+                      "(trace, norms) and --out[/dim]")
 
 
 # --- depth-sweep --------------------------------------------------------------------------------------------

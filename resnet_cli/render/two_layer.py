@@ -21,8 +21,10 @@ OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "d
 SYMBOL = {name: f"[{style}]{name[0].upper()}[/{style}]" for name, style in OUTCOME_STYLE.items()}
 STAT_HEADERS = {"loss": "loss", "phi": "φ (rad)", "a_dot_astar": "aᵀa*", "a_err": "‖a − a*‖"}
 METHOD_NOTES = {
-    "cnn": "no shortcut, random v0, no warm-up",
-    "resnet": "w0 = 0, no warm-up (η_w = η from the start)",
+    "cnn-large-w": "no shortcut, random v0; η on w from step 0, η_a on a",
+    "cnn-large-both": "no shortcut, random v0; η on both layers from step 0",
+    "resnet-large-w": "w0 = 0; η on w from step 0, η_a on a",
+    "resnet-large-both": "w0 = 0; η on both layers from step 0",
     "resnet-ssw": "w0 = 0, step-size warm-up",
     "resnet-layerwise": "w0 = 0, a alone in stage I",
 }
@@ -69,6 +71,7 @@ def train(payload: dict[str, Any]) -> None:
     console.print(f"[bold]train two-layer[/bold]  student={cfg['student']} p={cfg['p']} k={cfg['k']} "
                   f"schedule={cfg['schedule']} trials={n} seed={cfg['seed']}")
     r0 = runs[0]
+    console.print(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     console.print(f"steps: {cfg['steps']}, stage I the first T1 = {cfg['stage1_steps']}")
     console.print(f"step sizes (trial 0): stage I η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}")
     console.print(f"                      stage II η = {fmt(r0['lr'])} for both")
@@ -88,6 +91,44 @@ def train(payload: dict[str, Any]) -> None:
     counts = payload["counts"]
     console.print("outcomes: " + ", ".join(f"{name} {counts[name]}" for name in counts))
     console.print(f"[dim]{criteria_note(cfg)}[/dim]")
+    if "theorems" in runs[0]:
+        theorems(cfg, runs)
+
+
+C_MAX = 1e6  # a larger c only says δ/‖x − x*‖² at converged records: shown as "> 1e6"
+
+
+def _c(value: float | None, cap: bool = False) -> str:
+    if value is None:
+        return "—"
+    if math.isinf(value):
+        return "∞"
+    return f"> {C_MAX:g}" if cap and value > C_MAX else fmt(value)
+
+
+def theorems(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    """Theorem 1's output (1) on [T1, T] and the largest c of C1/C2 per stage, per trial (first 20)."""
+    n = len(runs)
+    more = f" (first 20 of {n})" if n > 20 else ""
+    table = _table("trial", "(1) held", "fails at", "max φ", "min aᵀa*/‖a*‖²", "max aᵀa*/‖a*‖²")
+    for run in runs[:20]:
+        t = run["theorems"]
+        held = "—" if t["output1_held"] is None else ("yes" if t["output1_held"] else "no")
+        fails = "—" if t["first_failure"] is None else str(t["first_failure"])
+        phi = "—" if t["phi_max"] is None else small(t["phi_max"])
+        table.add_row(str(run["trial"]), held, fails, phi, _c(t["a_dot_min_rel"]), _c(t["a_dot_max_rel"]))
+    show(f"Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12, m ≤ aᵀa* ≤ M{more}", table,
+         f"m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²; only the recorded steps are "
+         "checked")
+    if runs[0]["theorems"]["c1"] is None:
+        console.print("[dim]C1/C2: not computed for overlapping patches (s < p)[/dim]")
+        return
+    table = _table("trial", "C1 stage I", "C1 stage II", "C2 stage I", "C2 stage II")
+    for run in runs[:20]:
+        t = run["theorems"]
+        table.add_row(str(run["trial"]), *(_c(v, cap=True) for v in (*t["c1"], *t["c2"])))
+    show(f"largest c with C1 (on w) and C2 (on a) along each stage, δ = {fmt(cfg['delta'])}{more}", table,
+         "population loss; c < 0: holds for no c ≥ 0; ∞: no record; > 1e6: only converged records")
 
 
 def trace_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -168,7 +209,10 @@ def success_rate(payload: dict[str, Any]) -> None:
     methods = cfg["method"]
     console.print(f"[bold]success-rate[/bold]  p={','.join(map(str, cfg['p']))} trials={cfg['trials']} "
                   f"seed={cfg['seed']}  teacher v*={cfg['teacher_v']} a*={cfg['teacher_a']}")
+    console.print(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     rates = _table("p", "k", *(m.replace("-", "-\n", 1) if len(m) > 10 else m for m in methods))
+    if len(methods) > 5:
+        rates.padding = (0, 0)
     by_pk: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
     for row in payload["cells"]:
         by_pk.setdefault((row["p"], row["k"]), {})[row["method"]] = row
@@ -182,6 +226,7 @@ def success_rate(payload: dict[str, Any]) -> None:
         counts.add_row(str(row["p"]), str(row["k"]), row["method"],
                        *(str(row[name]) for name in ("global", "spurious", "undecided", "diverged")))
     show("trials per outcome", counts)
+    output1(cfg, payload["cells"])
     first = payload["cells"][0]
     for i, method in enumerate(methods):
         console.print(f"[dim]{'methods: ' if i == 0 else ' ' * 9}{method} = {METHOD_NOTES[method]}[/dim]")
@@ -189,3 +234,20 @@ def success_rate(payload: dict[str, Any]) -> None:
     console.print(f"[dim]steps per trial: {budget} (T1 = {first['stage1_steps']} at k = {first['k']}; default "
                   f"⌈1/η_a⌉)[/dim]")
     console.print(f"[dim]{criteria_note(cfg)}[/dim]")
+
+
+def output1(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """Per cell: for how many trials Theorem 1's output (1) held on the recorded steps of [T1, T], among the
+    global trials and among the others, and the median of min aᵀa*/‖a*‖² there."""
+    if not cells or cells[0].get("output1_global") is None:
+        console.print("[dim]Theorem 1, output (1): no step of [T1, T] was run[/dim]")
+        return
+    table = _table("p", "k", "method", "(1) held: global", "others", "median min aᵀa*/‖a*‖²")
+    table.columns[2].justify = "left"
+    for row in cells:
+        others = row["trials"] - row["global"]
+        table.add_row(str(row["p"]), str(row["k"]), row["method"], f"{row['output1_global']} of {row['global']}",
+                      f"{row['output1_other']} of {others}", _c(row["a_dot_min_rel_median"]))
+    show("Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12 and m ≤ aᵀa* ≤ M", table,
+         f"m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²; checked at T1 and about 50 "
+         "recorded steps up to T")

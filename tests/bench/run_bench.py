@@ -19,7 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-MODULES = ["bench_success", "bench_hessian", "bench_depth_sweep", "bench_deep_resnet"]
+MODULES = ["bench_success", "bench_hessian", "bench_depth_sweep", "bench_deep_resnet", "bench_sgd"]
 
 
 def markdown_table(rows: list[dict]) -> str:

@@ -8,7 +8,7 @@ QUICK = ("success-rate", "--k", "4", "--trials", "30", "--stage2-steps", "2000",
 
 
 def test_cli_json_cells(cli):
-    r = cli("success-rate", "--k", "4,5", "--trials", "50", "--method", "cnn,resnet-ssw", "--stage2-steps", "3000",
+    r = cli("success-rate", "--k", "4,5", "--trials", "50", "--method", "cnn-large-w,resnet-ssw", "--stage2-steps", "3000",
             "--json", "--jobs", "1")
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)
@@ -17,14 +17,14 @@ def test_cli_json_cells(cli):
         assert set(cell) >= {"p", "k", "method", "trials", "global", "spurious", "undecided", "diverged", "rate",
                              "ci_low", "ci_high", "steps", "stage1_steps", "mean_steps_run"}
         assert cell["global"] + cell["spurious"] + cell["undecided"] + cell["diverged"] == 50
-    assert data["config"]["seed"] == 0 and data["config"]["method"] == ["cnn", "resnet-ssw"]
+    assert data["config"]["seed"] == 0 and data["config"]["method"] == ["cnn-large-w", "resnet-ssw"]
 
 
 def test_cli_tables_csv_plot_and_preset(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "80")
     out, png = tmp_path / "r.csv", tmp_path / "r.png"
     r = cli("success-rate", "--config", "liu2019-success", "--k", "4", "--trials", "30", "--stage2-steps", "2000",
-            "--method", "cnn,resnet,resnet-ssw,resnet-layerwise", "--out", str(out), "--plot", str(png), "--jobs", "1")
+            "--method", "cnn-large-w,resnet-large-w,resnet-ssw,resnet-layerwise", "--out", str(out), "--plot", str(png), "--jobs", "1")
     assert r.code == 0, r.stderr
     assert "layerwise" in r.stdout and "Wilson" in r.stdout and "trials per outcome" in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80  # four methods fit
@@ -52,6 +52,8 @@ def test_old_spellings_still_work_with_a_notice(cli):
     assert old.code == 0 and old.stdout == new.stdout
     assert "note: --methods is deprecated" in old.stderr and "use --method" in old.stderr
     assert "use --stage2-steps" in old.stderr
+    assert "note: --method cnn is deprecated" in old.stderr and "use cnn-large-w" in old.stderr
+    assert '"cnn-large-w"' in old.stdout
 
 
 @pytest.mark.parametrize(

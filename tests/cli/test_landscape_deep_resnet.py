@@ -3,6 +3,7 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 QUICK = ("landscape", "deep-resnet", "--trials", "3", "--steps", "400", "--quiet")
@@ -122,7 +123,8 @@ def test_help_lists_every_option(cli):
     assert r.code == 0
     for opt in ("--data", "--rho", "--samples", "--dim", "--blocks", "--width", "--hidden", "--bias", "--no-bias",
                 "--compare", "--fc-width", "--trials", "--steps", "--lr", "--grad-tol", "--gap-tol", "--eig-tol",
-                "--init", "--init-scale", "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
+                "--init", "--init-scale", "--finder", "--newton-steps", "--newton-tol", "--dedup-tol", "--eig-tol-alt",
+                "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
         assert opt in r.stdout, opt
 
 
@@ -156,3 +158,147 @@ def test_risks_below_the_tolerance_print_as_below_tol(cli):
     r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--trials", "6", "--steps", "3000", "--seed", "1")
     assert r.code == 0, r.stderr
     assert "< tol" in r.stdout and "e-1" not in r.stdout  # no 1e-13 noise
+
+
+# ----------------------------------------------------------------------------------------------------
+# Newton finder (issue 13): saddles measured, kinks reported honestly, exported points re-checked
+# ----------------------------------------------------------------------------------------------------
+
+NEWTON = ("landscape", "deep-resnet", "--finder", "newton", "--quiet")
+
+
+def _plain_risk(record, flat=None, slopes=None):
+    """R of an exported point from its per-block arrays, one sample at a time with plain loops (independent of
+    the engine). `flat` replaces the parameters (in the record's own order: blocks, then read-out); `slopes`
+    maps (layer, unit, sample) to a fixed ReLU slope (a pattern network; elsewhere the slope is frozen at the
+    point's own 1[z > 0] when `slopes` is given, σ otherwise)."""
+    names = [(name, item["shape"]) for block in record["blocks"] for name, item in block.items()]
+    names += [(name, item["shape"]) for name, item in record["readout"].items()]
+    values = flat if flat is not None else np.concatenate(
+        [np.ravel(part[name]["values"]) for part in record["blocks"] + [record["readout"]] for name in part])
+    params, at = {}, 0
+    for name, shape in names:
+        size = int(np.prod(shape))
+        params[name] = np.asarray(values[at:at + size], dtype=float).reshape(shape)
+        at += size
+    X, Y = np.array(record["data"]["X"]), np.array(record["data"]["Y"])
+    shape = record["shape"]
+    resnet = record["network"] == "resnet"
+    layers = shape["blocks"] if resnet else shape["layers"]
+    total = 0.0
+    for i in range(X.shape[1]):
+        h = np.concatenate([X[:, i], np.zeros(shape["width"] - X.shape[0])]) if resnet else X[:, i]
+        for layer in range(1, layers + 1):
+            U = params[f"U{layer}"] if resnet else params[f"W{layer}"]
+            b = params.get(f"b{layer}", np.zeros(U.shape[0]))
+            z = U @ h + b
+            a = np.array([slopes.get((layer, j, i), slopes[("frozen", layer, j, i)]) * z[j] if slopes is not None
+                          else max(z[j], 0.0) for j in range(z.size)])
+            h = h + params[f"V{layer}"] @ a if resnet else a
+        W = params["W"] if resnet else params["W_out"]
+        f = W @ h + params.get("c", np.zeros(W.shape[0]))
+        total += float(np.sum((f - Y[:, i]) ** 2))
+    return total / X.shape[1], values
+
+
+def _fd_grad_hess(fun, x, eps=1e-4):
+    n = x.size
+    g, H = np.zeros(n), np.zeros((n, n))
+    f0 = fun(x)
+    for a in range(n):
+        ea = np.zeros(n)
+        ea[a] = eps
+        g[a] = (fun(x + ea) - fun(x - ea)) / (2 * eps)
+        H[a, a] = (fun(x + ea) - 2 * f0 + fun(x - ea)) / eps**2
+        for b in range(a):
+            eb = np.zeros(n)
+            eb[b] = eps
+            H[a, b] = H[b, a] = (fun(x + ea + eb) - fun(x + ea - eb) - fun(x - ea + eb) + fun(x - ea - eb)) / (4 * eps**2)
+    return g, H
+
+
+def _frozen(record, values):
+    """The point's own activation pattern 1[z > 0] per (layer, unit, sample) and every z ("z"), by a plain
+    forward pass."""
+    slopes = {}
+    X = np.array(record["data"]["X"])
+    resnet = record["network"] == "resnet"
+    arrays = {name: np.array(item["values"]) for part in record["blocks"] + [record["readout"]]
+              for name, item in part.items()}
+    for i in range(X.shape[1]):
+        h = np.concatenate([X[:, i], np.zeros(record["shape"]["width"] - X.shape[0])]) if resnet else X[:, i]
+        for layer in range(1, (record["shape"]["blocks"] if resnet else record["shape"]["layers"]) + 1):
+            U = arrays[f"U{layer}"] if resnet else arrays[f"W{layer}"]
+            z = U @ h + arrays.get(f"b{layer}", np.zeros(U.shape[0]))
+            for j in range(z.size):
+                slopes[("frozen", layer, j, i)] = float(z[j] > 0)
+                slopes.setdefault("z", []).append(float(z[j]))
+            a = np.maximum(z, 0.0)
+            h = h + arrays[f"V{layer}"] @ a if resnet else a
+    return slopes
+
+
+def test_exported_points_recheck_with_an_independent_implementation(cli, tmp_path):
+    out = tmp_path / "points.json"
+    r = cli(*NEWTON, "--compare", "fc", "--blocks", "1,2", "--trials", "8", "--seed", "3", "--out", str(out))
+    assert r.code == 0, r.stderr
+    payload = json.loads(out.read_text())
+    checked = {"smooth": 0, "kink": 0}
+    for point in payload["points"]:
+        record = point["parameters"]
+        for part in record["blocks"] + [record["readout"]]:
+            for item in part.values():  # every array carries its shape
+                assert np.array(item["values"]).shape == tuple(item["shape"])
+        risk, values = _plain_risk(record)
+        assert risk == pytest.approx(point["risk"], rel=1e-10, abs=1e-14)
+        if not point["converged"]:
+            continue
+        frozen = _frozen(record, values)
+        if not point["on_kink"] and min(abs(z) for z in frozen["z"]) > 1e-2:  # FD steps stay on one piece
+            g, H = _fd_grad_hess(lambda th: _plain_risk(record, th)[0], values)
+            lam = np.linalg.eigvalsh(H)
+            scale = max(np.abs(lam).max(), 1.0)
+            assert np.linalg.norm(g) < 1e-6 * scale
+            assert lam[0] == pytest.approx(point["lambda_min"], abs=1e-5 * scale)
+            assert point["hessian_kind"] == "smooth"
+            checked["smooth"] += 1
+        elif point["on_kink"]:
+            # at a kink: the pattern network with the reported Clarke slopes has zero gradient (Clarke critical)
+            slopes = frozen
+            for k in point["kink_entries"]:
+                slopes[(k["layer"], k["unit"], k["sample"])] = k["slope"]
+            g, _ = _fd_grad_hess(lambda th: _plain_risk(record, th, slopes)[0], values)
+            assert np.linalg.norm(g) < 1e-6
+            assert point["hessian_kind"] == "kink-manifold" and point["pieces"]["count"] == 2 ** point["kinks"]
+            checked["kink"] += 1
+    assert checked["smooth"] >= 5 and checked["kink"] >= 3, checked
+
+
+def test_newton_measures_saddles_and_convergence(cli):
+    r = cli(*NEWTON, "--trials", "10", "--json")
+    assert r.code == 0, r.stderr
+    row = json.loads(r.stdout)["rows"][0]
+    assert row["finder"] == "newton" and row["points"] >= 9
+    assert row["converged_smooth"] + row["converged_at_kink"] == row["points"]
+    assert row["strict_saddles"] > 0  # measured, not 0 by construction
+    assert row["distinct"] + row["merged"] == row["points"]
+    for key in ("strict_saddles_alt", "counterexamples_alt", "eig_tol_alt", "escape_found"):
+        assert key in row
+
+
+def test_newton_tables_fit_80_columns(cli, monkeypatch):
+    from resnet_cli.report import console
+
+    monkeypatch.setattr(console, "width", 80)
+    r = cli(*NEWTON, "--compare", "fc", "--blocks", "1,4", "--init", "near-identity", "--trials", "10")
+    assert r.code == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    assert "…" not in r.stdout and "e-16" not in r.stdout
+    for text in ("Critical points reached by Newton/LM", "At the kink points", "Classes at --eig-tol 1e-05"):
+        assert text in r.stdout
+
+
+@pytest.mark.parametrize("args", [("--finder", "bogus"), ("--newton-steps", "0"), ("--newton-tol", "0"),
+                                  ("--dedup-tol", "-1"), ("--eig-tol-alt", "nan")])
+def test_bad_finder_input_is_one_line_exit_2(cli, one_line_error, args):
+    one_line_error(cli("landscape", "deep-resnet", *args))

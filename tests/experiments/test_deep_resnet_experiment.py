@@ -140,3 +140,51 @@ def test_digits_come_from_the_one_loader_as_columns():
     reference = data.load_dataset("digits", samples=40)
     np.testing.assert_array_equal(X, reference.X.T)
     np.testing.assert_array_equal(Y, reference.Y.T)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Newton finder (issue 13)
+# ----------------------------------------------------------------------------------------------------
+
+
+def test_newton_finds_the_one_kink_global_minimum_and_strict_saddles():
+    res = exp.run(S.resolve(overrides={"finder": "newton", "trials": 50, "seed": 0}))
+    row = res.rows[0]
+    assert row["best_risk"] == pytest.approx(29 / 228, abs=1e-10)  # example 1, rho = 0.5
+    assert row["strict_saddles"] > 0 and row["share_strict_saddle"] > 0
+    saddles = [p for p in res.points if p["kind"] == "strict_saddle"]
+    assert all(0 < p["index"] < 1 and p["hessian"]["negative"] > 0 for p in saddles)
+    for p in res.points:
+        if p["converged"] and p["on_kink"]:  # never one piece's λmin as the point's
+            assert p["hessian_kind"] == "kink-manifold" and p["clarke_norm"] < 1e-10 and p["pieces"]["count"] >= 2
+
+
+def test_newton_merges_symmetric_copies():
+    """Two starts on one symmetry orbit (units permuted, one rescaled) converge to one point, merged."""
+    X, Y = exp.columns(data.load_dataset("yun-example1", np.random.default_rng(0), rho=0.5))
+    shape = exp.dr.ResNetShape(1, 1, 2, 1, 1, True)
+    problem = exp.cp.Problem(shape, X, Y)
+    theta0 = exp.dr.resnet_init(shape, np.random.default_rng(1), 6, X)
+    found = exp.cp.find_critical_points(problem, theta0)
+    point = found.theta[int(np.flatnonzero(found.converged)[0])]
+    p = {k: v[0].copy() for k, v in exp.dr.unpack(shape.spec(), point[None]).items()}
+    p["U1"], p["b1"], p["V1"] = p["U1"][::-1] * 3.0, p["b1"][::-1] * 3.0, p["V1"][:, ::-1] / 3.0
+    copy = exp.dr.pack(shape.spec(), {k: v[None] for k, v in p.items()}, (1,))[0]
+    cfg = S.resolve(overrides={"finder": "newton"})
+    pts = exp._newton_points("resnet", 1, problem, np.stack([point, copy]), "random", 0.1, cfg, lambda th: {})
+    assert [q["converged"] for q in pts] == [True, True]
+    assert pts[0]["duplicate_of"] is None and pts[1]["duplicate_of"] == 0
+    assert exp._newton_summary(pts, cfg)["merged"] == 1
+
+
+def test_newton_converges_on_the_near_identity_preset():
+    """Issue 13, point 4: at least 90 % of ResNet starts reach ‖∇R‖ (or the Clarke norm) < 1e-10 per depth."""
+    cfg = S.resolve(source="yun2019-near-identity", overrides={"trials": 20, "compare": "none"})
+    assert cfg.finder == "newton" and cfg.blocks == [1, 2, 4, 8]
+    res = exp.run(cfg)
+    for row in res.rows:
+        assert row["points"] - row["recheck_failed"] >= 0.9 * row["trials"], row
+        assert row["converged_smooth"] + row["converged_at_kink"] == row["points"]
+    for p in res.points:
+        if p["converged"] and not p["recheck_failed"]:
+            assert p["stationarity"] < 1e-10

@@ -26,8 +26,8 @@ CASES = {
     "train_shortcut": ["train", "shortcut", "--shortcut", "2", "--depth", "4", "--init", "small", "--data", "digits", "--epochs", "40", "--lr", "0.1", "--hessian-every", "20", "--log-every", "10", "--seed", "0"],
     "depth_sweep_cond": ["depth-sweep", "--depths", "2,3,4", "--networks", "2-shortcut,1-shortcut,xavier,orthogonal", "--measure", "init-cond", "--runs", "2", "--jobs", "1", "--seed", "0"],
     "depth_sweep_loss": ["depth-sweep", "--depths", "2,4", "--networks", "2-shortcut,xavier", "--measure", "final-loss", "--epochs", "30", "--lrs", "logspace:-2:0:3", "--runs", "2", "--act-mid", "relu", "--samples", "60", "--jobs", "1", "--seed", "0"],
-    "deep_resnet_example1": ["landscape", "deep-resnet", "--data", "yun-example1", "--rho", "0.5", "--compare", "fc", "--inits", "6", "--steps", "400", "--seed", "0"],
-    "deep_resnet_gaussian": ["landscape", "deep-resnet", "--data", "gaussian", "--samples", "12", "--dim", "2", "--blocks", "1,2", "--hidden", "2", "--inits", "4", "--steps", "300", "--init", "near-identity", "--seed", "1"],
+    "deep_resnet_example1": ["landscape", "deep-resnet", "--data", "yun-example1", "--rho", "0.5", "--compare", "fc", "--inits", "6", "--steps", "400", "--seed", "0", "--finder", "gd"],
+    "deep_resnet_gaussian": ["landscape", "deep-resnet", "--data", "gaussian", "--samples", "12", "--dim", "2", "--blocks", "1,2", "--hidden", "2", "--inits", "4", "--steps", "300", "--init", "near-identity", "--seed", "1", "--finder", "gd"],
 }
 
 

@@ -1,0 +1,141 @@
+"""What a run will cost, known before it starts: memory of its largest arrays and a time estimate.
+
+Why (issue 11 points 1-2): sizes that cannot fit used to end in a MemoryError traceback, some only after
+allocating 8 GB; sizes that fit but run for hours gave no warning. Each experiment's settings have a
+`cost()` giving a `Cost` from the sizes alone (no allocation); its `check()` calls `check(cost)`, which
+refuses arrays larger than the available memory (`resources.check_memory`, the flags in the message) and
+runs longer than `REFUSE_SECONDS`. The command shell prints `announcement(cost)` on stderr when the
+estimate exceeds `ANNOUNCE_SECONDS` (``--quiet`` hides it).
+
+The time model is work units × a seconds-per-unit constant measured on the development machine (one core
+of a 2-core x86-64 VM, numpy with OpenBLAS on one thread; `make bench` machine) and divided by the
+processes that run cells. The units are upper bounds (runs that stop early, e.g. when every trial reached
+the optimum, take less), so an estimate is "about", never a promise; the constants are below.
+Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resnet_cli.errors import ConfigError
+from resnet_cli.resources import check_memory, format_duration
+
+#: Announce a run on stderr when its estimate exceeds this many seconds.
+ANNOUNCE_SECONDS = 180.0
+#: Refuse a run whose estimate exceeds this (30 days): a typo such as --steps 1e13, not an experiment.
+REFUSE_SECONDS = 30 * 86400.0
+
+# --- seconds per work unit, measured (see each experiment's `cost()` for its unit) ------------------------
+#: Two-layer GD (Liu et al.): per trial · step · (p + k + 8) (the 8: per-row work that does not grow with
+#: p, k). success-rate defaults at --trials 100, --jobs 1: 7.9e9 units in 8.3 s (upper-bound units: trials
+#: that reach the optimum stop early); --k 4 --trials 20000 --steps 2000000: 1.8e-9 s per (p + k) unit.
+TWO_LAYER_STEP = 1.05e-9
+#: Shortcut-network GD (Li et al.): per trial · learning rate · step · layer · d² · (d if linear, else samples).
+#: depth-sweep final-loss, depth 32, 5 trials × 8 rates × 1000 steps (1.3e9 units): 1.7 s.
+SHORTCUT_STEP = 1.3e-9
+#: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh). hessian --depth 60 (6000 params): 23 s;
+#: depth 40 (4000): 4.3 s.
+EIGVALSH = 1.0e-10
+#: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
+#: (peak RSS 1.17 GB at 6000 parameters).
+EIGVALSH_BYTES = 4 * 8
+#: Deep ResNet GD (Yun et al.): per trial · step · block · width · (width + hidden) · samples.
+DEEP_RESNET_STEP = 2.0e-9
+#: Float arrays alive at once per row of a batched two-layer GD program (state, schedule, gradients, temps).
+TWO_LAYER_ARRAYS = 16
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The largest arrays a run allocates (bytes), its estimated time on one core (seconds) and the flags
+    that set them (named in a refusal), and the processes sharing the work."""
+
+    nbytes: float
+    seconds: float
+    flags: str
+    workers: int = 1
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.seconds / max(1, self.workers)
+
+
+def flags(**values: object) -> str:
+    """"--trials 1000 --k 4,9": the options that size a run, for messages."""
+    parts = []
+    for name, value in values.items():
+        if isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value) if len(value) <= 6 else f"{value[0]},…,{value[-1]}"
+        parts.append(f"--{name.replace('_', '-')} {value}")
+    return " ".join(parts)
+
+
+def check(cost: Cost) -> None:
+    """Refuse, before any allocation, arrays that do not fit and runs beyond REFUSE_SECONDS (ConfigError)."""
+    check_memory(cost.nbytes, cost.flags)
+    if cost.wall_seconds > REFUSE_SECONDS:
+        raise ConfigError(f"{cost.flags}: this run would need about {format_duration(cost.wall_seconds)} "
+                          f"(estimate), more than {format_duration(REFUSE_SECONDS)}; reduce the sizes")
+
+
+def announcement(cost: Cost) -> str | None:
+    """The one stderr line announcing a long run, or None below ANNOUNCE_SECONDS."""
+    if cost.wall_seconds <= ANNOUNCE_SECONDS:
+        return None
+    return f"this run needs about {format_duration(cost.wall_seconds)} (estimate); --quiet hides this"
+
+
+def two_layer(settings: object, ps: list[int], ks: list[int], rows: int, *, workers: int = 1,
+              sized: str = "") -> Cost:
+    """Batched two-layer GD over `rows` (methods × trials, or basin cells) for every (p, k): memory of the
+    largest (p, k) program (times the processes running one each) and the time of all of them.
+
+    Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats), and with sampled
+    gradients its training set (samples × p × k floats) and per-step inputs."""
+    per_step = getattr(settings, "per_step", lambda: 0)()
+    samples = getattr(settings, "samples", None) or 0
+    cells = len(ps) * len(ks)
+    p_max, k_max = max(ps), max(ks)
+    row_bytes = 8.0 * (TWO_LAYER_ARRAYS * (p_max + k_max) + (samples + per_step) * p_max * k_max)
+    nbytes = rows * row_bytes * min(max(1, workers), cells)
+    steps = {k: settings.total_steps(k) for k in ks}  # type: ignore[attr-defined]
+    seconds = sum(rows * steps[k] * (p + k + 8 + per_step * p * k) * TWO_LAYER_STEP for p in ps for k in ks)
+    return Cost(nbytes, seconds, sized, workers=min(max(1, workers), cells))
+
+
+def shortcut_data(data: str, samples: int | None, dim: int | None) -> tuple[int, int]:
+    """(samples, d) of a Li et al. data set without loading it: digits 1797 × 10, MNIST 60000 × 10 (or
+    --samples), gaussian --samples (1000) × --dim (10)."""
+    if data.startswith("gaussian"):
+        return (samples or 1000), (dim or 10)
+    default = 60000 if data.startswith("mnist") else 1797
+    return min(samples or default, default), 10
+
+
+def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
+             steps: int = 0, linear: bool = True, spectra: int = 0, spectrum: str = "exact",
+             exact_limit: float = float("inf"), lanczos: tuple[int, int] = (80, 8), workers: int = 1,
+             sized: str = "") -> Cost:
+    """n-shortcut networks of `depths` layers of d × d: the data, GD on trials × rates weight sets, and
+    `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors)."""
+    m, d = shortcut_data(data, samples, dim)
+    data_bytes = 8.0 * (3 * m * d + 3 * d * d)  # X, Y, a centred copy; second moments
+    per_layer = d * d * (d if linear else m)  # one layer of one step: moments (linear) or the samples (ReLU)
+    largest = seconds = 0.0
+    for L in depths:
+        n = float(L) * d * d
+        gd = 8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
+        exact = spectrum == "exact" or (spectrum == "auto" and n <= exact_limit)
+        if not spectra:
+            hess = 0.0
+        elif exact:
+            hess = EIGVALSH_BYTES * n * n + (0.0 if linear else 8.0 * m * d * n)
+        else:
+            hess = 8.0 * n * (lanczos[0] + 4) * 2
+        largest = max(largest, gd, hess)
+        seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP
+        if spectra:
+            seconds += spectra * (EIGVALSH * n**3 if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
+    cells = max(1, min(max(1, workers), len(depths)))
+    return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)

@@ -1,0 +1,410 @@
+"""`make reproduce-li2017-training`: Figures 3, 7 and 8 of Li, Jiao, Han & Weissman (2017) with
+`resnet-cli train shortcut`.
+
+Each figure is a preset (`resnet_cli/presets/li2017-fig3.toml`, `-fig7`, `-fig8`): its `[train-shortcut]`
+table is one run, exactly `resnet-cli train shortcut --config li2017-figN`; its `[reproduce]` table says what
+this script varies (depths and activations for Figure 3, seeds and networks for Figures 7 and 8). The runs go
+through `executor.run_cells` (2 processes by default, one BLAS thread each: the numbers do not depend on
+--jobs). Across runs, traces are read at common loss levels by linear interpolation
+(`experiments.train_shortcut.at_levels`), as the paper does.
+
+Why a script over `train shortcut` and not `depth-sweep`: Figure 3 needs a whole trace per run (the norms
+at every trace step against the loss), Figures 7 and 8 need the Hessian along training; `depth-sweep`
+measures one number per (network, depth) cell (the initial cond10 or the final loss), so the traces would
+have to be squeezed into its cells. `train shortcut` already produces exactly one such trace; the script
+only loops it over depths or seeds and aggregates.
+
+Writes docs/data/li2017-fig{3,7,8}.json (the aggregated figure data), docs/figures/li2017-fig{3,7,8}.png and
+the part of docs/reproductions.md between the markers below (after the Figures 5, 9, 10 part of
+scripts/reproduce_li2017.py, which it leaves as it is).
+
+    python scripts/reproduce_li2017_training.py [--docs docs] [--only fig3,fig7,fig8] [--jobs 2]
+                                                [--render-only] [--quick]
+
+--render-only redraws the figures and the section from docs/data/*.json. --quick: tiny sizes (seconds), needs
+--docs elsewhere than docs/ (e.g. --docs /tmp/li2017).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np  # noqa: E402
+
+from resnet_cli.config import load_toml  # noqa: E402
+from resnet_cli.executor import run_cells  # noqa: E402
+from resnet_cli.experiments import train_shortcut as ts  # noqa: E402
+from resnet_cli.plots import shortcut as plots  # noqa: E402
+from resnet_cli.report import dumps, fmt, write_atomic  # noqa: E402
+from resnet_cli.spectrum import ZERO_TOLERANCE  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = "<!-- li2017-training:begin -->"
+END = "<!-- li2017-training:end -->"
+AFTER = "<!-- li2017:end -->"  # our part goes right after the Figures 5, 9, 10 part
+FIGURES = ("fig3", "fig7", "fig8")
+NETWORKS = {"2-shortcut": {"shortcut": 2, "init": "small"}, "orthogonal": {"shortcut": 0, "init": "orthogonal"}}
+QUICK = {"fig3": {"steps": 60, "trace_every": 5}, "fig7": {"steps": 40, "hessian_every": 10, "samples": 100},
+         "fig8": {"steps": 40, "hessian_every": 10}}
+QUICK_PLAN = {"fig3": {"depth": [2, 4]}, "fig7": {"seeds": 2, "levels": 5},
+              "fig8": {"seeds": 3, "levels": 5, "single-steps": 30, "single-hessian-every": 5}}
+
+PAPER = {
+    "fig3": ("The average Frobenius norms of 2-shortcut networks of different depths during the training process "
+             "when zero initialized. Left: Without nonlinearities. Right: With ReLUs at mid positions."),
+    "fig7": ("Maxima and 10th percentiles of absolute values of eigenvalues at different losses when the depth is "
+             "16. Eigenvalues at different losses are calculated using linear interpolation."),
+    "fig8": ("Left: ratio of negative eigenvalues at different losses when the depth is 16. For each run, indexes "
+             "at different losses are calculated using linear interpolation. Right: the dynamics of gradient and "
+             "index of a 2-shortcut linear network in a single run. The gradient reaches its maximum while the "
+             "index drops dramatically, indicating moving toward negative curvature directions."),
+}
+
+
+def cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def log(message: str) -> None:
+    print(f"[reproduce-li2017-training] {message}", file=sys.stderr, flush=True)
+
+
+def plan(name: str, quick: bool) -> dict[str, Any]:
+    table = dict(load_toml(f"li2017-{name}").get("reproduce", {}))
+    if quick:
+        table.update(QUICK_PLAN[name])
+    return table
+
+
+def settings(name: str, quick: bool, **overrides: Any) -> ts.TrainShortcutSettings:
+    """`train shortcut --config li2017-<name>` with these flags (and the --quick sizes)."""
+    values = dict(QUICK[name]) if quick else {}
+    values.update(overrides)
+    return ts.TrainShortcutSettings.resolve(f"li2017-{name}", values)
+
+
+def run_all(runs: list[ts.TrainShortcutSettings], jobs: int) -> list[dict[str, Any]]:
+    weights = [s.depth * s.steps * (1 + 20 * bool(s.hessian_every) / max(s.hessian_every, 1)) for s in runs]
+    return run_cells(ts.run_payload, runs, jobs=jobs, weights=weights)
+
+
+def lg(values: Any) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(v > 0, np.log10(np.where(v > 0, v, 1.0)), np.nan)
+
+
+def command(name: str, extra: str = "") -> str:
+    return f"resnet-cli train shortcut --config li2017-{name}{extra}"
+
+
+# --- Figure 3 ----------------------------------------------------------------------------------------------------
+
+
+def fig3(quick: bool, jobs: int) -> dict[str, Any]:
+    p = plan("fig3", quick)
+    seed = int(p.get("seed", 0))
+    keys = [(act, depth) for act in p["act-mid"] for depth in p["depth"]]
+    runs = run_all([settings("fig3", quick, depth=d, act_mid=a, seed=seed) for a, d in keys], jobs)
+    panels = []
+    for act in p["act-mid"]:
+        linear = act == "identity"
+        entries = []
+        for (a, depth), payload in zip(keys, runs):
+            if a != act:
+                continue
+            n = payload["norms"]
+            x = lg(n["loss_gap"] if linear else n["loss"])
+            entries.append({"depth": depth, "x": [float(v) for v in x], "frob_mean": n["frob_mean"],
+                            "step": n["step"], "final_loss": payload["final_loss"],
+                            "final_loss_gap": payload["final_loss_gap"], "diverged": payload["diverged"],
+                            "final_frob_mean": n["frob_mean"][-1]})
+        levels = ts.common_levels([e["x"] for e in entries], 10)
+        at = {e["depth"]: ts.at_levels(e["x"], e["frob_mean"], levels) for e in entries}
+        ordered = sum(1 for i in range(len(levels))
+                      if all(at[a][i] > at[b][i] for a, b in zip(p["depth"], p["depth"][1:])))
+        panels.append({"act_mid": act, "runs": entries,
+                       "x_label": "lg(L − L_min)" if linear else "lg(loss)",
+                       "title": "linear (no nonlinearity)" if linear else "ReLU in the mid positions",
+                       "levels": [float(v) for v in levels],
+                       "at_levels": {str(d): [float(v) for v in at[d]] for d in p["depth"]},
+                       "levels_ordered": ordered})
+    cfg = runs[0]["config"]
+    return {"figure": "fig3", "title": "Average Frobenius norm of the weight matrices of 2-shortcut networks "
+            f"along GD (init small = 0.01 × Xavier, lr {fmt(cfg['lr'])}, seed {seed})",
+            "seed": seed, "depth": p["depth"], "steps": cfg["steps"], "lr": cfg["lr"], "data": runs[0]["data"],
+            "panels": panels,
+            "command": command("fig3", " --depth D --act-mid A") + f" --seed {seed}"}
+
+
+def claims_fig3(d: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for panel in d["panels"]:
+        finals = [(r["depth"], r["final_frob_mean"]) for r in panel["runs"]]
+        falling = all(a[1] > b[1] for a, b in zip(finals, finals[1:]))
+        where = "linear" if panel["act_mid"] == "identity" else "ReLU mid"
+        x_end = ", ".join(f"{fmt(r['final_loss_gap' if panel['act_mid'] == 'identity' else 'final_loss'], 2)}"
+                          for r in panel["runs"])
+        out.append((f"({where}) \"the deeper a residual network is, the small its average Frobenius norm of "
+                    "weight matrixes is, ... when the training ends\"",
+                    f"final mean ‖W‖_F by depth {', '.join(str(r[0]) for r in finals)}: "
+                    + ", ".join(fmt(v, 3) for _, v in finals)
+                    + f" — {'falling with depth at every step' if falling else 'not monotone in depth'} "
+                    f"(final {panel['x_label'][3:-1]}: {x_end})"))
+        n = len(panel["levels"])
+        lo, hi = (fmt(min(panel["levels"]), 2), fmt(max(panel["levels"]), 2)) if n else ("—", "—")
+        out.append((f"({where}) the same \"during the traning process\"",
+                    f"at {panel['levels_ordered']} of {n} common levels of {panel['x_label']} ({lo} … {hi}, "
+                    "reached by every depth) the norm falls with depth at every step"))
+    return out
+
+
+# --- Figure 7 ----------------------------------------------------------------------------------------------------
+
+
+def seed_runs(name: str, p: dict[str, Any], quick: bool, jobs: int) -> dict[str, list[dict[str, Any]]]:
+    seeds = list(range(int(p["seeds"])))
+    keys = [(net, s) for net in p["network"] for s in seeds]
+    runs = run_all([settings(name, quick, seed=s, **NETWORKS[net]) for net, s in keys], jobs)
+    out: dict[str, list[dict[str, Any]]] = {net: [] for net in p["network"]}
+    for (net, _), payload in zip(keys, runs):
+        out[net].append(payload)
+    return out
+
+
+def hessian_xy(payload: dict[str, Any], key: str, linear: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(lg loss or lg(L − L_min), value) at each Hessian of a run; |λ|p10 floored at ZERO_TOLERANCE·|λ|max, the
+    resolution of float64 eigenvalues (below it the 10th percentile is a zero eigenvalue up to rounding)."""
+    h = payload["hessian"]
+    x = lg([e["loss_gap" if linear else "loss"] for e in h])
+    y = np.array([e[key] for e in h], dtype=float)
+    if key == "abs_p10":
+        y = np.maximum(y, ZERO_TOLERANCE * np.array([e["abs_max"] for e in h], dtype=float))
+    return x, (y if key == "index" else lg(y))
+
+
+def at_floor(runs: list[dict[str, Any]]) -> tuple[int, int]:
+    """(Hessians whose |λ|p10 is at or below ZERO_TOLERANCE·|λ|max, all Hessians) over the runs."""
+    h = [e for r in runs for e in r["hessian"]]
+    return sum(1 for e in h if e["abs_p10"] <= ZERO_TOLERANCE * e["abs_max"]), len(h)
+
+
+def fig7(quick: bool, jobs: int) -> dict[str, Any]:
+    p = plan("fig7", quick)
+    by_net = seed_runs("fig7", p, quick, jobs)
+    everything = [hessian_xy(r, "abs_max", False)[0] for runs in by_net.values() for r in runs]
+    levels = ts.common_levels(everything, int(p["levels"]))
+    networks = {}
+    for net, runs in by_net.items():
+        networks[net] = {key: ts.across_runs([hessian_xy(r, key, False) for r in runs], levels)
+                         for key in ("abs_max", "abs_p10")}
+        networks[net]["diverged"] = sum(r["diverged"] for r in runs)
+        networks[net]["p10_at_floor"], networks[net]["hessians"] = at_floor(runs)
+        networks[net]["runs"] = [{"seed": r["config"]["seed"], **{k: [e[k] for e in r["hessian"]] for k in
+                                  ("step", "loss", "abs_max", "abs_p10", "index")}} for r in runs]
+        networks[net]["final_loss"] = [r["final_loss"] for r in runs]
+    cfg = by_net[p["network"][0]][0]["config"]
+    return {"figure": "fig7", "title": f"Hessian at common losses, depth 16, ReLU in the mid positions "
+            f"({p['seeds']} runs per network, lr {fmt(cfg['lr'])}, exact Hessian every {cfg['hessian_every']} "
+            "steps)", "x_label": "lg(loss)", "seeds": int(p["seeds"]), "networks": networks,
+            "data": by_net[p["network"][0]][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
+            "hessian_every": cfg["hessian_every"],
+            "command": command("fig7", " --seed S [--shortcut 0 --init orthogonal]")}
+
+
+def claims_fig7(d: dict[str, Any]) -> list[tuple[str, str]]:
+    two, orth = d["networks"]["2-shortcut"], d["networks"]["orthogonal"]
+    levels = two["abs_max"]["level"]
+    rows = []
+    for i, level in enumerate(levels):
+        c2 = _diff(two["abs_max"]["mean"][i], two["abs_p10"]["mean"][i])
+        co = _diff(orth["abs_max"]["mean"][i], orth["abs_p10"]["mean"][i])
+        if c2 is not None and co is not None:
+            rows.append((level, c2, co))
+    smaller = [r for r in rows if r[1] < r[2]]
+    if not rows:
+        return [("\"the condition numbers of 2-shortcut networks at different losses are always smaller\"",
+                 "no loss level is reached by every run: nothing to compare")]
+    text = (f"mean lg cond10 (= lg|λ|max − lg|λ|p10) at {len(rows)} common levels of lg(loss) "
+            f"({fmt(levels[0], 2)} … {fmt(levels[-1], 2)}): 2-shortcut smaller at {len(smaller)} of {len(rows)}")
+    if rows:
+        hi, lo = rows[0], rows[-1]
+        text += (f"; at the highest level {fmt(hi[1], 2)} vs {fmt(hi[2], 2)} (orthogonal), at the lowest "
+                 f"{fmt(lo[1], 2)} vs {fmt(lo[2], 2)}")
+    floors = "; ".join(f"{net}: |λ|p10 ≤ 1e-12·|λ|max (a zero eigenvalue to rounding, floored there) in "
+                       f"{v['p10_at_floor']} of {v['hessians']} Hessians" for net, v in d["networks"].items())
+    text += f" ({floors})"
+    return [("\"the condition numbers of 2-shortcut networks at different losses are always smaller, especially "
+             "when the loss is large\" (Figures 6 and 7; here with ReLUs)", text)]
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+# --- Figure 8 ----------------------------------------------------------------------------------------------------
+
+
+def fig8(quick: bool, jobs: int) -> dict[str, Any]:
+    p = plan("fig8", quick)
+    by_net = seed_runs("fig8", p, quick, jobs)
+    everything = [hessian_xy(r, "index", True)[0] for runs in by_net.values() for r in runs]
+    levels = ts.common_levels(everything, int(p["levels"]))
+    networks = {net: {"index": ts.across_runs([hessian_xy(r, "index", True) for r in runs], levels),
+                      "start": [r["hessian"][0]["index"] for r in runs],
+                      "end": [r["hessian"][-1]["index"] for r in runs],
+                      "diverged": sum(r["diverged"] for r in runs),
+                      "runs": [{"seed": r["config"]["seed"], **{k: [e[k] for e in r["hessian"]] for k in
+                                ("step", "loss_gap", "index")}} for r in runs]} for net, runs in by_net.items()}
+    share = ts.lower_share([hessian_xy(r, "index", True) for r in by_net["2-shortcut"]],
+                           [hessian_xy(r, "index", True) for r in by_net["orthogonal"]], levels)
+    single_cfg = settings("fig8", quick, seed=0, steps=int(p["single-steps"]),
+                          hessian_every=int(p["single-hessian-every"]), **NETWORKS["2-shortcut"])
+    one = ts.run_payload(single_cfg)
+    grad = np.asarray(one["curve"]["grad_norm"], dtype=float)
+    h = one["hessian"]
+    drops = [(h[k]["index"] - h[k + 1]["index"], h[k]["step"], h[k + 1]["step"]) for k in range(len(h) - 1)]
+    drop = max(drops) if drops else (0.0, 0, 0)
+    single = {"seed": 0, "step": list(range(len(grad))), "grad_norm": [float(v) for v in grad],
+              "hessian_step": [e["step"] for e in h], "index": [e["index"] for e in h],
+              "hessian_every": single_cfg.hessian_every, "grad_peak_step": int(np.nanargmax(grad)),
+              "grad_peak": float(np.nanmax(grad)), "largest_drop": {"by": drop[0], "from": drop[1], "to": drop[2]},
+              "command": command("fig8", f" --seed 0 --steps {single_cfg.steps} --hessian-every "
+                                 f"{single_cfg.hessian_every} --trace-every {single_cfg.hessian_every}")}
+    cfg = by_net["2-shortcut"][0]["config"]
+    return {"figure": "fig8", "title": f"Index of the Hessian, depth 16, linear networks (lr {fmt(cfg['lr'])}, "
+            f"exact Hessian every {cfg['hessian_every']} steps)", "x_label": "lg(L − L_min)",
+            "seeds": int(p["seeds"]), "networks": networks, "share": share, "single": single,
+            "data": by_net["2-shortcut"][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
+            "hessian_every": cfg["hessian_every"],
+            "command": command("fig8", " --seed S [--shortcut 0 --init orthogonal]")}
+
+
+def claims_fig8(d: dict[str, Any]) -> list[tuple[str, str]]:
+    share, seeds = d["share"], d["seeds"]
+    cells = [(lv, n, k) for lv, n, k in zip(share["level"], share["lower"], share["pairs"]) if k]
+    majority = sum(1 for _, n, k in cells if 2 * n > k)
+    total_lower, total = sum(n for _, n, _ in cells), sum(k for _, _, k in cells)
+    per = ", ".join(f"{fmt(lv, 2)}: {n}/{k}" for lv, n, k in cells)
+    two, orth = d["networks"]["2-shortcut"], d["networks"]["orthogonal"]
+    single = d["single"]
+    drop = single["largest_drop"]
+    return [
+        ("\"the index of a 2-shortcut network is always smaller\" (Figure 8, left; depth 16)",
+         f"seeds (of {seeds}) whose 2-shortcut index is below the orthogonal one, per level of lg(L − L_min): "
+         f"{per}. A majority of seeds at {majority} of {len(cells)} levels; {total_lower} of {total} "
+         "(seed, level) pairs"),
+        ("\"... and drops dramatically at the beginning\"",
+         f"index at the first Hessian (step 0) → at the last (step {d['steps']}), mean over seeds: 2-shortcut "
+         f"{fmt(np.mean(two['start']), 3)} → {fmt(np.mean(two['end']), 3)}, orthogonal "
+         f"{fmt(np.mean(orth['start']), 3)} → {fmt(np.mean(orth['end']), 3)}"),
+        ("\"The gradient reaches its maximum while the index drops dramatically\" (Figure 8, right)",
+         f"seed 0: ‖∇L‖ peaks at step {single['grad_peak_step']} ({fmt(single['grad_peak'], 3)}); the largest "
+         f"drop of the index between two Hessians ({single['hessian_every']} steps apart) is "
+         f"{fmt(drop['by'], 3)}, from step {drop['from']} to {drop['to']}"),
+    ]
+
+
+# --- markdown ----------------------------------------------------------------------------------------------------
+
+BUILD = {"fig3": fig3, "fig7": fig7, "fig8": fig8}
+CLAIMS = {"fig3": claims_fig3, "fig7": claims_fig7, "fig8": claims_fig8}
+DRAW = {"fig3": plots.li2017_fig3, "fig7": plots.li2017_fig7, "fig8": plots.li2017_fig8}
+NUMBER = {"fig3": "Figure 3", "fig7": "Figure 7", "fig8": "Figure 8"}
+
+
+def section(docs: Path) -> str:
+    lines = [BEGIN, "", "### Figures 3, 7 and 8 (training with `train shortcut`)", "",
+             "Written by `make reproduce-li2017-training` (`python scripts/reproduce_li2017_training.py`), "
+             "with `resnet-cli train shortcut` and the presets `li2017-fig3`, `li2017-fig7`, `li2017-fig8`: "
+             "each preset's `[train-shortcut]` table is one run, its `[reproduce]` table the depths or seeds the "
+             "script loops over. Across runs, each run's trace is read at common loss levels by linear "
+             "interpolation (on lg of the loss), as in the paper. JSON of the figure data: "
+             "`docs/data/li2017-fig{3,7,8}.json`. Data: the bundled UCI digits instead of MNIST.", ""]
+    for name in FIGURES:
+        path = docs / "data" / f"li2017-{name}.json"
+        if not path.exists():
+            continue
+        d = json.loads(path.read_text())
+        where = {"fig3": f"D = {', '.join(map(str, d.get('depth', [])))}; A = identity, relu",
+                 "fig7": f"S = 0…{d.get('seeds', 1) - 1}", "fig8": f"S = 0…{d.get('seeds', 1) - 1}"}[name]
+        seconds = d.get("wall_seconds")
+        seed = f"seed {d['seed']}" if "seed" in d else f"seeds 0–{d['seeds'] - 1}"
+        lines += [f"#### {NUMBER[name]}", "", f"Paper: \"{PAPER[name]}\"", "",
+                  f"Command: `{d['command']}` ({where}" + (f"; {seconds:.0f} s wall, {d.get('cpu_seconds', 0):.0f} s "
+                                                          f"CPU on {platform.machine()}, {os.cpu_count()} cores"
+                                                          if seconds else "") + ").", "",
+                  f"Data: {d['data']['description']}; {d['steps']} steps at lr {fmt(d['lr'])}.", "",
+                  f"![Li et al. 2017 {name}](figures/li2017-{name}.png)", "",
+                  "| paper's claim (quoted) | ours | command, seed |", "|---|---|---|"]
+        cmd = d["command"]
+        for claim, ours in CLAIMS[name](d):
+            lines.append(f"| {claim} | {ours} | `{cmd}`; {seed} |")
+        if name == "fig8":
+            lines.append(f"| (right panel) | one run | `{d['single']['command']}`; seed 0 |")
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines) + "\n"
+
+
+def write_section(docs: Path, text: str) -> None:
+    target = docs / "reproductions.md"
+    old = target.read_text(encoding="utf-8") if target.exists() else "# Reproductions\n\n"
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        new = head + text.rstrip("\n") + rest.split(END, 1)[1]
+    elif AFTER in old:
+        head, rest = old.split(AFTER, 1)
+        new = head + AFTER + "\n\n" + text.rstrip("\n") + rest
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    write_atomic(target, new)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", default=str(ROOT / "docs"))
+    parser.add_argument("--only", default=",".join(FIGURES))
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--render-only", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smoke test at tiny sizes (needs --docs elsewhere)")
+    args = parser.parse_args()
+    docs = Path(args.docs)
+    if args.quick and docs.resolve() == (ROOT / "docs").resolve():
+        raise SystemExit("--quick: give --docs another folder (e.g. /tmp/li2017); docs/ holds the real results")
+    only = args.only.split(",")
+    for name in only:
+        if name not in FIGURES:
+            raise SystemExit(f"--only: unknown figure {name!r} (choose from {', '.join(FIGURES)})")
+    (docs / "data").mkdir(parents=True, exist_ok=True)
+    (docs / "figures").mkdir(parents=True, exist_ok=True)
+    for name in only:
+        out = docs / "data" / f"li2017-{name}.json"
+        if not args.render_only:
+            log(f"{NUMBER[name]}: {BUILD[name].__name__} over train shortcut --config li2017-{name}"
+                + (" (quick)" if args.quick else ""))
+            start, cpu = time.perf_counter(), cpu_seconds()
+            data = BUILD[name](args.quick, args.jobs)
+            data["wall_seconds"] = time.perf_counter() - start
+            data["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
+            write_atomic(out, dumps(data) + "\n")
+            log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
+        if out.exists():
+            DRAW[name](json.loads(out.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
+    write_section(docs, section(docs))
+    log(f"wrote {docs / 'reproductions.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Minibatch SGD on samples (issue 12): our batched `SampleState` against a batched torch autograd peer.
+
+Same work for both: `trials` two-layer ResNet students (Liu et al. 2019, GD with normalization), each with its
+own training set of N Gaussian inputs (x: trials × N × d) and labels from its teacher, minibatch SGD with batch
+B for `steps` steps at fixed step sizes, the same minibatches (each trial's reshuffled epochs from its own
+Generator, replayed for the peer). The peer is what a researcher would write with torch: all trials as one
+tensor, patches by `unfold`, the empirical loss summed over trials, `torch.autograd.grad`, then the normalized
+update. We report trial-sample-steps per second (trials × B × steps / seconds), the ratio, and check that both
+end at the same (v, a).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+
+import numpy as np
+
+from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models import two_layer_samples as ts
+from resnet_cli.rng import make_rng
+
+
+def batch_indices(gens: list[np.random.Generator], n_samples: int, batch: int, steps: int) -> np.ndarray:
+    """The minibatch indices `SampleState` reads, step by step (steps × trials × B): the same epoch scheme."""
+    perm = [g.permutation(n_samples) for g in gens]
+    nxt = [g.permutation(n_samples) for g in gens]
+    pos = [0] * len(gens)
+    out = np.empty((steps, len(gens), batch), dtype=np.int64)
+    for t in range(steps):
+        for i, g in enumerate(gens):
+            out[t, i] = np.concatenate([perm[i], nxt[i]])[pos[i]:pos[i] + batch]
+            pos[i] += batch
+            if pos[i] >= n_samples:
+                perm[i], nxt[i], pos[i] = nxt[i], g.permutation(n_samples), pos[i] - n_samples
+    return out
+
+
+def torch_sgd(x, y, v0, a0, idx, p, stride, eta_a, eta_w):
+    import torch
+
+    torch.set_num_threads(1)
+    dt = torch.float64
+    xt, yt = torch.tensor(x, dtype=dt), torch.tensor(y, dtype=dt)
+    u = torch.tensor(v0, dtype=dt).requires_grad_(True)
+    a = torch.tensor(a0, dtype=dt).requires_grad_(True)
+    index = torch.tensor(idx)
+    rows = torch.arange(x.shape[0])[:, None]
+    for t in range(idx.shape[0]):
+        xb, yb = xt[rows, index[t]], yt[rows, index[t]]  # trials × B × d, trials × B
+        z = xb.unfold(-1, p, stride)  # trials × B × k × p
+        v = u / u.norm(dim=-1, keepdim=True)
+        h = (torch.relu(torch.einsum("nbkp,np->nbk", z, v)) * a[:, None, :]).sum(-1)
+        loss = ((h - yb) ** 2).mean(-1).sum()
+        gu, ga = torch.autograd.grad(loss, (u, a))
+        with torch.no_grad():
+            un = u - eta_w * gu
+            u.copy_(un / un.norm(dim=-1, keepdim=True))
+            a.sub_(eta_a * ga)
+    return u.detach().numpy(), a.detach().numpy()
+
+
+def run(quick: bool = False) -> dict:
+    p, k, n_samples, batch = 8, 16, 1024, 16
+    trials, steps = (50, 100) if quick else (200, 400)
+    eta_a, eta_w = 0.01, 0.05
+    rng = make_rng(0)
+    cfg = exp.TrainSettings(p=p, k=k, trials=trials)
+    v_star, a_star = cfg.draw(rng, trials, p, k)
+    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    gens = ts.trial_generators(rng, trials)
+    x, y = ts.draw_training_set(gens, v_star, a_star, n_samples)
+    peer_gens = copy.deepcopy(gens)
+    state = ts.SampleState(v0, a0, v_star, a_star, x, y, batch=batch, rngs=gens)
+    ea, ew = np.full(trials, eta_a), np.full(trials, eta_w)
+    start = time.perf_counter()
+    for _ in range(steps):
+        state.step(ea, ew)
+    ours_s = time.perf_counter() - start
+    work = trials * batch * steps
+    rows = [{"engine": "ours: SampleState (numpy, batched over trials and samples)", "trials": trials, "B": batch,
+             "steps": steps, "seconds": f"{ours_s:.2f}", "trial-sample-steps/s": f"{work / ours_s:,.0f}"}]
+    notes = [f"p = {p}, k = {k}, N = {n_samples} Gaussian inputs per trial, B = {batch}, η_a = {eta_a}, "
+             f"η_w = {eta_w}, ResNet students (w0 = 0), one BLAS/torch thread."]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        notes.append("torch is not installed (`pip install '.[bench]'`): no peer timing.")
+        return {"title": "Minibatch SGD on samples (issue 12)", "command": "python tests/bench/run_bench.py --only bench_sgd",
+                "rows": rows, "notes": notes}
+    idx = batch_indices(peer_gens, n_samples, batch, steps)
+    start = time.perf_counter()
+    v_peer, a_peer = torch_sgd(x, y, v0, a0, idx, p, p, eta_a, eta_w)
+    peer_s = time.perf_counter() - start
+    rows.append({"engine": "peer: torch autograd, all trials as one tensor", "trials": trials, "B": batch,
+                 "steps": steps, "seconds": f"{peer_s:.2f}", "trial-sample-steps/s": f"{work / peer_s:,.0f}"})
+    gap = max(np.abs(v_peer - state.v).max(), np.abs(a_peer - state.a).max())
+    notes.append(f"ratio ours/peer in trial-sample-steps per second: **{peer_s / ours_s:.2f}** (≥ 1: ours not slower).")
+    notes.append(f"same minibatches, same end: max |Δv|, |Δa| between the engines = {gap:.1e}.")
+    if not math.isfinite(gap) or gap > 1e-8:
+        raise AssertionError(f"the peer does not run the same SGD: gap {gap}")
+    return {"title": "Minibatch SGD on samples (issue 12)", "command": "python tests/bench/run_bench.py --only bench_sgd",
+            "rows": rows, "notes": notes}
+
+
+if __name__ == "__main__":
+    result = run(quick=True)
+    for row in result["rows"]:
+        print(row)
+    print(*result["notes"], sep="\n")

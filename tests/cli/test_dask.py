@@ -1,0 +1,32 @@
+"""`--dask ADDRESS` (issue 11 point 4): the same cells on a dask.distributed cluster give byte-identical JSON
+to `--jobs 1` and `--jobs 2` (every cell runs BLAS on one thread wherever it runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+distributed = pytest.importorskip("distributed", reason="the 'distributed' extra is not installed "
+                                  "(pip install 'resnet-cli[distributed]'; make test installs it)")
+
+RUNS = {
+    "success-rate": ["success-rate", "--k", "3,5", "--trials", "40", "--steps", "300", "--json", "--quiet"],
+    "depth-sweep": ["depth-sweep", "--depth", "2,4", "--network", "xavier,2-shortcut", "--trials", "2", "--json",
+                    "--quiet"],
+}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                                  silence_logs=40) as local:
+        yield local.scheduler_address
+
+
+@pytest.mark.parametrize("name", list(RUNS))
+def test_dask_and_jobs_give_identical_json(cli, cluster, name):
+    one = cli(*RUNS[name], "--jobs", "1")
+    two = cli(*RUNS[name], "--jobs", "2")
+    remote = cli(*RUNS[name], "--dask", cluster)
+    for result in (one, two, remote):
+        assert result.code == 0, result.stderr
+    assert one.stdout == two.stdout == remote.stdout

@@ -1,0 +1,99 @@
+"""`train shortcut` as an experiment (Li, Jiao, Han & Weissman 2017, Figures 3, 7, 8): the Frobenius-norm trace
+against an independent recomputation, interpolation at common losses, the index, the li2017 presets."""
+
+import numpy as np
+import pytest
+
+from resnet_cli.config import load_toml
+from resnet_cli.experiments import train_shortcut as ts
+from resnet_cli.experiments.hessian import build_problem
+from resnet_cli.models import shortcut as sc
+from resnet_cli.spectrum import spectrum_stats
+
+
+def small(**overrides):
+    values = {"depth": 4, "samples": 200, "steps": 12, "lr": 0.3, "trace_every": 4}
+    values.update(overrides)
+    return ts.TrainShortcutSettings.resolve(None, values)
+
+
+@pytest.mark.parametrize("act_mid", ["identity", "relu"])
+def test_frobenius_trace_equals_norms_of_independently_trained_weights(act_mid):
+    cfg = small(act_mid=act_mid)
+    p = ts.run(cfg).to_dict()
+    problem = build_problem(cfg)
+    W0 = sc.init_weights(problem.net, cfg.init, problem.init_rng)
+    for row in p["trace"]:
+        # one uninterrupted GD run of row["step"] steps, and norms by np.linalg.norm matrix by matrix
+        W = sc.gradient_descent(problem.net, W0, cfg.lr, row["step"], X=problem.dataset.X, Y=problem.dataset.Y,
+                                moments=problem.moments).weights
+        norms = [np.linalg.norm(W[r, l], "fro") for r in range(W.shape[0]) for l in range(W.shape[1])]
+        assert row["frob_mean"] == pytest.approx(np.mean(norms), rel=1e-12)
+        k = p["norms"]["step"].index(row["step"])
+        np.testing.assert_allclose(p["norms"]["frob"][k], norms, rtol=1e-12)
+        assert p["norms"]["loss"][k] == p["curve"]["loss"][row["step"]]
+    assert len(p["norms"]["frob"][0]) == cfg.depth
+
+
+def test_trace_every_and_hessian_every():
+    p = ts.run(small(steps=10, trace_every=3, hessian_every=4)).to_dict()
+    assert [h["step"] for h in p["hessian"]] == [0, 4, 8, 10]
+    assert [row["step"] for row in p["trace"]] == [0, 3, 4, 6, 8, 9, 10]  # trace steps, Hessian steps, the end
+    assert all("frob_mean" in row for row in p["trace"])
+    assert {"abs_max", "index"} <= set(p["trace"][2]) and "index" not in p["trace"][1]
+    assert set(p["norms"]["step"]) >= {0, 3, 4, 6, 8, 9, 10}
+    q = ts.run(small(steps=10, hessian_every=0, trace_every=None)).to_dict()
+    assert q["hessian"] == [] and [row["step"] for row in q["trace"]] == list(range(11))  # about 20 rows: every step
+
+
+def test_segmenting_for_trace_rows_does_not_change_the_numbers():
+    a = ts.run(small(steps=12, trace_every=1)).to_dict()
+    b = ts.run(small(steps=12, trace_every=12)).to_dict()
+    assert a["curve"]["loss"].tolist() == b["curve"]["loss"].tolist()
+    assert a["norms"]["frob"][-1] == b["norms"]["frob"][-1]
+
+
+def test_at_levels_is_exact_on_a_monotone_trace():
+    x = np.array([3.0, 2.0, 1.5, 0.0, -1.0])  # e.g. lg(loss) along training, decreasing
+    y = 2.0 * x + 1.0  # linear in x: interpolation must give it back exactly
+    levels = np.array([3.0, 2.5, 1.75, 0.25, -1.0])
+    np.testing.assert_array_equal(ts.at_levels(x, y, levels), 2.0 * levels + 1.0)
+    np.testing.assert_array_equal(ts.at_levels(x, y ** 2, levels), np.interp(levels, x[::-1], (y ** 2)[::-1]))
+    assert np.isnan(ts.at_levels(x, y, [3.5, -2.0])).all()  # never reached: NaN
+
+
+def test_at_levels_takes_the_first_downward_passage():
+    x = np.array([2.0, 0.0, 1.0, -1.0])  # the loss comes back up to 1 and falls again
+    y = np.array([0.0, 10.0, 20.0, 30.0])
+    assert ts.at_levels(x, y, [0.5])[0] == pytest.approx(7.5)  # between steps 0 and 1, not 2 and 3
+
+
+def test_common_levels_across_runs_and_lower_share():
+    a = [(np.array([4.0, 2.0, 0.0]), np.array([0.4, 0.2, 0.0])), (np.array([3.0, 1.0]), np.array([0.3, 0.1]))]
+    levels = ts.common_levels([x for x, _ in a], 3)
+    np.testing.assert_array_equal(levels, [3.0, 2.0, 1.0])  # lowest start to highest end
+    agg = ts.across_runs(a, levels)
+    assert agg["mean"] == pytest.approx([0.3, 0.2, 0.1]) and agg["runs"] == [2, 2, 2]
+    b = [(np.array([4.0, 0.0]), np.array([1.0, 1.0])), (np.array([3.0, 1.0]), np.array([0.0, 0.0]))]
+    share = ts.lower_share(a, b, levels)
+    assert share["lower"] == [1, 1, 1] and share["pairs"] == [2, 2, 2] and share["share"] == [0.5, 0.5, 0.5]
+    assert ts.common_levels([np.array([1.0, 0.5]), np.array([0.4, 0.1])], 3).size == 0
+
+
+def test_index_of_a_hand_made_matrix():
+    H = np.diag([-2.0, -1e-3, 0.0, 0.5, 1.0, 3.0, 4.0, 5.0])  # 2 negative eigenvalues of 8
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((8, 8)))
+    stats = spectrum_stats(np.linalg.eigvalsh(Q @ H @ Q.T))
+    assert stats.index == pytest.approx(2 / 8)
+    assert stats.abs_max == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("name", ["li2017-fig3", "li2017-fig7", "li2017-fig8"])
+def test_li2017_training_presets_parse_and_run_small(name):
+    cfg = ts.TrainShortcutSettings.resolve(name, {"steps": 4, "depth": 4, "samples": 100, "hessian_every": None})
+    assert cfg.shortcut == 2 and cfg.init == "small"
+    plan = load_toml(name)["reproduce"]
+    assert plan  # what scripts/reproduce_li2017_training.py loops over
+    p = ts.run(cfg).to_dict()
+    assert len(p["curve"]["loss"]) == 5 and p["norms"]["step"][-1] == 4
+    assert cfg.act_mid == ("relu" if name == "li2017-fig7" else "identity")
