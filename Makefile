@@ -34,7 +34,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction (long: about 15 minutes on 2 cores).
+## Every reproduction (long; only reproduce-yun2019 is timed: 50 s on 2 cores; the others say their own).
 reproduce: reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019
 
 ## Liu et al. 2019 success rates (both presets) into docs/reproductions.md.
@@ -60,7 +60,7 @@ clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
 
 ## Yun et al. 2019 (`landscape deep-resnet`): regenerates docs/reproduce-yun2019.md and the exported critical
-## points (parameters per block, data) in docs/data/yun2019-*.json (about 30 s on 2 cores).
+## points (parameters per block, data) in docs/data/yun2019-*.json (50 s on 2 cores, Newton finder by default).
 YUN2019_RUNS := \
 	"--config yun2019-example1 --seed 0 --out docs/data/yun2019-example1.json" \
 	"--config yun2019-example1 --rho 0.1 --seed 0" \

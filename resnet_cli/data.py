@@ -9,8 +9,9 @@
 - ``gaussian``: synthetic inputs x ~ N(0, I_d) with one of two teachers: ``teacher="linear"`` (Li et al.:
   y = T x + 0.1·ε, T_ij ~ N(0, 1/d), ε ~ N(0, I_d)) or ``teacher="relu"`` (`landscape deep-resnet`:
   y = aᵀσ(S x) + 0.1·ε, a one-hidden-layer ReLU teacher, so the best linear predictor is suboptimal);
-- ``yun-example1`` / ``yun-example2``: the two motivating examples of Yun, Sra & Jadbabaie 2019 (§3.1,
-  §3.2), fixed points on the line (see `yun_example1`, `yun_example2`).
+- ``yun-example1`` / ``yun-example2``: the two motivating examples of Yun et al. 2019, "Are deep ResNets
+  provably better than linear predictors?" (§3.1, §3.2), fixed points on the line (see `yun_example1`,
+  `yun_example2`).
 
 ONE axis convention: samples are ROWS. ``X`` has shape (m, d_in) and ``Y`` (m, d_out), so the second-moment
 statistics of Li et al.'s eqs. (8)-(9) are Σ_XX = XᵀX/m and Σ_YX = YᵀX/m. (The deep-ResNet engine computes
@@ -264,7 +265,8 @@ def make_relu_teacher(samples: int, dim: int, rng: np.random.Generator, noise: f
                    info={"source": "synthetic", "teacher": "a^T relu(S x) + 0.1 noise"})
 
 
-# --- the motivating examples of Yun, Sra & Jadbabaie 2019 ------------------------------------------------
+# --- the motivating examples of Yun et al. 2019 -------------------------------------------------------------
+# ("Are deep ResNets provably better than linear predictors?")
 #
 # Example 1 (paper §3.1): six points X = [0 1 2 3 4 5], Y = X + ρ·s with s = (−1, −1, +1, −1, +1, +1).
 # The signs are our reading of the paper's display (the extraction we could check lost the minus signs):

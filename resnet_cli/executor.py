@@ -17,7 +17,8 @@ survived an interrupt. `run_cells(fn, tasks, ...)` is the single entry point:
   module, importing numpy, is re-imported before any initializer runs) nor in this process. One thread
   means one summation order, so a fixed seed gives the same bits for every executor and every ``jobs``
   (same machine, same numpy and BLAS build; a dask worker on another CPU type may pick other kernels).
-  Each task must carry its full config and seed: cells never depend on the order they run in.
+  Each task must carry its full config and seed: cells never depend on the order they run in. On dask a
+  task travels as one in-band pickle, so its numpy arrays are aligned on the worker (see `_run_dask`).
 - **Interrupts.** Waiting for cells is interruptible. On any exception while cells run — KeyboardInterrupt,
   `signals.Terminated`, or a cell's own error — pending futures are cancelled, pool workers are
   terminated (SIGTERM, then SIGKILL after 1 s) and joined, so no orphan is left, and the exception is
@@ -146,6 +147,15 @@ def _run_pinned(fn: Callable[[Any], Any], task: Any, slot: int | None = None) ->
 
     with _cell_hook(hook):
         return fn(task)
+
+
+#: Pickle protocol of a task sent to a dask worker: in-band data only (as a local pool's pickles on Python 3.11).
+TASK_PICKLE_PROTOCOL = 4
+
+
+def _run_pinned_pickled(fn: Callable[[Any], Any], blob: bytes) -> Any:
+    """Dask worker side of a cell: the task arrives as one in-band pickle (see `_run_dask`)."""
+    return _run_pinned(fn, pickle.loads(blob))
 
 
 def _worker_init(fractions: Any = None) -> None:
@@ -520,7 +530,15 @@ def _run_dask(address: str, fn: Callable[[Any], Any], tasks: Sequence[Any], todo
             with contextlib.suppress(Exception):
                 executor.shutdown(wait=False)
 
-        _drain(executor, lambda i: executor.submit(_run_pinned, fn, tasks[i]), todo, finish, stop)
+        # Each task goes as one in-band pickle, unpickled on the worker. Handed to dask as objects, a task's
+        # numpy arrays arrive as views into the received message frame, at whatever byte offset they land:
+        # often not 8-byte aligned, and numpy's matmul then skips BLAS for its own loop (another summation
+        # order: depth-sweep's theory_cond10 moved by 2e-15, now and then). Unpickling in-band data gives
+        # every array its own aligned allocation, exactly as in a local pool worker.
+        def submit(i: int) -> cf.Future:
+            return executor.submit(_run_pinned_pickled, fn, pickle.dumps(tasks[i], protocol=TASK_PICKLE_PROTOCOL))
+
+        _drain(executor, submit, todo, finish, stop)
     finally:
         with _signals_deferred(), contextlib.suppress(Exception):
             client.close(timeout=1)

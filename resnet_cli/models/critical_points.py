@@ -1,8 +1,9 @@
 """Critical points of ReLU ResNets and FC nets by Newton's method — saddles included, kinks handled honestly.
 
 Gradient descent does not stop at saddles and crawls near degenerate critical points, so it cannot tell
-how often a landscape has strict saddles (Yun, Sra & Jadbabaie 2019: every critical point of a deep ResNet
-is at least as good as the best linear predictor or has a strictly negative Hessian eigenvalue). This
+how often a landscape has strict saddles (Yun et al. 2019, "Are deep ResNets provably better than linear
+predictors?": every critical point of a deep ResNet is at least as good as the best linear predictor or has
+a strictly negative Hessian eigenvalue). This
 module solves ∇R(θ) = 0 directly with a Levenberg–Marquardt (damped Gauss–Newton) iteration on ½‖F‖²,
 using the exact Hessian, so it converges (quadratically near a solution) to critical points of any index.
 
@@ -308,14 +309,15 @@ class FinderResult:
 
 def _residual(problem: Problem, theta: Array, Z: list[list[Array]], entries: list[list[Entry]],
               slopes: list[Array]) -> tuple[PatternDerivs, list[Array]]:
-    """Pattern derivatives at θ (B, P) with D = sign pattern, slopes s on E; and F = [∇R_D; z_E] per start."""
+    """Pattern derivatives at θ (B, P) with D = 1[Z > 0] (Z: the network's own pre-activations at θ), slopes s on
+    E; and F = [∇R_D; z_E] per start (z_E from Z as well)."""
     B = theta.shape[0]
     Ds = [_pattern_with([zl[b] for zl in Z], entries[b], slopes[b]) for b in range(B)]
     D = [np.stack([Ds[b][layer] for b in range(B)]) for layer in range(len(Z))]
     der = pattern_derivatives(problem, theta, D)
     F = []
     for b in range(B):
-        zE = np.array([der.z[layer][b, j, i] for layer, j, i in entries[b]])
+        zE = np.array([Z[layer][b, j, i] for layer, j, i in entries[b]])
         F.append(np.concatenate([der.grad[b], zE]))
     return der, F
 
@@ -357,7 +359,7 @@ def find_critical_points(
     der, F = _residual(problem, theta, Z, entries, slopes)
     cur_der = [None] * B
     for b in range(B):
-        cur_der[b] = (der.grad[b], der.hess[b], [dz[b] for dz in der.dz], [zl[b] for zl in der.z])
+        cur_der[b] = (der.grad[b], der.hess[b], [dz[b] for dz in der.dz], [zl[b] for zl in Z])
     Fs = F
 
     def done(b: int) -> bool:
@@ -440,7 +442,12 @@ def find_critical_points(
             if np.isfinite(new) and ratio > 1e-4:
                 theta[b] = trial[pos]
                 slopes[b] = trial_slopes[pos]
-                zb = [zl[pos] for zl in der_t.z]
+                # signs from the network's own forward pass (σ), the same z that sets D in `_residual`: the
+                # pattern network's z (a = D ⊙ z) differs by O(kink gap) downstream of a fractional slope, and
+                # at nested kinks that flips the sign of a downstream z ≈ 1e-23 — deciding "settled on its side"
+                # with it dropped an entry whose D then changed, leaving a stale ‖F‖ (converged by the finder,
+                # Clarke norm 0.0185 re-computed: near-identity preset, L = 4, seed 0, trial 3)
+                zb = [zl[pos] for zl in Zt]
                 cur_der[b] = (der_t.grad[pos], der_t.hess[pos], [dz[pos] for dz in der_t.dz], zb)
                 Fs[b] = F_t[pos]
                 lam[b] = max(lam[b] * 0.25, 1e-12) if ratio > 0.75 else (lam[b] * 4.0 if ratio < 0.25 else lam[b])
@@ -461,7 +468,7 @@ def find_critical_points(
                 if len(entries[b]) < max_kinks:
                     E = set(entries[b])
                     cand = []  # (fraction of the step at which the kink is crossed, entry)
-                    for layer, (zl_old, zl_new) in enumerate(zip(zc, [zl[pos] for zl in der_t.z])):
+                    for layer, (zl_old, zl_new) in enumerate(zip(zc, [zl[pos] for zl in Zt])):
                         for j, i in zip(*np.nonzero((zl_old > 0) != (zl_new > 0))):
                             if (layer, int(j), int(i)) not in E:
                                 t = abs(zl_old[j, i]) / max(abs(zl_old[j, i] - zl_new[j, i]), 1e-300)

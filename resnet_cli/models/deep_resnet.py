@@ -1,4 +1,4 @@
-"""Deep ResNets, fully-connected ReLU nets and the best linear predictor (Yun, Sra & Jadbabaie 2019).
+"""Deep ResNets, fully-connected ReLU nets and the best linear predictor (Yun et al. 2019).
 
 Yun et al. 2019, "Are deep ResNets provably better than linear predictors?" (NeurIPS 2019), §2-§4:
 a ResNet with L residual blocks
@@ -423,12 +423,20 @@ class LinearFit:
     risk: float
 
 
-def best_linear_predictor(X: Array, Y: Array, bias: bool = True) -> LinearFit:
+def best_linear_predictor(X: Array, Y: Array, bias: bool = True, rank_tol: float = 1e-8) -> LinearFit:
     """Least squares by the normal equations on (centred) second moments, pseudo-inverse via eigh.
 
     A = Σ_YX Σ_XX⁺ and c = ȳ − A x̄ (centred moments when `bias`, raw moments otherwise). The minimum-norm
-    solution when Σ_XX is singular (eigenvalues below 1e-12·max are treated as zero). Yun et al. 2019
-    compare every critical point's risk with this predictor's risk R_lin.
+    solution when Σ_XX is singular. Yun et al. 2019 compare every critical point's risk with this
+    predictor's risk R_lin.
+
+    Numerical rank: a direction of Σ_XX counts only when its variance exceeds both 1e-12·(largest variance)
+    and rank_tol²·(mean ‖x‖², uncentred), i.e. when its spread is above rank_tol times the size of the
+    features themselves. The second test matters for block outputs h_l at critical points: a block that
+    collapses its input to a constant (V U = −1 in one dimension) leaves h_l constant up to ~1e-12·|h_l|
+    (rounding and the finder's slack), and without it the fit would read Y off that noise with |A| ≈ 1e12
+    — a per-block risk far below the network's own, which a critical point cannot have (its read-out is
+    already the least-squares fit of Y on h_L).
     """
     m = X.shape[1]
     if bias:
@@ -439,7 +447,9 @@ def best_linear_predictor(X: Array, Y: Array, bias: bool = True) -> LinearFit:
     sxx = Xc @ Xc.T / m
     syx = Yc @ Xc.T / m
     evals, evecs = np.linalg.eigh(sxx)
-    keep = evals > 1e-12 * max(float(evals.max(initial=0.0)), 1e-300)
+    size = float(np.sum(X * X)) / m  # mean ‖x‖², uncentred: the scale of the features themselves
+    floor = max(1e-12 * float(evals.max(initial=0.0)), rank_tol**2 * size, 1e-300)
+    keep = evals > floor
     inv = (evecs[:, keep] / evals[keep]) @ evecs[:, keep].T
     A = syx @ inv
     c = (y_mean - A @ x_mean).ravel()
@@ -452,6 +462,8 @@ def per_block_risks(shape: ResNetShape, theta: Array, X: Array, Y: Array) -> Arr
 
     Yun et al. 2019 §3.2: min over (A, c) of (1/m) Σ ‖A h_l(x_i) + c − y_i‖², the quality of the block
     outputs as features. Their second example shows it need not decrease with l, even at a global minimum.
+    The fit uses `best_linear_predictor`'s numerical rank (directions of h_l spread less than 1e-8 of its
+    size count as collapsed), so at a critical point R(h_L) equals the network's risk.
     """
     outs = resnet_block_outputs(shape, theta[None], X)
     return np.array([best_linear_predictor(h[0], Y, bias=shape.bias).risk for h in outs])

@@ -52,7 +52,8 @@ def train(payload: dict[str, Any], path: str) -> None:
     handles = _outcome_handles(shown) + [Line2D([], [], color="black", ls="--", lw=0.8, label="end of stage I")]
     axes[0].legend(handles=handles, fontsize=8, title=f"loss floored at {LOSS_FLOOR:g}", title_fontsize=7)
     fig.suptitle(f"train two-layer: {cfg['student']} student, p={cfg['p']}, k={cfg['k']}, schedule "
-                 f"{cfg['schedule']}, seed {cfg['seed']}" + (" (first 20 trials)" if len(payload["runs"]) > 20 else ""),
+                 f"{cfg['schedule']}, seed {cfg['seed']}" + (" (first 20 trials)" if len(payload["runs"]) > 20 else "")
+                 + f"\ngradients: {cfg.get('data', 'population')}; curves: population loss, angle and aᵀa*",
                  fontsize=10)
     save_figure(fig, path)
 
@@ -127,6 +128,7 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
         ax.set_xlabel(x_key)
         ax.set_ylabel("share reaching the global optimum")
         ax.set_ylim(-0.02, 1.05)
-        ax.set_title(f"{panel_key} = {value}, {cfg['trials']} trials per point, seed {cfg['seed']}", fontsize=9)
+        ax.set_title(f"{panel_key} = {value}, {cfg['trials']} trials per point, seed {cfg['seed']}\n"
+                     f"gradients: {cfg.get('data', 'population')}", fontsize=9)
         ax.legend(fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7)
     save_figure(fig, path)

@@ -155,7 +155,10 @@ def test_tables_fit_80_columns(cli, monkeypatch):
 
 
 def test_risks_below_the_tolerance_print_as_below_tol(cli):
-    r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--trials", "6", "--steps", "3000", "--seed", "1")
+    # GD-specific, so --finder gd explicitly: with seed 1 gradient descent reaches the zero-risk fit of the
+    # three samples (R ≈ 1e-13), which must print as "< tol"; Newton from these starts stops at other points
+    r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--trials", "6", "--steps", "3000", "--seed", "1",
+            "--finder", "gd")
     assert r.code == 0, r.stderr
     assert "< tol" in r.stdout and "e-1" not in r.stdout  # no 1e-13 noise
 

@@ -136,6 +136,22 @@ def test_per_block_risks_and_block_norms():
     assert norms[0] == pytest.approx(abs(p["U1"][0, 0, 0] * p["V1"][0, 0, 0]))
 
 
+@pytest.mark.parametrize("slack", [0.0, 3e-12, -3e-12])
+def test_a_block_that_collapses_x_to_a_constant_has_per_block_risk_var_y(slack):
+    # h_1 = x + V σ(U x + b) with V U = −1 (all samples on the active side) is constant; Newton stops with
+    # V U = −1 + O(1e-12), and the best read-out of h_1 must not fit Y on that residue (it gave 0.3213)
+    X, Y = _columns(data.yun_example2())  # x = 1, 2.5, 3: Var(Y) = 2/3, R_lin = 25/78
+    shape = dr.ResNetShape(1, 1, 1, 1, 1)
+    U = -2.0
+    theta = np.array([U, 7.0, (-1.0 + slack) / U, 1e-13, 2.0])  # U1, b1, V1, W, c
+    pb = dr.per_block_risks(shape, theta, X, Y)
+    assert pb[0] == pytest.approx(25 / 78, rel=1e-12)
+    assert pb[1] == pytest.approx(2 / 3, rel=1e-12)
+    # a spread well above the rank tolerance is still a feature
+    theta[2] = (-1.0 + 1e-4) / U
+    assert dr.per_block_risks(shape, theta, X, Y)[1] == pytest.approx(25 / 78, rel=1e-9)
+
+
 def test_near_identity_init_has_the_requested_block_norm_sum():
     X = np.random.default_rng(7).normal(size=(3, 10))
     for L in (1, 4, 8):
