@@ -40,8 +40,13 @@ EIGVALSH = 1.0e-10
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8
-#: Deep ResNet GD (Yun et al.): per trial · step · block · width · (width + hidden) · samples.
-DEEP_RESNET_STEP = 2.0e-9
+#: Deep ResNet / FC ReLU nets (Yun et al.), one risk-and-gradient evaluation: per trial · parameter · sample
+#: (the Clarke direction included). landscape deep-resnet --finder gd --data gaussian --dim 8 --hidden 8
+#: --blocks 3 --samples 200 (417 params), 20 trials × 2000 steps (3.3e9 units): 47 s.
+DEEP_RESNET_STEP = 1.4e-8
+#: ... plus per GD step and block, whatever the sizes (Python and numpy call overhead): yun-example1,
+#: 20 trials × 20000 steps: 5 s.
+DEEP_RESNET_STEP_OVERHEAD = 2.5e-4
 #: Float arrays alive at once per row of a batched two-layer GD program (state, schedule, gradients, temps).
 TWO_LAYER_ARRAYS = 16
 
@@ -139,3 +144,33 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
             seconds += spectra * (EIGVALSH * n**3 if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
     cells = max(1, min(max(1, workers), len(depths)))
     return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)
+
+
+def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, gd_steps: int, newton_steps: int,
+                pieces: int = 1, sized: str = "") -> Cost:
+    """Critical points of deep ResNets / FC ReLU nets, one (params P, blocks L, units U) per network and depth
+    (U: the activation rows one sample carries through the net, every layer's z, a and stream summed).
+
+    Memory (the networks run one after the other: the largest): the Newton/LM finder (``newton_steps`` > 0)
+    evaluates all `trials` starts at once — and the analysis of a point at a kink up to `pieces` smooth pieces
+    at once — each with a P² Hessian (4 copies: the blocks, the packed matrix, its transpose, the symmetrised
+    sum) and P × U × samples tangents (twice: forward and backward); gradient descent (``gd_steps`` > 0)
+    keeps trials × U × samples activations (and their gradients), then one start's Hessian and tangents at a time.
+    Time: DEEP_RESNET_STEP per trial · P · sample for each gradient (GD steps), P of them per Hessian (each
+    Newton iteration, every start assumed to take all of them: an upper bound), plus the step overhead.
+    """
+    largest = seconds = 0.0
+    for P, L, units in nets:
+        tangents = 2 * 8.0 * P * units * samples
+        hessians = 4 * 8.0 * P * P
+        need = 0.0
+        if newton_steps:
+            need = max(trials, pieces) * (hessians + tangents)
+            seconds += trials * newton_steps * (P + 1) * P * samples * DEEP_RESNET_STEP + trials * newton_steps * EIGVALSH * P**3
+        if gd_steps:
+            need = max(need, 2 * 8.0 * trials * (units * samples + 4 * P), hessians + tangents)
+            seconds += gd_steps * (trials * P * samples * DEEP_RESNET_STEP + L * DEEP_RESNET_STEP_OVERHEAD)
+            if not newton_steps:  # the Hessian at every end point
+                seconds += trials * P * P * samples * DEEP_RESNET_STEP
+        largest = max(largest, need)
+    return Cost(largest, seconds, sized)

@@ -43,6 +43,7 @@ from typing import Any, Callable, ClassVar, Optional
 
 import numpy as np
 
+from resnet_cli import budget
 from resnet_cli.config import Settings, setting
 from resnet_cli.data import Dataset, check_spec, load_dataset
 from resnet_cli.descent import STOP, descend
@@ -56,6 +57,7 @@ MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width
 MAX_TANGENT_ENTRIES = 6e7
 FINDERS = ("gd", "newton", "gd+newton")
 ESCAPE_DIRECTIONS = 1000  # random null-space directions of the escape probe (counterexamples)
+MAX_PIECES = 256  # at most this many smooth pieces of a kink point are enumerated (evaluated at once)
 
 Progress = Callable[..., None]
 
@@ -92,6 +94,37 @@ class DeepResnetSettings(Settings):
 
     def check(self) -> None:
         check_spec(self.data)
+        budget.check(self.cost())
+
+    def data_sizes(self) -> tuple[int, int, int]:
+        """(samples, d_in, d_out) of --data without loading it (MNIST: at most --samples)."""
+        kind = check_spec(self.data)
+        if kind in ("yun-example1", "yun-example2"):
+            return (6 if kind == "yun-example1" else 3), 1, 1
+        if kind == "gaussian":
+            return self.samples, self.dim, 1
+        return (min(self.samples, 1797) if kind == "digits" else self.samples), 10, 10
+
+    def cost(self) -> budget.Cost:
+        """Memory and time before any allocation (resnet_cli/budget.py): per network and depth, the Newton
+        finder's trials × params² Hessians and trials × params × units × samples tangents (all starts at
+        once), gradient descent's activations; the time of GD steps and Newton iterations."""
+        m, d_in, d_out = self.data_sizes()
+        width = max(self.width or d_in, d_in)  # a smaller --width is refused when the run starts
+        nets = []
+        for L in self.blocks:
+            rs = dr.ResNetShape(d_in, width, self.hidden, L, d_out, self.bias)
+            nets.append((rs.n_params, L, d_in + (L + 1) * width + 2 * L * self.hidden + d_out))
+            if self.compare == "fc":
+                fw = self.fc_width if self.fc_width is not None else dr.matched_fc_width(rs)
+                nets.append((dr.FCShape(d_in, fw, L, d_out, self.bias).n_params, L, d_in + 3 * L * fw + d_out))
+        gd, newton = self.finder != "newton", self.finder != "gd"
+        sized = budget.flags(trials=self.trials, blocks=self.blocks, hidden=self.hidden,
+                             **({"width": self.width} if self.width else {}),
+                             **({"samples": self.samples, "dim": self.dim} if self.data == "gaussian" else {}),
+                             **({"steps": self.steps} if gd else {}), **({"newton_steps": self.newton_steps} if newton else {}))
+        return budget.deep_resnet(nets, m, trials=self.trials, gd_steps=self.steps if gd else 0,
+                                  newton_steps=self.newton_steps if newton else 0, pieces=MAX_PIECES, sized=sized)
 
     @property
     def networks(self) -> list[str]:
@@ -358,7 +391,8 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
                 if (layer, j, i) not in entries:
                     entries.append((layer, j, i))
                     weights.append(float(z[layer][j, i] > 0))
-            kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol}
+            kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol,
+                  "max_pieces": MAX_PIECES}
             info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol, probe_directions=ESCAPE_DIRECTIONS,
                                     **kw)
             unused = len(entries) - len(fr.kinks[b])
