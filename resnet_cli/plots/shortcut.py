@@ -309,7 +309,7 @@ def li2017_fig8(data: dict[str, Any], path: str) -> None:
     ax.set_ylabel("share of seeds")
     ax.set_title("the paper's ordering, seed by seed", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     ax = axes[2]
     run = data["single"]
     g = ax.plot(run["step"], run["grad_norm"], color="tab:red", label="‖∇L‖ (every step)")[0]

@@ -123,6 +123,13 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("deep-resnet-dim-100000", [*DR, "--data", "gaussian", "--dim", "100000"])
     add("deep-resnet-rho-nan", [*DR, "--rho", "nan"])
     add("deep-resnet-blocks-zero", [*DR, "--blocks", "0"])
+    add("deep-resnet-hidden-100000", [*DR, "--hidden", "100000"])
+    # in range, but the estimate refuses them: the Newton finder's trials × params² Hessians (~4 TB), its
+    # trials × params × units × samples tangents (~2 TB), and GD steps that would take centuries
+    add("deep-resnet-newton-hessians-trials-10000", [*DR, "--trials", "10000", "--data", "gaussian", "--dim", "30",
+                                                     "--hidden", "30"])
+    add("deep-resnet-tangents-blocks-64", [*DR, "--trials", "10000", "--blocks", "64", "--hidden", "8"])
+    add("deep-resnet-gd-steps-1e13", [*DR, "--finder", "gd", "--steps", "10000000000000"])
     # Inputs that are fine: the result is the answer (exit 0; one stderr line is not required there).
     add("success-rate-out-onto-symlink", [*SMALL["success-rate"], "--out", "{tmp}/link.json", "--quiet"], 0)
     add("train-two-layer-json", [*SMALL["train-two-layer"], "--json", "--quiet"], 0)

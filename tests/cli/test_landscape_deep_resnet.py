@@ -74,7 +74,7 @@ def test_config_file(cli, tmp_path):
 
 
 def test_digits_data(cli):
-    r = cli(*QUICK, "--data", "digits", "--samples", "40", "--hidden", "1", "--json")
+    r = cli(*QUICK, "--data", "digits", "--samples", "40", "--hidden", "1", "--finder", "gd", "--json")  # data shapes only
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)["data"]
     assert (data["d_in"], data["d_out"], data["samples"]) == (10, 10, 40)
