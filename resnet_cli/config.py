@@ -348,20 +348,13 @@ class Settings:
             if not isinstance(value, bool):
                 raise ConfigError(f"{name} {value!r}: must be true or false")
             return value
-        if tp is int:
+        if tp in (int, float):
             if isinstance(value, str):
                 try:
-                    value = int(value)
+                    value = tp(value)
                 except ValueError:
-                    raise ConfigError(f"{name} {value!r}: must be a whole number") from None
-            return check_scalar(value, name, int)
-        if tp is float:
-            if isinstance(value, str):
-                try:
-                    value = float(value)
-                except ValueError:
-                    raise ConfigError(f"{name} {value!r}: must be a number") from None
-            return check_scalar(value, name, float)
+                    raise ConfigError(f"{name} {value!r}: must be {'a whole number' if tp is int else 'a number'}") from None
+            return check_scalar(value, name, tp)
         if tp is str:
             if isinstance(value, (list, dict, bool)):
                 raise ConfigError(f"{name} {value!r}: must be a string")

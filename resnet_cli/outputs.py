@@ -134,23 +134,5 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write `data` (str as UTF-8, newlines untouched, or bytes) to `path` atomically; see the module doc."""
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    target = real_target(path)
-    fd, tmp = _create_temp(target.parent, target.name, ".tmp")
-    try:
-        _keep_existing_mode(fd, target)
-        view = memoryview(payload)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.replace(tmp, target)
-    except BaseException:
-        if fd >= 0:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(target.parent)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(payload)

@@ -242,9 +242,8 @@ def init_cond_cell(
     progress: Callable[[float], None] | None = None,
 ) -> Cell:
     """cond10 of the Hessian at the initial point, over `trials` draws (one evaluation when the init is zero)."""
-    init = cfg.init_for(kind)
-    net = build_network(cfg, kind, depth, dataset.dim)
-    if isinstance(net, str):
+    init, net = cfg.init_for(kind), build_network(cfg, kind, depth, dataset.dim)
+    if isinstance(net, str):  # this kind has no network at this depth (e.g. 3-shortcut at depth 4)
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
     spectrum = spectrum_for(cfg, net.n_params)
     if spectrum == "exact" and net.n_params > EXACT_MAX_PARAMS:

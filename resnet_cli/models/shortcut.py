@@ -341,17 +341,14 @@ def loss_and_gradient(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, Y: n
 # --- linear networks from second moments (batched) ---------------------------------------------------------
 
 
-def _linear_products(net: ShortcutNet, weights: np.ndarray):
-    """For every layer t: B_t (the map from the input to the layer's input) and A_t (from its output to the
-    network output), so that the end-to-end map is M = A_t W_t B_t (+ terms free of W_t) — eq. (10)."""
-    d = net.dim
-    batch = weights.shape[:-4]
-    eye = np.broadcast_to(np.eye(d), batch + (d, d))
-    n, R = net.unit_layers, net.units
-    before = np.empty(batch + (R * n, d, d))
-    after = np.empty(batch + (R * n, d, d))
-    # One product per layer and direction: inside unit r, B_{t+1} = W_t B_t starting from the unit's input map
-    # P_r; the unit's output map is P_{r+1} = P_r + W_n…W_1 P_r (plain network: without P_r).
+def _input_maps(net: ShortcutNet, weights: np.ndarray, eye: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """B_t for every layer t (*batch, R·n, d, d) and the end-to-end map M (*batch, d, d) of a linear network.
+
+    One product per layer: inside unit r, B_{t+1} = W_t B_t starting from the unit's input map P_r; the
+    unit's output map is P_{r+1} = P_r + W_n…W_1 P_r (plain network: without P_r); M = P_R.
+    """
+    d, n, R = net.dim, net.unit_layers, net.units
+    before = np.empty(weights.shape[:-4] + (R * n, d, d))
     prefix = eye
     for r in range(R):
         running = prefix
@@ -359,6 +356,18 @@ def _linear_products(net: ShortcutNet, weights: np.ndarray):
             before[..., r * n + l, :, :] = running
             running = weights[..., r, l, :, :] @ running
         prefix = prefix + running if net.shortcut else running
+    return before, prefix
+
+
+def _linear_products(net: ShortcutNet, weights: np.ndarray):
+    """For every layer t: B_t (the map from the input to the layer's input) and A_t (from its output to the
+    network output), so that the end-to-end map is M = A_t W_t B_t (+ terms free of W_t) — eq. (10)."""
+    d = net.dim
+    batch = weights.shape[:-4]
+    eye = np.broadcast_to(np.eye(d), batch + (d, d))
+    n, R = net.unit_layers, net.units
+    before, prefix = _input_maps(net, weights, eye)
+    after = np.empty(batch + (R * n, d, d))
     suffix = eye
     for r in reversed(range(R)):
         running = suffix
@@ -396,15 +405,7 @@ def linear_loss_and_gradient(net: ShortcutNet, weights: np.ndarray, moments: Sec
     _require_linear(net)
     d, n, R = net.dim, net.unit_layers, net.units
     batch = weights.shape[:-4]
-    before = np.empty(batch + (R * n, d, d))
-    prefix = np.broadcast_to(np.eye(d), batch + (d, d))
-    for r in range(R):
-        running = prefix
-        for l in range(n):
-            before[..., r * n + l, :, :] = running
-            running = weights[..., r, l, :, :] @ running
-        prefix = prefix + running if net.shortcut else running
-    M = prefix
+    before, M = _input_maps(net, weights, np.broadcast_to(np.eye(d), batch + (d, d)))
     value = linear_loss_of_map(M, moments)
     G = M @ moments.xx - moments.yx
     # Backward pass carrying A_tᵀ G directly (one product per layer): Z ← W_tᵀ Z inside a unit.
