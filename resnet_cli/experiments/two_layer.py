@@ -436,7 +436,7 @@ def run_train(settings: TrainSettings, progress: Progress | None = None) -> Trai
 
 
 @dataclass
-class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings):
+class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, DataSettings):
     COMMAND = "landscape two-layer"
     profile_points: int = setting(19, min=2)
     basin_phi: int = setting(7, min=1)
@@ -449,6 +449,8 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     def check(self) -> None:
         super().check()
         require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
+        require(self.stride is None or self.stride == self.p,
+                f"--stride {self.stride}: the landscape's critical points are those of the non-overlapping net (s = p)")
         budget.check(self.cost())
 
     def cost(self) -> budget.Cost:
@@ -502,7 +504,7 @@ class LandscapeResult:
 
     def to_dict(self) -> dict[str, Any]:
         config = {**self.settings.to_dict(), "teacher_v": self.settings.v_kind(), "stage1_steps": self.stage1_steps,
-                  "steps": self.steps}
+                  "steps": self.steps, "data": self.settings.mode(self.settings.p)}
         return {
             "command": self.settings.COMMAND,
             "config": config,
@@ -628,6 +630,9 @@ def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: P
     vs, ast = np.tile(v_star, (cells, 1)), np.tile(a_star, (cells, 1))
     basin: dict[str, np.ndarray] = {}
     steps = s.total_steps(k)
+    # Population GD by default ("plane", no draw); with --samples/--online every basin cell trains on its own
+    # sample (the critical points and the profile stay population objects).
+    states = s.state_factory(rng, vs, ast, copies=len(s.schedule))
     for i, kind in enumerate(s.schedule):
 
         def tick(done: int, _total: int, i: int = i) -> None:
@@ -635,7 +640,7 @@ def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: P
                 progress(i * steps + done, len(s.schedule) * steps)
 
         gd = optim.run_gd(v0, a0, vs, ast, s.schedule_of(kind, ast), steps, s.criteria(), stop_when_global=True,
-                          progress=tick)
+                          progress=tick, representation=states[i])
         basin[kind] = gd.outcome.reshape(grid_phi.shape)
     e = tl.unit_e(p)
     cnn_phi = tl.angle(tl.sample_sphere(rng, 10000, p), v_star)

@@ -170,6 +170,7 @@ def landscape(payload: dict[str, Any]) -> None:
         prof.add_row(fmt(math.degrees(row["phi"])), small(row["loss"]), fmt(row["a_dot_astar"]), moves)
     show("loss along φ with a optimized in closed form, a(φ) = M⁻¹N(φ)a*", prof)
     basin = payload["basin"]
+    console.print(f"basins: gradients from {cfg.get('data', 'population')} (outcomes on the population loss)")
     for kind, grid in basin["outcomes"].items():
         basin_table(kind, basin["phi0"], basin["a0_over_astar"], grid)
     q = basin["cnn_init_phi0_quantiles"]

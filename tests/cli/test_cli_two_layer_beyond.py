@@ -66,3 +66,13 @@ def test_stride_runs_from_the_command_line(cli):
 )
 def test_bad_input_is_one_line(cli, one_line_error, cmd, args, flag):
     assert flag in one_line_error(cli(*cmd, *args))
+
+
+def test_landscape_basins_train_on_samples(cli):
+    args = ("landscape", "two-layer", "--steps", "300", "--basin-phi", "3", "--basin-a", "2", "--probes", "50",
+            "--samples", "100", "--batch", "5", "--json")
+    data = json.loads(cli(*args).stdout)
+    assert data["config"]["data"] == "SGD, N = 100, B = 5"
+    assert len(data["basin"]["outcomes"]["ssw"]) == 3
+    population = json.loads(cli(*args[:-5], "--json").stdout)
+    assert population["critical_points"] == data["critical_points"]  # population objects, same teacher
