@@ -263,19 +263,3 @@ def test_presets_parse():
     for name in preset_names():
         assert isinstance(load_toml(name), dict)
 
-
-@demo.command("generated")
-@o.command_for(DemoSettings, outputs=("config", "json_out", "quiet"), options={"lr": o.Lr})
-def _generated(ctx: typer.Context, **params) -> None:
-    """A demo command whose options are generated from its settings."""
-    run_command(ctx, DemoSettings, demo_run, View(render=lambda payload: print(json.dumps(payload))))
-
-
-def test_options_generated_from_the_settings(cli, tmp_path):
-    result = cli("generated", "--k", "4", "--p", "2:8:x2", "--json", application=demo)
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["config"] == {"k": 4, "lr": None, "student": "resnet", "p": [2, 4, 8], "seed": 0}
-    help_text = cli("generated", "--help", application=demo).stdout
-    for flag in ("--k", "--lr", "--student", "--p", "--seed", "--config", "--json", "--quiet"):
-        assert flag in help_text
-    assert "--out" not in help_text and "[default: (formula)]" in help_text
