@@ -4,7 +4,7 @@ One trial is one row. The update of Liu et al. 2019 (poster, "Gradient Descent w
 
     w̃ = w − η_w ∇_w L(w, a),   w ← (e + w̃)/‖e + w̃‖ − e,   a ← a − η_a ∇_a L(w, a)
 
-(the CNN student of Du et al. 2018 has no e: w ← w̃/‖w̃‖). Both keep ‖u‖ = 1 for u = e + w (resp. w), so
+(the CNN student of Du et al. 2017 has no e: w ← w̃/‖w̃‖). Both keep ‖u‖ = 1 for u = e + w (resp. w), so
 ∇_w L = ∇_v L and the state is carried as the unit filter v = u directly; w = v − e is recovered on output.
 
 Schedules (DESIGN §3; T1 = stage-I iterations):

@@ -42,7 +42,7 @@ class TeacherSettings(Settings):
     """How the teacher (v*, a*) is drawn.
 
     v*: ``prior`` = uniform on the cap angle(v*, e) ≤ prior_angle (the skip-layer prior of Liu et al. 2019,
-    60° ⇔ v* = e + w*, ‖w*‖ ≤ 1) or ``sphere`` = uniform on S^{p−1} (Du et al. 2018); None: prior for the
+    60° ⇔ v* = e + w*, ‖w*‖ ≤ 1) or ``sphere`` = uniform on S^{p−1} (Du et al. 2017); None: prior for the
     resnet student, sphere for cnn. a*: ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones``.
     """
 
@@ -333,7 +333,7 @@ def estimated_work(settings: Settings) -> dict[str, float]:
 
 
 def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Initial (v0, a0): ResNet w0 = 0 ⇒ v0 = e; CNN v0 uniform on the sphere (Du et al. 2018); a0 uniform
+    """Initial (v0, a0): ResNet w0 = 0 ⇒ v0 = e; CNN v0 uniform on the sphere (Du et al. 2017); a0 uniform
     in the ball of radius |1ᵀa*|/√k (Liu et al. 2019, Theorem 1)."""
     n, p = v_star.shape
     k = a_star.shape[1]

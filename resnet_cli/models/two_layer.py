@@ -1,7 +1,7 @@
-"""Two-layer non-overlapping conv nets learned from a teacher with Gaussian inputs (Liu et al. 2019; Du et al. 2018).
+"""Two-layer non-overlapping conv nets learned from a teacher with Gaussian inputs (Liu et al. 2019; Du et al. 2017).
 
 Patches Z_1..Z_k iid N(0, I_p), σ = ReLU, e = 1/√p · 1. Teacher f(Z) = Σ_j a*_j σ(Z_jᵀ v*), ‖v*‖ = 1.
-Student h(Z) = Σ_j a_j σ(Z_jᵀ v) with v = u/‖u‖, where u = w (CNN, Du et al. 2018) or u = e + w (ResNet,
+Student h(Z) = Σ_j a_j σ(Z_jᵀ v) with v = u/‖u‖, where u = w (CNN, Du et al. 2017) or u = e + w (ResNet,
 Liu et al. 2019, the shortcut adds e). Everything here is the *population* loss in closed form
 (DESIGN.md §3, the poster's convention without ½):
 
@@ -27,7 +27,7 @@ def unit_e(p: int) -> np.ndarray:
 
 
 def kernel_g(phi: np.ndarray) -> np.ndarray:
-    """g(φ) = E σ(zᵀu) σ(zᵀv) for unit u, v at angle φ: (sin φ + (π − φ) cos φ)/(2π) (Du et al. 2018, Lemma)."""
+    """g(φ) = E σ(zᵀu) σ(zᵀv) for unit u, v at angle φ: (sin φ + (π − φ) cos φ)/(2π) (Du et al. 2017, Lemma)."""
     phi = np.asarray(phi, dtype=float)
     return (np.sin(phi) + (PI - phi) * np.cos(phi)) / (2 * PI)
 
@@ -150,7 +150,7 @@ def global_optimum(v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, 
 
 
 def spurious_optimum(v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The spurious critical point (−v*, ā), ā = (11ᵀ + (π − 1)I)⁻¹(11ᵀ − I)a* (Liu et al. 2019; Du et al. 2018).
+    """The spurious critical point (−v*, ā), ā = (11ᵀ + (π − 1)I)⁻¹(11ᵀ − I)a* (Liu et al. 2019; Du et al. 2017).
 
     The poster writes w̄ = −w*; the critical point of L is at v = −v* (φ = π, where ∇_v L vanishes), which
     for the ResNet parametrization means e + w ∝ −v*. ā = M⁻¹N(π)a* since g(π) = 0.

@@ -19,7 +19,7 @@
    (I − vvᵀ) ∂_v L̂ / ‖u‖ (chain rule). At ‖u‖ = 1, the state of GD with normalization, ∇_w L̂ is the
    tangent gradient, exactly as `two_layer.gradients` is for the population loss.
 3. The population loss for any stride in closed form (Gaussian inputs). With U_i ∈ R^d the filter v placed
-   at patch i, E[σ(xᵀU)σ(xᵀU′)] = ‖U‖‖U′‖ (sin θ + (π − θ) cos θ)/(2π), θ = angle(U, U′) (Du et al. 2018's
+   at patch i, E[σ(xᵀU)σ(xᵀU′)] = ‖U‖‖U′‖ (sin θ + (π − θ) cos θ)/(2π), θ = angle(U, U′) (Du et al. 2017's
    lemma; issue 12). For unit filters ‖U_i‖ = 1 and UᵢᵀU′_j = vᵀ S_{(j−i)s} v′ depends only on the lag
    l = j − i, where S_m v′ is v′ shifted by m inside the patch window, (S_m v′)_r = v′_{r−m} (0 outside):
 
