@@ -1,14 +1,19 @@
-"""depth-sweep (Li et al. 2017, Fig. 9): the `li2017-fig9` preset end to end, against a per-sample torch loop.
+"""depth-sweep (Li et al. 2017, Fig. 9): our Σ-statistics GD against a batched torch peer of the same algorithm.
 
-Ours: every (network, depth) cell is one batched gradient-descent program over all learning rates × runs,
-stepping linear networks from the Σ statistics (O(depth · d³) per step, whatever the number of samples),
-cells spread over two single-threaded worker processes. The peer is what one would write in torch: the same
-networks as stacked float64 weights (batched over rates × runs as well, so the comparison is about the data
-pass, not about batching), a forward pass over all 1797 samples, `autograd.grad`, the GD update — on two
-threads. Torch runs the same grid for a few epochs only (the full 1000 would take hours); both engines'
-costs per epoch of the whole grid are compared, and the torch figure for 1000 epochs is extrapolated from it
-(labelled as such). A cross-check trains one cell in both engines from the same weights and compares the
-final losses.
+The algorithm (resnet_cli/models/shortcut.py, gradient_descent for linear networks): full-batch GD
+W ← W − η ∇L on linear n-shortcut / plain networks, loss and gradient from the second moments Σ_XX, Σ_YX
+(L = ½ tr Σ_YY − ⟨M, Σ_YX⟩ + ½ ⟨M Σ_XX, M⟩ with M the end-to-end map; O(depth · d³) per step whatever the
+number of samples), every (learning rate × run) member of a (kind, depth) cell as one stacked tensor,
+members whose loss stops being finite or passes 1e12 × max(initial loss, 1) frozen at their last weights.
+
+Rows, all on the same cells (the li2017-fig9 grid), same initial weights, same rates, one thread each:
+- ours: `shortcut.gradient_descent` per cell (numpy), which also records the loss, the gap to L_min and the
+  gradient norm of every member at every epoch;
+- THE PEER (headline ratio): the same algorithm in torch, float64, rates × runs as one tensor; two variants,
+  hand-written gradients (the backward pass of `linear_loss_and_gradient`) and autograd of the Σ-loss; the
+  faster one in this run is the peer;
+- for reference: per-sample torch (forward over all 1797 samples + autograd; what one writes without the
+  Σ identity), and our preset end to end (2 processes) — the only row at the preset's full step count.
 """
 
 from __future__ import annotations
@@ -29,19 +34,96 @@ def preset_config() -> ds.DepthSweepSettings:
     return ds.DepthSweepSettings.resolve("li2017-fig9")
 
 
-def torch_train(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, epochs: int, X: np.ndarray, Y: np.ndarray):
-    """Full-batch GD in torch over the samples, all (rate, run) members stacked; returns the final losses."""
+def cell_inputs(cfg: ds.DepthSweepSettings, name: str, depth: int, dim: int):
+    """The network and initial weights (trials, R, n, d, d) of one cell, drawn as `final_loss_cell` draws them."""
+    kind = ds.NETWORK_KINDS[name]
+    net = ds.build_network(cfg, kind, depth, dim)
+    init = cfg.init_for(kind)
+    init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
+    W0 = sc.init_weights(net, init, init_rng, batch_shape=(1 if init == "zero" else cfg.trials,))
+    return net, W0
+
+
+def torch_sigma_gd(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, steps: int, moments: sc.SecondMoments,
+                   gradients: str = "manual"):
+    """The peer: full-batch GD from Σ_XX, Σ_YX in torch, all (rate, run) members as one tensor, float64.
+
+    Returns the final weights (rates, runs, R, n, d, d), the diverged mask (rates, runs) and the seconds of
+    the loop alone. `gradients`: "manual" (A_tᵀ (M Σ_XX − Σ_YX) B_tᵀ by one backward sweep) or "autograd"."""
     import torch
 
+    torch.set_num_threads(1)
+    dt = torch.float64
+    k, runs = len(lrs), W0.shape[0]
+    B, d, n, R = k * runs, net.dim, net.unit_layers, net.units
+    W = torch.tensor(np.broadcast_to(W0, (k,) + W0.shape).reshape((B,) + net.weight_shape).copy(), dtype=dt)
+    eta = torch.tensor(np.repeat(lrs, runs), dtype=dt)
+    xx, yx = torch.tensor(moments.xx, dtype=dt), torch.tensor(moments.yx, dtype=dt)
+    half_yy = 0.5 * moments.yy_trace
+    eye = torch.eye(d, dtype=dt).expand(B, d, d)
+
+    def end_to_end(W):
+        before, prefix = [], eye
+        for r in range(R):
+            running = prefix
+            for l in range(n):
+                before.append(running)
+                running = W[:, r, l] @ running
+            prefix = prefix + running if net.shortcut else running
+        return before, prefix
+
+    def sigma_loss(M):
+        return half_yy - (M * yx).sum((-2, -1)) + 0.5 * ((M @ xx) * M).sum((-2, -1))
+
+    def loss_grad(W):
+        if gradients == "autograd":
+            W = W.detach().requires_grad_(True)
+            value = sigma_loss(end_to_end(W)[1])
+            (grad,) = torch.autograd.grad(value.sum(), W)
+            return value.detach(), grad
+        before, M = end_to_end(W)
+        value = sigma_loss(M)
+        suffix, at_g = M @ xx - yx, [None] * (R * n)
+        for r in reversed(range(R)):
+            running = suffix
+            for l in reversed(range(n)):
+                at_g[r * n + l] = running
+                running = W[:, r, l].transpose(-1, -2) @ running
+            suffix = suffix + running if net.shortcut else running
+        grad = torch.stack(at_g, 1) @ torch.stack(before, 1).transpose(-1, -2)
+        return value, grad.reshape(W.shape)
+
+    start = time.perf_counter()
+    diverged = torch.zeros(B, dtype=torch.bool)
+    W_before, limit = W, None
+    for epoch in range(steps + 1):
+        value, grad = loss_grad(W)
+        if limit is None:
+            limit = sc.BLOWUP * torch.clamp(torch.where(torch.isfinite(value), value, 1.0), min=1.0)
+        gnorm = grad.pow(2).sum((1, 2, 3, 4)).sqrt()
+        bad = ~(torch.isfinite(value) & torch.isfinite(gnorm) & (value <= limit)) & ~diverged
+        diverged |= bad
+        W = torch.where(bad[:, None, None, None, None], W_before, W)
+        if epoch == steps:
+            break
+        ok = (~diverged)[:, None, None, None, None]
+        W_before, W = W, torch.where(ok, W - eta[:, None, None, None, None] * grad, W)
+    seconds = time.perf_counter() - start
+    return W.numpy().reshape((k, runs) + net.weight_shape), diverged.numpy().reshape(k, runs), seconds
+
+
+def torch_per_sample(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, steps: int, X: np.ndarray, Y: np.ndarray):
+    """Reference only: GD with a forward pass over all samples and autograd (members stacked); no divergence rule."""
+    import torch
+
+    torch.set_num_threads(1)
     dt = torch.float64
     k, runs = len(lrs), W0.shape[0]
     B = k * runs
     W = torch.tensor(np.broadcast_to(W0, (k,) + W0.shape).reshape((B,) + net.weight_shape).copy(), dtype=dt)
     W.requires_grad_(True)
     eta = torch.tensor(np.repeat(lrs, runs), dtype=dt).reshape(B, 1, 1, 1, 1)
-    Xt = torch.tensor(X, dtype=dt).expand(B, -1, -1)
-    Yt = torch.tensor(Y, dtype=dt)
-    m = X.shape[0]
+    Xt, Yt, m = torch.tensor(X, dtype=dt).expand(B, -1, -1), torch.tensor(Y, dtype=dt), X.shape[0]
 
     def losses(weights):
         h = Xt
@@ -49,98 +131,105 @@ def torch_train(net: sc.ShortcutNet, W0: np.ndarray, lrs: np.ndarray, epochs: in
             a = h
             for l in range(net.unit_layers):
                 a = a @ weights[:, r, l].transpose(-1, -2)
-                if l < net.unit_layers - 1 and net.act_mid == "relu":
-                    a = torch.relu(a)
             h = h + a if net.shortcut else a
         return 0.5 * ((h - Yt) ** 2).sum(dim=(1, 2)) / m
 
-    for _ in range(epochs):
+    start = time.perf_counter()
+    for _ in range(steps):
         (grad,) = torch.autograd.grad(losses(W).sum(), W)
         with torch.no_grad():
             W -= eta * grad
-    with torch.no_grad():
-        return losses(W).numpy().reshape(k, runs)
-
-
-def cell_inputs(cfg: ds.DepthSweepSettings, name: str, depth: int, dim: int):
-    kind = ds.NETWORK_KINDS[name]
-    net = ds.build_network(cfg, kind, depth, dim)
-    init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
-    W0 = sc.init_weights(net, cfg.init_for(kind), init_rng, batch_shape=(cfg.trials,))
-    return net, W0
+    return W.detach().numpy().reshape((k, runs) + net.weight_shape), time.perf_counter() - start
 
 
 def run(quick: bool = False) -> dict:
     cfg = preset_config()
     if quick:
-        cfg = replace(cfg, depths=[6, 12, 24], epochs=100)
+        cfg = replace(cfg, depth=[6, 12, 24], steps=100)
     jobs = min(2, os.cpu_count() or 1)
     start = time.perf_counter()
     result = ds.run(cfg, jobs=jobs)
+    preset_seconds = time.perf_counter() - start
+    data = ds.load_data(cfg)
+    moments = sc.second_moments(data.X, data.Y)
+    lrs = np.asarray(cfg.lr, dtype=np.float64)
+    cells = [cell_inputs(cfg, name, depth, data.dim) for depth in cfg.depth for name in cfg.network]
+    steps = 20 if quick else 100
+    members = sum(len(lrs) * W0.shape[0] for _, W0 in cells)
+    layers = sum(net.depth for net, _ in cells)
+    grid = (f"{len(cfg.network)} kinds × depths {','.join(map(str, cfg.depth))} × {len(lrs)} rates × {cfg.trials} runs")
+
+    start = time.perf_counter()
+    ours = [sc.gradient_descent(net, W0, lrs[:, None], steps, moments=moments) for net, W0 in cells]
     ours_seconds = time.perf_counter() - start
-    members = len(cfg.lr) * cfg.trials
-    layers = sum(cfg.depth) * len(cfg.network)
-    rows = [{
-        "engine": f"ours: preset li2017-fig9 end to end ({len(cfg.network)} kinds × depths "
-                  f"{','.join(map(str, cfg.depth))} × {len(cfg.lr)} rates × {cfg.trials} runs, {jobs} processes)",
-        "epochs": cfg.steps,
-        "seconds": f"{ours_seconds:.1f}",
-        "ms per epoch of the grid": f"{1e3 * ours_seconds / cfg.steps:.1f}",
-    }]
-    notes = [f"the grid: {layers} layers × {members} members (rates × runs) = "
-             f"{layers * members:,} d×d weight matrices updated per epoch; d = 10, 1797 samples"]
+    rows = [{"engine": f"ours: shortcut.gradient_descent (numpy), cell by cell, 1 thread", "steps": steps,
+             "seconds": f"{ours_seconds:.2f}", "ms per step of the grid": f"{1e3 * ours_seconds / steps:.1f}"}]
+    notes = [f"the grid ({grid}): {layers} layers, {members:,} members, {layers * members // len(cells):,} "
+             "d×d weight matrices per member-layer sweep on average; d = 10, 1797 samples (digits)"]
     diverged = sum(1 for c in result.cells for e in c.grid if e["diverged_trials"])
-    notes.append(f"{diverged} of {len(result.cells) * len(cfg.lr)} (cell, rate) pairs diverged in some run "
-                 "(they stay in the batch, frozen, in both engines)")
+    notes.append(f"preset end to end: {diverged} of {len(result.cells) * len(lrs)} (cell, rate) pairs diverged in some run "
+                 f"by step {cfg.steps} (they stay in the batch, frozen)")
     try:
         import torch
     except ImportError:
         torch = None
+    preset_row = {"engine": f"ours: preset li2017-fig9 end to end ({grid}, {jobs} processes; not comparable to the "
+                            "rows above: other step count and process count)",
+                  "steps": cfg.steps, "seconds": f"{preset_seconds:.1f}",
+                  "ms per step of the grid": f"{1e3 * preset_seconds / cfg.steps:.1f}"}
     if torch is None:
-        notes.append("torch not installed: the peer was skipped (make bench installs the bench extra)")
+        notes.append("torch not installed: the peers were skipped (make bench installs the bench extra)")
+        rows.append(preset_row)
     else:
-        torch.set_num_threads(jobs)
-        data = ds.load_data(cfg)
-        torch_epochs = 1 if quick else 2
-        # warm-up (thread pool, allocator), then the whole grid for torch_epochs epochs
-        net, W0 = cell_inputs(cfg, cfg.network[0], cfg.depth[0], data.dim)
-        torch_train(net, W0, np.asarray(cfg.lr), 1, data.X, data.Y)
-        start = time.perf_counter()
-        for depth in cfg.depth:
-            for name in cfg.network:
-                net, W0 = cell_inputs(cfg, name, depth, data.dim)
-                torch_train(net, W0, np.asarray(cfg.lr), torch_epochs, data.X, data.Y)
-        torch_seconds = time.perf_counter() - start
-        per_epoch = torch_seconds / torch_epochs
-        ratio = per_epoch / (ours_seconds / cfg.steps)
-        rows[0]["× torch"] = f"{ratio:,.0f}×"
-        rows.append({
-            "engine": f"torch {torch.__version__}: per-sample forward + autograd, rates × runs stacked, "
-                      f"{jobs} threads (same grid, {torch_epochs} epoch{'s' if torch_epochs > 1 else ''})",
-            "epochs": torch_epochs,
-            "seconds": f"{torch_seconds:.1f}",
-            "ms per epoch of the grid": f"{1e3 * per_epoch:.1f}",
-            "× torch": "1×",
-        })
-        notes.append(f"torch for the preset's {cfg.steps} epochs, extrapolated from its cost per epoch: "
-                     f"{per_epoch * cfg.steps / 60:.0f} min (not run)")
-        # Cross-check: one cell trained by both engines from the same weights.
-        check_cfg = replace(cfg, runs=3)
-        net, W0 = cell_inputs(check_cfg, "2-shortcut", 12, data.dim)
-        lrs = np.asarray([0.01, 0.1, 1.0])
-        theirs = torch_train(net, W0, lrs, 50, data.X, data.Y)
-        moments = sc.second_moments(data.X, data.Y)
-        ours = sc.gradient_descent(net, W0, lrs[:, None], 50, moments=moments).losses[-1]
-        dev = float(np.max(np.abs(theirs - ours) / np.abs(ours)))
-        notes.append(f"cross-check (2-shortcut, depth 12, 3 rates × 3 runs, 50 epochs): max relative difference "
-                     f"of the final losses, torch vs ours = {dev:.1e}")
+        torch_sigma_gd(*cells[0], lrs, 2, moments)  # warm-up
+        peers, worst = {}, {}
+        for grads in ("manual", "autograd"):
+            total, dev, same_div = 0.0, 0.0, True
+            for (net, W0), gd in zip(cells, ours):
+                W, div, seconds = torch_sigma_gd(net, W0, lrs, steps, moments, grads)
+                total += seconds
+                scale = max(np.abs(gd.weights).max(), 1.0)
+                dev = max(dev, float(np.abs(W - gd.weights).max() / scale))
+                same_div &= bool(np.array_equal(div, gd.diverged))
+            peers[grads], worst[grads] = total, (dev, same_div)
+        peer = min(peers, key=peers.get)
+        peer_ms = 1e3 * peers[peer] / steps
+        rows[0]["× peer"] = f"{peer_ms / (1e3 * ours_seconds / steps):.2f}×"
+        for grads in sorted(peers, key=peers.get):
+            tag = "**PEER**: " if grads == peer else ""
+            ms = 1e3 * peers[grads] / steps
+            rows.append({"engine": f"{tag}torch, Σ-statistics GD, {'hand-written' if grads == 'manual' else 'autograd'} "
+                                   "gradients, rates × runs as one tensor, 1 thread",
+                         "steps": steps, "seconds": f"{peers[grads]:.2f}", "ms per step of the grid": f"{ms:.1f}",
+                         "× peer": f"{peer_ms / ms:.2f}×"})
+        ref_steps = 1
+        ref_seconds = 0.0
+        for net, W0 in cells:
+            ref_seconds += torch_per_sample(net, W0, lrs, ref_steps, data.X, data.Y)[1]
+        ref_ms = 1e3 * ref_seconds / ref_steps
+        rows.append({"engine": "torch, per-sample forward over 1797 samples + autograd, rates × runs stacked, 1 thread "
+                               "(not the peer: for reference)", "steps": ref_steps, "seconds": f"{ref_seconds:.2f}",
+                     "ms per step of the grid": f"{ref_ms:.1f}", "× peer": f"{peer_ms / ref_ms:.3f}×"})
+        rows.append(preset_row)
+        notes.insert(0, f"\"× peer\" = the peer's time per step ÷ the row's (> 1: faster than the peer). The peer is torch "
+                        f"with {'hand-written' if peer == 'manual' else 'autograd'} gradients, the faster torch route "
+                        "in this run; its loop is timed without tensor set-up, ours includes the per-epoch trace.")
+        for grads, (dev, same_div) in worst.items():
+            notes.append(f"agreement, torch ({grads}) vs ours after {steps} steps on every cell: max |ΔW| / max(|W|, 1) = "
+                         f"{dev:.1e}; diverged members {'identical' if same_div else 'DIFFERENT'}")
+        W_ref, _ = torch_per_sample(*cells[0], lrs[:3], 20, data.X, data.Y)
+        check = sc.gradient_descent(cells[0][0], cells[0][1], lrs[:3, None], 20, moments=moments)
+        notes.append(f"agreement, per-sample torch vs ours ({cells[0][0].describe().split(',')[0]}, depth "
+                     f"{cells[0][0].depth}, 3 rates, 20 steps): max |ΔW| = {np.abs(W_ref - check.weights).max():.1e}")
+        if max(dev for dev, _ in worst.values()) > 1e-8 or not all(s for _, s in worst.values()):
+            raise AssertionError(f"the torch peer does not run the same GD: {worst}")
     if hasattr(os, "getloadavg"):
         notes.append("load average (1, 5, 15 min) when the bench ended: "
                      + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores "
                      "(other jobs on a shared machine slow both engines)")
     notes.append("target: the li2017-fig9 preset under 2 minutes on 2 cores")
     return {
-        "title": "depth-sweep: li2017-fig9 preset (Σ-statistics GD, batched grid) vs per-sample torch (Li et al. 2017)",
+        "title": "depth-sweep: Σ-statistics GD over the li2017-fig9 grid vs batched torch (Li et al. 2017)",
         "command": "python tests/bench/run_bench.py --only bench_depth_sweep",
         "rows": rows,
         "notes": notes,

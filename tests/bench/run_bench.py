@@ -34,6 +34,16 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
 def machine_line() -> str:
     try:
         import numpy
@@ -47,9 +57,10 @@ def machine_line() -> str:
         torch_version = torch.__version__
     except ImportError:
         torch_version = "not installed"
+    threads = ", ".join(f"{name}={os.environ.get(name, 'unset')}" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"))
     return (
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"numpy {np_version}, torch {torch_version}"
+        f"{platform.machine()} ({cpu_model()}), {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np_version}, torch {torch_version}; {threads}"
     )
 
 
@@ -80,6 +91,15 @@ def main() -> int:
         f"{time.strftime('%Y-%m-%d')}: {machine_line()}.",
         "Every ratio compares two timings taken in the same run on the same work; the machine is shared "
         "and noisy, so read ratios, not absolute seconds. Nothing here is asserted by `make test`.",
+        "",
+        "The peer: in every table the row marked **PEER** is the headline comparison, the strongest reasonable "
+        "peer we know of — the same algorithm written in torch (float64, CPU), batched the way our engine is "
+        "(all trials / runs / rates / starts as one tensor), timed in the same process on one thread. Where the "
+        "faster of two torch variants (hand-written gradients vs autograd, or two vectorized Hessian routes) is "
+        "the peer, both rows are shown. Rows marked *floor* are the bare primitive (e.g. eigvalsh) that no "
+        "route can beat; rows marked *reference* (per-trial or per-sample loops, finite differences) are shown "
+        "for context only and flatter us. Each section's notes say what the peer computes and how far its "
+        "results are from ours.",
         "",
     ]
     for result, elapsed in sections:
