@@ -147,11 +147,11 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
 
 
 def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, gd_steps: int, newton_steps: int,
-                pieces: int = 1, sized: str = "") -> Cost:
+                pieces: int = 1, sized: str = "", workers: int = 1) -> Cost:
     """Critical points of deep ResNets / FC ReLU nets, one (params P, blocks L, units U) per network and depth
     (U: the activation rows one sample carries through the net, every layer's z, a and stream summed).
 
-    Memory (the networks run one after the other: the largest): the Newton/LM finder (``newton_steps`` > 0)
+    Memory (the networks are cells: the largest, times the `workers` that run cells at once): the Newton/LM finder (``newton_steps`` > 0)
     evaluates all `trials` starts at once — and the analysis of a point at a kink up to `pieces` smooth pieces
     at once — each with a P² Hessian (4 copies: the blocks, the packed matrix, its transpose, the symmetrised
     sum) and P × U × samples tangents (twice: forward and backward); gradient descent (``gd_steps`` > 0)
@@ -173,4 +173,5 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
             if not newton_steps:  # the Hessian at every end point
                 seconds += trials * P * P * samples * DEEP_RESNET_STEP
         largest = max(largest, need)
-    return Cost(largest, seconds, sized)
+    cells = max(1, min(max(1, workers), len(nets)))
+    return Cost(largest * cells, seconds, sized, workers=cells)

@@ -20,7 +20,7 @@ def command(ctx: typer.Context, *, data: o.Data, rho: o.Rho, samples: o.Samples,
             trials: o.Trials, steps: o.Steps, lr: o.Lr, grad_tol: o.GradTol, gap_tol: o.GapTol,
             eig_tol: o.EigTol, init: o.ResnetInit, init_scale: o.InitScale, finder: o.Finder,
             newton_steps: o.NewtonSteps, newton_tol: o.NewtonTol, dedup_tol: o.DedupTol, eig_tol_alt: o.EigTolAlt,
-            seed: o.Seed,
+            jobs: o.Jobs, dask: o.Dask, cache: o.Cache, seed: o.Seed,
             config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None,
             quiet: o.Quiet = False) -> None:
     """Critical points of deep ResNets (and FC ReLU nets) against the best linear predictor (Yun et al. 2019)."""

@@ -34,6 +34,11 @@ shapes and the data set (`export_point`).
 "At least as good as linear" = strictly better + equal. Starts that do not converge are reported as not
 converged (never dropped silently). For ResNet points the risk of the best linear read-out of every
 block output h_0..h_L is also computed (the paper's §3.2 "per-block risk").
+
+Every (blocks, network) combination is one cell of `executor.run_cells` (--jobs, --dask, --cache). All
+random draws happen in the parent, in one order: the data, then the starts of every cell (blocks outer,
+network inner); a cell gets its starts and the data and draws nothing (the escape probe's directions come
+from its own fixed seed), so the numbers are bitwise the same for any executor and --jobs.
 """
 
 from __future__ import annotations
@@ -44,10 +49,12 @@ from typing import Any, Callable, ClassVar, Optional
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import Settings, setting
+from resnet_cli.config import setting
 from resnet_cli.data import Dataset, check_spec, load_dataset
 from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
+from resnet_cli.executor import cell_progress
+from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
 from resnet_cli.rng import make_rng
@@ -63,7 +70,7 @@ Progress = Callable[..., None]
 
 
 @dataclass
-class DeepResnetSettings(Settings):
+class DeepResnetSettings(SweepSettings):
     """Every option of `landscape deep-resnet`, its default and its range, once (docs/landscape.md)."""
 
     COMMAND: ClassVar[str] = "landscape deep-resnet"
@@ -109,7 +116,22 @@ class DeepResnetSettings(Settings):
         """Memory and time before any allocation (resnet_cli/budget.py): per network and depth, the Newton
         finder's trials × params² Hessians and trials × params × units × samples tangents (all starts at
         once), gradient descent's activations; the time of GD steps and Newton iterations."""
-        m, d_in, d_out = self.data_sizes()
+        gd, newton = self.finder != "newton", self.finder != "gd"
+        sized = budget.flags(trials=self.trials, blocks=self.blocks, hidden=self.hidden,
+                             **({"width": self.width} if self.width else {}),
+                             **({"samples": self.samples, "dim": self.dim} if self.data == "gaussian" else {}),
+                             **({"steps": self.steps} if gd else {}), **({"newton_steps": self.newton_steps} if newton else {}))
+        return self._cost(self.net_sizes(), sized, workers=self.workers())
+
+    def _cost(self, nets: list[tuple[int, int, int]], sized: str = "", workers: int = 1) -> budget.Cost:
+        gd, newton = self.finder != "newton", self.finder != "gd"
+        return budget.deep_resnet(nets, self.data_sizes()[0], trials=self.trials, gd_steps=self.steps if gd else 0,
+                                  newton_steps=self.newton_steps if newton else 0, pieces=MAX_PIECES, sized=sized,
+                                  workers=workers)
+
+    def net_sizes(self) -> list[tuple[int, int, int]]:
+        """(params, blocks, units) of every cell in run order (blocks outer, network inner), from the sizes alone."""
+        _, d_in, d_out = self.data_sizes()
         width = max(self.width or d_in, d_in)  # a smaller --width is refused when the run starts
         nets = []
         for L in self.blocks:
@@ -118,13 +140,19 @@ class DeepResnetSettings(Settings):
             if self.compare == "fc":
                 fw = self.fc_width if self.fc_width is not None else dr.matched_fc_width(rs)
                 nets.append((dr.FCShape(d_in, fw, L, d_out, self.bias).n_params, L, d_in + 3 * L * fw + d_out))
-        gd, newton = self.finder != "newton", self.finder != "gd"
-        sized = budget.flags(trials=self.trials, blocks=self.blocks, hidden=self.hidden,
-                             **({"width": self.width} if self.width else {}),
-                             **({"samples": self.samples, "dim": self.dim} if self.data == "gaussian" else {}),
-                             **({"steps": self.steps} if gd else {}), **({"newton_steps": self.newton_steps} if newton else {}))
-        return budget.deep_resnet(nets, m, trials=self.trials, gd_steps=self.steps if gd else 0,
-                                  newton_steps=self.newton_steps if newton else 0, pieces=MAX_PIECES, sized=sized)
+        return nets
+
+    def cell_seconds(self) -> list[float]:
+        """The estimated seconds of every cell in run order: weights of the progress bar and the schedule."""
+        return [self._cost([net]).seconds for net in self.net_sizes()]
+
+    def finder_share(self, n_params: int, blocks: int) -> float:
+        """The finder's (GD, Newton/LM) share of a cell's estimated time; the rest is the analysis of its
+        points, one Hessian each (budget.py's model: GD counts as its full --steps, so a GD that stops
+        early makes the bar jump forward, never back)."""
+        points = self.trials * n_params**2 * self.data_sizes()[0] * budget.DEEP_RESNET_STEP
+        finder = self._cost([(n_params, blocks, 0)]).seconds - (points if self.finder == "gd" else 0.0)
+        return finder / (finder + points)
 
     @property
     def networks(self) -> list[str]:
@@ -143,7 +171,7 @@ class DeepResnetResult:
     per_block: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        config = {**self.settings.to_dict(), "width": self.width, "networks": self.settings.networks}
+        config = {**self.settings.result_config(), "width": self.width, "networks": self.settings.networks}
         return {"command": DeepResnetSettings.COMMAND, "config": config, "data": self.data,
                 "linear_risk": self.linear_risk, "risk_tol": self.risk_tol, "rows": self.rows,
                 "per_block": self.per_block, "points": self.points}
@@ -318,7 +346,8 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
 
 def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np.ndarray], np.ndarray],
             linear_risk: float, scale: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
-            progress: Progress | None, done_before: int, total: int) -> list[dict[str, Any]]:
+            progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+    """Hessian and class at every GD end point; ``progress(points done)`` after each."""
     out = []
     for b in range(res.theta.shape[0]):
         point: dict[str, Any] = {
@@ -348,7 +377,7 @@ def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np
         point.update(extra(res.theta[b]))
         out.append(point)
         if progress is not None:
-            progress(done_before + b + 1, total, description=f"{network} L={blocks}: Hessians")
+            progress(b + 1)
     return out
 
 
@@ -361,9 +390,11 @@ def _class_of(info: dict[str, Any]) -> dict[str, Any]:
 
 def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.ndarray, start: str,
                    linear_risk: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
-                   gd: DescentResult | None = None) -> list[dict[str, Any]]:
+                   gd: DescentResult | None = None, progress: Callable[[int], None] | None = None,
+                   ) -> list[dict[str, Any]]:
     """Newton/LM from every start, then per point: stationarity (smooth and Clarke), kinks, pieces, the
-    point's Hessian and index at both eigenvalue tolerances, class, de-duplication, exported parameters."""
+    point's Hessian and index at both eigenvalue tolerances, class, de-duplication, exported parameters;
+    ``progress(points done)`` after the finder (0) and after each point's analysis."""
     fr = cp.find_critical_points(problem, starts, tol=cfg.newton_tol, max_iter=cfg.newton_steps)
     conv = np.flatnonzero(fr.converged)
     same_point: dict[int, int] = {}
@@ -372,6 +403,8 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
         for by, target in (("parameters", same_point), ("function", same_predictor)):
             reps, labels = cp.deduplicate(problem, fr.theta[conv], tol=cfg.dedup_tol, by=by)
             target.update({int(conv[n]): int(conv[reps[lab]]) for n, lab in enumerate(labels)})
+    if progress is not None:
+        progress(0)
     out = []
     for b in range(starts.shape[0]):
         point: dict[str, Any] = {"network": network, "blocks": blocks, "trial": b, "finder": cfg.finder,
@@ -427,6 +460,8 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
         point.update(extra(fr.theta[b]))
         point["parameters"] = cp.export_point(problem, fr.theta[b])
         out.append(point)
+        if progress is not None:
+            progress(b + 1)
     return out
 
 
@@ -519,10 +554,99 @@ def check_sizes(settings: DeepResnetSettings, d_in: int, d_out: int, m: int) -> 
     return width
 
 
-def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepResnetResult:
-    """Data, best linear predictor, then the finder from `trials` starts per network and depth, Hessians, classes.
+def network_shape(cfg: DeepResnetSettings, network: str, blocks: int, d_in: int, d_out: int,
+                  width: int) -> dr.ResNetShape | dr.FCShape:
+    """The shape of one cell's network: the ResNet, or the FC net of --fc-width (default: matched to it)."""
+    rshape = dr.ResNetShape(d_in, width, cfg.hidden, blocks, d_out, cfg.bias)
+    if network == "resnet":
+        return rshape
+    fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rshape)
+    return dr.FCShape(d_in, fw, blocks, d_out, cfg.bias)
 
-    One generator, `make_rng(seed)`, draws the data (gaussian) and then every start, in order.
+
+@dataclass(frozen=True)
+class CellTask:
+    """One (blocks, network) cell with everything it needs: picklable, and its own cache key (the settings
+    without --jobs/--dask/--cache, the data, the best linear risk and the starts drawn by the parent)."""
+
+    settings: DeepResnetSettings
+    network: str
+    blocks: int
+    X: np.ndarray  # (d_in, m): samples as columns (`columns`)
+    Y: np.ndarray  # (d_out, m)
+    width: int
+    linear_risk: float
+    scale: float
+    theta0: np.ndarray  # (trials, P)
+
+
+def run_cell(task: CellTask, progress: Callable[[float], None] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The finder from the cell's starts, Hessians and classes: (the cell's row, its points).
+
+    ``progress(fraction)`` of the cell, by the estimated time (`finder_share`): gradient descent step by
+    step, then (GD) each point's Hessian or (Newton) the finder and each point's analysis.
+    """
+    cfg, net, L, X, Y = task.settings, task.network, task.blocks, task.X, task.Y
+    shape = network_shape(cfg, net, L, X.shape[0], Y.shape[0], task.width)
+    share = cfg.finder_share(shape.n_params, L)
+
+    def report(finder: float, points: int = 0) -> None:  # finder: its share done, 0..1
+        if progress is not None:
+            progress(share * finder + (1 - share) * points / cfg.trials)
+
+    if isinstance(shape, dr.ResNetShape):
+        rg = lambda th, masks=None: dr.resnet_risk_grad(shape, th, X, Y, masks)  # noqa: E731
+        hf = lambda th: dr.resnet_hessian(shape, th, X, Y)  # noqa: E731
+        pre = lambda th: dr.resnet_preactivations(shape, th, X)  # noqa: E731
+
+        def extra(th: np.ndarray) -> dict[str, Any]:
+            norms = dr.block_norms(shape, th[None])[0]
+            out: dict[str, Any] = {"block_norm_sum": float(norms.sum())}
+            pb = dr.per_block_risks(shape, th, X, Y)
+            out["per_block_risk"] = [float(v) for v in pb]
+            out["per_block_monotone"] = bool(np.all(np.diff(pb) <= cfg.gap_tol * task.scale))
+            return out
+
+        hidden: int | None = cfg.hidden
+        net_width = task.width
+    else:
+        rg = lambda th, masks=None: dr.fc_risk_grad(shape, th, X, Y, masks)  # noqa: E731
+        hf = lambda th: dr.fc_hessian(shape, th, X, Y)  # noqa: E731
+        pre = lambda th: dr.fc_preactivations(shape, th, X)  # noqa: E731
+        extra = lambda th: {}  # noqa: E731
+        hidden, net_width = None, shape.width
+
+    def steer(th: np.ndarray, g: np.ndarray) -> Any:
+        return dr.min_norm_subgradient(rg, pre, th, g)
+
+    res = None
+    if cfg.finder != "newton":
+        res = gradient_descent(rg, task.theta0, steps=cfg.steps, lr=cfg.lr, grad_tol=cfg.grad_tol,
+                               direction=steer, progress=lambda it, steps: report(it / steps))
+    after_finder = lambda points: report(1, points)  # noqa: E731
+    if res is not None and cfg.finder == "gd":
+        pts = _points(net, L, res, hf, task.linear_risk, task.scale, cfg, extra, after_finder)
+    else:
+        starts = task.theta0 if res is None else res.theta
+        pts = _newton_points(net, L, cp.Problem(shape, X, Y), starts, "random" if res is None else "gd",
+                             task.linear_risk, cfg, extra, gd=res, progress=after_finder)
+    row = _summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, task.linear_risk)
+    row.update(_newton_summary(pts, cfg) if cfg.finder != "gd" else {"finder": "gd"})
+    return row, pts
+
+
+def run_cell_task(task: CellTask) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A cell as `executor.run_cells` runs it: progress inside the cell through `cell_progress`."""
+    return run_cell(task, cell_progress)
+
+
+def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepResnetResult:
+    """Data, best linear predictor, the starts of every cell, then the cells through `executor.run_cells`
+    (--jobs local processes, --dask, --cache) and the per-block summary.
+
+    One generator, `make_rng(seed)`, draws the data (gaussian) and then every cell's starts, in order
+    (blocks outer, network inner), all here: a cell draws nothing, so the numbers do not depend on where
+    or in which order cells run. ``progress(completed, total)`` moves inside cells too.
     """
     cfg = settings
     rng = make_rng(cfg.seed)
@@ -533,66 +657,19 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
     info = {"name": dataset.name, **dataset.info, "d_in": d_in, "d_out": d_out, "samples": m}
     lin = dr.best_linear_predictor(X, Y, bias=cfg.bias)
     scale = max(lin.risk, 1e-12 * float(np.mean(np.sum(Y * Y, axis=0))), 1e-300)
-    networks = cfg.networks
-    total = len(networks) * len(cfg.blocks) * (cfg.trials + 1)
-    rows: list[dict[str, Any]] = []
-    points: list[dict[str, Any]] = []
-    done = 0
+    cell_cfg = cfg.cell_settings()
+    tasks = []
     for L in cfg.blocks:
-        rshape = dr.ResNetShape(d_in, width, cfg.hidden, L, d_out, cfg.bias)
-        for net in networks:
-            if net == "resnet":
-                shape: Any = rshape
-                theta0 = dr.resnet_init(rshape, rng, cfg.trials, X, mode=cfg.init, scale=cfg.init_scale)
-                rg = lambda th, masks=None, s=rshape: dr.resnet_risk_grad(s, th, X, Y, masks)  # noqa: E731
-                hf = lambda th, s=rshape: dr.resnet_hessian(s, th, X, Y)  # noqa: E731
-                pre = lambda th, s=rshape: dr.resnet_preactivations(s, th, X)  # noqa: E731
-
-                def extra(th: np.ndarray, s: dr.ResNetShape = rshape) -> dict[str, Any]:
-                    norms = dr.block_norms(s, th[None])[0]
-                    out: dict[str, Any] = {"block_norm_sum": float(norms.sum())}
-                    pb = dr.per_block_risks(s, th, X, Y)
-                    out["per_block_risk"] = [float(v) for v in pb]
-                    out["per_block_monotone"] = bool(np.all(np.diff(pb) <= cfg.gap_tol * scale))
-                    return out
-
-                hidden: int | None = cfg.hidden
-                net_width = width
+        for net in cfg.networks:
+            shape = network_shape(cfg, net, L, d_in, d_out, width)
+            if isinstance(shape, dr.ResNetShape):
+                theta0 = dr.resnet_init(shape, rng, cfg.trials, X, mode=cfg.init, scale=cfg.init_scale)
             else:
-                fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rshape)
-                shape = dr.FCShape(d_in, fw, L, d_out, cfg.bias)
                 theta0 = dr.fc_init(shape, rng, cfg.trials, X)
-                rg = lambda th, masks=None, s=shape: dr.fc_risk_grad(s, th, X, Y, masks)  # noqa: E731
-                hf = lambda th, s=shape: dr.fc_hessian(s, th, X, Y)  # noqa: E731
-                pre = lambda th, s=shape: dr.fc_preactivations(s, th, X)  # noqa: E731
-                extra = lambda th: {}  # noqa: E731
-                hidden, net_width = None, fw
-
-            def gd_progress(it: int, steps: int, base: int = done, net: str = net, L: int = L) -> None:
-                if progress is not None:
-                    progress(base + it / steps, total, description=f"{net} L={L}: descent")
-
-            def steer(th: np.ndarray, g: np.ndarray, rg: Any = rg, pre: Any = pre) -> Any:
-                return dr.min_norm_subgradient(rg, pre, th, g)
-
-            res = None
-            if cfg.finder != "newton":
-                res = gradient_descent(rg, theta0, steps=cfg.steps, lr=cfg.lr, grad_tol=cfg.grad_tol,
-                                       direction=steer, progress=gd_progress)
-            done += 1
-            if res is not None and cfg.finder == "gd":
-                pts = _points(net, L, res, hf, lin.risk, scale, cfg, extra, progress, done, total)
-            else:
-                if progress is not None:
-                    progress(done, total, description=f"{net} L={L}: Newton")
-                starts = theta0 if res is None else res.theta
-                pts = _newton_points(net, L, cp.Problem(shape, X, Y), starts, "random" if res is None else "gd",
-                                     lin.risk, cfg, extra, gd=res)
-            done += cfg.trials
-            points.extend(pts)
-            row = _summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, lin.risk)
-            row.update(_newton_summary(pts, cfg) if cfg.finder != "gd" else {"finder": "gd"})
-            rows.append(row)
+            tasks.append(CellTask(cell_cfg, net, L, X, Y, width, lin.risk, scale, theta0))
+    cells = cfg.run_sweep(run_cell_task, tasks, weights=cfg.cell_seconds(), progress=progress)
+    rows = [row for row, _ in cells]
+    points = [p for _, pts in cells for p in pts]
     per_block = None
     if len(cfg.blocks) == 1 and cfg.blocks[0] >= 2:
         per_block = _per_block_summary(points, cfg, scale)

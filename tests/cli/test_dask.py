@@ -1,5 +1,6 @@
 """`--dask ADDRESS` (issue 11 point 4): the same cells on a dask.distributed cluster give byte-identical JSON
-to `--jobs 1` and `--jobs 2` (every cell runs BLAS on one thread wherever it runs)."""
+to `--jobs 1` and `--jobs 2` (every cell runs BLAS on one thread wherever it runs) — success-rate,
+depth-sweep and landscape deep-resnet (whose starts are all drawn by the parent and sent to the cells)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ distributed = pytest.importorskip("distributed", reason="the 'distributed' extra
 RUNS = {
     "success-rate": ["success-rate", "--k", "3,5", "--trials", "40", "--steps", "300", "--json", "--quiet"],
     "depth-sweep": ["depth-sweep", "--depth", "2,4", "--network", "xavier,2-shortcut", "--trials", "2", "--json",
+                    "--quiet"],
+    "deep-resnet": ["landscape", "deep-resnet", "--blocks", "1,2", "--compare", "fc", "--trials", "4", "--json",
                     "--quiet"],
 }
 

@@ -124,8 +124,36 @@ def test_help_lists_every_option(cli):
     for opt in ("--data", "--rho", "--samples", "--dim", "--blocks", "--width", "--hidden", "--bias", "--no-bias",
                 "--compare", "--fc-width", "--trials", "--steps", "--lr", "--grad-tol", "--gap-tol", "--eig-tol",
                 "--init", "--init-scale", "--finder", "--newton-steps", "--newton-tol", "--dedup-tol", "--eig-tol-alt",
-                "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
+                "--jobs", "--dask", "--cache", "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
         assert opt in r.stdout, opt
+
+
+def test_jobs_1_and_2_give_identical_json(cli):
+    """Every (blocks, network) cell gets its starts from the parent's one generator and runs BLAS on one
+    thread: the JSON is the same, bitwise, in this process and in a pool of 2 (issue 11 point 4)."""
+    for finder in ("newton", "gd"):
+        args = (*QUICK, "--blocks", "1,2", "--compare", "fc", "--finder", finder, "--json")
+        one, two = cli(*args, "--jobs", "1"), cli(*args, "--jobs", "2")
+        assert one.code == 0 and two.code == 0, one.stderr + two.stderr
+        assert two.stdout == one.stdout
+        payload = json.loads(one.stdout)
+        assert [(r["blocks"], r["network"]) for r in payload["rows"]] == [(1, "resnet"), (1, "fc"), (2, "resnet"),
+                                                                          (2, "fc")]
+        assert not {"jobs", "dask", "cache"} & set(payload["config"])
+
+
+def test_cache_keeps_every_cell_and_a_rerun_prints_the_same(cli, tmp_path):
+    cache = tmp_path / "cells"
+    args = (*QUICK, "--blocks", "1,2", "--compare", "fc", "--json", "--jobs", "1")
+    fresh = cli(*args)
+    first = cli(*args, "--cache", str(cache))
+    assert fresh.code == 0 and first.code == 0, first.stderr
+    entries = sorted(cache.glob("*.cell"))
+    assert len(entries) == 4 and first.stdout == fresh.stdout
+    entries[1].unlink()  # as if interrupted before that cell finished
+    again = cli(*args, "--cache", str(cache), "--jobs", "2")
+    assert again.code == 0, again.stderr
+    assert again.stdout == fresh.stdout and len(list(cache.glob("*.cell"))) == 4
 
 
 @pytest.mark.parametrize("preset,rows", [("yun2019-example1", 2), ("yun2019-example2", 1),

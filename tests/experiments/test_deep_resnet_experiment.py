@@ -181,6 +181,38 @@ def test_gradient_descent_reports_progress_and_stops_when_all_converged():
     assert max(calls) < 100000 - 1000  # stopped early, not at the budget
 
 
+def test_progress_moves_inside_cells_and_reaches_the_total():
+    """The cells run through `executor.run_cells`; the bar moves per GD step and per analysed point."""
+    calls = []
+    cfg = S.resolve(overrides={"compare": "fc", "blocks": [1, 2], "trials": 4, "steps": 400, "finder": "gd",
+                               "jobs": 1})
+    exp.run(cfg, progress=lambda done, total, description=None: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and done[-1] == pytest.approx(calls[-1][1])
+    assert len(set(done)) > 4 * 5  # more than one update per cell: inside the cells too
+
+
+def test_cells_get_every_start_from_the_one_generator_in_order():
+    """Today's streams: the data, then the starts of blocks × network in order, all from make_rng(seed)."""
+    from resnet_cli.models import deep_resnet as dr
+    from resnet_cli.rng import make_rng
+
+    cfg = S.resolve(overrides={"data": "gaussian", "samples": 10, "dim": 2, "compare": "fc", "blocks": [1, 2],
+                               "trials": 3, "steps": 5, "finder": "gd", "jobs": 1})
+    sent = []
+    cfg.run_sweep = lambda fn, tasks, **kw: sent.extend(tasks) or [fn(t) for t in tasks]
+    exp.run(cfg)
+    rng = make_rng(cfg.seed)
+    X, _ = exp.columns(exp.load(cfg, rng))
+    for task in sent:
+        shape = exp.network_shape(cfg, task.network, task.blocks, 2, 1, 2)
+        expected = (dr.resnet_init(shape, rng, 3, X, mode=cfg.init, scale=cfg.init_scale)
+                    if task.network == "resnet" else dr.fc_init(shape, rng, 3, X))
+        np.testing.assert_array_equal(task.theta0, expected)
+    assert [(t.blocks, t.network) for t in sent] == [(1, "resnet"), (1, "fc"), (2, "resnet"), (2, "fc")]
+    assert all(t.settings.jobs is None for t in sent)
+
+
 def test_classify():
     cfg = S()
     assert exp.classify(0.9, 1.0, 1.0, 1.0, 1.0, cfg) == "better"
