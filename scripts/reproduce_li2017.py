@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from resnet_cli.experiments import depth_sweep as ds  # noqa: E402
 from resnet_cli.plots import shortcut as plots  # noqa: E402
+from resnet_cli.render.shortcut import cell_text  # noqa: E402
 from resnet_cli.report import dumps, fmt, write_atomic  # noqa: E402
 
 BEGIN = "<!-- li2017:begin -->"
@@ -97,21 +98,7 @@ def rows_by(p: dict) -> dict:
 
 
 def cell_md(row: dict) -> str:
-    status = row["status"]
-    if status == "not-applicable":
-        return "n/a"
-    if status == "degenerate":
-        return "H = 0"
-    if status == "all-diverged":
-        return "all rates diverged"
-    if status == "beyond-precision":
-        return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']} trials)"
-    text = fmt(row["mean"], 3)
-    if row["trials"] > 1 and row["std"] is not None:
-        text += f" ± {fmt(row['std'], 2)}"
-    if row.get("spectrum") == "slq":
-        text = "≈ " + text
-    return text
+    return cell_text(row, words=True)
 
 
 def main_table(p: dict) -> list[str]:

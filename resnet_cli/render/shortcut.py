@@ -138,16 +138,18 @@ def train(p: dict[str, Any]) -> None:
 # --- depth-sweep --------------------------------------------------------------------------------------------
 
 
-def _cell_text(row: dict[str, Any]) -> str:
+def cell_text(row: dict[str, Any], words: bool = False) -> str:
+    """One depth-sweep cell as text: mean ± std (≈ for SLQ estimates) or what the cell is instead.
+    `words=True` spells it out for prose tables (docs/reproductions.md)."""
     status = row["status"]
     if status == "not-applicable":
         return "n/a"
     if status == "degenerate":
         return "H = 0"
     if status == "all-diverged":
-        return "all diverged"
+        return "all rates diverged" if words else "all diverged"
     if status == "beyond-precision":
-        return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']})"
+        return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']}{' trials' if words else ''})"
     text = _pm(row["mean"], row["std"], row["trials"], 3)
     return "≈ " + text if row.get("spectrum") == "slq" else text
 
@@ -195,7 +197,7 @@ def _sweep_table(p: dict[str, Any], names: list[str], init_cond: bool) -> None:
         cells = [str(depth)]
         for name in names:
             row = by_key[(name, depth)]
-            cells.append(_cell_text(row))
+            cells.append(cell_text(row))
             if not init_cond:
                 lr = row.get("best_lr")
                 cells.append("—" if lr is None else fmt(lr, 3) + (" (flat)" if row["best_lr_flat"] else ""))
