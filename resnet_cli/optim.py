@@ -13,7 +13,8 @@ Schedules (DESIGN §3; T1 = stage-I iterations):
 - ``layerwise`` (a reviewer's proposal): stage I trains a only (η_w = 0), stage II trains both with η.
 
 Two exact representations of the same iteration (tests check they agree):
-- ``VectorState``: v (trials × p) and a (trials × k), the update as written above.
+- ``VectorState``: v (trials × p) and a (trials × k), the update as written above (`gd_step`), fused into
+  a few whole-batch numpy calls per step.
 - ``PlaneState``: the same GD in reduced coordinates. ∇_v L ∝ (I − vvᵀ)v* keeps v in the plane of v0 and
   v*, so v = cos θ v* + sin θ n and the normalized step is exactly θ ← θ − atan(η_w s sin θ) with
   s = (aᵀa*)(π − φ)/π. M and N(φ) are combinations of I and 11ᵀ, so a stays in span{a0, 1, a*}:
@@ -153,23 +154,85 @@ def gd_step(
 
 
 class VectorState:
-    """The GD state as full vectors: v (trials × p), a (trials × k). The reference implementation."""
+    """The GD state as full vectors: v (trials × p), a (trials × k); the update of `gd_step`, fused.
+
+    Stored transposed (components × trials, like `PlaneState.coef`), so each component is contiguous over the
+    trials: row-wise dot products are one einsum and per-trial scalings broadcast along the fast axis. v is
+    kept unit (normalized once here, then by every step), so φ = atan2(‖t‖, vᵀv*) with the tangent
+    t = (I − vvᵀ)v* that the w-step needs anyway: one atan2 per step, no renormalization of v or v*. The
+    a-step is a ← d a + b a* + c 1 (per-trial d, b, c), one einsum over the stack [a, a*, 1]; a* and 1 sit in
+    two stacks, the new a is written into the other one. Agrees with `gd_step` to rounding
+    (tests/models/test_vector_step.py).
+    """
 
     def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
-        self.v, self.a = np.array(v0, dtype=float), np.array(a0, dtype=float)
+        v0, a0 = np.asarray(v0, dtype=float), np.asarray(a0, dtype=float)
+        self._v = (v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T.copy()
+        self._y = (v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T.copy()  # unit v*, p × trials
         self.v_star, self.a_star = v_star, a_star
+        self._set_stack(np.stack([a0.T, np.asarray(a_star, dtype=float).T, np.ones(a0.shape[::-1])]))
+
+    def _set_stack(self, stack: np.ndarray) -> None:
+        """[a, a*, 1] (3 × k × trials) and the working buffers of `step`."""
+        self._s = np.ascontiguousarray(stack)
+        self._s_next = self._s.copy()
+        self._sum_star = self._s[1].sum(axis=0)  # 1ᵀa*
+        self._t, self._coef = np.empty_like(self._v), np.empty((3, self._v.shape[1]))
+        self._zeroed, self._pending = np.zeros(self._v.shape[1], dtype=bool), False
+
+    @property
+    def v(self) -> np.ndarray:
+        """Unit filters, trials × p (a view)."""
+        return self._v.T
+
+    @property
+    def a(self) -> np.ndarray:
+        """Output weights, trials × k (a view)."""
+        return self._s[0].T
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        self.v, self.a = gd_step(self.v, self.a, self.v_star, self.a_star, eta_a, eta_w)
+        v, y, t, (a, a_star, _), coef = self._v, self._y, self._t, self._s, self._coef
+        if self._pending:  # gd_step normalizes v = 0 (see below) to 0/0: those rows are lost
+            v[:, self._zeroed] = math.nan
+            self._zeroed[:], self._pending = False, False
+        cos = np.einsum("ij,ij->j", v, y)  # vᵀv* (both unit)
+        np.multiply(cos, v, out=t)
+        np.subtract(y, t, out=t)  # t = (I − vvᵀ)v*, ‖t‖ = sin φ
+        sin = np.sqrt(np.einsum("ij,ij->j", t, t))
+        far = PI - np.arctan2(sin, cos)  # π − φ
+        a_dot = np.einsum("ij,ij->j", a, a_star)  # aᵀa*
+        # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, then v ← (v + η_w s t)/‖v + η_w s t‖.
+        np.multiply(eta_w * a_dot * far / PI, t, out=t)
+        t += v
+        norm = np.sqrt(np.einsum("ij,ij->j", t, t))
+        np.divide(t, norm, out=v)
+        overflow = np.isinf(norm)
+        if overflow.any():  # a diverging: v is now 0 (u/∞) as in gd_step, whose next step turns it into 0/0
+            self._zeroed |= overflow
+            self._pending = True
+        # a: a − η_a(2Ma − 2N(φ)a*) = (1 − η_a(π − 1)/π) a + η_a(2g(φ) − 1/π) a* + η_a(1ᵀa* − 1ᵀa)/π,
+        # with 2g(φ) = (sin φ + (π − φ) cos φ)/π.
+        np.subtract(1.0, eta_a * ((PI - 1) / PI), out=coef[0])
+        np.multiply(eta_a, (sin + far * cos - 1.0) / PI, out=coef[1])
+        np.multiply(eta_a, (self._sum_star - np.add.reduce(a, axis=0)) / PI, out=coef[2])
+        np.einsum("mji,mi->ji", self._s, coef, out=self._s_next[0])
+        self._s, self._s_next = self._s_next, self._s
 
     def take(self, index: np.ndarray) -> "VectorState":
-        return VectorState(self.v[index], self.a[index], self.v_star[index], self.a_star[index])
+        part = object.__new__(VectorState)  # no renormalization: the rows continue bit for bit
+        part._v, part._y = np.ascontiguousarray(self._v[:, index]), np.ascontiguousarray(self._y[:, index])
+        part.v_star, part.a_star = self.v_star[index], self.a_star[index]
+        part._set_stack(self._s[:, :, index])
+        part._zeroed = self._zeroed[index]
+        part._pending = bool(part._zeroed.any())
+        return part
 
     def put(self, index: np.ndarray, part: "VectorState") -> None:
-        self.v[index], self.a[index] = part.v, part.a
+        self._v[:, index], self._s[0][:, index], self._zeroed[index] = part._v, part._s[0], part._zeroed
+        self._pending = bool(self._zeroed.any())
 
     def finite(self) -> np.ndarray:
-        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
+        return np.isfinite(self._v).all(axis=0) & np.isfinite(self._s[0]).all(axis=0)
 
     def statistics(self) -> dict[str, np.ndarray]:
         return run_statistics(self.v, self.a, self.v_star, self.a_star)

@@ -79,15 +79,27 @@ def check_stride(p: int, stride: int) -> None:
         raise ValueError(f"stride must satisfy 1 <= s <= p = {p}, got {stride}")
 
 
-def sample_inputs(rng: np.random.Generator, shape: tuple[int, ...], law: str = "gaussian") -> np.ndarray:
-    """An array of i.i.d. entries with mean 0 and variance 1: N(0, 1), U[−√3, √3] or ±1 (Rademacher)."""
+def sample_inputs(
+    rng: np.random.Generator, shape: tuple[int, ...], law: str = "gaussian", out: np.ndarray | None = None
+) -> np.ndarray:
+    """An array of i.i.d. entries with mean 0 and variance 1: N(0, 1), U[−√3, √3] or ±1 (Rademacher).
+
+    `out` (C-contiguous float64 of that shape): written in place and returned, the same numbers from the same
+    Generator calls as without it (`uniform(−√3, √3)` is −√3 + 2√3·U, exactly what `random` then the scaling
+    gives), so a buffer refilled per chunk costs no allocation or copy."""
+    if law not in LAWS:
+        raise ValueError(f"unknown input law {law!r} (choose from {', '.join(LAWS)})")
+    x = np.empty(shape) if out is None else out
     if law == "gaussian":
-        return rng.standard_normal(shape)
-    if law == "uniform":
-        return rng.uniform(-math.sqrt(3.0), math.sqrt(3.0), size=shape)
-    if law == "rademacher":
-        return 2.0 * rng.integers(0, 2, size=shape) - 1.0
-    raise ValueError(f"unknown input law {law!r} (choose from {', '.join(LAWS)})")
+        rng.standard_normal(out=x)
+    elif law == "uniform":
+        rng.random(out=x)
+        x *= 2 * math.sqrt(3.0)
+        x -= math.sqrt(3.0)
+    else:
+        np.multiply(rng.integers(0, 2, size=shape), 2.0, out=x)
+        x -= 1.0
+    return x
 
 
 def patch_index(p: int, k: int, stride: int) -> np.ndarray:
@@ -472,8 +484,9 @@ class SampleState:
         n, n_samples = self.perm.shape
         rows = np.arange(n)[:, None]
         cols = self.pos[:, None] + np.arange(self.batch)[None, :]
-        both = np.concatenate([self.perm, self.next_perm], axis=1)
-        idx = both[rows, cols]
+        wrap = cols >= n_samples  # read on into the next epoch's permutation (no concatenation of the two)
+        idx = np.where(wrap, self.next_perm[rows, np.where(wrap, cols - n_samples, 0)],
+                       self.perm[rows, np.where(wrap, 0, cols)])
         self.pos = self.pos + self.batch
         for i in np.flatnonzero(self.pos >= n_samples):  # a new epoch: one Generator call per trial
             self.perm[i] = self.next_perm[i]
@@ -482,15 +495,19 @@ class SampleState:
         return self.x[rows, idx], self.y[rows, idx]
 
     def _online_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        n = self.v.shape[0]
         slot = self.t % self.chunk
-        for i in np.flatnonzero(slot == 0):  # refill trial i's chunk: inputs, then label noise
-            self.buf_x[i] = sample_inputs(self.rngs[i], (self.chunk, self.batch, self.d), self.law)
+        for i in np.flatnonzero(slot == 0):  # refill trial i's chunk in place: inputs, then label noise
+            sample_inputs(self.rngs[i], self.buf_x.shape[1:], self.law, out=self.buf_x[i])
             if self.label_noise:
-                self.buf_noise[i] = self.rngs[i].standard_normal((self.chunk, self.batch))
-        rows = np.arange(n)
-        xb = self.buf_x[rows, slot]
-        yb = outputs(patches(xb, self.p, self.stride), self.v_star, self.a_star) + self.label_noise * self.buf_noise[rows, slot]
+                self.rngs[i].standard_normal(out=self.buf_noise[i])
+        if slot.size and (slot == slot[0]).all():  # all trials at the same step of their chunk (as under run_gd)
+            xb, noise = self.buf_x[:, slot[0]], self.buf_noise[:, slot[0]]  # views, no copy
+        else:
+            rows = np.arange(slot.size)
+            xb, noise = self.buf_x[rows, slot], self.buf_noise[rows, slot]
+        yb = outputs(patches(xb, self.p, self.stride), self.v_star, self.a_star)
+        if self.label_noise:
+            yb += self.label_noise * noise
         self.t = self.t + 1
         return xb, yb
 

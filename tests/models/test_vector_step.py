@@ -1,0 +1,108 @@
+"""The fused `optim.VectorState` step is `optim.gd_step` (the update as written) to rounding, divergence included;
+the in-place online input buffers of `SampleState` draw the same numbers as fresh arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resnet_cli import optim
+from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models import two_layer_samples as ts
+
+
+class GdStepState:
+    """The unfused reference: `optim.gd_step` on (trials × p, trials × k) rows, with VectorState's interface."""
+
+    def __init__(self, v0, a0, v_star, a_star):
+        self.v, self.a = np.array(v0, dtype=float), np.array(a0, dtype=float)
+        self.v_star, self.a_star = v_star, a_star
+
+    def step(self, eta_a, eta_w):
+        self.v, self.a = optim.gd_step(self.v, self.a, self.v_star, self.a_star, eta_a, eta_w)
+
+    def take(self, index):
+        return GdStepState(self.v[index], self.a[index], self.v_star[index], self.a_star[index])
+
+    def put(self, index, part):
+        self.v[index], self.a[index] = part.v, part.a
+
+    def finite(self):
+        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
+
+    def statistics(self):
+        return optim.run_statistics(self.v, self.a, self.v_star, self.a_star)
+
+    def vectors(self):
+        return self.v.copy(), self.a.copy()
+
+
+def _problem(seed, n, p, k, student):
+    rng = np.random.default_rng(seed)
+    s = exp.TrainSettings(student=student, p=p, k=k, trials=n)
+    v_star, a_star = s.draw(rng, n, p, k, student)
+    v0, a0 = exp.draw_inits(rng, student, v_star, a_star)
+    return v0, a0, v_star, a_star, s
+
+
+@pytest.mark.parametrize("p, k, student", [(8, 16, "resnet"), (5, 3, "cnn"), (16, 40, "cnn"), (2, 1, "resnet")])
+def test_fused_step_is_gd_step(p, k, student):
+    v0, a0, v_star, a_star, s = _problem(p * k, 40, p, k, student)
+    schedule = s.schedule_of("ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
+    schedule.stage1_iterations = 200
+    fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
+    for t in range(600):
+        fused.step(*schedule.at(t))
+        ref.step(*schedule.at(t))
+    np.testing.assert_allclose(fused.v, ref.v, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(fused.a, ref.a, atol=1e-12 * np.abs(ref.a).max(), rtol=0)
+    np.testing.assert_allclose(np.linalg.norm(fused.v, axis=1), 1.0, atol=1e-14)
+    for key, value in ref.statistics().items():
+        np.testing.assert_allclose(fused.statistics()[key], value, atol=1e-11, rtol=1e-12)
+
+
+def test_fused_step_diverges_when_gd_step_does():
+    """Step sizes far too large for some trials: the same trials are reported diverged after the same number of
+    steps (gd_step's v becomes u/∞ = 0 when ‖u‖² overflows, then 0/0 one step later), checked every step."""
+    n, p, k = 60, 6, 5
+    v0, a0, v_star, a_star, s = _problem(4, n, p, k, "cnn")
+    eta = np.where(np.arange(n) % 3 == 0, np.linspace(0.6, 5.0, n), 0.1)
+    schedule = optim.Schedule("constant", eta, eta, eta, 0)
+    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, s.criteria(), stop_when_global=True, check_every=1,
+                         representation=rep) for rep in ("vector", GdStepState)]
+    assert "diverged" in set(runs[0].outcome) and "global" in set(runs[0].outcome)
+    assert list(runs[0].outcome) == list(runs[1].outcome)
+    np.testing.assert_array_equal(runs[0].iterations, runs[1].iterations)
+    ok = runs[1].outcome != "diverged"
+    np.testing.assert_allclose(runs[0].v[ok], runs[1].v[ok], atol=1e-12)
+
+
+def test_take_and_put_continue_the_rows_bit_for_bit():
+    v0, a0, v_star, a_star, _ = _problem(6, 7, 8, 9, "resnet")
+    eta_a, eta_w = np.full(7, 0.02), np.full(7, 0.2)
+    whole, parted = optim.VectorState(v0, a0, v_star, a_star), optim.VectorState(v0, a0, v_star, a_star)
+    rows = np.array([1, 4, 6])
+    for t in range(60):
+        whole.step(eta_a, eta_w)
+        if t < 20:
+            parted.step(eta_a, eta_w)
+            continue
+        if t == 20:
+            part = parted.take(rows)
+        part.step(eta_a[rows], eta_w[rows])
+    parted.put(rows, part)
+    np.testing.assert_array_equal(parted.v[rows], whole.v[rows])
+    np.testing.assert_array_equal(parted.a[rows], whole.a[rows])
+
+
+@pytest.mark.parametrize("law", ts.LAWS)
+def test_inputs_drawn_into_a_buffer_are_the_fresh_draws(law):
+    fresh = ts.sample_inputs(np.random.default_rng(5), (3, 4, 7), law)
+    buffer = np.full((2, 3, 4, 7), np.nan)
+    ts.sample_inputs(np.random.default_rng(5), (3, 4, 7), law, out=buffer[1])
+    np.testing.assert_array_equal(buffer[1], fresh)
+    assert np.isnan(buffer[0]).all()
+    legacy = {"gaussian": lambda g: g.standard_normal((3, 4, 7)),
+              "uniform": lambda g: g.uniform(-np.sqrt(3.0), np.sqrt(3.0), size=(3, 4, 7)),
+              "rademacher": lambda g: 2.0 * g.integers(0, 2, size=(3, 4, 7)) - 1.0}[law]
+    np.testing.assert_array_equal(fresh, legacy(np.random.default_rng(5)))
