@@ -360,7 +360,21 @@ def normalized_step(
 # --- GD states for the driver --------------------------------------------------------------------------------
 
 
-class StrideState:
+class _RowVectorState:
+    """What the driver reads from a state holding v (trials × p) and a (trials × k) as rows: finiteness,
+    the population statistics (outcomes are judged on the population loss/angle) and the vectors."""
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        return population_statistics(self.v, self.a, self.v_star, self.a_star, self.stride)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.v.copy(), self.a.copy()
+
+
+class StrideState(_RowVectorState):
     """Population GD with normalization for patches at stride s (vector representation; s = p is the
     non-overlapping net, equal to `optim.VectorState` up to rounding). v (trials × p), a (trials × k)."""
 
@@ -383,17 +397,8 @@ class StrideState:
     def put(self, index: np.ndarray, part: "StrideState") -> None:
         self.v[index], self.a[index] = part.v, part.a
 
-    def finite(self) -> np.ndarray:
-        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
 
-    def statistics(self) -> dict[str, np.ndarray]:
-        return population_statistics(self.v, self.a, self.v_star, self.a_star, self.stride)
-
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.v.copy(), self.a.copy()
-
-
-class SampleState:
+class SampleState(_RowVectorState):
     """GD/SGD with normalization on samples, batched over trials (rows). Three modes:
 
     - full batch (``batch`` None or N): GD on the empirical loss L̂ of the fixed training set (x, y);
@@ -536,15 +541,6 @@ class SampleState:
             value = getattr(self, name)
             if value is not None:
                 value[index] = getattr(part, name)
-
-    def finite(self) -> np.ndarray:
-        return np.isfinite(self.v).all(axis=1) & np.isfinite(self.a).all(axis=1)
-
-    def statistics(self) -> dict[str, np.ndarray]:
-        return population_statistics(self.v, self.a, self.v_star, self.a_star, self.stride)
-
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.v.copy(), self.a.copy()
 
     def training_loss(self) -> np.ndarray:
         """L̂ on the fixed training set at the current state (trials,); not defined for online SGD."""
