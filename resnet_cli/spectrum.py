@@ -182,16 +182,31 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], probes: np.ndarray, step
     return LanczosResult(alphas, betas, lengths)
 
 
+def rademacher(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    """`rows` × `n` random signs ±1 (the probe vectors of `slq`), drawn from `rng` in one call."""
+    return rng.choice(np.array([-1.0, 1.0]), size=(rows, n))
+
+
 def slq(
-    matvec: Callable[[np.ndarray], np.ndarray], n: int, steps: int, probes: int, rng: np.random.Generator
+    matvec: Callable[[np.ndarray], np.ndarray], n: int, steps: int, probes: int,
+    rng: np.random.Generator | None = None, *, vectors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stochastic Lanczos quadrature of the spectral density of an n × n symmetric matrix.
 
     Rademacher probes; for each, the Ritz values θ of its Lanczos tridiagonal are Gauss quadrature nodes and
     the squared first components of their eigenvectors the weights: Σ τ² f(θ) ≈ vᵀ f(H) v / vᵀv, exact for
     polynomials of degree < 2·steps. Returns (nodes, weights), the weights summing to 1 over all probes.
+    The probes are drawn from `rng` (`rademacher(rng, probes, n)`) unless given as `vectors` (probes × n,
+    drawn beforehand, e.g. by the parent of a cell that runs elsewhere).
     """
-    V = rng.choice(np.array([-1.0, 1.0]), size=(probes, n))
+    if vectors is None:
+        if rng is None:
+            raise ValueError("slq: give a generator or the probe vectors")
+        V = rademacher(rng, probes, n)
+    else:
+        V = np.asarray(vectors, dtype=np.float64)
+        if V.shape != (probes, n):
+            raise ValueError(f"slq: probe vectors of shape {V.shape}, expected {(probes, n)}")
     result = lanczos(matvec, V, steps)
     nodes, weights = [], []
     for p in range(probes):

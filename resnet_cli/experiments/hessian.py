@@ -4,11 +4,13 @@ For `runs` independent initialisations (drawn at once), optionally trained by fu
 the Hessian of the loss is computed — exactly (`eigvalsh` of the matrix assembled from Kronecker blocks or
 pre-activation tangents) or by stochastic Lanczos quadrature — and summarised as in the paper (|λ|max, the
 10th percentile of |λ|, cond10, true cond, index). At the zero point of a shortcut network the prediction of
-Theorem 1 is computed independently and the largest deviation from it reported.
+Theorem 1 is computed independently and the largest deviation from it reported. Each trial's Hessian is a
+cell of `executor.run_cells` (--jobs, --dask, --cache); everything random is drawn here beforehand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Optional
 
@@ -17,13 +19,15 @@ import numpy as np
 from resnet_cli import budget
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import Dataset, load_dataset
+from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import SpectrumStats, density_stats, slq, spectrum_stats
+from resnet_cli.spectrum import SpectrumStats, density_stats, rademacher, slq, spectrum_stats
 
 SPECTRA = ("exact", "slq")
 POINTS = ("init", "trained")
 EXACT_MAX_PARAMS = 10_000  # a dense 10⁴ × 10⁴ Hessian is 800 MB; above that use --spectrum slq
+THEOREM_PROBES = 4  # probe vectors of the SLQ check of Theorem 1
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
 
 Progress = Callable[..., None]
@@ -73,8 +77,8 @@ class Problem:
     dataset: Dataset
     moments: sc.SecondMoments
     l_min: float
-    init_rng: np.random.Generator
-    probe_rng: np.random.Generator
+    init_rng: np.random.Generator | None = None  # None in a cell task: a cell draws nothing
+    probe_rng: np.random.Generator | None = None
 
     def data_info(self) -> dict[str, Any]:
         return {
@@ -145,9 +149,11 @@ def check_spectrum(spectrum: str, n_params: int) -> None:
 
 def measure_hessian(
     problem: Problem, weights: np.ndarray, spec: SpectrumSettings, method: str | None = None, keep_matrix: bool = False,
+    probes: np.ndarray | None = None,
 ) -> Measurement:
     """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes
-    (`method` overrides `spec.spectrum`, e.g. the exact/slq choice of depth-sweep's auto)."""
+    (`method` overrides `spec.spectrum`, e.g. the exact/slq choice of depth-sweep's auto). SLQ takes the
+    given `probes` (lanczos_probes × parameters), else draws them from `problem.probe_rng`."""
     net, ds = problem.net, problem.dataset
     if (method or spec.spectrum) == "exact":
         H = sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments)
@@ -157,7 +163,7 @@ def measure_hessian(
     def matvec(V: np.ndarray) -> np.ndarray:
         return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
 
-    nodes, wts = slq(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng)
+    nodes, wts = slq(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng, vectors=probes)
     return Measurement(density_stats(nodes, wts, net.n_params), nodes=nodes, weights=wts)
 
 
@@ -172,12 +178,13 @@ def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
     return out
 
 
-def theorem1_check(problem: Problem, measurement: Measurement, rng: np.random.Generator) -> dict[str, Any] | None:
+def theorem1_check(problem: Problem, measurement: Measurement, signs: np.ndarray | None) -> dict[str, Any] | None:
     """Theorem 1 beside the measurement at w = 0, with the largest deviation (None for a plain network).
 
     Exact: max |H − H_pred| over all entries and, where the theorem states the eigenvalues (n = 2, n ≥ 3;
     n = 1 from the predicted matrix), max |λ_i − λ_i,pred| of the sorted spectra. SLQ: max |(H − H_pred) v|
-    over the probe vectors (a lower bound of the matrix deviation).
+    over the probe vectors v = `signs` / √parameters (`signs`: THEOREM_PROBES × parameters random signs, drawn
+    by the caller; a lower bound of the matrix deviation).
     """
     net, ds = problem.net, problem.dataset
     pred = sc.theorem1_prediction(net, ds.X, ds.Y)
@@ -206,7 +213,7 @@ def theorem1_check(problem: Problem, measurement: Measurement, rng: np.random.Ge
         out["max_abs_deviation"] = max(deviations)
         out["deviation_kind"] = "exact"
     else:
-        V = rng.choice(np.array([-1.0, 1.0]), size=(4, net.n_params)) / np.sqrt(net.n_params)
+        V = np.asarray(signs, dtype=np.float64) / np.sqrt(net.n_params)
         W0 = np.zeros(net.weight_shape)
         HV = sc.hessian_vector_products(net, W0, V, ds.X, ds.Y, moments=problem.moments)
         out["max_abs_deviation"] = float(np.abs(HV - pred.matvec(V)).max())
@@ -221,7 +228,7 @@ def theorem1_check(problem: Problem, measurement: Measurement, rng: np.random.Ge
 
 
 @dataclass
-class HessianSettings(NetworkSettings, SpectrumSettings):
+class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
     """Settings of `resnet-cli hessian` (see docs/hessian.md)."""
 
     COMMAND = "hessian"
@@ -240,12 +247,21 @@ class HessianSettings(NetworkSettings, SpectrumSettings):
 
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): the data, GD on the trials, and
-        one spectrum per trial (exact: the dense Hessian, parameters² × 8 bytes and more)."""
-        return budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=self.trials,
+        one spectrum per trial (exact: the dense Hessian, parameters² × 8 bytes and more), each worker
+        process holding the data and one spectrum's arrays."""
+        cost = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=self.trials,
                                steps=self.steps if self.at == "trained" else 0, linear=self.is_linear(),
                                spectra=self.trials, spectrum=self.spectrum,
                                lanczos=(self.lanczos_steps, self.lanczos_probes),
                                sized=budget.flags(depth=self.depth, trials=self.trials, **self.sizes()))
+        workers = 1 if self.dask else min(self.workers(), self.trials)
+        if workers == 1:
+            return cost
+        one = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=0, linear=self.is_linear(),
+                              spectra=1, spectrum=self.spectrum, lanczos=(self.lanczos_steps, self.lanczos_probes))
+        # Only the spectra run in parallel (training is one program in the parent).
+        return dataclasses.replace(cost, nbytes=cost.nbytes + (workers - 1) * one.nbytes,
+                                   workers=workers if self.at == "init" else 1)
 
     def is_linear(self) -> bool:
         return self.act_pre == self.act_mid == self.act_post == "identity"
@@ -269,7 +285,7 @@ class HessianResult:
         """The JSON payload; the spectra themselves ride along as `.spectra` (for --eigenvalues, not JSON)."""
         s = self.summary
         keys = ("n_params", *STAT_KEYS, "zero_matrix", "loss", "std", "trials", "diverged_trials")
-        payload = HessianPayload(command="hessian", config=self.settings.to_dict(), **{k: s[k] for k in keys})
+        payload = HessianPayload(command="hessian", config=self.settings.result_config(), **{k: s[k] for k in keys})
         payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum == "slq",
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
         if self.theory is not None:
@@ -320,8 +336,77 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
     return out
 
 
+@dataclass(frozen=True)
+class TrialTask:
+    """The Hessian of one trial, as a cell of `executor.run_cells`: picklable, and its own cache key (the
+    settings without --jobs/--dask/--cache, the network and data, the trial's weights and the random signs
+    the parent drew for it: SLQ probes, and at the zero point of trial 0 those of the Theorem 1 check)."""
+
+    settings: HessianSettings
+    problem: Problem  # without generators: a cell draws nothing
+    trial: int
+    weights: np.ndarray
+    trained: bool  # the loss comes from training (the parent), else it is the loss at the initial point
+    probes: np.ndarray | None = None  # SLQ: lanczos_probes × parameters signs
+    theorem: bool = False  # trial 0 at w = 0: check Theorem 1 here (exact: with the dense Hessian)
+    theorem_signs: np.ndarray | None = None  # SLQ: THEOREM_PROBES × parameters signs for the check
+
+
+@dataclass
+class TrialResult:
+    """What a trial's cell returns: loss at the initial point (when not trained), spectrum and Theorem 1."""
+
+    stats: SpectrumStats
+    spectrum: dict[str, Any]
+    loss: float | None = None
+    loss_gap: float | None = None
+    theory: dict[str, Any] | None = None
+
+
+def measure_trial(task: TrialTask) -> TrialResult:
+    """One trial's Hessian spectrum (and the Theorem 1 check, for trial 0 at the zero point)."""
+    problem, cfg = task.problem, task.settings
+    loss = None if task.trained else _loss_at(problem, task.weights)
+    keep = task.theorem and cfg.spectrum == "exact"
+    m = measure_hessian(problem, task.weights, cfg, keep_matrix=keep, probes=task.probes)
+    if m.eigenvalues is not None:
+        spectrum = {"trial": task.trial, "eigenvalues": m.eigenvalues}
+    else:
+        spectrum = {"trial": task.trial, "nodes": m.nodes, "weights": m.weights}
+    out = TrialResult(m.stats, spectrum, loss, None if loss is None else loss - problem.l_min)
+    if task.theorem:
+        out.theory = theorem1_check(problem, m, task.theorem_signs)
+    return out
+
+
+def trial_tasks(cfg: HessianSettings, problem: Problem, W: np.ndarray, diverged: np.ndarray | None) -> list[TrialTask]:
+    """A task per trial that did not diverge. The parent draws every random sign, in the order the trials
+    once drew them one after another from `problem.probe_rng`: trial 0's SLQ probes, the Theorem 1 check's
+    signs (zero point, shortcut network), then each later trial's probes; exact spectra draw nothing."""
+    net = problem.net
+    at_zero = cfg.at == "init" and cfg.init == "zero"
+    slq_probes = cfg.spectrum == "slq"
+    bare = dataclasses.replace(problem, init_rng=None, probe_rng=None)
+    cell_cfg = cfg.cell_settings()
+    tasks = []
+    for r in range(cfg.trials):
+        if diverged is not None and diverged[r]:
+            continue
+        probes = rademacher(problem.probe_rng, cfg.lanczos_probes, net.n_params) if slq_probes else None
+        theorem = at_zero and r == 0
+        signs = None
+        if theorem and slq_probes and net.shortcut:
+            signs = rademacher(problem.probe_rng, THEOREM_PROBES, net.n_params)
+        tasks.append(TrialTask(cell_cfg, bare, r, W[r], diverged is not None, probes, theorem, signs))
+    return tasks
+
+
 def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResult:
-    """Run the `hessian` experiment (pure computation; the command renders the result)."""
+    """Run the `hessian` experiment (pure computation; the command renders the result).
+
+    The initial weights of every trial (one batch), training (one batched GD program) and every random sign
+    are drawn here; each trial's Hessian is then a cell of `executor.run_cells` (--jobs, --dask, --cache)
+    on one BLAS thread, so the numbers do not depend on where the cells run."""
     problem = build_problem(cfg)
     net = problem.net
     check_spectrum(cfg.spectrum, net.n_params)
@@ -335,14 +420,14 @@ def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResul
             progress=lambda e, n: progress(e / max(n, 1), total, f"training: step {e}/{n}"),
         )
         W = trained.weights
-    at_zero = cfg.at == "init" and cfg.init == "zero"
+    tasks = trial_tasks(cfg, problem, W, None if trained is None else trained.diverged)
+    offset = total - len(tasks)  # training and the diverged trials
+    label = f"Hessians ({net.n_params} parameters, {cfg.spectrum})"
+    done = cfg.run_sweep(measure_trial, tasks,
+                         progress=lambda d, n: progress(offset + d, total, f"{label}: {d:g}/{n:g}"))
+    measured = {task.trial: result for task, result in zip(tasks, done)}
     trials: list[dict[str, Any]] = []
-    good: list[SpectrumStats] = []
-    spectra: list[dict[str, np.ndarray]] = []
-    theory = None
     for r in range(cfg.trials):
-        done = r + (1 if trained is not None else 0)
-        progress(done, total, f"Hessian {r + 1}/{cfg.trials} ({net.n_params} parameters, {cfg.spectrum})")
         entry: dict[str, Any] = {"trial": r}
         if trained is not None:
             entry["loss"] = float(trained.losses[-1, r])
@@ -351,30 +436,21 @@ def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResul
             if trained.diverged[r]:
                 entry["diverged_step"] = int(trained.diverged_epoch[r])
                 entry["stats"] = None
-                trials.append(entry)
-                continue
         else:
-            loss0 = _loss_at(problem, W[r])
-            entry["loss"] = loss0
-            entry["loss_gap"] = loss0 - problem.l_min
-        keep = at_zero and r == 0 and cfg.spectrum == "exact"
-        m = measure_hessian(problem, W[r], cfg, keep_matrix=keep)
-        entry["stats"] = stats_dict(m.stats)
-        good.append(m.stats)
-        if m.eigenvalues is not None:
-            spectra.append({"trial": r, "eigenvalues": m.eigenvalues})
-        else:
-            spectra.append({"trial": r, "nodes": m.nodes, "weights": m.weights})
-        if at_zero and r == 0:
-            theory = theorem1_check(problem, m, problem.probe_rng)
+            entry["loss"], entry["loss_gap"] = measured[r].loss, measured[r].loss_gap
+        if r in measured:
+            entry["stats"] = stats_dict(measured[r].stats)
         trials.append(entry)
     progress(total, total, "done")
-    summary = summarise(good)
+    results = [measured[task.trial] for task in tasks]
+    theory = next((res.theory for task, res in zip(tasks, results) if task.theorem), None)
+    summary = summarise([res.stats for res in results])
     finite_losses = [e["loss"] for e in trials if not e.get("diverged")]
     summary["loss"] = float(np.mean(finite_losses)) if finite_losses else None
     summary["std"]["loss"] = float(np.std(finite_losses)) if finite_losses else None
     summary["n_params"] = net.n_params
     summary["diverged_trials"] = sum(1 for e in trials if e.get("diverged"))
+    spectra = [res.spectrum for res in results]
     return HessianResult(cfg, problem.network_info(), problem.data_info(), summary, trials, theory, spectra)
 
 

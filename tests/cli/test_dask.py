@@ -1,6 +1,7 @@
 """`--dask ADDRESS` (issue 11 point 4): the same cells on a dask.distributed cluster give byte-identical JSON
 to `--jobs 1` and `--jobs 2` (every cell runs BLAS on one thread wherever it runs) — success-rate,
-depth-sweep and landscape deep-resnet (whose starts are all drawn by the parent and sent to the cells)."""
+depth-sweep, landscape deep-resnet (whose starts are all drawn by the parent and sent to the cells) and
+hessian (one cell per trial; the parent draws the weights and the SLQ probes)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ RUNS = {
                     "--quiet"],
     "deep-resnet": ["landscape", "deep-resnet", "--blocks", "1,2", "--compare", "fc", "--trials", "4", "--json",
                     "--quiet"],
+    "hessian": ["hessian", "--spectrum", "slq", "--trials", "3", "--depth", "4", "--lanczos-steps", "20",
+                "--lanczos-probes", "3", "--json", "--quiet"],
 }
 
 

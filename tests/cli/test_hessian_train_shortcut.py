@@ -251,3 +251,28 @@ def test_old_spellings_still_work_with_a_notice(cli):
     assert "--runs is deprecated" in old.stderr and "use --trials" in old.stderr
     r = cli("train", "shortcut", "--depth", "2", "--epochs", "3", "--log-every", "1", "--samples", "100", "--quiet")
     assert r.code == 0 and "use --steps" in r.stderr and "use --trace-every" in r.stderr
+
+
+HESSIAN_CELL_RUNS = {
+    "exact": ["--trials", "3", "--init", "xavier", "--depth", "4"],
+    "exact-zero": ["--trials", "2", "--depth", "4"],
+    "slq-zero": ["--spectrum", "slq", "--trials", "3", "--depth", "4", "--lanczos-steps", "20", "--lanczos-probes", "3"],
+    "slq-trained": ["--spectrum", "slq", "--trials", "2", "--at", "trained", "--init", "small", "--steps", "10",
+                    "--act-mid", "relu", "--samples", "200", "--lanczos-steps", "20", "--lanczos-probes", "3"],
+}
+
+
+@pytest.mark.parametrize("name", list(HESSIAN_CELL_RUNS))
+def test_hessian_jobs_1_and_2_give_identical_json(tmp_path, cli, name):
+    """Each trial's Hessian is a cell (`executor.run_cells`): the parent draws weights, trains and draws every
+    SLQ probe, so --jobs 1, --jobs 2 and a cached re-run give byte-identical JSON and eigenvalue files."""
+    outputs = []
+    for tag, extra in (("one", ["--jobs", "1"]), ("two", ["--jobs", "2"]), ("cached", ["--cache", str(tmp_path / "c")]),
+                       ("again", ["--cache", str(tmp_path / "c"), "--jobs", "2"])):
+        eig = tmp_path / f"{tag}.csv"
+        r = cli("hessian", *HESSIAN_CELL_RUNS[name], *extra, "--eigenvalues", str(eig), "--json", "--quiet")
+        assert r.code == 0, r.stderr
+        outputs.append((r.stdout, eig.read_bytes()))
+    assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
+    config = json.loads(outputs[0][0])["config"]
+    assert not {"jobs", "dask", "cache"} & set(config)
