@@ -108,9 +108,15 @@ def gradient_w(
     w: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, offset: np.ndarray | float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean gradients (∇_w L, ∇_a L) of L(w, a) at any w: ∇_w L = ∇_v L / ‖offset + w‖ (chain rule)."""
+    return chain_to_w(gradients, w, offset, a, v_star, a_star)
+
+
+def chain_to_w(tangent_gradients, w: np.ndarray, offset: np.ndarray | float, *args) -> tuple[np.ndarray, np.ndarray]:
+    """(∇_w, ∇_a) at any raw w from `tangent_gradients(v, *args)`, the gradients at the unit filter
+    v = (offset + w)/‖offset + w‖ with ∇_v on the sphere's tangent space: ∇_w = ∇_v / ‖offset + w‖."""
     u = offset + w
     r = np.linalg.norm(u, axis=-1, keepdims=True)
-    grad_v, grad_a = gradients(u / r, a, v_star, a_star)
+    grad_v, grad_a = tangent_gradients(u / r, *args)
     return grad_v / r, grad_a
 
 

@@ -53,12 +53,11 @@ import math
 from typing import Sequence
 
 import numpy as np
-
-from resnet_cli.rng import child_rngs
 from numpy.lib.stride_tricks import sliding_window_view
 
 from resnet_cli import optim
 from resnet_cli.models import two_layer as tl
+from resnet_cli.rng import child_rngs
 
 PI = math.pi
 LAWS = ("gaussian", "uniform", "rademacher")
@@ -226,10 +225,7 @@ def empirical_gradient_w(
     w: np.ndarray, a: np.ndarray, z: np.ndarray, y: np.ndarray, offset: np.ndarray | float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean gradients (∇_w L̂, ∇_a L̂) of L̂(w, a) at any w: ∇_w L̂ = (I − vvᵀ)∂_v L̂ / ‖offset + w‖."""
-    u = offset + w
-    r = np.linalg.norm(u, axis=-1, keepdims=True)
-    grad_v, grad_a = empirical_gradients(u / r, a, z, y)
-    return grad_v / r, grad_a
+    return tl.chain_to_w(empirical_gradients, w, offset, a, z, y)
 
 
 def _tangent(v: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -331,10 +327,7 @@ def stride_gradient_w(
     offset: np.ndarray | float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Euclidean gradients (∇_w L, ∇_a L) of the stride-s loss at any w: the tangent gradient / ‖offset + w‖."""
-    u = offset + w
-    r = np.linalg.norm(u, axis=-1, keepdims=True)
-    grad_v, grad_a = stride_gradients(u / r, a, v_star, a_star, stride)
-    return grad_v / r, grad_a
+    return tl.chain_to_w(stride_gradients, w, offset, a, v_star, a_star, stride)
 
 
 def population_statistics(
