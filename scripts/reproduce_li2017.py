@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from resnet_cli.experiments import depth_sweep as ds  # noqa: E402
 from resnet_cli.plots import shortcut as plots  # noqa: E402
 from resnet_cli.render.shortcut import cell_text  # noqa: E402
-from resnet_cli.report import dumps, fmt, write_atomic  # noqa: E402
+from resnet_cli.report import dumps, fmt, write_atomic, write_marked_section  # noqa: E402
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
@@ -367,21 +367,6 @@ def section(docs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(docs: Path, text: str) -> None:
-    target = docs / "reproductions.md"
-    if target.exists():
-        old = target.read_text(encoding="utf-8")
-        if BEGIN in old and END in old:
-            head, rest = old.split(BEGIN, 1)
-            tail = rest.split(END, 1)[1].lstrip("\n")
-            new = head + text + ("\n" + tail if tail else "")
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-    else:
-        new = "# Reproductions\n\nEach section: the paper's claims beside what `resnet-cli` measures.\n\n" + text
-    write_atomic(target, new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
@@ -404,7 +389,8 @@ def main() -> int:
             path = docs / "data" / f"li2017-{name}.json"
             if path.exists():
                 plots.depth_sweep(load_result(path), str(docs / "figures" / f"li2017-{name}.png"))
-    write_section(docs, section(docs))
+    write_marked_section(docs / "reproductions.md", section(docs), BEGIN, END,
+                         title="# Reproductions\n\nEach section: the paper's claims beside what `resnet-cli` measures.\n")
     print(f"[reproduce-li2017] wrote {docs / 'reproductions.md'}", file=sys.stderr)
     return 0
 

@@ -44,7 +44,7 @@ from resnet_cli.config import load_toml  # noqa: E402
 from resnet_cli.executor import run_cells  # noqa: E402
 from resnet_cli.experiments import train_shortcut as ts  # noqa: E402
 from resnet_cli.plots import shortcut as plots  # noqa: E402
-from resnet_cli.report import dumps, fmt, write_atomic  # noqa: E402
+from resnet_cli.report import dumps, fmt, write_atomic, write_marked_section  # noqa: E402
 from resnet_cli.spectrum import ZERO_TOLERANCE  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -390,20 +390,6 @@ def section(docs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(docs: Path, text: str) -> None:
-    target = docs / "reproductions.md"
-    old = target.read_text(encoding="utf-8") if target.exists() else "# Reproductions\n\n"
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        new = head + text.rstrip("\n") + rest.split(END, 1)[1]
-    elif AFTER in old:
-        head, rest = old.split(AFTER, 1)
-        new = head + AFTER + "\n\n" + text.rstrip("\n") + rest
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    write_atomic(target, new)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
@@ -434,7 +420,7 @@ def main() -> int:
             log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
         if out.exists():
             DRAW[name](json.loads(out.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
-    write_section(docs, section(docs))
+    write_marked_section(docs / "reproductions.md", section(docs), BEGIN, END, after=AFTER)
     log(f"wrote {docs / 'reproductions.md'}")
     return 0
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from resnet_cli.cli import run  # noqa: E402
 from resnet_cli.executor import run_cells  # noqa: E402
-from resnet_cli.report import write_atomic  # noqa: E402
+from resnet_cli.report import write_marked_section  # noqa: E402
 
 BEGIN, END = "<!-- liu2019-beyond:begin -->", "<!-- liu2019-beyond:end -->"
 SEED = 0
@@ -262,13 +262,7 @@ def main() -> int:
         END,
     ]
     target = ROOT / "docs" / "reproductions.md"
-    text = target.read_text() if target.exists() else "# Reproductions\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + "\n".join(lines) + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n"
-    write_atomic(target, text)
+    write_marked_section(target, "\n".join(lines), BEGIN, END)
     print(f"wrote {target.relative_to(ROOT)} ({total:.0f} s in all)", file=sys.stderr)
     return 0
 

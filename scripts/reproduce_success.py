@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from resnet_cli.cli import run  # noqa: E402
-from resnet_cli.report import write_atomic  # noqa: E402
+from resnet_cli.report import write_marked_section  # noqa: E402
 
 BEGIN, END = "<!-- liu2019:begin -->", "<!-- liu2019:end -->"
 SEED = 0
@@ -100,13 +100,8 @@ def main() -> int:
         END,
     ]
     target = ROOT / "docs" / "reproductions.md"
-    text = target.read_text() if target.exists() else "# Reproductions\n\nPaper's claims beside our numbers, with the command and seed that made ours.\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + "\n".join(section) + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
-    write_atomic(target, text)
+    write_marked_section(target, "\n".join(section), BEGIN, END,
+                         title="# Reproductions\n\nPaper's claims beside our numbers, with the command and seed that made ours.\n")
     print(f"wrote {target.relative_to(ROOT)}")
     return 0
 

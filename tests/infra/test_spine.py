@@ -263,3 +263,18 @@ def test_presets_parse():
     for name in preset_names():
         assert isinstance(load_toml(name), dict)
 
+
+
+def test_write_marked_section_replaces_only_its_part(tmp_path):
+    from resnet_cli.report import write_marked_section
+
+    page = tmp_path / "reproductions.md"
+    write_marked_section(page, "<!-- a -->\nA1\n<!-- /a -->\n", "<!-- a -->", "<!-- /a -->")
+    assert page.read_text() == "# Reproductions\n\n<!-- a -->\nA1\n<!-- /a -->\n"
+    write_marked_section(page, "<!-- b -->\nB1\n<!-- /b -->", "<!-- b -->", "<!-- /b -->")
+    write_marked_section(page, "<!-- a -->\nA2\n<!-- /a -->", "<!-- a -->", "<!-- /a -->")
+    assert page.read_text() == "# Reproductions\n\n<!-- a -->\nA2\n<!-- /a -->\n\n<!-- b -->\nB1\n<!-- /b -->\n"
+    write_marked_section(page, "<!-- c -->\nC\n<!-- /c -->", "<!-- c -->", "<!-- /c -->", after="<!-- /a -->")
+    assert page.read_text() == ("# Reproductions\n\n<!-- a -->\nA2\n<!-- /a -->\n\n<!-- c -->\nC\n<!-- /c -->\n\n"
+                                "<!-- b -->\nB1\n<!-- /b -->\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["reproductions.md"]
