@@ -46,8 +46,3 @@ def descend(step: Step, state: S, steps: int, *, callback: Callback | None = Non
                     break
     return state, done
 
-
-def every_step(points: set[int] | list[int] | tuple[int, ...], every: int) -> Callable[[int], bool]:
-    """A predicate for callbacks that act on a sparse set of steps (trace points) or on a period."""
-    wanted = set(int(p) for p in points)
-    return lambda done: done in wanted or (every > 0 and done % every == 0)

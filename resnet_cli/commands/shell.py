@@ -52,11 +52,6 @@ def typed_settings(ctx: typer.Context) -> dict[str, Any]:
     }
 
 
-def check_file(flag: str, path: str | None, suffixes: tuple[str, ...]) -> None:
-    """An output path's suffix, and that it can be written (resnet_cli/outputs.py), before any work."""
-    check_out_path(path, suffixes, flag)
-
-
 def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any], view: View) -> Any:
     """Resolve the settings, check the outputs, run the experiment with progress, emit the result."""
     params = ctx.params
@@ -66,10 +61,10 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     if plot:
         if view.plot is None:
             raise ConfigError("--plot: this command draws no figure")
-        check_file("--plot", plot, PLOT_SUFFIXES)
+        check_out_path(plot, PLOT_SUFFIXES, "--plot")
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
-        check_file("--" + name.replace("_", "-"), params.get(name), suffixes)
+        check_out_path(params.get(name), suffixes, "--" + name.replace("_", "-"))
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet)
     with progress_bar(quiet, view.label) as update, one_line_warnings():
