@@ -256,12 +256,12 @@ def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _strip_optional(tp: Any) -> tuple[Any, bool]:
+def _strip_optional(tp: Any) -> Any:
+    """X for Optional[X] (a setting whose default is None takes X's values), else the type itself."""
     args = typing.get_args(tp)
     if typing.get_origin(tp) in (typing.Union, types.UnionType) and type(None) in args:
-        rest = [a for a in args if a is not type(None)]
-        return rest[0], True
-    return tp, False
+        return next(a for a in args if a is not type(None))
+    return tp
 
 
 @dataclasses.dataclass
@@ -333,9 +333,7 @@ class Settings:
     def _coerce(cls, key: str, value: Any) -> Any:
         """A TOML or command-line value converted to the field's type (range checks come later)."""
         name = flag_of(key)
-        tp, optional = _strip_optional(cls._field_type(key))
-        if hasattr(value, "value") and not isinstance(value, (int, float, str)):  # an Enum member
-            value = value.value
+        tp = _strip_optional(cls._field_type(key))
         origin = typing.get_origin(tp)
         if origin is list:
             (item,) = typing.get_args(tp)
