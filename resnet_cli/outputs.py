@@ -103,14 +103,14 @@ def _keep_existing_mode(fd: int, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
     """Yield a temp file path to write (e.g. `fig.savefig(tmp)`); on success it replaces `path` atomically.
 
-    The temp file has the target's suffix (matplotlib picks the format from it) and lives in the real
-    target's folder. On any exception (KeyboardInterrupt included) it is removed and `path` is untouched.
+    The temp file has the target's suffix unless `suffix` is given (matplotlib picks the format from it)
+    and lives in the real target's folder. On any exception (KeyboardInterrupt included) it is removed and `path` is untouched.
     """
     target = real_target(path)
-    fd, tmp = _create_temp(target.parent, target.name, target.suffix)
+    fd, tmp = _create_temp(target.parent, target.name, target.suffix if suffix is None else suffix)
     try:
         _keep_existing_mode(fd, target)
         os.close(fd)
@@ -134,5 +134,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> None:
     """Write `data` (str as UTF-8, newlines untouched, or bytes) to `path` atomically; see the module doc."""
     payload = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+    # ".tmp", not the target's suffix: a reader globbing "*.json" or "*.cell" never sees a half-written file.
+    with atomic_path(path, ".tmp") as tmp, open(tmp, "wb") as handle:
         handle.write(payload)
