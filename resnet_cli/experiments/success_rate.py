@@ -19,7 +19,7 @@ from resnet_cli import budget, optim
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments.sweep import SweepSettings
-from resnet_cli.experiments.two_layer import (DataSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
+from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
                                               TheoremSettings, draw_inits, estimated_work, theorem_report,
                                               window_points)
 from resnet_cli.models import two_layer as tl
@@ -61,7 +61,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 
 @dataclass
-class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, DataSettings, TheoremSettings, SweepSettings):
+class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings, SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
     uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
 

@@ -127,7 +127,7 @@ class SizeSettings(Settings):
 
 
 @dataclass
-class DataSettings(Settings):
+class SampleSettings(Settings):
     """Where the gradients come from (issue 12): the population loss in closed form (the default), a fixed
     training set of `samples` inputs (GD with `batch` None or N, minibatch SGD with batch B < N), or online
     SGD (`online`: B fresh inputs every step). Inputs have i.i.d. unit-variance entries of the law `inputs`;
@@ -312,7 +312,7 @@ def estimated_work(settings: Settings) -> dict[str, float]:
     method, schedule = getattr(s, "method", None), getattr(s, "schedule", None)
     methods = len(method) if method is not None else len(schedule) if isinstance(schedule, list) else 1
     trials = getattr(s, "trials", None) or getattr(s, "basin_phi", 1) * getattr(s, "basin_a", 1)
-    per_step = s.per_step() if isinstance(s, DataSettings) else 0
+    per_step = s.per_step() if isinstance(s, SampleSettings) else 0
     out = {"trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}
     for p in ps:
         for k in ks:
@@ -346,7 +346,7 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
 
 
 @dataclass
-class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, DataSettings, TheoremSettings):
+class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings):
     COMMAND = "train two-layer"
     student: str = setting("resnet", choices=STUDENTS)
     schedule: str = setting("ssw", choices=SCHEDULES)
@@ -436,7 +436,7 @@ def run_train(settings: TrainSettings, progress: Progress | None = None) -> Trai
 
 
 @dataclass
-class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, DataSettings):
+class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings):
     COMMAND = "landscape two-layer"
     profile_points: int = setting(19, min=2)
     basin_phi: int = setting(7, min=1)
