@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resnet_cli.data import dataset_shape
 from resnet_cli.errors import ConfigError
 from resnet_cli.resources import check_memory, format_duration
 
@@ -109,22 +110,13 @@ def two_layer(settings: object, ps: list[int], ks: list[int], rows: int, *, work
     return Cost(nbytes, seconds, sized, workers=min(max(1, workers), cells))
 
 
-def shortcut_data(data: str, samples: int | None, dim: int | None) -> tuple[int, int]:
-    """(samples, d) of a Li et al. data set without loading it: digits 1797 × 10, MNIST 60000 × 10 (or
-    --samples), gaussian --samples (1000) × --dim (10)."""
-    if data.startswith("gaussian"):
-        return (samples or 1000), (dim or 10)
-    default = 60000 if data.startswith("mnist") else 1797
-    return min(samples or default, default), 10
-
-
 def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
              steps: int = 0, linear: bool = True, spectra: int = 0, spectrum: str = "exact",
              exact_limit: float = float("inf"), lanczos: tuple[int, int] = (80, 8), workers: int = 1,
              sized: str = "") -> Cost:
     """n-shortcut networks of `depths` layers of d × d: the data, GD on trials × rates weight sets, and
     `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors)."""
-    m, d = shortcut_data(data, samples, dim)
+    m, d, _ = dataset_shape(data, samples, dim)
     data_bytes = 8.0 * (3 * m * d + 3 * d * d)  # X, Y, a centred copy; second moments
     per_layer = d * d * (d if linear else m)  # one layer of one step: moments (linear) or the samples (ReLU)
     largest = seconds = 0.0

@@ -39,6 +39,9 @@ GAUSSIAN_NOISE = 0.1
 YUN_EXAMPLES = ("yun-example1", "yun-example2")
 DATA_KINDS = ("digits", "mnist:PATH", "gaussian", *YUN_EXAMPLES)
 TEACHERS = ("linear", "relu")
+DIGITS_SAMPLES = 1797  # the bundled UCI digits
+MNIST_SAMPLES = 60000  # the MNIST training set: an upper bound for a file not yet read
+YUN_SAMPLES = {"yun-example1": 6, "yun-example2": 3}
 
 
 @dataclass(frozen=True)
@@ -355,6 +358,20 @@ def load_dataset(
         raise ValueError(f"teacher must be one of {TEACHERS}, got {teacher!r}")
     make = make_gaussian if teacher == "linear" else make_relu_teacher
     return make(1000 if samples is None else samples, 10 if dim is None else dim, rng)
+def dataset_shape(spec: str, samples: int | None = None, dim: int | None = None,
+                  teacher: str = "linear") -> tuple[int, int, int]:
+    """(samples, d_in, d_out) that `load_dataset` would give, without loading or drawing anything (for the
+    memory and time estimates of resnet_cli/budget.py); MNIST counts at most its training set."""
+    kind = check_spec((spec or "").strip())
+    if kind in YUN_EXAMPLES:
+        return YUN_SAMPLES[kind], 1, 1
+    if kind == "gaussian":
+        m, d = (1000 if samples is None else samples), (10 if dim is None else dim)
+        return m, d, (d if teacher == "linear" else 1)
+    available = DIGITS_SAMPLES if kind == "digits" else MNIST_SAMPLES
+    return min(samples or available, available), PRINCIPAL_COMPONENTS, NUM_CLASSES
+
+
 def _require_ten(dim: int | None, name: str) -> None:
     if dim is not None and dim != NUM_CLASSES:
         raise ConfigError(f"--dim {dim}: {name} has d = {NUM_CLASSES} (--dim applies to --data gaussian)")

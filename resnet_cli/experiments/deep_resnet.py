@@ -50,7 +50,7 @@ import numpy as np
 
 from resnet_cli import budget
 from resnet_cli.config import setting
-from resnet_cli.data import Dataset, check_spec, load_dataset
+from resnet_cli.data import Dataset, check_spec, dataset_shape, load_dataset
 from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
@@ -105,12 +105,7 @@ class DeepResnetSettings(SweepSettings):
 
     def data_sizes(self) -> tuple[int, int, int]:
         """(samples, d_in, d_out) of --data without loading it (MNIST: at most --samples)."""
-        kind = check_spec(self.data)
-        if kind in ("yun-example1", "yun-example2"):
-            return (6 if kind == "yun-example1" else 3), 1, 1
-        if kind == "gaussian":
-            return self.samples, self.dim, 1
-        return (min(self.samples, 1797) if kind == "digits" else self.samples), 10, 10
+        return dataset_shape(self.data, self.samples, self.dim, teacher="relu")
 
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): per network and depth, the Newton

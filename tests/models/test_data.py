@@ -183,3 +183,13 @@ def test_check_spec_names_the_flag():
     assert data_module.check_spec("mnist:/x") == "mnist"
     with pytest.raises(ConfigError, match="--data 'cifar'"):
         data_module.check_spec("cifar")
+
+
+@pytest.mark.parametrize("spec, samples, dim, teacher", [
+    ("yun-example1", None, None, "linear"), ("yun-example2", None, None, "linear"), ("digits", None, None, "linear"),
+    ("digits", 100, None, "linear"), ("gaussian", 7, 3, "linear"), ("gaussian", 7, 3, "relu"),
+    ("gaussian", None, None, "linear"),
+])
+def test_dataset_shape_is_what_load_dataset_gives(spec, samples, dim, teacher):
+    loaded = data_module.load_dataset(spec, np.random.default_rng(0), samples=samples, dim=dim, teacher=teacher)
+    assert data_module.dataset_shape(spec, samples, dim, teacher) == (loaded.X.shape[0], loaded.X.shape[1], loaded.Y.shape[1])
