@@ -2,14 +2,16 @@
 
 A command's signature lists the options it takes as keyword-only parameters annotated with these types and
 WITHOUT defaults: `defaults_from(SettingsClass)` fills each default from the experiment's settings dataclass
-(the one place it is written, `resnet_cli/config.py`), so `--help` shows it and nothing can drift. Choice
-options use `click.Choice` (`--help` lists the choices; shell completion offers them); list options take
-the shell forms documented in docs/cli.md and offer their choices to completion.
+(the one place it is written, `resnet_cli/config.py`), so `--help` shows it and nothing can drift. The
+same decorator makes an option whose setting has `choices` a `click.Choice` of exactly those (`--help`
+lists what this command accepts; shell completion offers them); list options take the shell forms
+documented in docs/cli.md and offer their choices to completion.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import typing
 from typing import Annotated, Callable, Optional
@@ -17,7 +19,7 @@ from typing import Annotated, Callable, Optional
 import click
 import typer
 
-from resnet_cli.models.shortcut import ACTIVATIONS, INITS
+from resnet_cli.experiments.success_rate import METHODS as _METHODS
 
 TEACHER, STEPS, OUTCOME = "Teacher", "Step sizes and steps", "Outcome criteria"
 NETWORK, SPECTRUM, OUTPUT, SWEEP = "Network and data", "Hessian spectrum", "Output", "Sweep"
@@ -70,21 +72,18 @@ Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient 
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
 
 # --- two-layer (Liu et al. 2019) ----------------------------------------------------------------------------
-STUDENTS, SCHEDULES = ("resnet", "cnn"), ("ssw", "constant", "large-both", "layerwise")
-METHODS = ("cnn-large-w", "cnn-large-both", "resnet-large-w", "resnet-large-both", "resnet-ssw", "resnet-layerwise")
-Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).", click_type=_choice(*STUDENTS))]
+METHODS = tuple(_METHODS)  # completion offers these, not the deprecated aliases the settings still accept
+Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).")]
 P = Annotated[int, _opt("--p", "Patch dimension p (≥ 2).")]
 K = Annotated[int, _opt("--k", "Number of patches k (≥ 1).")]
 PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,16 | 2:32:x2).", SWEEP)]
 KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP)]
 Schedule = Annotated[
     str, _opt("--schedule", "ssw (step-size warm-up); constant (large step η on w from step 0, Theorem 1's η_a on "
-              "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS,
-              click_type=_choice(*SCHEDULES))
+              "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS)
 ]
 ScheduleList = Annotated[
-    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS,
-              autocompletion=_complete_list(SCHEDULES))
+    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS)
 ]
 MethodList = Annotated[
     str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + " (-large-w: large step "
@@ -96,10 +95,9 @@ TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N
 TeacherV = Annotated[
     Optional[str],
     _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere. "
-         "Default: prior for the resnet student, sphere for cnn.", TEACHER, click_type=_choice("prior", "sphere")),
+         "Default: prior for the resnet student, sphere for cnn.", TEACHER),
 ]
-TeacherA = Annotated[str, _opt("--teacher-a", "How a* is drawn: gaussian N(0, I), uniform U[-1,1]^k, ones.", TEACHER,
-                               click_type=_choice("gaussian", "uniform", "ones"))]
+TeacherA = Annotated[str, _opt("--teacher-a", "How a* is drawn: gaussian N(0, I), uniform U[-1,1]^k, ones.", TEACHER)]
 PriorAngle = Annotated[float, _opt("--prior-angle", "Cap half-angle of the skip-layer prior, degrees (60 ⇔ ‖w*‖ ≤ 1).", TEACHER)]
 LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (Theorem 1: π/(20(k+π−1)²)).", STEPS)]
 LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (Theorem 1: C‖a*‖²η_a²).", STEPS)]
@@ -130,8 +128,7 @@ LabelNoise = Annotated[float, _opt("--label-noise", "σ of Gaussian noise added 
 Stride = Annotated[
     Optional[int], _opt("--stride", "Patch stride s, 1 ≤ s ≤ p (s < p: overlapping patches, input dim (k−1)s + p; "
                         "the exact plane reduction does not hold there, so the full-vector engine runs).", DATA)]
-Inputs = Annotated[str, _opt("--inputs", "Law of the input entries (unit variance), with --samples or --online.", DATA,
-                             click_type=_choice("gaussian", "uniform", "rademacher"))]
+Inputs = Annotated[str, _opt("--inputs", "Law of the input entries (unit variance), with --samples or --online.", DATA)]
 TheoremM = Annotated[float, _opt("--theorem-m", "m of Theorem 1's output (1), in units of ‖a*‖² (checks only; "
                                  "the step sizes keep m = M = ‖a*‖²).", THEOREMS)]
 TheoremBigM = Annotated[float, _opt("--theorem-big-m", "M of Theorem 1's output (1), in units of ‖a*‖².", THEOREMS)]
@@ -141,11 +138,10 @@ Delta = Annotated[float, _opt("--delta", "δ of the partial dissipativity condit
 Shortcut = Annotated[int, _opt("--shortcut", "Shortcut depth n: 0 = plain network (no shortcut), 1, 2, 3, …", NETWORK)]
 Depth = Annotated[int, _opt("--depth", "Total number of d×d weight layers (a multiple of n).", NETWORK)]
 DepthList = Annotated[str, _opt("--depth", "Depths: a list or range (2,4,8 | 2:64:x2).", SWEEP)]
-Init = Annotated[str, _opt("--init", "Initial weights: zero | small (0.01 × Xavier) | xavier | orthogonal.", NETWORK,
-                           click_type=_choice(*INITS))]
-ActPre = Annotated[str, _opt("--act-pre", "Activation before a unit's first layer.", NETWORK, click_type=_choice(*ACTIVATIONS))]
-ActMid = Annotated[str, _opt("--act-mid", "Activation between a unit's layers.", NETWORK, click_type=_choice(*ACTIVATIONS))]
-ActPost = Annotated[str, _opt("--act-post", "Activation after a unit's last layer.", NETWORK, click_type=_choice(*ACTIVATIONS))]
+Init = Annotated[str, _opt("--init", "Initial weights: zero | small (0.01 × Xavier) | xavier | orthogonal.", NETWORK)]
+ActPre = Annotated[str, _opt("--act-pre", "Activation before a unit's first layer.", NETWORK)]
+ActMid = Annotated[str, _opt("--act-mid", "Activation between a unit's layers.", NETWORK)]
+ActPost = Annotated[str, _opt("--act-post", "Activation after a unit's last layer.", NETWORK)]
 PlainUnit = Annotated[
     int, _opt("--plain-unit", "Plain network only: its activations sit where those of a PLAIN-UNIT-shortcut network "
               "would (paper: 2).", NETWORK)
@@ -155,11 +151,10 @@ DATA_HELP = ("digits (bundled UCI digits), mnist:PATH (IDX files, a folder of th
 Data = Annotated[str, _opt("--data", DATA_HELP, NETWORK)]
 Samples = Annotated[Optional[int], _opt("--samples", "Number of samples (gaussian), or the first N of a data set.", NETWORK)]
 Dim = Annotated[Optional[int], _opt("--dim", "Input dimension of --data gaussian.", NETWORK)]
-At = Annotated[str, _opt("--at", "Where: init (the initial point) or trained (after --steps of GD at --lr).",
-                         click_type=_choice("init", "trained"))]
+At = Annotated[str, _opt("--at", "Where: init (the initial point) or trained (after --steps of GD at --lr).")]
 Spectrum = Annotated[
-    str, _opt("--spectrum", "exact (eigvalsh of the full Hessian), slq (stochastic Lanczos quadrature) or auto "
-              "(exact up to --exact-max-params).", SPECTRUM, click_type=_choice("exact", "slq", "auto"))
+    str, _opt("--spectrum", "exact: eigvalsh of the full Hessian; slq: stochastic Lanczos quadrature; auto (where "
+              "offered): exact up to --exact-max-params.", SPECTRUM)
 ]
 LanczosSteps = Annotated[int, _opt("--lanczos-steps", "Lanczos steps per probe vector (slq).", SPECTRUM)]
 LanczosProbes = Annotated[int, _opt("--lanczos-probes", "Random probe vectors of SLQ.", SPECTRUM)]
@@ -167,8 +162,8 @@ ExactMaxParams = Annotated[int, _opt("--exact-max-params", "Largest network (par
 Eigenvalues = Annotated[Optional[str], _opt("--eigenvalues", "Write every eigenvalue (slq: nodes, weights) to this .csv file.", OUTPUT)]
 HessianEvery = Annotated[int, _opt("--hessian-every", "Hessian statistics every N steps (0 = never).", SPECTRUM)]
 NetworkList = Annotated[str, _opt("--network", "Network kinds, a comma list (2-shortcut, 1-shortcut, 3-shortcut, xavier, orthogonal).", SWEEP)]
-Measure = Annotated[str, _opt("--measure", "init-cond (Fig. 5) or final-loss (Figs. 9, 10).", SWEEP, click_type=_choice("init-cond", "final-loss"))]
-ShortcutInit = Annotated[str, _opt("--shortcut-init", "Init of the shortcut networks: auto, zero or small.", NETWORK, click_type=_choice("auto", "zero", "small"))]
+Measure = Annotated[str, _opt("--measure", "init-cond (Fig. 5) or final-loss (Figs. 9, 10).", SWEEP)]
+ShortcutInit = Annotated[str, _opt("--shortcut-init", "Init of the shortcut networks: auto, zero or small.", NETWORK)]
 LrGrid = Annotated[str, _opt("--lr", "Step-size grid: a list, or logspace:LO:HI:N (10^LO … 10^HI).", SWEEP)]
 
 # --- deep ResNets (Yun et al. 2019) -------------------------------------------------------------------------
@@ -177,18 +172,16 @@ Blocks = Annotated[str, _opt("--blocks", "Residual blocks L; a list (1,2,4,8) gi
 Width = Annotated[Optional[int], _opt("--width", "Residual stream width (≥ input dim; default: input dim).", NETWORK)]
 Hidden = Annotated[int, _opt("--hidden", "ReLU units inside each residual block.", NETWORK)]
 Bias = Annotated[bool, _opt("--bias/--no-bias", "Biases and output offset (affine linear predictor).", NETWORK)]
-Compare = Annotated[str, _opt("--compare", "none | fc: add a fully-connected ReLU net of at most as many parameters.",
-                              click_type=_choice("none", "fc"))]
+Compare = Annotated[str, _opt("--compare", "none | fc: add a fully-connected ReLU net of at most as many parameters.")]
 FcWidth = Annotated[Optional[int], _opt("--fc-width", "Width of the FC net (default: largest with ≤ ResNet params).", NETWORK)]
 GradTol = Annotated[float, _opt("--grad-tol", "Stop when the (min-norm sub)gradient norm is below this.", STEPS)]
 GapTol = Annotated[float, _opt("--gap-tol", "Relative tolerance of 'equal to linear': |R − R_lin| ≤ tol·R_lin.")]
 EigTol = Annotated[float, _opt("--eig-tol", "Strict saddle when λmin < −tol·max|λ| of the exact Hessian.")]
-ResnetInit = Annotated[str, _opt("--init", "standard | near-identity (Σ_l ‖V_l‖‖U_l‖ = --init-scale at any depth).", NETWORK,
-                                 click_type=_choice("standard", "near-identity"))]
+ResnetInit = Annotated[str, _opt("--init", "standard | near-identity (Σ_l ‖V_l‖‖U_l‖ = --init-scale at any depth).", NETWORK)]
 InitScale = Annotated[float, _opt("--init-scale", "Total block norm Σ_l ‖V_l‖₂‖U_l‖₂ of the near-identity init.", NETWORK)]
 Finder = Annotated[str, _opt("--finder", "gd (minima only: GD escapes saddles) | newton (Levenberg–Marquardt on ∇R = 0 "
                              "from the random starts: critical points of any index) | gd+newton (Newton from GD's "
-                             "end points).", STEPS, click_type=_choice("gd", "newton", "gd+newton"))]
+                             "end points).", STEPS)]
 NewtonSteps = Annotated[int, _opt("--newton-steps", "Newton/LM iterations at most per start.", STEPS)]
 NewtonTol = Annotated[float, _opt("--newton-tol", "Newton converged when ‖∇R‖ (or the Clarke norm and kink gap) < this.", STEPS)]
 DedupTol = Annotated[float, _opt("--dedup-tol", "Merge points equal up to unit permutations and rescalings within this.")]
@@ -202,10 +195,13 @@ def defaults_from(settings_cls: type) -> Callable:
     """Give a command's options the defaults of `settings_cls` (one source): a decorator.
 
     Each keyword-only parameter whose name is a field of the settings gets that field's default, and
-    `--help` shows it (`shown` metadata for defaults computed later). Output options keep their own.
+    `--help` shows it (`shown` metadata for defaults computed later); a field with `choices` makes its option
+    a click Choice of exactly those (a comma-list field: shell completion of them), so `--help` lists what
+    this command accepts and nothing else. Output options keep their own.
     """
     defaults = settings_cls.defaults()
     shown = settings_cls.shown_defaults()
+    choices = {f.name: f.metadata.get("choices") for f in dataclasses.fields(settings_cls)}
 
     def decorate(fn: Callable) -> Callable:
         hints = typing.get_type_hints(fn, include_extras=True)
@@ -219,6 +215,11 @@ def defaults_from(settings_cls: type) -> Callable:
                     if isinstance(info, typer.models.OptionInfo):
                         info = copy.copy(info)
                         info.show_default = shown.get(param.name, True)
+                        allowed = choices.get(param.name)
+                        if allowed and isinstance(defaults[param.name], list):
+                            info.autocompletion = info.autocompletion or _complete_list(tuple(allowed))
+                        elif allowed:
+                            info.click_type = _choice(*allowed)
                     infos.append(info)
                 annotation = Annotated[(base, *infos)]
                 value = defaults[param.name]
