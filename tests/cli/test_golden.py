@@ -50,6 +50,17 @@ def unmatched(pinned: list[float], produced: list[float], rtol: float = 1e-9, at
     return missing
 
 
+# Quantities that amplify rounding: gradient norms left by a finite GD run (differences of nearly equal numbers
+# after hundreds of steps) and the spread of condition numbers near 1e6. Their last digits follow the BLAS
+# kernel and thread count: an AMD EPYC with one OpenBLAS thread moved them by up to 2.1e-6 (stationarity),
+# 1.6e-9 (grad_norm) and 2.1e-9 (std of cond) from the pinned values. Every other number keeps 1e-9.
+ROUNDING_SENSITIVE = {"grad_norm": 1e-5, "stationarity": 1e-5, "cond": 1e-7}
+
+
+def _tolerance(path: str) -> float:
+    return ROUNDING_SENSITIVE.get(path.rsplit("/", 1)[-1], 1e-9)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_pinned_numbers_unchanged(case, cli):
     record = json.loads((GOLDEN / f"{case}.json").read_text())
@@ -57,8 +68,10 @@ def test_pinned_numbers_unchanged(case, cli):
     result = cli(*argv, "--json", "--quiet")
     assert result.code == 0, result.stderr
     produced = [v for _, v in numbers(json.loads(result.stdout))]
-    pinned = [v for path, v in record["numbers"] if path != "/seed"]  # the seed moved under config
-    missing = unmatched(pinned, produced)
+    pinned = [(path, v) for path, v in record["numbers"] if path != "/seed"]  # the seed moved under config
+    missing = []
+    for rtol in sorted({_tolerance(path) for path, _ in pinned}):
+        missing += unmatched([v for path, v in pinned if _tolerance(path) == rtol], produced, rtol=rtol)
     assert not missing, f"{len(missing)} of {len(pinned)} pinned numbers missing, e.g. {missing[:5]}"
 
 
