@@ -1,0 +1,102 @@
+"""The gradient flow of the two-layer population loss (resnet_cli/models/two_layer_flow.py) against its oracles:
+the GD step it discretises, finite differences for its Jacobian, GD with shrinking steps, and the closed-form
+critical points (global (v*, a*), spurious (−v*, ā))."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resnet_cli import optim
+from resnet_cli.models import two_layer as tl
+from resnet_cli.models import two_layer_flow as fl
+
+
+def problem(seed: int, n: int = 12, p: int = 6, k: int = 4):
+    rng = np.random.default_rng(seed)
+    v_star = tl.sample_sphere(rng, n, p)
+    a_star = rng.standard_normal((n, k))
+    v0 = tl.sample_sphere(rng, n, p)
+    a0 = tl.sample_ball(rng, n, k, np.abs(a_star.sum(axis=1)) / math.sqrt(k))
+    return v_star, a_star, v0, a0
+
+
+def test_velocity_is_the_limit_of_one_gd_step():
+    v_star, a_star, v0, a0 = problem(0)
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    flow = fl.FlowProblem.from_plane(state)
+    y0 = fl.initial_point(state)
+    eta_a, rho = 1e-7, 0.3
+    state.step(np.full(len(y0), eta_a), np.full(len(y0), rho * eta_a))
+    finite_step = (fl.initial_point(state) - y0) / eta_a
+    assert np.allclose(finite_step, fl.velocity(y0, flow, rho), rtol=1e-5, atol=1e-6)
+
+
+def test_jacobian_matches_finite_differences():
+    v_star, a_star, v0, a0 = problem(1)
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    flow = fl.FlowProblem.from_plane(state)
+    y = fl.initial_point(state)
+    y[:, 1:] += np.random.default_rng(2).standard_normal((len(y), 3))
+    J = fl.jacobian(y, flow, 0.7)
+    h = 1e-6
+    for j in range(4):
+        e = np.zeros(4)
+        e[j] = h
+        column = (fl.velocity(y + e, flow, 0.7) - fl.velocity(y - e, flow, 0.7)) / (2 * h)
+        assert np.allclose(J[:, :, j], column, rtol=1e-6, atol=1e-7)
+
+
+def test_gd_tends_to_the_flow_as_the_step_shrinks():
+    """GD with every step size × h and every step count × 1/h ends within O(h) of the flow's end point."""
+    v_star, a_star, v0, a0 = problem(3, n=40)
+    n, k = a_star.shape
+    eta_a, eta_w, eta = np.full(n, 0.01), np.full(n, 0.05), np.full(n, 0.05)
+    t1, t2 = 100, 200
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    end = fl.integrate(fl.initial_point(state), fl.FlowProblem.from_plane(state),
+                       [(t1 * eta_a, eta_w / eta_a), (t2 * eta, np.ones(n))], rtol=1e-11, atol=1e-13)
+    assert end.success
+    errors = []
+    for h in (1.0, 0.25, 0.0625):
+        gd = optim.PlaneState(v0, a0, v_star, a_star)
+        for _ in range(round(t1 / h)):
+            gd.step(h * eta_a, h * eta_w)
+        for _ in range(round(t2 / h)):
+            gd.step(h * eta, h * eta)
+        errors.append(np.abs(fl.initial_point(gd) - end.y).max())
+    assert errors[0] > 1e-4  # the comparison is not trivially satisfied
+    assert errors[1] < 0.4 * errors[0] and errors[2] < 0.4 * errors[1]  # first order: ratio ≈ 1/4
+
+
+@pytest.mark.parametrize("method", ["BDF", "Radau", "LSODA", "RK45"])
+def test_solvers_agree(method):
+    v_star, a_star, v0, a0 = problem(4)
+    n = len(a_star)
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    stages = [(np.full(n, 1.0), np.full(n, 0.1)), (np.full(n, 3.0), np.ones(n))]
+    args = (fl.initial_point(state), fl.FlowProblem.from_plane(state), stages)
+    reference = fl.integrate(*args, method="DOP853", rtol=1e-12, atol=1e-14).y
+    assert np.allclose(fl.integrate(*args, method=method, rtol=1e-9, atol=1e-11).y, reference, atol=1e-6)
+
+
+def test_newton_lands_on_the_closed_form_critical_points():
+    v_star, a_star, v0, a0 = problem(5, n=20)
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    flow = fl.FlowProblem.from_plane(state)
+    y = fl.initial_point(state)
+    near_global = y.copy()
+    near_global[:, 0] = 0.05 * np.sign(y[:, 0])
+    # c = (0, 0, 1) is a = a*: start a little off it.
+    near_global[:, 1:] = [0.01, 0.02, 0.97]
+    near_spurious = near_global.copy()
+    near_spurious[:, 0] = np.sign(y[:, 0]) * (math.pi - 0.05)
+    spurious_a = tl.spurious_optimum(v_star, a_star)[1]  # ā = M⁻¹N(π)a* ∈ span{1, a*}
+    for start, (target_phi, target_a) in ((near_global, (0.0, a_star)), (near_spurious, (math.pi, spurious_a))):
+        end, residual, _ = fl.newton_fixed_point(start, flow)
+        assert np.all(residual < 1e-12)
+        assert np.allclose(np.abs(end[:, 0]), target_phi, atol=1e-6)
+        _, a = fl.plane_vectors(end, v_star, state.normal, state.basis)
+        assert np.allclose(a, target_a, atol=1e-8)
