@@ -181,16 +181,19 @@ def newton_fixed_point(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Refine y (n, 4) to zeros of the vector field by Newton's method (pseudo-inverse steps), batched.
 
-    At θ = ±π the θ-row of the Jacobian vanishes with π − |θ| (the field is quadratic there), so Newton
-    halves π − |θ| per step instead of squaring it: `max_steps` allows for that. Returns (y, residual norm
-    per trial, steps used per trial); a trial whose residual stays above `tol` is not at a fixed point.
+    A trial stops when both its residual ‖dy/dt‖ and its last Newton step are at most `tol`. At θ = ±π the
+    field is quadratic in π − |θ| (its θ-row of the Jacobian vanishes there), so Newton halves π − |θ| per
+    step instead of squaring it, and a residual test alone would stop at π − |θ| ≈ √tol: the step test
+    carries it on to π − |θ| ≤ tol. Returns (y, residual per trial, steps per trial); a trial whose residual
+    stays above `tol` is not at a fixed point.
     """
     y = np.array(y, dtype=float)
     n = y.shape[0]
     used = np.zeros(n, dtype=int)
     residual = np.linalg.norm(velocity(y, problem), axis=1)
+    last_step = np.full(n, np.inf)
     for _ in range(max_steps):
-        active = residual > tol
+        active = (residual > tol) | (last_step > tol)
         if not active.any():
             break
         part = problem.take(active)
@@ -200,6 +203,7 @@ def newton_fixed_point(
         # Keep θ on its side of 0 and π (both are invariant, the flow never crosses them).
         theta0 = y[active, 0]
         trial[:, 0] = np.clip(trial[:, 0], np.where(theta0 < 0, -PI, 0.0), np.where(theta0 < 0, 0.0, PI))
+        last_step[active] = np.abs(trial - y[active]).max(axis=1)
         y[active] = trial
         used[active] += 1
         residual[active] = np.linalg.norm(velocity(trial, part), axis=1)

@@ -1,0 +1,144 @@
+"""Gradient flow runs of the two-layer teacher–student problem (Liu et al. 2019): the continuous-time limit of a
+GD schedule, integrated to a tolerance (resnet_cli/models/two_layer_flow.py), for `train two-layer --flow` and
+the `*-flow` methods of `success-rate`.
+
+A schedule of T1 stage-I steps at (η_a, η_w) and T2 stage-II steps at η becomes two flow stages, of durations
+T1·η_a (w at η_w/η_a the speed of a) and T2·η (both at one speed). The end of those stages is the flow's
+*horizon*: its state there is classified with GD's own criteria, so its success rate stands beside GD's on the
+same teachers and starts. Then the flow is continued (stage II, doubling durations) until its speed falls below
+`converge_tol`, and Newton's method pins the fixed point it tends to; that point's *limit kind* is global,
+spurious (φ = π, a = ā), saddle (the tangent Hessian has a negative eigenvalue) or other, or "not converged".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from resnet_cli import optim
+from resnet_cli.models import two_layer as tl
+from resnet_cli.models import two_layer_flow as fl
+
+LIMIT_KINDS = ("global", "spurious", "saddle", "other", "not converged")
+
+
+@dataclass
+class FlowRun:
+    """Per trial: the outcome at the horizon (GD's criteria), the statistics there, the limit kind, the flow
+    time at which the speed fell below the tolerance (inf if it never did) and Newton's final residual;
+    the solver's right-hand-side evaluations and steps."""
+
+    outcome: np.ndarray
+    final: dict[str, np.ndarray]
+    limit_kind: np.ndarray
+    limit_time: np.ndarray
+    residual: np.ndarray
+    nfev: int
+    steps: int
+
+    def counts(self) -> dict[str, int]:
+        return {name: int(np.sum(self.outcome == name)) for name in optim.OUTCOMES}
+
+    def limit_counts(self) -> dict[str, int]:
+        return {name: int(np.sum(self.limit_kind == name)) for name in LIMIT_KINDS}
+
+
+def stages_of(schedule: optim.Schedule, steps: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The flow stages (duration, ratio ρ = η_w/η_a) of `steps` GD steps of `schedule` (per trial)."""
+    first = min(schedule.stage1_iterations, steps)
+    eta_a = np.asarray(schedule.eta_a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(eta_a > 0, schedule.stage1_eta_w / eta_a, 0.0)
+    eta = np.asarray(schedule.eta, dtype=float)
+    return [(first * eta_a, rho), ((steps - first) * eta, np.ones_like(eta))]
+
+
+def _state_at(state: optim.PlaneState, y: np.ndarray) -> optim.PlaneState:
+    state.theta = y[:, 0].copy()
+    state.coef = np.ascontiguousarray(y[:, 1:].T)
+    return state
+
+
+def limit_kinds(y: np.ndarray, residual: np.ndarray, state: optim.PlaneState, v_star: np.ndarray,
+                a_star: np.ndarray, tol: float) -> np.ndarray:
+    """The kind of each Newton-refined point y (n, 4): located against the closed forms, and from the exact
+    tangent Hessian (experiments.two_layer.tangent_hessian) where it is neither global nor spurious."""
+    from resnet_cli.experiments.two_layer import tangent_hessian
+
+    stats = _state_at(state, y).statistics()
+    phi, a_err = stats["phi"], stats["a_err_rel"]
+    kinds = np.full(len(y), "not converged", dtype=object)
+    fixed = residual <= tol
+    kinds[fixed & (phi < 1e-6) & (a_err < 1e-6)] = "global"
+    kinds[fixed & (phi > math.pi - 1e-6)] = "spurious"
+    v, a = fl.plane_vectors(y, v_star, state.normal, state.basis)
+    for i in np.flatnonzero(fixed & (kinds == "not converged")):
+        eig = np.linalg.eigvalsh(tangent_hessian(v[i], a[i], v_star[i], a_star[i]))
+        kinds[i] = "saddle" if eig.min() < -1e-9 * max(1.0, float(np.abs(eig).max())) else "other"
+    return kinds
+
+
+def run_flow(
+    v0: np.ndarray,
+    a0: np.ndarray,
+    v_star: np.ndarray,
+    a_star: np.ndarray,
+    schedule: optim.Schedule,
+    steps: int,
+    criteria: optim.Criteria,
+    *,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    method: str = "BDF",
+    converge_tol: float = 1e-9,
+    newton_tol: float = 1e-12,
+    rounds: int = 16,
+    progress: Callable[[float], None] | None = None,
+) -> FlowRun:
+    """The flow of `steps` GD steps of `schedule` from (v0, a0), every trial at once (see the module docstring).
+
+    Continuation after the horizon: stage II for 1, 2, 4, … horizon-lengths (at most `rounds` doublings) on
+    the trials still faster than `converge_tol`; Newton then refines every trial (residual ≤ `newton_tol`
+    means a fixed point). `progress(fraction)` is called as the solver advances.
+    """
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    problem = fl.FlowProblem.from_plane(state)
+    stages = stages_of(schedule, steps)
+    total = len(stages) + 1
+
+    def tick(stage: int, s: float) -> None:
+        if progress is not None:
+            progress(min(1.0, (stage + s) / total))
+
+    horizon = fl.integrate(fl.initial_point(state), problem, stages, rtol=rtol, atol=atol, method=method, callback=tick)
+    y = horizon.y
+    final = _state_at(state, y).statistics()
+    finite = np.isfinite(final["loss"]) & horizon.success
+    outcome = criteria.classify(final["phi"], final["a_err_rel"], np.broadcast_to(finite, final["loss"].shape))
+    nfev, solver_steps = horizon.nfev, horizon.steps
+
+    elapsed = sum(duration for duration, _ in stages)
+    limit_time = np.where(np.linalg.norm(fl.velocity(y, problem), axis=1) <= converge_tol, elapsed, np.inf)
+    extra = np.maximum(np.asarray(stages[-1][0], dtype=float), 1.0)
+    y_limit = y.copy()
+    for round_ in range(rounds):
+        active = np.flatnonzero(~np.isfinite(limit_time))
+        if active.size == 0:
+            break
+        part = problem.take(active)
+        more = fl.integrate(y_limit[active], part, [(extra[active], np.ones(active.size))],
+                            rtol=rtol, atol=atol, method=method)
+        nfev, solver_steps = nfev + more.nfev, solver_steps + more.steps
+        y_limit[active] = more.y
+        elapsed = elapsed + extra
+        slow = np.linalg.norm(fl.velocity(more.y, part), axis=1) <= converge_tol
+        limit_time[active[slow]] = elapsed[active[slow]]
+        extra = 2 * extra
+        tick(len(stages), (round_ + 1) / rounds)
+    refined, residual, _ = fl.newton_fixed_point(y_limit, problem, tol=newton_tol)
+    kinds = limit_kinds(refined, residual, state, v_star, a_star, newton_tol)
+    tick(total, 0.0)
+    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps)
