@@ -1,6 +1,6 @@
 """Eigenvalue statistics of Hessians (Li et al. 2017, §5 and Appendix B), exact or by Lanczos.
 
-Conventions (DESIGN.md §4):
+Conventions (docs/hessian.md):
 
 - ``abs_max`` = max |λ|; ``abs_p10`` = the 10th percentile of |λ| (``numpy.percentile``, linear
   interpolation); ``cond10`` = abs_max / abs_p10 — the paper's condition number, "as the |λ|min of Hessian
@@ -12,18 +12,26 @@ Conventions (DESIGN.md §4):
 
 For large networks, `slq` runs Lanczos from several random probes at once (stochastic Lanczos quadrature,
 Ubaru, Chen & Saad 2017): the Ritz values give the extreme eigenvalues and, with their weights, an
-approximate spectral density from which percentiles and the index are read.
+approximate spectral density from which percentiles and the index are read. `slq_stats` adds to every such
+estimate an interval that holds with a stated probability (`slq_bounds`, derivation in docs/hessian.md,
+"Error bounds of SLQ"): per probe, the Chebyshev–Markov–Stieltjes inequalities bracket the probe's spectral
+distribution between the Gauss quadrature's step function shifted by one node either way (Chen, Trogdon &
+Ubaru 2021, "Analysis of stochastic Lanczos quadrature for spectrum approximation", §3); across probes,
+Cantelli's inequality with the variance of a Rademacher quadratic form bounds the sampling error.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 ZERO_TOLERANCE = 1e-12
 PERCENTILE = 10.0
+CONFIDENCE = 0.95  # each SLQ interval holds with at least this probability (slq_bounds)
+WIDE_FACTOR = 10.0  # an SLQ cond10 interval wider than this ratio (or unbounded) supports no number
+RITZ_ROUNDING = 1e-9  # relative to |λ|max: rounding of Ritz values, added on both sides of an interval
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,7 @@ class SpectrumStats:
     lambda_max: float
     zero_matrix: bool
     approximate: bool = False
+    bounds: dict | None = None  # SLQ: {statistic: {"lower", "upper"}, "confidence", ...} (slq_bounds)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -126,11 +135,13 @@ def density_stats(nodes: np.ndarray, weights: np.ndarray, n: int) -> SpectrumSta
 
 @dataclass(frozen=True)
 class LanczosResult:
-    """Tridiagonal matrices of a block of Lanczos runs: ``alphas[p, :steps[p]]``, ``betas[p, :steps[p]-1]``."""
+    """Tridiagonal matrices of a block of Lanczos runs: ``alphas[p, :steps[p]]``, ``betas[p, :steps[p]-1]``;
+    ``last_beta[p]`` the β after the last step (0 when the run stopped on an invariant Krylov space)."""
 
     alphas: np.ndarray
     betas: np.ndarray
     steps: np.ndarray
+    last_beta: np.ndarray | None = None
 
     def tridiagonal(self, probe: int) -> np.ndarray:
         k = int(self.steps[probe])
@@ -157,6 +168,7 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], probes: np.ndarray, step
     active = np.ones(k, dtype=bool)
     q = V / np.linalg.norm(V, axis=1, keepdims=True)
     scale = np.zeros(k)
+    last_beta = np.zeros(k)
     for j in range(steps):
         Q[:, j] = q
         w = matvec(q)
@@ -171,6 +183,7 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], probes: np.ndarray, step
         beta = np.linalg.norm(w, axis=1)
         scale = np.maximum(scale, np.maximum(np.abs(alpha), beta))
         if j == steps - 1:
+            last_beta = np.where(active & (beta > 1e-10 * np.maximum(scale, 1e-300)), beta, 0.0)
             break
         stop = active & (beta <= 1e-10 * np.maximum(scale, 1e-300))
         lengths = np.where(stop, j + 1, lengths)
@@ -179,12 +192,62 @@ def lanczos(matvec: Callable[[np.ndarray], np.ndarray], probes: np.ndarray, step
         if not active.any():
             break
         q = np.where(active[:, None], w / np.where(beta > 0, beta, 1.0)[:, None], q)
-    return LanczosResult(alphas, betas, lengths)
+    return LanczosResult(alphas, betas, lengths, last_beta)
 
 
 def rademacher(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
     """`rows` × `n` random signs ±1 (the probe vectors of `slq`), drawn from `rng` in one call."""
     return rng.choice(np.array([-1.0, 1.0]), size=(rows, n))
+
+
+@dataclass(frozen=True)
+class Quadrature:
+    """The Gauss quadrature rules of an SLQ run, one per probe v (u = v/‖v‖):
+    ``nodes[p]`` (ascending Ritz values), ``weights[p]`` (summing to 1), so Σ τ f(θ) ≈ uᵀ f(H) u.
+    ``exact[p]``: the run reached an invariant Krylov space (or n steps), so its rule *is* the probe's
+    spectral measure Σ_i (uᵀq_i)² δ(λ_i), up to rounding. ``residuals[p]``: |β s_last| of the lowest and
+    of the highest Ritz value (an eigenvalue lies within that distance of each). ``n``: the matrix order."""
+
+    n: int
+    nodes: tuple[np.ndarray, ...]
+    weights: tuple[np.ndarray, ...]
+    exact: np.ndarray
+    residuals: np.ndarray
+
+    @property
+    def probes(self) -> int:
+        return len(self.nodes)
+
+    def flat(self) -> tuple[np.ndarray, np.ndarray]:
+        """(nodes, weights) of all probes together, the weights summing to 1 (the density of `slq`)."""
+        m = self.probes
+        return np.concatenate(self.nodes), np.concatenate([w / m for w in self.weights])
+
+
+def slq_quadrature(
+    matvec: Callable[[np.ndarray], np.ndarray], n: int, steps: int, probes: int,
+    rng: np.random.Generator | None = None, *, vectors: np.ndarray | None = None,
+) -> Quadrature:
+    """Stochastic Lanczos quadrature, rule by rule (see `slq`, which flattens it)."""
+    if vectors is None:
+        if rng is None:
+            raise ValueError("slq: give a generator or the probe vectors")
+        V = rademacher(rng, probes, n)
+    else:
+        V = np.asarray(vectors, dtype=np.float64)
+        if V.shape != (probes, n):
+            raise ValueError(f"slq: probe vectors of shape {V.shape}, expected {(probes, n)}")
+    result = lanczos(matvec, V, steps)
+    full = min(int(steps), n)
+    nodes, weights, exact, residuals = [], [], [], []
+    for p in range(probes):
+        theta, vecs = np.linalg.eigh(result.tridiagonal(p))
+        nodes.append(theta)
+        weights.append(vecs[0] ** 2)
+        beta = 0.0 if result.last_beta is None else float(result.last_beta[p])
+        exact.append(bool(result.steps[p] < full or full == n or beta == 0.0))
+        residuals.append((abs(beta * vecs[-1, 0]), abs(beta * vecs[-1, -1])))
+    return Quadrature(n, tuple(nodes), tuple(weights), np.array(exact), np.array(residuals).reshape(-1, 2))
 
 
 def slq(
@@ -199,18 +262,147 @@ def slq(
     The probes are drawn from `rng` (`rademacher(rng, probes, n)`) unless given as `vectors` (probes × n,
     drawn beforehand, e.g. by the parent of a cell that runs elsewhere).
     """
-    if vectors is None:
-        if rng is None:
-            raise ValueError("slq: give a generator or the probe vectors")
-        V = rademacher(rng, probes, n)
-    else:
-        V = np.asarray(vectors, dtype=np.float64)
-        if V.shape != (probes, n):
-            raise ValueError(f"slq: probe vectors of shape {V.shape}, expected {(probes, n)}")
-    result = lanczos(matvec, V, steps)
-    nodes, weights = [], []
-    for p in range(probes):
-        theta, vecs = np.linalg.eigh(result.tridiagonal(p))
-        nodes.append(theta)
-        weights.append(vecs[0] ** 2 / probes)
-    return np.concatenate(nodes), np.concatenate(weights)
+    return slq_quadrature(matvec, n, steps, probes, rng, vectors=vectors).flat()
+
+
+# --- error bounds of SLQ -----------------------------------------------------------------------------------
+
+
+def _brackets(quad: Quadrature, t: np.ndarray, absolute: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per probe, lower and upper bounds of the probe's spectral distribution at every point of `t` (m, T).
+
+    absolute=True: of G_u(t) = Σ_i (uᵀq_i)² 1[|λ_i| ≤ t] (t ≥ 0); False: of F_u(t − 0) = Σ_i (uᵀq_i)² 1[λ_i < t].
+    Chebyshev–Markov–Stieltjes: with Gauss nodes θ_1 < … < θ_k and weights τ_j of u's measure, whose
+    distribution is F, Σ_{j<i} τ_j ≤ F(θ_i − 0) and F(θ_i) ≤ Σ_{j≤i} τ_j; hence
+    Σ_j τ_j 1[θ_{j+1} ≤ x] ≤ F(x) ≤ Σ_j τ_j 1[θ_{j−1} ≤ x] (θ_0 = −∞, θ_{k+1} = +∞), and the same with < for
+    F(x − 0). An exact rule (invariant Krylov space) is the measure itself: both bounds are its own sums.
+    """
+    t = np.asarray(t, dtype=np.float64)[None, :]
+    lows, highs = [], []
+    for theta, tau, exact in zip(quad.nodes, quad.weights, quad.exact):
+        th = theta[:, None]
+        w = tau[:, None]
+        if exact:
+            prev = nxt = th
+        else:
+            prev = np.concatenate([[-np.inf], theta[:-1]])[:, None]
+            nxt = np.concatenate([theta[1:], [np.inf]])[:, None]
+        if absolute:  # G(t) = F(t) − F(−t − 0)
+            low = (w * (nxt <= t)).sum(0) - (w * (prev < -t)).sum(0)
+            high = (w * (prev <= t)).sum(0) - (w * (nxt < -t)).sum(0)
+        else:
+            low, high = (w * (nxt < t)).sum(0), (w * (prev < t)).sum(0)
+        lows.append(np.clip(low, 0.0, 1.0))
+        highs.append(np.clip(high, 0.0, 1.0))
+    return np.array(lows), np.array(highs)
+
+
+def sampling_margin(level: float, samples: int, delta: float, side: str) -> float:
+    """ε such that the probes' mean X misses `level` by more than ε on one side with probability ≤ delta.
+
+    For a Rademacher probe v of an n × n matrix and P the spectral projector of any set of eigenvalues
+    (g = rank P / n), G_v = vᵀPv / n has mean g and variance 2(‖P‖²_F − Σ P_ii²)/n² ≤ 2g(1 − g)/n; the mean
+    X of m probes has variance ≤ 2g(1 − g)/(nm). Cantelli: P(X − g ≤ −a) ≤ s²/(s² + a²). side="below":
+    P(X < level − ε) ≤ delta for every g ≥ level; side="above": P(X > level + ε) ≤ delta for every g ≤ level.
+    `samples` = n·m.
+    """
+    g = np.linspace(level, 1.0, 4001) if side == "below" else np.linspace(0.0, level, 4001)
+    need = np.sqrt(2.0 * g * (1.0 - g) / samples * (1.0 - delta) / delta)
+    gap = g - level if side == "below" else level - g
+    return float(max(0.0, np.max(need - gap))) + 1e-9
+
+
+def slq_bounds(quad: Quadrature, confidence: float = CONFIDENCE) -> dict:
+    """Intervals for the statistics of `density_stats`, each holding with probability ≥ `confidence`.
+
+    - λmin, λmax: Ritz values lie inside the spectrum (one side, certain); the other side adds the Ritz
+      residual |β s_last| of the extreme Ritz value (certain that *an* eigenvalue lies there; that it is the
+      extreme one is the usual convergence of Lanczos at the edges). |λ|max likewise.
+    - |λ|p10 (numpy's linear percentile, between the order statistics of ranks i+1 and i+2, i = ⌊0.1(n−1)⌋):
+      with X(t) the probes' mean of G_u(t), E X = G, the CDF of |λ|, and p1 = (i+1)/n, p2 = (i+2)/n: with
+      probability ≥ 1 − δ/2, X ≥ p1 − ε1 at the p1-quantile q1, so the upper bracket Ū reaches p1 − ε1 no
+      later than q1; with probability ≥ 1 − δ/2, X(q2 − 0) ≤ p2 + ε2, so the lower bracket L̄ stays
+      ≤ p2 + ε2 before q2. The percentile lies in [inf{t: Ū(t) ≥ p1 − ε1}, inf{t: L̄(t) > p2 + ε2}].
+    - cond10 = |λ|max/|λ|p10 from the two (unbounded above when the percentile's lower bound is at the
+      rounding level); ``cond10_too_wide`` when unbounded or upper/lower > WIDE_FACTOR.
+    - index (share of λ < −1e-12·|λ|max): the brackets of F(x − 0) ± the two-sided sampling margin.
+    |λ|min and the true cond are not bounded (a small eigenvalue can hide from every probe).
+    """
+    delta = 1.0 - confidence
+    n, m = quad.n, quad.probes
+    lo_res, hi_res = quad.residuals[:, 0], quad.residuals[:, 1]
+    bottoms = np.array([th[0] for th in quad.nodes])
+    tops = np.array([th[-1] for th in quad.nodes])
+    lam_min = (float(np.min(bottoms - lo_res)), float(bottoms.min()))
+    lam_max = (float(tops.max()), float(np.max(tops + hi_res)))
+    abs_max = (max(abs(lam_min[1]), abs(lam_max[0])), max(abs(lam_min[0]), abs(lam_max[1])))
+    pad = RITZ_ROUNDING * abs_max[1]
+    # |λ| percentile
+    i = int(np.floor(PERCENTILE / 100.0 * (n - 1)))
+    p1, p2 = (i + 1) / n, (min(i + 1, n - 1) + 1) / n
+    eps1 = sampling_margin(p1, n * m, delta / 2, "below")
+    eps2 = sampling_margin(p2, n * m, delta / 2, "above")
+    grid = np.unique(np.concatenate([[0.0], *[np.abs(th) for th in quad.nodes]]))
+    low, high = _brackets(quad, grid, absolute=True)
+    low, high = low.mean(0), high.mean(0)
+    reach = np.flatnonzero(high >= p1 - eps1)
+    t_lo = 0.0 if p1 - eps1 <= 0 or not reach.size else float(grid[reach[0]])
+    past = np.flatnonzero(low > p2 + eps2)
+    t_hi = float(grid[past[0]]) if past.size else abs_max[1]
+    p10 = (max(0.0, t_lo - pad), min(t_hi + pad, abs_max[1]))
+    c_lo = abs_max[0] / p10[1] if p10[1] > 0 else float("inf")
+    c_hi = abs_max[1] / p10[0] if p10[0] > ZERO_TOLERANCE * abs_max[1] else float("inf")
+    # index
+    x = -ZERO_TOLERANCE * abs_max[0]
+    below, above = _brackets(quad, np.array([x]), absolute=False)
+    eps_i = sampling_margin(0.5, n * m, delta / 2, "below")
+    index = (max(0.0, float(below.mean()) - eps_i), min(1.0, float(above.mean()) + eps_i))
+
+    def interval(pair: tuple[float, float]) -> dict:
+        return {"lower": float(pair[0]), "upper": float(pair[1])}
+
+    return {
+        "confidence": confidence,
+        "abs_max": interval(abs_max), "abs_p10": interval(p10), "cond10": interval((c_lo, c_hi)),
+        "index": interval(index), "lambda_min": interval(lam_min), "lambda_max": interval(lam_max),
+        "cond10_too_wide": too_wide(c_lo, c_hi),
+        "exact_probes": int(np.count_nonzero(quad.exact)), "probes": m,
+    }
+
+
+BOUNDED = ("abs_max", "abs_p10", "cond10", "index", "lambda_min", "lambda_max")
+
+
+def too_wide(lower: float, upper: float) -> bool:
+    """A cond10 interval that supports no number: unbounded above or upper/lower > WIDE_FACTOR."""
+    return bool(not np.isfinite(upper) or not lower > 0 or upper > WIDE_FACTOR * lower)
+
+
+def mean_bounds(bounds: list[dict], confidence: float = CONFIDENCE) -> dict | None:
+    """Interval of the mean over trials of each statistic: the means of the trials' lower and upper bounds.
+    If trial r's intervals hold with probability ≥ 1 − δ_r, all hold (and so does the mean's) with
+    probability ≥ 1 − Σ δ_r: the trials are measured at confidence 1 − (1 − `confidence`)/trials."""
+    if not bounds or any(b is None for b in bounds):
+        return None
+    out: dict = {"confidence": confidence}
+    for key in BOUNDED:
+        lo = float(np.mean([b[key]["lower"] for b in bounds]))
+        hi = float(np.mean([b[key]["upper"] for b in bounds]))
+        out[key] = {"lower": lo, "upper": hi}
+    out["cond10_too_wide"] = too_wide(out["cond10"]["lower"], out["cond10"]["upper"])
+    out["exact_probes"] = int(sum(b["exact_probes"] for b in bounds))
+    out["probes"] = int(sum(b["probes"] for b in bounds))
+    return out
+
+
+def trial_confidence(trials: int, confidence: float = CONFIDENCE) -> float:
+    """Confidence of each of `trials` intervals so that all hold together with probability ≥ `confidence`."""
+    return 1.0 - (1.0 - confidence) / max(int(trials), 1)
+
+
+def slq_stats(quad: Quadrature, confidence: float = CONFIDENCE) -> SpectrumStats:
+    """`density_stats` of the quadrature's density, with the intervals of `slq_bounds` (or none for H = 0)."""
+    stats = density_stats(*quad.flat(), quad.n)
+    if stats.zero_matrix:
+        return stats
+    return replace(stats, bounds=slq_bounds(quad, confidence))

@@ -22,7 +22,9 @@ from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import SpectrumStats, density_stats, rademacher, slq, spectrum_stats
+from resnet_cli.spectrum import (
+    CONFIDENCE, SpectrumStats, mean_bounds, rademacher, slq_quadrature, slq_stats, spectrum_stats, trial_confidence,
+)
 
 SPECTRA = ("exact", "slq")
 POINTS = ("init", "trained")
@@ -149,11 +151,12 @@ def check_spectrum(spectrum: str, n_params: int) -> None:
 
 def measure_hessian(
     problem: Problem, weights: np.ndarray, spec: SpectrumSettings, method: str | None = None, keep_matrix: bool = False,
-    probes: np.ndarray | None = None,
+    probes: np.ndarray | None = None, confidence: float = CONFIDENCE,
 ) -> Measurement:
     """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes
     (`method` overrides `spec.spectrum`, e.g. the exact/slq choice of depth-sweep's auto). SLQ takes the
-    given `probes` (lanczos_probes × parameters), else draws them from `problem.probe_rng`."""
+    given `probes` (lanczos_probes × parameters), else draws them from `problem.probe_rng`; its statistics
+    carry intervals holding with probability ≥ `confidence` (`spectrum.slq_bounds`)."""
     net, ds = problem.net, problem.dataset
     if (method or spec.spectrum) == "exact":
         H = sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments)
@@ -163,8 +166,10 @@ def measure_hessian(
     def matvec(V: np.ndarray) -> np.ndarray:
         return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
 
-    nodes, wts = slq(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng, vectors=probes)
-    return Measurement(density_stats(nodes, wts, net.n_params), nodes=nodes, weights=wts)
+    quad = slq_quadrature(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng,
+                          vectors=probes)
+    nodes, wts = quad.flat()
+    return Measurement(slq_stats(quad, confidence), nodes=nodes, weights=wts)
 
 
 def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
@@ -172,6 +177,8 @@ def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
     if stats is None:
         return None
     out = asdict(stats)
+    if out.get("bounds") is None:
+        out.pop("bounds", None)
     if stats.zero_matrix:
         out["cond10"] = None
         out["cond"] = None
@@ -288,6 +295,8 @@ class HessianResult:
         payload = HessianPayload(command="hessian", config=self.settings.result_config(), **{k: s[k] for k in keys})
         payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum == "slq",
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
+        if s.get("bounds") is not None:
+            payload["bounds"] = s["bounds"]
         if self.theory is not None:
             payload["theory"] = {k: v for k, v in self.theory.items() if k != "eigenvalues"}
         payload.spectra = self.spectra
@@ -333,6 +342,8 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
         with np.errstate(invalid="ignore"):
             out[key] = float(np.mean(values))
             out["std"][key] = float(np.std(values)) if np.all(np.isfinite(values)) else None
+    if any(s.bounds is not None for s in stats_list):
+        out["bounds"] = mean_bounds([s.bounds for s in stats_list if not s.zero_matrix])
     return out
 
 
@@ -368,7 +379,8 @@ def measure_trial(task: TrialTask) -> TrialResult:
     problem, cfg = task.problem, task.settings
     loss = None if task.trained else _loss_at(problem, task.weights)
     keep = task.theorem and cfg.spectrum == "exact"
-    m = measure_hessian(problem, task.weights, cfg, keep_matrix=keep, probes=task.probes)
+    m = measure_hessian(problem, task.weights, cfg, keep_matrix=keep, probes=task.probes,
+                        confidence=trial_confidence(cfg.trials))
     if m.eigenvalues is not None:
         spectrum = {"trial": task.trial, "eigenvalues": m.eigenvalues}
     else:
