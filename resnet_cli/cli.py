@@ -1,9 +1,10 @@
 """The typer app: `resnet-cli SUBCOMMAND [OPTIONS]` (docs/architecture.md).
 
 Each subcommand is a plain function in `resnet_cli/commands/<name>.py` (parse -> settings -> experiment ->
-render, through `commands/shell.py`) registered below. `run(argv)` is the edge where exceptions become exit
-codes (docs/cli.md): 0 success, 2 user error (one line on stderr), 1 internal error (one line; the traceback
-only with `--debug` or RESNET_CLI_DEBUG=1), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM). Old flag
+render, through `commands/shell.py`) registered below. `run(argv)` is where exceptions become exit codes
+(the table is `edge.outcome`, docs/cli.md): 0 success, 2 user error (one line on stderr), 74 an output
+could not be written, 1 internal error (one line; the traceback only with `--debug` or RESNET_CLI_DEBUG=1),
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM). The console script is `edge.main`. Old flag
 spellings are rewritten here, with a one-line notice (`resnet_cli/vocabulary.py`).
 """
 
@@ -19,7 +20,8 @@ import typer
 
 from resnet_cli import __version__
 from resnet_cli.errors import UserError
-from resnet_cli.signals import Terminated, handle_signals
+from resnet_cli.edge import INTERNAL, outcome
+from resnet_cli.signals import handle_signals
 from resnet_cli.vocabulary import rewrite_argv
 
 app = typer.Typer(
@@ -75,52 +77,41 @@ if landscape_app.registered_commands:
 
 
 def run(argv: list[str] | None = None, application: typer.Typer | None = None) -> int:
-    """Run the CLI on `argv` and return the exit code; every exception ends here as one line."""
+    """Run the CLI on `argv` and return the exit code; every exception ends here as at most one stderr line
+    (the table of exit codes is `edge.outcome`; docs/cli.md)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("RESNET_CLI_DEBUG", "") not in ("", "0")
-    argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
-    command = typer.main.get_command(application if application is not None else app)
     try:
+        argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
+        command = typer.main.get_command(application if application is not None else app)
         with handle_signals():
             result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130), which click returns in non-standalone mode
-            sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
+            raise KeyboardInterrupt
         return int(result) if isinstance(result, int) else 0
     except click.exceptions.NoArgsIsHelpError as exc:  # `resnet-cli`, `resnet-cli train`: the help, exit 0
         sys.stdout.write(exc.ctx.get_help() + "\n")
         return 0
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
-        return 130
-    except click.UsageError as exc:
-        message = " ".join(exc.format_message().split())
-        where = f"{exc.ctx.command_path}: " if exc.ctx is not None else "resnet-cli: "
-        sys.stderr.write(f"error: {where}{message}\n")
-        return 2
-    except click.ClickException as exc:
-        sys.stderr.write(f"error: {' '.join(exc.format_message().split())}\n")
-        return 2
-    except UserError as exc:
-        sys.stderr.write(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}\n")
-        return 2
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted (Ctrl-C): stopped, nothing written\n")
-        return 130
-    except Terminated as exc:
-        sys.stderr.write(f"terminated (signal {exc.exit_code - 128}): stopped, nothing written\n")
-        return exc.exit_code
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # the last resort: one line, never a traceback unless asked for
-        if debug:
+    except BaseException as exc:  # noqa: B036 -- the edge: interrupts and exits are mapped too
+        if isinstance(exc, SystemExit):
+            # click (and rich's Console) answer a closed pipe with SystemExit(1) raised while handling the
+            # BrokenPipeError: `… | head -1` is a quiet success, as with --json
+            if isinstance(exc.__context__, BrokenPipeError):
+                return outcome(exc.__context__)[0]
+            raise
+        code, line = outcome(exc)
+        if code == INTERNAL and debug:
             traceback.print_exc()
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        sys.stderr.write(f"internal error: {type(exc).__name__}: {first} (please report; --debug shows the traceback)\n")
-        return 1
+        if line:
+            try:
+                sys.stderr.write(line + "\n")
+            except (OSError, ValueError):
+                pass  # stderr closed or full: the exit code still tells
+        return code
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(run(sys.argv[1:]))
+    """Console-script entry point of older installs; `edge.main` prepares the process first."""
+    from resnet_cli.edge import main as edge_main
+
+    edge_main()

@@ -1,6 +1,6 @@
 """Signals at the CLI edge: Ctrl-C (SIGINT) and SIGTERM/SIGHUP become exceptions in the main thread.
 
-Why (issue 11): a command stopped by Ctrl-C or by `kill` must stop within 2 s, leave no worker processes
+Why: a command stopped by Ctrl-C or by `kill` must stop within 2 s, leave no worker processes
 and no partial file, and exit 130 (SIGINT) or 143 (SIGTERM). Python's default SIGTERM action kills the
 process on the spot: no `finally` blocks run, so pool workers are orphaned and temp files stay. Inside
 `handle_signals()`, SIGTERM (and SIGHUP, a closed terminal) raise `Terminated`, and SIGINT raises
@@ -9,18 +9,12 @@ unwind through every `finally`/`except BaseException`, which is where `executor.
 workers and `outputs.write_atomic` removes its temp file. `Terminated` derives from BaseException, not
 Exception, so `except Exception` clean-up code cannot swallow it — the same reason KeyboardInterrupt does.
 
-Usage at the CLI edge::
-
-    with handle_signals():
-        try:
-            app()
-        except KeyboardInterrupt:
-            sys.exit(130)
-        except Terminated as exc:
-            sys.exit(exc.exit_code)
-
-(`exit_code_for(exc)` gives 130 / 143 / 129 for either.) Previous handlers are restored on exit.
-Handlers can only be installed from the main thread; elsewhere the context manager does nothing.
+One stop per run: the first signal raises; any later one (a second Ctrl-C while workers are stopped and temp
+files removed) is ignored, so clean-up is never cut short and the exit code stays that of the first
+(130 for a double Ctrl-C). `install()` sets this up for the whole process from the first line of
+`edge.main` (before typer or numpy import); `handle_signals()` does it for one in-process `cli.run` and
+restores what was there. The exit codes themselves live in one table, `edge.outcome`.
+Handlers can only be installed from the main thread; elsewhere both do nothing.
 Nothing here prints.
 """
 
@@ -31,7 +25,7 @@ import signal
 import threading
 from typing import Any, Iterator
 
-__all__ = ["Terminated", "exit_code_for", "handle_signals"]
+__all__ = ["Terminated", "handle_signals", "install", "stop_listening"]
 
 
 class Terminated(BaseException):
@@ -47,17 +41,19 @@ class Terminated(BaseException):
         super().__init__(f"stopped by {name}")
 
 
-def exit_code_for(exc: BaseException) -> int | None:
-    """The conventional exit code for an interrupt exception: 130 for KeyboardInterrupt, 128+N for
-    `Terminated`; None for anything else."""
-    if isinstance(exc, Terminated):
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        return 128 + int(signal.SIGINT)
-    return None
+class _Stop:
+    """The state of one run: has a stop signal been raised yet?"""
+
+    raised = False
 
 
-def _raise_terminated(signum: int, frame: Any) -> None:
+def _on_signal(signum: int, frame: Any) -> None:
+    """First SIGINT → KeyboardInterrupt, first SIGTERM/SIGHUP → Terminated; later ones are ignored."""
+    if _Stop.raised:
+        return
+    _Stop.raised = True
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     raise Terminated(signum)
 
 
@@ -66,9 +62,34 @@ _TERMINATING = tuple(
 )
 
 
+def _listen() -> dict[int, Any]:
+    """Install `_on_signal` for SIGINT, SIGTERM, SIGHUP; return the previous handlers."""
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, *_TERMINATING):
+        if signal.getsignal(signum) is signal.SIG_IGN and signum != signal.SIGTERM:
+            # `cmd &` in a script ignores SIGINT, `nohup cmd` ignores SIGHUP: the user asked to survive
+            # them, and Python itself leaves an ignored SIGINT ignored.
+            continue
+        previous[signum] = signal.signal(signum, _on_signal)
+    return previous
+
+
+def install() -> None:
+    """For the whole process (the console script): signals stop the run from now on."""
+    if threading.current_thread() is threading.main_thread():
+        _Stop.raised = False
+        _listen()
+
+
+def stop_listening() -> None:
+    """The run is over (its exit code is decided): signals that come now change nothing."""
+    _Stop.raised = True
+
+
 @contextlib.contextmanager
 def handle_signals() -> Iterator[None]:
-    """Within the block: SIGINT → KeyboardInterrupt, SIGTERM/SIGHUP → `Terminated`; restore on exit.
+    """Within the block: SIGINT → KeyboardInterrupt, SIGTERM/SIGHUP → `Terminated` (the first of them;
+    later ones are ignored); restore the previous handlers on exit.
 
     A SIGINT or SIGHUP that was ignored when the block starts stays ignored (background jobs, nohup).
     """
@@ -76,16 +97,13 @@ def handle_signals() -> Iterator[None]:
         yield
         return
     previous: dict[int, Any] = {}
+    raised = _Stop.raised
     try:
-        for signum, handler in ((signal.SIGINT, signal.default_int_handler),
-                                *((s, _raise_terminated) for s in _TERMINATING)):
-            if signal.getsignal(signum) is signal.SIG_IGN and signum != signal.SIGTERM:
-                # `cmd &` in a script ignores SIGINT, `nohup cmd` ignores SIGHUP: the user asked to survive
-                # them, and Python itself leaves an ignored SIGINT ignored.
-                continue
-            previous[signum] = signal.signal(signum, handler)
+        _Stop.raised = False
+        previous = _listen()
         yield
     finally:
         for signum, handler in previous.items():
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        _Stop.raised = raised or _Stop.raised

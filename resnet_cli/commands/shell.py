@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -19,10 +20,12 @@ from click.core import ParameterSource
 
 from resnet_cli import budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
+from resnet_cli.edge import OutputError
 from resnet_cli.errors import ConfigError
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+LONG_RUN_SECONDS = 10.0  # a run this long gets a hint when its output cannot be written
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,13 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         check_out_path(params.get(name), suffixes, "--" + name.replace("_", "-"))
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet)
+    started = time.monotonic()
     with progress_bar(quiet, view.label) as update, one_line_warnings():
         result = run(settings, progress=update)
     payload = result.to_dict()
     emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
-         files={name: params.get(name) for name in view.files})
+         files={name: params.get(name) for name in view.files},
+         hint=long_run_hint(settings, time.monotonic() - started))
     return result
 
 
@@ -107,22 +112,48 @@ def require_matplotlib() -> None:
 
 
 def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | None, json_out: bool,
-         files: dict[str, str | None]) -> None:
-    """Table (or JSON) on stdout, then the --out file, the figure and any other requested files."""
-    written = []
-    if out:
-        write_output(out, payload, view.rows(payload) if view.rows else [payload])
-        written.append(out)
-    if plot:
-        view.plot(payload, plot)
-        written.append(plot)
-    for name, path in files.items():
-        if path:
-            view.files[name][1](payload, path)
+         files: dict[str, str | None], hint: str = "") -> None:
+    """Table (or JSON) on stdout, then the --out file, the figure and any other requested files.
+
+    A file that cannot be written (full disk, I/O error) leaves nothing behind (its temp file is removed) and
+    does not stop the others nor the table, so the result is not lost; the first failure is then raised as
+    one `OutputError` (exit 74, with `hint`). A failing stdout is an `OutputError` too; a closed pipe
+    (`| head -1`) is a BrokenPipeError, a quiet success at the edge."""
+    written, failed = [], []
+    jobs = [("--out", out, lambda path: write_output(path, payload, view.rows(payload) if view.rows else [payload])),
+            ("--plot", plot, lambda path: view.plot(payload, path))]
+    jobs += [("--" + name.replace("_", "-"), path, lambda path, name=name: view.files[name][1](payload, path))
+             for name, path in files.items()]
+    for flag, path, write in jobs:
+        if not path:
+            continue
+        try:
+            write(path)
             written.append(path)
-    if json_out:
-        print_json(payload)
-        return
-    view.render(payload)
-    for path in written:
-        console.print(f"[dim]wrote {path}[/dim]")
+        except OSError as exc:
+            failed.append(OutputError(f"{flag} {path}", exc, hint))
+    try:
+        if json_out:
+            print_json(payload)
+        else:
+            view.render(payload)
+            for path in written:
+                console.print(f"[dim]wrote {path}[/dim]")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        failed.append(OutputError("standard output", exc, hint if not written else ""))
+    if failed:
+        raise failed[0]
+
+
+def long_run_hint(settings: Any, seconds: float) -> str:
+    """What to say when the output of a run that took `seconds` could not be written."""
+    if seconds < LONG_RUN_SECONDS:
+        return ""
+    if hasattr(settings, "cache"):
+        if getattr(settings, "cache", None):
+            return f"the cells are kept in --cache {settings.cache}: a re-run only writes"
+        return "re-run with --cache DIR to keep the cells"
+    return f"it took {seconds:.0f} s; the result is printed above"

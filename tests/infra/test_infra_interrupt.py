@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 SCRIPT = """
 import sys
 from resnet_cli.executor import run_cells
-from resnet_cli.signals import exit_code_for, handle_signals
+from resnet_cli.edge import outcome
+from resnet_cli.signals import handle_signals
 from infra_tasks import GatedTask, SlowTask, gated_cell, slow_cell
 
 if __name__ == "__main__":
@@ -36,8 +37,8 @@ if __name__ == "__main__":
                 tasks = [GatedTask(seed, None if seed < 3 else folder + "/gate", folder + "/log") for seed in range(5)]
                 run_cells(gated_cell, tasks, jobs=jobs, cache=folder + "/cache")
         except BaseException as exc:
-            code = exit_code_for(exc)
-            if code is None:
+            code = outcome(exc)[0]
+            if code not in (130, 143):
                 raise
             sys.exit(code)
 """

@@ -1,4 +1,5 @@
-"""signals.handle_signals: SIGTERM → Terminated (143), SIGINT → KeyboardInterrupt (130), handlers restored."""
+"""signals.handle_signals: SIGTERM → Terminated (143), SIGINT → KeyboardInterrupt (130), the first signal only,
+handlers restored; edge.outcome is the one table of exit codes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import threading
 
 import pytest
 
-from resnet_cli.signals import Terminated, exit_code_for, handle_signals
+from resnet_cli.edge import outcome
+from resnet_cli.signals import Terminated, handle_signals
 
 
 def test_sigterm_raises_terminated_with_exit_code_143():
@@ -15,7 +17,7 @@ def test_sigterm_raises_terminated_with_exit_code_143():
     with pytest.raises(Terminated) as exc:
         with handle_signals():
             signal.raise_signal(signal.SIGTERM)
-    assert exc.value.exit_code == 143 and exit_code_for(exc.value) == 143
+    assert exc.value.exit_code == 143 and outcome(exc.value)[0] == 143
     assert not isinstance(exc.value, Exception)  # `except Exception` clean-up cannot swallow it
     assert signal.getsignal(signal.SIGTERM) == before
 
@@ -27,7 +29,7 @@ def test_sigint_raises_keyboard_interrupt_even_over_another_handler():
         with pytest.raises(KeyboardInterrupt) as exc:
             with handle_signals():
                 signal.raise_signal(signal.SIGINT)
-        assert exit_code_for(exc.value) == 130
+        assert outcome(exc.value) == (130, "interrupted (Ctrl-C): stopped, nothing written")
         assert seen == []
         signal.raise_signal(signal.SIGINT)  # the previous handler is back
         assert seen == [signal.SIGINT]
@@ -45,7 +47,7 @@ def test_an_ignored_sigint_stays_ignored():
 
 
 def test_other_exceptions_have_no_exit_code_and_threads_are_left_alone():
-    assert exit_code_for(ValueError()) is None
+    assert outcome(ValueError("x"))[0] == 1 and outcome(BrokenPipeError())[0] == 0
     errors = []
 
     def worker():
@@ -59,3 +61,17 @@ def test_other_exceptions_have_no_exit_code_and_threads_are_left_alone():
     thread.start()
     thread.join()
     assert errors == []
+
+
+def test_a_second_signal_during_clean_up_is_ignored():
+    """The first Ctrl-C stops the run; a second one while `finally` blocks run must not cut them short."""
+    cleaned = []
+    with pytest.raises(KeyboardInterrupt):
+        with handle_signals():
+            try:
+                signal.raise_signal(signal.SIGINT)
+            finally:
+                signal.raise_signal(signal.SIGINT)  # ignored: clean-up goes on
+                signal.raise_signal(signal.SIGTERM)
+                cleaned.append(True)
+    assert cleaned == [True]
