@@ -10,10 +10,13 @@ spellings are rewritten here, with a one-line notice (`resnet_cli/vocabulary.py`
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import os
+import re
 import sys
 import traceback
-from typing import Optional
+from typing import Iterator, Optional
 
 import click
 import typer
@@ -24,16 +27,75 @@ from resnet_cli.edge import INTERNAL, outcome
 from resnet_cli.signals import handle_signals
 from resnet_cli.vocabulary import rewrite_argv
 
-app = typer.Typer(
+
+@contextlib.contextmanager
+def _plain_help_text() -> Iterator[None]:
+    """typer's rich help, with every help string shown as written: no rich markup, no emoji codes.
+
+    In typer's "rich" markup mode each help string goes through `rich.text.Text.from_markup`, which also
+    replaces emoji codes: the range example `4:100:x2` would print as `4💯x2`, and rich has no escape for
+    an emoji code. Markup mode None avoids that but drops rich altogether (no option panels). So help is
+    rendered in "rich" mode with the one function that turns a help string into rich text
+    (`typer.rich_utils._make_rich_text`) replaced, while the help is printed, by a plain `Text` (the
+    option highlighter kept). tests/cli/test_help.py checks every command's help for the literal example.
+    """
+    from rich.text import Text
+    from typer import rich_utils
+
+    def plain(*, text: str, style: str = "", markup_mode: str = "rich") -> Text:
+        return rich_utils.highlighter(Text(inspect.cleandoc(text), style=style))
+
+    original = rich_utils._make_rich_text
+    rich_utils._make_rich_text = plain
+    try:
+        yield
+    finally:
+        rich_utils._make_rich_text = original
+
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class HelpCommand(typer.core.TyperCommand):
+    """A command whose --help keeps its text literal (`_plain_help_text`)."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _plain_help_text():
+            super().format_help(ctx, formatter)
+
+
+class HelpGroup(typer.core.TyperGroup):
+    """A group whose --help keeps its text literal and whose typo errors suggest one name once."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with _plain_help_text():
+            super().format_help(ctx, formatter)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            if getattr(exc, "possibilities", None):  # click >= 8.4 suggests too: keep only its suggestion
+                exc.message = _SUGGESTION.sub("", exc.message)
+            raise
+
+
+#: `-h` is `--help` everywhere (click passes help_option_names down to every subcommand's context).
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+def _group(**kw) -> typer.Typer:
+    return typer.Typer(no_args_is_help=True, rich_markup_mode="rich", cls=HelpGroup, context_settings=CONTEXT, **kw)
+
+
+app = _group(
     name="resnet-cli",
     help="A command-line laboratory for the optimization theory of shortcut connections "
     "(Liu et al. 2019, Li et al. 2017, Yun et al. 2019).",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,  # help texts are plain: "4:100:x2" must not become an emoji
 )
-train_app = typer.Typer(help="Train a network and print its trace.", no_args_is_help=True, rich_markup_mode=None)
-landscape_app = typer.Typer(help="Critical points and loss landscapes.", no_args_is_help=True, rich_markup_mode=None)
+train_app = _group(help="Train a network and print its trace.")
+landscape_app = _group(help="Critical points and loss landscapes.")
 
 
 def _register(target: typer.Typer, name: str, module: str) -> None:
@@ -41,7 +103,7 @@ def _register(target: typer.Typer, name: str, module: str) -> None:
     import importlib
 
     mod = importlib.import_module(f"resnet_cli.commands.{module}")
-    target.command(name)(mod.command)
+    target.command(name, cls=HelpCommand)(mod.command)
 
 
 def _version_callback(value: bool) -> None:

@@ -49,6 +49,30 @@ def cli():
     return _run_cli
 
 
+def _help_text(*command, application=None) -> str:
+    """`resnet-cli COMMAND --help` on one wide line: panel borders dropped, whitespace collapsed, choices as
+    click spells them (`[a|b]`), so a test can look for phrases that wrap at 80 columns."""
+    import re
+
+    previous = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "400"
+    try:
+        result = _run_cli(*command, "--help", application=application)
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    assert result.code == 0, result.stderr
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stdout).split()).replace(" | ", "|")
+
+
+@pytest.fixture
+def help_text():
+    """`help_text(*command)` -> the help of `resnet-cli COMMAND` flattened to one line (see `_help_text`)."""
+    return _help_text
+
+
 @pytest.fixture
 def one_line_error():
     """`one_line_error(result)` asserts exit 2, exactly one stderr line, no traceback; returns the line."""

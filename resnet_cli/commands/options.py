@@ -22,11 +22,23 @@ import typer
 from resnet_cli.experiments.success_rate import METHODS as _METHODS
 
 TEACHER, STEPS, OUTCOME = "Teacher", "Step sizes and steps", "Outcome criteria"
+
+# How `--help` shows the value of a list option: its grammar (docs/cli.md, "Lists and ranges"), not TEXT.
+INT_LIST, FLOAT_LIST, NAME_LIST = "N,N,..|A:B[:xF]", "X,X,..|logspace:LO:HI:N", "NAME,NAME,.."
 NETWORK, SPECTRUM, OUTPUT, SWEEP = "Network and data", "Hessian spectrum", "Output", "Sweep"
 
 
+class _Choice(click.Choice):
+    """A click Choice whose metavar can wrap in a narrow help column: "[zero | small | xavier]" (click's
+    "[zero|small|xavier]" has no space, so rich folds it inside a word)."""
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str | None:
+        metavar = super().get_metavar(param, ctx) if ctx is not None else super().get_metavar(param)
+        return metavar.replace("|", " | ") if metavar else metavar
+
+
 def _choice(*values: str) -> click.Choice:
-    return click.Choice(list(values), case_sensitive=True)
+    return _Choice(list(values), case_sensitive=True)
 
 
 def _complete_list(values: tuple[str, ...]) -> Callable[[str], list[str]]:
@@ -46,16 +58,18 @@ def _opt(flag: str, help: str, panel: str | None = None, **kw) -> typer.models.O
 
 # --- every command -------------------------------------------------------------------------------------------
 Seed = Annotated[int, _opt("--seed", "Seed of every random draw (whole number ≥ 0): same seed, same numbers.")]
-Config = Annotated[Optional[str], _opt("--config", "TOML file or packaged preset; flags typed here win.", OUTPUT)]
-Out = Annotated[Optional[str], _opt("--out", "Write the result to a .json or .csv file (atomically).", OUTPUT)]
+CONFIG_HELP = "TOML file or packaged preset; flags typed here win."
+Config = Annotated[Optional[str], _opt("--config", CONFIG_HELP, OUTPUT, metavar="FILE|PRESET")]
+Out = Annotated[Optional[str], _opt("--out", "Write the result to a .json or .csv file (atomically).", OUTPUT,
+                                    metavar="FILE")]
 Json = Annotated[bool, _opt("--json", "Print the result as JSON on stdout (and nothing else).", OUTPUT)]
-Plot = Annotated[Optional[str], _opt("--plot", "Save a figure to a .png/.pdf/.svg file (extra 'plot').", OUTPUT)]
+Plot = Annotated[Optional[str], _opt("--plot", "Save a figure to a .png/.pdf/.svg file (extra 'plot').", OUTPUT,
+                                      metavar="FILE")]
 Quiet = Annotated[bool, _opt("--quiet", "No progress on stderr.", OUTPUT)]
 Trials = Annotated[int, _opt("--trials", "Independent random repetitions (draws of teacher, init or data).")]
 Jobs = Annotated[
     Optional[int],
-    _opt("--jobs", "Worker processes for the cells (default: CPU count, at most 2). Results do not depend on it "
-         "(bitwise).", SWEEP),
+    _opt("--jobs", "Worker processes for the cells. Results do not depend on it (bitwise).", SWEEP),
 ]
 Dask = Annotated[
     Optional[str],
@@ -76,22 +90,25 @@ METHODS = tuple(_METHODS)  # completion offers these, not the deprecated aliases
 Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).")]
 P = Annotated[int, _opt("--p", "Patch dimension p (≥ 2).")]
 K = Annotated[int, _opt("--k", "Number of patches k (≥ 1).")]
-PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,16 | 2:32:x2).", SWEEP)]
-KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP)]
+PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,16 | 2:32:x2).", SWEEP,
+                            metavar=INT_LIST)]
+KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP,
+                            metavar=INT_LIST)]
 Schedule = Annotated[
     str, _opt("--schedule", "ssw (step-size warm-up); constant (large step η on w from step 0, Theorem 1's η_a on "
               "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS)
 ]
 ScheduleList = Annotated[
-    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS)
+    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS,
+              metavar=NAME_LIST)
 ]
 MethodList = Annotated[
     str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + " (-large-w: large step "
               "on w only from step 0; -large-both: on both layers; cnn, resnet: old names of the -large-w ones).", SWEEP,
-              autocompletion=_complete_list(METHODS))
+              metavar=NAME_LIST, autocompletion=_complete_list(METHODS))
 ]
 SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All trials share one teacher draw.", TEACHER)]
-TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps (default: see below).")]
+TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps.")]
 TeacherV = Annotated[
     Optional[str],
     _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere. "
@@ -99,14 +116,15 @@ TeacherV = Annotated[
 ]
 TeacherA = Annotated[str, _opt("--teacher-a", "How a* is drawn: gaussian N(0, I), uniform U[-1,1]^k, ones.", TEACHER)]
 PriorAngle = Annotated[float, _opt("--prior-angle", "Cap half-angle of the skip-layer prior, degrees (60 ⇔ ‖w*‖ ≤ 1).", TEACHER)]
-LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (Theorem 1: π/(20(k+π−1)²)).", STEPS)]
-LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (Theorem 1: C‖a*‖²η_a²).", STEPS)]
+LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (default: Theorem 1's π/(20(k+π−1)²)).", STEPS)]
+LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (default: Theorem 1's C‖a*‖²η_a²).", STEPS)]
 LrStage2 = Annotated[
     Optional[float],
-    _opt("--lr", "Stage-II step for both layers (Theorem 2: min{m/(2M²), 5π²/(4(k+π−1)²)}, m = M = ‖a*‖²).", STEPS),
+    _opt("--lr", "Stage-II step for both layers (default: Theorem 2's min{m/(2M²), 5π²/(4(k+π−1)²)} with m = M = "
+         "‖a*‖²).", STEPS),
 ]
 CLrW = Annotated[float, _opt("--c-lr-w", "The constant C of Theorem 1's η_w (not given in the paper).", STEPS)]
-Stage1Steps = Annotated[Optional[int], _opt("--stage1-steps", "Stage-I length T1 (Theorem 1: ⌈1/η_a⌉).", STEPS)]
+Stage1Steps = Annotated[Optional[int], _opt("--stage1-steps", "Stage-I length T1 (default: Theorem 1's ⌈1/η_a⌉).", STEPS)]
 TotalSteps = Annotated[Optional[int], _opt("--steps", "Total steps (default: T1 + --stage2-steps).", STEPS)]
 Stage2Steps = Annotated[int, _opt("--stage2-steps", "Stage-II steps when --steps is not given.", STEPS)]
 PhiTol = Annotated[float, _opt("--phi-tol", "global: final angle φ below this (radians) ...", OUTCOME)]
@@ -121,8 +139,8 @@ DATA, THEOREMS = "Data and SGD (default: the exact population loss)", "Theorem c
 TwoLayerSamples = Annotated[
     Optional[int], _opt("--samples", "A fixed training set of N inputs per trial (drawn from the seed); default: "
                         "the population loss in closed form.", DATA)]
-Batch = Annotated[Optional[int], _opt("--batch", "Minibatch size B of SGD (B = N: full-batch GD on the sample; "
-                                      "online: default 1).", DATA)]
+Batch = Annotated[Optional[int], _opt("--batch", "Minibatch size B of SGD (default: N, full-batch GD on the "
+                                      "sample; with --online: 1).", DATA)]
 Online = Annotated[bool, _opt("--online/--no-online", "Online SGD: B fresh inputs every step.", DATA)]
 LabelNoise = Annotated[float, _opt("--label-noise", "σ of Gaussian noise added to the teacher's labels.", DATA)]
 Stride = Annotated[
@@ -137,7 +155,7 @@ Delta = Annotated[float, _opt("--delta", "δ of the partial dissipativity condit
 # --- n-shortcut networks (Li et al. 2017) -------------------------------------------------------------------
 Shortcut = Annotated[int, _opt("--shortcut", "Shortcut depth n: 0 = plain network (no shortcut), 1, 2, 3, …", NETWORK)]
 Depth = Annotated[int, _opt("--depth", "Total number of d×d weight layers (a multiple of n).", NETWORK)]
-DepthList = Annotated[str, _opt("--depth", "Depths: a list or range (2,4,8 | 2:64:x2).", SWEEP)]
+DepthList = Annotated[str, _opt("--depth", "Depths: a list or range (2,4,8 | 2:64:x2).", SWEEP, metavar=INT_LIST)]
 Init = Annotated[str, _opt("--init", "Initial weights: zero | small (0.01 × Xavier) | xavier | orthogonal.", NETWORK)]
 ActPre = Annotated[str, _opt("--act-pre", "Activation before a unit's first layer.", NETWORK)]
 ActMid = Annotated[str, _opt("--act-mid", "Activation between a unit's layers.", NETWORK)]
@@ -148,7 +166,7 @@ PlainUnit = Annotated[
 ]
 DATA_HELP = ("digits (bundled UCI digits), mnist:PATH (IDX files, a folder of them, or .npz), gaussian, or the "
              "examples of Yun et al. 2019, yun-example1 | yun-example2 (landscape deep-resnet).")
-Data = Annotated[str, _opt("--data", DATA_HELP, NETWORK)]
+Data = Annotated[str, _opt("--data", DATA_HELP, NETWORK, metavar="NAME|mnist:PATH")]
 Samples = Annotated[Optional[int], _opt("--samples", "Number of samples (gaussian), or the first N of a data set.", NETWORK)]
 Dim = Annotated[Optional[int], _opt("--dim", "Input dimension of --data gaussian.", NETWORK)]
 At = Annotated[str, _opt("--at", "Where: init (the initial point) or trained (after --steps of GD at --lr).")]
@@ -159,16 +177,20 @@ Spectrum = Annotated[
 LanczosSteps = Annotated[int, _opt("--lanczos-steps", "Lanczos steps per probe vector (slq).", SPECTRUM)]
 LanczosProbes = Annotated[int, _opt("--lanczos-probes", "Random probe vectors of SLQ.", SPECTRUM)]
 ExactMaxParams = Annotated[int, _opt("--exact-max-params", "Largest network (parameters) whose spectrum auto computes exactly.", SPECTRUM)]
-Eigenvalues = Annotated[Optional[str], _opt("--eigenvalues", "Write every eigenvalue (slq: nodes, weights) to this .csv file.", OUTPUT)]
+Eigenvalues = Annotated[Optional[str], _opt("--eigenvalues", "Write every eigenvalue (slq: nodes, weights) to this .csv file.",
+                                                    OUTPUT, metavar="FILE")]
 HessianEvery = Annotated[int, _opt("--hessian-every", "Hessian statistics every N steps (0 = never).", SPECTRUM)]
-NetworkList = Annotated[str, _opt("--network", "Network kinds, a comma list (2-shortcut, 1-shortcut, 3-shortcut, xavier, orthogonal).", SWEEP)]
+NetworkList = Annotated[str, _opt("--network", "Network kinds, a comma list (2-shortcut, 1-shortcut, 3-shortcut, "
+                                   "xavier, orthogonal).", SWEEP, metavar=NAME_LIST)]
 Measure = Annotated[str, _opt("--measure", "init-cond (Fig. 5) or final-loss (Figs. 9, 10).", SWEEP)]
 ShortcutInit = Annotated[str, _opt("--shortcut-init", "Init of the shortcut networks: auto, zero or small.", NETWORK)]
-LrGrid = Annotated[str, _opt("--lr", "Step-size grid: a list, or logspace:LO:HI:N (10^LO … 10^HI).", SWEEP)]
+LrGrid = Annotated[str, _opt("--lr", "Step-size grid: a list (1e-3,0.01), or logspace:LO:HI:N (N points, 10^LO … "
+                              "10^HI).", SWEEP, metavar=FLOAT_LIST)]
 
 # --- deep ResNets (Yun et al. 2019) -------------------------------------------------------------------------
 Rho = Annotated[float, _opt("--rho", "ρ of yun-example1: Y = X + ρ·(−1,−1,1,−1,1,1).", NETWORK)]
-Blocks = Annotated[str, _opt("--blocks", "Residual blocks L; a list (1,2,4,8) gives one row per depth.", NETWORK)]
+Blocks = Annotated[str, _opt("--blocks", "Residual blocks L; a list or range (1,2,4,8 | 1:8:x2) gives one row per "
+                              "depth.", NETWORK, metavar=INT_LIST)]
 Width = Annotated[Optional[int], _opt("--width", "Residual stream width (≥ input dim; default: input dim).", NETWORK)]
 Hidden = Annotated[int, _opt("--hidden", "ReLU units inside each residual block.", NETWORK)]
 Bias = Annotated[bool, _opt("--bias/--no-bias", "Biases and output offset (affine linear predictor).", NETWORK)]
@@ -200,6 +222,7 @@ def defaults_from(settings_cls: type) -> Callable:
     this command accepts and nothing else. Output options keep their own.
     """
     defaults = settings_cls.defaults()
+    presets = presets_for(settings_cls.COMMAND)
     shown = settings_cls.shown_defaults()
     choices = {f.name: f.metadata.get("choices") for f in dataclasses.fields(settings_cls)}
 
@@ -214,7 +237,10 @@ def defaults_from(settings_cls: type) -> Callable:
                 for info in meta:
                     if isinstance(info, typer.models.OptionInfo):
                         info = copy.copy(info)
-                        info.show_default = shown.get(param.name, True)
+                        # A default is stated once: by the help text when it says "default: ...", else by
+                        # the [default: ...] that typer appends.
+                        info.show_default = False if "default:" in (info.help or "").lower() else shown.get(
+                            param.name, True)
                         allowed = choices.get(param.name)
                         if allowed and isinstance(defaults[param.name], list):
                             info.autocompletion = info.autocompletion or _complete_list(tuple(allowed))
@@ -226,6 +252,9 @@ def defaults_from(settings_cls: type) -> Callable:
                 if isinstance(value, list):
                     value = ",".join(str(v) for v in value)
                 param = param.replace(default=value, annotation=annotation)
+            elif param.name == "config":
+                annotation = _with_presets(annotation, presets)
+                param = param.replace(annotation=annotation)
             elif param.default is inspect.Parameter.empty and param.kind is inspect.Parameter.KEYWORD_ONLY:
                 raise TypeError(f"{fn.__module__}: option {param.name} has no default and no setting")
             else:
@@ -236,3 +265,30 @@ def defaults_from(settings_cls: type) -> Callable:
 
     return decorate
 
+
+
+def presets_for(command: str) -> list[str]:
+    """The packaged presets with a table for `command` (e.g. "success-rate": liu2019-success, ...)."""
+    from importlib import resources
+
+    from resnet_cli.config import PRESET_PACKAGE, preset_names
+    from resnet_cli.vocabulary import SECTIONS
+
+    header = f"[{SECTIONS.get(command, command.replace(' ', '-'))}]"
+    folder = resources.files(PRESET_PACKAGE)
+    return [name for name in preset_names()
+            if any(line.strip() == header for line in folder.joinpath(f"{name}.toml").read_text("utf-8").splitlines())]
+
+
+def _with_presets(annotation: typing.Any, presets: list[str]) -> typing.Any:
+    """The --config option of one command: its presets named in the help and offered by shell completion."""
+    base, *meta = typing.get_args(annotation)
+    infos = []
+    for info in meta:
+        if isinstance(info, typer.models.OptionInfo):
+            info = copy.copy(info)
+            if presets:
+                info.help = f"{CONFIG_HELP} Presets: {', '.join(presets)}."
+            info.autocompletion = lambda incomplete: [name for name in presets if name.startswith(incomplete)]
+        infos.append(info)
+    return Annotated[(base, *infos)]

@@ -77,9 +77,9 @@ def _config(cli, *args):
     return json.loads(result.stdout)["config"]
 
 
-def test_defaults_come_from_the_settings_and_show_in_help(cli):
+def test_defaults_come_from_the_settings_and_show_in_help(cli, help_text):
     assert _config(cli) == {"k": 3, "lr": None, "student": "resnet", "p": [8], "seed": 0}
-    help_text = cli("demo", "--help", application=demo).stdout
+    help_text = help_text("demo", application=demo)
     assert "[default: 3]" in help_text and "[default: (formula)]" in help_text
     assert "[resnet|cnn]" in help_text  # choices listed
 
