@@ -149,7 +149,7 @@ def run(quick: bool = False) -> dict:
         "Threads: OPENBLAS_NUM_THREADS=" + os.environ.get("OPENBLAS_NUM_THREADS", "unset")
         + (f", torch.set_num_threads(1) (torch {torch_version})" if torch_version else "")
         + "; single-threaded runs give steadier ratios on a shared 2-core machine.",
-        "Targets (issue 4): ours / numpy-eigvalsh floor ≤ 1.3.",
+        "Targets: ours / numpy-eigvalsh floor ≤ 1.3.",
     ]
     return {
         "title": "Exact Hessian spectrum of a 2-shortcut linear network (Li et al. 2017)",

@@ -19,10 +19,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import timing  # noqa: E402  (beside this file)
+
 MODULES = ["bench_success", "bench_hessian", "bench_depth_sweep", "bench_deep_resnet", "bench_sgd"]
 
 
 def markdown_table(rows: list[dict]) -> str:
+    if not rows:
+        return "(no rows)"
     header: list[str] = []
     for row in rows:
         for key in row:
@@ -77,11 +81,17 @@ def main() -> int:
         if not path.exists():
             print(f"[bench] {name}: not present, skipped", file=sys.stderr)
             continue
-        module = importlib.import_module(name)
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), timing.load()
         print(f"[bench] {name} ...", file=sys.stderr, flush=True)
-        result = module.run(quick=args.quick)
+        try:  # one failing section must not cost the others their rows
+            result = importlib.import_module(name).run(quick=args.quick)
+        except Exception as error:  # noqa: BLE001 — reported in the page, the next section runs
+            traceback.print_exc()
+            result = {"title": f"{name}: FAILED", "command": f"python tests/bench/run_bench.py --only {name}",
+                      "rows": [], "notes": [f"the section raised {type(error).__name__}: {error}"]}
         elapsed = time.perf_counter() - start
+        result.setdefault("notes", []).append(f"load average (1 min) {load_before} before the section, "
+                                              f"{timing.load()} after")
         print(markdown_table(result["rows"]), file=sys.stderr)
         sections.append((result, elapsed))
     text = [
@@ -90,7 +100,9 @@ def main() -> int:
         "Made by `make bench` (`OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python tests/bench/run_bench.py --write docs/benchmarks.md`), on "
         f"{time.strftime('%Y-%m-%d')}: {machine_line()}.",
         "Every ratio compares two timings taken in the same run on the same work; the machine is shared "
-        "and noisy, so read ratios, not absolute seconds. Nothing here is asserted by `make test`.",
+        "and noisy, so read ratios, not absolute seconds. Nothing here is asserted by `make test`. Where a section "
+        "says *interleaved*, its engines ran in the same rounds in rotated order and a ratio is the median of the "
+        "per-round ratios (tests/bench/timing.py); CPU time of this process is shown beside wall time.",
         "",
         "The peer: in every table the row marked **PEER** is the headline comparison, the strongest reasonable "
         "peer we know of — the same algorithm written in torch (float64, CPU), batched the way our engine is "
