@@ -187,15 +187,35 @@ def plain_progress(description: str, every: float | None = None, write: Callable
         state["next"] = now + every
         fraction = min(max(completed / total, 0.0), 1.0) if total else 0.0
         elapsed = now - start
-        left = f", ~{_minutes(elapsed * (1 - fraction) / fraction)} left" if fraction > 0 else ""
-        write(f"{description}: {fraction:.0%} ({_minutes(elapsed)} elapsed{left})")
+        remaining = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        write(f"{description}: {fraction:.0%} ({progress_times(elapsed, remaining)})")
 
     return update
 
 
+def progress_times(elapsed: float | None, remaining: float | None) -> str:
+    """The times of a progress display, each labelled: "1.2 min elapsed, ~1.6 min left"."""
+    text = f"{_minutes(elapsed or 0.0)} elapsed"
+    return text + (f", ~{_minutes(remaining)} left" if remaining is not None else "")
+
+
+def times_column():
+    """A rich progress column with the elapsed and the remaining time, labelled (`progress_times`)."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class TimesColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            elapsed = task.finished_time if task.finished else task.elapsed
+            remaining = None if task.finished else task.time_remaining
+            return Text(progress_times(elapsed, remaining), style="progress.elapsed")
+
+    return TimesColumn()
+
+
 @contextlib.contextmanager
 def progress_bar(quiet: bool = False, description: str = "working") -> Iterator[Callable[..., None]]:
-    """Progress on stderr: a rich bar (with an ETA) on a terminal, a plain line every ~10 s elsewhere
+    """Progress on stderr: a rich bar with its times labelled ("12 s elapsed, ~30 s left") on a terminal, a plain line every ~10 s elsewhere
     (`plain_progress`), nothing when `quiet`.
 
     Yields `update(completed, total, description=None)`; engines call it per inner step (optimizer steps,
@@ -210,14 +230,13 @@ def progress_bar(quiet: bool = False, description: str = "working") -> Iterator[
     if not err_console.is_terminal:
         yield plain_progress(description)
         return
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, Progress, TextColumn
 
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         TextColumn("{task.percentage:>5.1f}%"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
+        times_column(),
         console=err_console,
         transient=True,
     ) as progress:
