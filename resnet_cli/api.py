@@ -7,10 +7,17 @@
 `run(settings)` dispatches on the settings' type to the experiment's own `run` function; settings can
 also come from a preset or a TOML file with overrides, exactly as on the command line:
 `SuccessSettings.resolve("liu2019-success", {"trials": 200})`. docs/api.md has one example per paper.
+
+From Python a sweep runs in this process unless its settings ask for workers (`jobs=2`): the command
+line's default (CPU count, at most 2) would spawn processes that re-import a script's main module, which
+fails without an `if __name__ == "__main__":` guard. A result echoes as a few lines (its `__repr__`).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import sys
 from typing import Any, Callable
 
 from resnet_cli.config import Settings
@@ -41,9 +48,39 @@ RUNNERS: dict[type, Callable[..., Any]] = {
 
 
 def run(settings: Settings, progress: Callable[[float, float], None] | None = None) -> Any:
-    """Validate `settings` and run its experiment; returns the result (with `to_dict()`)."""
+    """Validate `settings` and run its experiment; returns the result (with `to_dict()`).
+
+    A sweep whose `jobs` is unset runs in this process (jobs=1); `jobs=N` asks for N worker processes,
+    which a script must call under `if __name__ == "__main__":` (a clear RuntimeError otherwise).
+    """
     runner = RUNNERS.get(type(settings))
     if runner is None:
         raise TypeError(f"no experiment for {type(settings).__name__}")
+    if any(f.name == "jobs" for f in dataclasses.fields(settings)):
+        if settings.jobs is None:
+            settings = dataclasses.replace(settings, jobs=1)
+        elif settings.jobs > 1 and not getattr(settings, "dask", None) and _importing_main_in_a_worker():
+            raise RuntimeError(UNGUARDED)
     settings.validate()
     return runner(settings) if progress is None else runner(settings, progress=progress)
+
+
+UNGUARDED = ("resnet_cli.api.run(..., jobs > 1) from a script without `if __name__ == \"__main__\":`: worker "
+             "processes re-import the script and would run it again. Put the call under that guard, or leave "
+             "jobs unset (one process)")
+
+
+def _importing_main_in_a_worker() -> bool:
+    """True where worker processes would re-run the caller: in a spawned worker re-importing the parent's
+    script (run there as `__mp_main__`), or in a script whose text has no `__main__` guard at all."""
+    main = sys.modules.get("__main__")
+    if getattr(main, "__name__", "") == "__mp_main__":
+        return True
+    path = getattr(main, "__file__", None)
+    if not path or getattr(main, "__spec__", None) is not None:  # a REPL, a notebook, `python -m module`
+        return False
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "__main__" not in handle.read()
+    except OSError:
+        return False

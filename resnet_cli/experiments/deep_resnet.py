@@ -58,6 +58,7 @@ from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
 from resnet_cli.rng import make_rng
+from resnet_cli.experiments.summary import short_repr
 
 NETWORKS = ["resnet", "fc"]
 MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width x samples
@@ -156,6 +157,7 @@ class DeepResnetSettings(SweepSettings):
 
 @dataclass
 class DeepResnetResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: DeepResnetSettings
     width: int
     data: dict[str, Any]

@@ -41,6 +41,7 @@ from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import ZERO_TOLERANCE, spectrum_stats
+from resnet_cli.experiments.summary import short_repr
 
 MEASURES = ("init-cond", "final-loss")
 ACT_MIDS = ("identity", "relu")
@@ -157,6 +158,7 @@ class Cell:
 
 @dataclass
 class SweepResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: DepthSweepSettings
     data: dict[str, Any]
     cells: list[Cell]

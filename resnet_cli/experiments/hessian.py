@@ -25,6 +25,7 @@ from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import (
     CONFIDENCE, SpectrumStats, mean_bounds, rademacher, slq_quadrature, slq_stats, spectrum_stats, trial_confidence,
 )
+from resnet_cli.experiments.summary import short_repr
 
 SPECTRA = ("exact", "slq")
 POINTS = ("init", "trained")
@@ -280,6 +281,7 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
 
 @dataclass
 class HessianResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: HessianSettings
     network: dict[str, Any]
     data: dict[str, Any]

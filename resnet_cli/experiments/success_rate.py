@@ -25,6 +25,7 @@ from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, P
 from resnet_cli.models import two_layer as tl
 from resnet_cli.rng import cell_rng
 from resnet_cli.vocabulary import notice
+from resnet_cli.experiments.summary import short_repr
 
 # method -> (student, schedule). Without warm-up there are two readings of "no SSW" (issue 12), both here:
 #   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
@@ -138,6 +139,7 @@ def output1_summary(held: np.ndarray | None, outcome: np.ndarray, a_dot_min_rel:
 
 @dataclass
 class SuccessResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: SuccessSettings
     cells: list[Cell]
 

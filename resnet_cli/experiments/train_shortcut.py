@@ -29,6 +29,7 @@ from resnet_cli.experiments.hessian import (
     stats_dict,
 )
 from resnet_cli.models import shortcut as sc
+from resnet_cli.experiments.summary import short_repr
 
 TRACE_ROWS = 20  # about this many trace rows when --trace-every is not given
 
@@ -62,6 +63,7 @@ class TrainShortcutSettings(NetworkSettings, SpectrumSettings):
 
 @dataclass
 class TrainResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: TrainShortcutSettings
     network: dict[str, Any]
     data: dict[str, Any]

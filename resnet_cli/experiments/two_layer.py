@@ -23,6 +23,7 @@ from resnet_cli.models import two_layer as tl
 from resnet_cli.models import two_layer_samples as ts
 from resnet_cli.models import two_layer_theorems as th
 from resnet_cli.rng import make_rng
+from resnet_cli.experiments.summary import short_repr
 
 STUDENTS = ("resnet", "cnn")
 # The schedules of optim, plus "large-both": the stage-II step η on BOTH layers from the first step (no
@@ -368,6 +369,7 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
 
 @dataclass
 class TrainResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: TrainSettings
     schedule: optim.Schedule
     v_star: np.ndarray
@@ -487,6 +489,7 @@ class CriticalPoint:
 
 @dataclass
 class LandscapeResult:
+    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
     settings: LandscapeSettings
     v_star: np.ndarray
     a_star: np.ndarray
