@@ -111,3 +111,33 @@ def pool_workers(parent: int | None = None) -> list[int]:
         if int(fields[1]) == parent and fields[0] not in ("Z", "X") and b"spawn_main" in cmdline:
             found.append(int(entry))
     return found
+
+
+@dataclass(frozen=True)
+class TickTask:
+    """A cell that keeps computing for `seconds`, stamping the time into a file of `log_dir` at every progress point."""
+
+    seconds: float
+    log_dir: str
+
+
+def ticking_cell(task: TickTask) -> int:
+    from resnet_cli.executor import cell_progress
+
+    path = os.path.join(task.log_dir, f"tick-{os.getpid()}-{time.monotonic_ns()}")
+    start = time.monotonic()
+    x = np.ones(1000)
+    while time.monotonic() - start < task.seconds:
+        for _ in range(100):
+            x = np.sin(x)
+        with open(path, "w") as fh:
+            fh.write(repr(time.time()))
+        cell_progress((time.monotonic() - start) / task.seconds)
+    return 0
+
+
+def dying_cell(task: int) -> int:
+    """Cell 2 ends its worker process without a word (as the kernel's OOM killer would)."""
+    if task == 2:
+        os._exit(3)
+    return task

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import resnet_cli.executor as executor
+import resnet_cli.executor.dask  # noqa: F401  (the submodule, for its CONNECT_TIMEOUT)
 from resnet_cli.errors import UserError
 from resnet_cli.executor import run_cells
 
@@ -56,7 +57,7 @@ def test_dask_with_a_cache(scheduler, tmp_path):
 
 def test_an_unreachable_scheduler_is_one_line(monkeypatch):
     pytest.importorskip("distributed", reason="dask.distributed is not installed")
-    monkeypatch.setattr(executor, "DASK_CONNECT_TIMEOUT", 1)
+    monkeypatch.setattr(executor.dask, "CONNECT_TIMEOUT", 1)
     with pytest.raises(UserError) as exc:
         run_cells(eig_cell, [EigTask(0)], dask="tcp://127.0.0.1:1")
     text = str(exc.value)
@@ -70,3 +71,71 @@ def test_without_distributed_the_error_says_what_to_install(monkeypatch):
     with pytest.raises(UserError) as exc:
         run_cells(eig_cell, [EigTask(0)], dask="tcp://127.0.0.1:8786")
     assert str(exc.value) == "--dask needs dask.distributed: pip install 'resnet-cli[distributed]'"
+
+
+def test_a_silent_server_is_one_line_within_the_timeout(monkeypatch):
+    """A port that accepts the connection and never answers: `distributed.Client` alone waits without limit;
+    the handshake gives up after CONNECT_TIMEOUT seconds with one line."""
+    pytest.importorskip("distributed", reason="dask.distributed is not installed")
+    import socket
+    import time
+
+    monkeypatch.setattr(executor.dask, "CONNECT_TIMEOUT", 1.0)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)  # the kernel accepts connections into the backlog; nobody ever reads or writes
+        address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+        start = time.monotonic()
+        with pytest.raises(UserError) as exc:
+            run_cells(eig_cell, [EigTask(0)], dask=address)
+        elapsed = time.monotonic() - start
+    assert str(exc.value) == f"--dask {address}: cannot reach the scheduler (no answer within 1 s)"
+    assert elapsed < 1.0 + 5.0  # bounded (it hung forever before); the slack is for a loaded machine
+
+
+INTERRUPTED = """
+import sys
+from resnet_cli.executor import run_cells
+from resnet_cli.signals import exit_code_for, handle_signals
+from infra_tasks import TickTask, ticking_cell
+
+if __name__ == "__main__":
+    address, folder = sys.argv[1], sys.argv[2]
+    with handle_signals():
+        try:
+            run_cells(ticking_cell, [TickTask(60.0, folder) for _ in range(2)], dask=address)
+        except BaseException as exc:
+            code = exit_code_for(exc)
+            if code is None:
+                raise
+            sys.exit(code)
+"""
+
+
+def test_an_interrupted_sweep_frees_the_workers(scheduler, tmp_path):
+    """Ctrl-C of a --dask sweep: the parent sets the sweep's cancel Event, the running cells stop at their
+    next progress point, and no cell is still computing 2 s after the interrupt."""
+    import signal
+    import subprocess
+    import time
+
+    distributed = pytest.importorskip("distributed")
+    script = tmp_path / "sweep.py"
+    script.write_text(INTERRUPTED)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, str(script), scheduler, str(tmp_path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    end = time.monotonic() + 60
+    while len(list(tmp_path.glob("tick-*"))) < 2:  # both cells are running on the workers
+        assert proc.poll() is None and time.monotonic() < end, proc.stderr.read().decode() if proc.poll() else "timeout"
+        time.sleep(0.05)
+    interrupted = time.time()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err.decode()
+    time.sleep(max(0.0, interrupted + 3.0 - time.time()))  # any cell still running would have ticked by now
+    last = max(p.stat().st_mtime for p in tmp_path.glob("tick-*"))
+    assert last - interrupted < 2.0
+    with distributed.Client(scheduler, set_as_default=False) as client:
+        busy = client.run(lambda dask_worker: len(dask_worker.state.executing))
+    assert sum(busy.values()) == 0, busy

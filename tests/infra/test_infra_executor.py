@@ -16,7 +16,7 @@ import resnet_cli
 from resnet_cli.errors import UserError
 from resnet_cli.executor import CacheWarning, CellCache, canonical_bytes, cell_key, run_cells
 
-from infra_tasks import EigTask, blas_threads, eig_cell, failing_cell, pool_workers
+from infra_tasks import EigTask, blas_threads, dying_cell, eig_cell, failing_cell, pool_workers
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -105,6 +105,14 @@ def test_bad_arguments():
 def test_an_error_in_a_cell_propagates_and_leaves_no_worker(jobs):
     with pytest.raises(ValueError, match="cell 3 failed"):
         run_cells(failing_cell, list(range(6)), jobs=jobs)
+    assert not pool_workers()
+
+
+def test_a_worker_that_dies_is_an_error_naming_its_cell_and_leaves_no_worker():
+    """A worker process that vanishes mid-cell (OOM killer, os._exit) ends the sweep with an error naming the
+    cell and the exit code, instead of waiting for a result that never comes."""
+    with pytest.raises(RuntimeError, match=r"^a worker process died \(exit code 3\) while running cell 2$"):
+        run_cells(dying_cell, list(range(5)), jobs=2)
     assert not pool_workers()
 
 
