@@ -96,19 +96,14 @@ def test_a_silent_server_is_one_line_within_the_timeout(monkeypatch):
 INTERRUPTED = """
 import sys
 from resnet_cli.executor import run_cells
-from resnet_cli.signals import exit_code_for, handle_signals
 from infra_tasks import TickTask, ticking_cell
 
 if __name__ == "__main__":
     address, folder = sys.argv[1], sys.argv[2]
-    with handle_signals():
-        try:
-            run_cells(ticking_cell, [TickTask(60.0, folder) for _ in range(2)], dask=address)
-        except BaseException as exc:
-            code = exit_code_for(exc)
-            if code is None:
-                raise
-            sys.exit(code)
+    try:
+        run_cells(ticking_cell, [TickTask(60.0, folder) for _ in range(2)], dask=address)
+    except KeyboardInterrupt:
+        sys.exit(130)
 """
 
 
