@@ -10,7 +10,13 @@ One trial is one row. The update of Liu et al. 2019 (poster, "Gradient Descent w
 Schedules (DESIGN §3; T1 = stage-I iterations):
 - ``ssw``: step-size warm-up. Stage I (t < T1): η_a, η_w (Theorem 1); stage II: η for both (Theorem 2).
 - ``constant``: no warm-up on w. η_w = η from the first iteration; η_a as in ``ssw``.
-- ``layerwise`` (a reviewer's proposal): stage I trains a only (η_w = 0), stage II trains both with η.
+- ``layerwise`` (a reviewer's proposal, NeurIPS 2019 reviews of Liu et al., point 3): stage I trains a only
+  (η_w = 0, η_a), stage II trains w only with a fixed (η on w, 0 on a).
+- ``a-first``: stage I as ``layerwise``, stage II trains both with η (the reviewer's order with a free in
+  stage II, so that a can still reach a*).
+
+`Schedule.held()` keeps a schedule's stage-I step sizes after T1 as well: Theorem 1's own steps on all of
+[T1, T] for ``ssw`` (the trajectory Theorem 1's output (1) speaks of).
 
 Two exact representations of the same iteration (tests check they agree):
 - ``VectorState``: v (trials × p) and a (trials × k), the update as written above (`gd_step`), fused into
@@ -34,7 +40,7 @@ from resnet_cli.descent import STOP, descend
 from resnet_cli.models import two_layer as tl
 
 PI = math.pi
-SCHEDULES = ("ssw", "constant", "layerwise")
+SCHEDULES = ("ssw", "constant", "layerwise", "a-first")
 OUTCOMES = ("global", "spurious", "undecided", "diverged")
 
 
@@ -67,7 +73,8 @@ class Schedule:
 
     `eta_a`, `eta_w`: Theorem 1's stage-I values; `eta`: Theorem 2's stage-II value; `kinds`: the schedule of
     each trial (trials of different schedules can share one batch). `stage1_eta_w` is the w-step actually
-    used in stage I: η_w (ssw), η (constant: no warm-up), 0 (layerwise).
+    used in stage I: η_w (ssw), η (constant: no warm-up), 0 (layerwise, a-first); `stage2_eta_a` the a-step
+    of stage II: η, 0 (layerwise). `hold` (per trial): stage-I step sizes after T1 too (`held()`).
     """
 
     kind: str | np.ndarray
@@ -75,6 +82,7 @@ class Schedule:
     eta_w: np.ndarray
     eta: np.ndarray
     stage1_iterations: int
+    hold: np.ndarray | bool = False
 
     def __post_init__(self) -> None:
         kinds = np.broadcast_to(np.asarray(self.kind, dtype=object), self.eta_a.shape)
@@ -82,17 +90,25 @@ class Schedule:
         if unknown:
             raise ValueError(f"unknown schedule {sorted(unknown)!r}")
         self.kinds = kinds
+        self.hold = np.broadcast_to(np.asarray(self.hold, dtype=bool), self.eta_a.shape)
         self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "constant", self.eta, 0.0)).astype(float)
+        self.stage2_eta_a = np.where(kinds == "layerwise", 0.0, self.eta).astype(float)
+        self._stage2 = (np.where(self.hold, self.eta_a, self.stage2_eta_a), np.where(self.hold, self.stage1_eta_w, self.eta))
 
     def at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(η_a, η_w) at iteration t (0-based) for every trial."""
         if t >= self.stage1_iterations:
-            return self.eta, self.eta
+            return self._stage2
         return self.eta_a, self.stage1_eta_w
+
+    def held(self) -> "Schedule":
+        """The same trials with their stage-I step sizes kept on all of [T1, T] (no switch at T1)."""
+        return Schedule(self.kinds, self.eta_a, self.eta_w, self.eta, self.stage1_iterations, True)
 
     def take(self, index: np.ndarray) -> "Schedule":
         """The schedule of a subset of trials."""
-        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations)
+        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations,
+                        self.hold[index])
 
     @staticmethod
     def stack(schedules: "list[Schedule]") -> "Schedule":
@@ -103,6 +119,7 @@ class Schedule:
             np.concatenate([s.kinds for s in schedules]),
             *(np.concatenate([getattr(s, name) for s in schedules]) for name in ("eta_a", "eta_w", "eta")),
             schedules[0].stage1_iterations,
+            np.concatenate([s.hold for s in schedules]),
         )
 
 

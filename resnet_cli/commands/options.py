@@ -66,6 +66,8 @@ Json = Annotated[bool, _opt("--json", "Print the result as JSON on stdout (and n
 Plot = Annotated[Optional[str], _opt("--plot", "Save a figure to a .png/.pdf/.svg file (extra 'plot').", OUTPUT,
                                       metavar="FILE")]
 Quiet = Annotated[bool, _opt("--quiet", "No progress on stderr.", OUTPUT)]
+Detail = Annotated[bool, _opt("--detail", "Also print the secondary tables (the default output is a headline).",
+                              OUTPUT)]
 Trials = Annotated[int, _opt("--trials", "Independent random repetitions (draws of teacher, init or data).")]
 Jobs = Annotated[
     Optional[int],
@@ -147,9 +149,15 @@ Stride = Annotated[
     Optional[int], _opt("--stride", "Patch stride s, 1 ≤ s ≤ p (s < p: overlapping patches, input dim (k−1)s + p; "
                         "the exact plane reduction does not hold there, so the full-vector engine runs).", DATA)]
 Inputs = Annotated[str, _opt("--inputs", "Law of the input entries (unit variance), with --samples or --online.", DATA)]
-TheoremM = Annotated[float, _opt("--theorem-m", "m of Theorem 1's output (1), in units of ‖a*‖² (checks only; "
-                                 "the step sizes keep m = M = ‖a*‖²).", THEOREMS)]
+TheoremM = Annotated[float, _opt("--theorem-m", "m of Theorem 1's output (1), in units of ‖a*‖², 0 < m < M (checks "
+                                 "only; the step sizes keep m = M = ‖a*‖²).", THEOREMS)]
 TheoremBigM = Annotated[float, _opt("--theorem-big-m", "M of Theorem 1's output (1), in units of ‖a*‖².", THEOREMS)]
+TheoremTrajectory = Annotated[str, _opt(
+    "--theorem-trajectory", "Where output (1) is checked: theorem1 (Theorem 1's own steps kept on all of [T1, T], "
+    "the theorem as stated) or run (the run itself: stage-II steps after T1).", THEOREMS)]
+TheoremAll = Annotated[bool, _opt("--theorem-all/--no-theorem-all", "Check output (1) also for methods outside "
+                                  "Theorem 1's hypotheses (no shortcut, no warm-up, sphere teacher, samples).",
+                                  THEOREMS)]
 Delta = Annotated[float, _opt("--delta", "δ of the partial dissipativity conditions C1/C2.", THEOREMS)]
 
 # --- n-shortcut networks (Li et al. 2017) -------------------------------------------------------------------
@@ -210,7 +218,7 @@ DedupTol = Annotated[float, _opt("--dedup-tol", "Merge points equal up to unit p
 EigTolAlt = Annotated[float, _opt("--eig-tol-alt", "Second eigenvalue tolerance: the classes are recounted with it, beside.")]
 
 # Parameters of a command that are not settings of its experiment (they say where results go).
-OUTPUT_PARAMS = ("config", "out", "json_out", "plot", "quiet", "eigenvalues")
+OUTPUT_PARAMS = ("config", "out", "json_out", "plot", "quiet", "eigenvalues", "detail")
 
 
 def defaults_from(settings_cls: type) -> Callable:

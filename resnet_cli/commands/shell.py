@@ -76,7 +76,8 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     payload = result.to_dict()
     emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
          files={name: params.get(name) for name in view.files},
-         hint=long_run_hint(settings, time.monotonic() - started))
+         hint=long_run_hint(settings, time.monotonic() - started),
+         render_options={"detail": bool(params["detail"])} if "detail" in params else {})
     return result
 
 
@@ -112,8 +113,9 @@ def require_matplotlib() -> None:
 
 
 def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | None, json_out: bool,
-         files: dict[str, str | None], hint: str = "") -> None:
+         files: dict[str, str | None], hint: str = "", render_options: dict[str, Any] | None = None) -> None:
     """Table (or JSON) on stdout, then the --out file, the figure and any other requested files.
+    `render_options` go to `view.render` (``detail`` for commands with `--detail`).
 
     A file that cannot be written (full disk, I/O error) leaves nothing behind (its temp file is removed) and
     does not stop the others nor the table, so the result is not lost; the first failure is then raised as
@@ -136,7 +138,7 @@ def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | No
         if json_out:
             print_json(payload)
         else:
-            view.render(payload)
+            view.render(payload, **(render_options or {}))
             for path in written:
                 console.print(f"[dim]wrote {path}[/dim]")
         sys.stdout.flush()

@@ -31,6 +31,8 @@ from resnet_cli.experiments.summary import short_repr
 #   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
 #                 `constant`; what release 0.1 called "cnn" and "resnet");
 #   *-large-both: the large step η on both layers from step 0 (schedule `large-both`).
+# resnet-layerwise is a reviewer's schedule (NeurIPS 2019 reviews, point 3): a alone in stage I, then w alone
+# with a fixed; resnet-a-first lets a move in stage II too (what release 0.2 called resnet-layerwise).
 METHODS: dict[str, tuple[str, str]] = {
     "cnn-large-w": ("cnn", "constant"),
     "cnn-large-both": ("cnn", "large-both"),
@@ -38,6 +40,7 @@ METHODS: dict[str, tuple[str, str]] = {
     "resnet-large-both": ("resnet", "large-both"),
     "resnet-ssw": ("resnet", "ssw"),
     "resnet-layerwise": ("resnet", "layerwise"),
+    "resnet-a-first": ("resnet", "a-first"),
 }
 # The names of release 0.1: still accepted (rewritten with a one-line notice by `SuccessSettings.resolve`).
 ALIASES: dict[str, str] = {"cnn": "cnn-large-w", "resnet": "resnet-large-w"}
@@ -89,9 +92,15 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
         budget.check(self.cost())
 
+    def programs(self) -> int:
+        """GD programs of trials per (p, k): one per method, plus one per method whose output (1) is checked
+        on Theorem 1's own steps (run to T without early stops)."""
+        extra = sum(self.theorem1_checked(*method_spec(m), self.v_kind()) for m in self.method) if self.theorem_trajectory == "theorem1" else 0
+        return len(self.method) + extra
+
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
-        return budget.two_layer(self, self.p, self.k, len(self.method) * self.trials, workers=self.workers(),
+        return budget.two_layer(self, self.p, self.k, self.programs() * self.trials, workers=self.workers(),
                                 sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
 
 
@@ -122,19 +131,24 @@ class Cell:
         }
 
 
-def output1_summary(held: np.ndarray | None, outcome: np.ndarray, a_dot_min_rel: np.ndarray | None) -> dict[str, Any]:
+def output1_summary(held: np.ndarray | None, outcome: np.ndarray, lowest: np.ndarray | None = None,
+                    highest: np.ndarray | None = None, phi_max: np.ndarray | None = None) -> dict[str, Any]:
     """Theorem 1's output (1) in one cell: trials for which it held on the recorded iterations of [T1, T]
-    among the global trials and among the others, and the median over trials of min aᵀa*/‖a*‖² on the
-    window (the largest m the median trial satisfied). None when no iteration of [T1, T] was run."""
+    among the global trials and among the others; the median over trials of min aᵀa*/‖a*‖² on the window
+    (the largest m the median trial satisfied); the tightest constants that every trial of the cell
+    satisfied, m = min and M = max of aᵀa*/‖a*‖² over trials and window, and the largest φ. None when not
+    checked or no iteration of [T1, T] was run."""
     good = outcome == "global"
+    keys = ("output1_global", "output1_other", "a_dot_min_rel_median", "tightest_m", "tightest_big_m", "output1_phi_max")
     if held is None:
-        return {"output1_global": None, "output1_other": None, "a_dot_min_rel_median": None}
-    finite = a_dot_min_rel[np.isfinite(a_dot_min_rel)]
-    return {
-        "output1_global": int(np.sum(held & good)),
-        "output1_other": int(np.sum(held & ~good)),
-        "a_dot_min_rel_median": float(np.median(finite)) if finite.size else None,
-    }
+        return dict.fromkeys(keys)
+
+    def extreme(values: np.ndarray | None, pick: Any) -> float | None:
+        finite = None if values is None else values[np.isfinite(values)]
+        return None if finite is None or not finite.size else float(pick(finite))
+
+    return dict(zip(keys, (int(np.sum(held & good)), int(np.sum(held & ~good)), extreme(lowest, np.median),
+                           extreme(lowest, np.min), extreme(highest, np.max), extreme(phi_max, np.max))))
 
 
 @dataclass
@@ -162,7 +176,10 @@ def run_pk(task: PkTask) -> list[Cell]:
     """All methods of one (p, k): shared teachers and a0, and all methods in ONE batched GD program
     (rows = methods × trials, each row with its own schedule), so per-call overhead is paid once. With
     samples, each method is its own program on the same training sets and SGD streams (tiling the data
-    would multiply memory by the number of methods; call overhead is nothing beside the sample work)."""
+    would multiply memory by the number of methods; call overhead is nothing beside the sample work).
+    Theorem 1's output (1) is checked for the methods inside its hypotheses (all with `theorem_all`): on
+    the run itself, or (`theorem_trajectory` theorem1) on one more program of those methods with their
+    stage-I step sizes kept on all of [T1, T], run to T without early stops."""
     s, p, k = task.settings, task.p, task.k
     rng = cell_rng(s.seed, p, k)
     n = s.trials
@@ -171,37 +188,58 @@ def run_pk(task: PkTask) -> list[Cell]:
     cnn_v0 = tl.sample_sphere(rng, n, p)
     methods = [ALIASES.get(m, m) for m in s.method]
     m = len(methods)
-    states = s.state_factory(rng, v_star, a_star, copies=m)
+    checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind())]
+    own = checked if s.theorem_trajectory == "theorem1" else []
+    states = s.state_factory(rng, v_star, a_star, copies=m + len(own))  # copies share data: no extra draws
     v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
     schedules = [s.schedule_of(METHODS[name][1], a_star) for name in methods]
     steps, t1 = s.total_steps(k), schedules[0].stage1_iterations
     points = window_points(t1, steps)
-    groups = [[i] for i in range(m)] if s.sampled else [list(range(m))]
-    runs = []
-    for g, group in enumerate(groups):
-        tick = lambda done, total, g=g: cell_progress((g + done / max(total, 1)) / len(groups))  # noqa: E731
-        runs.append(optim.run_gd(
-            np.concatenate([v0s[i] for i in group]), np.tile(a0, (len(group), 1)), np.tile(v_star, (len(group), 1)),
-            np.tile(a_star, (len(group), 1)), optim.Schedule.stack([schedules[i] for i in group]), steps,
-            s.criteria(), stop_when_global=True, representation=states[group[0]], trace_points=points, progress=tick))
+
+    share = m / (m + len(own))  # of the cell's progress: the methods' runs, then Theorem 1's own steps
+
+    def program(rows: list[int], scheds: list[optim.Schedule], reps: list[Any], stop: bool, start: float,
+                width: float) -> list[Any]:
+        """The GD runs of the methods `rows` (one run, or one per method with samples): (group, GDResult)."""
+        groups = [[i] for i in range(len(rows))] if s.sampled else [list(range(len(rows)))]
+        runs = []
+        for g, group in enumerate(groups):
+            tick = lambda done, total, g=g: cell_progress(  # noqa: E731
+                start + width * (g + done / max(total, 1)) / len(groups))
+            runs.append((group, optim.run_gd(
+                np.concatenate([v0s[rows[i]] for i in group]), np.tile(a0, (len(group), 1)),
+                np.tile(v_star, (len(group), 1)), np.tile(a_star, (len(group), 1)),
+                optim.Schedule.stack([scheds[i] for i in group]), steps, s.criteria(), stop_when_global=stop,
+                representation=reps[group[0]], trace_points=points, progress=tick)))
+        return runs
+
+    main = program(list(range(m)), schedules, states[:m], True, 0.0, share)
+    outcome = np.concatenate([gd.outcome for _, gd in main])
+    ran = np.concatenate([gd.iterations for _, gd in main])
+    # Output (1): per method, the trace it is checked on (a run stops recording once all its trials have
+    # finished, so each run is checked on its own records).
+    if own:
+        held_runs = program(own, [schedules[i].held() for i in own], states[m:], False, share, 1 - share)
+        traced = {own[i]: (gd, row) for group, gd in held_runs for row, i in enumerate(group)}
+    else:
+        traced = {i: (gd, row) for group, gd in main for row, i in enumerate(group) if i in checked}
     against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
-    outcome = np.concatenate([gd.outcome for gd in runs])
-    ran = np.concatenate([gd.iterations for gd in runs])
-    # A run stops recording once all its trials have finished, so each run is checked on its own records.
-    reports = [theorem_report(s, np.tile(a_star, (len(group), 1)), t1, gd.trace_iterations, gd.trace)
-               for group, gd in zip(groups, runs)]
-    held = [None if r.held is None else r.held.reshape(len(g), n) for g, r in zip(groups, reports)]
-    lowest = [None if r.held is None else r.a_dot_min_rel.reshape(len(g), n) for g, r in zip(groups, reports)]
-    where = {i: (j, row) for j, group in enumerate(groups) for row, i in enumerate(group)}
     cells = []
     for i, method in enumerate(methods):
         rows = slice(i * n, (i + 1) * n)
         counts = {name: int(np.sum(outcome[rows] == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
         phi0 = float(np.degrees(np.median(tl.angle(v0s[i], v_star))))
-        j, row = where[i]
-        summary = output1_summary(None if held[j] is None else held[j][row], outcome[rows],
-                                  None if lowest[j] is None else lowest[j][row])
+        summary = output1_summary(None, outcome[rows])
+        if i in traced:
+            gd, row = traced[i]
+            size = gd.outcome.size // n
+            r = theorem_report(s, np.tile(a_star, (size, 1)), t1, gd.trace_iterations, gd.trace)
+            if r.held is not None:
+                pick = lambda x: x.reshape(size, n)[row]  # noqa: E731
+                summary = output1_summary(pick(r.held), outcome[rows], pick(r.a_dot_min_rel), pick(r.a_dot_max_rel),
+                                          pick(r.phi_max))
+        summary["output1_outside"] = s.theorem1_outside(*METHODS[method], s.v_kind())
         cells.append(
             Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
                  float(ran[rows].mean()), phi0, against, summary)

@@ -216,19 +216,64 @@ class SampleSettings(Settings):
         return factories
 
 
+TRAJECTORIES = ("theorem1", "run")
+
+
 @dataclass
 class TheoremSettings(Settings):
-    """How Theorem 1's output (1) is checked along a run (issue 12): φ_t ≤ 5π/12 and 0 ≤ m ≤ a_tᵀa* ≤ M on
-    [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖² (default 1 and 1: the m = M = ‖a*‖² behind
-    the default stage-II step size; these options change the check, never the steps)."""
+    """How Theorem 1's output (1) is checked (Liu et al. 2019, poster, "Convergence Analysis"):
+    φ_t ≤ 5π/12 and 0 ≤ m ≤ a_tᵀa* ≤ M for t ∈ [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖².
 
-    theorem_m: float = setting(1.0, min=0)
-    theorem_big_m: float = setting(1.0, min=0, open_min=True)
+    The theorem asks 0 < m < M (constants it does not give). Our defaults m = 0.1‖a*‖², M = 1.1‖a*‖²: a_t → a*
+    makes a_tᵀa* → ‖a*‖², so any M that holds on a long window is at least ‖a*‖² (1.1 leaves room for
+    overshoot), and m > 0 is the "a has improved" of stage I (aᵀa* bounded away from 0). The run reports
+    beside them the tightest pair it achieved (min and max of aᵀa*/‖a*‖² on the window).
+
+    `theorem_trajectory`: ``theorem1`` checks Theorem 1's own steps (the stage-I step sizes kept on all of
+    [T1, T]: the theorem as stated, one extra run); ``run`` checks the run itself (stage-II steps after T1).
+    `theorem_all`: also check methods outside the theorem's hypotheses (`theorem1_outside`). These options
+    change the check, never the run's steps (the stage-II η keeps m = M = ‖a*‖²).
+    """
+
+    theorem_m: float = setting(0.1, min=0, open_min=True)
+    theorem_big_m: float = setting(1.1, min=0, open_min=True)
+    theorem_trajectory: str = setting("theorem1", choices=TRAJECTORIES)
+    theorem_all: bool = setting(False)
 
     def check(self) -> None:
         super().check()
-        require(self.theorem_m <= self.theorem_big_m,
-                f"--theorem-m {self.theorem_m:g}: must be at most --theorem-big-m {self.theorem_big_m:g}")
+        require(self.theorem_m < self.theorem_big_m,
+                f"--theorem-m {self.theorem_m:g}: must be below --theorem-big-m {self.theorem_big_m:g} "
+                "(Theorem 1 asks 0 < m < M)")
+
+    def theorem1_outside(self, student: str, schedule: str, v_law: str | None = None) -> str | None:
+        """Why a run of `student` with `schedule` is outside Theorem 1's hypotheses (None: inside).
+
+        Theorem 1 (poster): the shortcut student with normalization, w0 = 0, a0 in the ball of radius
+        |1ᵀa*|/√k (our draws), η_a = π/(20(k + π − 1)²), η_w = C‖a*‖²η_a² with C > 0, the population loss of
+        Gaussian inputs with non-overlapping patches, and the skip-layer prior v* = e + w*, ‖w*‖ ≤ 1
+        (angle(v*, e) ≤ 60°). `v_law`: the law v* was drawn from (default: the student's default law).
+        """
+        s: Any = self
+        p = getattr(s, "p", None)
+        smallest = min(p) if isinstance(p, list) else p
+        reasons = [
+            (student != "resnet", "no shortcut"),
+            (schedule in ("layerwise", "a-first"), "η_w = 0 in stage I"),
+            (schedule in ("constant", "large-both"), "no warm-up"),
+            (getattr(s, "lr_a", None) is not None or getattr(s, "lr_w", None) is not None, "step sizes set"),
+            (getattr(s, "c_lr_w", 1.0) == 0, "C = 0"),
+            ((v_law or getattr(s, "v_kind", lambda _: "prior")(student)) != "prior" or getattr(s, "prior_angle", 60) > 60,
+             "no skip-layer prior"),
+            (bool(getattr(s, "sampled", False)), "samples, not the population loss"),
+            (getattr(s, "stride", None) not in (None, smallest), "overlapping patches"),
+        ]
+        found = [why for bad, why in reasons if bad]
+        return "; ".join(found) if found else None
+
+    def theorem1_checked(self, student: str, schedule: str, v_law: str | None = None) -> bool:
+        """Is output (1) checked for this run: inside the hypotheses, or asked for (`theorem_all`)."""
+        return self.theorem_all or self.theorem1_outside(student, schedule, v_law) is None
 
 
 @dataclass
@@ -263,21 +308,27 @@ class TheoremReport:
 
 
 def theorem_report(settings: TheoremSettings, a_star: np.ndarray, t1: int, iterations: list[int],
-                   trace: dict[str, list[np.ndarray]], delta: float | None = None) -> TheoremReport:
+                   trace: dict[str, list[np.ndarray]], delta: float | None = None,
+                   output1: tuple[list[int], dict[str, list[np.ndarray]]] | None = None,
+                   check_output1: bool = True) -> TheoremReport:
     """Check the theorems on a `run_gd` trace (only the recorded iterations count): output (1) with the
-    settings' m, M, and (for a stated δ) the largest c of C1/C2 per stage on the population loss of the
-    non-overlapping net. `delta` None (success-rate; patches at s < p, where the trace statistics do not
-    determine the C1/C2 terms) leaves c1, c2 None."""
+    settings' m, M on the trace `output1` = (iterations, trace) when given (Theorem 1's own steps), else on
+    this one; and (for a stated δ) the largest c of C1/C2 per stage on the population loss of the
+    non-overlapping net, always on this run. `delta` None (success-rate; patches at s < p, where the trace
+    statistics do not determine the C1/C2 terms) leaves c1, c2 None; `check_output1` False leaves output
+    (1) None (a run outside Theorem 1's hypotheses)."""
     its = np.asarray(iterations)
     if its.size == 0:
         return TheoremReport(t1, 0, None, None, None, None, None, None, None)
     stats = {key: np.stack(trace[key], axis=1) for key in ("phi", "a_dot_astar", "loss", "a_err")}
     norm2 = np.sum(a_star**2, axis=1)
-    in_window = int(np.sum(its >= t1))
+    out_its, out_stats = (its, stats) if output1 is None else (
+        np.asarray(output1[0]), {key: np.stack(output1[1][key], axis=1) for key in ("phi", "a_dot_astar")})
+    in_window = int(np.sum(out_its >= t1)) if check_output1 else 0
     held = first = phi_max = lo = hi = None
     if in_window:
-        check = th.theorem1_output(its, stats["phi"], stats["a_dot_astar"], t1, settings.theorem_m * norm2,
-                                   settings.theorem_big_m * norm2)
+        check = th.theorem1_output(out_its, out_stats["phi"], out_stats["a_dot_astar"], t1,
+                                   settings.theorem_m * norm2, settings.theorem_big_m * norm2)
         held, first, phi_max = check.held, check.first_failure, check.phi_max
         lo, hi = check.a_dot_min / norm2, check.a_dot_max / norm2
     c1 = c2 = None
@@ -312,6 +363,7 @@ def estimated_work(settings: Settings) -> dict[str, float]:
     ks = s.k if isinstance(s.k, list) else [s.k]
     method, schedule = getattr(s, "method", None), getattr(s, "schedule", None)
     methods = len(method) if method is not None else len(schedule) if isinstance(schedule, list) else 1
+    methods = s.programs() if hasattr(s, "programs") else methods  # success-rate: + Theorem 1's own runs
     trials = getattr(s, "trials", None) or getattr(s, "basin_phi", 1) * getattr(s, "basin_a", 1)
     per_step = s.per_step() if isinstance(s, SampleSettings) else 0
     out = {"trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}
@@ -387,7 +439,8 @@ class TrainResult:
         trial, and the trace (each statistic as trials × records)."""
         s, sched, gd = self.settings, self.schedule, self.gd
         config = {**s.to_dict(), "teacher_v": s.v_kind(s.student), "stage1_steps": sched.stage1_iterations,
-                  "steps": self.steps, "data": s.mode(s.p), "work": estimated_work(s)}
+                  "steps": self.steps, "data": s.mode(s.p), "work": estimated_work(s),
+                  "theorem1_outside": s.theorem1_outside(s.student, s.schedule)}
         runs = [
             {
                 "trial": i,
@@ -417,15 +470,21 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     else:
         v_star, a_star = s.draw(rng, n, s.p, s.k, s.student)
     v0, a0 = draw_inits(rng, s.student, v_star, a_star)
-    (representation,) = s.state_factory(rng, v_star, a_star)
+    representation, held_state = s.state_factory(rng, v_star, a_star, copies=2)  # same data for both runs
     schedule = s.schedule_of(s.schedule, a_star)
     steps = s.total_steps(s.k)
     gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(),
                       trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
                       stop_when_global=stop_when_global, progress=progress, representation=representation)
     overlapping = s.stride is not None and s.stride < s.p
+    checked = s.theorem1_checked(s.student, s.schedule)
+    own = None
+    if checked and s.theorem_trajectory == "theorem1":  # Theorem 1's steps on all of [T1, T]: a second run
+        own_gd = optim.run_gd(v0, a0, v_star, a_star, schedule.held(), steps, s.criteria(),
+                              trace_points=window_points(schedule.stage1_iterations, steps), representation=held_state)
+        own = (own_gd.trace_iterations, own_gd.trace)
     theorems = theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
-                              delta=None if overlapping else s.delta)
+                              delta=None if overlapping else s.delta, output1=own, check_output1=checked)
     return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems)
 
 

@@ -5,3 +5,25 @@ from __future__ import annotations
 from resnet_cli.report import console, fmt  # noqa: F401  (re-exported: the one console and formatter)
 
 WIDTH = 80  # every table must fit this many columns
+
+
+def wrap_prose(text: str, width: int = WIDTH, indent: str = "") -> list[str]:
+    """`text` in lines of at most `width` columns (continuations start with `indent`), never leaving one
+    word alone on the last line: the lines are narrowed until the last one holds at least two words."""
+    import textwrap
+
+    words = text.split()
+    if not words:
+        return []
+    for narrower in range(width, max(width // 2, len(indent) + 8), -1):
+        lines = textwrap.wrap(text, narrower, subsequent_indent=indent, break_long_words=False,
+                              break_on_hyphens=False)
+        if len(lines) == 1 or len(lines[-1].split()) > 1:
+            return lines
+    return textwrap.wrap(text, width, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False)
+
+
+def prose(text: str, style: str | None = None, indent: str = "  ") -> None:
+    """Print a sentence wrapped to the console (at most WIDTH columns), no one-word last line (wrap_prose)."""
+    for line in wrap_prose(text, min(WIDTH, console.width), indent):
+        console.print(line, style=style, markup=False, highlight=False)

@@ -1,9 +1,10 @@
 """Tables of the two-layer commands (Liu et al. 2019): `train two-layer`, `landscape two-layer`, `success-rate`.
 
 Every function takes the result's `to_dict()` payload and prints to the stdout console; every table fits
-80 columns (`WIDTH`). Numbers below what the computation resolves print as ``< 1e-12`` (losses, gradient
-norms, angles and distances at the level of rounding) or ``0`` (Hessian eigenvalues within the verdict's
-tolerance).
+80 columns (`WIDTH`). The default output is a headline of at most 30 lines, its result table first;
+``detail=True`` (`--detail`) adds the secondary tables. Numbers below what the computation resolves print
+as ``< 1e-12`` (losses, gradient norms, angles and distances at the level of rounding, exact zeros
+included) or ``0`` (Hessian eigenvalues within the verdict's tolerance).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
-from resnet_cli.render.common import WIDTH, console, fmt
+from resnet_cli.render.common import WIDTH, console, fmt, prose
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
 SYMBOL = {name: f"[{style}]{name[0].upper()}[/{style}]" for name, style in OUTCOME_STYLE.items()}
@@ -26,15 +27,30 @@ METHOD_NOTES = {
     "resnet-large-w": "w0 = 0; η on w from step 0, η_a on a",
     "resnet-large-both": "w0 = 0; η on both layers from step 0",
     "resnet-ssw": "w0 = 0, step-size warm-up",
-    "resnet-layerwise": "w0 = 0, a alone in stage I",
+    "resnet-layerwise": "w0 = 0; a alone in stage I, w alone (a fixed) in stage II",
+    "resnet-a-first": "w0 = 0; a alone in stage I, both layers in stage II",
 }
+# One phrase per part of a method name, for the one-line legend of the headline.
+STUDENT_NOTES = {"cnn": "no shortcut", "resnet": "shortcut (w0 = 0)"}
+SCHEDULE_NOTES = {"large-w": "no warm-up", "large-both": "no warm-up, large step on a too",
+                  "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both"}
+HEADLINE_LINES = 30  # the default output of a command fits this many lines at 80 columns
 NOISE = 1e-12  # losses and gradient norms below this are rounding, not a value
 EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscape's verdict rule)
 
 
 def small(x: float, floor: float = NOISE) -> str:
-    """fmt, with values below the resolution shown as ``< floor`` (0 stays 0)."""
-    return f"< {floor:g}" if x != 0 and abs(x) < floor else fmt(x)
+    """fmt, with values below the resolution shown as ``< floor`` (exact zeros too: a loss of 0 beside an
+    angle below 1e-12 is the same statement, printed the same way)."""
+    return f"< {floor:g}" if math.isfinite(x) and abs(x) < floor else fmt(x)
+
+
+def angle(x: float) -> str:
+    """An angle in radians: π/d for the simple fractions of π, else the number."""
+    for d in range(1, 13):
+        if abs(x - math.pi / d) <= 1e-12:
+            return "π" if d == 1 else f"π/{d}"
+    return fmt(x)
 
 
 def _table(*columns: str, **kw: Any) -> Table:
@@ -58,41 +74,103 @@ def _stats(values: dict[str, float]) -> list[str]:
 
 def criteria_note(cfg: dict[str, Any]) -> str:
     return (f"global: φ < {fmt(cfg['phi_tol'])}, ‖a − a*‖ ≤ {fmt(cfg['a_tol'])}‖a*‖; "
-            f"spurious: φ > π − {fmt(cfg['spurious_tol'])}; else undecided")
+            f"spurious: φ > π − {angle(cfg['spurious_tol'])}; else undecided")
+
+
+def teacher_line(cfg: dict[str, Any]) -> str:
+    """One line on the teacher's law: the skip-layer prior decides whether SSW always succeeds (Liu et al.
+    2019, "Skip-Layer Prior"; the 0.61–0.74 are docs/reproductions.md's `--teacher-v sphere` rates)."""
+    if cfg.get("teacher_v") == "prior":
+        return f"teacher v*: skip-layer prior (≤ {fmt(cfg['prior_angle'])}° from e); without it SSW reaches 0.61–0.74"
+    return "teacher v*: uniform on the sphere (no skip-layer prior)"
+
+
+def method_legend(methods: list[str]) -> str:
+    """What the parts of the method names mean, in one sentence."""
+    students = dict.fromkeys(m.split("-", 1)[0] for m in methods)
+    schedules = dict.fromkeys(m.split("-", 1)[1] for m in methods if "-" in m)
+    parts = [f"{name}: {STUDENT_NOTES[name]}" for name in students if name in STUDENT_NOTES]
+    parts += [f"{name}: {SCHEDULE_NOTES[name]}" for name in schedules if name in SCHEDULE_NOTES]
+    return "methods: " + "; ".join(parts)
+
+
+def output1_window(cfg: dict[str, Any]) -> str:
+    """Which trajectory output (1) was checked on, and the constants."""
+    where = "Theorem 1's own steps" if cfg.get("theorem_trajectory") == "theorem1" else "the run (stage II after T1)"
+    return f"on {where}, m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²"
 
 
 # --- train two-layer --------------------------------------------------------------------------------------
 
+HEADLINE_TRACE = 8  # records of the trace in the default output
 
-def train(payload: dict[str, Any]) -> None:
-    """The trace (trial 0, or the median over trials), then the outcome of each trial (first 20)."""
+
+def train(payload: dict[str, Any], detail: bool = False) -> None:
+    """Headline: the outcome of each trial (first 5; 20 with detail), Theorem 1's output (1), a short trace
+    (trial 0, or the median over trials). Detail: the whole trace, output (1) per trial, C1/C2."""
     cfg, runs, trace = payload["config"], payload["runs"], payload["trace"]
     n = len(runs)
     console.print(f"[bold]train two-layer[/bold]  student={cfg['student']} p={cfg['p']} k={cfg['k']} "
                   f"schedule={cfg['schedule']} trials={n} seed={cfg['seed']}")
-    r0 = runs[0]
-    console.print(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
-    console.print(f"steps: {cfg['steps']}, stage I the first T1 = {cfg['stage1_steps']}")
-    console.print(f"step sizes (trial 0): stage I η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}")
-    console.print(f"                      stage II η = {fmt(r0['lr'])} for both")
-    title = "trace of trial 0" if n == 1 else f"trace: median over {n} trials"
-    table = _table("step", "stage", *STAT_HEADERS.values())
-    medians = {key: np.median(np.asarray(trace[key], dtype=float), axis=0) for key in STAT_HEADERS}  # per record
-    for j, step in enumerate(trace["step"]):
-        stage = "I" if step < cfg["stage1_steps"] else "II"
-        table.add_row(str(step), stage, *_stats({key: float(medians[key][j]) for key in STAT_HEADERS}))
-    show(title, table)
+    shown = 20 if detail else 5
     outcomes = _table("trial", "outcome", *STAT_HEADERS.values(), "steps")
-    for run in runs[:20]:
+    for run in runs[:shown]:
         style = OUTCOME_STYLE.get(run["outcome"], "")
         outcomes.add_row(str(run["trial"]), f"[{style}]{run['outcome']}[/{style}]", *_stats(run["final"]),
                          str(run["steps"]))
-    show("outcome per trial" + (f" (first 20 of {n})" if n > 20 else ""), outcomes)
     counts = payload["counts"]
-    console.print("outcomes: " + ", ".join(f"{name} {counts[name]}" for name in counts))
-    console.print(f"[dim]{criteria_note(cfg)}[/dim]")
+    show("outcome per trial" + (f" (first {shown} of {n})" if n > shown else ""), outcomes,
+         "outcomes: " + ", ".join(f"{name} {counts[name]}" for name in counts))
+    prose(criteria_note(cfg), "dim")
     if "theorems" in runs[0]:
+        output1_headline(cfg, runs)
+    r0 = runs[0]
+    prose(f"steps: {cfg['steps']}, stage I the first T1 = {cfg['stage1_steps']} (trial 0: η_a = {fmt(r0['lr_a'])}, "
+          f"η_w = {fmt(r0['stage1_lr_w'])}), then η = {fmt(r0['lr'])} for both; gradients: "
+          f"{cfg.get('data', 'population')}")
+    title = "trace of trial 0" if n == 1 else f"trace: median over {n} trials"
+    table = _table("step", "stage", *STAT_HEADERS.values())
+    medians = {key: np.median(np.asarray(trace[key], dtype=float), axis=0) for key in STAT_HEADERS}  # per record
+    for j in trace_records(trace["step"], cfg["stage1_steps"], None if detail else HEADLINE_TRACE):
+        step = trace["step"][j]
+        stage = "I" if step < cfg["stage1_steps"] else "II"
+        table.add_row(str(step), stage, *_stats({key: float(medians[key][j]) for key in STAT_HEADERS}))
+    show(title if detail else f"{title} (some records; --detail: all)", table)
+    if detail and "theorems" in runs[0]:
         theorems(cfg, runs)
+    if not detail:
+        prose(teacher_line(cfg), "dim")
+        prose("more: --detail (whole trace, Theorem 1 per trial, C1/C2), docs/train.md", "dim")
+
+
+def trace_records(steps: list[int], t1: int, most: int | None) -> list[int]:
+    """Indices of the trace records to print: all, or about `most` of them spread over the (log-spaced)
+    records, always with the first, the last and the first record of stage II (the phase transition)."""
+    count = len(steps)
+    if most is None or count <= most:
+        return list(range(count))
+    keep = set(np.round(np.linspace(0, count - 1, most - 1)).astype(int).tolist())
+    keep.update(j for j, step in enumerate(steps) if step >= t1 and (j == 0 or steps[j - 1] < t1))
+    return sorted(keep)
+
+
+def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
+    """Theorem 1's output (1) in two lines: held for how many trials, and the tightest (m, M) achieved."""
+    if cfg.get("theorem1_outside"):
+        prose(f"Theorem 1: this run is outside its hypotheses ({cfg['theorem1_outside']}); --theorem-all checks "
+              "output (1) anyway", "dim")
+        if not cfg.get("theorem_all"):
+            return
+    checks = [run["theorems"] for run in runs if run["theorems"]["output1_held"] is not None]
+    if not checks:
+        prose("Theorem 1, output (1): no recorded step in [T1, T]", "dim")
+        return
+    held = sum(t["output1_held"] for t in checks)
+    lows = [t["a_dot_min_rel"] for t in checks if t["a_dot_min_rel"] is not None]
+    highs = [t["a_dot_max_rel"] for t in checks if t["a_dot_max_rel"] is not None]
+    tight = (f"; tightest m = {fmt(min(lows), 3)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²" if lows and highs else "")
+    prose(f"Theorem 1, output (1), φ ≤ 5π/12 and m ≤ aᵀa* ≤ M on [T1, T], {output1_window(cfg)}: held in "
+          f"{held} of {len(checks)}{tight}")
 
 
 C_MAX = 1e6  # a larger c only says δ/‖x − x*‖² at converged records: shown as "> 1e6"
@@ -107,19 +185,20 @@ def _c(value: float | None, cap: bool = False) -> str:
 
 
 def theorems(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
-    """Theorem 1's output (1) on [T1, T] and the largest c of C1/C2 per stage, per trial (first 20)."""
+    """Theorem 1's output (1) on [T1, T] (when checked) and the largest c of C1/C2 per stage, per trial
+    (first 20)."""
     n = len(runs)
     more = f" (first 20 of {n})" if n > 20 else ""
-    table = _table("trial", "(1) held", "fails at", "max φ", "min aᵀa*/‖a*‖²", "max aᵀa*/‖a*‖²")
-    for run in runs[:20]:
-        t = run["theorems"]
-        held = "—" if t["output1_held"] is None else ("yes" if t["output1_held"] else "no")
-        fails = "—" if t["first_failure"] is None else str(t["first_failure"])
-        phi = "—" if t["phi_max"] is None else small(t["phi_max"])
-        table.add_row(str(run["trial"]), held, fails, phi, _c(t["a_dot_min_rel"]), _c(t["a_dot_max_rel"]))
-    show(f"Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12, m ≤ aᵀa* ≤ M{more}", table,
-         f"m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²; only the recorded steps are "
-         "checked")
+    if runs[0]["theorems"]["output1_held"] is not None:
+        table = _table("trial", "(1) held", "fails at", "max φ", "min aᵀa*/‖a*‖²", "max aᵀa*/‖a*‖²")
+        for run in runs[:20]:
+            t = run["theorems"]
+            held = "—" if t["output1_held"] is None else ("yes" if t["output1_held"] else "no")
+            fails = "—" if t["first_failure"] is None else str(t["first_failure"])
+            phi = "—" if t["phi_max"] is None else small(t["phi_max"])
+            table.add_row(str(run["trial"]), held, fails, phi, _c(t["a_dot_min_rel"]), _c(t["a_dot_max_rel"]))
+        show(f"Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12, m ≤ aᵀa* ≤ M{more}", table)
+        prose(f"{output1_window(cfg)}; only the recorded steps are checked", "dim")
     if runs[0]["theorems"]["c1"] is None:
         console.print("[dim]C1/C2: not computed for overlapping patches (s < p)[/dim]")
         return
@@ -127,8 +206,9 @@ def theorems(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
     for run in runs[:20]:
         t = run["theorems"]
         table.add_row(str(run["trial"]), *(_c(v, cap=True) for v in (*t["c1"], *t["c2"])))
-    show(f"largest c with C1 (on w) and C2 (on a) along each stage, δ = {fmt(cfg['delta'])}{more}", table,
-         "population loss; c < 0: holds for no c ≥ 0; ∞: no record; > 1e6: only converged records")
+    show(f"partial dissipativity: largest c of C1 (on w), C2 (on a), δ = {fmt(cfg['delta'])}{more}", table)
+    prose("on the run's own steps (stage I: t < T1, stage II: t ≥ T1), population loss; c < 0: holds for no "
+          "c ≥ 0; ∞: no record; > 1e6: only converged records", "dim")
 
 
 def trace_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -144,12 +224,13 @@ def trace_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
 # --- landscape two-layer ----------------------------------------------------------------------------------
 
 
-def landscape(payload: dict[str, Any]) -> None:
-    """Critical points (one column each), the φ-profile, one basin map per schedule, the initial angles."""
+def landscape(payload: dict[str, Any], detail: bool = False) -> None:
+    """Headline: the critical points (one column each) and the outcome counts of each basin map. Detail:
+    how each verdict was reached, the φ-profile, the basin maps themselves and the initial angles."""
     cfg, teacher = payload["config"], payload["teacher"]
     console.print(f"[bold]landscape two-layer[/bold]  p={cfg['p']} k={cfg['k']} seed={cfg['seed']}")
-    console.print(f"teacher: ‖a*‖ = {fmt(teacher['a_star_norm'])}, 1ᵀa* = {fmt(teacher['a_star_sum'])}, "
-                  f"angle(v*, e) = {fmt(math.degrees(teacher['angle_to_e']))}°")
+    prose(f"teacher: ‖a*‖ = {fmt(teacher['a_star_norm'])}, 1ᵀa* = {fmt(teacher['a_star_sum'])}, "
+          f"angle(v*, e) = {fmt(math.degrees(teacher['angle_to_e']))}°")
     points = payload["critical_points"]
     table = _table("", *(cp["kind"] for cp in points))
     table.columns[0].justify = "left"
@@ -160,8 +241,21 @@ def landscape(payload: dict[str, Any]) -> None:
         table.add_row(label, *(eigenvalue(cp, key) for cp in points))
     table.add_row("verdict", *(cp["verdict"] for cp in points))
     show("critical points (λ: Hessian on the tangent space of the sphere × R^k)", table)
+    basin = payload["basin"]
+    starts = len(basin["phi0"]) * len(basin["a0_over_astar"])
+    for kind, grid in basin["outcomes"].items():
+        found = [c for row in grid for c in row]
+        counts = ", ".join(f"{name} {found.count(name)}" for name in OUTCOME_STYLE if found.count(name))
+        prose(f"basins of GD, schedule {kind}: {counts} of {starts} starts")
+    q = basin["cnn_init_phi0_quantiles"]
+    prose(f"initial angle φ0: ResNet student (w0 = 0) {fmt(math.degrees(basin['resnet_init_phi0']))}°; CNN "
+          f"student (v0 uniform) median {fmt(math.degrees(q['q50']))}°")
+    if not detail:
+        prose(teacher_line(cfg), "dim")
+        prose("more: --detail (verdict methods, loss along φ, basin maps), docs/landscape.md", "dim")
+        return
     for cp in points:
-        console.print(f"[dim]{cp['kind']}: {cp['method']}[/dim]")
+        prose(f"{cp['kind']}: {cp['method']}", "dim")
     prof = _table("φ (deg)", "min_a L", "a(φ)ᵀa*", "v moves")
     for row in payload["profile"]:
         moves = "toward v*" if row["a_dot_astar"] > 0 else "away from v*"
@@ -169,15 +263,12 @@ def landscape(payload: dict[str, Any]) -> None:
             moves = "—"
         prof.add_row(fmt(math.degrees(row["phi"])), small(row["loss"]), fmt(row["a_dot_astar"]), moves)
     show("loss along φ with a optimized in closed form, a(φ) = M⁻¹N(φ)a*", prof)
-    basin = payload["basin"]
     console.print(f"basins: gradients from {cfg.get('data', 'population')} (outcomes on the population loss)")
     for kind, grid in basin["outcomes"].items():
         basin_table(kind, basin["phi0"], basin["a0_over_astar"], grid)
-    q = basin["cnn_init_phi0_quantiles"]
-    console.print(f"initial angle φ0: ResNet student (w0 = 0, v0 = e) {fmt(math.degrees(basin['resnet_init_phi0']))}°;")
-    console.print(f"  CNN student (v0 uniform), 10/50/90% quantiles {fmt(math.degrees(q['q10']))}° / "
-                  f"{fmt(math.degrees(q['q50']))}° / {fmt(math.degrees(q['q90']))}°")
-    console.print("[dim]Both students follow the same normalized GD in (v, a); only the start differs.[/dim]")
+    prose(f"CNN student's initial angle, 10/50/90% quantiles {fmt(math.degrees(q['q10']))}° / "
+          f"{fmt(math.degrees(q['q50']))}° / {fmt(math.degrees(q['q90']))}°")
+    prose("Both students follow the same normalized GD in (v, a); only the start differs.", "dim")
 
 
 def eigenvalue(cp: dict[str, Any], key: str) -> str:
@@ -204,51 +295,112 @@ def basin_table(kind: str, phi0: list[float], ratios: list[float], grid: list[li
 # --- success-rate -----------------------------------------------------------------------------------------
 
 
-def success_rate(payload: dict[str, Any]) -> None:
-    """The rate and its 95% Wilson interval per (p, k) and method; then the counts per outcome."""
-    cfg = payload["config"]
+def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
+    """Headline: the rate and its 95% Wilson interval per (p, k) and method, the teacher's law, Theorem 1's
+    output (1) in one sentence, the methods. Detail: trials per outcome, output (1) per cell, step budget,
+    criteria."""
+    cfg, cells = payload["config"], payload["cells"]
     methods = cfg["method"]
     console.print(f"[bold]success-rate[/bold]  p={','.join(map(str, cfg['p']))} trials={cfg['trials']} "
-                  f"seed={cfg['seed']}  teacher v*={cfg['teacher_v']} a*={cfg['teacher_a']}")
-    console.print(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
-    rates = _table("p", "k", *(m.replace("-", "-\n", 1) if len(m) > 10 else m for m in methods))
-    if len(methods) > 5:
-        rates.padding = (0, 0)
+                  f"seed={cfg['seed']}  gradients: {cfg.get('data', 'population')}")
     by_pk: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
-    for row in payload["cells"]:
+    for row in cells:
         by_pk.setdefault((row["p"], row["k"]), {})[row["method"]] = row
-    for (p, k), group in by_pk.items():
-        cells = [f"{group[m]['rate']:.3f}\n[dim]{group[m]['ci_low']:.3f}–{group[m]['ci_high']:.3f}[/dim]" for m in methods]
-        rates.add_row(str(p), str(k), *cells)
-    show("share of trials reaching the global optimum (below it: 95% Wilson interval)", rates)
+    title = "share of trials reaching the global optimum (95% Wilson interval)"
+    for table in rate_tables(methods, by_pk, len(cfg["p"]) > 1):
+        show(title, table)
+        title = "(continued)"
+    prose(teacher_line(cfg), "dim")
+    output1_sentence(cfg, cells)
+    prose(method_legend(methods), "dim")
+    if not detail:
+        prose("more: --detail (outcomes, Theorem 1 per cell, criteria); docs/success-rate.md", "dim")
+        return
     counts = _table("p", "k", "method", "global", "spurious", "undecided", "diverged")
     counts.columns[2].justify = "left"
-    for row in payload["cells"]:
+    for row in cells:
         counts.add_row(str(row["p"]), str(row["k"]), row["method"],
                        *(str(row[name]) for name in ("global", "spurious", "undecided", "diverged")))
     show("trials per outcome", counts)
-    output1(cfg, payload["cells"])
-    first = payload["cells"][0]
+    output1(cfg, cells)
     for i, method in enumerate(methods):
-        console.print(f"[dim]{'methods: ' if i == 0 else ' ' * 9}{method} = {METHOD_NOTES[method]}[/dim]")
+        prose(f"{'methods: ' if i == 0 else ' ' * 9}{method} = {METHOD_NOTES[method]}", "dim", " " * 11)
+    first = cells[0]
     budget = cfg["steps"] if cfg["steps"] is not None else f"T1 + {cfg['stage2_steps']}"
-    console.print(f"[dim]steps per trial: {budget} (T1 = {first['stage1_steps']} at k = {first['k']}; default "
-                  f"⌈1/η_a⌉)[/dim]")
-    console.print(f"[dim]{criteria_note(cfg)}[/dim]")
+    prose(f"steps per trial: {budget} (T1 = {first['stage1_steps']} at k = {first['k']}; default ⌈1/η_a⌉)", "dim")
+    prose(criteria_note(cfg), "dim")
+
+
+RATE = "{:.3f}"
+
+
+def rate_tables(methods: list[str], by_pk: dict[tuple[int, int], dict[str, dict[str, Any]]],
+                with_p: bool) -> list[Table]:
+    """The rate tables: rows (p,) k, one column per method headed by its whole name. Each cell is the rate
+    and its interval on one line when every method fits in 80 columns, else on two lines, the methods
+    then spread over as many tables as needed (a header never splits inside a name)."""
+    keys = ["p", "k"] if with_p else ["k"]
+    key_width = sum(max(len(key), max(len(str(pk[i])) for pk in by_pk)) + 3 for i, key in zip(
+        (0, 1) if with_p else (1,), keys)) + 1
+
+    def cell(row: dict[str, Any], one_line: bool) -> str:
+        interval = f"{row['ci_low']:.3f}–{row['ci_high']:.3f}"
+        return f"{RATE.format(row['rate'])} [dim]({interval})[/dim]" if one_line else \
+            f"{RATE.format(row['rate'])}\n[dim]{interval}[/dim]"
+
+    one_line = key_width + sum(max(len(m), 19) + 3 for m in methods) <= WIDTH
+    chunks: list[list[str]] = [[]]
+    used = key_width
+    for method in methods:
+        need = max(len(method), 19 if one_line else 11) + 3
+        if chunks[-1] and used + need > WIDTH:
+            chunks.append([])
+            used = key_width
+        chunks[-1].append(method)
+        used += need
+    tables = []
+    for chunk in chunks:
+        table = _table(*keys, *chunk)
+        for (p, k), group in by_pk.items():
+            table.add_row(*([str(p)] if with_p else []), str(k), *(cell(group[m], one_line) for m in chunk))
+        tables.append(table)
+    return tables
+
+
+def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """Theorem 1's output (1) over the whole grid, per checked method: held in how many trials, and the
+    tightest m, M that every trial satisfied; the methods left out (outside the hypotheses)."""
+    checked = [c for c in cells if c.get("output1_global") is not None]
+    parts = []
+    for method in dict.fromkeys(c["method"] for c in checked):
+        mine = [c for c in checked if c["method"] == method]
+        held = sum(c["output1_global"] + c["output1_other"] for c in mine)
+        lows = [c["tightest_m"] for c in mine if c.get("tightest_m") is not None]
+        highs = [c["tightest_big_m"] for c in mine if c.get("tightest_big_m") is not None]
+        tight = f" (tightest m = {fmt(min(lows), 2)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²)" if lows and highs else ""
+        parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
+    outside = list(dict.fromkeys(c["method"] for c in cells if c.get("output1_outside") and c not in checked))
+    if not parts:
+        prose("Theorem 1, output (1): no method here meets its hypotheses; --theorem-all checks them anyway")
+        return
+    left = f"; not checked (outside its hypotheses): {', '.join(outside)}" if outside else ""
+    prose(f"Theorem 1, output (1) {output1_window(cfg)}: {'; '.join(parts)}{left}")
 
 
 def output1(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
-    """Per cell: for how many trials Theorem 1's output (1) held on the recorded steps of [T1, T], among the
-    global trials and among the others, and the median of min aᵀa*/‖a*‖² there."""
-    if not cells or cells[0].get("output1_global") is None:
-        console.print("[dim]Theorem 1, output (1): no step of [T1, T] was run[/dim]")
+    """Per checked cell: for how many trials Theorem 1's output (1) held on the recorded steps of [T1, T],
+    among the global trials and among the others, and the tightest m, M every trial satisfied there."""
+    rows = [row for row in cells if row.get("output1_global") is not None]
+    if not rows:
+        console.print("[dim]Theorem 1, output (1): not checked (see above)[/dim]")
         return
-    table = _table("p", "k", "method", "(1) held: global", "others", "median min aᵀa*/‖a*‖²")
+    table = _table("p", "k", "method", "(1) held: global", "others", "m ≥", "M ≤", "max φ")
     table.columns[2].justify = "left"
-    for row in cells:
+    for row in rows:
         others = row["trials"] - row["global"]
         table.add_row(str(row["p"]), str(row["k"]), row["method"], f"{row['output1_global']} of {row['global']}",
-                      f"{row['output1_other']} of {others}", _c(row["a_dot_min_rel_median"]))
-    show("Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12 and m ≤ aᵀa* ≤ M", table,
-         f"m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²; checked at T1 and about 50 "
-         "recorded steps up to T")
+                      f"{row['output1_other']} of {others}", _c(row["tightest_m"]), _c(row["tightest_big_m"]),
+                      _c(row["output1_phi_max"]))
+    show("Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12 and m ≤ aᵀa* ≤ M", table)
+    prose(f"{output1_window(cfg)}; m ≥, M ≤: the tightest constants (in ‖a*‖²) every trial of the cell "
+          "satisfied; checked at T1 and about 50 recorded steps up to T", "dim")
