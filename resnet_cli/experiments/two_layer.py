@@ -479,7 +479,8 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     overlapping = s.stride is not None and s.stride < s.p
     checked = s.theorem1_checked(s.student, s.schedule)
     own = None
-    if checked and s.theorem_trajectory == "theorem1":  # Theorem 1's steps on all of [T1, T]: a second run
+    if checked and s.theorem_trajectory == "theorem1" and schedule.stage1_iterations <= steps:
+        # Theorem 1's steps on all of [T1, T]: a second run
         own_gd = optim.run_gd(v0, a0, v_star, a_star, schedule.held(), steps, s.criteria(),
                               trace_points=window_points(schedule.stage1_iterations, steps), representation=held_state)
         own = (own_gd.trace_iterations, own_gd.trace)

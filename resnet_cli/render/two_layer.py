@@ -96,7 +96,12 @@ def method_legend(methods: list[str]) -> str:
 
 def output1_window(cfg: dict[str, Any]) -> str:
     """Which trajectory output (1) was checked on, and the constants."""
-    where = "Theorem 1's own steps" if cfg.get("theorem_trajectory") == "theorem1" else "the run (stage II after T1)"
+    if cfg.get("theorem_trajectory") != "theorem1":
+        where = "the run (stage-II steps after T1)"
+    elif cfg.get("theorem_all"):
+        where = "stage-I steps kept to T (Theorem 1's own for ssw)"
+    else:
+        where = "Theorem 1's own steps"
     return f"on {where}, m = {fmt(cfg['theorem_m'])}‖a*‖², M = {fmt(cfg['theorem_big_m'])}‖a*‖²"
 
 
@@ -126,8 +131,9 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
         output1_headline(cfg, runs)
     r0 = runs[0]
     prose(f"steps: {cfg['steps']}, stage I the first T1 = {cfg['stage1_steps']} (trial 0: η_a = {fmt(r0['lr_a'])}, "
-          f"η_w = {fmt(r0['stage1_lr_w'])}), then η = {fmt(r0['lr'])} for both; gradients: "
-          f"{cfg.get('data', 'population')}")
+          f"η_w = {fmt(r0['stage1_lr_w'])}), then η = {fmt(r0['lr'])} on both")
+    if detail or cfg.get("data", "population") != "population":
+        prose(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     title = "trace of trial 0" if n == 1 else f"trace: median over {n} trials"
     table = _table("step", "stage", *STAT_HEADERS.values())
     medians = {key: np.median(np.asarray(trace[key], dtype=float), axis=0) for key in STAT_HEADERS}  # per record
@@ -176,12 +182,12 @@ def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
 C_MAX = 1e6  # a larger c only says δ/‖x − x*‖² at converged records: shown as "> 1e6"
 
 
-def _c(value: float | None, cap: bool = False) -> str:
+def _c(value: float | None, cap: bool = False, digits: int = 4) -> str:
     if value is None:
         return "—"
     if math.isinf(value):
         return "∞"
-    return f"> {C_MAX:g}" if cap and value > C_MAX else fmt(value)
+    return f"> {C_MAX:g}" if cap and value > C_MAX else fmt(value, digits)
 
 
 def theorems(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
@@ -302,7 +308,8 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     cfg, cells = payload["config"], payload["cells"]
     methods = cfg["method"]
     console.print(f"[bold]success-rate[/bold]  p={','.join(map(str, cfg['p']))} trials={cfg['trials']} "
-                  f"seed={cfg['seed']}  gradients: {cfg.get('data', 'population')}")
+                  f"seed={cfg['seed']}")
+    prose(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     by_pk: dict[tuple[int, int], dict[str, dict[str, Any]]] = {}
     for row in cells:
         by_pk.setdefault((row["p"], row["k"]), {})[row["method"]] = row
@@ -394,13 +401,16 @@ def output1(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("[dim]Theorem 1, output (1): not checked (see above)[/dim]")
         return
-    table = _table("p", "k", "method", "(1) held: global", "others", "m ≥", "M ≤", "max φ")
-    table.columns[2].justify = "left"
+    with_p = len({row["p"] for row in cells}) > 1
+    table = _table("p, k" if with_p else "k", "method", "global", "others", "m ≥", "M ≤", "max φ")
+    table.columns[1].justify = "left"
+    table.columns[1].no_wrap = True
     for row in rows:
         others = row["trials"] - row["global"]
-        table.add_row(str(row["p"]), str(row["k"]), row["method"], f"{row['output1_global']} of {row['global']}",
-                      f"{row['output1_other']} of {others}", _c(row["tightest_m"]), _c(row["tightest_big_m"]),
-                      _c(row["output1_phi_max"]))
-    show("Theorem 1, output (1) on [T1, T]: φ ≤ 5π/12 and m ≤ aᵀa* ≤ M", table)
-    prose(f"{output1_window(cfg)}; m ≥, M ≤: the tightest constants (in ‖a*‖²) every trial of the cell "
-          "satisfied; checked at T1 and about 50 recorded steps up to T", "dim")
+        table.add_row(f"{row['p']}, {row['k']}" if with_p else str(row["k"]), row["method"],
+                      f"{row['output1_global']}/{row['global']}", f"{row['output1_other']}/{others}",
+                      *(_c(row[key], digits=3) for key in ("tightest_m", "tightest_big_m", "output1_phi_max")))
+    show("Theorem 1, output (1) on [T1, T], φ ≤ 5π/12 and m ≤ aᵀa* ≤ M: held in", table)
+    prose(f"{output1_window(cfg)}; global, others: trials where (1) held / trials, among the global ones and "
+          "the others; m ≥, M ≤: the tightest constants (in ‖a*‖²) every trial of the cell satisfied; checked at "
+          "T1 and about 50 recorded steps up to T", "dim")

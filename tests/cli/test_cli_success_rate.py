@@ -24,7 +24,8 @@ def test_cli_tables_csv_plot_and_preset(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "80")
     out, png = tmp_path / "r.csv", tmp_path / "r.png"
     r = cli("success-rate", "--config", "liu2019-success", "--k", "4", "--trials", "30", "--stage2-steps", "2000",
-            "--method", "cnn-large-w,resnet-large-w,resnet-ssw,resnet-layerwise", "--out", str(out), "--plot", str(png), "--jobs", "1")
+            "--method", "cnn-large-w,resnet-large-w,resnet-ssw,resnet-layerwise", "--out", str(out), "--plot", str(png), "--jobs", "1",
+                "--detail")
     assert r.code == 0, r.stderr
     assert "layerwise" in r.stdout and "Wilson" in r.stdout and "trials per outcome" in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80  # four methods fit

@@ -20,7 +20,7 @@ def test_help_lists_the_new_options(help_text, cmd, extra):
 def test_train_with_sgd_json_and_tables(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     args = (*TRAIN, "--trials", "3", "--samples", "200", "--batch", "8", "--steps", "600", "--theorem-m", "0.1",
-            "--theorem-big-m", "1.1")
+            "--theorem-big-m", "1.1", "--theorem-all", "--detail")  # samples: outside Theorem 1's hypotheses
     data = json.loads(cli(*args, "--json").stdout)
     assert data["config"]["data"] == "SGD, N = 200, B = 8" and data["config"]["work"]["trial_sample_steps"] == 3 * 8 * 600
     t = data["runs"][0]["theorems"]
@@ -36,9 +36,9 @@ def test_success_rate_all_methods_online_fit_80_columns(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     methods = "cnn-large-w,cnn-large-both,resnet-large-w,resnet-large-both,resnet-ssw,resnet-layerwise"
     r = cli("success-rate", "--k", "4", "--trials", "8", "--steps", "400", "--method", methods, "--online",
-            "--batch", "2", "--inputs", "rademacher", "--jobs", "1")
+            "--batch", "2", "--inputs", "rademacher", "--jobs", "1", "--detail", "--theorem-all")
     assert r.code == 0, r.stderr
-    assert "online SGD, B = 2, rademacher inputs" in r.stdout and "(1) held: global" in r.stdout
+    assert "online SGD, B = 2, rademacher inputs" in r.stdout and "Theorem 1, output (1) on [T1, T]" in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     for method in methods.split(","):
         assert method in r.stdout
