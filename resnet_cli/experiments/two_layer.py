@@ -413,9 +413,16 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
         super().check()
         budget.check(self.cost())
 
+    def programs(self) -> int:
+        """GD programs over the trials: the run, and a second one on Theorem 1's own steps when output (1)
+        is checked there (`theorem_trajectory` theorem1, T1 ≤ T)."""
+        own = (self.theorem1_checked(self.student, self.schedule) and self.theorem_trajectory == "theorem1"
+               and self.stage1_length(self.k) <= self.total_steps(self.k))
+        return 1 + int(own)
+
     def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): one GD program over the trials."""
-        return budget.two_layer(self, [self.p], [self.k], self.trials,
+        """Memory and time before any allocation (resnet_cli/budget.py): the GD programs over the trials."""
+        return budget.two_layer(self, [self.p], [self.k], self.programs() * self.trials,
                                 sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
 
 
@@ -479,8 +486,7 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     overlapping = s.stride is not None and s.stride < s.p
     checked = s.theorem1_checked(s.student, s.schedule)
     own = None
-    if checked and s.theorem_trajectory == "theorem1" and schedule.stage1_iterations <= steps:
-        # Theorem 1's steps on all of [T1, T]: a second run
+    if s.programs() == 2:  # output (1) on Theorem 1's steps, kept on all of [T1, T]: a second run
         own_gd = optim.run_gd(v0, a0, v_star, a_star, schedule.held(), steps, s.criteria(),
                               trace_points=window_points(schedule.stage1_iterations, steps), representation=held_state)
         own = (own_gd.trace_iterations, own_gd.trace)

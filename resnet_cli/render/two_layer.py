@@ -123,15 +123,14 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
         style = OUTCOME_STYLE.get(run["outcome"], "")
         outcomes.add_row(str(run["trial"]), f"[{style}]{run['outcome']}[/{style}]", *_stats(run["final"]),
                          str(run["steps"]))
-    counts = payload["counts"]
-    show("outcome per trial" + (f" (first {shown} of {n})" if n > shown else ""), outcomes,
-         "outcomes: " + ", ".join(f"{name} {counts[name]}" for name in counts))
+    counts = ", ".join(f"{name} {count}" for name, count in payload["counts"].items() if count)
+    show(f"outcomes: {counts}" + (f" (first {shown} of {n} trials below)" if n > shown else ""), outcomes)
     prose(criteria_note(cfg), "dim")
     if "theorems" in runs[0]:
         output1_headline(cfg, runs)
     r0 = runs[0]
-    prose(f"steps: {cfg['steps']}, stage I the first T1 = {cfg['stage1_steps']} (trial 0: η_a = {fmt(r0['lr_a'])}, "
-          f"η_w = {fmt(r0['stage1_lr_w'])}), then η = {fmt(r0['lr'])} on both")
+    prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: η_a = {fmt(r0['lr_a'])}, η_w = "
+          f"{fmt(r0['stage1_lr_w'])}, then η = {fmt(r0['lr'])}")
     if detail or cfg.get("data", "population") != "population":
         prose(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     title = "trace of trial 0" if n == 1 else f"trace: median over {n} trials"
@@ -175,8 +174,7 @@ def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
     lows = [t["a_dot_min_rel"] for t in checks if t["a_dot_min_rel"] is not None]
     highs = [t["a_dot_max_rel"] for t in checks if t["a_dot_max_rel"] is not None]
     tight = (f"; tightest m = {fmt(min(lows), 3)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²" if lows and highs else "")
-    prose(f"Theorem 1, output (1), φ ≤ 5π/12 and m ≤ aᵀa* ≤ M on [T1, T], {output1_window(cfg)}: held in "
-          f"{held} of {len(checks)}{tight}")
+    prose(f"Theorem 1, output (1) {output1_window(cfg)}: held in {held} of {len(checks)}{tight}")
 
 
 C_MAX = 1e6  # a larger c only says δ/‖x − x*‖² at converged records: shown as "> 1e6"

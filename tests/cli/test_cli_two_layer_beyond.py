@@ -22,7 +22,8 @@ def test_train_with_sgd_json_and_tables(cli, monkeypatch):
     args = (*TRAIN, "--trials", "3", "--samples", "200", "--batch", "8", "--steps", "600", "--theorem-m", "0.1",
             "--theorem-big-m", "1.1", "--theorem-all", "--detail")  # samples: outside Theorem 1's hypotheses
     data = json.loads(cli(*args, "--json").stdout)
-    assert data["config"]["data"] == "SGD, N = 200, B = 8" and data["config"]["work"]["trial_sample_steps"] == 3 * 8 * 600
+    # two programs: the run and (--theorem-all) the same trials on Theorem 1's own steps
+    assert data["config"]["data"] == "SGD, N = 200, B = 8" and data["config"]["work"]["trial_sample_steps"] == 2 * 3 * 8 * 600
     t = data["runs"][0]["theorems"]
     assert set(t) == {"output1_held", "first_failure", "phi_max", "a_dot_min_rel", "a_dot_max_rel", "c1", "c2"}
     r = cli(*args)

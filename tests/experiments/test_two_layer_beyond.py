@@ -31,7 +31,9 @@ def test_defaults_keep_the_population_plane_engine():
         ({"stride": 9}, "--stride 9: must be at most --p 8"),
         ({"stride": 0}, "--stride 0: must be at least 1"),
         ({"inputs": "cauchy", "online": True}, "--inputs 'cauchy': choose from gaussian, uniform, rademacher"),
-        ({"theorem_m": 2.0}, "--theorem-m 2: must be at most --theorem-big-m 1"),
+        ({"theorem_m": 2.0}, "--theorem-m 2: must be below --theorem-big-m 1.1 .Theorem 1 asks 0 < m < M"),
+        ({"theorem_m": 1.0, "theorem_big_m": 1.0}, "--theorem-m 1: must be below --theorem-big-m 1"),
+        ({"theorem_m": 0.0}, "--theorem-m 0.0: must be greater than 0"),
         ({"delta": -1.0}, "--delta -1.0: must be at least 0"),
         ({"schedule": "warm"}, "--schedule 'warm': choose from"),
     ],
@@ -97,31 +99,41 @@ def test_stride_equal_to_p_is_the_default_and_overlap_runs_the_vector_engine():
 
 
 def test_theorem_checks_along_a_train_run():
-    """ResNet + SSW, k = 4: with m = M = ‖a*‖² (the step sizes' defaults) output (1) fails at T1; with
-    m = 0.1‖a*‖², M = 1.1‖a*‖² it holds on every recorded step (tests/models measure the same)."""
-    strict = exp.run_train(exp.TrainSettings(trials=4, seed=0))
+    """ResNet + SSW, k = 4: with the defaults m = 0.1‖a*‖², M = 1.1‖a*‖² output (1) holds on every recorded
+    step, on Theorem 1's own steps and on the SSW run; with m = 0.9‖a*‖² it fails at T1 (a has not got there
+    yet: aᵀa* ≈ 0.5‖a*‖² at T1 for these teachers)."""
+    for trajectory in ("theorem1", "run"):
+        loose = exp.run_train(exp.TrainSettings(trials=4, seed=0, theorem_trajectory=trajectory))
+        for run in loose.to_dict()["runs"]:
+            t = run["theorems"]
+            assert t["output1_held"] is True and t["first_failure"] is None
+            assert 0.1 <= t["a_dot_min_rel"] <= t["a_dot_max_rel"] <= 1.1 and t["phi_max"] < 5 * math.pi / 12
+            assert t["c2"][0] > 0 and t["c1"][1] > 0
+    strict = exp.run_train(exp.TrainSettings(trials=4, seed=0, theorem_m=0.9, theorem_trajectory="run"))
     t1 = strict.schedule.stage1_iterations
-    loose = exp.run_train(exp.TrainSettings(trials=4, seed=0, theorem_m=0.1, theorem_big_m=1.1))
     for run in strict.to_dict()["runs"]:
         assert run["theorems"]["output1_held"] is False and run["theorems"]["first_failure"] == t1
-    for run in loose.to_dict()["runs"]:
-        t = run["theorems"]
-        assert t["output1_held"] is True and t["first_failure"] is None
-        assert 0.1 <= t["a_dot_min_rel"] <= t["a_dot_max_rel"] <= 1.1 and t["phi_max"] < 5 * math.pi / 12
-        assert t["c2"][0] > 0 and t["c1"][1] > 0
-    over = exp.run_train(exp.TrainSettings(trials=2, steps=400, stride=4)).to_dict()["runs"][0]["theorems"]
-    assert over["c1"] is None and over["output1_held"] is not None
+    over = exp.run_train(exp.TrainSettings(trials=2, steps=400, stride=4, theorem_all=True)).to_dict()["runs"][0]
+    assert over["theorems"]["c1"] is None and over["theorems"]["output1_held"] is not None
+    outside = exp.run_train(exp.TrainSettings(trials=2, steps=400, stride=4)).to_dict()
+    assert outside["config"]["theorem1_outside"] == "overlapping patches"
+    assert outside["runs"][0]["theorems"]["output1_held"] is None  # not checked unless --theorem-all
     short = exp.run_train(exp.TrainSettings(trials=2, steps=50)).to_dict()["runs"][0]["theorems"]
     assert short["output1_held"] is None  # T > T1 never reached: nothing to check
 
 
 def test_success_rate_reports_output1_by_outcome():
-    cells = sr.run(sr.SuccessSettings(k=[4], trials=30, stage2_steps=2000, jobs=1, theorem_m=0.1,
-                                      theorem_big_m=1.1, method=["cnn-large-w", "resnet-ssw"])).to_dict()["cells"]
+    kw = dict(k=[4], trials=30, stage2_steps=2000, jobs=1, method=["cnn-large-w", "resnet-ssw"])
+    cells = sr.run(sr.SuccessSettings(**kw, theorem_all=True, theorem_trajectory="run")).to_dict()["cells"]
     by = {c["method"]: c for c in cells}
     assert by["resnet-ssw"]["output1_global"] == 30 and by["resnet-ssw"]["output1_other"] == 0
     assert by["cnn-large-w"]["output1_other"] == 0  # trapped runs leave the window of (1)
     assert 0.1 < by["resnet-ssw"]["a_dot_min_rel_median"] < 1
+    assert by["cnn-large-w"]["output1_outside"] == "no shortcut; no warm-up" and by["resnet-ssw"]["output1_outside"] is None
+    default = {c["method"]: c for c in sr.run(sr.SuccessSettings(**kw)).to_dict()["cells"]}
+    assert default["cnn-large-w"]["output1_global"] is None  # outside the hypotheses: no row unless asked
+    assert default["resnet-ssw"]["output1_global"] == 30
+    assert 0.1 <= default["resnet-ssw"]["tightest_m"] <= default["resnet-ssw"]["tightest_big_m"] <= 1.1
 
 
 def test_estimated_work_counts_every_multiplier():
@@ -134,4 +146,6 @@ def test_estimated_work_counts_every_multiplier():
     assert gd["multiply_adds"] > sgd["multiply_adds"] > base["multiply_adds"]
     assert exp.estimated_work(exp.TrainSettings(trials=2, steps=100, stride=2))["multiply_adds"] > base["multiply_adds"]
     grid = exp.estimated_work(sr.SuccessSettings(p=[4, 8], k=[3], trials=10, steps=100))
-    assert grid["trial_steps"] == 2 * 3 * 10 * 100  # cells × methods × trials × steps
+    # cells × (3 methods + resnet-ssw on Theorem 1's own steps) × trials × steps
+    assert grid["trial_steps"] == 2 * (3 + 1) * 10 * 100
+    assert exp.estimated_work(exp.TrainSettings(trials=2, steps=300))["trial_steps"] == 2 * 2 * 300  # + own steps

@@ -1,0 +1,140 @@
+"""Every command's default output at 80 columns: what a newcomer reads first (docs/cli.md, `--detail`).
+
+Each case runs a command with its default *layout* (the same rows and columns as the default run; only sizes
+that cost time are made small by flags that change no row or column) and checks:
+- no line wider than 80 columns; no table cell cut with "…";
+- no table header split inside a name (a header cell continued on the next line after a hyphen or in the
+  middle of a word, e.g. "cnn-" over "large-w");
+- the headline (the default, without `--detail`) fits `max_lines` lines, its first table within the first
+  few lines (the result first);
+- no prose line is a lone word left by wrapping.
+
+To add a command: one `Case` in CASES (its headline and, if it has one, its `--detail` output).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+import pytest
+
+WIDTH = 80
+HEADLINE = 30  # lines of a command's default output at most (render.two_layer.HEADLINE_LINES)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: tuple[str, ...]
+    max_lines: int | None = HEADLINE  # None: --detail output, no line budget
+    first_table_by: int = 5  # the first table's top border within this many lines
+
+
+# Sizes: success-rate keeps all 9 default k (the rows of the default table) with short stages; the others
+# run at their defaults (under a second each).
+SR_SMALL = ("--trials", "20", "--stage1-steps", "40", "--stage2-steps", "200", "--jobs", "1")
+CASES = [
+    Case("success-rate", ("success-rate", *SR_SMALL)),
+    Case("success-rate --detail", ("success-rate", *SR_SMALL, "--detail"), None),
+    Case("success-rate, 7 methods", ("success-rate", *SR_SMALL, "--k", "4,16", "--method",
+                                     "cnn-large-w,cnn-large-both,resnet-large-w,resnet-large-both,resnet-ssw,"
+                                     "resnet-layerwise,resnet-a-first", "--theorem-all", "--detail"), None),
+    Case("success-rate, 2 p", ("success-rate", *SR_SMALL, "--p", "4,8", "--k", "4,9")),
+    Case("train two-layer", ("train", "two-layer")),
+    Case("train two-layer --detail", ("train", "two-layer", "--detail"), None),
+    Case("train two-layer, 30 trials", ("train", "two-layer", "--trials", "30", "--steps", "600")),
+    Case("train two-layer, cnn", ("train", "two-layer", "--student", "cnn", "--schedule", "constant", "--trials", "3")),
+    Case("landscape two-layer", ("landscape", "two-layer")),
+    Case("landscape two-layer --detail", ("landscape", "two-layer", "--detail"), None),
+]
+
+
+def header_blocks(text: str) -> list[list[list[str]]]:
+    """The header rows of every boxed table: per table, a list of rows, each the list of its cells."""
+    blocks, current = [], None
+    for line in text.splitlines():
+        if line.startswith("┏"):
+            current = []
+        elif line.startswith("┡") and current is not None:
+            blocks.append(current)
+            current = None
+        elif current is not None and line.startswith("┃"):
+            current.append([cell.strip() for cell in line.strip("┃").split("┃")])
+    return blocks
+
+
+def split_headers(text: str) -> list[tuple[str, str]]:
+    """(upper, lower) pairs of header cells where a name continues on the next line mid-word or after a
+    hyphen."""
+    found = []
+    for rows in header_blocks(text):
+        for upper, lower in zip(rows, rows[1:]):
+            for a, b in zip(upper, lower):
+                if a and b and (a.endswith("-") or (a[-1].isalnum() and b[0].isalnum() and " " not in a + b
+                                                    and re.search(r"[-_]", a + b))):
+                    found.append((a, b))
+    return found
+
+
+def lone_words(text: str) -> list[str]:
+    """Lines outside tables holding one word that continue the line above (a wrapped sentence)."""
+    lines = text.splitlines()
+    table = re.compile(r"^[\s]*[┏┃┡│└╇┳┻━─┗┣]|^\s*$")
+    out = []
+    for before, line in zip(lines, lines[1:]):
+        if table.match(line) or table.match(before):
+            continue
+        if len(line.split()) == 1 and line.startswith(" ") and len(before) > WIDTH - 15:
+            out.append(line)
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_default_output_at_80_columns(cli, monkeypatch, case):
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    r = cli(*case.argv, "--quiet")
+    assert r.code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert max(len(line) for line in lines) <= WIDTH, [line for line in lines if len(line) > WIDTH]
+    assert "…" not in r.stdout, [line for line in lines if "…" in line]
+    assert split_headers(r.stdout) == []
+    assert lone_words(r.stdout) == []
+    if case.max_lines is not None:
+        assert len(lines) <= case.max_lines, r.stdout
+        first = next(i for i, line in enumerate(lines) if line.startswith("┏"))
+        assert first < case.first_table_by, r.stdout
+        assert "--detail" in r.stdout  # says what to run for more
+
+
+def test_split_header_detector_finds_the_old_split():
+    old = "┏━━━┳━━━━━━━━━┓\n┃   ┃    cnn- ┃\n┃ k ┃ large-w ┃\n┡━━━╇━━━━━━━━━┩\n"
+    assert split_headers(old) == [("cnn-", "large-w")]
+    fine = "┏━━━┳━━━━━━━━━━━━━┓\n┃   ┃   (1) held: ┃\n┃ k ┃      global ┃\n┡━━━╇━━━━━━━━━━━━━┩\n"
+    assert split_headers(fine) == []
+
+
+def test_success_rate_headline_names_the_prior_the_methods_and_the_theorem(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    text = cli("success-rate", *SR_SMALL, "--quiet").stdout
+    assert "skip-layer prior" in text and "methods:" in text and "Theorem 1, output (1)" in text
+    assert "not checked (outside its hypotheses): cnn-large-w, resnet-large-w" in " ".join(text.split())
+    assert "trials per outcome" not in text  # behind --detail
+    assert text.index("share of trials") < text.index("teacher v*")  # the result table first
+
+
+def test_a_theorem_row_can_pass(cli):
+    """Output (1) is checked with 0 < m < M (m = M could never hold) and holds for resnet-ssw, on Theorem 1's
+    own steps and on the run; methods outside the hypotheses have no row unless asked."""
+    args = ("success-rate", "--k", "4", "--trials", "20", "--stage2-steps", "1000", "--jobs", "1", "--json")
+    for trajectory in ("theorem1", "run"):
+        data = json.loads(cli(*args, "--theorem-trajectory", trajectory).stdout)
+        cfg = data["config"]
+        assert 0 < cfg["theorem_m"] < cfg["theorem_big_m"] and cfg["theorem_trajectory"] == trajectory
+        rows = [c for c in data["cells"] if c["output1_global"] is not None]
+        assert [c["method"] for c in rows] == ["resnet-ssw"]
+        assert all(c["output1_global"] + c["output1_other"] == c["trials"] for c in rows)
+        assert all(cfg["theorem_m"] <= c["tightest_m"] <= c["tightest_big_m"] <= cfg["theorem_big_m"] for c in rows)
+    train = json.loads(cli("train", "two-layer", "--json").stdout)
+    assert train["runs"][0]["outcome"] == "global" and train["runs"][0]["theorems"]["output1_held"] is True

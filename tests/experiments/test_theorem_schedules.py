@@ -1,0 +1,98 @@
+"""The trajectories the theorem checks and the layer-wise schedules run on (resnet_cli/optim.py).
+
+Oracles: `Schedule.held()` (Theorem 1's steps kept on all of [T1, T]) is the same GD as a schedule whose
+stage I never ends; the reviewer's layer-wise schedule (NeurIPS 2019 reviews of Liu et al., point 3) leaves a
+exactly where stage I left it and turns w to w* (φ → 0, aᵀa* > 0), so it cannot reach a = a*; with a free in
+stage II (a-first) the same start reaches the global optimum. Which runs are inside Theorem 1's hypotheses.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resnet_cli import optim
+from resnet_cli.errors import ConfigError
+from resnet_cli.experiments import two_layer as exp
+from resnet_cli.rng import make_rng
+
+
+def _start(n: int = 6, p: int = 8, k: int = 4, seed: int = 3):
+    s = exp.TrainSettings(p=p, k=k, trials=n)
+    rng = make_rng(seed)
+    v_star, a_star = s.draw(rng, n, p, k)
+    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    return s, v0, a0, v_star, a_star
+
+
+@pytest.mark.parametrize("representation", ["plane", "vector"])
+def test_held_schedule_is_stage_one_that_never_ends(representation):
+    s, v0, a0, v_star, a_star = _start()
+    sched = s.schedule_of("ssw", a_star)
+    steps = sched.stage1_iterations + 300
+    never = optim.Schedule("ssw", sched.eta_a, sched.eta_w, sched.eta, steps + 1)
+    crit = s.criteria()
+    points = [0, sched.stage1_iterations, steps]
+    held = optim.run_gd(v0, a0, v_star, a_star, sched.held(), steps, crit, trace_points=points,
+                        representation=representation)
+    ref = optim.run_gd(v0, a0, v_star, a_star, never, steps, crit, trace_points=points, representation=representation)
+    np.testing.assert_array_equal(held.v, ref.v)
+    np.testing.assert_array_equal(held.a, ref.a)
+    switched = optim.run_gd(v0, a0, v_star, a_star, sched, steps, crit, representation=representation)
+    assert not np.allclose(switched.a, held.a)  # the switch to Theorem 2's η at T1 does change the run
+
+
+def test_reviewer_layerwise_keeps_a_and_aligns_w():
+    s, v0, a0, v_star, a_star = _start()
+    sched = s.schedule_of("layerwise", a_star)
+    t1 = sched.stage1_iterations
+    crit = s.criteria()
+    stage1 = optim.run_gd(v0, a0, v_star, a_star, sched, t1, crit, representation="vector")
+    np.testing.assert_allclose(stage1.v, v0, atol=1e-15)  # η_w = 0 in stage I: w stays 0
+    whole = optim.run_gd(v0, a0, v_star, a_star, sched, t1 + 3000, crit, representation="vector")
+    np.testing.assert_array_equal(whole.a, stage1.a)  # a fixed in stage II
+    positive = np.sum(stage1.a * a_star, axis=1) > 0
+    assert positive.all()
+    assert np.all(whole.final["phi"] < 1e-6)  # w → w*: max over v of aᵀa*·g(φ) is at φ = 0 when aᵀa* > 0
+    assert np.all(whole.final["a_err_rel"] > 0.05) and set(whole.outcome) == {"undecided"}
+    free = optim.run_gd(v0, a0, v_star, a_star, s.schedule_of("a-first", a_star), t1 + 3000, crit)
+    assert set(free.outcome) == {"global"}
+
+
+def test_hypotheses_of_theorem_one():
+    s = exp.TrainSettings()
+    assert s.theorem1_outside("resnet", "ssw") is None
+    assert s.theorem1_outside("cnn", "ssw") == "no shortcut; no skip-layer prior"  # cnn's default v* law: sphere
+    assert s.theorem1_outside("cnn", "ssw", "prior") == "no shortcut"
+    assert s.theorem1_outside("resnet", "constant") == "no warm-up"
+    assert s.theorem1_outside("resnet", "layerwise") == "η_w = 0 in stage I"
+    assert exp.TrainSettings(teacher_v="sphere").theorem1_outside("resnet", "ssw") == "no skip-layer prior"
+    assert exp.TrainSettings(prior_angle=90.0).theorem1_outside("resnet", "ssw") == "no skip-layer prior"
+    assert exp.TrainSettings(lr_w=1e-4).theorem1_outside("resnet", "ssw") == "step sizes set"
+    assert exp.TrainSettings(samples=100).theorem1_outside("resnet", "ssw") == "samples, not the population loss"
+    assert exp.TrainSettings(theorem_all=True).theorem1_checked("cnn", "constant")
+
+
+@pytest.mark.parametrize("m,big_m", [(1.0, 1.0), (0.5, 0.2)])
+def test_output1_constants_must_be_strictly_ordered(m, big_m):
+    with pytest.raises(ConfigError, match=f"--theorem-m {m:g}: must be below --theorem-big-m {big_m:g}"):
+        exp.TrainSettings.resolve(None, {"theorem_m": m, "theorem_big_m": big_m})
+
+
+def test_output1_on_theorem_one_steps_is_checked_on_its_own_trace():
+    """The theorem1 trajectory's bounds are those of the held run's trace (recomputed here from it)."""
+    s = exp.TrainSettings(trials=3, seed=5, steps=1500)
+    result = exp.run_train(s)
+    t = result.to_dict()["runs"]
+    sched = result.schedule
+    points = exp.window_points(sched.stage1_iterations, result.steps)
+    rng = make_rng(5)
+    v_star, a_star = s.draw(rng, 3, s.p, s.k)
+    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    held = optim.run_gd(v0, a0, v_star, a_star, sched.held(), result.steps, s.criteria(), trace_points=points)
+    a_dot = np.stack(held.trace["a_dot_astar"], axis=1) / np.sum(a_star**2, axis=1)[:, None]
+    for i in range(3):
+        assert math.isclose(t[i]["theorems"]["a_dot_min_rel"], a_dot[i].min(), rel_tol=1e-12)
+        assert math.isclose(t[i]["theorems"]["a_dot_max_rel"], a_dot[i].max(), rel_tol=1e-12)
