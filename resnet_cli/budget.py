@@ -38,6 +38,9 @@ SHORTCUT_STEP = 1.3e-9
 #: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh). hessian --depth 60 (6000 params): 23 s;
 #: depth 40 (4000): 4.3 s.
 EIGVALSH = 1.0e-10
+#: Sylvester inertia brackets (`hessian --spectrum inertia`): per (parameters)³, about 60 LDLᵀ
+#: factorisations (LAPACK dsytrf, n³/3 flops each) for brackets of 1 % (resnet_cli/eigen.py).
+INERTIA = 1.2e-9
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8
@@ -113,27 +116,34 @@ def two_layer(settings: object, ps: list[int], ks: list[int], rows: int, *, work
 def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
              steps: int = 0, linear: bool = True, spectra: int = 0, spectrum: str = "exact",
              exact_limit: float = float("inf"), lanczos: tuple[int, int] = (80, 8), workers: int = 1,
-             sized: str = "") -> Cost:
+             sized: str = "", exact_sizes: list[int] | None = None) -> Cost:
     """n-shortcut networks of `depths` layers of d × d: the data, GD on trials × rates weight sets, and
-    `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors)."""
+    `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors; inertia: the
+    dense matrix and LDLᵀ factorisations). `exact_sizes` (one per depth): the largest block an exact
+    spectrum solves where the Hessian's block structure is known (resnet_cli/eigen.py), else parameters."""
     m, d, _ = dataset_shape(data, samples, dim)
     data_bytes = 8.0 * (3 * m * d + 3 * d * d)  # X, Y, a centred copy; second moments
     per_layer = d * d * (d if linear else m)  # one layer of one step: moments (linear) or the samples (ReLU)
     largest = seconds = 0.0
-    for L in depths:
+    for i, L in enumerate(depths):
         n = float(L) * d * d
+        if exact_sizes is not None and spectrum != "inertia":
+            n_solved = float(exact_sizes[i])  # known blocks: one of them in memory, solved once
+        else:
+            n_solved = n
         gd = 8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
-        exact = spectrum == "exact" or (spectrum == "auto" and n <= exact_limit)
+        exact = spectrum in ("exact", "inertia") or (spectrum == "auto" and n_solved <= exact_limit)
         if not spectra:
             hess = 0.0
         elif exact:
-            hess = EIGVALSH_BYTES * n * n + (0.0 if linear else 8.0 * m * d * n)
+            hess = EIGVALSH_BYTES * n_solved**2 + (0.0 if linear else 8.0 * m * d * n)
         else:
             hess = 8.0 * n * (lanczos[0] + 4) * 2
         largest = max(largest, gd, hess)
         seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP
         if spectra:
-            seconds += spectra * (EIGVALSH * n**3 if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
+            per = INERTIA * n**3 if spectrum == "inertia" else EIGVALSH * n_solved**3
+            seconds += spectra * (per if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
     cells = max(1, min(max(1, workers), len(depths)))
     return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)
 

@@ -18,7 +18,7 @@ VIEW = View(render=tables.hessian, rows=tables.hessian_rows, plot=plots.hessian,
 def command(ctx: typer.Context, *, shortcut: o.Shortcut, depth: o.Depth, init: o.Init, act_pre: o.ActPre,
             act_mid: o.ActMid, act_post: o.ActPost, plain_unit: o.PlainUnit, data: o.Data, samples: o.Samples,
             dim: o.Dim, trials: o.Trials, at: o.At, steps: o.Steps, lr: o.Lr, spectrum: o.Spectrum,
-            lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, jobs: o.Jobs, dask: o.Dask,
+            lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver, bracket_width: o.BracketWidth, jobs: o.Jobs, dask: o.Dask,
             cache: o.Cache, seed: o.Seed,
             eigenvalues: o.Eigenvalues = None, config: o.Config = None, out: o.Out = None,
             json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False) -> None:

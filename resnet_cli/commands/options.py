@@ -179,12 +179,15 @@ Samples = Annotated[Optional[int], _opt("--samples", "Number of samples (gaussia
 Dim = Annotated[Optional[int], _opt("--dim", "Input dimension of --data gaussian.", NETWORK)]
 At = Annotated[str, _opt("--at", "Where: init (the initial point) or trained (after --steps of GD at --lr).")]
 Spectrum = Annotated[
-    str, _opt("--spectrum", "exact: eigvalsh of the full Hessian; slq: stochastic Lanczos quadrature; auto (where "
-              "offered): exact up to --exact-max-params.", SPECTRUM)
+    str, _opt("--spectrum", "exact: every eigenvalue (eigvalsh, block by block where the Hessian has exact-zero "
+              "structure); slq: stochastic Lanczos quadrature; auto (where offered): exact up to --exact-max-params; "
+              "inertia (hessian): certified brackets from LDLᵀ eigenvalue counts.", SPECTRUM)
 ]
 LanczosSteps = Annotated[int, _opt("--lanczos-steps", "Lanczos steps per probe vector (slq).", SPECTRUM)]
 LanczosProbes = Annotated[int, _opt("--lanczos-probes", "Random probe vectors of SLQ.", SPECTRUM)]
-ExactMaxParams = Annotated[int, _opt("--exact-max-params", "Largest network (parameters) whose spectrum auto computes exactly.", SPECTRUM)]
+ExactMaxParams = Annotated[int, _opt("--exact-max-params", "Largest Hessian block (parameters) whose spectrum auto computes exactly.", SPECTRUM)]
+Eigensolver = Annotated[str, _opt("--eigensolver", "LAPACK route of exact spectra: auto (the fastest measured for the size), numpy, or scipy's ev, evd, evr, evx.", SPECTRUM)]
+BracketWidth = Annotated[float, _opt("--bracket-width", "Relative width of the certified brackets of --spectrum inertia.", SPECTRUM)]
 Eigenvalues = Annotated[Optional[str], _opt("--eigenvalues", "Write every eigenvalue (slq: nodes, weights) to this .csv file.",
                                                     OUTPUT, metavar="FILE")]
 HessianEvery = Annotated[int, _opt("--hessian-every", "Hessian statistics every N steps (0 = never).", SPECTRUM)]

@@ -17,7 +17,7 @@ VIEW = View(render=tables.train, rows=lambda payload: payload["trace"], plot=plo
 def command(ctx: typer.Context, *, shortcut: o.Shortcut, depth: o.Depth, init: o.Init, act_pre: o.ActPre,
             act_mid: o.ActMid, act_post: o.ActPost, plain_unit: o.PlainUnit, data: o.Data, samples: o.Samples,
             dim: o.Dim, steps: o.Steps, lr: o.Lr, hessian_every: o.HessianEvery, spectrum: o.Spectrum,
-            lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, trace_every: o.TraceEvery,
+            lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver, trace_every: o.TraceEvery,
             seed: o.Seed, config: o.Config = None, out: o.Out = None, json_out: o.Json = False,
             plot: o.Plot = None, quiet: o.Quiet = False) -> None:
     """Train an n-shortcut network by full-batch GD: loss − L_min trace and Hessian statistics."""

@@ -36,7 +36,9 @@ from resnet_cli.config import parse_float_list, require, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
-from resnet_cli.experiments.hessian import EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings, measure_hessian
+from resnet_cli.data import dataset_shape
+from resnet_cli.experiments.hessian import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
+                                             exact_block_size, measure_hessian)
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
@@ -113,7 +115,18 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
                                trials=self.trials, rates=len(self.lr) if final else 1, steps=self.steps if final else 0,
                                linear=self.act_mid == "identity", spectra=0 if final else self.trials,
                                spectrum=self.spectrum, exact_limit=self.exact_max_params,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=self.workers(), sized=sized)
+                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=self.workers(), sized=sized,
+                               exact_sizes=None if final else [self.exact_size(NETWORK_KINDS[k], d)
+                                                               for d in self.depth for k in self.network])
+
+    def exact_size(self, kind: NetworkKind, depth: int) -> int:
+        """The largest block the exact spectrum of a cell solves (`hessian.exact_block_size`): one unit for
+        a linear n-shortcut network (n ≥ 2) at zero, else every parameter."""
+        d = dataset_shape(self.data, self.samples, self.dim)[1]
+        if kind.shortcut and depth % kind.shortcut == 0:
+            net = sc.ShortcutNet(d, depth // kind.shortcut, kind.shortcut, True, act_mid=self.act_mid)
+            return exact_block_size(net, self.init_for(kind))
+        return depth * d * d
 
     def init_for(self, kind: NetworkKind) -> str:
         """The initialisation a kind gets under this measure (see the module docstring)."""
@@ -215,19 +228,20 @@ def build_network(cfg: DepthSweepSettings, kind: NetworkKind, depth: int, dim: i
     return sc.make_network(kind.shortcut, depth, dim, act_mid=cfg.act_mid, plain_unit=2)
 
 
-def spectrum_for(cfg: DepthSweepSettings, n_params: int) -> str:
+def spectrum_for(cfg: DepthSweepSettings, size: int) -> str:
+    """exact or slq for a cell whose exact spectrum solves blocks of at most `size` parameters."""
     if cfg.spectrum == "auto":
-        return "exact" if n_params <= cfg.exact_max_params else "slq"
+        return "exact" if size <= cfg.exact_max_params else "slq"
     return cfg.spectrum
 
 
 def spectrum_statement(cfg: DepthSweepSettings) -> str:
     slq = f"stochastic Lanczos quadrature ({cfg.lanczos_steps} steps × {cfg.lanczos_probes} probes, approximate)"
     if cfg.spectrum == "exact":
-        return "Hessian spectra: exact (eigvalsh) for every cell"
+        return "Hessian spectra: exact (eigvalsh, by blocks where known) for every cell"
     if cfg.spectrum == "slq":
         return f"Hessian spectra: {slq} for every cell"
-    return (f"Hessian spectra: exact (eigvalsh) up to {cfg.exact_max_params} parameters, "
+    return (f"Hessian spectra: exact (eigvalsh) up to {cfg.exact_max_params} parameters per block, "
             f"{slq} above (cells marked ≈)")
 
 
@@ -247,11 +261,12 @@ def init_cond_cell(
     init, net = cfg.init_for(kind), build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):  # this kind has no network at this depth (e.g. 3-shortcut at depth 4)
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
-    spectrum = spectrum_for(cfg, net.n_params)
-    if spectrum == "exact" and net.n_params > EXACT_MAX_PARAMS:
+    size = exact_block_size(net, init)
+    spectrum = spectrum_for(cfg, size)
+    if spectrum == "exact" and size > EXACT_MAX_PARAMS:
         raise ConfigError(
-            f"--spectrum exact: {kind.name} at depth {depth} has {net.n_params} parameters, above {EXACT_MAX_PARAMS}; "
-            "use --spectrum auto or slq"
+            f"--spectrum exact: {kind.name} at depth {depth} has a dense Hessian of {size} parameters, above "
+            f"{EXACT_MAX_PARAMS}; use --spectrum auto or slq"
         )
     init_rng, probe_rng = cell_generators(cfg.seed, kind, depth)
     problem = Problem(net, dataset, moments, l_min, init_rng, probe_rng)
@@ -380,8 +395,8 @@ def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
         return 0.0
     if cfg.measure == "final-loss":
         return float(depth)
-    p = depth * 100.0
-    return p ** 3 / 1e9 if p <= cfg.exact_max_params else depth * 0.1
+    p = float(cfg.exact_size(kind, depth))
+    return p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1
 
 
 def run_cell(cfg: DepthSweepSettings, name: str, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
@@ -431,10 +446,10 @@ def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | N
                           "(an n-shortcut network needs a depth that is a multiple of n)")
     if cfg.measure == "init-cond" and cfg.spectrum == "exact":
         for name, depth in applicable:
-            p = depth * dataset.dim**2
+            p = cfg.exact_size(NETWORK_KINDS[name], depth)
             if p > EXACT_MAX_PARAMS:
-                raise ConfigError(f"--spectrum exact: depth {depth} has {p} parameters, above {EXACT_MAX_PARAMS}; "
-                                  "use --spectrum auto or slq")
+                raise ConfigError(f"--spectrum exact: {name} at depth {depth} has a dense Hessian of {p} parameters, "
+                                  f"above {EXACT_MAX_PARAMS}; use --spectrum auto or slq")
     cell_cfg = cfg.cell_settings()
     tasks = [CellTask(cell_cfg, name, depth, dataset, moments, l_min) for name, depth in order]
     cells_done = cfg.run_sweep(run_cell_task, tasks, weights=[costs[key] for key in order], progress=progress)

@@ -16,21 +16,26 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from resnet_cli import budget
+from resnet_cli import budget, eigen
 from resnet_cli.config import Settings, require, setting
-from resnet_cli.data import Dataset, load_dataset
+from resnet_cli.data import Dataset, dataset_shape, load_dataset
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import (
-    CONFIDENCE, SpectrumStats, mean_bounds, rademacher, slq_quadrature, slq_stats, spectrum_stats, trial_confidence,
+    CONFIDENCE, ZERO_TOLERANCE, SpectrumStats, density_stats, lanczos, mean_bounds, rademacher, slq_quadrature,
+    slq_stats, spectrum_stats, trial_confidence,
 )
 from resnet_cli.experiments.summary import short_repr
 
 SPECTRA = ("exact", "slq")
+HESSIAN_SPECTRA = (*SPECTRA, "inertia")  # hessian only: certified brackets from Sylvester inertia counts
 POINTS = ("init", "trained")
-EXACT_MAX_PARAMS = 10_000  # a dense 10⁴ × 10⁴ Hessian is 800 MB; above that use --spectrum slq
+# Largest dense exact Hessian accepted in any setting (a 10⁵ × 10⁵ matrix is 80 GB); below it the memory and
+# time estimate of resnet_cli/budget.py decides (the available memory refuses, a long run is announced).
+EXACT_MAX_PARAMS = 100_000
 THEOREM_PROBES = 4  # probe vectors of the SLQ check of Theorem 1
+BRACKET_WIDTH = 1e-2  # default relative width of the certified brackets of --spectrum inertia
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
 
 Progress = Callable[..., None]
@@ -70,6 +75,7 @@ class SpectrumSettings(Settings):
     spectrum: str = setting("exact", choices=SPECTRA)
     lanczos_steps: int = setting(80, min=1)
     lanczos_probes: int = setting(8, min=1)
+    eigensolver: str = setting("auto", choices=eigen.SOLVERS)
 
 
 @dataclass
@@ -140,14 +146,35 @@ class Measurement:
     eigenvalues: np.ndarray | None = None
     nodes: np.ndarray | None = None
     weights: np.ndarray | None = None
-    matrix: np.ndarray | None = None
+    matrix: eigen.BlockMatrix | None = None
+    brackets: dict[str, Any] | None = None  # --spectrum inertia
 
 
 def check_spectrum(spectrum: str, n_params: int) -> None:
-    """An exact spectrum needs the dense Hessian in memory: refused above EXACT_MAX_PARAMS."""
-    require(spectrum != "exact" or n_params <= EXACT_MAX_PARAMS,
-            f"--spectrum exact: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian that large "
-            "does not fit comfortably in memory); use --spectrum slq")
+    """A dense exact spectrum above EXACT_MAX_PARAMS is refused whatever the memory (below, the budget of
+    the settings' cost() decides)."""
+    require(spectrum == "slq" or n_params <= EXACT_MAX_PARAMS,
+            f"--spectrum {spectrum}: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian of "
+            f"{8 * n_params**2 / 1e9:.0f} GB); use --spectrum slq")
+
+
+def exact_block_size(net: sc.ShortcutNet, init: str) -> int:
+    """The largest block an exact spectrum solves at an initial point drawn with `init`: one unit
+    (n·d²) where `shortcut.hessian_blocks` knows the structure (linear n-shortcut network, n ≥ 2, at zero),
+    else every parameter."""
+    known = init == "zero" and net.is_linear and net.shortcut and net.unit_layers >= 2
+    return net.unit_layers * net.dim**2 if known else net.n_params
+
+
+def exact_blocks(problem: Problem, weights: np.ndarray) -> eigen.BlockMatrix:
+    """The Hessian as blocks: built per unit where the structure is known (`shortcut.hessian_blocks`),
+    else assembled densely and split into the connected components of its nonzero pattern."""
+    net, ds = problem.net, problem.dataset
+    if net.is_linear:
+        known = sc.hessian_blocks(net, weights, problem.moments)
+        if known is not None:
+            return known
+    return eigen.split_blocks(sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments))
 
 
 def measure_hessian(
@@ -159,10 +186,13 @@ def measure_hessian(
     given `probes` (lanczos_probes × parameters), else draws them from `problem.probe_rng`; its statistics
     carry intervals holding with probability ≥ `confidence` (`spectrum.slq_bounds`)."""
     net, ds = problem.net, problem.dataset
-    if (method or spec.spectrum) == "exact":
-        H = sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments)
-        eig = np.linalg.eigvalsh(H)
+    kind = method or spec.spectrum
+    if kind == "exact":
+        H = exact_blocks(problem, weights)
+        eig = H.eigenvalues(spec.eigensolver)
         return Measurement(spectrum_stats(eig), eigenvalues=eig, matrix=H if keep_matrix else None)
+    if kind == "inertia":
+        return measure_inertia(problem, weights, spec, keep_matrix, probes)
 
     def matvec(V: np.ndarray) -> np.ndarray:
         return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
@@ -173,6 +203,37 @@ def measure_hessian(
     return Measurement(slq_stats(quad, confidence), nodes=nodes, weights=wts)
 
 
+def measure_inertia(problem: Problem, weights: np.ndarray, spec: SpectrumSettings, keep_matrix: bool = False,
+                    probes: np.ndarray | None = None) -> Measurement:
+    """Certified brackets of the statistics by Sylvester inertia counts (`eigen.bracket_spectrum`): Lanczos
+    on the probes gives inner values of λmin and λmax (Ritz values lie inside the spectrum), LDLᵀ counts
+    certify outer ones and bisect |λ|max, the 10th percentile of |λ| and cond10 to `bracket_width`; the
+    index and near-zero counts are exact. The statistics are the brackets' midpoints (abs_min and cond: NaN,
+    not bracketed)."""
+    net = problem.net
+    H = exact_blocks(problem, weights)
+    width = getattr(spec, "bracket_width", BRACKET_WIDTH)
+    V = probes if probes is not None else rademacher(problem.probe_rng, spec.lanczos_probes, net.n_params)
+    run = lanczos(H.matvec, V, spec.lanczos_steps)
+    nodes, weights = [], []
+    for p in range(V.shape[0]):
+        theta, vecs = np.linalg.eigh(run.tridiagonal(p))
+        nodes.append(theta)
+        weights.append(vecs[0] ** 2)
+    nodes = np.concatenate(nodes)
+    hint = density_stats(nodes, np.concatenate(weights), net.n_params).abs_p10  # the SLQ estimate: a start
+    b = eigen.bracket_spectrum(H, width, ritz=(float(nodes.min()), float(nodes.max())),
+                               zero_tolerance=ZERO_TOLERANCE, p10_hint=hint if hint > 0 else None)
+    if b["zero_matrix"]:
+        stats = SpectrumStats(net.n_params, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True, True)
+    else:
+        mid = [0.5 * (b[k][0] + b[k][1]) for k in ("abs_max", "abs_p10", "lambda_min", "lambda_max")]
+        cond10 = float("inf") if b["cond10"] is None else 0.5 * (b["cond10"][0] + b["cond10"][1])
+        stats = SpectrumStats(net.n_params, mid[0], mid[1], float("nan"), cond10, float("nan"),
+                              b["negative"] / net.n_params, mid[2], mid[3], False, True)
+    return Measurement(stats, matrix=H if keep_matrix else None, brackets=b)
+
+
 def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
     """JSON-ready statistics; undefined ratios of a zero Hessian are None, not NaN."""
     if stats is None:
@@ -180,6 +241,9 @@ def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
     out = asdict(stats)
     if out.get("bounds") is None:
         out.pop("bounds", None)
+    for key, value in out.items():
+        if isinstance(value, float) and np.isnan(value):
+            out[key] = None
     if stats.zero_matrix:
         out["cond10"] = None
         out["cond"] = None
@@ -210,11 +274,10 @@ def theorem1_check(problem: Problem, measurement: Measurement, signs: np.ndarray
     else:
         out["statement"] = "block-Toeplitz: every diagonal block B, every block below the diagonal A (above Aᵀ)"
     if measurement.matrix is not None:
-        H = measurement.matrix
-        entry = float(np.abs(H - pred.dense()).max())
+        entry = _entry_deviation(measurement.matrix, pred)
         out["entry_deviation"] = entry
         deviations = [entry]
-        if pred.eigenvalues.size == net.n_params:
+        if pred.eigenvalues.size == net.n_params and measurement.eigenvalues is not None:
             eig_dev = float(np.abs(measurement.eigenvalues - pred.eigenvalues).max())
             out["eigenvalue_deviation"] = eig_dev
             deviations.append(eig_dev)
@@ -232,6 +295,23 @@ def theorem1_check(problem: Problem, measurement: Measurement, signs: np.ndarray
     return out
 
 
+def _entry_deviation(H: eigen.BlockMatrix, pred: sc.Theorem1Prediction, chunk: int = 512) -> float:
+    """max |H − H_pred| over all entries, block by block: the columns `idx` of H_pred (H_pred applied to
+    those basis vectors) against the block on its rows and 0 elsewhere; H_pred is never formed whole
+    (for one dense block this is |H − pred.dense()|)."""
+    P = H.size
+    worst = 0.0
+    for idx, block in zip(H.indices, H.blocks):
+        for lo in range(0, idx.size, chunk):
+            cols = idx[lo: lo + chunk]
+            E = np.zeros((cols.size, P))
+            E[np.arange(cols.size), cols] = 1.0
+            pred_cols = pred.matvec(E).T  # (P, chunk): columns `cols` of H_pred
+            pred_cols[idx] -= block[:, lo: lo + chunk]
+            worst = max(worst, float(np.abs(pred_cols).max()))
+    return worst
+
+
 # --- the `hessian` experiment -----------------------------------------------------------------------------------
 
 
@@ -240,6 +320,8 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
     """Settings of `resnet-cli hessian` (see docs/hessian.md)."""
 
     COMMAND = "hessian"
+    spectrum: str = setting("exact", choices=HESSIAN_SPECTRA)
+    bracket_width: float = setting(BRACKET_WIDTH, min=1e-12, max=0.5)
     trials: int = setting(1, min=1)
     at: str = setting("init", choices=POINTS)
     steps: int = setting(100, min=0)
@@ -260,19 +342,29 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
         cost = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=self.trials,
                                steps=self.steps if self.at == "trained" else 0, linear=self.is_linear(),
                                spectra=self.trials, spectrum=self.spectrum,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes),
+                               lanczos=(self.lanczos_steps, self.lanczos_probes), exact_sizes=self.exact_sizes(),
                                sized=budget.flags(depth=self.depth, trials=self.trials, **self.sizes()))
         workers = 1 if self.dask else min(self.workers(), self.trials)
         if workers == 1:
             return cost
         one = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=0, linear=self.is_linear(),
-                              spectra=1, spectrum=self.spectrum, lanczos=(self.lanczos_steps, self.lanczos_probes))
+                              spectra=1, spectrum=self.spectrum, lanczos=(self.lanczos_steps, self.lanczos_probes),
+                              exact_sizes=self.exact_sizes())
         # Only the spectra run in parallel (training is one program in the parent).
         return dataclasses.replace(cost, nbytes=cost.nbytes + (workers - 1) * one.nbytes,
                                    workers=workers if self.at == "init" else 1)
 
     def is_linear(self) -> bool:
         return self.act_pre == self.act_mid == self.act_post == "identity"
+
+    def exact_sizes(self) -> list[int]:
+        """The largest block an exact spectrum solves (`exact_block_size`), for the budget."""
+        d = dataset_shape(self.data, self.samples, self.dim)[1]
+        if self.shortcut and self.depth % self.shortcut == 0 and self.at == "init":
+            net = sc.make_network(self.shortcut, self.depth, d)
+            return [exact_block_size(sc.ShortcutNet(d, net.units, net.unit_layers, True, self.act_pre, self.act_mid,
+                                                    self.act_post), self.init)]
+        return [self.depth * d * d]
 
     def sizes(self) -> dict[str, int]:
         """The data sizes the user set (for messages)."""
@@ -295,7 +387,7 @@ class HessianResult:
         s = self.summary
         keys = ("n_params", *STAT_KEYS, "zero_matrix", "loss", "std", "trials", "diverged_trials")
         payload = HessianPayload(command="hessian", config=self.settings.result_config(), **{k: s[k] for k in keys})
-        payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum == "slq",
+        payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum != "exact",
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
         if s.get("bounds") is not None:
             payload["bounds"] = s["bounds"]
@@ -319,6 +411,10 @@ def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for spec in spectra:
         if "eigenvalues" in spec:
             rows += [{"trial": spec["trial"], "rank": i, "eigenvalue": float(v)} for i, v in enumerate(spec["eigenvalues"])]
+        elif "brackets" in spec:  # --spectrum inertia: the certified brackets, no eigenvalue
+            b = spec["brackets"]
+            rows += [{"trial": spec["trial"], "statistic": key, "lo": b[key][0], "hi": b[key][1]}
+                     for key in ("lambda_min", "lambda_max", "abs_max", "abs_p10", "cond10") if b.get(key)]
         else:
             rows += [{"trial": spec["trial"], "node": i, "ritz_value": float(v), "weight": float(w)}
                      for i, (v, w) in enumerate(zip(spec["nodes"], spec["weights"]))]
@@ -338,7 +434,7 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
     out["std"] = {}
     for key in STAT_KEYS:
         values = np.array([getattr(s, key) for s in stats_list], dtype=float)
-        if zero and key in ("cond10", "cond"):
+        if (zero and key in ("cond10", "cond")) or np.all(np.isnan(values)):  # inertia: abs_min, cond not bracketed
             out[key], out["std"][key] = None, None
             continue
         with np.errstate(invalid="ignore"):
@@ -380,11 +476,13 @@ def measure_trial(task: TrialTask) -> TrialResult:
     """One trial's Hessian spectrum (and the Theorem 1 check, for trial 0 at the zero point)."""
     problem, cfg = task.problem, task.settings
     loss = None if task.trained else _loss_at(problem, task.weights)
-    keep = task.theorem and cfg.spectrum == "exact"
+    keep = task.theorem and cfg.spectrum != "slq"
     m = measure_hessian(problem, task.weights, cfg, keep_matrix=keep, probes=task.probes,
                         confidence=trial_confidence(cfg.trials))
     if m.eigenvalues is not None:
         spectrum = {"trial": task.trial, "eigenvalues": m.eigenvalues}
+    elif m.brackets is not None:
+        spectrum = {"trial": task.trial, "brackets": m.brackets}
     else:
         spectrum = {"trial": task.trial, "nodes": m.nodes, "weights": m.weights}
     out = TrialResult(m.stats, spectrum, loss, None if loss is None else loss - problem.l_min)
@@ -400,13 +498,14 @@ def trial_tasks(cfg: HessianSettings, problem: Problem, W: np.ndarray, diverged:
     net = problem.net
     at_zero = cfg.at == "init" and cfg.init == "zero"
     slq_probes = cfg.spectrum == "slq"
+    lanczos_probes = cfg.spectrum in ("slq", "inertia")  # inertia: Lanczos gives the inner values of λmin/λmax
     bare = dataclasses.replace(problem, init_rng=None, probe_rng=None)
     cell_cfg = cfg.cell_settings()
     tasks = []
     for r in range(cfg.trials):
         if diverged is not None and diverged[r]:
             continue
-        probes = rademacher(problem.probe_rng, cfg.lanczos_probes, net.n_params) if slq_probes else None
+        probes = rademacher(problem.probe_rng, cfg.lanczos_probes, net.n_params) if lanczos_probes else None
         theorem = at_zero and r == 0
         signs = None
         if theorem and slq_probes and net.shortcut:
@@ -456,6 +555,10 @@ def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResul
             entry["stats"] = stats_dict(measured[r].stats)
         trials.append(entry)
     progress(total, total, "done")
+    for entry in trials:
+        spectrum = measured[entry["trial"]].spectrum if entry["trial"] in measured else {}
+        if "brackets" in spectrum:
+            entry["brackets"] = spectrum["brackets"]
     results = [measured[task.trial] for task in tasks]
     theory = next((res.theory for task, res in zip(tasks, results) if task.theorem), None)
     summary = summarise([res.stats for res in results])

@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from resnet_cli.descent import descend
+from resnet_cli.eigen import BlockMatrix
 from resnet_cli.errors import ConfigError
 
 ACTIVATIONS = ("identity", "relu", "tanh")
@@ -497,6 +498,24 @@ def linear_hessian(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments
     return H6.reshape(net.n_params, net.n_params)
 
 
+def hessian_blocks(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments) -> BlockMatrix | None:
+    """The Hessian as a `resnet_cli.eigen.BlockMatrix` where its block structure is known, else None.
+
+    Known: a linear n-shortcut network (n ≥ 2) at w = 0 exactly. There A_t = 0 unless t is the last layer
+    of its unit and B_t = 0 unless t is the first (products through a zero layer), so in `linear_hessian`
+    the term (A_tᵀA_s) ⊗ (B_t Σ_XX B_sᵀ) vanishes and (A_tᵀ G B_sᵀ) C_ts survives only for t = last, s = first
+    layer of the same unit (C_ts = I for n = 2, a product of zero layers for n ≥ 3): one n·d² × n·d² block
+    per unit, the same for every unit (Li et al. 2017 Theorem 1, eqs. 19-22). That block is the Hessian of a
+    single unit at zero (`linear_hessian`), built once — the P × P matrix is never formed."""
+    if not (net.is_linear and net.shortcut and net.unit_layers >= 2) or np.any(weights):
+        return None
+    one = ShortcutNet(net.dim, 1, net.unit_layers, True)
+    block = linear_hessian(one, np.zeros(one.weight_shape), moments)
+    size = one.n_params
+    return BlockMatrix(net.n_params, [np.arange(r * size, (r + 1) * size) for r in range(net.units)],
+                       [block] * net.units)
+
+
 def _symmetric_blocks(K: np.ndarray) -> np.ndarray:
     """Make K[t, s] = K[s, t]ᵀ exactly, keeping the lower blocks (and the symmetric part of diagonal ones)."""
     L = K.shape[0]
@@ -742,8 +761,11 @@ class Theorem1Prediction:
             c, A = self.coefficient, self.matrix_A
             out = np.empty_like(V)
             # block (W2, W1)[(i,j),(k,l)] = c δ_jk A[i,l]  =>  (Hv)_2 = c A v_1ᵀ,  (Hv)_1 = c v_2ᵀ A
-            out[:, :, 1] = c * A @ _t(V[:, :, 0])
-            out[:, :, 0] = c * _t(V[:, :, 1]) @ A
+            # as two GEMMs over all (vector, unit) pairs: V (k, R, 2, d, d)
+            v1 = np.ascontiguousarray(V[:, :, 0]).reshape(-1, d)
+            out[:, :, 1] = _t((v1 @ (c * A).T).reshape(V.shape[0], R, d, d))
+            v2 = np.ascontiguousarray(_t(V[:, :, 1])).reshape(-1, d)
+            out[:, :, 0] = (v2 @ (c * A)).reshape(V.shape[0], R, d, d)
             return flatten(out, net)
         B, A = self.blocks
         v = V[:, :, 0].reshape(V.shape[0], R, d * d)

@@ -47,7 +47,8 @@ def hessian(p: dict[str, Any]) -> None:
     console.print(f"L_min (least squares) = {fmt(data['l_min'], 6)}")
     table = _table()
     table.add_column("statistic")
-    label = "measured" + (" (SLQ, approx.)" if p["approximate"] else "")
+    inertia = p.get("spectrum") == "inertia"
+    label = "measured" + (" (bracket midpoints)" if inertia else " (SLQ, approx.)" if p["approximate"] else "")
     table.add_column(label + (f"\nmean ± std, {trials} trials" if trials > 1 else ""), justify="right")
     pred = th.get("predicted") if th else None
     if th is not None:
@@ -69,6 +70,8 @@ def hessian(p: dict[str, Any]) -> None:
     console.print(table)
     if p["zero_matrix"]:
         console.print("The Hessian is exactly zero at this point (every eigenvalue is 0).")
+    if inertia:
+        _brackets(p)
     if p["diverged_trials"]:
         console.print(f"[yellow]{p['diverged_trials']} of {trials} trials diverged during training "
                       "(excluded from the statistics).[/yellow]")
@@ -76,6 +79,22 @@ def hessian(p: dict[str, Any]) -> None:
         _theorem1(th, scale)
     elif cfg["at"] == "init" and cfg["init"] == "zero" and net["shortcut"] == 0:
         console.print("Theorem 1 is about shortcut networks: no prediction for the plain network.")
+
+
+def _brackets(p: dict[str, Any]) -> None:
+    """The certified brackets of --spectrum inertia, one line per trial (resnet_cli/eigen.py)."""
+    for entry in p["per_trial"]:
+        b = entry.get("brackets")
+        if not b:
+            continue
+        parts = [f"{name} ∈ [{fmt(b[key][0], 5)}, {fmt(b[key][1], 5)}]" for key, name in
+                 (("abs_max", "|λ|max"), ("abs_p10", "|λ|p10"), ("cond10", "cond10")) if b.get(key)]
+        if b.get("beyond_precision"):
+            parts.append(f"cond10 > {fmt(1 / 1e-12)} (|λ|p10 below 1e-12·|λ|max)")
+        trial = f"trial {entry['trial']}: " if len(p["per_trial"]) > 1 else ""
+        console.print(f"{trial}certified by {b['factorisations']} LDLᵀ inertia counts (relative width "
+                      f"{fmt(b['relative_width'])}): " + ", ".join(parts) + f"; exactly {b['negative']} of {b['n']} "
+                      f"eigenvalues < −ε, {b['near_zero']} with |λ| ≤ ε (ε = {fmt(b['epsilon'], 2)}).")
 
 
 def _theorem1(th: dict[str, Any], scale: float) -> None:

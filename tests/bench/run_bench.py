@@ -117,6 +117,8 @@ def main() -> int:
     for result, elapsed in sections:
         text += [f"## {result['title']}", "", f"Command: `{result['command']}` (section ran in {elapsed:.1f} s)", ""]
         text += [markdown_table(result["rows"]), ""]
+        for table in result.get("tables", []):  # further tables of the same section
+            text += [markdown_table(table), ""]
         text += [f"- {note}" for note in result.get("notes", [])]
         text.append("")
     output = "\n".join(text)

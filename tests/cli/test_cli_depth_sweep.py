@@ -148,7 +148,7 @@ def test_help_lists_every_option(cli, js, one_line_error):
     ("--exact-max-params", "0"),
     ("--shortcut-init", "xavier"),
     ("--depth", "3", "--network", "2-shortcut"),
-    ("--depth", "128", "--network", "2-shortcut", "--spectrum", "exact"),
+    ("--depth", "1024", "--network", "xavier", "--spectrum", "exact"),  # 102,400 parameters, dense
     ("--data", "mnist:/no/such/file.npz"),
     ("--data", "cifar"),
     ("--out", "result.txt"),

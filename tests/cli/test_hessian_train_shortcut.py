@@ -153,7 +153,7 @@ def test_hessian_gaussian_mnist_and_config(tmp_path, cli, js, one_line_error):
         ("--spectrum", "power"),
         ("--spectrum", "slq", "--lanczos-steps", "0"),
         ("--spectrum", "slq", "--lanczos-probes", "0"),
-        ("--depth", "120"),  # 12000 parameters: too large for exact
+        ("--depth", "1024", "--init", "small"),  # 102,400 parameters, dense: too large for exact
         ("--plain-unit", "0"),
         ("--eigenvalues", "e.txt"),
         ("--eigenvalues", "/no/such/folder/e.csv"),

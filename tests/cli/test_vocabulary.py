@@ -82,6 +82,6 @@ def test_old_spellings_are_hidden_and_reach_a_new_flag(command):
 def test_choices_are_listed_in_help(help_text):
     text = help_text("hessian")
     assert "[zero|small|xavier|orthogonal]" in text
-    assert "[exact|slq]" in text or "[exact|slq|auto]" in text
+    assert "[exact|slq|inertia]" in text
     text = help_text("success-rate")
     assert "4:100:x2" in text and "💯" not in text

@@ -8,7 +8,7 @@ exact eigvalsh (the SLQ route), and hand-made grids (the best-rate and flat rule
 import numpy as np
 import pytest
 
-from resnet_cli.errors import ConfigError
+from resnet_cli.errors import ConfigError, UserError
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.models import shortcut as sc
 
@@ -172,8 +172,19 @@ def test_bad_configs_raise_config_error(kw):
 def test_no_applicable_cell_and_exact_too_large_are_errors():
     with pytest.raises(ConfigError, match="multiple of n"):
         ds.run(ds.DepthSweepSettings(depth=[3], network=["2-shortcut"]))
-    with pytest.raises(ConfigError, match="exact"):
-        ds.run(ds.DepthSweepSettings(depth=[128], network=["2-shortcut"], spectrum="exact"))
+    with pytest.raises(UserError, match="exact|would need"):  # a dense Hessian of 102,400 parameters
+        ds.run(ds.DepthSweepSettings(depth=[1024], network=["xavier"], spectrum="exact"))
+
+
+def test_structured_zero_init_is_exact_at_depth_128_and_matches_theorem1():
+    """A 2-shortcut network at zero has one Hessian block per unit: depth 128 (12,800 parameters, above the
+    old fixed cap) is exact under auto with the default --exact-max-params, and cond10 is Theorem 1's."""
+    res = ds.run(ds.DepthSweepSettings(depth=[128, 129], network=["2-shortcut", "3-shortcut"], trials=1))
+    cells = {(c.network, c.depth): c for c in res.cells}
+    two, three = cells["2-shortcut", 128], cells["3-shortcut", 129]
+    assert two.spectrum == "exact" and two.status == "ok" and two.n_params == 12800
+    assert two.mean == pytest.approx(two.theory_cond10, rel=1e-10)
+    assert three.spectrum == "exact" and three.status == "degenerate"
 
 
 def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
