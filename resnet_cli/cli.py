@@ -130,6 +130,7 @@ _register(app, "hessian", "hessian")
 _register(train_app, "shortcut", "train_shortcut")
 _register(app, "depth-sweep", "depth_sweep")
 _register(landscape_app, "deep-resnet", "landscape_deep_resnet")
+_register(app, "reproduce", "reproduce")
 # --- end of registration block ---
 
 if train_app.registered_commands:

@@ -68,26 +68,6 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     outputs.write_atomic(path, text)
 
 
-def write_marked_section(path: str | os.PathLike, section: str, begin: str, end: str, *, after: str | None = None,
-                         title: str = "# Reproductions\n") -> None:
-    """Put `section` (which starts with the marker `begin` and ends with `end`) into a Markdown file: in place
-    of the text between the markers if the file has them, else right after the marker `after` if given and
-    present, else at the end (a new file starts with `title`). The reproduction scripts each own one part of
-    docs/reproductions.md this way and rewrite only it; the file is replaced atomically."""
-    target = Path(path)
-    old = target.read_text(encoding="utf-8") if target.exists() else title
-    body = section.rstrip("\n")
-    if begin in old and end in old:
-        head, rest = old.split(begin, 1)
-        new = head + body + rest.split(end, 1)[1]
-    elif after is not None and after in old:
-        head, rest = old.split(after, 1)
-        new = head + after + "\n\n" + body + rest
-    else:
-        new = old.rstrip("\n") + "\n\n" + body + "\n"
-    write_atomic(target, new)
-
-
 def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     """CSV text of flat dict rows; the header is the union of keys in first-seen order."""
     header: list[str] = []

@@ -207,7 +207,7 @@ def _best_lr(ax: Any, p: dict[str, Any]) -> None:
     ax.legend(handles, labels, fontsize=8)
 
 
-# --- reproductions of Li et al. (2017) Figures 3, 7, 8 (scripts/reproduce_li2017_training.py) ----------------
+# --- reproductions of Li et al. (2017) Figures 3, 7, 8 (resnet_cli/reproductions/li2017_training.py) ------
 
 
 def li2017_fig3(data: dict[str, Any], path: str) -> None:

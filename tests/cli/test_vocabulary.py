@@ -47,14 +47,21 @@ def _table() -> dict[str, tuple[str, set[str]]]:
         match = ROW.match(line.strip())
         if match:
             flag, idea, commands = match.groups()
-            names = set(_commands()) if commands.strip() == "all" else {c.strip() for c in commands.split(",")}
+            names = set()
+            for c in commands.split(","):  # "all" = every experiment command (those with settings)
+                names |= set(RENAMED) if c.strip() == "all" else {c.strip()}
             assert flag not in rows, f"{flag} twice in docs/cli.md"
             rows[flag] = (idea.strip(), names)
     return rows
 
 
+#: Commands without settings of their own: `reproduce` runs the experiments' presets (no old spellings, no
+#: TOML table).
+NO_SETTINGS = {"reproduce"}
+
+
 def test_every_command_is_in_the_vocabulary():
-    assert set(_commands()) == set(RENAMED)
+    assert set(_commands()) - NO_SETTINGS == set(RENAMED)
 
 
 def test_docs_table_is_the_registered_options():

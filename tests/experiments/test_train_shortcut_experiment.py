@@ -93,7 +93,7 @@ def test_li2017_training_presets_parse_and_run_small(name):
     cfg = ts.TrainShortcutSettings.resolve(name, {"steps": 4, "depth": 4, "samples": 100, "hessian_every": None})
     assert cfg.shortcut == 2 and cfg.init == "small"
     plan = load_toml(name)["reproduce"]
-    assert plan  # what scripts/reproduce_li2017_training.py loops over
+    assert plan  # what `resnet-cli reproduce li2017-training` loops over
     p = ts.run(cfg).to_dict()
     assert len(p["curve"]["loss"]) == 5 and p["norms"]["step"][-1] == 4
     assert cfg.act_mid == ("relu" if name == "li2017-fig7" else "identity")

@@ -266,7 +266,7 @@ def test_presets_parse():
 
 
 def test_write_marked_section_replaces_only_its_part(tmp_path):
-    from resnet_cli.report import write_marked_section
+    from resnet_cli.reproductions.common import write_marked_section
 
     page = tmp_path / "reproductions.md"
     write_marked_section(page, "<!-- a -->\nA1\n<!-- /a -->\n", "<!-- a -->", "<!-- /a -->")

@@ -1,36 +1,51 @@
-"""`make reproduce-success`: run the two Liu et al. 2019 success-rate presets and write their results, beside
-the paper's claims, into the "Liu et al. 2019" section of docs/reproductions.md (other sections untouched).
+"""Liu et al. 2019 success rates: the two `success-rate` presets, their table and figures beside the paper's
+claims (the "Liu et al. 2019" section of reproductions.md; `make reproduce-success`).
 
-Outputs: docs/data/liu2019-success*.json (full results), docs/figures/liu2019-success*.png.
+Declared: the presets `liu2019-success` (p = 8, k varies) and `liu2019-success-p` (k = 16, p varies), seed 0;
+each writes `data/NAME.json` (the command's `--out` JSON) and `figures/NAME.png`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from resnet_cli.cli import run  # noqa: E402
-from resnet_cli.report import write_marked_section  # noqa: E402
+from resnet_cli.reproductions.common import (Context, Reproduction, read_json, read_record, write_json,
+                                             write_record)
 
 BEGIN, END = "<!-- liu2019:begin -->", "<!-- liu2019:end -->"
 SEED = 0
+PRESETS = ("liu2019-success", "liu2019-success-p")
+# --quick: a smoke test of the path (seconds), not a reproduction.
+QUICK = {"trials": 20, "stage2_steps": 200}
 
 
-def run_preset(name: str) -> tuple[dict, float, str]:
-    out = ROOT / "docs" / "data" / f"{name}.json"
-    png = ROOT / "docs" / "figures" / f"{name}.png"
-    args = ["success-rate", "--config", name, "--seed", str(SEED), "--quiet", "--out", str(out), "--plot", str(png)]
-    start = time.perf_counter()
-    code = run(args)
-    if code != 0:
-        raise SystemExit(f"resnet-cli {' '.join(args)} failed with exit code {code}")
-    command = "resnet-cli " + " ".join(a if "/" not in a else str(Path(a).relative_to(ROOT)) for a in args)
-    return json.loads(out.read_text()), time.perf_counter() - start, command
+def command(name: str) -> str:
+    return (f"resnet-cli success-rate --config {name} --seed {SEED} --quiet --out docs/data/{name}.json "
+            f"--plot docs/figures/{name}.png")
+
+
+def build(ctx: Context) -> None:
+    from resnet_cli.experiments import success_rate as exp
+
+    seconds = {}
+    for name in PRESETS:
+        overrides: dict[str, Any] = {"seed": SEED, **ctx.execution.cells(), **(QUICK if ctx.execution.quick else {})}
+        settings = exp.SuccessSettings.resolve(name, overrides)
+        ctx.log(command(name) + (" (quick)" if ctx.execution.quick else ""))
+        start = time.perf_counter()
+        write_json(ctx.data(name), exp.run(settings).to_dict())
+        seconds[name] = time.perf_counter() - start
+    write_record(ctx.docs, "liu2019-success", seconds=seconds)
+
+
+def draw(docs: Path) -> None:
+    from resnet_cli.plots import two_layer as plots
+
+    for name in PRESETS:
+        (docs / "figures").mkdir(parents=True, exist_ok=True)
+        plots.success_rate(read_json(docs / "data" / f"{name}.json"), str(docs / "figures" / f"{name}.png"))
 
 
 def table(data: dict, axis: str) -> list[str]:
@@ -48,19 +63,20 @@ def table(data: dict, axis: str) -> list[str]:
     return lines
 
 
-def main() -> int:
-    k_data, k_seconds, k_cmd = run_preset("liu2019-success")
-    p_data, p_seconds, p_cmd = run_preset("liu2019-success-p")
+def section(docs: Path) -> str:
+    k_data, p_data = (read_json(docs / "data" / f"{name}.json") for name in PRESETS)
+    record = read_record(docs, "liu2019-success")
+    k_seconds, p_seconds = (record.get("seconds", {}).get(name, 0.0) for name in PRESETS)
     by = lambda data, m: [c for c in data["cells"] if c["method"] == m]  # noqa: E731
     cnn = [c["rate"] for c in by(k_data, "cnn-large-w")]
     res = [c["rate"] for c in by(k_data, "resnet-large-w")]
     ssw = [c["rate"] for c in by(k_data, "resnet-ssw")]
     phi0 = {m: by(p_data, m + "-large-w") for m in ("cnn", "resnet")}
-    section = [
+    lines = [
         BEGIN,
         "## Liu et al. 2019: success rates (`success-rate`)",
         "",
-        f"Made by `make reproduce-success` on {time.strftime('%Y-%m-%d')}, seed {SEED}. Our numbers are the share of",
+        f"Made by `make reproduce-success` on {record.get('date', '?')}, seed {SEED}. Our numbers are the share of",
         "trials ending at the global optimum, with the 95% Wilson interval and the counts global/spurious/undecided/diverged.",
         "The paper's Table 1 constants (a* law, step counts, C, m, M) are not in the seeds; our choices are in",
         "`resnet_cli/presets/liu2019-success.toml` and docs/train.md. Exact population loss, no sampling noise.",
@@ -73,13 +89,13 @@ def main() -> int:
         f"| without warm-up the rate is strictly between 0 and 1 (reviewer 2) | {min(res):.3f}–{max(res):.3f} |",
         "| the rate rises with p (reviewer 2, Table 1) | not reproduced: see the p table below |",
         "",
-        f"### p = 8, varying k (`{k_cmd}`, {k_seconds:.0f} s)",
+        f"### p = 8, varying k (`{command(PRESETS[0])}`, {k_seconds:.0f} s)",
         "",
         *table(k_data, "k"),
         "",
         "![success rate against k](figures/liu2019-success.png)",
         "",
-        f"### k = 16, varying p (`{p_cmd}`, {p_seconds:.0f} s)",
+        f"### k = 16, varying p (`{command(PRESETS[1])}`, {p_seconds:.0f} s)",
         "",
         *table(p_data, "p"),
         "",
@@ -99,12 +115,9 @@ def main() -> int:
         "![success rate against p](figures/liu2019-success-p.png)",
         END,
     ]
-    target = ROOT / "docs" / "reproductions.md"
-    write_marked_section(target, "\n".join(section), BEGIN, END,
-                         title="# Reproductions\n\nPaper's claims beside our numbers, with the command and seed that made ours.\n")
-    print(f"wrote {target.relative_to(ROOT)}")
-    return 0
+    return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+REPRODUCTION = Reproduction(
+    name="liu2019-success", summary="Liu et al. 2019 success rates against k and p (success-rate presets)",
+    begin=BEGIN, end=END, build=build, section=section, draw=draw, quick=True)

@@ -1,53 +1,40 @@
-"""`make reproduce-li2017-training`: Figures 3, 7 and 8 of Li, Jiao, Han & Weissman (2017) with
-`resnet-cli train shortcut`.
+"""Li, Jiao, Han & Weissman (2017), Figures 3, 7 and 8 with `resnet-cli train shortcut`
+(`make reproduce-li2017-training`).
 
 Each figure is a preset (`resnet_cli/presets/li2017-fig3.toml`, `-fig7`, `-fig8`): its `[train-shortcut]`
 table is one run, exactly `resnet-cli train shortcut --config li2017-figN`; its `[reproduce]` table says what
-this script varies (depths and activations for Figure 3, seeds and networks for Figures 7 and 8). The runs go
-through `executor.run_cells` (2 processes by default, one BLAS thread each: the numbers do not depend on
---jobs). Across runs, traces are read at common loss levels by linear interpolation
+is varied (depths and activations for Figure 3, seeds and networks for Figures 7 and 8). The runs are cells
+of `executor.run_cells` (--jobs, 2 processes by default, --dask, --cache; one BLAS thread each: the numbers do
+not depend on where they run). Across runs, traces are read at common loss levels by linear interpolation
 (`experiments.train_shortcut.at_levels`), as the paper does.
 
-Why a script over `train shortcut` and not `depth-sweep`: Figure 3 needs a whole trace per run (the norms
-at every trace step against the loss), Figures 7 and 8 need the Hessian along training; `depth-sweep`
-measures one number per (network, depth) cell (the initial cond10 or the final loss), so the traces would
-have to be squeezed into its cells. `train shortcut` already produces exactly one such trace; the script
-only loops it over depths or seeds and aggregates.
+Why runs of `train shortcut` and not `depth-sweep`: Figure 3 needs a whole trace per run (the norms at every
+trace step against the loss), Figures 7 and 8 need the Hessian along training; `depth-sweep` measures one
+number per (network, depth) cell (the initial cond10 or the final loss). `train shortcut` already produces
+exactly one such trace; this module only loops it over depths or seeds and aggregates.
 
-Writes docs/data/li2017-fig{3,7,8}.json (the aggregated figure data), docs/figures/li2017-fig{3,7,8}.png and
-the part of docs/reproductions.md between the markers below (after the Figures 5, 9, 10 part of
-scripts/reproduce_li2017.py, which it leaves as it is).
-
-    python scripts/reproduce_li2017_training.py [--docs docs] [--only fig3,fig7,fig8] [--jobs 2]
-                                                [--render-only] [--quick]
-
---render-only redraws the figures and the section from docs/data/*.json. --quick: tiny sizes (seconds), needs
---docs elsewhere than docs/ (e.g. --docs /tmp/li2017).
+Writes data/li2017-fig{3,7,8}.json (the aggregated figure data), figures/li2017-fig{3,7,8}.png and the part
+of reproductions.md between the markers below (after the Figures 5, 9, 10 part, which it leaves as it is).
+--quick: tiny sizes (seconds).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from resnet_cli.config import load_toml
+from resnet_cli.executor import run_cells
+from resnet_cli.experiments import train_shortcut as ts
+from resnet_cli.report import fmt
+from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds,
+                                             read_record, write_json, write_record)
+from resnet_cli.spectrum import ZERO_TOLERANCE
 
-from resnet_cli.config import load_toml  # noqa: E402
-from resnet_cli.executor import run_cells  # noqa: E402
-from resnet_cli.experiments import train_shortcut as ts  # noqa: E402
-from resnet_cli.plots import shortcut as plots  # noqa: E402
-from resnet_cli.report import dumps, fmt, write_atomic, write_marked_section  # noqa: E402
-from resnet_cli.spectrum import ZERO_TOLERANCE  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- li2017-training:begin -->"
 END = "<!-- li2017-training:end -->"
 AFTER = "<!-- li2017:end -->"  # our part goes right after the Figures 5, 9, 10 part
@@ -70,15 +57,6 @@ PAPER = {
 }
 
 
-def cpu_seconds() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
-def log(message: str) -> None:
-    print(f"[reproduce-li2017-training] {message}", file=sys.stderr, flush=True)
-
-
 def plan(name: str, quick: bool) -> dict[str, Any]:
     table = dict(load_toml(f"li2017-{name}").get("reproduce", {}))
     if quick:
@@ -93,9 +71,9 @@ def settings(name: str, quick: bool, **overrides: Any) -> ts.TrainShortcutSettin
     return ts.TrainShortcutSettings.resolve(f"li2017-{name}", values)
 
 
-def run_all(runs: list[ts.TrainShortcutSettings], jobs: int) -> list[dict[str, Any]]:
+def run_all(runs: list[ts.TrainShortcutSettings], execution: Execution) -> list[dict[str, Any]]:
     weights = [s.depth * s.steps * (1 + 20 * bool(s.hessian_every) / max(s.hessian_every, 1)) for s in runs]
-    return run_cells(ts.run_payload, runs, jobs=jobs, weights=weights)
+    return run_cells(ts.run_payload, runs, weights=weights, **execution.cells())
 
 
 def lg(values: Any) -> np.ndarray:
@@ -111,7 +89,7 @@ def command(name: str, extra: str = "") -> str:
 # --- Figure 3 ----------------------------------------------------------------------------------------------------
 
 
-def fig3(quick: bool, jobs: int) -> dict[str, Any]:
+def fig3(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig3", quick)
     seed = int(p.get("seed", 0))
     keys = [(act, depth) for act in p["act-mid"] for depth in p["depth"]]
@@ -179,7 +157,7 @@ def claims_fig3(d: dict[str, Any]) -> list[tuple[str, str]]:
 # --- Figure 7 ----------------------------------------------------------------------------------------------------
 
 
-def seed_runs(name: str, p: dict[str, Any], quick: bool, jobs: int) -> dict[str, list[dict[str, Any]]]:
+def seed_runs(name: str, p: dict[str, Any], quick: bool, jobs: Execution) -> dict[str, list[dict[str, Any]]]:
     seeds = list(range(int(p["seeds"])))
     keys = [(net, s) for net in p["network"] for s in seeds]
     runs = run_all([settings(name, quick, seed=s, **NETWORKS[net]) for net, s in keys], jobs)
@@ -206,7 +184,7 @@ def at_floor(runs: list[dict[str, Any]]) -> tuple[int, int]:
     return sum(1 for e in h if e["abs_p10"] <= ZERO_TOLERANCE * e["abs_max"]), len(h)
 
 
-def fig7(quick: bool, jobs: int) -> dict[str, Any]:
+def fig7(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig7", quick)
     by_net = seed_runs("fig7", p, quick, jobs)
     everything = [hessian_xy(r, "abs_max", False)[0] for runs in by_net.values() for r in runs]
@@ -262,7 +240,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
 # --- Figure 8 ----------------------------------------------------------------------------------------------------
 
 
-def fig8(quick: bool, jobs: int) -> dict[str, Any]:
+def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig8", quick)
     by_net = seed_runs("fig8", p, quick, jobs)
     everything = [hessian_xy(r, "index", True)[0] for runs in by_net.values() for r in runs]
@@ -352,16 +330,17 @@ REMARKS = {
 
 BUILD = {"fig3": fig3, "fig7": fig7, "fig8": fig8}
 CLAIMS = {"fig3": claims_fig3, "fig7": claims_fig7, "fig8": claims_fig8}
-DRAW = {"fig3": plots.li2017_fig3, "fig7": plots.li2017_fig7, "fig8": plots.li2017_fig8}
 NUMBER = {"fig3": "Figure 3", "fig7": "Figure 7", "fig8": "Figure 8"}
 
 
 def section(docs: Path) -> str:
+    record = read_record(docs, "li2017-training")
+    machine = f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
     lines = [BEGIN, "", "### Figures 3, 7 and 8 (training with `train shortcut`)", "",
-             "Written by `make reproduce-li2017-training` (`python scripts/reproduce_li2017_training.py`), "
+             "Written by `make reproduce-li2017-training` (`resnet-cli reproduce li2017-training`), "
              "with `resnet-cli train shortcut` and the presets `li2017-fig3`, `li2017-fig7`, `li2017-fig8`: "
              "each preset's `[train-shortcut]` table is one run, its `[reproduce]` table the depths or seeds the "
-             "script loops over. Across runs, each run's trace is read at common loss levels by linear "
+             "reproduction loops over. Across runs, each run's trace is read at common loss levels by linear "
              "interpolation (on lg of the loss), as in the paper. JSON of the figure data: "
              "`docs/data/li2017-fig{3,7,8}.json`. Data: the bundled UCI digits instead of MNIST.", ""]
     for name in FIGURES:
@@ -375,7 +354,7 @@ def section(docs: Path) -> str:
         seed = f"seed {d['seed']}" if "seed" in d else f"seeds 0–{d['seeds'] - 1}"
         lines += [f"#### {NUMBER[name]}", "", f"Paper: \"{PAPER[name]}\"", "",
                   f"Command: `{d['command']}` ({where}" + (f"; {seconds:.0f} s wall, {d.get('cpu_seconds', 0):.0f} s "
-                                                          f"CPU on {platform.machine()}, {os.cpu_count()} cores"
+                                                          f"CPU on {machine}"
                                                           if seconds else "") + ").", "",
                   f"Data: {d['data']['description']}; {d['steps']} steps at lr {fmt(d['lr'])}.", "",
                   f"![Li et al. 2017 {name}](figures/li2017-{name}.png)", "",
@@ -390,40 +369,30 @@ def section(docs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", default=str(ROOT / "docs"))
-    parser.add_argument("--only", default=",".join(FIGURES))
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-    parser.add_argument("--render-only", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="smoke test at tiny sizes (needs --docs elsewhere)")
-    args = parser.parse_args()
-    docs = Path(args.docs)
-    if args.quick and docs.resolve() == (ROOT / "docs").resolve():
-        raise SystemExit("--quick: give --docs another folder (e.g. /tmp/li2017); docs/ holds the real results")
-    only = args.only.split(",")
-    for name in only:
-        if name not in FIGURES:
-            raise SystemExit(f"--only: unknown figure {name!r} (choose from {', '.join(FIGURES)})")
-    (docs / "data").mkdir(parents=True, exist_ok=True)
-    (docs / "figures").mkdir(parents=True, exist_ok=True)
-    for name in only:
+def build(ctx: Context) -> None:
+    for name in check_parts(REPRODUCTION, ctx.execution.only):
+        ctx.log(f"{NUMBER[name]}: {BUILD[name].__name__} over train shortcut --config li2017-{name}"
+                + (" (quick)" if ctx.execution.quick else ""))
+        start, cpu = time.perf_counter(), cpu_seconds()
+        data = BUILD[name](ctx.execution.quick, ctx.execution)
+        data["wall_seconds"] = time.perf_counter() - start
+        data["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
+        write_json(ctx.data(f"li2017-{name}"), data)
+        ctx.log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
+    write_record(ctx.docs, "li2017-training")
+
+
+def draw(docs: Path) -> None:
+    from resnet_cli.plots import shortcut as plots
+
+    drawers = {"fig3": plots.li2017_fig3, "fig7": plots.li2017_fig7, "fig8": plots.li2017_fig8}
+    for name in FIGURES:
         out = docs / "data" / f"li2017-{name}.json"
-        if not args.render_only:
-            log(f"{NUMBER[name]}: {BUILD[name].__name__} over train shortcut --config li2017-{name}"
-                + (" (quick)" if args.quick else ""))
-            start, cpu = time.perf_counter(), cpu_seconds()
-            data = BUILD[name](args.quick, args.jobs)
-            data["wall_seconds"] = time.perf_counter() - start
-            data["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
-            write_atomic(out, dumps(data) + "\n")
-            log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
         if out.exists():
-            DRAW[name](json.loads(out.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
-    write_marked_section(docs / "reproductions.md", section(docs), BEGIN, END, after=AFTER)
-    log(f"wrote {docs / 'reproductions.md'}")
-    return 0
+            (docs / "figures").mkdir(parents=True, exist_ok=True)
+            drawers[name](json.loads(out.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+REPRODUCTION = Reproduction(
+    name="li2017-training", summary="Li et al. 2017 Figures 3, 7, 8 (train shortcut presets; about 5 min)",
+    begin=BEGIN, end=END, after=AFTER, build=build, section=section, draw=draw, parts=FIGURES, quick=True)

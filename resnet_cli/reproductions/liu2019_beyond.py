@@ -1,72 +1,102 @@
-"""`make reproduce-liu2019-beyond`: Liu et al. 2019 beyond the population loss (issue 12), answered with data.
+"""Liu et al. 2019 beyond the population loss, answered with data (`make reproduce-liu2019-beyond`).
 
 Runs `success-rate` and `train two-layer` with finite samples, SGD, online SGD, overlapping filters, other input
 laws and both readings of "without warm-up", and writes the "Liu et al. 2019 beyond the population loss"
-section of docs/reproductions.md between its own markers (other sections untouched). Full results go to
-docs/data/liu2019-beyond-*.json.
+section of reproductions.md. Full results go to data/liu2019-beyond-*.json.
 
 The grid is chosen to finish in under 10 minutes on 2 cores (measured: see the section's header): p ∈ {2, 8, 16}
 at k = 16, B = 8 (p/B ≤ 2: at the Theorem-2 step, B = 4 is too noisy at p = 32, measured in the section),
 T1 + 5000 steps on the p grid, 200 trials per cell (100 for online SGD, which draws B·d fresh numbers per
-trial-step). The commands run two at a time (`--jobs 1` each), largest first.
+trial-step). Each command is one cell of `executor.run_cells` (two at a time by default, `--jobs 1` inside),
+largest first.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-import resource
-import sys
 import time
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from resnet_cli.cli import run  # noqa: E402
-from resnet_cli.executor import run_cells  # noqa: E402
-from resnet_cli.report import write_marked_section  # noqa: E402
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, read_json,
+                                             read_record, write_json, write_record)
 
 BEGIN, END = "<!-- liu2019-beyond:begin -->", "<!-- liu2019-beyond:end -->"
 SEED = 0
-TRIALS = "200"
-TABLE1 = "cnn-large-w,resnet-large-w,resnet-ssw"
-ALL = "cnn-large-w,cnn-large-both,resnet-large-w,resnet-large-both,resnet-ssw,resnet-layerwise"
+TABLE1 = ["cnn-large-w", "resnet-large-w", "resnet-ssw"]
+ALL = ["cnn-large-w", "cnn-large-both", "resnet-large-w", "resnet-large-both", "resnet-ssw", "resnet-layerwise"]
 PS = [2, 8, 16]
-P_GRID = ["success-rate", "--p", ",".join(map(str, PS)), "--k", "16", "--method", TABLE1, "--stage2-steps", "5000"]
-DATA_MODES = {
-    "population": ["--trials", TRIALS],
-    "N = 64": ["--trials", TRIALS, "--samples", "64", "--batch", "8"],
-    "N = 256": ["--trials", TRIALS, "--samples", "256", "--batch", "8"],
-    "N = 1024": ["--trials", TRIALS, "--samples", "1024", "--batch", "8"],
-    "online": ["--trials", "100", "--online", "--batch", "8"],
+P_GRID = {"p": PS, "k": 16, "method": TABLE1, "stage2_steps": 5000}
+DATA_MODES: dict[str, dict[str, Any]] = {
+    "population": {"trials": 200},
+    "N = 64": {"trials": 200, "samples": 64, "batch": 8},
+    "N = 256": {"trials": 200, "samples": 256, "batch": 8},
+    "N = 1024": {"trials": 200, "samples": 1024, "batch": 8},
+    "online": {"trials": 100, "online": True, "batch": 8},
 }
-NOISE = ["success-rate", "--p", "32", "--k", "16", "--method", "resnet-ssw", "--trials", "50", "--samples", "1024",
-         "--stage2-steps", "5000", "--batch"]
+NOISE = {"p": 32, "k": 16, "method": ["resnet-ssw"], "trials": 50, "samples": 1024, "stage2_steps": 5000}
 STRIDES = ["8", "4", "2", "1"]
 LAWS = ["gaussian", "uniform", "rademacher"]
-TRACE = ["train", "two-layer", "--p", "8", "--k", "16", "--samples", "1024", "--batch", "8", "--trials", "20",
-         "--theorem-m", "0.1", "--theorem-big-m", "1.1", "--trace-every", "250"]
+TRACE = {"p": 8, "k": 16, "samples": 1024, "batch": 8, "trials": 20, "theorem_m": 0.1, "theorem_big_m": 1.1,
+         "trace_every": 250}
+
+#: Every run: name -> (command, flags as typed, relative cost for scheduling: largest first).
+RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
+    **{f"p-{i}": ("success-rate", {**P_GRID, **extra, "jobs": 1}, 10 if mode == "online" else 5)
+       for i, (mode, extra) in enumerate(DATA_MODES.items())},
+    **{f"stride-{s}": ("success-rate", {"p": 8, "k": 16, "method": TABLE1, "trials": 200, "stride": int(s),
+                                         "jobs": 1}, 2) for s in STRIDES},
+    **{f"inputs-{law}": ("success-rate", {"p": 8, "k": 16, "method": TABLE1, "trials": 100, "stage2_steps": 5000,
+                                           "online": True, "batch": 8, "inputs": law, "jobs": 1}, 3) for law in LAWS},
+    **{f"methods-{prior}": ("success-rate", {"p": 8, "k": [4, 16, 36], "method": ALL, "trials": 500,
+                                              "teacher_v": prior, "jobs": 1}, 1) for prior in ("prior", "sphere")},
+    **{f"noise-{b}": ("success-rate", {**NOISE, "batch": int(b), "jobs": 1}, 1) for b in ("4", "16")},
+    "trace": ("train two-layer", TRACE, 1),
+    "long": ("success-rate", {"p": 16, "k": 16, "method": ["cnn-large-w", "resnet-large-w"], "trials": 200,
+                              "samples": 64, "batch": 8, "jobs": 1}, 4),
+}
 
 
-def call(name: str, args: list[str]) -> tuple[dict, float, str]:
-    """Run one command with --out docs/data/liu2019-beyond-NAME.json; (result, seconds, command line)."""
-    out = ROOT / "docs" / "data" / f"liu2019-beyond-{name}.json"
-    jobs = ["--jobs", "1"] if args[0] == "success-rate" and "--jobs" not in args else []
-    full = [*args, *jobs, "--seed", str(SEED), "--quiet", "--out", str(out)]
+def command(name: str) -> str:
+    """The command line of one run, as the section shows it."""
+    cmd, flags, _ = RUNS[name]
+    return command_line(cmd, flags, "--seed", str(SEED), "--quiet", "--out", f"docs/data/liu2019-beyond-{name}.json")
+
+
+def settings_of(cmd: str, flags: dict[str, Any]) -> Any:
+    """The settings `resnet-cli CMD FLAGS --seed 0` runs with."""
+    from resnet_cli.experiments.success_rate import SuccessSettings
+    from resnet_cli.experiments.two_layer import TrainSettings
+
+    cls = {"success-rate": SuccessSettings, "train two-layer": TrainSettings}[cmd]
+    return cls.resolve(None, {**flags, "seed": SEED})
+
+
+def run_one(task: tuple[str, dict[str, Any]]) -> tuple[dict[str, Any], float]:
+    """One command as a cell: (its --out payload, its seconds)."""
+    from resnet_cli import api
+
     start = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):  # the tables; the results are in the --out file
-        code = run(full)
-    if code != 0:
-        raise SystemExit(f"resnet-cli {' '.join(full)} failed with exit code {code}")
-    command = "resnet-cli " + " ".join(a if "/" not in a else str(Path(a).relative_to(ROOT)) for a in full)
-    print(f"[{time.perf_counter() - start:5.0f} s] {command}", file=sys.stderr, flush=True)
-    return json.loads(out.read_text()), time.perf_counter() - start, command
+    payload = api.run(settings_of(*task)).to_dict()
+    return payload, time.perf_counter() - start
 
 
-def call_task(task: tuple[str, list[str]]) -> tuple[dict, float, str]:
-    return call(*task)
+def build(ctx: Context) -> None:
+    from resnet_cli.executor import run_cells
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    names = list(RUNS)
+    ctx.log(f"{len(names)} commands, {ctx.execution.workers()} at a time")
+    results = run_cells(run_one, [RUNS[name][:2] for name in names], weights=[RUNS[name][2] for name in names],
+                        **ctx.execution.cells())
+    seconds = {}
+    for name, (payload, s) in zip(names, results):
+        write_json(ctx.data(f"liu2019-beyond-{name}"), payload)
+        seconds[name] = s
+    tables = {"grid": [f"p-{i}" for i in range(len(DATA_MODES))], "trace": ["trace"],
+              "strides": [f"stride-{s}" for s in STRIDES], "inputs": [f"inputs-{law}" for law in LAWS],
+              "methods": ["methods-prior", "methods-sphere"]}
+    write_record(ctx.docs, "liu2019-beyond", wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu,
+                 seconds={table: sum(seconds[n] for n in runs) for table, runs in tables.items()})
 
 
 def rate(c: dict) -> str:
@@ -91,44 +121,27 @@ def trend(cells: list[dict]) -> str:
     return "flat (intervals overlap)"
 
 
-def main() -> int:
-    start = time.perf_counter()
-    jobs = {  # name -> (args, relative cost: largest first)
-        **{f"p-{i}": (P_GRID + extra + ["--jobs", "1"], 10 if mode == "online" else 5)
-           for i, (mode, extra) in enumerate(DATA_MODES.items())},
-        **{f"stride-{s}": (["success-rate", "--p", "8", "--k", "16", "--method", TABLE1, "--trials", TRIALS,
-                            "--stride", s], 2) for s in STRIDES},
-        **{f"inputs-{law}": (["success-rate", "--p", "8", "--k", "16", "--method", TABLE1, "--trials", "100",
-                              "--stage2-steps", "5000", "--online", "--batch", "8", "--inputs", law], 3) for law in LAWS},
-        **{f"methods-{prior}": (["success-rate", "--p", "8", "--k", "4,16,36", "--method", ALL, "--trials", "500",
-                                 "--teacher-v", prior, "--jobs", "1"], 1) for prior in ("prior", "sphere")},
-        **{f"noise-{b}": (NOISE + [b], 1) for b in ("4", "16")},
-        "trace": (TRACE, 1),
-        "long": (["success-rate", "--p", "16", "--k", "16", "--method", "cnn-large-w,resnet-large-w", "--trials",
-                  TRIALS, "--samples", "64", "--batch", "8"], 4),
-    }
-    # executor.run_cells: two worker processes, largest first, cleaned up on Ctrl-C or SIGTERM.
-    names = list(jobs)
-    results = run_cells(call_task, [(name, jobs[name][0]) for name in names], jobs=2,
-                        weights=[jobs[name][1] for name in names])
-    done = dict(zip(names, results))
-    total = time.perf_counter() - start
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = usage.ru_utime + usage.ru_stime
+def section(docs: Path) -> str:
+    record = read_record(docs, "liu2019-beyond")
+    secs = record.get("seconds", {})
+    done = {name: read_json(docs / "data" / f"liu2019-beyond-{name}.json") for name in RUNS}
+    total, cpu = record.get("wall", 0.0), record.get("cpu", 0.0)
+    # (data, seconds of its table, command) per run, as the tables below read them
+    done = {name: (data, 0.0, command(name)) for name, data in done.items()}
     long_run = {m: cell(done["long"][0], m) for m in ("cnn-large-w", "resnet-large-w")}
     grid = {mode: done[f"p-{i}"] for i, mode in enumerate(DATA_MODES)}
     strides = {s: done[f"stride-{s}"] for s in STRIDES}
     laws = {law: done[f"inputs-{law}"] for law in LAWS}
     methods = {prior: done[f"methods-{prior}"] for prior in ("prior", "sphere")}
     noise = {b: cell(done[f"noise-{b}"][0], "resnet-ssw") for b in ("4", "16")}
-    trace, trace_s, trace_cmd = done["trace"]
+    trace, _, trace_cmd = done["trace"]
 
     ps = PS
     lines = [
         BEGIN,
         "## Liu et al. 2019 beyond the population loss: finite samples, SGD, overlapping filters, method definitions",
         "",
-        f"Made by `make reproduce-liu2019-beyond` on {time.strftime('%Y-%m-%d')}, seed {SEED}, in {total:.0f} s "
+        f"Made by `make reproduce-liu2019-beyond` on {record.get('date', '?')}, seed {SEED}, in {total:.0f} s "
         f"wall clock and {cpu:.0f} s of CPU on 2 cores (two commands at a time; the grid is cut to fit 10 minutes: p ∈ {{2, 8, 16}}, B = 8, "
         "T1 + 5000 steps on the p grid, 200 trials per cell, 100 for online SGD; the seconds given per table "
         "add up the commands' own times). "
@@ -146,7 +159,7 @@ def main() -> int:
     sampled = [mode for mode in grid if mode != "population"]
     any_rise = [f"{m} with {mode}" for mode in sampled for m, t in rises[mode].items() if t == "rises"]
     p8 = {mode: cell(d, "resnet-ssw", p=8) for mode, (d, _, _) in grid.items()}
-    s_cells = {s: {m: cell(d, m) for m in TABLE1.split(",")} for s, (d, _, _) in strides.items()}
+    s_cells = {s: {m: cell(d, m) for m in TABLE1} for s, (d, _, _) in strides.items()}
     mp = {prior: d for prior, (d, _, _) in methods.items()}
     lines += [
         "| the rate rises with p (Table 1, reviewer 2); our hypothesis: the rise \"must come from what the "
@@ -195,13 +208,13 @@ def main() -> int:
         + ", ".join(f"{cell(mp['prior'], 'resnet-large-both', k=k)['global']}/500" for k in (4, 16, 36))
         + " at k = 4, 16, 36 — the gap to SSW depends on which reading is meant | `" + methods["prior"][2] + "` |",
         "",
-        f"### Rate against p at k = 16, finite N and online SGD (B = 8, {sum(s for _, s, _ in grid.values()):.0f} s)",
+        f"### Rate against p at k = 16, finite N and online SGD (B = 8, {secs.get('grid', 0.0):.0f} s)",
         "",
         "| data | method | " + " | ".join(f"p = {p}" for p in ps) + " | trend |",
         "|---|---|" + "---|" * (len(ps) + 1),
     ]
     for mode, (d, _, _) in grid.items():
-        for m in TABLE1.split(","):
+        for m in TABLE1:
             cs = [cell(d, m, p=p) for p in ps]
             lines.append(f"| {mode} | {m} | " + " | ".join(f"{rate(c)} ({counts(c)})" for c in cs)
                          + f" | {trend(cs)} |")
@@ -212,13 +225,13 @@ def main() -> int:
         "Labels are noise-free, so (v*, a*) minimizes every empirical loss and SGD's noise vanishes at the "
         "optimum. Undecided trials are still moving when the budget ends.",
         "",
-        f"### Two-stage SGD trace (`{trace_cmd}`, {trace_s:.0f} s)",
+        f"### Two-stage SGD trace (`{trace_cmd}`, {secs.get('trace', 0.0):.0f} s)",
         "",
         *trace_table(trace),
         "",
-        f"### Overlapping filters: rate against stride, p = 8, k = 16, population ({sum(s for _, s, _ in strides.values()):.0f} s)",
+        f"### Overlapping filters: rate against stride, p = 8, k = 16, population ({secs.get('strides', 0.0):.0f} s)",
         "",
-        "| stride s | " + " | ".join(TABLE1.split(",")) + " |",
+        "| stride s | " + " | ".join(TABLE1) + " |",
         "|---|" + "---|" * 3,
     ]
     for s in STRIDES:
@@ -228,13 +241,13 @@ def main() -> int:
         "s = 8 = p is the non-overlapping net (the plane engine); s < p runs the full-vector engine on the "
         "closed-form stride-s population loss (Gaussian inputs). Steps: T1 + 20000.",
         "",
-        f"### Input laws, online SGD, p = 8, k = 16, B = 8, 100 trials ({sum(s for _, s, _ in laws.values()):.0f} s)",
+        f"### Input laws, online SGD, p = 8, k = 16, B = 8, 100 trials ({secs.get('inputs', 0.0):.0f} s)",
         "",
-        "| inputs | " + " | ".join(TABLE1.split(",")) + " |",
+        "| inputs | " + " | ".join(TABLE1) + " |",
         "|---|" + "---|" * 3,
     ]
     for law, (d, _, _) in laws.items():
-        lines.append(f"| {law} | " + " | ".join(f"{rate(cell(d, m))} ({counts(cell(d, m))})" for m in TABLE1.split(","))
+        lines.append(f"| {law} | " + " | ".join(f"{rate(cell(d, m))} ({counts(cell(d, m))})" for m in TABLE1)
                      + " |")
     lines += [
         "",
@@ -242,14 +255,14 @@ def main() -> int:
         "outcome uses φ and ‖a − a*‖, which do not depend on the law.",
         "",
         f"### Method definitions and the teacher prior, p = 8, population, 500 trials "
-        f"({sum(s for _, s, _ in methods.values()):.0f} s)",
+        f"({secs.get('methods', 0.0):.0f} s)",
         "",
-        "| teacher v* | k | " + " | ".join(ALL.split(",")) + " |",
+        "| teacher v* | k | " + " | ".join(ALL) + " |",
         "|---|---|" + "---|" * 6,
     ]
     for prior, d in mp.items():
         for k in (4, 16, 36):
-            lines.append(f"| {prior} | {k} | " + " | ".join(f"{cell(d, m, k=k)['rate']:.3f}" for m in ALL.split(","))
+            lines.append(f"| {prior} | {k} | " + " | ".join(f"{cell(d, m, k=k)['rate']:.3f}" for m in ALL)
                          + " |")
     lines += [
         "",
@@ -261,10 +274,7 @@ def main() -> int:
         + "). The theorem's m, M are not given; with m = 0.1‖a*‖², M = 1.1‖a*‖² see the trace above.",
         END,
     ]
-    target = ROOT / "docs" / "reproductions.md"
-    write_marked_section(target, "\n".join(lines), BEGIN, END)
-    print(f"wrote {target.relative_to(ROOT)} ({total:.0f} s in all)", file=sys.stderr)
-    return 0
+    return "\n".join(lines)
 
 
 def trace_summary(trace: dict) -> str:
@@ -295,5 +305,6 @@ def trace_table(trace: dict) -> list[str]:
                     "converge (stage II), as with population GD."]
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+REPRODUCTION = Reproduction(
+    name="liu2019-beyond", summary="Liu et al. 2019 with finite samples, SGD, strides, input laws (about 10 min)",
+    begin=BEGIN, end=END, build=build, section=section)

@@ -1,69 +1,62 @@
-"""`make reproduce-li2017`: Figures 5, 9 and 10 of Li et al. (2017) with `resnet-cli depth-sweep`.
+"""Li et al. (2017), Figures 5, 9 and 10 with `resnet-cli depth-sweep` (`make reproduce-li2017`).
 
-Runs the three presets (seed 0), writes their JSON results to docs/data/, their figures to docs/figures/,
-and (re)writes the "Li et al. 2017" section of docs/reproductions.md — between the markers below, leaving
-the rest of the file as it is — with the paper's claims beside our numbers.
-
-    python scripts/reproduce_li2017.py [--docs docs] [--only fig5,fig9,fig10] [--render-only] [--quick]
-
-Each figure is `DepthSweepSettings.resolve("li2017-figN", {"seed": 0})` run by the experiment's `run`, the
-same path as `resnet-cli depth-sweep --config li2017-figN --seed 0`. --render-only rebuilds the section and
-redraws the figures from existing docs/data/*.json without running anything. --quick is a smoke test:
-depths 6 and 12, 2 trials, 50 steps, 3 learning rates (seconds, not minutes); it needs --docs elsewhere
-than docs/ (e.g. --docs /tmp/li2017) so the stored results are not overwritten.
+Declared: the presets li2017-fig5/9/10, seed 0. Each figure is `DepthSweepSettings.resolve("li2017-figN",
+{"seed": 0})` run by the experiment's `run` (its cells through `executor.run_cells`: --jobs, --dask, --cache),
+the same path as `resnet-cli depth-sweep --config li2017-figN --seed 0`; its JSON result goes to
+data/li2017-figN.json, its figure to figures/li2017-figN.png, and the "Li et al. 2017" section of
+reproductions.md is (re)written with the paper's claims beside our numbers. --quick is a smoke test: depths
+6 and 12, 2 trials, 50 steps, 3 learning rates (seconds, not minutes).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("COLUMNS", "160")
-os.environ.setdefault("MPLBACKEND", "Agg")
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from resnet_cli.experiments import depth_sweep as ds  # noqa: E402
-from resnet_cli.plots import shortcut as plots  # noqa: E402
-from resnet_cli.render.shortcut import cell_text  # noqa: E402
-from resnet_cli.report import dumps, fmt, write_atomic, write_marked_section  # noqa: E402
+from resnet_cli.experiments import depth_sweep as ds
+from resnet_cli.render.shortcut import cell_text
+from resnet_cli.report import fmt
+from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json, read_record, write_json,
+                                             write_record)
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
 FIGURES = ("fig5", "fig9", "fig10")
 SEED = 0
-# --quick: a few seconds per figure, to check the script end to end (not a reproduction).
+# --quick: a few seconds per figure, to check the path end to end (not a reproduction).
 QUICK = {"depth": [6, 12], "trials": 2, "steps": 50, "lr": [0.01, 0.1, 1.0]}
 
 
-def preset_settings(name: str, quick: bool = False) -> ds.DepthSweepSettings:
-    """The settings of one figure: the preset, seed 0 (and the --quick sizes)."""
-    overrides: dict = {"seed": SEED}
+def preset_settings(name: str, quick: bool = False, execution: dict | None = None) -> ds.DepthSweepSettings:
+    """The settings of one figure: the preset, seed 0 (and the --quick sizes, where the cells run)."""
+    overrides: dict = {"seed": SEED, **(execution or {})}
     if quick:
         overrides.update(QUICK)
     return ds.DepthSweepSettings.resolve(f"li2017-{name}", overrides)
 
 
-def run_preset(name: str, docs: Path, quick: bool = False) -> float:
-    out = docs / "data" / f"li2017-{name}.json"
-    plot = docs / "figures" / f"li2017-{name}.png"
-    settings = preset_settings(name, quick)
-    print(f"[reproduce-li2017] resnet-cli depth-sweep --config li2017-{name} --seed {SEED}"
-          + (" (quick)" if quick else ""), file=sys.stderr, flush=True)
-    start = time.perf_counter()
-    payload = ds.run(settings).to_dict()
-    seconds = time.perf_counter() - start
-    payload["wall_seconds"] = seconds
-    write_atomic(out, dumps(payload) + "\n")
-    plots.depth_sweep(json.loads(out.read_text()), str(plot))
-    print(f"[reproduce-li2017] {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
-    return seconds
+def build(ctx: Context) -> None:
+    for name in check_parts(REPRODUCTION, ctx.execution.only):
+        settings = preset_settings(name, ctx.execution.quick, ctx.execution.cells())
+        ctx.log(f"resnet-cli depth-sweep --config li2017-{name} --seed {SEED}" + (" (quick)" if ctx.execution.quick else ""))
+        start = time.perf_counter()
+        payload = ds.run(settings).to_dict()
+        payload["wall_seconds"] = time.perf_counter() - start
+        write_json(ctx.data(f"li2017-{name}"), payload)
+        ctx.log(f"{name}: {payload['wall_seconds']:.0f} s")
+    write_record(ctx.docs, "li2017")
+
+
+def draw(docs: Path) -> None:
+    """The figures, with the command's own plot code, from the stored results."""
+    from resnet_cli.plots import shortcut as plots
+
+    for name in FIGURES:
+        path = docs / "data" / f"li2017-{name}.json"
+        if path.exists():
+            (docs / "figures").mkdir(parents=True, exist_ok=True)
+            plots.depth_sweep(load_result(path), str(docs / "figures" / f"li2017-{name}.png"))
 
 
 # Results stored by release 0.1 (docs/data/*.json before `make reproduce-li2017` is run again) used the old
@@ -327,10 +320,12 @@ REMARKS = {
 
 
 def section(docs: Path) -> str:
+    record = read_record(docs, "li2017")
+    where = f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
     lines = [BEGIN, "## Li et al. 2017", "",
              "*Demystifying ResNet* (Li, Jiao, Han & Weissman, 2017), Section 5 and Appendix B, with "
              "`resnet-cli depth-sweep` (see [depth-sweep.md](depth-sweep.md)). Everything below is written by "
-             "`make reproduce-li2017` (`python scripts/reproduce_li2017.py`); the JSON results are in "
+             "`make reproduce-li2017` (`resnet-cli reproduce li2017`); the JSON results are in "
              "`docs/data/li2017-*.json`. What is the paper's and what is ours is stated in each preset "
              "(`resnet_cli/presets/li2017-fig*.toml`). The main difference everywhere: the paper trains on "
              "MNIST, we on the bundled UCI digits (1797 images of 8×8), with the same preprocessing (centred, "
@@ -344,7 +339,7 @@ def section(docs: Path) -> str:
         seconds = p.get("wall_seconds")
         lines += [f"### {PAPER_SETUP[name].split(':')[0]}", "", PAPER_SETUP[name], "",
                   f"Command: `resnet-cli depth-sweep --config li2017-{name} --seed {cfg['seed']}`"
-                  + (f" ({seconds:.0f} s on {platform.machine()}, {os.cpu_count()} cores)" if seconds else "")
+                  + (f" ({seconds:.0f} s on {where})" if seconds else "")
                   + ".", "",
                   f"Data: {p['data']['description']}; L_min = {fmt(p['data']['l_min'], 6)}. "
                   f"{cfg['trials']} trials per cell"
@@ -367,33 +362,6 @@ def section(docs: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", default=str(ROOT / "docs"))
-    parser.add_argument("--only", default=",".join(FIGURES))
-    parser.add_argument("--render-only", action="store_true")
-    parser.add_argument("--quick", action="store_true", help="smoke test at tiny sizes (needs --docs elsewhere)")
-    args = parser.parse_args()
-    docs = Path(args.docs)
-    if args.quick and docs.resolve() == (ROOT / "docs").resolve():
-        raise SystemExit("--quick: give --docs another folder (e.g. /tmp/li2017); docs/ holds the real results")
-    (docs / "data").mkdir(parents=True, exist_ok=True)
-    (docs / "figures").mkdir(parents=True, exist_ok=True)
-    if not args.render_only:
-        for name in args.only.split(","):
-            if name not in FIGURES:
-                raise SystemExit(f"--only: unknown figure {name!r} (choose from {', '.join(FIGURES)})")
-            run_preset(name, docs, args.quick)
-    if args.render_only:  # redraw the figures from the stored results, with the command's own plot code
-        for name in FIGURES:
-            path = docs / "data" / f"li2017-{name}.json"
-            if path.exists():
-                plots.depth_sweep(load_result(path), str(docs / "figures" / f"li2017-{name}.png"))
-    write_marked_section(docs / "reproductions.md", section(docs), BEGIN, END,
-                         title="# Reproductions\n\nEach section: the paper's claims beside what `resnet-cli` measures.\n")
-    print(f"[reproduce-li2017] wrote {docs / 'reproductions.md'}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+REPRODUCTION = Reproduction(
+    name="li2017", summary="Li et al. 2017 Figures 5, 9, 10 (depth-sweep presets; about 25 min on 2 cores)",
+    begin=BEGIN, end=END, build=build, section=section, draw=draw, parts=FIGURES, quick=True)

@@ -1,0 +1,44 @@
+"""`resnet-cli reproduce NAME|all`: run a paper's reproduction and write its part of DIR/reproductions.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from resnet_cli.commands import options as o
+from resnet_cli.reproductions import REPRODUCTIONS, Execution, reproduce
+
+NAMES = ", ".join(["all", *REPRODUCTIONS])
+Name = Annotated[str, typer.Argument(help=f"Which reproduction: {NAMES}.", metavar="NAME|all")]
+Docs = Annotated[str, typer.Option("--docs", help="Folder of reproductions.md, data/ and figures/ (created if "
+                                   "missing).", rich_help_panel=o.OUTPUT, metavar="DIR")]
+RenderOnly = Annotated[bool, typer.Option("--render-only", help="Rewrite the section(s) and figures from DIR/data "
+                                          "without running anything.", rich_help_panel=o.OUTPUT)]
+Quick = Annotated[bool, typer.Option("--quick", help="Tiny sizes (seconds): a smoke test of the path, not a "
+                                     "reproduction; use another --docs.")]
+Only = Annotated[Optional[str], typer.Option("--only", help="Some parts of one reproduction (li2017: fig5,fig9,"
+                                             "fig10; li2017-training: fig3,fig7,fig8).", metavar="PART,PART,..")]
+
+
+def command(
+    name: Name, *, docs: Docs = "docs", render_only: RenderOnly = False, quick: Quick = False, only: Only = None,
+    jobs: o.Jobs = None, dask: o.Dask = None, cache: o.Cache = None, quiet: o.Quiet = False,
+) -> None:
+    """Run a paper's reproduction (or all) and write its section of DIR/reproductions.md, data and figures."""
+    from resnet_cli.errors import UserError
+
+    if jobs is not None and jobs < 1:
+        raise UserError(f"--jobs {jobs}: must be a whole number, at least 1")
+    parts = tuple(p.strip() for p in only.split(",")) if only else ()
+    if any(not p for p in parts):
+        raise UserError(f"--only {only}: an empty item")
+    folder = Path(docs)
+    if quick and not render_only and folder.resolve() == Path("docs").resolve() and (folder / "data").exists():
+        raise UserError("--quick: give --docs another folder (e.g. /tmp/repro); docs/ holds the real results")
+    log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
+    execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
+    for page in dict.fromkeys(reproduce(name, folder, execution, render_only=render_only, log=log)):
+        print(f"wrote {page}")

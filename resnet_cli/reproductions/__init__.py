@@ -1,0 +1,60 @@
+"""`resnet-cli reproduce NAME|all`: the papers' reproductions, each declared as data in one module here.
+
+A reproduction runs its presets through the experiments (their cells through `executor.run_cells`, so
+`--jobs`, `--dask`, `--cache` and Ctrl-C work as in every sweep), writes data/*.json and figures/*.png under
+a docs folder (`--docs DIR`, docs/ of a checkout by default) and rewrites only its own marked section of
+DIR/reproductions.md (`common.write_marked_section`). `--render-only` rebuilds sections and figures from
+the stored data without running anything. docs/reproductions.md is what they wrote.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from resnet_cli.errors import UserError
+from resnet_cli.reproductions import li2017, li2017_training, liu2019_beyond, liu2019_success, yun2019
+from resnet_cli.reproductions.common import TITLE, Context, Execution, Reproduction, write_marked_section
+
+#: In the order `all` runs them (li2017-training's section goes after li2017's).
+REPRODUCTIONS: dict[str, Reproduction] = {
+    m.REPRODUCTION.name: m.REPRODUCTION for m in (liu2019_success, liu2019_beyond, li2017, li2017_training, yun2019)
+}
+
+__all__ = ["REPRODUCTIONS", "Execution", "chosen", "reproduce"]
+
+
+def chosen(name: str) -> list[Reproduction]:
+    """The reproductions NAME stands for (`all`: every one)."""
+    if name == "all":
+        return list(REPRODUCTIONS.values())
+    if name not in REPRODUCTIONS:
+        raise UserError(f"reproduce {name}: no such reproduction (choose from all, {', '.join(REPRODUCTIONS)})")
+    return [REPRODUCTIONS[name]]
+
+
+def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, render_only: bool = False,
+              log: Callable[[str], None] = lambda message: None) -> list[Path]:
+    """Run (or, with `render_only`, re-render) NAME into `docs`; the files written to the page(s)."""
+    reps = chosen(name)
+    if execution.only and len(reps) != 1:
+        raise UserError("--only: name one reproduction, not all")
+    if execution.quick and not render_only:
+        for rep in reps:
+            if not rep.quick:
+                raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
+                                + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
+    written = []
+    for rep in reps:
+        ctx = Context(docs=docs, execution=execution, log=lambda message, n=rep.name: log(f"[{n}] {message}"))
+        if not render_only:
+            rep.build(ctx)
+        elif rep.begin is None:
+            log(f"[{rep.name}] nothing to render: its page is the output of its runs (run it without --render-only)")
+            continue
+        rep.draw(docs)
+        text = rep.section(docs)
+        if text is not None and rep.begin is not None and rep.end is not None:
+            write_marked_section(docs / "reproductions.md", text, rep.begin, rep.end, after=rep.after, title=TITLE)
+            written.append(docs / "reproductions.md")
+    return written

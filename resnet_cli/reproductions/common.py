@@ -1,0 +1,167 @@
+"""What every reproduction shares: where it writes, how it runs its cells, its run record, its marked section.
+
+A reproduction (one module of this package) is declared as data — the runs it makes (presets and flags, as a
+user would type them), the files it writes under a docs folder and the marked section of `reproductions.md`
+it owns — plus two functions: `build(ctx)` runs it (through `executor.run_cells`, so `--jobs`, `--dask`,
+`--cache` and Ctrl-C work as in every sweep) and writes `data/*.json`, `section(docs)` renders its section
+from those files alone (`--render-only`). What a section says about the run itself (date, seconds, machine)
+is kept in the run record `data/reproduce-NAME.json`, written by `build`, so a re-render is byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from resnet_cli.errors import UserError
+from resnet_cli.report import dumps, write_atomic
+
+TITLE = "# Reproductions\n\nPaper's claims beside our numbers, with the command and seed that made ours.\n"
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where the cells run (`--jobs`, `--dask`, `--cache`) and how big the run is (`--quick`)."""
+
+    jobs: int | None = None
+    dask: str | None = None
+    cache: str | None = None
+    quick: bool = False
+    only: tuple[str, ...] = ()
+
+    def workers(self, default: int = 2) -> int:
+        return self.jobs if self.jobs is not None else min(default, os.cpu_count() or 1)
+
+    def cells(self) -> dict[str, Any]:
+        """The keyword arguments of `executor.run_cells`."""
+        return {"jobs": self.workers(), "dask": self.dask, "cache": self.cache}
+
+
+@dataclass
+class Context:
+    """One `reproduce` call: the docs folder, the execution, and a log line writer (stderr)."""
+
+    docs: Path
+    execution: Execution = field(default_factory=Execution)
+    log: Callable[[str], None] = lambda message: None
+
+    def data(self, stem: str) -> Path:
+        return self.docs / "data" / f"{stem}.json"
+
+    def figure(self, stem: str) -> Path:
+        return self.docs / "figures" / f"{stem}.png"
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """One reproduction: its name, what it runs and writes, and its two functions."""
+
+    name: str
+    summary: str
+    begin: str | None                   # markers of its section in reproductions.md (None: a page of its own)
+    end: str | None
+    build: Callable[[Context], None]
+    section: Callable[[Path], str | None]
+    draw: Callable[[Path], None] = lambda docs: None
+    after: str | None = None            # a new section goes right after this marker
+    parts: tuple[str, ...] = ()         # what --only may choose
+    quick: bool = False                 # has a --quick size
+
+
+def flag_text(flag: str, value: Any) -> list[str]:
+    """The tokens a user types for one setting: `--stage2-steps 5000`, `--p 2,8,16`, `--online`."""
+    name = "--" + flag.replace("_", "-")
+    if value is True:
+        return [name]
+    if isinstance(value, (list, tuple)):
+        return [name, ",".join(str(v) for v in value)]
+    return [name, str(value)]
+
+
+def command_line(command: str, flags: dict[str, Any], *extra: str) -> str:
+    """`resnet-cli COMMAND --flag value ...` in the order the flags are declared."""
+    tokens = [tok for flag, value in flags.items() for tok in flag_text(flag, value)]
+    return " ".join(["resnet-cli", command, *tokens, *extra])
+
+
+# --- the run record ------------------------------------------------------------------------------------------
+
+
+def record_path(docs: Path, name: str) -> Path:
+    return docs / "data" / f"reproduce-{name}.json"
+
+
+def write_record(docs: Path, name: str, **facts: Any) -> None:
+    """What the section says about the run (date, seconds, machine), next to its data."""
+    facts = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "cores": os.cpu_count(), **facts}
+    write_atomic(record_path(docs, name), dumps(facts) + "\n")
+
+
+def read_record(docs: Path, name: str) -> dict[str, Any]:
+    path = record_path(docs, name)
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its joined children."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing (run the reproduction first, without --render-only)") from None
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, dumps(payload) + "\n")
+
+
+# --- the marked section --------------------------------------------------------------------------------------
+
+
+def write_marked_section(path: str | os.PathLike, section: str, begin: str, end: str, *, after: str | None = None,
+                         title: str = "# Reproductions\n") -> None:
+    """Put `section` (which starts with the marker `begin` and ends with `end`) into a Markdown file: in place
+    of the text between the markers if the file has them, else right after the marker `after` if given and
+    present, else at the end (a new file starts with `title`). Each reproduction owns one part of
+    reproductions.md this way and rewrites only it; the file is replaced atomically."""
+    target = Path(path)
+    old = target.read_text(encoding="utf-8") if target.exists() else title
+    body = section.rstrip("\n")
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        new = head + body + rest.split(end, 1)[1]
+    elif after is not None and after in old:
+        head, rest = old.split(after, 1)
+        new = head + after + "\n\n" + body + rest
+    else:
+        new = old.rstrip("\n") + "\n\n" + body + "\n"
+    write_atomic(target, new)
+
+
+def marked_section(text: str, begin: str, end: str) -> str | None:
+    """The part of `text` from `begin` to `end` (both included), or None."""
+    if begin not in text or end not in text:
+        return None
+    head, rest = text.split(begin, 1)
+    return begin + rest.split(end, 1)[0] + end
+
+
+def check_parts(rep: Reproduction, only: Sequence[str]) -> list[str]:
+    """The parts of `rep` that --only chooses (all by default)."""
+    if not only:
+        return list(rep.parts)
+    bad = [p for p in only if p not in rep.parts]
+    if bad:
+        choices = ", ".join(rep.parts) if rep.parts else "none: it runs as a whole"
+        raise UserError(f"--only {','.join(only)}: {rep.name} has no part {bad[0]!r} (parts: {choices})")
+    return list(only)

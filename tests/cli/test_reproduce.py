@@ -1,0 +1,86 @@
+"""`resnet-cli reproduce NAME|all`: each reproduction renders its committed section of docs/reproductions.md
+byte for byte from docs/data alone, its declared runs are the runs that made the stored data, and a quick run
+into another folder writes data, figure and only its own part of the page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from resnet_cli.reproductions import REPRODUCTIONS, liu2019_beyond
+from resnet_cli.reproductions.common import marked_section
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WITH_SECTIONS = [name for name, rep in REPRODUCTIONS.items() if rep.begin is not None]
+
+
+@pytest.mark.parametrize("name", WITH_SECTIONS)
+def test_the_render_path_gives_the_committed_section(name):
+    """The section rendered from docs/data/*.json (and the run record) is the committed one, to the byte."""
+    rep = REPRODUCTIONS[name]
+    committed = marked_section((DOCS / "reproductions.md").read_text(encoding="utf-8"), rep.begin, rep.end)
+    assert committed is not None, f"docs/reproductions.md has no {rep.begin} section"
+    assert rep.section(DOCS).rstrip("\n") == committed
+
+
+@pytest.mark.parametrize("name", list(liu2019_beyond.RUNS))
+def test_the_declared_beyond_runs_are_the_ones_that_made_the_data(name):
+    """Each declared run resolves, in every flag it declares and its seed, to the config stored in its
+    docs/data file."""
+    from resnet_cli.report import to_jsonable
+
+    cmd, flags, _ = liu2019_beyond.RUNS[name]
+    stored = json.loads((DOCS / "data" / f"liu2019-beyond-{name}.json").read_text())
+    assert stored["command"] == cmd
+    settings = liu2019_beyond.settings_of(cmd, flags)
+    mine = json.loads(json.dumps(to_jsonable(settings.to_dict())))
+    declared = [k for k in flags if k != "jobs"] + ["seed"]  # (defaults may have moved since: not compared)
+    assert {k: mine[k] for k in declared} == {k: stored["config"][k] for k in declared}
+
+
+def test_quick_figure3_into_another_folder_writes_only_its_part(cli, tmp_path):
+    page = tmp_path / "reproductions.md"
+    page.write_text("# Reproductions\n\n<!-- li2017:begin -->\nFigures 5, 9, 10\n<!-- li2017:end -->\n\nafter\n")
+    for _ in range(2):  # a second run rewrites its own part, nothing else
+        r = cli("reproduce", "li2017-training", "--quick", "--only", "fig3", "--jobs", "1", "--docs", str(tmp_path),
+                "--quiet")
+        assert r.code == 0, r.stderr
+        assert r.stdout == f"wrote {page}\n"
+    text = page.read_text()
+    assert text.count("<!-- li2017-training:begin -->") == 1 and text.index("li2017:end") < text.index("training:begin")
+    assert "Figures 5, 9, 10" in text and text.rstrip().endswith("after")
+    assert "| paper's claim (quoted) | ours | command, seed |" in text
+    data = json.loads((tmp_path / "data" / "li2017-fig3.json").read_text())
+    assert [panel["act_mid"] for panel in data["panels"]] == ["identity", "relu"]
+    assert (tmp_path / "figures" / "li2017-fig3.png").stat().st_size > 1000
+    # What the run wrote is what --render-only makes of its data (the section is a function of data/ alone).
+    written = page.read_text()
+    r = cli("reproduce", "li2017-training", "--render-only", "--docs", str(tmp_path), "--quiet")
+    assert r.code == 0, r.stderr
+    assert page.read_text() == written
+
+
+def test_render_only_rewrites_a_copy_of_docs_unchanged(cli, tmp_path):
+    """`reproduce liu2019-success --render-only` on a copy of docs/reproductions.md and docs/data changes no
+    byte of the page and redraws its two figures."""
+    shutil.copy(DOCS / "reproductions.md", tmp_path / "reproductions.md")
+    shutil.copytree(DOCS / "data", tmp_path / "data")
+    r = cli("reproduce", "liu2019-success", "--render-only", "--docs", str(tmp_path), "--quiet")
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "reproductions.md").read_text() == (DOCS / "reproductions.md").read_text()
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["liu2019-success-p.png", "liu2019-success.png"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nonsense"], "reproduce nonsense: no such reproduction (choose from all, liu2019-success, "),
+    (["yun2019", "--quick"], "--quick: yun2019 has no quick size"),
+    (["li2017", "--only", "fig4"], "--only fig4: li2017 has no part 'fig4' (parts: fig5, fig9, fig10)"),
+    (["all", "--only", "fig3"], "--only: name one reproduction, not all"),
+    (["li2017", "--only", "fig5,,fig9"], "--only fig5,,fig9: an empty item"),
+])
+def test_user_errors_are_one_line(cli, one_line_error, tmp_path, args, message):
+    line = one_line_error(cli("reproduce", *args, "--docs", str(tmp_path / "out")))
+    assert message in line
