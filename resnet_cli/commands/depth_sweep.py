@@ -20,6 +20,6 @@ def command(ctx: typer.Context, *, depth: o.DepthList, network: o.NetworkList, m
             shortcut_init: o.ShortcutInit, steps: o.Steps, lr: o.LrGrid, spectrum: o.Spectrum,
             exact_max_params: o.ExactMaxParams, lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver,
             jobs: o.Jobs, dask: o.Dask, cache: o.Cache, seed: o.Seed, config: o.Config = None, out: o.Out = None, json_out: o.Json = False,
-            plot: o.Plot = None, quiet: o.Quiet = False) -> None:
+            plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False) -> None:
     """Sweep depth for several network kinds: initial cond10 (Fig. 5) or best final loss (Figs. 9, 10)."""
     run_command(ctx, exp.DepthSweepSettings, exp.run, VIEW)

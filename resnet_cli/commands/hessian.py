@@ -21,6 +21,6 @@ def command(ctx: typer.Context, *, shortcut: o.Shortcut, depth: o.Depth, init: o
             lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver, bracket_width: o.BracketWidth, jobs: o.Jobs, dask: o.Dask,
             cache: o.Cache, seed: o.Seed,
             eigenvalues: o.Eigenvalues = None, config: o.Config = None, out: o.Out = None,
-            json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False) -> None:
+            json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False) -> None:
     """Hessian spectrum of an n-shortcut network, beside Theorem 1 of Li et al. (2017) at zero."""
     run_command(ctx, exp.HessianSettings, exp.run, VIEW)

@@ -30,7 +30,8 @@ LONG_RUN_SECONDS = 10.0  # a run this long gets a hint when its output cannot be
 
 @dataclass(frozen=True)
 class View:
-    """How one command shows its result: `render(payload)` prints tables; `rows(payload)` gives the flat rows
+    """How one command shows its result: `render(payload)` prints tables (`render(payload, detail=True)` the
+    secondary ones too, for commands with --detail); `rows(payload)` gives the flat rows
     of `--out x.csv`; `plot(payload, path)` draws `--plot`; `files` maps other output flags (e.g.
     ``eigenvalues``) to `(suffixes, writer(payload, path))`."""
 

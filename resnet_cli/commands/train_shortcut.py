@@ -19,6 +19,6 @@ def command(ctx: typer.Context, *, shortcut: o.Shortcut, depth: o.Depth, init: o
             dim: o.Dim, steps: o.Steps, lr: o.Lr, hessian_every: o.HessianEvery, spectrum: o.Spectrum,
             lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver, trace_every: o.TraceEvery,
             seed: o.Seed, config: o.Config = None, out: o.Out = None, json_out: o.Json = False,
-            plot: o.Plot = None, quiet: o.Quiet = False) -> None:
+            plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False) -> None:
     """Train an n-shortcut network by full-batch GD: loss − L_min trace and Hessian statistics."""
     run_command(ctx, exp.TrainShortcutSettings, exp.run, VIEW)

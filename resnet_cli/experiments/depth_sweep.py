@@ -42,7 +42,7 @@ from resnet_cli.experiments.hessian import (EXACT_MAX_PARAMS, DataSettings, Prob
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import ZERO_TOLERANCE, spectrum_stats
+from resnet_cli.spectrum import ZERO_TOLERANCE, mean_bounds, spectrum_stats, trial_confidence
 from resnet_cli.experiments.summary import short_repr
 
 MEASURES = ("init-cond", "final-loss")
@@ -189,6 +189,10 @@ class SweepResult:
             if c.measure == "init-cond":
                 row.update(spectrum=c.spectrum, theory_cond10=c.theory_cond10,
                            trials_beyond_precision=c.extra.get("trials_beyond_precision", 0))
+                if c.extra.get("bounds"):
+                    b = c.extra["bounds"]
+                    row.update(cond10_lower=b["cond10"]["lower"], cond10_upper=b["cond10"]["upper"],
+                               cond10_too_wide=b["cond10_too_wide"], confidence=b["confidence"])
             else:
                 row.update(best_lr=c.best_lr, best_lr_flat=c.best_lr_flat, best_lr_at_edge=c.best_lr_at_edge,
                            diverged_lrs=sum(1 for e in c.grid if e["diverged_trials"]))
@@ -274,7 +278,7 @@ def init_cond_cell(
     W = sc.init_weights(net, init, init_rng, batch_shape=(evaluations,))
     stats = []
     for r in range(evaluations):
-        stats.append(measure_hessian(problem, W[r], cfg, spectrum).stats)
+        stats.append(measure_hessian(problem, W[r], cfg, spectrum, confidence=trial_confidence(evaluations)).stats)
         if progress is not None:
             progress((r + 1) / evaluations)
     cell = Cell(kind.name, depth, cfg.measure, "ok", init, trials=evaluations, n_params=net.n_params, spectrum=spectrum)
@@ -295,6 +299,10 @@ def init_cond_cell(
     cell.extra["abs_max"] = float(np.mean([s.abs_max for s in stats]))
     cell.extra["abs_p10"] = float(np.mean([s.abs_p10 for s in stats]))
     cell.extra["index"] = float(np.mean([s.index for s in stats]))
+    if spectrum == "slq":  # estimates: the interval of the mean (spectrum.mean_bounds) says what is known
+        cell.extra["bounds"] = mean_bounds([s.bounds for s in stats])
+        cell.mean, cell.std = _mean_std(values)
+        return cell
     beyond = int(np.count_nonzero(~np.isfinite(values)))
     if beyond:
         # |λ| at the 10th percentile is at most ZERO_TOLERANCE·|λ|max, i.e. within the rounding of the

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich import box
 from rich.table import Table
 
 from resnet_cli.render.common import console, fmt
+from resnet_cli.spectrum import WIDE_FACTOR
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
 STAT_NAMES = [("abs_max", "|λ| max"), ("abs_p10", "|λ| 10th percentile"), ("cond10", "cond10 = |λ|max/|λ|p10"),
@@ -37,28 +39,62 @@ def _clean(value: Any, scale: float) -> Any:
 # --- hessian ---------------------------------------------------------------------------------------------------
 
 
-def hessian(p: dict[str, Any]) -> None:
+def outward(x: float, digits: int, up: bool) -> float:
+    """`x` rounded to `digits` significant digits away from the interval's inside (down for a lower bound)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    step = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1)
+    return (math.ceil if up else math.floor)(x / step) * step
+
+
+def interval(bound: dict[str, Any] | None, digits: int = 3) -> str:
+    """An SLQ interval as "[1.52, 1.69]" (rounded outwards, so the printed interval still encloses it)."""
+    if not bound:
+        return "—"
+    lo, hi = bound["lower"], bound["upper"]
+    upper = "∞)" if hi is None or not math.isfinite(hi) else fmt(outward(hi, digits, True), digits) + "]"
+    return f"[{fmt(outward(lo, digits, False), digits)}, {upper}"
+
+
+def confidence_line(bounds: dict[str, Any], method: str) -> str:
+    """What an SLQ interval is, in one line."""
+    return f"≈ {method}; \\[intervals] at {bounds['confidence']:.0%} confidence each"
+
+
+def hessian(p: dict[str, Any], detail: bool = False) -> None:
     net, data, th, cfg = p["network"], p["data"], p["theory"], p["config"]
     std, trials = p["std"] or {}, p["trials"]
     where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps (lr {fmt(cfg['lr'])})"
-    console.print(f"[bold]Hessian of L = 1/(2m)‖Y − F(X)‖²[/bold] — {net['description']}")
-    console.print(f"data: {data['description']}")
-    console.print(f"init {cfg['init']}, {where}: loss {_pm(p['loss'], std.get('loss'), trials)}")
-    console.print(f"L_min (least squares) = {fmt(data['l_min'], 6)}")
+    bounds = p.get("bounds") if p.get("spectrum") == "slq" else None
+    count = f", {trials} trials" if trials > 1 else ""
+    console.print(f"[bold]Hessian spectrum {where}, init {cfg['init']}{count}[/bold] — {net['description']}")
     table = _table()
     table.add_column("statistic")
     inertia = p.get("spectrum") == "inertia"
-    label = "measured" + (" (bracket midpoints)" if inertia else " (SLQ, approx.)" if p["approximate"] else "")
-    table.add_column(label + (f"\nmean ± std, {trials} trials" if trials > 1 else ""), justify="right")
+    slq = p.get("spectrum") == "slq"
+    label = "SLQ estimate" if slq else "measured" + (" (bracket midpoints)" if inertia else "")
+    table.add_column(label + ("\nmean ± std" if trials > 1 else ""), justify="right")
+    if slq:
+        table.add_column(f"{(bounds or {}).get('confidence', 0.95):.0%} interval" + ("\nof the mean" if trials > 1 else ""),
+                         justify="right")
     pred = th.get("predicted") if th else None
     if th is not None:
         table.add_column("Theorem 1", justify="right")
-    table.add_row("parameters", str(p["n_params"]), *([str(p["n_params"])] if th is not None else []))
+    extra = [""] if slq else []
+    table.add_row("parameters", str(p["n_params"]), *extra, *([str(p["n_params"])] if th is not None else []))
     scale = p["abs_max"] or 0.0
     for key, name in STAT_NAMES:
         undefined = key in ("cond10", "cond")
-        cells = ["undefined (H = 0)" if p["zero_matrix"] and undefined
-                 else _pm(_clean(p[key], scale), std.get(key), trials)]
+        if p["zero_matrix"] and undefined:
+            cells = ["undefined (H = 0)"] + extra
+        elif slq and (bounds is None or key not in bounds):
+            cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
+        elif slq and key == "cond10" and bounds["cond10_too_wide"]:
+            cells = ["too wide", interval(bounds[key])]
+        else:
+            cells = [("≈ " if slq else "") + _pm(_clean(p[key], scale), std.get(key), trials)]
+            if slq:
+                cells.append(interval(bounds[key]) if bounds else "—")
         if th is not None:
             if pred is None:
                 cells.append("—")
@@ -68,6 +104,12 @@ def hessian(p: dict[str, Any]) -> None:
                 cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0)))
         table.add_row(name, *cells)
     console.print(table)
+    if bounds:
+        method = f"SLQ ({cfg['lanczos_steps']} Lanczos steps × {cfg['lanczos_probes']} probes)"
+        console.print(confidence_line(bounds, method))
+        if bounds["cond10_too_wide"]:
+            console.print(f"[dim]too wide: the cond10 interval is unbounded or wider than a factor {WIDE_FACTOR:g}"
+                          "[/dim]")
     if p["zero_matrix"]:
         console.print("The Hessian is exactly zero at this point (every eigenvalue is 0).")
     if inertia:
@@ -79,6 +121,34 @@ def hessian(p: dict[str, Any]) -> None:
         _theorem1(th, scale)
     elif cfg["at"] == "init" and cfg["init"] == "zero" and net["shortcut"] == 0:
         console.print("Theorem 1 is about shortcut networks: no prediction for the plain network.")
+    console.print(f"loss {_pm(p['loss'], std.get('loss'), trials)}; L_min (least squares) = {fmt(data['l_min'], 6)}")
+    if not detail:
+        console.print("[dim]--detail: the data and every trial's statistics[/dim]")
+        return
+    console.print(f"data: {data['description']}")
+    _trial_table(p)
+
+
+def _trial_table(p: dict[str, Any]) -> None:
+    """--detail: one row per trial (SLQ: the cond10 interval beside the estimate)."""
+    slq = p.get("spectrum") == "slq"
+    table = _table(title="per trial", title_justify="left")
+    for col in ("trial", "loss", "|λ| max", "|λ| p10", "cond10", "index"):
+        table.add_column(col, justify="right")
+    if slq:
+        table.add_column("cond10 interval", justify="right")
+    for e in p["per_trial"]:
+        s = e.get("stats")
+        if s is None:
+            table.add_row(str(e["trial"]), fmt(e.get("loss")), "diverged", "", "", "", *([""] if slq else []))
+            continue
+        approx = "≈ " if slq else ""
+        cells = [str(e["trial"]), fmt(e.get("loss")), fmt(s["abs_max"]), approx + fmt(s["abs_p10"]),
+                 approx + fmt(s["cond10"]), approx + fmt(s["index"], 3)]
+        if slq:
+            cells.append(interval(s.get("bounds", {}).get("cond10")))
+        table.add_row(*cells)
+    console.print(table)
 
 
 def _brackets(p: dict[str, Any]) -> None:
@@ -169,11 +239,16 @@ def cell_text(row: dict[str, Any], words: bool = False) -> str:
         return "all rates diverged" if words else "all diverged"
     if status == "beyond-precision":
         return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']}{' trials' if words else ''})"
-    text = _pm(row["mean"], row["std"], row["trials"], 3)
-    return "≈ " + text if row.get("spectrum") == "slq" else text
+    if row.get("spectrum") == "slq":  # an estimate: its interval, or "too wide" where that supports no number
+        if row.get("cond10_lower") is None:
+            return "≈ " + _pm(row["mean"], row["std"], row["trials"], 3)
+        if row.get("cond10_too_wide"):
+            return "too wide"
+        return "≈" + interval({"lower": row["cond10_lower"], "upper": row["cond10_upper"]})
+    return _pm(row["mean"], row["std"], row["trials"], 3)
 
 
-def depth_sweep(p: dict[str, Any]) -> None:
+def depth_sweep(p: dict[str, Any], detail: bool = False) -> None:
     cfg, data, rows = p["config"], p["data"], p["rows"]
     init_cond = p["measure"] == "init-cond"
     mid = "linear networks" if cfg["act_mid"] == "identity" else "ReLU in the mid positions"
@@ -183,21 +258,40 @@ def depth_sweep(p: dict[str, Any]) -> None:
         figure = "9" if cfg["act_mid"] == "identity" else "10"
         console.print(f"[bold]Best {p['quantity']} after {cfg['steps']} GD steps vs depth[/bold] "
                       f"(Li et al., Fig. {figure})")
-    console.print(f"{mid}; {cfg['trials']} trials per cell (mean ± std); seed {cfg['seed']}")
-    console.print(f"data: {data['description']}; L_min (least squares) = {fmt(data['l_min'], 6)}")
-    if not init_cond:
-        console.print(f"learning rates {', '.join(fmt(x, 3) for x in cfg['lr'])}")
-    if p["spectrum"]:
-        console.print(p["spectrum"])
     # One table per measure row group; at most three networks per table so each fits 80 columns.
     per_table = 3 if init_cond else 2
     names = cfg["network"]
     for start in range(0, len(names), per_table):
         _sweep_table(p, names[start:start + per_table], init_cond)
-    if not init_cond:
-        _grid(p)
+    console.print(f"{mid}; {cfg['trials']} trials per cell (mean ± std); seed {cfg['seed']}")
+    if p["spectrum"]:
+        console.print(p["spectrum"])
+    slq = [r for r in rows if r.get("cond10_lower") is not None]
+    if slq:
+        console.print(f"≈\\[a, b]: SLQ, {slq[0]['confidence']:.0%} interval of the mean; too wide: unbounded "
+                      f"or > ×{WIDE_FACTOR:g}")
     for note in p["notes"]:
         console.print(f"[dim]note: {note}[/dim]")
+    if not detail:
+        console.print("[dim]--detail: data, spectra" + ("" if init_cond else ", every learning rate") + "[/dim]")
+        return
+    console.print(f"data: {data['description']}; L_min (least squares) = {fmt(data['l_min'], 6)}")
+    if slq:
+        _slq_table(slq)
+    if not init_cond:
+        console.print(f"learning rates {', '.join(fmt(x, 3) for x in cfg['lr'])}")
+        _grid(p)
+
+
+def _slq_table(rows: list[dict[str, Any]]) -> None:
+    """--detail: every SLQ cell's estimate beside its interval (also where that is too wide)."""
+    table = _table(title=f"SLQ cells: cond10 estimate and {rows[0]['confidence']:.0%} interval", title_justify="left")
+    for col in ("network", "depth", "estimate (mean)", "interval of the mean", "too wide"):
+        table.add_column(col, justify="left" if col == "network" else "right")
+    for r in rows:
+        table.add_row(r["network"], str(r["depth"]), "≈ " + fmt(r["mean"], 3),
+                      interval({"lower": r["cond10_lower"], "upper": r["cond10_upper"]}), fmt(r["cond10_too_wide"]))
+    console.print(table)
 
 
 def _sweep_table(p: dict[str, Any], names: list[str], init_cond: bool) -> None:

@@ -195,7 +195,7 @@ def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
 
     spectra = iter([np.r_[np.zeros(3), np.linspace(1, 2, 17)], np.linspace(1, 2, 20)])
 
-    def fake_measure(problem, W, spec, method=None, keep_matrix=False):
+    def fake_measure(problem, W, spec, method=None, keep_matrix=False, **kw):
         return Measurement(spectrum_stats(next(spectra)))
 
     monkeypatch.setattr(ds, "measure_hessian", fake_measure)
