@@ -158,6 +158,11 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
         if e in by_step:
             h = by_step[e]
             row.update({k: h[k] for k in ("abs_max", "abs_p10", "cond10", "index")})
+            if h.get("bounds"):  # SLQ: the intervals (spectrum.slq_bounds), flat for --out x.csv
+                b = h["bounds"]
+                row.update({f"{k}_{side}": b[k][side] for k in ("abs_p10", "cond10", "index")
+                            for side in ("lower", "upper")})
+                row.update(cond10_too_wide=b["cond10_too_wide"], confidence=b["confidence"])
         if e in norms:
             row["frob_mean"] = float(norms[e].mean())
         trace.append(row)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from rich import box
 from rich.table import Table
 
@@ -186,32 +188,52 @@ def _theorem1(th: dict[str, Any], scale: float) -> None:
 # --- train shortcut -----------------------------------------------------------------------------------------
 
 
-def train(p: dict[str, Any]) -> None:
+TRACE_ROWS = 11  # rows of the default trace table (--detail: every recorded step)
+
+
+def _shown_trace(trace: list[dict[str, Any]], detail: bool) -> list[dict[str, Any]]:
+    """The trace rows of the table: all with --detail; else the Hessian rows (or all rows) thinned to
+    TRACE_ROWS, keeping the first and the last."""
+    rows = [r for r in trace if "abs_max" in r] or trace
+    if detail or len(rows) <= TRACE_ROWS:
+        return trace if detail else rows
+    keep = np.unique(np.linspace(0, len(rows) - 1, TRACE_ROWS).round().astype(int))
+    return [rows[i] for i in keep]
+
+
+def train(p: dict[str, Any], detail: bool = False) -> None:
     net, cfg = p["network"], p["config"]
     linear = net["act_pre"] == net["act_mid"] == net["act_post"] == "identity"
-    console.print(f"[bold]Full-batch GD[/bold] — {net['description']}")
-    console.print(f"data: {p['data']['description']}; init {cfg['init']}, lr {fmt(cfg['lr'])}, {cfg['steps']} steps")
-    console.print(f"L_min (best linear map, least squares) = {fmt(p['l_min'], 6)}"
-                  + ("" if linear else "  [dim](a nonlinear network may go below it)[/dim]"))
+    console.print(f"[bold]Full-batch GD[/bold], init {cfg['init']}, lr {fmt(cfg['lr'])}, {cfg['steps']} steps — "
+                  f"{net['description']}")
     has_h = any("abs_max" in row for row in p["trace"])
+    slq = any("cond10_lower" in row for row in p["trace"])
     table = _table()
-    for col in ("step", "loss", "L − L_min", "‖∇L‖"):
+    # beside the Hessian statistics (80 columns) one loss column: L − L_min (linear) or the loss
+    losses = ["L − L_min" if linear else "loss"] if has_h else ["loss", "L − L_min"]
+    for col in ("step", *losses, "‖∇L‖"):
         table.add_column(col, justify="right")
     if has_h:
         for col in ("|λ|max", "|λ|p10", "cond10", "index"):
             table.add_column(col, justify="right")
     else:  # 80 columns: beside the Hessian statistics the norms go to --json/--out only
         table.add_column("mean ‖W‖_F", justify="right")
-    for row in p["trace"]:
-        cells = [str(row["step"]), fmt(row["loss"], 5), fmt(row["loss_gap"], 4), fmt(row["grad_norm"], 4)]
+    approx = "≈" if slq else ""
+    for row in _shown_trace(p["trace"], detail):
+        values = {"loss": fmt(row["loss"], 5), "L − L_min": fmt(row["loss_gap"], 4)}
+        cells = [str(row["step"]), *[values[c] for c in losses], fmt(row["grad_norm"], 4)]
         if not has_h:
             cells.append(fmt(row["frob_mean"], 4) if "frob_mean" in row else "")
-        if has_h:
-            if "abs_max" in row:
-                cells += [fmt(row["abs_max"]), fmt(row["abs_p10"]),
-                          "H = 0" if row["cond10"] is None else fmt(row["cond10"]), fmt(row["index"], 3)]
-            else:
-                cells += [""] * 4
+        elif "abs_max" not in row:
+            cells += [""] * 4
+        elif "cond10_lower" in row:
+            cond = "too wide" if row["cond10_too_wide"] else "≈" + interval(
+                {"lower": row["cond10_lower"], "upper": row["cond10_upper"]})
+            cells += [approx + fmt(row["abs_max"]), approx + fmt(row["abs_p10"], 3),
+                      "H = 0" if row["cond10"] is None else cond, approx + fmt(row["index"], 2)]
+        else:
+            cells += [fmt(row["abs_max"]), fmt(row["abs_p10"]),
+                      "H = 0" if row["cond10"] is None else fmt(row["cond10"]), fmt(row["index"], 3)]
         table.add_row(*cells)
     console.print(table)
     if p["diverged"]:
@@ -219,9 +241,34 @@ def train(p: dict[str, Any]) -> None:
                       f"last finite loss {fmt(p['final_loss'], 6)}[/yellow]")
     else:
         console.print(f"final loss {fmt(p['final_loss'], 6)}; L − L_min = {fmt(p['final_loss_gap'], 4)}")
+    console.print(f"L_min (best linear map, least squares) = {fmt(p['l_min'], 6)}"
+                  + ("" if linear else "  [dim](a nonlinear network may go below it)[/dim]"))
+    if slq:
+        confidence = next(r["confidence"] for r in p["trace"] if "confidence" in r)
+        console.print(f"≈ SLQ ({cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes): cond10 in \\[a, b] "
+                      f"w.p. ≥ {confidence:.0%}; too wide: > ×{WIDE_FACTOR:g} or ∞")
+    if not detail:
+        console.print("[dim]--detail: the data, every step" + (", every interval" if slq else "")
+                      + "; ‖W‖_F in --json[/dim]")
+        return
+    console.print(f"data: {p['data']['description']}")
     if has_h:
         console.print("[dim]mean ‖W‖_F (average Frobenius norm of the weight matrices, Fig. 3): in --json "
                       "(trace, norms) and --out[/dim]")
+        if slq:
+            _train_intervals(p["trace"])
+
+
+def _train_intervals(trace: list[dict[str, Any]]) -> None:
+    """--detail, SLQ: every interval of the trace."""
+    table = _table(title="SLQ intervals", title_justify="left")
+    for col in ("step", "|λ|p10", "cond10", "index"):
+        table.add_column(col, justify="right")
+    for row in trace:
+        if "cond10_lower" in row:
+            table.add_row(str(row["step"]), *[interval({"lower": row[f"{k}_lower"], "upper": row[f"{k}_upper"]})
+                                              for k in ("abs_p10", "cond10", "index")])
+    console.print(table)
 
 
 # --- depth-sweep --------------------------------------------------------------------------------------------
