@@ -48,7 +48,28 @@ CASES = [
     Case("train two-layer, cnn", ("train", "two-layer", "--student", "cnn", "--schedule", "constant", "--trials", "3")),
     Case("landscape two-layer", ("landscape", "two-layer")),
     Case("landscape two-layer --detail", ("landscape", "two-layer", "--detail"), None),
+    # Li et al. (2017): SLQ cells are made cheap by a low exact limit (the layout is the default one)
+    Case("hessian", ("hessian",)),
+    Case("hessian, slq", ("hessian", "--spectrum", "slq")),
+    Case("hessian, slq, 3 trials --detail", ("hessian", "--spectrum", "slq", "--init", "small", "--trials", "3",
+                                             "--detail"), None),
+    Case("hessian, plain slq too wide", ("hessian", "--spectrum", "slq", "--shortcut", "0", "--init", "xavier",
+                                         "--depth", "8", "--lanczos-probes", "4")),
+    Case("depth-sweep", ("depth-sweep", "--depth", "2,4,8", "--trials", "2", "--exact-max-params", "300",
+                         "--jobs", "1")),
+    Case("depth-sweep --detail", ("depth-sweep", "--depth", "2,4", "--trials", "2", "--exact-max-params", "300",
+                                  "--jobs", "1", "--detail"), None),
+    Case("depth-sweep final-loss", ("depth-sweep", "--measure", "final-loss", "--depth", "2,4", "--steps", "20",
+                                    "--trials", "2", "--jobs", "1")),
+    Case("train shortcut", ("train", "shortcut")),
+    Case("train shortcut, slq Hessians", ("train", "shortcut", "--hessian-every", "20", "--spectrum", "slq",
+                                          "--lanczos-steps", "30")),
+    Case("train shortcut --detail", ("train", "shortcut", "--hessian-every", "50", "--spectrum", "slq",
+                                     "--lanczos-steps", "30", "--detail"), None),
 ]
+
+# the first line of a table: a heavy top border, or the header of a table with a simple head (its rule below)
+TABLE_TOP = re.compile(r"^┏|^\s*─{3,}")
 
 
 def header_blocks(text: str) -> list[list[list[str]]]:
@@ -81,7 +102,7 @@ def split_headers(text: str) -> list[tuple[str, str]]:
 def lone_words(text: str) -> list[str]:
     """Lines outside tables holding one word that continue the line above (a wrapped sentence)."""
     lines = text.splitlines()
-    table = re.compile(r"^[\s]*[┏┃┡│└╇┳┻━─┗┣]|^\s*$")
+    table = re.compile(r"^[\s]*[┏┃┡│└╇┳┻━─┗┣]|^\s*$|^ {0,2}\S.* {2,}\S")  # borders, blanks, simple-box rows
     out = []
     for before, line in zip(lines, lines[1:]):
         if table.match(line) or table.match(before):
@@ -103,7 +124,7 @@ def test_default_output_at_80_columns(cli, monkeypatch, case):
     assert lone_words(r.stdout) == []
     if case.max_lines is not None:
         assert len(lines) <= case.max_lines, r.stdout
-        first = next(i for i, line in enumerate(lines) if line.startswith("┏"))
+        first = next(i - (not line.startswith("┏")) for i, line in enumerate(lines) if TABLE_TOP.match(line))
         assert first < case.first_table_by, r.stdout
         assert "--detail" in r.stdout  # says what to run for more
 
@@ -138,3 +159,18 @@ def test_a_theorem_row_can_pass(cli):
         assert all(cfg["theorem_m"] <= c["tightest_m"] <= c["tightest_big_m"] <= cfg["theorem_big_m"] for c in rows)
     train = json.loads(cli("train", "two-layer", "--json").stdout)
     assert train["runs"][0]["outcome"] == "global" and train["runs"][0]["theorems"]["output1_held"] is True
+
+
+def test_slq_values_are_marked_and_carry_intervals(cli, monkeypatch):
+    """Approximate (SLQ) values never pass for measurements: marked ≈ with their [interval], or 'too wide'."""
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    text = cli("hessian", "--spectrum", "slq", "--quiet").stdout
+    assert re.search(r"≈ 1\.\d+ +\[1\.\d+, 1\.\d+\]", text)  # cond10 and |λ|max beside their intervals
+    assert "no bound (SLQ)" in text and "95% confidence" in text
+    wide = cli("hessian", "--spectrum", "slq", "--shortcut", "0", "--init", "xavier", "--depth", "8",
+               "--lanczos-probes", "4", "--quiet").stdout
+    assert "too wide" in wide
+    sweep = cli("depth-sweep", "--depth", "2,4", "--trials", "2", "--exact-max-params", "300", "--network",
+                "2-shortcut,orthogonal", "--jobs", "1", "--quiet").stdout
+    rows = [line for line in sweep.splitlines() if line.strip().startswith("4 ")]
+    assert rows and all("≈[" in row or "too wide" in row for row in rows)
