@@ -12,27 +12,35 @@ from resnet_cli.report import fmt
 
 
 def hessian(p: Any, path: str) -> None:
-    """Histogram of the measured spectrum (SLQ: the density scaled to counts) and Theorem 1's prediction."""
+    """Histogram of the measured spectrum (SLQ: the density scaled to counts, marked approximate) and
+    Theorem 1's prediction; linear counts (a repeated eigenvalue is as tall as its multiplicity)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     spectra = p.spectra
     exact = [s["eigenvalues"] for s in spectra if "eigenvalues" in s]
+    trials = len(spectra)
     if exact:
-        ax.hist(np.concatenate(exact), bins=80, color="tab:blue", alpha=0.8, label="measured eigenvalues")
+        ax.hist(np.concatenate(exact), bins=80, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
+                color="tab:blue", alpha=0.8, label="measured eigenvalues" + (" (mean count over trials)" if trials > 1 else ""))
     elif spectra:
         nodes = np.concatenate([s["nodes"] for s in spectra])
         weights = np.concatenate([s["weights"] for s in spectra])
-        ax.hist(nodes, bins=80, weights=weights * p["n_params"] / len(spectra), color="tab:blue", alpha=0.8,
-                label="SLQ density (approximate, scaled to counts)")
-        ax.plot(nodes, np.zeros_like(nodes), linestyle="none", marker="x", color="0.2", label="SLQ Ritz values")
+        ax.hist(nodes, bins=80, weights=weights * p["n_params"] / trials, color="tab:blue", alpha=0.45,
+                hatch="//", edgecolor="tab:blue", label="≈ SLQ density (approximate, scaled to counts)")
+        ax.plot(nodes, np.zeros_like(nodes), linestyle="none", marker="x", color="0.2", clip_on=False,
+                label="SLQ Ritz values (nodes)")
     predicted = p.theory_eigenvalues
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
     ax.set_xlabel("eigenvalue λ")
-    ax.set_ylabel("count (symlog)")
-    ax.set_yscale("symlog", linthresh=1)
-    ax.set_title(p["network"]["description"], fontsize=9)
+    ax.set_ylabel("count per bin" + (" (mean over trials)" if trials > 1 else ""))
+    ax.set_ylim(bottom=0)
+    cfg = p["config"]
+    where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"
+    method = {"exact": "exact eigvalsh", "slq": f"SLQ {cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes"}
+    ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {trials} trial{'s' * (trials != 1)}, "
+                 f"{method.get(p['spectrum'], p['spectrum'])}\n{p['network']['description']}", fontsize=9)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     save_figure(fig, path)
 
@@ -65,28 +73,45 @@ def train(p: dict[str, Any], path: str) -> None:
     ax.set_title("Fig. 3 of Li et al.", fontsize=9)
     if hess:
         slq = any(h.get("approximate") for h in hess)
-        marks = ("x", "+") if slq else ("o", "s")
         x = np.array([h["loss_gap" if linear else "loss"] for h in hess], dtype=float)
         x = np.log10(np.where(x > 0, x, np.nan))
-        suffix = " (SLQ)" if slq else ""
         ax = axes[0, 1]
-        ax.plot(x, np.log10([max(h["abs_max"], 1e-300) for h in hess]), marker=marks[0], label="|λ|max" + suffix)
-        ax.plot(x, np.log10([max(h["abs_p10"], 1e-300) for h in hess]), marker=marks[1], label="|λ|p10" + suffix)
+        _trace_points(ax, x, hess, "abs_max", "|λ|max", "o", slq, log=True)
+        _trace_points(ax, x, hess, "abs_p10", "|λ|p10", "s", slq, log=True)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel(f"lg({label})")
         ax.set_ylabel("lg |λ|")
         ax.legend(fontsize=8)
-        ax.set_title("Fig. 6 of Li et al.", fontsize=9)
+        ax.set_title("Fig. 6 of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
         ax = axes[0, 2]
-        ax.plot(x, [h["index"] for h in hess], marker=marks[0], label="index" + suffix)
+        _trace_points(ax, x, hess, "index", "index", "o", slq, log=False)
         ax.xaxis.set_major_locator(MaxNLocator(5))
         ax.set_xlabel(f"lg({label})")
         ax.set_ylabel("index (share of λ < 0)")
         ax.legend(fontsize=8)
-        ax.set_title("Fig. 8 of Li et al.", fontsize=9)
+        ax.set_title("Fig. 8 of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
     fig.suptitle(net["description"], fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, name: str, marker: str,
+                  slq: bool, log: bool) -> None:
+    """One Hessian statistic along training: exact values joined by a line; SLQ estimates hollow, with their
+    interval as a bar, joined to nothing (a lower bound 0 on the lg axis: the bar runs to the axis' bottom)."""
+    y = np.array([h[key] for h in hess], dtype=float)
+    tiny = 1e-300
+    if not slq or not all(h.get("bounds") for h in hess):
+        ax.plot(x, np.log10(np.maximum(y, tiny)) if log else y, marker=marker, label=name)
+        return
+    lo = np.array([h["bounds"][key]["lower"] for h in hess], dtype=float)
+    hi = np.array([h["bounds"][key]["upper"] for h in hess], dtype=float)
+    if log:
+        floor = np.log10(max(np.min(y[y > 0]) if np.any(y > 0) else 1.0, tiny)) - 1.0  # where "0" is drawn
+        y, lo, hi = (np.log10(np.maximum(v, tiny)) for v in (y, lo, hi))
+        lo = np.maximum(lo, floor)
+    ax.errorbar(x, y, yerr=[np.maximum(y - lo, 0), np.maximum(hi - y, 0)], linestyle="none", marker=marker,
+                markerfacecolor="white", capsize=3, label=f"≈ {name} (SLQ)")
 
 
 def _depth_axis(ax: Any, depths: list[int]) -> None:
@@ -111,6 +136,25 @@ def _absent(p: dict[str, Any], name: str) -> str:
     return ", ".join(words.get(s, s) for s in sorted(statuses))
 
 
+def _slq_points(ax: Any, rows: list[dict[str, Any]], color: str, dodge: float = 1.0) -> None:
+    """SLQ cells: hollow markers with the interval as an error bar, joined to nothing; a 'too wide' interval
+    (unbounded above) is a hollow triangle at its lower bound with an arrow up."""
+    firm = [r for r in rows if r.get("cond10_lower") is not None and not r["cond10_too_wide"]]
+    wide = [r for r in rows if r.get("cond10_lower") is not None and r["cond10_too_wide"]]
+    if firm:
+        y = np.array([r["mean"] for r in firm], dtype=float)
+        lo = np.array([r["cond10_lower"] for r in firm], dtype=float)
+        hi = np.array([r["cond10_upper"] for r in firm], dtype=float)
+        ax.errorbar([r["depth"] * dodge for r in firm], y, yerr=[np.maximum(y - lo, 0), np.maximum(hi - y, 0)],
+                    linestyle="none", marker="o", markersize=8, markerfacecolor="white", markeredgewidth=1.5,
+                    color=color, capsize=4, zorder=4)
+    if wide:
+        lo = np.array([r["cond10_lower"] for r in wide], dtype=float)
+        ax.errorbar([r["depth"] * dodge for r in wide], lo, yerr=[np.zeros_like(lo), lo * 9.0], lolims=True,
+                    linestyle="none", marker="^", markersize=8, markerfacecolor="white", markeredgewidth=1.5,
+                    color=color, capsize=4, zorder=4)
+
+
 def depth_sweep(p: dict[str, Any], path: str) -> None:
     from matplotlib.lines import Line2D
 
@@ -120,50 +164,79 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
     ncols = 1 if init_cond else 2
     fig, axes = plt.subplots(1, ncols, figsize=(5.4 * ncols + 2.2, 4.2), squeeze=False)
     ax = axes[0, 0]
+    markers = dict(zip(cfg["network"], "osDvP"))
+    # networks side by side at each depth (log axis: a factor apart) so that equal values do not hide each other
+    dodge = {name: 1.045 ** (i - (len(cfg["network"]) - 1) / 2) for i, name in enumerate(cfg["network"])}
     extra: list[tuple[Any, str]] = []  # legend entries for markers shared by every network
+    missing: list[str] = []  # networks with no point: said under the axes, not as an empty legend entry
+    values: list[float] = []  # every drawn y value (the axis limits enclose them)
+    colors: dict[str, str] = {}
     for name in cfg["network"]:
         rows = [r for r in p["rows"] if r["network"] == name and r["status"] == "ok" and r["mean"] is not None]
         absent = _absent(p, name)
-        if absent:  # in the legend with the table's reason, so every network of the table is accounted for
-            ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.5",
-                    label=f"{name}: no points ({absent})")
+        if absent:
+            missing.append(f"{name} ({absent})")
             continue
         label = name
         partial = [r for r in p["rows"] if r["network"] == name and r["status"] in ("degenerate", "not-applicable")]
         if partial:
             label += " (gaps: " + ", ".join(sorted({"H = 0" if r["status"] == "degenerate" else "n/a"
                                                    for r in partial})) + ")"
-        x = np.array([r["depth"] for r in rows], dtype=float)
-        y = np.array([r["mean"] for r in rows], dtype=float)
-        s = np.array([r["std"] or 0.0 for r in rows], dtype=float)
-        lower = np.minimum(s, y * (1 - 1e-3))  # keep the lower bar above 0 on a log axis
-        line = ax.errorbar(x, y, yerr=[lower, s], marker="o", capsize=3, label=label)[0]
+        exact = [r for r in rows if r.get("spectrum") != "slq"]
         slq = [r for r in rows if r.get("spectrum") == "slq"]
-        if slq:  # estimated points: their own marker (one legend entry for all networks)
-            ax.plot([r["depth"] for r in slq], [r["mean"] for r in slq], linestyle="none", marker="x",
-                    markersize=10, markeredgewidth=2, color=line.get_color())
-            if not any(text.startswith("≈") for _, text in extra):
-                extra.append((Line2D([], [], linestyle="none", marker="x", markersize=10, markeredgewidth=2,
-                                     color="0.3"), "≈ SLQ estimate (approximate)"))
+        x = np.array([r["depth"] for r in exact], dtype=float) * dodge[name]
+        y = np.array([r["mean"] for r in exact], dtype=float)
+        s = np.array([r["std"] or 0.0 for r in exact], dtype=float)
+        lower = np.minimum(s, y * (1 - 1e-3))  # keep the lower bar above 0 on a log axis
+        if exact:
+            line = ax.errorbar(x, y, yerr=[lower, s], marker=markers[name], capsize=3, label=label)[0]
+            color = line.get_color()
+            values += list(y - lower) + list(y + s)
+        else:  # only estimates: a legend entry of the colour alone
+            color = ax._get_lines.get_next_color()
+            ax.plot([], [], marker=markers[name], linestyle="none", markerfacecolor="white", color=color,
+                    label=label)
+        colors[name] = color
+        if slq:
+            _slq_points(ax, slq, color, dodge[name])
+            values += [v for r in slq for v in (r["cond10_lower"], r["cond10_upper"], r["mean"])
+                       if v is not None and np.isfinite(v)]
+            values += [10 * r["cond10_lower"] for r in slq if r.get("cond10_too_wide")]
         theory = [(r["depth"], r["theory_cond10"]) for r in p["rows"]
                   if r["network"] == name and r.get("theory_cond10") is not None]
-        if init_cond and theory:
-            ax.plot([d for d, _ in theory], [v for _, v in theory], linestyle="--", color="black", linewidth=1,
-                    label=f"{name}: Theorem 1")
+        if init_cond and theory:  # drawn above the measured line (they coincide at zero init): dashed, on top
+            ax.plot([d * dodge[name] for d, _ in theory], [v for _, v in theory], linestyle=(0, (4, 3)), color="black",
+                    linewidth=1.2, zorder=5, label=f"{name}: Theorem 1")
+            values += [v for _, v in theory]
+    if any(r.get("cond10_lower") is not None for r in p["rows"]):
+        conf = next(r["confidence"] for r in p["rows"] if r.get("cond10_lower") is not None)
+        extra.append((Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
+                      f"≈ SLQ estimate, bar: {conf:.0%} interval (not a trend)"))
+        if any(r.get("cond10_too_wide") for r in p["rows"]):
+            extra.append((Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"),
+                          "≈ SLQ too wide: cond10 ≥ the triangle"))
     if init_cond:
         for name in cfg["network"]:
             beyond = [r["depth"] for r in p["rows"] if r["network"] == name and r["status"] == "beyond-precision"]
             if beyond:
-                ax.plot(beyond, [1e12] * len(beyond), linestyle="none", marker="^", color="0.3",
+                ax.plot([d * dodge[name] for d in beyond], [1e12] * len(beyond), linestyle="none", marker="^", markersize=8,
+                        color=colors.get(name, "0.3"),
                         label=f"{name}: > 1e12 (beyond float64)")
+                values.append(1e12)
     _depth_axis(ax, cfg["depth"])
     ax.set_yscale("log")
+    finite = [v for v in values if v is not None and np.isfinite(v) and v > 0]
+    if finite:
+        ax.set_ylim(min(finite) / 2.5, max(finite) * 2.5)
     ax.set_ylabel("initial cond10 = |λ|max/|λ|p10" if init_cond else f"best {p['quantity']}")
     handles, labels = ax.get_legend_handles_labels()
     for handle, text in extra:
         handles.append(handle)
         labels.append(text)
     ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    if missing:
+        ax.text(1.02, 0.0, "not drawn:\n" + "\n".join(missing), transform=ax.transAxes, fontsize=8, va="bottom",
+                color="0.3")
     ax.grid(True, which="both", alpha=0.3)
     if init_cond:
         ax.set_title("Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)", fontsize=9)
