@@ -240,8 +240,11 @@ def slq_quadrature(
     result = lanczos(matvec, V, steps)
     full = min(int(steps), n)
     nodes, weights, exact, residuals = [], [], [], []
+    from scipy.linalg import eigh_tridiagonal  # LAPACK stemr: the tridiagonal as is, no dense eigh
+
     for p in range(probes):
-        theta, vecs = np.linalg.eigh(result.tridiagonal(p))
+        k = int(result.steps[p])
+        theta, vecs = eigh_tridiagonal(result.alphas[p, :k], result.betas[p, : k - 1])
         nodes.append(theta)
         weights.append(vecs[0] ** 2)
         beta = 0.0 if result.last_beta is None else float(result.last_beta[p])
