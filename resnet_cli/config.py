@@ -106,6 +106,17 @@ def _num(value: float) -> str:
 MAX_LIST = 100_000  # longer lists are refused before they are built (a range like 1:3000000000)
 
 
+def _items(text: str, name: str) -> list[str]:
+    """The comma-separated items of `text`, stripped; an empty item (`4,,9`, `4,9,`) is refused, not skipped:
+    it is more likely a lost value than a wish."""
+    if not text.strip():
+        raise ConfigError(f"{name}: the list is empty")
+    parts = [p.strip() for p in text.split(",")]
+    if any(not p for p in parts):
+        raise ConfigError(f"{name} {text}: an item of the list is empty")
+    return parts
+
+
 def parse_int_list(text: str | int | list, name: str = "list") -> list[int]:
     """Parse "4,9,16", "1:5" (inclusive range), "2:32:x2" (geometric), "1:9:2" (step) or mixtures, into ints."""
     if isinstance(text, bool):
@@ -119,10 +130,7 @@ def parse_int_list(text: str | int | list, name: str = "list") -> list[int]:
             return list(text)
         text = ",".join(str(t) for t in text)
     values: list[int] = []
-    for part in str(text).split(","):
-        part = part.strip()
-        if not part:
-            continue
+    for part in _items(str(text), name):
         try:
             pieces = part.split(":")
             if len(pieces) == 1:
@@ -175,7 +183,7 @@ def parse_float_list(text: str | float | list, name: str = "list") -> list[float
                     raise ConfigError(f"{name} {text}: exponents must lie in [-300, 300]")
                 values = [10 ** (lo_f + (hi_f - lo_f) * i / max(n - 1, 1)) for i in range(n)]
             else:
-                values = [float(p) for p in text.split(",") if p.strip()]
+                values = [float(p) for p in _items(text, name)]
         except ValueError:
             raise ConfigError(f"{name}: cannot read {text!r} as numbers (e.g. 1e-3,1e-2 or logspace:-4:0:9)") from None
     if not values:
@@ -188,10 +196,11 @@ def parse_float_list(text: str | float | list, name: str = "list") -> list[float
 def parse_str_list(text: str | list, name: str = "list") -> list[str]:
     """Parse "cnn,resnet" or a TOML array of strings into a list of names."""
     if isinstance(text, list):
-        parts = [str(t).strip() for t in text]
+        values = [str(t).strip() for t in text]
+        if any(not v for v in values):
+            raise ConfigError(f"{name}: an item of the list is empty")
     else:
-        parts = [p.strip() for p in str(text).split(",")]
-    values = [p for p in parts if p]
+        values = _items(str(text), name)
     if not values:
         raise ConfigError(f"{name}: the list is empty")
     return values
@@ -282,7 +291,10 @@ class Settings:
         """defaults < the command's table in `source` (file or preset) < `overrides` (None = not given)."""
         names = {f.name for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
+        if source is not None and not str(source).strip():
+            raise ConfigError("--config '': must not be empty (leave the option out instead)")
         if source:
+            spelled: dict[str, str] = {}  # field -> the key of the file that set it
             section = SECTIONS.get(cls.COMMAND, cls.COMMAND.replace(" ", "-"))
             table = command_table(load_toml(source), section, source)
             renamed = RENAMED.get(cls.COMMAND, {})
@@ -298,6 +310,10 @@ class Settings:
                 if key not in names:
                     known = ", ".join(sorted(n.replace("_", "-") for n in names))
                     raise ConfigError(f"--config {source}: unknown key {raw_key!r} (known: {known})")
+                if key in spelled:
+                    raise ConfigError(f"--config {source}: {spelled[key]!r} and {raw_key!r} both set {flag_of(key)}; "
+                                      "keep one")
+                spelled[key] = raw_key
                 values[key] = cls._coerce(key, value)
         for key, value in (overrides or {}).items():
             if value is None:
@@ -356,6 +372,8 @@ class Settings:
         if tp is str:
             if isinstance(value, (list, dict, bool)):
                 raise ConfigError(f"{name} {value!r}: must be a string")
+            if not str(value).strip():  # `--cache ""` is not "no cache": a variable that was meant to be set
+                raise ConfigError(f"{name} {value!r}: must not be empty (leave the option out instead)")
             return str(value)
         return value
 
@@ -395,3 +413,65 @@ def require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
 
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Flags without effect under other choices: declared here, once, as data
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Inert:
+    """`flag` (a field) has no effect on `commands` when the field `when` takes one of `values` — or, with
+    `only=True`, when it takes any other value (the flag acts only under `values`)."""
+
+    commands: tuple[str, ...]
+    flag: str
+    when: str
+    values: tuple[Any, ...]
+    only: bool = False
+
+    def applies(self, settings: Any) -> bool:
+        if getattr(settings, "COMMAND", "") not in self.commands or not hasattr(settings, self.when):
+            return False
+        return (getattr(settings, self.when) in self.values) != self.only
+
+    def notice(self, settings: Any) -> str:
+        now = getattr(settings, self.when)
+        shown = now if not isinstance(now, bool) else str(now).lower()
+        if self.only:
+            wanted = " or ".join(f"{flag_of(self.when)} {v}" for v in self.values)
+            return f"note: {flag_of(self.flag)} has no effect with {flag_of(self.when)} {shown} (only with {wanted})"
+        return f"note: {flag_of(self.flag)} has no effect with {flag_of(self.when)} {shown}"
+
+
+_SHORTCUT = ("hessian", "train shortcut")
+_SPECTRUM = ("hessian", "train shortcut", "depth-sweep")
+INERT: tuple[Inert, ...] = (
+    *(Inert(_SPECTRUM, f, "spectrum", ("exact",)) for f in ("lanczos_probes", "lanczos_steps")),
+    Inert(_SHORTCUT, "plain_unit", "shortcut", (0,), only=True),
+    *(Inert(("hessian",), f, "at", ("init",)) for f in ("steps", "lr")),
+    *(Inert(("train shortcut",), f, "hessian_every", (0,)) for f in ("spectrum", "lanczos_probes", "lanczos_steps")),
+    *(Inert(("depth-sweep",), f, "measure", ("init-cond",)) for f in ("lr", "steps")),
+    *(Inert(("depth-sweep",), f, "measure", ("final-loss",))
+      for f in ("spectrum", "lanczos_probes", "lanczos_steps", "exact_max_params")),
+    Inert(("depth-sweep",), "exact_max_params", "spectrum", ("auto",), only=True),
+    Inert(("landscape deep-resnet",), "rho", "data", ("yun-example1",), only=True),
+    *(Inert(("landscape deep-resnet",), f, "finder", ("newton",)) for f in ("steps", "lr", "grad_tol")),
+    *(Inert(("landscape deep-resnet",), f, "finder", ("gd",)) for f in ("newton_steps", "newton_tol")),
+    Inert(("landscape deep-resnet",), "init_scale", "init", ("near-identity",), only=True),
+    Inert(("landscape deep-resnet",), "fc_width", "compare", ("fc",), only=True),
+    Inert(("train two-layer",), "same_teacher", "trials", (1,)),
+)
+
+
+def inert_notices(settings: Any, given: Any) -> list[str]:
+    """One "note: --X has no effect with --Y v" line per flag in `given` (the flags the user typed) that
+    the other settings make inert (the table `INERT`). The flag is not refused: the run is the same."""
+    lines = []
+    for rule in INERT:
+        if rule.flag in given and rule.applies(settings):
+            line = rule.notice(settings)
+            if line not in lines:
+                lines.append(line)
+    return lines

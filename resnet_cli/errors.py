@@ -1,8 +1,29 @@
 """Errors that mean "the user asked for something impossible".
 
-The CLI turns every `UserError` into one line on stderr and exit code 2 (DESIGN.md §2);
-anything else is an internal error (exit code 1).
+The CLI turns every `UserError` into one line on stderr and exit code 2 (the table is `edge.outcome`,
+docs/cli.md); anything else is an internal error (exit code 1). `quiet_floating_point()` keeps numpy's
+floating-point warnings (overflow, invalid value) from the user: a run that overflows reports it as a
+divergence in its result, not as warning lines.
 """
+
+import contextlib
+import warnings
+from typing import Iterator
+
+#: Messages of numpy's floating-point and empty-reduction RuntimeWarnings.
+FLOATING_POINT_MESSAGES = r"(overflow|invalid value|divide by zero|underflow) encountered|Mean of empty slice|" \
+                          r"Degrees of freedom <= 0|All-NaN (slice|axis) encountered"
+
+
+@contextlib.contextmanager
+def quiet_floating_point() -> Iterator[None]:
+    """Within the block: numpy's floating-point errors are ignored (np.errstate) and its RuntimeWarnings of
+    that kind filtered; results carry the non-finite values, and each experiment says "diverged"."""
+    import numpy as np
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=FLOATING_POINT_MESSAGES, category=RuntimeWarning)
+        yield
 
 
 class UserError(Exception):

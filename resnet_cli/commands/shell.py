@@ -9,6 +9,7 @@ here once (docs/architecture.md, "The flow of one command").
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 import warnings
@@ -21,7 +22,9 @@ from click.core import ParameterSource
 from resnet_cli import budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
 from resnet_cli.edge import OutputError
-from resnet_cli.errors import ConfigError
+from resnet_cli.config import inert_notices
+from resnet_cli.errors import ConfigError, quiet_floating_point
+from resnet_cli.outputs import real_target
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
@@ -59,8 +62,11 @@ def typed_settings(ctx: typer.Context) -> dict[str, Any]:
 def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any], view: View) -> Any:
     """Resolve the settings, check the outputs, run the experiment with progress, emit the result."""
     params = ctx.params
-    settings = settings_cls.resolve(params.get("config"), typed_settings(ctx), notify=notify)
+    typed = typed_settings(ctx)
+    settings = settings_cls.resolve(params.get("config"), typed, notify=notify)
     out, plot = params.get("out"), params.get("plot")
+    check_outputs({"--out": out, "--plot": plot,
+                   **{"--" + name.replace("_", "-"): params.get(name) for name in view.files}})
     check_out_path(out)
     if plot:
         if view.plot is None:
@@ -69,10 +75,12 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
         check_out_path(params.get(name), suffixes, "--" + name.replace("_", "-"))
+    for line in inert_notices(settings, typed):  # after every refusal: an error stays the one line
+        notify(line)
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet)
     started = time.monotonic()
-    with progress_bar(quiet, view.label) as update, one_line_warnings():
+    with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point():
         result = run(settings, progress=update)
     payload = result.to_dict()
     emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
@@ -80,6 +88,21 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
          hint=long_run_hint(settings, time.monotonic() - started),
          render_options={"detail": bool(params["detail"])} if "detail" in params else {})
     return result
+
+
+def check_outputs(paths: dict[str, str | None]) -> None:
+    """Refuse an empty output name (`--out ""` is not "no file") and two outputs naming one file (the second
+    write would replace the first: a result lost without a word)."""
+    seen: dict[str, str] = {}
+    for flag, path in paths.items():
+        if path is None:
+            continue
+        if not str(path).strip():
+            raise ConfigError(f"{flag} '': must not be empty (leave the option out instead)")
+        target = os.fspath(real_target(path))
+        if target in seen:
+            raise ConfigError(f"{seen[target]} and {flag} name the same file {path}: give each its own")
+        seen[target] = flag
 
 
 def announce_cost(settings: Any, quiet: bool) -> None:

@@ -13,6 +13,7 @@ import os
 import signal
 from typing import Any, Callable, Iterator
 
+from resnet_cli.errors import quiet_floating_point
 from resnet_cli.executor.blas import pin_blas
 
 _CELL_HOOK: Callable[[float], None] | None = None
@@ -46,12 +47,13 @@ def run_pinned(fn: Callable[[Any], Any], task: Any, slot: int | None = None) -> 
     pin_blas()
     shared = _SHARED_FRACTIONS
     if slot is None or shared is None:
-        return fn(task)
+        with quiet_floating_point():  # as in the parent (commands/shell.py): no warning lines from workers
+            return fn(task)
 
     def hook(fraction: float) -> None:
         shared[slot] = fraction
 
-    with cell_hook(hook):
+    with cell_hook(hook), quiet_floating_point():
         return fn(task)
 
 

@@ -28,7 +28,7 @@ import time
 import uuid
 from typing import Any, Callable, Sequence
 
-from resnet_cli.errors import UserError
+from resnet_cli.errors import UserError, quiet_floating_point
 from resnet_cli.executor.blas import pin_blas
 from resnet_cli.executor.cell import CellCancelled, cell_hook
 from resnet_cli.executor.pool import signals_deferred
@@ -118,7 +118,7 @@ def run_on_worker(fn: Callable[[Any], Any], blob: bytes, event_name: str) -> Any
     """Dask worker side of a cell: the task arrives as one in-band pickle; progress points check the flag."""
     task = pickle.loads(blob)
     pin_blas()
-    with cell_hook(_cancel_check(event_name)):
+    with cell_hook(_cancel_check(event_name)), quiet_floating_point():
         return fn(task)
 
 

@@ -76,7 +76,9 @@ class DeepResnetSettings(SweepSettings):
 
     COMMAND: ClassVar[str] = "landscape deep-resnet"
     data: str = setting("yun-example1")
-    rho: float = setting(0.5, min=0, open_min=True)
+    # bounded so that the risk (∝ ρ², ρ⁴ in the paper's closed forms) and the init's products stay finite:
+    # beyond, the statistics would be inf/nan rather than an answer
+    rho: float = setting(0.5, min=0, open_min=True, max=1e6)
     samples: int = setting(64, min=2, max=100000)
     dim: int = setting(4, min=1, max=1000)
     blocks: list[int] = setting([1], min=1, max=64)
@@ -92,7 +94,7 @@ class DeepResnetSettings(SweepSettings):
     gap_tol: float = setting(1e-4, min=0)
     eig_tol: float = setting(1e-5, min=0)
     init: str = setting("standard", choices=("standard", "near-identity"))
-    init_scale: float = setting(0.5, min=0, open_min=True)
+    init_scale: float = setting(0.5, min=0, open_min=True, max=1e3)
     finder: str = setting("newton", choices=FINDERS)
     newton_steps: int = setting(300, min=1, max=100000)
     newton_tol: float = setting(1e-10, min=0, open_min=True)

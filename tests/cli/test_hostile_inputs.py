@@ -39,7 +39,7 @@ SMALL = {
     "hessian": [*HES, "--depth", "2"],
     "train-shortcut": [*TSC, "--depth", "2", "--steps", "5"],
     "depth-sweep": [*DS, "--depth", "2", "--network", "xavier", "--trials", "1", "--jobs", "1"],
-    "deep-resnet": [*DR, "--trials", "1", "--steps", "20"],
+    "deep-resnet": [*DR, "--trials", "1", "--newton-steps", "20"],
 }
 
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-QUICK = ("landscape", "deep-resnet", "--trials", "3", "--steps", "400", "--quiet")
+QUICK = ("landscape", "deep-resnet", "--trials", "3", "--quiet")  # (--steps is for --finder gd)
 
 
 def test_json_rows_and_determinism(cli):
