@@ -52,7 +52,8 @@ def build(ctx: Context) -> None:
         if done.returncode != 0:
             raise UserError(f"resnet-cli landscape deep-resnet {shown}: exit {done.returncode}: "
                             + (done.stderr.strip().splitlines() or ["no message"])[-1])
-        parts.append(f"\n```\n$ resnet-cli landscape deep-resnet {shown}\n{done.stdout}```\n")
+        output = done.stdout.replace(f"wrote {ctx.docs}{os.sep}", "wrote docs/")  # as the flags are shown
+        parts.append(f"\n```\n$ resnet-cli landscape deep-resnet {shown}\n{output}```\n")
     write_atomic(ctx.docs / PAGE, "".join(parts))
 
 
