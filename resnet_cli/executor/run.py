@@ -24,6 +24,14 @@ def _check(n: int, weights: Sequence[float] | None, jobs: Any) -> list[float]:
     return w
 
 
+def _cached(fn: Callable[[Any], Any], tasks: list[Any], store: CellCache | None) -> tuple[list[Any], list[str]]:
+    """The results found in the cache (MISSING elsewhere) and every cell's key ("" without a cache)."""
+    if store is None:
+        return [MISSING] * len(tasks), [""] * len(tasks)
+    keys = [cell_key(fn, task) for task in tasks]
+    return [store.load(key) for key in keys], keys
+
+
 def run_cells(
     fn: Callable[[Any], Any],
     tasks: Iterable[Any],
@@ -53,14 +61,9 @@ def run_cells(
     report = progress or (lambda done, total: None)
     store = CellCache(cache, warn) if cache is not None else None
 
-    results: list[Any] = [MISSING] * n
-    keys: list[str] = [""] * n
-    done, total = 0.0, float(sum(w))
-    if store is not None:
-        for i, task in enumerate(tasks):
-            keys[i] = cell_key(fn, task)
-            results[i] = store.load(keys[i])
-            done += w[i] if results[i] is not MISSING else 0.0
+    results, keys = _cached(fn, tasks, store)
+    done = float(sum(w[i] for i in range(n) if results[i] is not MISSING))
+    total = float(sum(w))
     todo = sorted((i for i in range(n) if results[i] is MISSING), key=lambda i: -w[i])
     report(done, total)
 

@@ -163,6 +163,13 @@ def claims_fig5(p: dict) -> list[tuple[str, str, str]]:
             f"{fmt(os_[last], 3)} vs {'> 1e12' if xs[last] == float('inf') else fmt(xs[last], 3)}",
             "agrees" if len(slower) == len(common) else "partly",
         ))
+    return out + theorem1_claims(p)
+
+
+
+def theorem1_claims(p: dict) -> list[tuple[str, str, str]]:
+    """Theorem 1 at zero: n = 1 grows with depth, n ≥ 3 has H = 0."""
+    out = []
     one = ok_means(p, "1-shortcut")
     if len(one) >= 2:
         values = [v for _, v in one]
@@ -183,7 +190,6 @@ def claims_fig5(p: dict) -> list[tuple[str, str, str]]:
             "agrees" if degenerate else "differs",
         ))
     return out
-
 
 def identity_gap(p: dict) -> float:
     """L(I) − L_min: where a shortcut network at (nearly) zero starts, on the data of this result."""
@@ -252,6 +258,12 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
                 + (f"; at the top of our grid at depth {', '.join(map(str, edge))}" if edge else ""),
                 "agrees" if len(higher) == len(two) else ("partly" if higher else "differs"),
             ))
+    return out + flat_claims(p, figure)
+
+
+def flat_claims(p: dict, figure: str) -> list[tuple[str, str, str]]:
+    """Claims on the deepest networks' learning-rate grids, and (Figure 9) 1-shortcut against orthogonal."""
+    cfg, by, out = p["config"], rows_by(p), []
     deep = max(cfg["depth"])
     names = ["xavier"] if figure == "fig9" else ["xavier", "orthogonal"]
     label = {"xavier": "Xavier", "orthogonal": "orthogonal"}

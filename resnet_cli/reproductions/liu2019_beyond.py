@@ -121,28 +121,21 @@ def trend(cells: list[dict]) -> str:
     return "flat (intervals overlap)"
 
 
-def section(docs: Path) -> str:
-    record = read_record(docs, "liu2019-beyond")
-    secs = record.get("seconds", {})
-    done = {name: read_json(docs / "data" / f"liu2019-beyond-{name}.json") for name in RUNS}
-    total, cpu = record.get("wall", 0.0), record.get("cpu", 0.0)
-    # (data, seconds of its table, command) per run, as the tables below read them
-    done = {name: (data, 0.0, command(name)) for name, data in done.items()}
-    long_run = {m: cell(done["long"][0], m) for m in ("cnn-large-w", "resnet-large-w")}
-    grid = {mode: done[f"p-{i}"] for i, mode in enumerate(DATA_MODES)}
-    strides = {s: done[f"stride-{s}"] for s in STRIDES}
-    laws = {law: done[f"inputs-{law}"] for law in LAWS}
-    methods = {prior: done[f"methods-{prior}"] for prior in ("prior", "sphere")}
-    noise = {b: cell(done[f"noise-{b}"][0], "resnet-ssw") for b in ("4", "16")}
-    trace, _, trace_cmd = done["trace"]
+GRID = {mode: f"p-{i}" for i, mode in enumerate(DATA_MODES)}  # data mode -> run name
+KS = (4, 16, 36)
 
-    ps = PS
+
+def section(docs: Path) -> str:
+    """The section, from data/liu2019-beyond-*.json and the run record alone."""
+    record = read_record(docs, "liu2019-beyond")
+    d = {name: read_json(docs / "data" / f"liu2019-beyond-{name}.json") for name in RUNS}
     lines = [
         BEGIN,
         "## Liu et al. 2019 beyond the population loss: finite samples, SGD, overlapping filters, method definitions",
         "",
-        f"Made by `make reproduce-liu2019-beyond` on {record.get('date', '?')}, seed {SEED}, in {total:.0f} s "
-        f"wall clock and {cpu:.0f} s of CPU on 2 cores (two commands at a time; the grid is cut to fit 10 minutes: p ∈ {{2, 8, 16}}, B = 8, "
+        f"Made by `make reproduce-liu2019-beyond` on {record.get('date', '?')}, seed {SEED}, in "
+        f"{record.get('wall', 0.0):.0f} s wall clock and {record.get('cpu', 0.0):.0f} s of CPU on 2 cores (two "
+        "commands at a time; the grid is cut to fit 10 minutes: p ∈ {2, 8, 16}, B = 8, "
         "T1 + 5000 steps on the p grid, 200 trials per cell, 100 for online SGD; the seconds given per table "
         "add up the commands' own times). "
         "Rates are the share of trials at the global optimum with the 95% Wilson interval, and counts "
@@ -153,15 +146,24 @@ def section(docs: Path) -> str:
         "",
         "| claim or hypothesis | ours | command (seed 0) |",
         "|---|---|---|",
+        _rise_claim(d),
+        *_other_claims(d),
+        "",
+        *_tables(d, record.get("seconds", {})),
+        END,
     ]
-    rises = {mode: {m: trend([cell(d, m, p=p) for p in ps]) for m in ("cnn-large-w", "resnet-large-w")}
-             for mode, (d, _, _) in grid.items()}
-    sampled = [mode for mode in grid if mode != "population"]
-    any_rise = [f"{m} with {mode}" for mode in sampled for m, t in rises[mode].items() if t == "rises"]
-    p8 = {mode: cell(d, "resnet-ssw", p=8) for mode, (d, _, _) in grid.items()}
-    s_cells = {s: {m: cell(d, m) for m in TABLE1} for s, (d, _, _) in strides.items()}
-    mp = {prior: d for prior, (d, _, _) in methods.items()}
-    lines += [
+    return "\n".join(lines)
+
+
+def _rise_claim(d: dict[str, dict]) -> str:
+    """The first row: does the rate rise with p once samples and SGD noise are in?"""
+    ps, grid = PS, {mode: d[name] for mode, name in GRID.items()}
+    rises = {mode: {m: trend([cell(g, m, p=p) for p in ps]) for m in ("cnn-large-w", "resnet-large-w")}
+             for mode, g in grid.items()}
+    any_rise = [f"{m} with {mode}" for mode in grid if mode != "population" for m, t in rises[mode].items()
+                if t == "rises"]
+    long_run = {m: cell(d["long"], m) for m in ("cnn-large-w", "resnet-large-w")}
+    return (
         "| the rate rises with p (Table 1, reviewer 2); our hypothesis: the rise \"must come from what the "
         "population model leaves out (finite samples, SGD noise)\" | "
         + (f"**not supported**: within T1 + 5000 steps no rate rises from p = {ps[0]} to {ps[-1]} with any N "
@@ -170,54 +172,65 @@ def section(docs: Path) -> str:
         + "; ".join(f"{mode}: cnn {rises[mode]['cnn-large-w']}, resnet {rises[mode]['resnet-large-w']}"
                     for mode in grid)
         + ". What SGD does change: the CNN's trapped share falls with p while its undecided share grows ("
-        + "; ".join(f"{mode}: spurious " + " → ".join(str(cell(d, 'cnn-large-w', p=p)['spurious']) for p in ps)
-                    + ", undecided " + " → ".join(str(cell(d, 'cnn-large-w', p=p)['undecided']) for p in ps)
-                    for mode, (d, _, _) in grid.items() if mode != "population")
+        + "; ".join(f"{mode}: spurious " + " → ".join(str(cell(g, 'cnn-large-w', p=p)['spurious']) for p in ps)
+                    + ", undecided " + " → ".join(str(cell(g, 'cnn-large-w', p=p)['undecided']) for p in ps)
+                    for mode, g in grid.items() if mode != "population")
         + "): the noise loosens the spurious trap. With T1 + 20000 steps (N = 64, p = 16) those trials end "
         + ", ".join(f"{m} {counts(c)} (rate {c['rate']:.3f})" for m, c in long_run.items())
         + " against "
-        + ", ".join(f"{counts(cell(grid['N = 64'][0], m, p=16))}" for m in long_run)
+        + ", ".join(f"{counts(cell(grid['N = 64'], m, p=16))}" for m in long_run)
         + " after T1 + 5000"
         + (": the longer budget does not turn them into successes — SGD loosens the trap but does not make the "
-           "rate rise" if long_run["cnn-large-w"]["global"] - cell(grid["N = 64"][0], "cnn-large-w", p=16)["global"] < 20
+           "rate rise" if long_run["cnn-large-w"]["global"] - cell(grid["N = 64"], "cnn-large-w", p=16)["global"] < 20
            else ": the longer budget turns many of them into successes, so a rise with p under SGD is possible "
            "with longer runs")
-        + " | `" + grid["N = 256"][2] + "` (and the other N, `--online`); `" + done["long"][2] + "` |",
+        + " | `" + command(GRID["N = 256"]) + "` (and the other N, `--online`); `" + command("long") + "` |")
+
+
+def _other_claims(d: dict[str, dict]) -> list[str]:
+    """The rows after the first: two stages, SSW, batch size, strides, the prior, the readings of warm-up."""
+    p8 = {mode: cell(d[name], "resnet-ssw", p=8) for mode, name in GRID.items()}
+    noise = {b: cell(d[f"noise-{b}"], "resnet-ssw") for b in ("4", "16")}
+    ssw = {s: cell(d[f"stride-{s}"], "resnet-ssw") for s in STRIDES}
+    prior, sphere = d["methods-prior"], d["methods-sphere"]
+    return [
         "| two-stage behaviour survives SGD noise (reviewers) | see the trace below: "
-        + trace_summary(trace) + f" | `{trace_cmd}` |",
+        + trace_summary(d["trace"]) + f" | `{command('trace')}` |",
         "| SSW succeeds w.p. 1 (Theorems 1–2, population GD) | ResNet + SSW at p = 8: "
-        + ", ".join(f"{mode} {p8[mode]['rate']:.3f}" for mode in grid) + " | as the first row |",
+        + ", ".join(f"{mode} {c['rate']:.3f}" for mode, c in p8.items()) + " | as the first row |",
         "| (ours) SGD at the Theorem-2 step needs a batch that grows with p | ResNet + SSW at p = 32, N = 1024: "
         f"B = 4: {noise['4']['rate']:.3f} ({counts(noise['4'])}), B = 16: {noise['16']['rate']:.3f} "
         f"({counts(noise['16'])})"
         + (": the per-sample gradient in w has size ∝ √p, so at the step population GD tolerates, small batches "
            "keep v from settling (undecided, not trapped)" if noise["16"]["rate"] - noise["4"]["rate"] > 0.2 else
-           ": no batch effect measured") + " | `" + done["noise-4"][2] + "` |",
+           ": no batch effect measured") + " | `" + command("noise-4") + "` |",
         "| overlapping filters (reviewers ask; the theorems assume s = p) | ResNet + SSW at p = 8, k = 16: "
-        + ", ".join(f"s = {s}: {s_cells[s]['resnet-ssw']['rate']:.3f} ({counts(s_cells[s]['resnet-ssw'])})"
-                    for s in STRIDES) + " | `" + strides["1"][2] + "` |",
+        + ", ".join(f"s = {s}: {c['rate']:.3f} ({counts(c)})" for s, c in ssw.items())
+        + " | `" + command("stride-1") + "` |",
         "| SSW with the skip-layer prior reaches the optimum w.p. 1 | prior: "
-        + ", ".join(f"k = {k}: {cell(mp['prior'], 'resnet-ssw', k=k)['rate']:.3f}" for k in (4, 16, 36))
+        + ", ".join(f"k = {k}: {cell(prior, 'resnet-ssw', k=k)['rate']:.3f}" for k in KS)
         + "; `--teacher-v sphere`: "
-        + ", ".join(f"k = {k}: {cell(mp['sphere'], 'resnet-ssw', k=k)['rate']:.3f}" for k in (4, 16, 36))
-        + " | `" + methods["sphere"][2] + "` |",
+        + ", ".join(f"k = {k}: {cell(sphere, 'resnet-ssw', k=k)['rate']:.3f}" for k in KS)
+        + " | `" + command("methods-sphere") + "` |",
         "| ResNet without warm-up succeeds with a rate strictly between 0 and 1 (reviewer 2) | holds for the "
         "large step on w only ("
-        + ", ".join(f"{cell(mp['prior'], 'resnet-large-w', k=k)['rate']:.3f}" for k in (4, 16, 36))
+        + ", ".join(f"{cell(prior, 'resnet-large-w', k=k)['rate']:.3f}" for k in KS)
         + "); with the large step on both layers from step 0: "
-        + ", ".join(f"{cell(mp['prior'], 'resnet-large-both', k=k)['global']}/500" for k in (4, 16, 36))
-        + " at k = 4, 16, 36 — the gap to SSW depends on which reading is meant | `" + methods["prior"][2] + "` |",
-        "",
-        f"### Rate against p at k = 16, finite N and online SGD (B = 8, {secs.get('grid', 0.0):.0f} s)",
-        "",
-        "| data | method | " + " | ".join(f"p = {p}" for p in ps) + " | trend |",
-        "|---|---|" + "---|" * (len(ps) + 1),
+        + ", ".join(f"{cell(prior, 'resnet-large-both', k=k)['global']}/500" for k in KS)
+        + " at k = 4, 16, 36 — the gap to SSW depends on which reading is meant | `" + command("methods-prior") + "` |",
     ]
-    for mode, (d, _, _) in grid.items():
+
+
+def _tables(d: dict[str, dict], secs: dict[str, float]) -> list[str]:
+    """The tables under the claims (each headed by the seconds its commands took)."""
+    prior = d["methods-prior"]
+    lines = [f"### Rate against p at k = 16, finite N and online SGD (B = 8, {secs.get('grid', 0.0):.0f} s)", "",
+             "| data | method | " + " | ".join(f"p = {p}" for p in PS) + " | trend |",
+             "|---|---|" + "---|" * (len(PS) + 1)]
+    for mode, name in GRID.items():
         for m in TABLE1:
-            cs = [cell(d, m, p=p) for p in ps]
-            lines.append(f"| {mode} | {m} | " + " | ".join(f"{rate(c)} ({counts(c)})" for c in cs)
-                         + f" | {trend(cs)} |")
+            cs = [cell(d[name], m, p=p) for p in PS]
+            lines.append(f"| {mode} | {m} | " + " | ".join(f"{rate(c)} ({counts(c)})" for c in cs) + f" | {trend(cs)} |")
     lines += [
         "",
         "Population rows use the same T1 + 5000 steps as the SGD rows, so rows compare like with like (the "
@@ -225,18 +238,16 @@ def section(docs: Path) -> str:
         "Labels are noise-free, so (v*, a*) minimizes every empirical loss and SGD's noise vanishes at the "
         "optimum. Undecided trials are still moving when the budget ends.",
         "",
-        f"### Two-stage SGD trace (`{trace_cmd}`, {secs.get('trace', 0.0):.0f} s)",
+        f"### Two-stage SGD trace (`{command('trace')}`, {secs.get('trace', 0.0):.0f} s)",
         "",
-        *trace_table(trace),
+        *trace_table(d["trace"]),
         "",
         f"### Overlapping filters: rate against stride, p = 8, k = 16, population ({secs.get('strides', 0.0):.0f} s)",
         "",
         "| stride s | " + " | ".join(TABLE1) + " |",
         "|---|" + "---|" * 3,
-    ]
-    for s in STRIDES:
-        lines.append(f"| {s} | " + " | ".join(f"{rate(c)} ({counts(c)})" for c in s_cells[s].values()) + " |")
-    lines += [
+        *(f"| {s} | " + " | ".join(f"{rate(cell(d[f'stride-{s}'], m))} ({counts(cell(d[f'stride-{s}'], m))})"
+                                   for m in TABLE1) + " |" for s in STRIDES),
         "",
         "s = 8 = p is the non-overlapping net (the plane engine); s < p runs the full-vector engine on the "
         "closed-form stride-s population loss (Gaussian inputs). Steps: T1 + 20000.",
@@ -245,11 +256,8 @@ def section(docs: Path) -> str:
         "",
         "| inputs | " + " | ".join(TABLE1) + " |",
         "|---|" + "---|" * 3,
-    ]
-    for law, (d, _, _) in laws.items():
-        lines.append(f"| {law} | " + " | ".join(f"{rate(cell(d, m))} ({counts(cell(d, m))})" for m in TABLE1)
-                     + " |")
-    lines += [
+        *(f"| {law} | " + " | ".join(f"{rate(cell(d[f'inputs-{law}'], m))} ({counts(cell(d[f'inputs-{law}'], m))})"
+                                     for m in TABLE1) + " |" for law in LAWS),
         "",
         "For uniform and Rademacher inputs the population \"loss\" statistic is still the Gaussian closed form; the "
         "outcome uses φ and ‖a − a*‖, which do not depend on the law.",
@@ -259,22 +267,17 @@ def section(docs: Path) -> str:
         "",
         "| teacher v* | k | " + " | ".join(ALL) + " |",
         "|---|---|" + "---|" * 6,
-    ]
-    for prior, d in mp.items():
-        for k in (4, 16, 36):
-            lines.append(f"| {prior} | {k} | " + " | ".join(f"{cell(d, m, k=k)['rate']:.3f}" for m in ALL)
-                         + " |")
-    lines += [
+        *(f"| {name} | {k} | " + " | ".join(f"{cell(d[f'methods-{name}'], m, k=k)['rate']:.3f}" for m in ALL) + " |"
+          for name in ("prior", "sphere") for k in KS),
         "",
         "Theorem 1's output (1) with the m = M = ‖a*‖² behind the default stage-II step held for "
-        + ", ".join(f"{cell(mp['prior'], 'resnet-ssw', k=k)['output1_global']}" for k in (4, 16, 36))
+        + ", ".join(f"{cell(prior, 'resnet-ssw', k=k)['output1_global']}" for k in KS)
         + " of 500 ResNet + SSW trials (k = 4, 16, 36): it fails at T1, where aᵀa* is still below ‖a*‖² "
         "(median of min aᵀa*/‖a*‖² on [T1, T]: "
-        + ", ".join(f"{cell(mp['prior'], 'resnet-ssw', k=k)['a_dot_min_rel_median']:.2f}" for k in (4, 16, 36))
+        + ", ".join(f"{cell(prior, 'resnet-ssw', k=k)['a_dot_min_rel_median']:.2f}" for k in KS)
         + "). The theorem's m, M are not given; with m = 0.1‖a*‖², M = 1.1‖a*‖² see the trace above.",
-        END,
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def trace_summary(trace: dict) -> str:
