@@ -305,11 +305,10 @@ def depth_sweep(p: dict[str, Any], detail: bool = False) -> None:
         figure = "9" if cfg["act_mid"] == "identity" else "10"
         console.print(f"[bold]Best {p['quantity']} after {cfg['steps']} GD steps vs depth[/bold] "
                       f"(Li et al., Fig. {figure})")
-    # One table per measure row group; at most three networks per table so each fits 80 columns.
-    per_table = 3 if init_cond else 2
+    # At most three networks per table so each fits 80 columns (final-loss: the best rates behind --detail).
     names = cfg["network"]
-    for start in range(0, len(names), per_table):
-        _sweep_table(p, names[start:start + per_table], init_cond)
+    for start in range(0, len(names), 3):
+        _sweep_table(p, names[start:start + 3], init_cond)
     console.print(f"{mid}; {cfg['trials']} trials per cell (mean ± std); seed {cfg['seed']}")
     if p["spectrum"]:
         console.print(p["spectrum"])
@@ -320,13 +319,16 @@ def depth_sweep(p: dict[str, Any], detail: bool = False) -> None:
     for note in p["notes"]:
         console.print(f"[dim]note: {note}[/dim]")
     if not detail:
-        console.print("[dim]--detail: data, spectra" + ("" if init_cond else ", every learning rate") + "[/dim]")
+        console.print("[dim]--detail: the data" + (", every SLQ interval" if init_cond else
+                                                 ", the best learning rates, every rate") + "[/dim]")
         return
     console.print(f"data: {data['description']}; L_min (least squares) = {fmt(data['l_min'], 6)}")
     if slq:
         _slq_table(slq)
     if not init_cond:
         console.print(f"learning rates {', '.join(fmt(x, 3) for x in cfg['lr'])}")
+        for start in range(0, len(names), 5):
+            _sweep_table(p, names[start:start + 5], init_cond, best_lr=True)
         _grid(p)
 
 
@@ -341,16 +343,27 @@ def _slq_table(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _sweep_table(p: dict[str, Any], names: list[str], init_cond: bool) -> None:
+def _sweep_table(p: dict[str, Any], names: list[str], init_cond: bool, best_lr: bool = False) -> None:
+    """The result per depth and network; `best_lr` (final-loss, --detail): the best learning rate instead."""
     by_key = {(r["network"], r["depth"]): r for r in p["rows"]}
+    if best_lr:
+        table = _table(title="best learning rate (lowest mean where no trial diverged)", title_justify="left")
+        table.add_column("depth", justify="right")
+        for name in names:
+            table.add_column(name, justify="right")
+        for depth in p["config"]["depth"]:
+            lrs = [by_key[(name, depth)].get("best_lr") for name in names]
+            flat = [by_key[(name, depth)].get("best_lr_flat") for name in names]
+            table.add_row(str(depth), *["—" if lr is None else fmt(lr, 3) + (" (flat)" if f else "")
+                                        for lr, f in zip(lrs, flat)])
+        console.print(table)
+        return
     table = _table()
     table.add_column("depth", justify="right")
     theory = {name for name in names
               if init_cond and any(r.get("theory_cond10") is not None for r in p["rows"] if r["network"] == name)}
     for name in names:
         table.add_column(name, justify="right")
-        if not init_cond:
-            table.add_column("best lr", justify="right")
         if name in theory:
             table.add_column("Theorem 1", justify="right", style="dim")
     for depth in p["config"]["depth"]:
@@ -358,9 +371,6 @@ def _sweep_table(p: dict[str, Any], names: list[str], init_cond: bool) -> None:
         for name in names:
             row = by_key[(name, depth)]
             cells.append(cell_text(row))
-            if not init_cond:
-                lr = row.get("best_lr")
-                cells.append("—" if lr is None else fmt(lr, 3) + (" (flat)" if row["best_lr_flat"] else ""))
             if name in theory:
                 cells.append(fmt(row.get("theory_cond10")))
         table.add_row(*cells)

@@ -52,9 +52,9 @@ def test_init_cond_json_rows(cli, js, one_line_error):
 
 
 def test_final_loss_table_json_and_diverged_rates(cli, js, one_line_error):
-    r = cli("depth-sweep", *SMALL_TRAIN, "--network", "2-shortcut,orthogonal", "--quiet", "--jobs", "1")
+    r = cli("depth-sweep", *SMALL_TRAIN, "--network", "2-shortcut,orthogonal", "--quiet", "--jobs", "1", "--detail")
     assert r.code == 0, r.stderr
-    assert "best lr" in r.stdout and "diverged" in r.stdout and "Fig. 9" in flat(r.stdout)
+    assert "best learning rate" in r.stdout and "diverged" in r.stdout and "Fig. 9" in flat(r.stdout)
     p = js(*SMALL_TRAIN, "--network", "2-shortcut,orthogonal", "--jobs", "1")
     assert p["quantity"] == "final loss − L_min"
     for row in p["rows"]:
