@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 from resnet_cli.errors import ConfigError
-from resnet_cli.vocabulary import RENAMED, SECTIONS, notice
+from resnet_cli.vocabulary import SECTIONS, rename_values, renamed_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -293,20 +293,15 @@ class Settings:
         values: dict[str, Any] = {}
         if source is not None and not str(source).strip():
             raise ConfigError("--config '': must not be empty (leave the option out instead)")
+        notes: list[str] = []  # deprecation notices, printed once the settings are valid (an error stays one line)
         if source:
             spelled: dict[str, str] = {}  # field -> the key of the file that set it
             section = SECTIONS.get(cls.COMMAND, cls.COMMAND.replace(" ", "-"))
             table = command_table(load_toml(source), section, source)
-            renamed = RENAMED.get(cls.COMMAND, {})
             for raw_key, value in table.items():
                 if raw_key in IGNORED_KEYS:
                     continue
-                flag = "--" + raw_key.replace("_", "-")
-                if flag in renamed:
-                    if notify is not None:
-                        notify(notice(f"config key {raw_key!r} ({flag})", renamed[flag]))
-                    flag = renamed[flag]
-                key = flag[2:].replace("-", "_")
+                key = renamed_key(cls.COMMAND, raw_key, notes.append)[2:].replace("-", "_")
                 if key not in names:
                     known = ", ".join(sorted(n.replace("_", "-") for n in names))
                     raise ConfigError(f"--config {source}: unknown key {raw_key!r} (known: {known})")
@@ -321,8 +316,10 @@ class Settings:
             if key not in names:
                 raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
             values[key] = cls._coerce(key, value)
-        settings = cls(**values)
+        settings = cls(**rename_values(cls.COMMAND, values, notes.append))
         settings.validate()
+        for note in notes if notify is not None else ():
+            notify(note)
         return settings
 
     @classmethod

@@ -1,9 +1,17 @@
-"""The vocabulary of the command line: one flag per idea, and the old spellings kept for one release.
+"""The vocabulary of the command line: one flag per idea, and every deprecated spelling in one place.
 
-`RENAMED[command][old] = new` lists the spellings of release 0.1 that still work in 0.2 as hidden aliases:
-the CLI rewrites them (and config-file keys) to the new flag and prints a one-line notice on stderr.
+Two kinds of old spelling are kept as hidden aliases until release `REMOVED_IN`:
+
+- `RENAMED[command][old] = new`: flag names. The CLI rewrites them in argv (`rewrite_argv`) and
+  `config.Settings.resolve` rewrites the same names as TOML keys (`renamed_key`), each with a one-line
+  notice on stderr;
+- `RENAMED_VALUES[command][field][old] = new`: values of a setting (success-rate's method names), rewritten
+  by `Settings.resolve` for flags, TOML files and Python alike (`rename_values`), with the same notice.
+
+They are the spellings of the development snapshots before release 0.1.0 (the names before "one flag per
+idea"); release 0.1.0 (this package's version) accepts them with a notice and `REMOVED_IN` drops them.
 `docs/cli.md` holds the table of every flag and its idea; a test checks it against the registered options.
-No CLI library is imported here: `config.py` uses the same table for TOML keys.
+No CLI library is imported here.
 """
 
 from __future__ import annotations
@@ -37,13 +45,51 @@ RENAMED: dict[str, dict[str, str]] = {
     "landscape deep-resnet": {"--inits": "--trials"},
 }
 
+#: Old values of a setting -> new ones, per command and settings field (the method names before the
+#: large-step variants were told apart; docs/success-rate.md).
+RENAMED_VALUES: dict[str, dict[str, dict[str, str]]] = {
+    "success-rate": {"method": {"cnn": "cnn-large-w", "resnet": "resnet-large-w"}},
+}
+
+#: The release that removes every old spelling above (the package is at 0.1.x: they work until then).
+REMOVED_IN = "0.2.0"
+
 # The TOML table of each command in a config file or preset.
 SECTIONS: dict[str, str] = {command: command.replace(" ", "-") for command in RENAMED}
 
 
 def notice(old: str, new: str) -> str:
     """The one-line deprecation notice for an old spelling."""
-    return f"note: {old} is deprecated and will be removed in the next release; use {new}"
+    return f"note: {old} is deprecated and will be removed in release {REMOVED_IN}; use {new}"
+
+
+def renamed_key(command: str, raw_key: str, notify=None) -> str:
+    """The flag a TOML key of `command`'s table stands for (``eta`` -> ``--lr``), with a notice if it was an
+    old spelling: what `config.Settings.resolve` reads keys through."""
+    flag = "--" + raw_key.replace("_", "-")
+    new = RENAMED.get(command, {}).get(flag)
+    if new is None:
+        return flag
+    if notify is not None:
+        notify(notice(f"config key {raw_key!r} ({flag})", new))
+    return new
+
+
+def rename_values(command: str, values: dict, notify=None) -> dict:
+    """`values` (field -> value) with the old values of `RENAMED_VALUES[command]` replaced, one notice per old
+    value used (in the order given); lists are rewritten item by item."""
+    out = dict(values)
+    for field, table in RENAMED_VALUES.get(command, {}).items():
+        if field not in out or out[field] is None:
+            continue
+        value = out[field]
+        items = value if isinstance(value, list) else [value]
+        for old in dict.fromkeys(item for item in items if isinstance(item, str) and item in table):
+            if notify is not None:
+                notify(notice(f"--{field.replace('_', '-')} {old}", table[old]))
+        renamed = [table.get(item, item) if isinstance(item, str) else item for item in items]
+        out[field] = renamed if isinstance(value, list) else renamed[0]
+    return out
 
 
 def rewrite_argv(argv: list[str], notify) -> list[str]:

@@ -24,7 +24,7 @@ from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, P
                                               window_points)
 from resnet_cli.models import two_layer as tl
 from resnet_cli.rng import cell_rng
-from resnet_cli.vocabulary import notice
+from resnet_cli.vocabulary import RENAMED_VALUES
 from resnet_cli.experiments.summary import short_repr
 
 # method -> (student, schedule). Without warm-up there are two readings of "no SSW" (issue 12), both here:
@@ -42,8 +42,8 @@ METHODS: dict[str, tuple[str, str]] = {
     "resnet-layerwise": ("resnet", "layerwise"),
     "resnet-a-first": ("resnet", "a-first"),
 }
-# The names of release 0.1: still accepted (rewritten with a one-line notice by `SuccessSettings.resolve`).
-ALIASES: dict[str, str] = {"cnn": "cnn-large-w", "resnet": "resnet-large-w"}
+# Old method names, still accepted (resnet_cli/vocabulary.py: `Settings.resolve` rewrites them, with a notice).
+ALIASES: dict[str, str] = RENAMED_VALUES["success-rate"]["method"]
 
 
 def method_spec(name: str) -> tuple[str, str]:
@@ -75,16 +75,6 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
     method: list[str] = setting(["cnn-large-w", "resnet-large-w", "resnet-ssw"], choices=(*METHODS, *ALIASES))
     trials: int = setting(1000, min=1)
     seed: int = setting(0)
-
-    @classmethod
-    def resolve(cls, source=None, overrides=None, *, notify=None):  # type: ignore[override]
-        """As `Settings.resolve`, then the method names of release 0.1 rewritten, with a notice."""
-        settings = super().resolve(source, overrides, notify=notify)
-        for old in dict.fromkeys(m for m in settings.method if m in ALIASES):
-            if notify is not None:
-                notify(notice(f"--method {old}", ALIASES[old]))
-        settings.method = [ALIASES.get(m, m) for m in settings.method]
-        return settings
 
     def check(self) -> None:
         super().check()

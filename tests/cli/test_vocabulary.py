@@ -1,5 +1,5 @@
 """One vocabulary: the table of docs/cli.md is the set of options every command registers, one idea per
-flag, and the old spellings of release 0.1 still reach the new flags (with a notice)."""
+flag, and the old spellings (resnet_cli/vocabulary.py) still reach the new flags (with a notice)."""
 
 from __future__ import annotations
 
@@ -92,3 +92,36 @@ def test_choices_are_listed_in_help(help_text):
     assert "[exact|slq|inertia]" in text
     text = help_text("success-rate")
     assert "4:100:x2" in text and "💯" not in text
+
+
+def test_deprecations_live_in_vocabulary_and_end_after_this_version():
+    """Every old spelling is in resnet_cli/vocabulary.py, removed in a release after the package's version."""
+    from resnet_cli import __version__
+    from resnet_cli.experiments import success_rate
+    from resnet_cli.vocabulary import REMOVED_IN, RENAMED_VALUES, notice
+
+    as_tuple = lambda version: tuple(int(part) for part in version.split(".")[:3])  # noqa: E731
+    assert as_tuple(REMOVED_IN) > as_tuple(__version__)
+    assert f"removed in release {REMOVED_IN}" in notice("--old", "--new")
+    assert success_rate.ALIASES is RENAMED_VALUES["success-rate"]["method"]
+    assert "resolve" not in vars(success_rate.SuccessSettings)  # no per-command override: config.resolve does it
+    root = Path(__file__).resolve().parents[2] / "resnet_cli"
+    for path in root.rglob("*.py"):
+        if path.name != "vocabulary.py":
+            text = path.read_text(encoding="utf-8")
+            assert "is deprecated" not in text and "release 0.2" not in text, path
+
+
+def test_old_values_are_rewritten_for_flags_files_and_python(tmp_path):
+    from resnet_cli.experiments.success_rate import SuccessSettings
+
+    notes = []
+    settings = SuccessSettings.resolve(None, {"method": "cnn,resnet-ssw,cnn"[:-4]}, notify=notes.append)
+    assert settings.method == ["cnn-large-w", "resnet-ssw"] and len(notes) == 1 and "--method cnn" in notes[0]
+    cfg = tmp_path / "old.toml"
+    cfg.write_text('[success-rate]\nmethods = ["resnet"]\neta = 0.1\n', encoding="utf-8")
+    notes.clear()
+    settings = SuccessSettings.resolve(str(cfg), notify=notes.append)
+    assert settings.method == ["resnet-large-w"] and settings.lr == 0.1
+    assert [n.split(" is deprecated")[0] for n in notes] == [
+        "note: config key 'methods' (--methods)", "note: config key 'eta' (--eta)", "note: --method resnet"]
