@@ -22,6 +22,6 @@ def command(ctx: typer.Context, *, data: o.Data, rho: o.Rho, samples: o.Samples,
             newton_steps: o.NewtonSteps, newton_tol: o.NewtonTol, dedup_tol: o.DedupTol, eig_tol_alt: o.EigTolAlt,
             jobs: o.Jobs, dask: o.Dask, cache: o.Cache, seed: o.Seed,
             config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None,
-            quiet: o.Quiet = False) -> None:
+            quiet: o.Quiet = False, detail: o.Detail = False) -> None:
     """Critical points of deep ResNets (and FC ReLU nets) against the best linear predictor (Yun et al. 2019)."""
     run_command(ctx, exp.DeepResnetSettings, exp.run, VIEW)

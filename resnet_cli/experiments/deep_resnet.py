@@ -17,10 +17,20 @@ Each point is classified against the best linear predictor's risk R_lin (least s
 - strictly better:  R < R_lin − gap_tol·R_lin
 - as good (equal):  |R − R_lin| ≤ gap_tol·R_lin
 - worse, strict saddle: R > R_lin + gap_tol·R_lin and λmin < −eig_tol·max|λ| of the point's Hessian
-- worse, counterexample: worse and no negative curvature beyond that tolerance — a (possibly degenerate)
+- worse, counterexample: worse, no negative curvature beyond --eig-tol NOR beyond --eig-tol-alt, and the
+  escape probe (random steps in the Hessian's null space) finds no descent — a (possibly degenerate)
   local minimum worse than linear. Yun et al.'s theorem says a ResNet has none (under its conditions).
-- worse, kink_undecided: worse, at a point where a ReLU kink sits on a sample, and the second-order
-  information available there certifies neither a saddle nor a minimum.
+- worse, undecided: every other worse point without certified negative curvature at --eig-tol, with its
+  reasons (`critical_points.honest_kind`): at a ReLU kink where the second-order information certifies
+  neither a saddle nor a minimum; a strict saddle (or undecided) at --eig-tol-alt; descent found by the
+  escape probe. `kind_at_eig_tol` keeps the class by curvature alone.
+
+The index is reported as a count and a fraction: `index_count` negative eigenvalues of the point's Hessian
+(dimension `index_dim`), `index` = their ratio. Every point the finder returns — converged or not — also
+gets `flatness` (`critical_points.gradient_flatness`: ‖Hg‖/‖g‖ and the share of ‖g‖² in the near-kernel of
+H) and `stationary`: "critical" (the finder converged), "gradient-flat" (it did not, and g lies in the
+near-kernel of H: Frye et al. 2021, "Critical point-finding methods reveal gradient-flat regions of deep
+network losses") or "neither".
 
 GD points: the Hessian is the engine's (σ'(0) = 0); at a kink point it is the Hessian of that ONE smooth
 piece, and the point says so (`hessian_kind`). Newton points: `analyse_point` — the smooth gradient norm
@@ -285,19 +295,21 @@ def gradient_descent(
 
 
 def classify(risk: float, lam_min: float, lam_absmax: float, linear_risk: float, scale: float,
-             cfg: DeepResnetSettings, kinks: int = 0) -> str:
+             cfg: DeepResnetSettings, kinks: int = 0, eig_tol: float | None = None) -> str:
     """One of "better", "equal", "strict_saddle", "counterexample", "kink_undecided".
 
     At a point where a ReLU kink sits on a sample (kinks > 0) the Hessian is that of one smooth piece
     (σ'(0) = 0); its negative curvature may point across the kink, so it certifies nothing: a worse point
-    there with λmin < 0 is "kink_undecided" (counted, never dropped).
+    there with λmin < 0 is "kink_undecided" (counted, never dropped). `eig_tol` defaults to --eig-tol.
+    The label a point is reported with is `critical_points.honest_kind` of this class.
     """
+    eig_tol = cfg.eig_tol if eig_tol is None else eig_tol
     gap = risk - linear_risk
     if gap < -cfg.gap_tol * scale:
         return "better"
     if gap <= cfg.gap_tol * scale:
         return "equal"
-    if lam_min < -cfg.eig_tol * max(lam_absmax, 1e-300):
+    if lam_min < -eig_tol * max(lam_absmax, 1e-300):
         return "kink_undecided" if kinks > 0 else "strict_saddle"
     return "counterexample"
 
@@ -313,7 +325,10 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
 
     better, equal = kinds.count("better"), kinds.count("equal")
     saddle, counter = kinds.count("strict_saddle"), kinds.count("counterexample")
-    undecided = kinds.count("kink_undecided")
+    undecided = kinds.count("undecided")
+    reasons = {code: sum(any(r["code"] == code for r in p["undecided_reasons"]) for p in done)
+               for code in cp.UNDECIDED_REASONS}
+    stationary = [p["stationary"] for p in points]
     risks = [p["risk"] for p in done]
     row: dict[str, Any] = {
         "network": network,
@@ -327,11 +342,20 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
         "strictly_better": better,
         "equal": equal,
         "worse": saddle + counter + undecided,
-        "worse_at_kink_undecided": undecided,
+        "undecided": undecided,
+        "undecided_reasons": reasons,
+        "worse_at_kink_undecided": reasons["kink"],
         "share_at_least_linear": share(better + equal),
         "share_strictly_better": share(better),
         "share_strict_saddle": share(saddle),
         "counterexamples": counter,
+        "critical": stationary.count("critical"),
+        "gradient_flat": stationary.count("gradient-flat"),
+        "neither_critical_nor_flat": stationary.count("neither"),
+        "saddle_index_min": min((p["index"] for p in done if p["kind"] == "strict_saddle"), default=float("nan")),
+        "saddle_index_max": max((p["index"] for p in done if p["kind"] == "strict_saddle"), default=float("nan")),
+        "saddle_index_counts": sorted({(p["index_count"], p["index_dim"]) for p in done
+                                       if p["kind"] == "strict_saddle"}),
         "best_risk": min(risks) if risks else float("nan"),
         "worst_risk": max(risks) if risks else float("nan"),
         "linear_risk": linear_risk,
@@ -345,10 +369,14 @@ def _summarise(network: str, blocks: int, n_params: int, width: int, hidden: int
 
 def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np.ndarray], np.ndarray],
             linear_risk: float, scale: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
+            problem: cp.Problem, grad_at: Callable[[np.ndarray], np.ndarray],
             progress: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Hessian and class at every GD end point; ``progress(points done)`` after each."""
+    """Hessian, class (`classify` at both tolerances, the escape probe, `critical_points.honest_kind`) and
+    gradient flatness (of `grad_at(θ)`, the min-norm subgradient) at every GD end point; ``progress(points
+    done)`` after each."""
     out = []
     for b in range(res.theta.shape[0]):
+        th = res.theta[b]
         point: dict[str, Any] = {
             "network": network,
             "blocks": blocks,
@@ -361,19 +389,32 @@ def _points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[np
             "kinks": int(res.kinks[b]),
             "steps": int(res.steps[b]),
         }
+        H = hess_fn(th)
+        flat = cp.gradient_flatness(grad_at(th), H, cfg.eig_tol)
+        point.update(flatness=flat, stationary=cp.stationarity_class(point["converged"], flat),
+                     undecided_reasons=[])
         if res.converged[b]:
-            evals = np.linalg.eigvalsh(hess_fn(res.theta[b]))
+            evals, evecs = np.linalg.eigh(H)
             lam_min, lam_absmax = float(evals[0]), float(np.abs(evals).max())
             point["lambda_min"] = lam_min
             point["lambda_max"] = float(evals[-1])
-            point["kind"] = classify(point["risk"], lam_min, lam_absmax, linear_risk, scale, cfg, point["kinks"])
+            args = (point["risk"], lam_min, lam_absmax, linear_risk, scale, cfg, point["kinks"])
+            raw, alt = classify(*args), classify(*args, eig_tol=cfg.eig_tol_alt)
+            probe = None
+            if raw in ("counterexample", "kink_undecided"):
+                null = evecs[:, np.abs(evals) <= cfg.eig_tol * max(lam_absmax, 1e-300)]
+                probe = cp.escape_probe(problem, th, null, directions=ESCAPE_DIRECTIONS)
+            point["kind"], point["undecided_reasons"] = cp.honest_kind(raw, alt, probe, cfg.eig_tol_alt)
+            neg = int((evals < -cfg.eig_tol * max(lam_absmax, 1e-300)).sum())
+            point.update(kind_at_eig_tol=raw, alt={"eig_tol": cfg.eig_tol_alt, "kind": alt}, escape_probe=probe,
+                         index=neg / evals.size, index_count=neg, index_dim=int(evals.size))
         else:
             point["lambda_min"] = float("nan")
             point["lambda_max"] = float("nan")
             point["kind"] = "not_converged"
         # the engine's Hessian takes σ'(0) = 0: at a kink point it is ONE smooth piece's, and we say so
         point["hessian_kind"] = "smooth" if point["kinks"] == 0 else "sigma0_piece"
-        point.update(extra(res.theta[b]))
+        point.update(extra(th))
         out.append(point)
         if progress is not None:
             progress(b + 1)
@@ -441,21 +482,26 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
             point["recheck_failed"] = bool(info["clarke_norm"] >= cfg.newton_tol)
             alt = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol_alt, probe_directions=0, **kw)
             hess = info["hessian"]
+            kind, reasons = cp.honest_kind(info["kind"], alt["kind"], info["escape_probe"], cfg.eig_tol_alt)
             point.update({
                 "clarke_norm": info["clarke_norm"], "engine_clarke_norm": info["engine_clarke_norm"],
                 "stationarity": max(info["clarke_norm"], float(fr.kink_gap[b])),
                 "kinks": len(info["kinks"]), "kink_entries": info["kinks"], "on_kink": info["on_kink"],
                 "nested_kinks": info["nested_kinks"], "hessian": hess, "hessian_kind": hess["kind"],
                 "lambda_min": hess["lambda_min"], "lambda_max": hess["lambda_max"], "pieces": info["pieces"],
-                "index": info["index"], "kind": info["kind"], "escape_probe": info["escape_probe"],
+                "index": info["index"], "index_count": hess["negative"], "index_dim": hess["dim"],
+                "kind": kind, "kind_at_eig_tol": info["kind"], "undecided_reasons": reasons,
+                "escape_probe": info["escape_probe"], "flatness": info["flatness"], "stationary": "critical",
                 "alt": {"eig_tol": cfg.eig_tol_alt, **_class_of(alt)},
                 "duplicate_of": None if same_point[b] == b else same_point[b],
                 "same_predictor_as": None if same_predictor[b] == b else same_predictor[b],
             })
         else:
+            flat = cp.flatness_at(problem, fr.theta[b], cfg.eig_tol)
             point.update({"stationarity": max(float(fr.residual[b]), float(fr.kink_gap[b])),
                           "kinks": len(fr.kinks[b]), "lambda_min": float("nan"), "lambda_max": float("nan"),
-                          "kind": "not_converged"})
+                          "kind": "not_converged", "undecided_reasons": [], "flatness": flat,
+                          "stationary": cp.stationarity_class(False, flat)})
         point.update(extra(fr.theta[b]))
         point["parameters"] = cp.export_point(problem, fr.theta[b])
         out.append(point)
@@ -472,7 +518,7 @@ def _newton_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings) -> di
     enumerated = [p["pieces"] for p in kinked if p["pieces"]["enumerated"]]
     negative = [pc for pc in enumerated if any(r["negative"] for r in pc["all"])]
     alt = [p["alt"]["kind"] for p in done]
-    worse_flat = [p for p in done if p["kind"] in ("counterexample", "kink_undecided")]
+    worse_flat = [p for p in done if p["kind_at_eig_tol"] in ("counterexample", "kink_undecided")]
     not_saddle = [p["risk"] for p in done if p["kind"] != "strict_saddle"]
     linear_risk = points[0]["risk"] - points[0]["gap"] if points else float("nan")
     return {
@@ -487,13 +533,14 @@ def _newton_summary(points: list[dict[str, Any]], cfg: DeepResnetSettings) -> di
         "strict_saddles": len(saddles),
         "max_risk_ratio_not_saddle": (max(not_saddle) / linear_risk) if not_saddle and linear_risk > 0
         else float("nan"),
-        "saddle_index_min": min((p["index"] for p in saddles), default=float("nan")),
-        "saddle_index_max": max((p["index"] for p in saddles), default=float("nan")),
         "max_smooth_grad_norm_at_kinks": max((p["grad_norm"] for p in kinked), default=float("nan")),
         "max_clarke_norm": max((p["clarke_norm"] for p in done), default=float("nan")),
         "points_with_negative_piece": len(negative),
         "pieces_lambda_min": min((pc["lambda_min"] for pc in negative), default=float("nan")),
         "too_many_pieces": sum(not p["pieces"]["enumerated"] for p in kinked),
+        "probed": len(worse_flat),
+        "no_negative_curvature": sum(p["kind_at_eig_tol"] == "counterexample" for p in done),
+        "kink_neither": sum(p["kind_at_eig_tol"] == "kink_undecided" for p in done),
         "escape_found": sum(bool(p["escape_probe"] and p["escape_probe"]["descent"]) for p in worse_flat),
         "eig_tol_alt": cfg.eig_tol_alt,
         "strict_saddles_alt": alt.count("strict_saddle"),
@@ -623,11 +670,13 @@ def run_cell(task: CellTask, progress: Callable[[float], None] | None = None) ->
         res = gradient_descent(rg, task.theta0, steps=cfg.steps, lr=cfg.lr, grad_tol=cfg.grad_tol,
                                direction=steer, progress=lambda it, steps: report(it / steps))
     after_finder = lambda points: report(1, points)  # noqa: E731
+    problem = cp.Problem(shape, X, Y)
     if res is not None and cfg.finder == "gd":
-        pts = _points(net, L, res, hf, task.linear_risk, task.scale, cfg, extra, after_finder)
+        grad_at = lambda th: steer(th[None], rg(th[None])[1])[0][0]  # noqa: E731
+        pts = _points(net, L, res, hf, task.linear_risk, task.scale, cfg, extra, problem, grad_at, after_finder)
     else:
         starts = task.theta0 if res is None else res.theta
-        pts = _newton_points(net, L, cp.Problem(shape, X, Y), starts, "random" if res is None else "gd",
+        pts = _newton_points(net, L, problem, starts, "random" if res is None else "gd",
                              task.linear_risk, cfg, extra, gd=res, progress=after_finder)
     row = _summarise(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, task.linear_risk)
     row.update(_newton_summary(pts, cfg) if cfg.finder != "gd" else {"finder": "gd"})

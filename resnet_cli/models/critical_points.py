@@ -532,6 +532,83 @@ def _eig_counts(evals: Array, eig_tol: float) -> tuple[float, int, int, int]:
     return float(evals[0]), int((evals < -thr).sum()), int((np.abs(evals) <= thr).sum()), int((evals > thr).sum())
 
 
+# Gradient-flat points (Frye et al. 2021, "Critical point-finding methods reveal gradient-flat regions of deep
+# network losses"): a finder may stop where the gradient g lies in the (near-)kernel of the Hessian H, so that
+# H g ≈ 0 although g ≠ 0 — a minimum of ‖g‖², not a critical point of R.
+FLAT_SHARE = 0.9  # a non-critical point is gradient-flat when ≥ 90 % of ‖g‖² lies in the near-kernel of H
+
+
+def gradient_flatness(g: Array, H: Array, eig_tol: float) -> dict[str, Any]:
+    """How much of the gradient g (P,) lies in the near-kernel of the symmetric H (P, P).
+
+    Near-kernel: the eigenvectors v_i of H with |λ_i| ≤ eig_tol·max|λ| (the tolerance of the point's
+    classes). Keys: grad_norm ‖g‖; hg_ratio ‖Hg‖/‖g‖ (0 when g ∈ ker H; between min|λ| and max|λ|
+    otherwise); hg_relative ‖Hg‖/(max|λ|·‖g‖) ∈ [0, 1]; kernel_share Σ_{|λ_i| small} (v_iᵀg)²/‖g‖² ∈ [0, 1]
+    (the share of ‖g‖² in the near-kernel); kernel_dim the near-kernel's dimension. Ratios are NaN at g = 0.
+    """
+    g = np.asarray(g, dtype=float)
+    H = np.asarray(H, dtype=float)
+    nan = float("nan")
+    if not (np.isfinite(g).all() and np.isfinite(H).all()):  # a diverged start: nothing to measure
+        return {"grad_norm": nan, "hg_ratio": nan, "hg_relative": nan, "kernel_share": nan, "kernel_dim": 0}
+    evals, evecs = np.linalg.eigh(0.5 * (H + H.T))
+    lam_abs = max(float(np.abs(evals).max(initial=0.0)), 1e-300)
+    kernel = np.abs(evals) <= eig_tol * lam_abs
+    gn = float(np.linalg.norm(g))
+    hg = float(np.linalg.norm(H @ g))
+    coef = evecs.T @ g
+    return {"grad_norm": gn, "hg_ratio": hg / gn if gn > 0 else nan,
+            "hg_relative": hg / (lam_abs * gn) if gn > 0 else nan,
+            "kernel_share": float(np.sum(coef[kernel] ** 2)) / gn**2 if gn > 0 else nan,
+            "kernel_dim": int(kernel.sum())}
+
+
+def stationarity_class(converged: bool, flatness: dict[str, Any], share: float = FLAT_SHARE) -> str:
+    """"critical" (the finder's stationarity test passed: g ≈ 0), "gradient-flat" (it did not, and at least
+    `share` of ‖g‖² lies in the near-kernel of H: Frye et al. 2021's gradient-flat point) or "neither"."""
+    if converged:
+        return "critical"
+    kshare = flatness["kernel_share"]
+    return "gradient-flat" if kshare == kshare and kshare >= share else "neither"
+
+
+def flatness_at(problem: Problem, theta: Array, eig_tol: float) -> dict[str, Any]:
+    """`gradient_flatness` of the engine's gradient and Hessian (σ'(0) = 0) at θ (P,): for points where the
+    finder stopped without converging (no analysis of kinks there)."""
+    der = pattern_derivatives(problem, np.asarray(theta, dtype=float)[None])
+    return gradient_flatness(der.grad[0], der.hess[0], eig_tol)
+
+
+UNDECIDED_REASONS = {"kink": "at a ReLU kink: neither a saddle nor a minimum is certified",
+                     "alt_tolerance": "not a counterexample at --eig-tol-alt",
+                     "escape_descent": "the escape probe found descent"}
+
+
+def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
+                eig_tol_alt: float) -> tuple[str, list[dict[str, str]]]:
+    """The label a point is reported with, and why it is "undecided" (an empty list otherwise).
+
+    A worse-than-linear point is a "counterexample" only when it is one at both eigenvalue tolerances
+    (`kind` at --eig-tol, `alt_kind` at --eig-tol-alt) AND the escape probe (`escape_probe`; None when it
+    did not run) found no descent; every other worse point without certified negative curvature at
+    --eig-tol is "undecided", with each reason that applies: {code (a key of UNDECIDED_REASONS), text}.
+    Other kinds ("better", "equal", "strict_saddle", "not_converged") pass through.
+    """
+    reasons: list[dict[str, str]] = []
+    if kind == "kink_undecided":
+        reasons.append({"code": "kink", "text": UNDECIDED_REASONS["kink"]})
+    elif kind != "counterexample":
+        return kind, reasons
+    if kind == "counterexample" and alt_kind != "counterexample":
+        what = "a strict saddle" if alt_kind == "strict_saddle" else "undecided at a kink"
+        reasons.append({"code": "alt_tolerance", "text": f"{what} at --eig-tol-alt {eig_tol_alt:g}"})
+    if probe is not None and probe.get("descent"):
+        i = int(np.argmin(probe["min_change"]))
+        reasons.append({"code": "escape_descent", "text": f"the escape probe lowers R by "
+                        f"{-probe['min_change'][i]:.2g} at radius {probe['radii'][i]:g}"})
+    return ("undecided", reasons) if reasons else ("counterexample", reasons)
+
+
 def analyse_point(
     problem: Problem,
     theta: Array,
@@ -559,7 +636,8 @@ def analyse_point(
       negative}], sigma0_piece (the piece of σ'(0) = 0: every on-kink slope 0)} or, with more than
       `max_pieces` pieces, {count, enumerated: False, note: "too many pieces"}; index (share of negative
       eigenvalues of the reported Hessian), kind (see `classify_point`), escape_probe (for counterexample
-      and kink_undecided points: `escape_probe` along the reported Hessian's null eigenvectors, else None).
+      and kink_undecided points: `escape_probe` along the reported Hessian's null eigenvectors, else None),
+      flatness (`gradient_flatness` of the Clarke subgradient ∇R_{D(s)} and the full Hessian ∇²R_{D(s)}).
 
     An eigenvalue counts as negative (zero) when λ < −eig_tol·max|λ| (|λ| ≤ eig_tol·max|λ|). The default
     1e-8 suits Newton end points (‖∇R‖ < 1e-10 puts the Hessian within ~1e-10 of the critical point's);
@@ -629,6 +707,7 @@ def analyse_point(
                       "lambda_max": float(evals[-1]) if evals.size else float("nan"),
                       "negative": neg, "zero": zero, "positive": pos}
     out["index"] = neg / dim if dim else 0.0
+    out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
     out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
     out["escape_probe"] = None
     if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:

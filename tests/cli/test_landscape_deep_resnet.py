@@ -26,7 +26,7 @@ def test_json_rows_and_determinism(cli):
 
 
 def test_table_output_and_per_block_table(cli):
-    r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--seed", "1")
+    r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--seed", "1", "--detail")
     assert r.code == 0, r.stderr
     assert "best linear predictor" in r.stdout and "Per-block risk" in r.stdout
     assert r.stderr == ""  # --quiet: no progress
@@ -175,7 +175,7 @@ def test_tables_fit_80_columns(cli, monkeypatch):
     from resnet_cli.report import console
 
     monkeypatch.setattr(console, "width", 80)
-    for extra in (("--compare", "fc", "--blocks", "1,2"), ("--data", "yun-example2", "--blocks", "4")):
+    for extra in (("--compare", "fc", "--blocks", "1,2"), ("--data", "yun-example2", "--blocks", "4", "--detail")):
         r = cli(*QUICK, *extra)
         assert r.code == 0, r.stderr
         assert max(len(line) for line in r.stdout.splitlines()) <= 80
@@ -186,7 +186,7 @@ def test_risks_below_the_tolerance_print_as_below_tol(cli):
     # GD-specific, so --finder gd explicitly: with seed 1 gradient descent reaches the zero-risk fit of the
     # three samples (R ≈ 1e-13), which must print as "< tol"; Newton from these starts stops at other points
     r = cli(*QUICK, "--data", "yun-example2", "--blocks", "2", "--trials", "6", "--steps", "3000", "--seed", "1",
-            "--finder", "gd")
+            "--finder", "gd", "--detail")
     assert r.code == 0, r.stderr
     assert "< tol" in r.stdout and "e-1" not in r.stdout  # no 1e-13 noise
 
@@ -321,11 +321,12 @@ def test_newton_tables_fit_80_columns(cli, monkeypatch):
     from resnet_cli.report import console
 
     monkeypatch.setattr(console, "width", 80)
-    r = cli(*NEWTON, "--compare", "fc", "--blocks", "1,4", "--init", "near-identity", "--trials", "10")
+    r = cli(*NEWTON, "--compare", "fc", "--blocks", "1,4", "--init", "near-identity", "--trials", "10", "--detail")
     assert r.code == 0, r.stderr
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
     assert "…" not in r.stdout and "e-16" not in r.stdout
-    for text in ("Critical points reached by Newton/LM", "At the kink points", "Classes at --eig-tol 1e-05"):
+    for text in ("Critical points reached by Newton/LM", "At the kink points", "by curvature alone at --eig-tol 1e-05",
+                 "Why points are undecided", "critical or gradient-flat"):
         assert text in r.stdout
 
 
@@ -333,3 +334,42 @@ def test_newton_tables_fit_80_columns(cli, monkeypatch):
                                   ("--dedup-tol", "-1"), ("--eig-tol-alt", "nan")])
 def test_bad_finder_input_is_one_line_exit_2(cli, one_line_error, args):
     one_line_error(cli("landscape", "deep-resnet", *args))
+
+
+def test_default_output_is_the_result_table_first_and_short(cli, monkeypatch):
+    from resnet_cli.report import console
+
+    monkeypatch.setattr(console, "width", 80)
+    r = cli(*NEWTON, "--config", "yun2019-example2", "--trials", "12")
+    assert r.code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) <= 30 and max(len(line) for line in lines) <= 80
+    assert lines[0].startswith("Critical points against the best linear predictor")
+    assert "--detail" in r.stdout and "Per-block risk" not in r.stdout and "┏" not in r.stdout
+    detail = cli(*NEWTON, "--config", "yun2019-example2", "--trials", "12", "--detail")
+    assert detail.stdout.startswith(r.stdout) and "Per-block risk" in detail.stdout
+
+
+def test_a_counterexample_is_one_at_both_tolerances_without_escape(cli):
+    # Yun example 2 (seed 0): three worse points have λmin < 0 above −eig-tol·max|λ| (no negative curvature at
+    # 1e-5) but below −1e-8·max|λ|, and random steps in the Hessian's null space lower R: undecided, with reasons
+    r = cli(*NEWTON, "--config", "yun2019-example2", "--seed", "0", "--json")
+    assert r.code == 0, r.stderr
+    payload = json.loads(r.stdout)
+    row = payload["rows"][0]
+    assert row["counterexamples"] == 0 and row["undecided"] == 3 and row["no_negative_curvature"] == 3
+    assert row["undecided_reasons"] == {"kink": 0, "alt_tolerance": 3, "escape_descent": 3}
+    for p in payload["points"]:
+        if not p["converged"]:
+            continue
+        if p["kind"] == "counterexample":  # the rule, wherever a counterexample is reported
+            assert p["alt"]["kind"] == "counterexample" and not (p["escape_probe"] or {}).get("descent")
+        if p["kind_at_eig_tol"] == "counterexample" and p["kind"] == "undecided":
+            codes = {reason["code"] for reason in p["undecided_reasons"]}
+            assert codes == {"alt_tolerance", "escape_descent"}
+            assert p["alt"]["kind"] == "strict_saddle" and p["alt"]["lambda_min"] < 0
+            assert min(p["escape_probe"]["min_change"]) < 0
+        # the index as a count and a fraction of the reported Hessian's dimension
+        assert p["index"] == pytest.approx(p["index_count"] / p["index_dim"])
+        assert p["index_count"] == p["hessian"]["negative"]
+    assert row["saddle_index_counts"] and all(0 < c <= d for c, d in row["saddle_index_counts"])

@@ -1,0 +1,79 @@
+"""Gradient-flat points (Frye et al. 2021): g in the near-kernel of H, told apart from critical points, on
+hand-built functions where the answer is known; g and H come from finite differences of the function."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resnet_cli.models import critical_points as cp
+from resnet_cli.rng import make_rng
+
+
+def _fd(f, x, h=1e-4):
+    """Central finite-difference gradient and Hessian of f at x (the oracle)."""
+    n = x.size
+    E = np.eye(n) * h
+    g = np.array([(f(x + E[i]) - f(x - E[i])) / (2 * h) for i in range(n)])
+    H = np.array([[(f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j])) / (4 * h * h)
+                   for j in range(n)] for i in range(n)])
+    return g, 0.5 * (H + H.T)
+
+
+def _quadratic(b_in_basis):
+    """f(x) = ½ xᵀAx + bᵀx with A = Q diag(3, 1, 0) Qᵀ (a kernel direction q_3) and b = Q·b_in_basis."""
+    Q, _ = np.linalg.qr(make_rng(7).normal(size=(3, 3)))
+    A = Q @ np.diag([3.0, 1.0, 0.0]) @ Q.T
+    b = Q @ np.asarray(b_in_basis, dtype=float)
+    return (lambda x: 0.5 * x @ A @ x + b @ x), A, b, Q
+
+
+def test_a_gradient_in_the_kernel_is_gradient_flat():
+    f, A, b, Q = _quadratic([0.0, 0.0, 1.0])  # b ∈ ker A: no critical point at all, g(0) = b ∈ ker H
+    g, H = _fd(f, np.zeros(3))
+    flat = cp.gradient_flatness(g, H, eig_tol=1e-6)
+    assert flat["grad_norm"] == pytest.approx(1.0, rel=1e-6)
+    assert flat["kernel_dim"] == 1 and flat["kernel_share"] == pytest.approx(1.0, abs=1e-8)
+    assert flat["hg_ratio"] < 1e-5 and flat["hg_relative"] < 1e-5
+    assert cp.stationarity_class(bool(np.linalg.norm(g) < 1e-10), flat) == "gradient-flat"
+
+
+def test_a_true_critical_point_is_critical():
+    f, A, b, Q = _quadratic([1.0, -2.0, 0.0])  # b ∈ range A: x* = −A⁺b is a critical point
+    x_star = -np.linalg.pinv(A) @ b
+    g, H = _fd(f, x_star)
+    assert np.linalg.norm(g) < 1e-9
+    flat = cp.gradient_flatness(g, H, eig_tol=1e-6)
+    assert cp.stationarity_class(bool(np.linalg.norm(g) < 1e-8), flat) == "critical"
+
+
+def test_a_gradient_off_the_kernel_is_neither():
+    f, A, b, Q = _quadratic([0.0, 0.0, 1.0])
+    x = Q @ np.array([0.5, 0.0, 0.0])  # g = A x + b = Q (1.5, 0, 1): share of ‖g‖² in ker H = 1/3.25
+    g, H = _fd(f, x)
+    flat = cp.gradient_flatness(g, H, eig_tol=1e-6)
+    assert flat["kernel_share"] == pytest.approx(1 / 3.25, rel=1e-6)
+    assert flat["hg_ratio"] == pytest.approx(4.5 / np.sqrt(3.25), rel=1e-6)  # ‖Hg‖ = 3·1.5
+    assert cp.stationarity_class(False, flat) == "neither"
+
+
+def test_the_near_kernel_follows_the_relative_tolerance():
+    H = np.diag([1.0, 1e-6, 0.0])
+    g = np.array([0.0, 1.0, 0.0])  # along the eigenvalue 1e-6
+    assert cp.gradient_flatness(g, H, eig_tol=1e-5)["kernel_share"] == pytest.approx(1.0)
+    assert cp.gradient_flatness(g, H, eig_tol=1e-8)["kernel_share"] == pytest.approx(0.0)
+    nan = cp.gradient_flatness(np.array([np.inf, 0, 0]), H, eig_tol=1e-5)
+    assert nan["kernel_share"] != nan["kernel_share"]  # a diverged point: NaN, no crash
+
+
+def test_honest_kind_needs_both_tolerances_and_no_escape():
+    no_descent = {"descent": False, "min_change": [0.0, 1e-9, 1e-6], "radii": [1e-3, 1e-2, 1e-1]}
+    descent = {"descent": True, "min_change": [0.0, -1e-5, -1e-3], "radii": [1e-3, 1e-2, 1e-1]}
+    assert cp.honest_kind("counterexample", "counterexample", no_descent, 1e-8) == ("counterexample", [])
+    kind, why = cp.honest_kind("counterexample", "strict_saddle", descent, 1e-8)
+    assert kind == "undecided" and [r["code"] for r in why] == ["alt_tolerance", "escape_descent"]
+    assert "1e-08" in why[0]["text"] and "0.001" in why[1]["text"] and "radius 0.1" in why[1]["text"]
+    assert cp.honest_kind("counterexample", "counterexample", descent, 1e-8)[0] == "undecided"
+    assert [r["code"] for r in cp.honest_kind("kink_undecided", "kink_undecided", None, 1e-8)[1]] == ["kink"]
+    for kind in ("better", "equal", "strict_saddle"):
+        assert cp.honest_kind(kind, "counterexample", descent, 1e-8) == (kind, [])
