@@ -371,6 +371,7 @@ class GDResult:
     iterations: np.ndarray  # iterations each trial actually ran (< total when stopped early)
     trace_iterations: list[int] = field(default_factory=list)
     trace: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    snapshot: tuple[np.ndarray, np.ndarray] | None = None  # (v, a) of every trial at `snapshot_at`
 
 
 def trace_points(iterations: int, every: int | None, stage1: int = 0, records: int = 24) -> list[int]:
@@ -420,6 +421,7 @@ def run_gd(
     check_every: int = 100,
     representation: str | Callable[..., Any] = "plane",
     progress: Callable[[int, int], None] | None = None,
+    snapshot_at: int | None = None,
 ) -> GDResult:
     """Batched GD with normalization (Liu et al. 2019) from (v0, a0), every trial (row) at once.
 
@@ -428,14 +430,19 @@ def run_gd(
     `stop_when_global`, trials meeting the global criterion are frozen too (checked every `check_every`
     iterations) and the active rows are compacted, so finished trials cost nothing. Every row evolves
     exactly as it would alone. `representation` is ``plane`` (exact reduced coordinates, fast), ``vector``
-    (the reference) or a state class with their interface.
+    (the reference) or a state class with their interface. `snapshot_at`, one of `trace_points` (so the
+    run checks exactly where it would without it): (v, a) of every trial there, in `GDResult.snapshot`
+    (a trial frozen earlier gives its frozen state).
     """
+    if snapshot_at is not None and snapshot_at not in set(int(t) for t in trace_points):
+        raise ValueError("snapshot_at must be one of the trace points")
     make_state = STATES[representation] if isinstance(representation, str) else representation
     state = make_state(v0, a0, v_star, a_star)
     n = v0.shape[0]
     batch = Batch(state, state, schedule, np.arange(n), np.full(n, iterations, dtype=int), np.ones(n, dtype=bool))
     trace_iterations: list[int] = []
     trace: dict[str, list[np.ndarray]] = {}
+    snapshot: list[tuple[np.ndarray, np.ndarray]] = []
     wanted = set(int(t) for t in trace_points)
 
     def record(t: int) -> None:
@@ -460,12 +467,16 @@ def run_gd(
             b.work, b.sched = state.take(b.active), schedule.take(b.active)
         if tracing:
             record(done)
+        if done == snapshot_at:
+            snapshot.append(state.vectors())
         if progress is not None:
             progress(done, iterations)
         return STOP if b.active.size == 0 else None
 
     if 0 in wanted:
         record(0)
+    if snapshot_at == 0:
+        snapshot.append(state.vectors())
     every = 1 if any(t % check_every for t in wanted) else check_every
     batch, _ = descend(Batch.step, batch, iterations, callback=check, every=every)
     batch.sync()
@@ -473,4 +484,4 @@ def run_gd(
     finite = batch.finite & np.isfinite(final["loss"])
     outcome = criteria.classify(final["phi"], final["a_err_rel"], finite)
     v, a = state.vectors()
-    return GDResult(v, a, outcome, final, batch.ran, trace_iterations, trace)
+    return GDResult(v, a, outcome, final, batch.ran, trace_iterations, trace, snapshot[0] if snapshot else None)

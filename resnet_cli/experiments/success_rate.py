@@ -84,7 +84,8 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
 
     def programs(self) -> int:
         """GD programs of trials per (p, k): one per method, plus one per method whose output (1) is checked
-        on Theorem 1's own steps (run to T without early stops)."""
+        on Theorem 1's own steps (run to T without early stops; counted whole, an upper bound: population
+        runs resume at T1)."""
         extra = sum(self.theorem1_checked(*method_spec(m), self.v_kind()) for m in self.method) if self.theorem_trajectory == "theorem1" else 0
         return len(self.method) + extra
 
@@ -187,29 +188,49 @@ def run_pk(task: PkTask) -> list[Cell]:
     points = window_points(t1, steps)
 
     share = m / (m + len(own))  # of the cell's progress: the methods' runs, then Theorem 1's own steps
+    # Population runs are deterministic: Theorem 1's own steps continue from the state of the methods' run
+    # at T1 (the same steps up to there), so only [T1, T] is run again. Sample runs start over (the SGD
+    # streams are part of the state).
+    resume = bool(own) and not s.sampled and t1 in points
 
-    def program(rows: list[int], scheds: list[optim.Schedule], reps: list[Any], stop: bool, start: float,
-                width: float) -> list[Any]:
-        """The GD runs of the methods `rows` (one run, or one per method with samples): (group, GDResult)."""
+    def program(rows: list[int], scheds: list[optim.Schedule], reps: list[Any], *, stop: bool, span: tuple[float, float],
+                starts: tuple[np.ndarray, np.ndarray] | None = None, offset: int = 0) -> list[Any]:
+        """The GD runs of the methods `rows` (one run, or one per method with samples): (group, GDResult).
+        `starts`: the (v, a) rows of the methods `rows`, stacked, at iteration `offset` (default: the
+        initial state at 0); the runs go on to T and record the window points from there."""
         groups = [[i] for i in range(len(rows))] if s.sampled else [list(range(len(rows)))]
+        at = [t - offset for t in points if t >= offset]
         runs = []
         for g, group in enumerate(groups):
             tick = lambda done, total, g=g: cell_progress(  # noqa: E731
-                start + width * (g + done / max(total, 1)) / len(groups))
-            runs.append((group, optim.run_gd(
-                np.concatenate([v0s[rows[i]] for i in group]), np.tile(a0, (len(group), 1)),
-                np.tile(v_star, (len(group), 1)), np.tile(a_star, (len(group), 1)),
-                optim.Schedule.stack([scheds[i] for i in group]), steps, s.criteria(), stop_when_global=stop,
-                representation=reps[group[0]], trace_points=points, progress=tick)))
+                span[0] + span[1] * (g + done / max(total, 1)) / len(groups))
+            if starts is None:
+                v, a = np.concatenate([v0s[rows[i]] for i in group]), np.tile(a0, (len(group), 1))
+            else:
+                idx = np.concatenate([np.arange(i * n, (i + 1) * n) for i in group])
+                v, a = starts[0][idx], starts[1][idx]
+            gd = optim.run_gd(v, a, np.tile(v_star, (len(group), 1)), np.tile(a_star, (len(group), 1)),
+                              optim.Schedule.stack([scheds[i] for i in group]), steps - offset, s.criteria(),
+                              stop_when_global=stop, representation=reps[group[0]], trace_points=at, progress=tick,
+                              snapshot_at=t1 if resume and not offset else None)
+            gd.trace_iterations = [t + offset for t in gd.trace_iterations]
+            runs.append((group, gd))
         return runs
 
-    main = program(list(range(m)), schedules, states[:m], True, 0.0, share)
+    main = program(list(range(m)), schedules, states[:m], stop=True, span=(0.0, share))
     outcome = np.concatenate([gd.outcome for _, gd in main])
     ran = np.concatenate([gd.iterations for _, gd in main])
     # Output (1): per method, the trace it is checked on (a run stops recording once all its trials have
     # finished, so each run is checked on its own records).
     if own:
-        held_runs = program(own, [schedules[i].held() for i in own], states[m:], False, share, 1 - share)
+        starts = offset = None
+        if resume:
+            (_, gd), = main
+            snap = gd.snapshot if gd.snapshot is not None else (gd.v, gd.a)  # all frozen before T1: as they are
+            rows = np.concatenate([np.arange(i * n, (i + 1) * n) for i in own])
+            starts, offset = (snap[0][rows], snap[1][rows]), t1
+        held_runs = program(own, [schedules[i].held() for i in own], states[m:], stop=False, span=(share, 1 - share),
+                            starts=starts, offset=offset or 0)
         traced = {own[i]: (gd, row) for group, gd in held_runs for row, i in enumerate(group)}
     else:
         traced = {i: (gd, row) for group, gd in main for row, i in enumerate(group) if i in checked}

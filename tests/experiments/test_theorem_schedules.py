@@ -96,3 +96,20 @@ def test_output1_on_theorem_one_steps_is_checked_on_its_own_trace():
     for i in range(3):
         assert math.isclose(t[i]["theorems"]["a_dot_min_rel"], a_dot[i].min(), rel_tol=1e-12)
         assert math.isclose(t[i]["theorems"]["a_dot_max_rel"], a_dot[i].max(), rel_tol=1e-12)
+
+
+def test_theorem_one_steps_resumed_at_t1_match_a_run_from_zero():
+    """success-rate resumes Theorem 1's own steps from the methods' run at T1 (`run_gd(snapshot_at=)`):
+    the same trajectory as the held schedule run from step 0, up to rounding."""
+    s, v0, a0, v_star, a_star = _start(n=8)
+    sched = s.schedule_of("ssw", a_star)
+    t1, steps = sched.stage1_iterations, sched.stage1_iterations + 400
+    crit = s.criteria()
+    run = optim.run_gd(v0, a0, v_star, a_star, sched, steps, crit, trace_points=[t1], snapshot_at=t1,
+                       stop_when_global=True)
+    resumed = optim.run_gd(*run.snapshot, v_star, a_star, sched.held(), steps - t1, crit)
+    whole = optim.run_gd(v0, a0, v_star, a_star, sched.held(), steps, crit)
+    np.testing.assert_allclose(resumed.v, whole.v, atol=1e-12)
+    np.testing.assert_allclose(resumed.a, whole.a, atol=1e-12)
+    with pytest.raises(ValueError, match="snapshot_at"):
+        optim.run_gd(v0, a0, v_star, a_star, sched, 10, crit, snapshot_at=5)
