@@ -1,23 +1,28 @@
-"""What a run will cost, known before it starts: memory of its largest arrays and a time estimate.
+"""What a run will cost, known before it starts: memory of its largest arrays and a time estimate — the one
+home of work estimates (every experiment's `cost()` calls one of the functions below with its sizes as
+explicit arguments; nothing here reads a settings object).
 
-Why (issue 11 points 1-2): sizes that cannot fit used to end in a MemoryError traceback, some only after
-allocating 8 GB; sizes that fit but run for hours gave no warning. Each experiment's settings have a
-`cost()` giving a `Cost` from the sizes alone (no allocation); its `check()` calls `check(cost)`, which
-refuses arrays larger than the available memory (`resources.check_memory`, the flags in the message) and
-runs longer than `REFUSE_SECONDS`. The command shell prints `announcement(cost)` on stderr when the
-estimate exceeds `ANNOUNCE_SECONDS` (``--quiet`` hides it).
+Why: sizes that cannot fit used to end in a MemoryError traceback, some only after allocating 8 GB; sizes
+that fit but run for hours or years gave no warning, or a wrong one. `check(cost)` refuses arrays larger
+than the available memory (`resources.check_memory`, the flags in the message) and runs longer than
+`REFUSE_SECONDS`, before anything is allocated; the command shell prints `announcement(cost)` on stderr
+when the estimate exceeds `ANNOUNCE_SECONDS` (``--quiet`` hides it).
 
-The time model is work units × a seconds-per-unit constant measured on the development machine (one core
-of a 2-core x86-64 VM, numpy with OpenBLAS on one thread; `make bench` machine) and divided by the
-processes that run cells. The units are upper bounds (runs that stop early, e.g. when every trial reached
-the optimum, take less), so an estimate is "about", never a promise; the constants are below.
+The time model is work units × seconds-per-unit constants (below), CPU seconds on one core with one BLAS
+thread, plus start-up, worker processes and the figure; the wall estimate divides the work by the
+processes that run cells. The constants are calibrated on every README tour command and every preset by
+tests/bench/calibrate_estimates.py, which writes the table of estimate against measured CPU time in
+docs/estimates.md (every ratio within 3×). Units count every step a run may take (runs that stop early,
+e.g. when every trial reached the optimum, take less), so an estimate is "about", never a promise.
 Nothing here prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
+from resnet_cli.config import flag_of
 from resnet_cli.data import dataset_shape
 from resnet_cli.errors import ConfigError
 from resnet_cli.resources import check_memory, format_duration
@@ -27,17 +32,33 @@ ANNOUNCE_SECONDS = 180.0
 #: Refuse a run whose estimate exceeds this (30 days): a typo such as --steps 1e13, not an experiment.
 REFUSE_SECONDS = 30 * 86400.0
 
-# --- seconds per work unit, measured (see each experiment's `cost()` for its unit) ------------------------
-#: Two-layer GD (Liu et al.): per trial · step · (p + k + 8) (the 8: per-row work that does not grow with
-#: p, k). success-rate defaults at --trials 100, --jobs 1: 7.9e9 units in 8.3 s (upper-bound units: trials
-#: that reach the optimum stop early); --k 4 --trials 20000 --steps 2000000: 1.8e-9 s per (p + k) unit.
-TWO_LAYER_STEP = 1.05e-9
+# --- seconds per work unit: CPU seconds on one core with one BLAS thread, fitted on the README tour and the
+# presets (tests/bench/calibrate_estimates.py; the table and the load it ran under: docs/estimates.md) ------
+#: Every command: interpreter start-up, imports, rendering the result.
+STARTUP_SECONDS = 0.5
+#: Every spawned worker process of a sweep (`--jobs` > 1): its interpreter and imports.
+WORKER_SECONDS = 0.35
+#: --plot: importing matplotlib and drawing one figure.
+PLOT_SECONDS = 1.0
+#: Two-layer GD (Liu et al.): one step of one batched program, whatever its rows (Python and numpy call
+#: overhead): `train two-layer --steps 400000` (one trial) runs 1.45e-5 s per step.
+TWO_LAYER_PROGRAM_STEP = 1.5e-5
+#: ... the same with sampled gradients (per-step minibatch indices, the SampleState bookkeeping): 4.3e-5 s.
+TWO_LAYER_SAMPLE_PROGRAM_STEP = 4.5e-5
+#: ... plus, with sampled gradients, per trial and step (each trial's own Generator draws its minibatch).
+TWO_LAYER_SAMPLE_ROW_STEP = 1.0e-6
+#: ... plus per multiply-add of `two_layer_work` (a population step of one trial in the plane coordinates
+#: counts 40, whatever p and k: 2.7e-8 s measured at k = 4 and k = 100 alike; a sampled step B·k·p·4,
+#: measured 3.0e-9 s per B·k·p).
+MULTIPLY_ADD = 6.5e-10
+#: A Gaussian draw, in multiply-adds (online SGD draws B·k·p inputs per trial and step: 9.5e-9 s each).
+DRAW_MULTIPLY_ADDS = 16
 #: Shortcut-network GD (Li et al.): per trial · learning rate · step · layer · d² · (d if linear, else samples).
 #: depth-sweep final-loss, depth 32, 5 trials × 8 rates × 1000 steps (1.3e9 units): 1.7 s.
 SHORTCUT_STEP = 1.3e-9
-#: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh). hessian --depth 60 (6000 params): 23 s;
-#: depth 40 (4000): 4.3 s.
-EIGVALSH = 1.0e-10
+#: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh, one BLAS thread): 0.19 s CPU at 1600
+#: parameters, 2.5 s at 3200.
+EIGVALSH = 6.0e-11
 #: Sylvester inertia brackets (`hessian --spectrum inertia`): per (parameters)³, about 60 LDLᵀ
 #: factorisations (LAPACK dsytrf, n³/3 flops each) for brackets of 1 % (resnet_cli/eigen.py).
 INERTIA = 1.2e-9
@@ -51,6 +72,10 @@ DEEP_RESNET_STEP = 1.4e-8
 #: ... plus per GD step and block, whatever the sizes (Python and numpy call overhead): yun-example1,
 #: 20 trials × 20000 steps: 5 s.
 DEEP_RESNET_STEP_OVERHEAD = 2.5e-4
+#: ... plus per Newton/LM iteration, start and block (the per-start Python of the finder and of the analysis
+#: of its point), counting every --newton-steps iteration: the yun2019 presets (tiny networks, 50 starts,
+#: 300 iterations) take 0.24 s per network and block.
+DEEP_RESNET_NEWTON_OVERHEAD = 1.6e-5
 #: Float arrays alive at once per row of a batched two-layer GD program (state, schedule, gradients, temps).
 TWO_LAYER_ARRAYS = 16
 
@@ -58,12 +83,14 @@ TWO_LAYER_ARRAYS = 16
 @dataclass(frozen=True)
 class Cost:
     """The largest arrays a run allocates (bytes), its estimated time on one core (seconds) and the flags
-    that set them (named in a refusal), and the processes sharing the work."""
+    that set them (named in a refusal), the processes sharing the work, and the work counts behind the
+    time where a command reports them (`two_layer_work`)."""
 
     nbytes: float
     seconds: float
     flags: str
     workers: int = 1
+    work: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def wall_seconds(self) -> float:
@@ -76,7 +103,7 @@ def flags(**values: object) -> str:
     for name, value in values.items():
         if isinstance(value, (list, tuple)):
             value = ",".join(str(v) for v in value) if len(value) <= 6 else f"{value[0]},…,{value[-1]}"
-        parts.append(f"--{name.replace('_', '-')} {value}")
+        parts.append(f"{flag_of(name)} {value}")
     return " ".join(parts)
 
 
@@ -88,29 +115,80 @@ def check(cost: Cost) -> None:
                           f"(estimate), more than {format_duration(REFUSE_SECONDS)}; reduce the sizes")
 
 
-def announcement(cost: Cost) -> str | None:
+def cpu_seconds(cost: Cost, plot: bool = False) -> float:
+    """CPU seconds of the whole command: start-up, worker processes, the work (every process), the figure."""
+    spawned = cost.workers if cost.workers > 1 else 0
+    return STARTUP_SECONDS + spawned * WORKER_SECONDS + cost.seconds + (PLOT_SECONDS if plot else 0.0)
+
+
+def wall_seconds(cost: Cost, plot: bool = False) -> float:
+    """Wall seconds of the whole command on an idle machine: the work divided among its processes."""
+    spawned = WORKER_SECONDS if cost.workers > 1 else 0.0
+    return STARTUP_SECONDS + spawned + cost.wall_seconds + (PLOT_SECONDS if plot else 0.0)
+
+
+def announcement(cost: Cost, plot: bool = False) -> str | None:
     """The one stderr line announcing a long run, or None below ANNOUNCE_SECONDS."""
-    if cost.wall_seconds <= ANNOUNCE_SECONDS:
+    seconds = wall_seconds(cost, plot)
+    if seconds <= ANNOUNCE_SECONDS:
         return None
-    return f"this run needs about {format_duration(cost.wall_seconds)} (estimate); --quiet hides this"
+    return f"this run needs about {format_duration(seconds)} (estimate); --quiet hides this"
 
 
-def two_layer(settings: object, ps: list[int], ks: list[int], rows: int, *, workers: int = 1,
-              sized: str = "") -> Cost:
-    """Batched two-layer GD over `rows` (methods × trials, or basin cells) for every (p, k): memory of the
-    largest (p, k) program (times the processes running one each) and the time of all of them.
+def two_layer_work(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int], *, trials: int | None = None,
+                   per_step: int = 0, samples: int | None = None, online: bool = False,
+                   stride: int | None = None) -> dict[str, float]:
+    """What batched two-layer GD costs, every option that multiplies work: one program of `rows` trials
+    (methods × trials, or basin cells) per (p, k), `steps[k]` steps each; `trials` of them draw a training
+    set of `samples` inputs (default: every row); `per_step` inputs read per step and trial (0: the
+    population loss; B or N with samples); `stride` None = p (non-overlapping patches).
 
-    Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats), and with sampled
-    gradients its training set (samples × p × k floats) and per-step inputs."""
-    per_step = getattr(settings, "per_step", lambda: 0)()
-    samples = getattr(settings, "samples", None) or 0
+    program_steps = Σ over (p, k) of steps; trial_steps = Σ rows × steps; trial_sample_steps = the same
+    weighted by the inputs one step reads (B, N, or 1 for the population loss); multiply_adds ≈
+    trial_sample_steps × k·p × 4 (forward pre-activations, output, two gradient contractions) for sample
+    runs, plus the training set's draw and labels (trials × N × k·p) and online inputs (DRAW_MULTIPLY_ADDS
+    per drawn number); population runs cost O(1) per trial-step in the plane coordinates (counted as 40
+    multiply-adds) and O(k·p·q) with overlapping patches (vector state, q = `two_layer_samples.band`)."""
+    from resnet_cli.models.two_layer_samples import band
+
+    trials = rows if trials is None else trials
+    out = {"program_steps": 0.0, "trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}
+    for p in ps:
+        for k in ks:
+            n = float(steps[k])
+            runs = float(rows) * n
+            out["program_steps"] += n
+            out["trial_steps"] += runs
+            out["trial_sample_steps"] += runs * max(per_step, 1)
+            if per_step:
+                out["multiply_adds"] += runs * per_step * k * p * (4 + (DRAW_MULTIPLY_ADDS if online else 0))
+                if samples is not None:
+                    out["multiply_adds"] += float(trials) * samples * k * p
+            elif stride is not None and stride < p:
+                out["multiply_adds"] += runs * k * p * (2 * band(p, k, stride) + 1) * 4
+            else:
+                out["multiply_adds"] += runs * 40
+    return out
+
+
+def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int], *, trials: int | None = None,
+              per_step: int = 0, samples: int | None = None, online: bool = False, stride: int | None = None,
+              workers: int = 1, sized: str = "") -> Cost:
+    """Batched two-layer GD (the arguments of `two_layer_work`): memory of the largest (p, k) program (times
+    the processes running one each) and the time of all of them, an upper bound (trials that stop early,
+    at the optimum, cost less). Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats),
+    and with sampled gradients its training set (samples × p × k floats) and per-step inputs."""
     cells = len(ps) * len(ks)
     p_max, k_max = max(ps), max(ks)
-    row_bytes = 8.0 * (TWO_LAYER_ARRAYS * (p_max + k_max) + (samples + per_step) * p_max * k_max)
+    row_bytes = 8.0 * (TWO_LAYER_ARRAYS * (p_max + k_max) + ((samples or 0) + per_step) * p_max * k_max)
     nbytes = rows * row_bytes * min(max(1, workers), cells)
-    steps = {k: settings.total_steps(k) for k in ks}  # type: ignore[attr-defined]
-    seconds = sum(rows * steps[k] * (p + k + 8 + per_step * p * k) * TWO_LAYER_STEP for p in ps for k in ks)
-    return Cost(nbytes, seconds, sized, workers=min(max(1, workers), cells))
+    work = two_layer_work(ps, ks, rows, steps, trials=trials, per_step=per_step, samples=samples, online=online,
+                          stride=stride)
+    vector = bool(per_step) or (stride is not None and stride < min(ps))
+    seconds = (work["program_steps"] * (TWO_LAYER_SAMPLE_PROGRAM_STEP if vector else TWO_LAYER_PROGRAM_STEP)
+               + (work["trial_steps"] * TWO_LAYER_SAMPLE_ROW_STEP if per_step else 0.0)
+               + work["multiply_adds"] * MULTIPLY_ADD)
+    return Cost(nbytes, seconds, sized, workers=min(max(1, workers), cells), work=work)
 
 
 def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
@@ -159,7 +237,8 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
     sum) and P × U × samples tangents (twice: forward and backward); gradient descent (``gd_steps`` > 0)
     keeps trials × U × samples activations (and their gradients), then one start's Hessian and tangents at a time.
     Time: DEEP_RESNET_STEP per trial · P · sample for each gradient (GD steps), P of them per Hessian (each
-    Newton iteration, every start assumed to take all of them: an upper bound), plus the step overhead.
+    Newton iteration, every start assumed to take all of them: an upper bound), plus the per-step overhead
+    (GD: per block; Newton/LM: per start and block, DEEP_RESNET_NEWTON_OVERHEAD).
     """
     largest = seconds = 0.0
     for P, L, units in nets:
@@ -168,7 +247,8 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
         need = 0.0
         if newton_steps:
             need = max(trials, pieces) * (hessians + tangents)
-            seconds += trials * newton_steps * (P + 1) * P * samples * DEEP_RESNET_STEP + trials * newton_steps * EIGVALSH * P**3
+            seconds += trials * newton_steps * ((P + 1) * P * samples * DEEP_RESNET_STEP + EIGVALSH * P**3
+                                                + L * DEEP_RESNET_NEWTON_OVERHEAD)
         if gd_steps:
             need = max(need, 2 * 8.0 * trials * (units * samples + 4 * P), hessians + tangents)
             seconds += gd_steps * (trials * P * samples * DEEP_RESNET_STEP + L * DEEP_RESNET_STEP_OVERHEAD)

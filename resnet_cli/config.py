@@ -41,7 +41,8 @@ INT_MAX = 2**63 - 1  # whole numbers must fit numpy's int64
 
 
 def flag_of(name: str) -> str:
-    """The command-line flag of a settings field: ``lr_a`` → ``--lr-a``."""
+    """The command-line flag of a settings field: ``lr_a`` → ``--lr-a`` (the one spelling rule: messages,
+    refusals and config keys all go through it)."""
     return "--" + name.replace("_", "-")
 
 

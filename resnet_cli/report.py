@@ -22,6 +22,7 @@ from rich.console import Console
 
 from resnet_cli import outputs
 from resnet_cli.errors import ConfigError
+from resnet_cli.resources import format_duration
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -135,19 +136,10 @@ def fmt(x: Any, digits: int = 4) -> str:
 PLAIN_EVERY = 10.0
 
 
-def _minutes(seconds: float) -> str:
-    """"45 s", "1.2 min", "2.5 h": short enough for one progress line."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def plain_progress(description: str, every: float | None = None, write: Callable[[str], None] | None = None,
                    clock: Callable[[], float] | None = None) -> Callable[..., None]:
     """`update(completed, total)` that writes one plain line every `every` seconds (logs, CI, Makefiles):
-    "success rate: 43% (1.2 min elapsed, ~1.6 min left)". Nothing during the first `every` seconds."""
+    "success rate: 43% (1 min 12 s elapsed, ~1 min 36 s left)". Nothing during the first `every` seconds."""
     import time
 
     if every is None:
@@ -174,9 +166,10 @@ def plain_progress(description: str, every: float | None = None, write: Callable
 
 
 def progress_times(elapsed: float | None, remaining: float | None) -> str:
-    """The times of a progress display, each labelled: "1.2 min elapsed, ~1.6 min left"."""
-    text = f"{_minutes(elapsed or 0.0)} elapsed"
-    return text + (f", ~{_minutes(remaining)} left" if remaining is not None else "")
+    """The times of a progress display, each labelled: "1 min 12 s elapsed, ~1 min 36 s left"
+    (`resources.format_duration`, the one duration format)."""
+    text = f"{format_duration(elapsed or 0.0)} elapsed"
+    return text + (f", ~{format_duration(remaining)} left" if remaining is not None else "")
 
 
 def times_column():

@@ -163,7 +163,8 @@ def format_bytes(nbytes: float) -> str:
 
 
 def format_duration(seconds: float) -> str:
-    """Short human duration: "<1 s", "45 s", "3 min 20 s", "2 h 05 min", "3 d 4 h"."""
+    """Short human duration, the one format of every duration the CLI prints (estimates, progress lines):
+    "<1 s", "45 s", "3 min 20 s", "2 h 05 min", "3 d 4 h", "4.8 years"."""
     s = float(seconds)
     if s != s or s < 0:
         return "unknown"
@@ -179,4 +180,6 @@ def format_duration(seconds: float) -> str:
     if hours < 24:
         return f"{hours} h {minutes:02d} min" if minutes else f"{hours} h"
     days, hours = divmod(hours, 24)
+    if days >= 365:
+        return f"{days / 365.25:.1f} years"
     return f"{days} d {hours} h" if hours else f"{days} d"

@@ -22,7 +22,7 @@ from click.core import ParameterSource
 from resnet_cli import budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
 from resnet_cli.edge import OutputError
-from resnet_cli.config import inert_notices
+from resnet_cli.config import flag_of, inert_notices
 from resnet_cli.errors import ConfigError, quiet_floating_point
 from resnet_cli.outputs import real_target
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
@@ -74,11 +74,11 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         check_out_path(plot, PLOT_SUFFIXES, "--plot")
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
-        check_out_path(params.get(name), suffixes, "--" + name.replace("_", "-"))
+        check_out_path(params.get(name), suffixes, flag_of(name))
     for line in inert_notices(settings, typed):  # after every refusal: an error stays the one line
         notify(line)
     quiet = bool(params.get("quiet"))
-    announce_cost(settings, quiet)
+    announce_cost(settings, quiet, bool(plot))
     started = time.monotonic()
     with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point():
         result = run(settings, progress=update)
@@ -105,12 +105,12 @@ def check_outputs(paths: dict[str, str | None]) -> None:
         seen[target] = flag
 
 
-def announce_cost(settings: Any, quiet: bool) -> None:
+def announce_cost(settings: Any, quiet: bool, plot: bool = False) -> None:
     """One stderr line before a long run: the estimate of the settings' `cost()` (resnet_cli/budget.py)."""
     cost = getattr(settings, "cost", None)
     if cost is None or quiet:
         return
-    line = budget.announcement(cost())
+    line = budget.announcement(cost(), plot)
     if line:
         notify(line)
 

@@ -20,7 +20,7 @@ from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
-                                              TheoremSettings, draw_inits, estimated_work, theorem_report,
+                                              TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
                                               window_points)
 from resnet_cli.models import two_layer as tl
 from resnet_cli.rng import cell_rng
@@ -91,8 +91,9 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
 
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
-        return budget.two_layer(self, self.p, self.k, self.programs() * self.trials, workers=self.workers(),
-                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
+        return budget.two_layer(self.p, self.k, self.programs() * self.trials, {k: self.total_steps(k) for k in self.k},
+                                trials=self.trials, **gradient_sizes(self), workers=self.workers(),
+                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **step_flags(self)))
 
 
 @dataclass
@@ -150,7 +151,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**s.result_config(), "teacher_v": s.v_kind(), "data": s.mode(), "work": estimated_work(s)}
+        config = {**s.result_config(), "teacher_v": s.v_kind(), "data": s.mode(), "work": s.cost().work}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 

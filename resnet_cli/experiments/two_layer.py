@@ -350,39 +350,16 @@ def window_points(stage1: int, steps: int, records: int = 50, every: int = 100) 
     return sorted({stage1, steps, *range(start, steps + 1, gap)})
 
 
-def estimated_work(settings: Settings) -> dict[str, float]:
-    """What a run costs, before it runs (for announcing long runs): every option that multiplies work.
+def gradient_sizes(settings: SampleSettings) -> dict[str, Any]:
+    """The options that size a step's gradient, as `budget.two_layer` takes them."""
+    s = settings
+    return {"per_step": s.per_step(), "samples": s.samples, "online": s.online, "stride": s.stride}
 
-    trial_steps = Σ over (p, k) cells and methods of trials × steps; trial_sample_steps = the same weighted
-    by the inputs one step reads (B, N, or 1 for the population loss); multiply_adds ≈ trial_sample_steps
-    × k·p × 4 (forward pre-activations, output, two gradient contractions) for sample runs, plus the
-    training set's draw and labels (trials × N × k·p); population runs cost O(1) per trial-step in the plane
-    coordinates (counted as 40 multiply-adds) and O(k·p·q) with overlapping patches (vector state)."""
-    s: Any = settings
-    ps = s.p if isinstance(s.p, list) else [s.p]
-    ks = s.k if isinstance(s.k, list) else [s.k]
-    method, schedule = getattr(s, "method", None), getattr(s, "schedule", None)
-    methods = len(method) if method is not None else len(schedule) if isinstance(schedule, list) else 1
-    methods = s.programs() if hasattr(s, "programs") else methods  # success-rate: + Theorem 1's own runs
-    trials = getattr(s, "trials", None) or getattr(s, "basin_phi", 1) * getattr(s, "basin_a", 1)
-    per_step = s.per_step() if isinstance(s, SampleSettings) else 0
-    out = {"trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}
-    for p in ps:
-        for k in ks:
-            runs = float(trials * methods)
-            steps = float(s.total_steps(k))
-            out["trial_steps"] += runs * steps
-            out["trial_sample_steps"] += runs * steps * max(per_step, 1)
-            stride = getattr(s, "stride", None) or p
-            if per_step:
-                out["multiply_adds"] += runs * steps * per_step * k * p * 4
-                if s.samples is not None:
-                    out["multiply_adds"] += trials * s.samples * k * p
-            elif stride < p:
-                out["multiply_adds"] += runs * steps * k * p * (2 * ts.band(p, k, stride) + 1) * 4
-            else:
-                out["multiply_adds"] += runs * steps * 40
-    return out
+
+def step_flags(settings: StepSettings) -> dict[str, int]:
+    """The step option that sizes a run, for the flags a refusal names: --steps, else --stage2-steps."""
+    s = settings
+    return {"steps": s.steps} if s.steps is not None else {"stage2_steps": s.stage2_steps}
 
 
 def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -422,8 +399,9 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
 
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): the GD programs over the trials."""
-        return budget.two_layer(self, [self.p], [self.k], self.programs() * self.trials,
-                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k))
+        return budget.two_layer([self.p], [self.k], self.programs() * self.trials, {self.k: self.total_steps(self.k)},
+                                **gradient_sizes(self),
+                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **step_flags(self)))
 
 
 @dataclass
@@ -446,7 +424,7 @@ class TrainResult:
         trial, and the trace (each statistic as trials × records)."""
         s, sched, gd = self.settings, self.schedule, self.gd
         config = {**s.to_dict(), "teacher_v": s.v_kind(s.student), "stage1_steps": sched.stage1_iterations,
-                  "steps": self.steps, "data": s.mode(s.p), "work": estimated_work(s),
+                  "steps": self.steps, "data": s.mode(s.p), "work": s.cost().work,
                   "theorem1_outside": s.theorem1_outside(s.student, s.schedule)}
         runs = [
             {
@@ -526,7 +504,8 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
         basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
         sized = budget.flags(basin_phi=self.basin_phi, basin_a=self.basin_a, profile_points=self.profile_points,
                              probes=self.probes, k=self.k)
-        basin = budget.two_layer(self, [self.p], [self.k], self.basin_phi * self.basin_a, sized=sized)
+        basin = budget.two_layer([self.p], [self.k], self.basin_phi * self.basin_a, {self.k: self.total_steps(self.k)},
+                                 **gradient_sizes(self), sized=sized)
         others = 8.0 * (4 * self.profile_points * (self.k + 1) + 8 * self.probes * (self.p + self.k))
         return budget.Cost(max(basin.nbytes, others), basin.seconds * len(self.schedule), sized)
 

@@ -136,16 +136,16 @@ def test_success_rate_reports_output1_by_outcome():
     assert 0.1 <= default["resnet-ssw"]["tightest_m"] <= default["resnet-ssw"]["tightest_big_m"] <= 1.1
 
 
-def test_estimated_work_counts_every_multiplier():
-    base = exp.estimated_work(exp.TrainSettings(trials=2, steps=100))
+def test_work_estimate_counts_every_multiplier():
+    base = exp.TrainSettings(trials=2, steps=100).cost().work
     assert base["trial_steps"] == 200 and base["trial_sample_steps"] == 200
-    sgd = exp.estimated_work(exp.TrainSettings(trials=2, steps=100, samples=50, batch=5))
-    gd = exp.estimated_work(exp.TrainSettings(trials=2, steps=100, samples=50))
-    online = exp.estimated_work(exp.TrainSettings(trials=2, steps=100, online=True, batch=5))
+    sgd = exp.TrainSettings(trials=2, steps=100, samples=50, batch=5).cost().work
+    gd = exp.TrainSettings(trials=2, steps=100, samples=50).cost().work
+    online = exp.TrainSettings(trials=2, steps=100, online=True, batch=5).cost().work
     assert sgd["trial_sample_steps"] == 1000 and gd["trial_sample_steps"] == 10000 and online["trial_sample_steps"] == 1000
     assert gd["multiply_adds"] > sgd["multiply_adds"] > base["multiply_adds"]
-    assert exp.estimated_work(exp.TrainSettings(trials=2, steps=100, stride=2))["multiply_adds"] > base["multiply_adds"]
-    grid = exp.estimated_work(sr.SuccessSettings(p=[4, 8], k=[3], trials=10, steps=100))
+    assert exp.TrainSettings(trials=2, steps=100, stride=2).cost().work["multiply_adds"] > base["multiply_adds"]
+    grid = sr.SuccessSettings(p=[4, 8], k=[3], trials=10, steps=100).cost().work
     # cells × (3 methods + resnet-ssw on Theorem 1's own steps) × trials × steps
     assert grid["trial_steps"] == 2 * (3 + 1) * 10 * 100
-    assert exp.estimated_work(exp.TrainSettings(trials=2, steps=300))["trial_steps"] == 2 * 2 * 300  # + own steps
+    assert exp.TrainSettings(trials=2, steps=300).cost().work["trial_steps"] == 2 * 2 * 300  # + own steps

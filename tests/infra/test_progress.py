@@ -14,7 +14,7 @@ def test_plain_lines_label_both_times():
     update(1, 4)  # during the first 10 s: nothing
     now[0] = 30.0
     update(1, 4)  # a quarter done after 30 s: 90 s left
-    assert lines == ["success rate: 25% (30 s elapsed, ~1.5 min left)"]
+    assert lines == ["success rate: 25% (30 s elapsed, ~1 min 30 s left)"]
 
 
 def test_the_rich_bar_labels_both_times():

@@ -1,0 +1,95 @@
+"""The calibrated cost model (resnet_cli/budget.py) against the table of docs/estimates.md.
+
+No timing here: the measured CPU seconds are the ones recorded in the table by
+tests/bench/calibrate_estimates.py; these tests recompute each command's estimate from its options alone
+(nothing runs) and check that it stays within 3× of what was measured, so a change of the model or of a
+command's work that breaks the calibration fails here, and that absurd sizes are refused before starting.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from pathlib import Path
+
+import click
+import pytest
+
+from resnet_cli import budget
+from resnet_cli.cli import run
+from resnet_cli.commands import shell
+from resnet_cli.resources import format_duration
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "estimates.md"
+ROW = re.compile(r"^\| `(?P<command>[^`]+)` \|[^|]*\| (?P<est>[\d.]+) s \| (?P<cpu>[\d.]+) s \| (?P<ratio>[\d.]+) \|")
+
+
+def table_rows() -> list[tuple[str, float]]:
+    rows = []
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        m = ROW.match(line)
+        if m:
+            rows.append((m["command"], float(m["cpu"])))
+    return rows
+
+
+def estimate(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> float:
+    """The CPU seconds the command would announce, from its options alone: the run is stopped at the notice."""
+    seen: list[float] = []
+
+    def stop(settings, quiet, plot=False):
+        seen.append(budget.cpu_seconds(settings.cost(), plot=plot))
+        raise click.exceptions.Exit(0)
+
+    monkeypatch.setattr(shell, "announce_cost", stop)
+    assert run(argv) == 0
+    assert len(seen) == 1
+    return seen[0]
+
+
+def test_the_table_covers_the_tour_and_every_preset():
+    commands = [c for c, _ in table_rows()]
+    presets = sorted(p.stem for p in (DOC.parents[1] / "resnet_cli" / "presets").glob("*.toml"))
+    for preset in presets:
+        assert any(c.endswith(f"--config {preset}") for c in commands), preset
+    readme = (DOC.parents[1] / "README.md").read_text(encoding="utf-8")
+    tour = readme.split("## A 30-second tour", 1)[1].split("```", 2)[1]
+    for line in tour.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line.startswith("resnet-cli ") and "--help" not in line:
+            typed = line.removeprefix("resnet-cli ").split("|")[0].strip()
+            assert typed in commands, typed
+
+
+@pytest.mark.parametrize("command,measured", table_rows(), ids=[c for c, _ in table_rows()])
+def test_estimate_within_3x_of_the_recorded_measurement(command, measured, monkeypatch, tmp_path):
+    argv = [str(tmp_path / a) if a.endswith(".png") else a for a in shlex.split(command)]
+    est = estimate(argv, monkeypatch)
+    assert math.isfinite(est) and est > 0
+    assert measured / 3 <= est <= 3 * measured, (est, measured)
+
+
+def test_absurd_sizes_are_refused_before_starting(capsys):
+    """--steps 1e13 is ~5 years (a trial's own progress line reads ~51,000 h): exit 2 with the estimate."""
+    assert run(["train", "two-layer", "--steps", "10000000000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert "--steps 10000000000000" in err and "years (estimate)" in err, err
+
+
+def test_refusal_and_notice_follow_the_estimate():
+    cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
+    with pytest.raises(Exception, match="--steps 9: this run would need about"):
+        budget.check(cost)
+    budget.check(budget.Cost(0.0, budget.REFUSE_SECONDS / 2, "--steps 9"))  # below the limit: runs
+    assert budget.announcement(budget.Cost(0.0, 1.0, "")) is None
+    long = budget.announcement(budget.Cost(0.0, 4 * budget.ANNOUNCE_SECONDS, "", workers=2))
+    assert long is not None and format_duration(budget.wall_seconds(budget.Cost(0.0, 4 * budget.ANNOUNCE_SECONDS, "",
+                                                                                   workers=2))) in long
+
+
+@pytest.mark.parametrize("seconds,text", [(0.4, "<1 s"), (45, "45 s"), (200, "3 min 20 s"), (7500, "2 h 05 min"),
+                                          (3 * 86400 + 4 * 3600, "3 d 4 h"), (5 * 365.25 * 86400, "5.0 years")])
+def test_one_duration_format(seconds, text):
+    assert format_duration(seconds) == text
