@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from resnet_cli.models.critical_points import FLAT_SHARE
@@ -59,11 +60,11 @@ def preamble(payload: dict[str, Any]) -> None:
 
 def _result_table(payload: dict[str, Any]) -> Table:
     """The result: per network and depth, the finder's stops (critical / gradient-flat) and the classes of
-    the critical points against the best linear predictor (borderless, to fit 9 columns in 80)."""
-    table = Table(title="Critical points against the best linear predictor (counts)", box=None, padding=(0, 1),
-                  pad_edge=False, title_justify="left")
-    for i, header in enumerate(("network", "L", "critical\n/ trials", "gradient-\nflat", "better\nthan\nlinear",
-                                "equal\nto\nlinear", "worse:\nstrict\nsaddle", "worse:\ncounter-\nexample",
+    the critical points against the best linear predictor (a simple head, to fit 9 columns in 80)."""
+    table = Table(title="Critical points against the best linear predictor (counts)", box=box.SIMPLE_HEAD,
+                  show_edge=False, padding=(0, 0), pad_edge=False, title_justify="left")
+    for i, header in enumerate(("network", "L", "critical\n/ trials", "gradient-flat", "better\nthan\nlinear",
+                                "equal\nto\nlinear", "worse:\nstrict\nsaddle", "worse:\ncounterexample",
                                 "worse:\nundecided")):
         table.add_column(header, justify="left" if i == 0 else "right", no_wrap=True)
     for row in payload["rows"]:
@@ -101,7 +102,7 @@ def _summary_lines(payload: dict[str, Any]) -> list[str]:
                  f"where ≥ {100 * FLAT_SHARE:.0f} % of ‖g‖² lies in the near-kernel of H (Frye et al. 2021).")
     index = [f"{r['network']} L={r['blocks']} {_index_counts(r)}" for r in rows if r["saddle_index_counts"]]
     if index:
-        lines.append("index of the strict saddles (negative eigenvalues / dimension): " + ", ".join(index) + ".")
+        lines.append("strict saddles' index (negative eigenvalues / dimension): " + ", ".join(index))
     lines.append("more: --detail (convergence, kinks, both tolerances, reasons, gradient flatness, per-block "
                  "risks); --json (every point).")
     return lines
@@ -152,7 +153,7 @@ def gd_landscape(payload: dict[str, Any]) -> None:
 def _undecided_table(payload: dict[str, Any]) -> Table:
     """Why the undecided points are undecided: counts per reason (a point may have several)."""
     table = _table("Why points are undecided (counts; a point may have several reasons)",
-                   ("network", "blocks\nL", "undecided", "at a ReLU\nkink", "not a counter-\nexample at\n"
+                   ("network", "blocks\nL", "undecided", "at a ReLU\nkink", "another\nclass at\n"
                     "--eig-tol-alt", "escape\nprobe finds\ndescent"))
     for row in payload["rows"]:
         why = row["undecided_reasons"]
@@ -165,7 +166,7 @@ def _flatness_table(payload: dict[str, Any]) -> Table:
     """Where the finder stopped: critical, gradient-flat or neither, and the largest near-kernel share of g
     at the points that are not critical (Frye et al. 2021)."""
     table = _table("Where the finder stopped: critical or gradient-flat (Frye et al. 2021)",
-                   ("network", "blocks\nL", "critical", "gradient-\nflat", "neither", "largest\nshare of\n‖g‖² in\n"
+                   ("network", "blocks\nL", "critical", "gradient-flat", "neither", "largest\nshare of\n‖g‖² in\n"
                     "ker H *", "median\n‖Hg‖/‖g‖\n*"))
     for row in payload["rows"]:
         pts = [p for p in payload["points"] if p["network"] == row["network"] and p["blocks"] == row["blocks"]
@@ -195,7 +196,7 @@ def newton_landscape(payload: dict[str, Any]) -> None:
     gtol = cfg["newton_tol"]
     reached = _table(f"Critical points reached by Newton/LM (‖∇R‖ or Clarke norm < {gtol:g})",
                      ("network", "blocks\nL", "reached\n/ trials", "at a\nkink", "distinct\npoints\n(merged)",
-                      "distinct\npredic-\ntors", "best\nrisk", "worst\nR/R_lin,\nnot a\nstrict\nsaddle"))
+                      "distinct\npredictors", "best\nrisk", "worst\nrisk /\nR_lin,\nnot a\nstrict\nsaddle"))
     kinks = _table("At the kink points (a ReLU kink on a sample)",
                    ("network", "blocks\nL", "points\nat a\nkink", "largest\nsmooth\n‖∇R‖", "largest\nClarke\nnorm",
                     "lowest\nλmin of\na piece", "with a\nnegative\npiece", "too\nmany\npieces"))

@@ -64,6 +64,13 @@ CASES = [
     Case("train shortcut", ("train", "shortcut")),
     Case("train shortcut, slq Hessians", ("train", "shortcut", "--hessian-every", "20", "--spectrum", "slq",
                                           "--lanczos-steps", "30")),
+    # Yun et al. (2019): the default run (example 1, Newton), the near-identity preset's 8 rows (fewer starts),
+    # example 2 with every secondary table
+    Case("landscape deep-resnet", ("landscape", "deep-resnet")),
+    Case("landscape deep-resnet, near-identity", ("landscape", "deep-resnet", "--config", "yun2019-near-identity",
+                                                  "--trials", "6", "--jobs", "1")),
+    Case("landscape deep-resnet --detail", ("landscape", "deep-resnet", "--config", "yun2019-example2", "--detail"),
+         None),
     Case("train shortcut --detail", ("train", "shortcut", "--hessian-every", "50", "--spectrum", "slq",
                                      "--lanczos-steps", "30", "--detail"), None),
 ]
