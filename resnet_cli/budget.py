@@ -59,9 +59,10 @@ SHORTCUT_STEP = 1.3e-9
 #: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh, one BLAS thread): 0.19 s CPU at 1600
 #: parameters, 2.5 s at 3200.
 EIGVALSH = 6.0e-11
-#: Sylvester inertia brackets (`hessian --spectrum inertia`): per (parameters)³, about 60 LDLᵀ
-#: factorisations (LAPACK dsytrf, n³/3 flops each) for brackets of 1 % (resnet_cli/eigen.py).
-INERTIA = 1.2e-9
+#: Sylvester inertia brackets (`hessian --spectrum inertia`): per (parameters)³. hessian --shortcut 1
+#: --depth 104 --spectrum inertia (10,400 parameters, 26 LDLᵀ factorisations of 8.6 s): 225 CPU-s; up to
+#: ~60 factorisations where the Ritz values and the SLQ hint start far off (resnet_cli/eigen.py).
+INERTIA = 4.0e-10
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8

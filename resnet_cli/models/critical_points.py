@@ -62,6 +62,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from resnet_cli import eigen
 from resnet_cli.rng import make_rng
 
 from resnet_cli.models import deep_resnet as dr
@@ -609,6 +610,15 @@ def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
     return ("undecided", reasons) if reasons else ("counterexample", reasons)
 
 
+def inertia_index(hessian: Array, eig_tol: float = 1e-8) -> dict[str, Any]:
+    """The reported Hessian's counts (negative, zero, positive at ±eig_tol·|λ|max) by Sylvester inertia:
+    LDLᵀ factorisations (`resnet_cli.eigen.index_counts`), no eigendecomposition — beside, and checked
+    against, the eigenvalue counts of `analyse_point`."""
+    if hessian.shape[0] == 0:
+        return {"negative": 0, "zero": 0, "positive": 0, "epsilon": 0.0, "n": 0}
+    return eigen.index_counts(hessian, eig_tol)
+
+
 def analyse_point(
     problem: Problem,
     theta: Array,
@@ -708,6 +718,7 @@ def analyse_point(
                       "negative": neg, "zero": zero, "positive": pos}
     out["index"] = neg / dim if dim else 0.0
     out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
+    out["hessian"]["inertia"] = inertia_index(H if n == 0 else Zb.T @ H @ Zb, eig_tol)
     out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
     out["escape_probe"] = None
     if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:

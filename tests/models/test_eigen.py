@@ -179,3 +179,21 @@ def test_brackets_of_a_zero_and_a_beyond_precision_spectrum():
     lam = np.r_[np.zeros(10), np.linspace(1, 2, 30)]
     b = eigen.bracket_spectrum(_with_spectrum(rng, lam), 1e-2)
     assert b["beyond_precision"] and b["cond10"] is None and b["near_zero"] == 10
+
+
+@pytest.mark.parametrize("network", ["resnet", "fc"])
+def test_critical_point_inertia_counts_equal_its_eigenvalue_counts(network):
+    """`critical_points.analyse_point` reports the index twice: from eigenvalues and by inertia."""
+    from resnet_cli.models import critical_points as cp
+    from resnet_cli.models import deep_resnet as dr
+
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((3, 12)), rng.standard_normal((2, 12))  # samples are columns here
+    shape = dr.ResNetShape(3, 3, 2, 2, 2) if network == "resnet" else dr.FCShape(3, 3, 2, 2)
+    pr = cp.Problem(shape, X, Y)
+    for _ in range(3):
+        theta = rng.standard_normal(pr.n_params)
+        info = cp.analyse_point(pr, theta, linear_risk=0.0, probe_directions=0)
+        h = info["hessian"]
+        assert (h["inertia"]["negative"], h["inertia"]["zero"], h["inertia"]["positive"]) == (
+            h["negative"], h["zero"], h["positive"])
