@@ -1,116 +1,146 @@
-"""Figure of `landscape deep-resnet` (Yun et al. 2019): where the critical points fall against the best
-linear predictor, and the per-block risk (one depth) or the worst critical point against depth (a list)."""
+"""Figure of `landscape deep-resnet` (Yun et al. 2019): where the points the finder returns fall against the
+best linear predictor (by label), and the per-block risk (one depth) or the worst critical point against depth
+(a list of depths)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+import numpy as np
 
 from resnet_cli.plots.common import pyplot, save_figure
 
-MARKERS = {"resnet": "o", "fc": "x"}
-HOLLOW = {"resnet": "D", "fc": "s"}  # Newton points at a kink, drawn hollow
+# the labels of the result table, left to right (a finder stop that is gradient-flat is not a critical point)
+CATEGORIES = (("better", "better"), ("equal", "equal"), ("strict_saddle", "strict\nsaddle"),
+              ("counterexample", "counter-\nexample"), ("undecided", "undecided"), ("gradient-flat", "gradient-\nflat"))
+MARKERS = {"resnet": "o", "fc": "s"}
+STRIP = 0.36  # the width of one network's strip inside a category (categories are 1 apart)
 
 
 def landscape(payload: dict[str, Any], path: str) -> None:
-    """Left: R − R_lin against λmin per critical point; right: per-block risks, or worst R/R_lin against L."""
+    """Left: R/R_lin of every point by label; right: per-block risks, or worst R/R_lin against depth."""
     plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2))
-    _gap_panel(left, payload)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained",
+                                      gridspec_kw={"width_ratios": [1.35, 1]})
+    label_panel(left, payload)
     if payload.get("per_block"):
-        _per_block_panel(right, payload)
+        per_block_panel(right, payload)
     else:
-        _depth_panel(right, payload)
-    fig.tight_layout()
+        depth_panel(right, payload)
+    cfg = payload["config"]
+    fig.suptitle(f"landscape deep-resnet: {payload['data']['name']}, finder {cfg.get('finder', 'gd')}, "
+                 f"{cfg['trials']} starts per network, seed {cfg['seed']}", fontsize=10)
     save_figure(fig, path)
 
 
-def _gap_panel(ax: Any, payload: dict[str, Any]) -> None:
-    """R − R_lin against λmin/max|λ|, both on symmetric-log axes whose linear zone is the run's tolerance."""
-    cfg, lin = payload["config"], payload["linear_risk"]
-    newton = cfg.get("finder", "gd") != "gd"
-    xs, ys = [], []
-    for net in cfg["networks"]:
-        done = [p for p in payload["points"] if p["network"] == net and p["converged"]]
-        # Newton points at a kink are drawn hollow: their λmin is the kink-manifold Hessian's
-        groups = [(done, "", MARKERS[net])] if not newton else [
-            ([p for p in done if not p["on_kink"]], ", smooth", MARKERS[net]),
-            ([p for p in done if p["on_kink"]], ", at a kink (λmin on the kink manifold)", HOLLOW[net])]
-        color = f"C{cfg['networks'].index(net)}"
-        for pts, what, marker in groups:
-            x = [p["lambda_min"] / max(abs(p["lambda_min"]), abs(p["lambda_max"]), 1e-300) for p in pts]
-            y = [p["gap"] for p in pts]
-            if pts:
-                hollow = marker in HOLLOW.values()
-                style = {"facecolors": "none", "edgecolors": color} if hollow else {"color": color}
-                ax.scatter(x, y, marker=marker, alpha=0.7,
-                           label=f"{net}{what} ({len(pts)} points)", **style)
-            xs, ys = xs + x, ys + y
-    ax.axhline(0.0, color="k", lw=0.8, label="R = R_lin (best linear predictor)")
-    ax.axvline(-cfg["eig_tol"], color="k", lw=0.8, ls=":", label="λmin = −eig-tol·max|λ| (saddle to the left)")
-    tols = [cfg["eig_tol"]]
-    if newton and cfg["eig_tol_alt"] != cfg["eig_tol"]:
-        ax.axvline(-cfg["eig_tol_alt"], color="grey", lw=0.8, ls="--", label="λmin = −eig-tol-alt·max|λ|")
-        tols.append(cfg["eig_tol_alt"])
-    _symlog(ax.set_xscale, ax.set_xlim, ax.set_xticks, ax.xaxis, xs, min(t for t in tols if t > 0) if any(tols) else 1e-8)
-    _symlog(ax.set_yscale, ax.set_ylim, ax.set_yticks, ax.yaxis, ys, payload["risk_tol"])
-    ax.set_xlabel("λmin / max|λ| of the exact Hessian at the point")
-    ax.set_ylabel(f"R − R_lin  (R_lin = {lin:.4g})")
-    ax.set_title("critical points against the best linear predictor")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+def _category(point: dict[str, Any]) -> str | None:
+    if point.get("stationary") == "gradient-flat":
+        return "gradient-flat"
+    return point["kind"] if point["converged"] else None
 
 
-def _symlog(set_scale: Any, set_lim: Any, set_ticks: Any, axis: Any, values: list[float], tol: float) -> None:
-    """A symmetric-log axis, linear within the power of ten below `tol`, with at most 4 ticks a side."""
-    from matplotlib.ticker import FuncFormatter
+def label_panel(ax: Any, payload: dict[str, Any]) -> None:
+    """R/R_lin (log) of every critical or gradient-flat point, one column per label and one strip per network;
+    the points of a strip are spread across it in the order of their risk, so equal risks stand side by side.
+    Points at a ReLU kink are hollow. Risks below gap-tol·R_lin are drawn at that floor."""
+    cfg, lin = payload["config"], max(payload["linear_risk"], 1e-300)
+    floor = max(payload["risk_tol"] / lin, 1e-12)
+    nets = cfg["networks"]
+    used = [key for key, _ in CATEGORIES if any(_category(p) == key for p in payload["points"])]
+    ys = []
+    for n, net in enumerate(nets):
+        color = f"C{n}"
+        centre = (n - (len(nets) - 1) / 2) * STRIP * 1.1
+        for kink in (False, True):
+            x, y = [], []
+            for c, key in enumerate(used):
+                pts = sorted((p for p in payload["points"] if p["network"] == net and _category(p) == key),
+                             key=lambda p: p["risk"])
+                spread = np.linspace(-STRIP / 2, STRIP / 2, len(pts)) if len(pts) > 1 else np.zeros(len(pts))
+                for p, dx in zip(pts, spread):
+                    if bool(p.get("on_kink", p.get("kinks", 0) > 0)) == kink:
+                        x.append(c + centre + dx)
+                        y.append(max(p["risk"] / lin, floor))
+            if x:
+                style = {"facecolors": "none", "edgecolors": color} if kink else {"color": color}
+                ax.scatter(x, y, marker=MARKERS[net], s=22, linewidths=1, alpha=0.8, zorder=3,
+                           label=f"{net}{', at a ReLU kink' if kink else ''} ({len(x)})", **style)
+                ys += y
+    ax.axhline(1.0, color="k", lw=0.8, zorder=1, label="R = R_lin")
+    ax.set_xticks(range(len(used)), [dict(CATEGORIES)[key] for key in used])
+    ax.set_xlim(-0.6, len(used) - 0.4)
+    ax.set_yscale("log")
+    lo, hi = min(ys + [1.0]), max(ys + [1.0])
+    ax.set_ylim(lo / 2, hi * 2)
+    ax.set_ylabel(f"R / R_lin  (R_lin = {payload['linear_risk']:.4g})\nbelow gap-tol = {floor:.0e}: drawn at it")
+    ax.set_title("the finder's points by label (counterexample: at both --eig-tol,\nno descent by the escape "
+                 "probe; gradient-flat: stopped with g in ker H)", fontsize=9)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, frameon=False)
 
-    lin = 10.0 ** math.floor(math.log10(max(tol, 1e-300)))
-    finite = [v for v in values if math.isfinite(v)]
-    lo, hi = min(finite + [-lin]), max(finite + [lin])
-    set_scale("symlog", linthresh=lin)
-    set_lim(lo * 4 if lo < -lin else -2 * lin, hi * 4 if hi > lin else 2 * lin)
-    ticks = [0.0]
-    for sign, extent in ((-1, -lo), (1, hi)):
-        decades = max(math.ceil(math.log10(max(extent / lin, 1.0))), 0)
-        stride = max(math.ceil((decades + 1) / 4), 1)
-        ticks += [sign * lin * 10.0**k for k in range(0, decades + 1, stride)]
-    set_ticks(sorted(ticks))
-    axis.set_major_formatter(FuncFormatter(
-        lambda v, _: "0" if v == 0 else f"{'−' if v < 0 else ''}1e{round(math.log10(abs(v)))}"))
 
-
-def _per_block_panel(ax: Any, payload: dict[str, Any]) -> None:
+def per_block_panel(ax: Any, payload: dict[str, Any]) -> None:
+    """R(h_l) of the best linear read-out of each block output, one line per shown point; points whose
+    per-block risks agree (to 1e-9 relative) share one line and one legend entry."""
     pb = payload["per_block"]
+    groups: list[tuple[np.ndarray, list[dict[str, Any]]]] = []
     for item in pb["lowest"]:
-        ax.plot(range(pb["blocks"] + 1), item["per_block_risk"], marker="o",
-                label=f"trial {item['trial']} (R = {item['risk']:.3g})")
-    ax.set_xticks(range(pb["blocks"] + 1))
-    ax.set_xticklabels([f"h_{layer}" for layer in range(pb["blocks"] + 1)])
+        v = np.asarray(item["per_block_risk"], dtype=float)
+        for ref, members in groups:
+            if np.allclose(v, ref, rtol=1e-9, atol=1e-12):
+                members.append(item)
+                break
+        else:
+            groups.append((v, [item]))
+    layers = np.arange(pb["blocks"] + 1)
+    markers = "oDs^v"
+    for i, (v, members) in enumerate(groups):
+        trials = ", ".join(str(m["trial"]) for m in members)
+        risk = max(members[0]["risk"], 0.0)
+        dodge = 0.04 * (i - (len(groups) - 1) / 2)  # equal values at one h_l stand side by side
+        ax.plot(layers + dodge, v, marker=markers[i % len(markers)], color=f"C{i}",
+                label=f"trial{'s' if len(members) > 1 else ''} {trials} (R = {risk:.3g})")
+    ax.set_xticks(layers, [f"h_{layer}" for layer in layers])
     ax.set_xlabel("block output h_l")
     ax.set_ylabel("R(h_l): risk of the best linear read-out")
-    ax.set_title("per-block risk at the lowest-risk critical points")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    values = np.concatenate([v for v, _ in groups])
+    span = max(float(values.max() - values.min()), 1e-3 * max(abs(float(values.max())), 1e-12))
+    ax.set_ylim(float(values.min()) - 0.08 * span, float(values.max()) + 0.08 * span)
+    ax.set_title("per-block risk at the lowest-risk critical points", fontsize=9)
+    ax.legend(fontsize=8, loc="best")
 
 
-def _depth_panel(ax: Any, payload: dict[str, Any]) -> None:
+def depth_panel(ax: Any, payload: dict[str, Any]) -> None:
+    """Worst R/R_lin over the critical points that are not strict saddles, per network against depth (networks
+    side by side); where the worst over all points (strict saddles included) is higher, a hollow marker."""
     rows = payload["rows"]
+    nets = payload["config"]["networks"]
     depths = sorted({r["blocks"] for r in rows})
     newton = payload["config"].get("finder", "gd") != "gd"
-    for i, net in enumerate(payload["config"]["networks"]):
+    ys = [1.0]
+    for i, net in enumerate(nets):
         sel = [r for r in rows if r["network"] == net]
-        ax.plot([r["blocks"] for r in sel], [r["max_risk_ratio"] for r in sel], marker=MARKERS[net], color=f"C{i}",
-                ls="--" if newton else "-", label=f"{net}, all points" if newton else net)
+        shift = 2.0 ** (0.08 * (i - (len(nets) - 1) / 2)) if len(depths) > 1 else 1.0
+        x = np.array([r["blocks"] for r in sel], dtype=float) * shift
+        key = "max_risk_ratio_not_saddle" if newton else "max_risk_ratio"
+        y = np.array([r[key] for r in sel], dtype=float)
+        ax.plot(x, y, marker=MARKERS[net], color=f"C{i}", label=f"{net}, not a strict saddle" if newton else net)
+        ys += [v for v in y if np.isfinite(v)]
         if newton:
-            ax.plot([r["blocks"] for r in sel], [r["max_risk_ratio_not_saddle"] for r in sel], marker=MARKERS[net],
-                    color=f"C{i}", label=f"{net}, not a strict saddle")
+            every = np.array([r["max_risk_ratio"] for r in sel], dtype=float)
+            higher = every > y * (1 + 1e-9)
+            if higher.any():
+                ax.plot(x[higher], every[higher], ls="none", marker=MARKERS[net], mfc="white", color=f"C{i}",
+                        label=f"{net}, all points (saddles too)")
+                ys += list(every[higher])
     ax.axhline(1.0, color="k", lw=0.8, label="R = R_lin")
     if len(depths) > 1:
         ax.set_xscale("log", base=2)
-    ax.set_xticks(depths)
-    ax.set_xticklabels([str(d) for d in depths])
+        ax.set_xlim(depths[0] / 1.4, depths[-1] * 1.4)
+    ax.set_xticks(depths, [str(d) for d in depths])
+    ax.minorticks_off()
+    ax.set_yscale("log")
+    ax.set_ylim(min(ys) / 1.6, max(ys) * 1.6)
     ax.set_xlabel("blocks L")
-    ax.set_ylabel("worst risk / R_lin over the critical points")
-    if newton:
-        ax.set_yscale("log")
-    ax.set_title("worst critical point against depth")
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2 if newton else 3)
+    ax.set_ylabel("worst R / R_lin over the critical points")
+    ax.set_title("worst critical point against depth", fontsize=9)
+    ax.legend(fontsize=8, loc="center right")

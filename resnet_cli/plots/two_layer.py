@@ -9,6 +9,7 @@ import numpy as np
 
 from resnet_cli.plots.common import pyplot, save_figure
 
+RESNET_INIT = {"color": "black", "ls": "--", "lw": 1.2}  # the same line on the basin maps and in their legend
 OUTCOME_COLOR = {"global": "tab:green", "spurious": "tab:red", "undecided": "tab:orange", "diverged": "purple"}
 LOSS_FLOOR = 1e-16  # the loss axis is logarithmic: smaller values (rounding) are drawn at the floor
 
@@ -38,10 +39,10 @@ def train(payload: dict[str, Any], path: str) -> None:
         if log:
             ax.set_yscale("log")
         if key == "phi":
-            ax.axhline(math.pi, color="grey", ls=":", lw=1, label="φ = π (spurious side)")
+            _pi_line(ax, np.array(trace[key], dtype=float))
         if key == "a_dot_astar":
             ax.axhline(0, color="grey", ls=":", lw=1, label="aᵀa* = 0")
-        if not log:
+        if not log and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
         ax.axvline(cfg["stage1_steps"], color="black", ls="--", lw=0.8)
         ax.set_xscale("symlog", linthresh=10)
@@ -72,10 +73,11 @@ def landscape(payload: dict[str, Any], path: str) -> None:
     (loss_line,) = axes[0].plot(phi, [r["loss"] for r in prof], "k-", label="min_a L")
     twin = axes[0].twinx()
     (dot_line,) = twin.plot(phi, [r["a_dot_astar"] for r in prof], "b--", label="a(φ)ᵀa*")
-    zero = twin.axhline(0, color="grey", lw=0.6, label="a(φ)ᵀa* = 0")
+    zero = twin.axhline(0, color="b", ls=":", lw=0.8, label="a(φ)ᵀa* = 0 (right axis)")
     axes[0].set_xlabel("φ (degrees)")
     axes[0].set_ylabel("min_a L (loss)")
-    twin.set_ylabel("a(φ)ᵀa*", color="b")
+    twin.set_ylabel("a(φ)ᵀa* (right axis, blue)", color="b")
+    twin.tick_params(axis="y", colors="b")
     axes[0].set_title("loss along φ, a optimized")
     axes[0].legend(handles=[loss_line, dot_line, zero], fontsize=8, loc="center right")
     code = {name: i for i, name in enumerate(("global", "spurious", "undecided", "diverged"))}
@@ -88,15 +90,39 @@ def landscape(payload: dict[str, Any], path: str) -> None:
         seen |= set(outcomes.ravel().tolist())
         ax.imshow(np.vectorize(code.get)(outcomes).astype(float), cmap=cmap, vmin=0, vmax=3, aspect="auto",
                   origin="lower", extent=(*_edges(q), *_edges(p0)))
-        ax.axhline(math.degrees(basin["resnet_init_phi0"]), color="white", ls="--", lw=1.2)
+        ax.axhline(math.degrees(basin["resnet_init_phi0"]), **RESNET_INIT)
+        _grid_ticks(ax.set_yticks, p0)
+        _grid_ticks(ax.set_xticks, q)
         ax.set_xlabel("a0 = q·a*: q")
         ax.set_ylabel("φ0 (degrees)")
         ax.set_title(f"basins of GD, schedule {kind}")
     handles = _outcome_handles([name for name in code if name in seen], "patch")
-    handles.append(Line2D([], [], color="grey", ls="--", label="ResNet init v0 = e"))
+    handles.append(Line2D([], [], label="ResNet init v0 = e", **RESNET_INIT))
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
     fig.suptitle(f"landscape two-layer, p={cfg['p']}, k={cfg['k']}, seed {cfg['seed']}", fontsize=10)
     save_figure(fig, path)
+
+
+def _grid_ticks(set_ticks: Any, values: np.ndarray, most: int = 8) -> None:
+    """Ticks on the grid's own values (every k-th, at most `most`), so a tick is a start that was run."""
+    values = np.asarray(values, dtype=float)
+    step = max(int(math.ceil(len(values) / most)), 1)
+    shown = values[::step]
+    set_ticks(shown, [f"{v:g}" for v in shown])
+
+
+def _pi_line(ax: Any, phi: np.ndarray) -> None:
+    """φ = π (the spurious side) as a line when the curves come near it; otherwise a note above the axes, so
+    the line does not stretch the axis far beyond the curves."""
+    top = float(np.nanmax(phi)) if np.isfinite(phi).any() else math.pi
+    if top > 0.6 * math.pi:
+        ax.axhline(math.pi, color="grey", ls=":", lw=1, label="φ = π (spurious side)")
+    else:
+        ax.set_title(f"φ = π (spurious side) is off the axis: max φ = {top:.2f}", fontsize=8, color="dimgrey")
+
+
+def _span(values: list[float]) -> float:
+    return float(max(values) - min(values)) or 1.0
 
 
 def _edges(x: np.ndarray) -> tuple[float, float]:
@@ -116,11 +142,15 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
         methods = cfg["method"]
         for i, method in enumerate(methods):
             rows = [r for r in cells if r[panel_key] == value and r["method"] == method]
-            # dodge: methods side by side (±2% of x), so equal rates do not hide each other
-            x = np.array([r[x_key] for r in rows]) * (1 + 0.02 * (i - (len(methods) - 1) / 2))
+            # dodge: methods side by side (a share of the axis: multiplicative on log p, additive on k), so equal
+            # rates do not hide each other
+            x = np.array([r[x_key] for r in rows], dtype=float)
+            offset = i - (len(methods) - 1) / 2
+            x = x * 2.0 ** (0.04 * offset) if x_key == "p" else x + 0.025 * offset * _span(cfg[x_key])
             rate = np.array([r["rate"] for r in rows])
             err = np.maximum(0.0, [[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]])
-            ax.errorbar(x, rate, yerr=err, marker="o", capsize=3, label=method)
+            # markers only: the success rate is measured at these k (or p), nothing in between
+            ax.errorbar(x, rate, yerr=err, marker="osD^vP*X"[i % 8], ls="none", capsize=3, label=method)
         if x_key == "p":
             ax.set_xscale("log", base=2)
         ax.set_xticks(cfg[x_key], [str(v) for v in cfg[x_key]])
