@@ -19,7 +19,7 @@ from typing import Annotated, Callable, Optional
 import click
 import typer
 
-from resnet_cli.experiments.success_rate import METHODS as _METHODS
+from resnet_cli.experiments.success_rate import FLOW_METHODS as _FLOW_METHODS, METHODS as _METHODS
 
 TEACHER, STEPS, OUTCOME = "Teacher", "Step sizes and steps", "Outcome criteria"
 
@@ -88,7 +88,7 @@ Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient 
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
 
 # --- two-layer (Liu et al. 2019) ----------------------------------------------------------------------------
-METHODS = tuple(_METHODS)  # completion offers these, not the deprecated aliases the settings still accept
+METHODS = (*_METHODS, *_FLOW_METHODS)  # completion offers these, not the deprecated aliases the settings still accept
 Student = Annotated[str, _opt("--student", "resnet (shortcut, w0 = 0) or cnn (no shortcut, random v0).")]
 P = Annotated[int, _opt("--p", "Patch dimension p (≥ 2).")]
 K = Annotated[int, _opt("--k", "Number of patches k (≥ 1).")]
@@ -105,8 +105,9 @@ ScheduleList = Annotated[
               metavar=NAME_LIST)
 ]
 MethodList = Annotated[
-    str, _opt("--method", "Training methods, a comma list of " + ", ".join(METHODS) + " (-large-w: large step "
-              "on w only from step 0; -large-both: on both layers; cnn, resnet: old names of the -large-w ones).", SWEEP,
+    str, _opt("--method", "Training methods, a comma list of " + ", ".join(_METHODS) + " (-large-w: large step "
+              "on w only from step 0; -large-both: on both layers; cnn, resnet: old names of the -large-w ones); "
+              "NAME-flow: the gradient flow of NAME's schedule (see --flow-rtol).", SWEEP,
               metavar=NAME_LIST, autocompletion=_complete_list(METHODS))
 ]
 SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All trials share one teacher draw.", TEACHER)]
@@ -152,6 +153,13 @@ Inputs = Annotated[str, _opt("--inputs", "Law of the input entries (unit varianc
 TheoremM = Annotated[float, _opt("--theorem-m", "m of Theorem 1's output (1), in units of ‖a*‖², 0 < m < M (checks "
                                  "only; the step sizes keep m = M = ‖a*‖²).", THEOREMS)]
 TheoremBigM = Annotated[float, _opt("--theorem-big-m", "M of Theorem 1's output (1), in units of ‖a*‖².", THEOREMS)]
+FLOW = "Gradient flow (the *-flow methods, --flow)"
+Flow = Annotated[bool, _opt("--flow/--no-flow", "Integrate the gradient flow of the schedule (step → 0, same "
+                            "horizon) instead of running GD; report where it ends.", FLOW)]
+FlowRtol = Annotated[float, _opt("--flow-rtol", "Relative tolerance of the ODE solver of the gradient flow.", FLOW)]
+FlowAtol = Annotated[float, _opt("--flow-atol", "Absolute tolerance of the ODE solver of the gradient flow.", FLOW)]
+FlowSolver = Annotated[str, _opt("--flow-solver", "scipy solve_ivp method of the gradient flow (BDF: the fastest "
+                                 "measured here).", FLOW)]
 TheoremTrajectory = Annotated[str, _opt(
     "--theorem-trajectory", "Where output (1) is checked: theorem1 (Theorem 1's own steps kept on all of [T1, T], "
     "the theorem as stated) or run (the run itself: stage-II steps after T1).", THEOREMS)]

@@ -23,7 +23,8 @@ def command(
     stage1_steps: o.Stage1Steps, steps: o.TotalSteps, stage2_steps: o.Stage2Steps,
     phi_tol: o.PhiTol, a_tol: o.ATol, spurious_tol: o.SpuriousTol, samples: o.TwoLayerSamples, batch: o.Batch,
     online: o.Online, label_noise: o.LabelNoise, stride: o.Stride, inputs: o.Inputs, theorem_m: o.TheoremM,
-    theorem_big_m: o.TheoremBigM, theorem_trajectory: o.TheoremTrajectory, theorem_all: o.TheoremAll, seed: o.Seed,
+    theorem_big_m: o.TheoremBigM, theorem_trajectory: o.TheoremTrajectory, theorem_all: o.TheoremAll,
+    flow_rtol: o.FlowRtol, flow_atol: o.FlowAtol, flow_solver: o.FlowSolver, seed: o.Seed,
     config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False,
 ) -> None:
     """Share of trials that reach the global optimum, per (p, k) and method (Liu et al. 2019, Table 1)."""

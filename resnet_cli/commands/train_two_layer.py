@@ -21,7 +21,8 @@ def command(
     stage2_steps: o.Stage2Steps, teacher_v: o.TeacherV, teacher_a: o.TeacherA, prior_angle: o.PriorAngle,
     phi_tol: o.PhiTol, a_tol: o.ATol, spurious_tol: o.SpuriousTol, samples: o.TwoLayerSamples, batch: o.Batch,
     online: o.Online, label_noise: o.LabelNoise, stride: o.Stride, inputs: o.Inputs, theorem_m: o.TheoremM,
-    theorem_big_m: o.TheoremBigM, theorem_trajectory: o.TheoremTrajectory, theorem_all: o.TheoremAll, delta: o.Delta, seed: o.Seed,
+    theorem_big_m: o.TheoremBigM, theorem_trajectory: o.TheoremTrajectory, theorem_all: o.TheoremAll, delta: o.Delta,
+    flow: o.Flow, flow_rtol: o.FlowRtol, flow_atol: o.FlowAtol, flow_solver: o.FlowSolver, seed: o.Seed,
     config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False,
 ) -> None:
     """Train the two-layer student (Liu et al. 2019) on the exact population loss and print its trace."""

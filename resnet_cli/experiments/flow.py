@@ -13,16 +13,28 @@ spurious (φ = π, a = ā), saddle (the tangent Hessian has a negative eigenvalu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from resnet_cli import optim
+from resnet_cli.config import Settings, setting
 from resnet_cli.models import two_layer as tl
 from resnet_cli.models import two_layer_flow as fl
 
+SOLVERS = fl.METHODS  # scipy.integrate.solve_ivp methods, the fastest measured first
 LIMIT_KINDS = ("global", "spurious", "saddle", "other", "not converged")
+
+
+@dataclass
+class FlowSettings(Settings):
+    """The ODE solver of the gradient flow: scipy `solve_ivp`'s method and its tolerances (per component,
+    |error| ≲ atol + rtol·|y|)."""
+
+    flow_rtol: float = setting(1e-8, min=1e-14, max=1e-2)
+    flow_atol: float = setting(1e-10, min=1e-16, max=1e-2)
+    flow_solver: str = setting("BDF", choices=SOLVERS)
 
 
 @dataclass
@@ -38,6 +50,9 @@ class FlowRun:
     residual: np.ndarray
     nfev: int
     steps: int
+    trace_iterations: list[int] = field(default_factory=list)
+    trace: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    end: tuple[np.ndarray, np.ndarray] | None = None  # (v, a) at the horizon, trials × p and trials × k
 
     def counts(self) -> dict[str, int]:
         return {name: int(np.sum(self.outcome == name)) for name in optim.OUTCOMES}
@@ -97,12 +112,15 @@ def run_flow(
     newton_tol: float = 1e-12,
     rounds: int = 16,
     progress: Callable[[float], None] | None = None,
+    trace_points: list[int] = (),
 ) -> FlowRun:
     """The flow of `steps` GD steps of `schedule` from (v0, a0), every trial at once (see the module docstring).
 
     Continuation after the horizon: stage II for 1, 2, 4, … horizon-lengths (at most `rounds` doublings) on
     the trials still faster than `converge_tol`; Newton then refines every trial (residual ≤ `newton_tol`
-    means a fixed point). `progress(fraction)` is called as the solver advances.
+    means a fixed point). `progress(fraction)` is called as the solver advances. `trace_points`: GD
+    iterations at which the flow's state is recorded (iteration t of a stage is its stage time t / length),
+    as `optim.run_gd`'s trace.
     """
     state = optim.PlaneState(v0, a0, v_star, a_star)
     problem = fl.FlowProblem.from_plane(state)
@@ -113,9 +131,22 @@ def run_flow(
         if progress is not None:
             progress(min(1.0, (stage + s) / total))
 
-    horizon = fl.integrate(fl.initial_point(state), problem, stages, rtol=rtol, atol=atol, method=method, callback=tick)
+    first = min(schedule.stage1_iterations, steps)
+    wanted = sorted({int(t) for t in trace_points if 0 <= t <= steps})
+    records = [[t / first for t in wanted if t <= first and first > 0],
+               [(t - first) / (steps - first) for t in wanted if t > first]]
+    horizon = fl.integrate(fl.initial_point(state), problem, stages, rtol=rtol, atol=atol, method=method,
+                           callback=tick, records=records)
+    trace: dict[str, list[np.ndarray]] = {}
+    kept = horizon.recorded
+    if first == 0 and 0 in wanted:
+        kept = [fl.initial_point(state)] + kept
+    for snapshot in kept:
+        for key, value in _state_at(state, snapshot).statistics().items():
+            trace.setdefault(key, []).append(value)
     y = horizon.y
     final = _state_at(state, y).statistics()
+    end = state.vectors()
     finite = np.isfinite(final["loss"]) & horizon.success
     outcome = criteria.classify(final["phi"], final["a_err_rel"], np.broadcast_to(finite, final["loss"].shape))
     nfev, solver_steps = horizon.nfev, horizon.steps
@@ -141,4 +172,4 @@ def run_flow(
     refined, residual, _ = fl.newton_fixed_point(y_limit, problem, tol=newton_tol)
     kinds = limit_kinds(refined, residual, state, v_star, a_star, newton_tol)
     tick(total, 0.0)
-    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps)
+    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps, wanted[: len(kept)], trace, end)

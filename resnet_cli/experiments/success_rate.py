@@ -18,6 +18,7 @@ import numpy as np
 from resnet_cli import budget, optim
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
+from resnet_cli.experiments import flow
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
                                               TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
@@ -42,13 +43,18 @@ METHODS: dict[str, tuple[str, str]] = {
     "resnet-layerwise": ("resnet", "layerwise"),
     "resnet-a-first": ("resnet", "a-first"),
 }
+# "<method>-flow": the gradient flow of the method's schedule (resnet_cli/experiments/flow.py), on the same
+# teachers and starts: its rate at the method's horizon, and the fixed point the flow tends to.
+FLOW = "-flow"
+FLOW_METHODS = tuple(name + FLOW for name in METHODS)
 # Old method names, still accepted (resnet_cli/vocabulary.py: `Settings.resolve` rewrites them, with a notice).
 ALIASES: dict[str, str] = RENAMED_VALUES["success-rate"]["method"]
 
 
 def method_spec(name: str) -> tuple[str, str]:
-    """(student, schedule) of a method name or alias."""
-    return METHODS[ALIASES.get(name, name)]
+    """(student, schedule) of a method name or alias (a "-flow" method has its GD method's)."""
+    name = ALIASES.get(name, name)
+    return METHODS[name[: -len(FLOW)] if name.endswith(FLOW) else name]
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -65,14 +71,15 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 
 @dataclass
-class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings, SweepSettings):
+class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings, flow.FlowSettings,
+                      SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
     uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
 
     COMMAND = "success-rate"
     p: list[int] = setting([8], min=2)
     k: list[int] = setting([4, 9, 16, 25, 36, 49, 64, 81, 100], min=1)
-    method: list[str] = setting(["cnn-large-w", "resnet-large-w", "resnet-ssw"], choices=(*METHODS, *ALIASES))
+    method: list[str] = setting(["cnn-large-w", "resnet-large-w", "resnet-ssw"], choices=(*METHODS, *FLOW_METHODS, *ALIASES))
     trials: int = setting(1000, min=1)
     seed: int = setting(0)
 
@@ -80,6 +87,11 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
         super().check()
         names = [ALIASES.get(m, m) for m in self.method]
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
+        flows = [name for name in names if name.endswith(FLOW)]
+        require(not flows or not self.sampled, f"--method {','.join(flows)}: the gradient flow is of the population "
+                "loss; drop --samples/--online")
+        require(not flows or self.stride is None or all(self.stride == p for p in self.p),
+                f"--method {','.join(flows)}: the gradient flow is for non-overlapping patches; drop --stride")
         budget.check(self.cost())
 
     def programs(self) -> int:
@@ -178,7 +190,12 @@ def run_pk(task: PkTask) -> list[Cell]:
     v_star, a_star = s.draw(rng, n, p, k)
     e_inits, a0 = draw_inits(rng, "resnet", v_star, a_star)
     cnn_v0 = tl.sample_sphere(rng, n, p)
-    methods = [ALIASES.get(m, m) for m in s.method]
+    requested = [ALIASES.get(m, m) for m in s.method]
+    methods = [name for name in requested if not name.endswith(FLOW)]
+    flows = [flow_cell(s, p, k, name, v_star, a_star, cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, a0)
+             for name in requested if name.endswith(FLOW)]
+    if not methods:
+        return flows
     m = len(methods)
     checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind())]
     own = checked if s.theorem_trajectory == "theorem1" else []
@@ -256,7 +273,30 @@ def run_pk(task: PkTask) -> list[Cell]:
             Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
                  float(ran[rows].mean()), phi0, against, summary)
         )
-    return cells
+    order = {name: i for i, name in enumerate(requested)}
+    return sorted(cells + flows, key=lambda cell: order[cell.method])
+
+
+def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarray, a_star: np.ndarray,
+              v0: np.ndarray, a0: np.ndarray) -> Cell:
+    """The gradient flow of `method`'s schedule (experiments/flow.py) on the cell's teachers and starts: the
+    outcome at the schedule's horizon by GD's criteria (the rate), and the kind of the fixed point each
+    trial's flow tends to (under `flow`, with the solver's tolerances and work)."""
+    n = s.trials
+    schedule = s.schedule_of(method_spec(method)[1], a_star)
+    steps = s.total_steps(k)
+    run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, s.criteria(), rtol=s.flow_rtol, atol=s.flow_atol,
+                        method=s.flow_solver, progress=cell_progress)
+    counts = run.counts()
+    low, high = wilson_interval(counts["global"], n)
+    phi0 = float(np.degrees(np.median(tl.angle(v0, v_star))))
+    against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
+    limits = {f"limit_{name.replace(' ', '_')}": count for name, count in run.limit_counts().items()}
+    summary = {**output1_summary(None, run.outcome), "output1_outside": True,
+               **limits, "flow_rtol": s.flow_rtol, "flow_atol": s.flow_atol, "flow_solver": s.flow_solver,
+               "flow_evaluations": run.nfev}
+    return Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedule.stage1_iterations,
+                float(steps), phi0, against, summary)
 
 
 def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:

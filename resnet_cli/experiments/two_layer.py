@@ -23,6 +23,7 @@ from resnet_cli.models import two_layer as tl
 from resnet_cli.models import two_layer_samples as ts
 from resnet_cli.models import two_layer_theorems as th
 from resnet_cli.rng import make_rng
+from resnet_cli.experiments import flow
 from resnet_cli.experiments.summary import short_repr
 
 STUDENTS = ("resnet", "cnn")
@@ -376,7 +377,8 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
 
 
 @dataclass
-class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings):
+class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings,
+                    flow.FlowSettings):
     COMMAND = "train two-layer"
     student: str = setting("resnet", choices=STUDENTS)
     schedule: str = setting("ssw", choices=SCHEDULES)
@@ -384,10 +386,15 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
     same_teacher: bool = setting(False)
     trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
     delta: float = setting(1e-3, min=0)
+    flow: bool = setting(False)
     seed: int = setting(0)
 
     def check(self) -> None:
         super().check()
+        require(not self.flow or not self.sampled, "--flow: the gradient flow is of the population loss; drop "
+                "--samples/--online")
+        require(not self.flow or self.stride is None or self.stride == self.p,
+                "--flow: the gradient flow is for non-overlapping patches; drop --stride")
         budget.check(self.cost())
 
     def programs(self) -> int:
@@ -414,6 +421,7 @@ class TrainResult:
     gd: optim.GDResult
     steps: int
     theorems: TheoremReport | None = None
+    flow: flow.FlowRun | None = None  # with --flow: the gradient flow's run (its limits per trial)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -438,11 +446,15 @@ class TrainResult:
                 "lr": float(sched.eta[i]),
                 "teacher": {"v_star": self.v_star[i], "a_star": self.a_star[i]},
                 **({"theorems": self.theorems.trial(i)} if self.theorems is not None else {}),
+                **({"flow_limit": str(self.flow.limit_kind[i]), "flow_newton_residual": float(self.flow.residual[i])}
+                   if self.flow is not None else {}),
             }
             for i in range(s.trials)
         ]
         trace = {"step": gd.trace_iterations, **{key: np.array(gd.trace[key]).T for key in STATS}}
-        return {"command": s.COMMAND, "config": config, "counts": self.counts, "runs": runs, "trace": trace}
+        extra = {} if self.flow is None else {"flow": {"limits": self.flow.limit_counts(), "evaluations": self.flow.nfev,
+                                                       "solver_steps": self.flow.steps}}
+        return {"command": s.COMMAND, "config": config, "counts": self.counts, "runs": runs, "trace": trace, **extra}
 
 
 def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress | None = None,
@@ -458,6 +470,15 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     representation, held_state = s.state_factory(rng, v_star, a_star, copies=2)  # same data for both runs
     schedule = s.schedule_of(s.schedule, a_star)
     steps = s.total_steps(s.k)
+    if s.flow:  # the schedule's gradient flow (experiments/flow.py), its trace at GD's trace iterations
+        run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, s.criteria(), rtol=s.flow_rtol, atol=s.flow_atol,
+                            method=s.flow_solver, trace_points=optim.trace_points(steps, s.trace_every,
+                                                                                  schedule.stage1_iterations),
+                            progress=None if progress is None else (lambda f: progress(round(f * steps), steps)))
+        gd = optim.GDResult(*run.end, run.outcome, run.final, np.full(n, steps), run.trace_iterations, run.trace)
+        theorems = theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
+                                  delta=s.delta, check_output1=False)
+        return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems, flow=run)
     gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(),
                       trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
                       stop_when_global=stop_when_global, progress=progress, representation=representation)

@@ -34,6 +34,7 @@ METHOD_NOTES = {
 STUDENT_NOTES = {"cnn": "no shortcut", "resnet": "shortcut (w0 = 0)"}
 SCHEDULE_NOTES = {"large-w": "no warm-up", "large-both": "no warm-up, large step on a too",
                   "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both"}
+FLOW = "-flow"  # suffix of the gradient-flow methods (experiments/success_rate.py)
 HEADLINE_LINES = 30  # the default output of a command fits this many lines at 80 columns
 NOISE = 1e-12  # losses and gradient norms below this are rounding, not a value
 EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscape's verdict rule)
@@ -87,11 +88,21 @@ def teacher_line(cfg: dict[str, Any]) -> str:
 
 def method_legend(methods: list[str]) -> str:
     """What the parts of the method names mean, in one sentence."""
-    students = dict.fromkeys(m.split("-", 1)[0] for m in methods)
-    schedules = dict.fromkeys(m.split("-", 1)[1] for m in methods if "-" in m)
+    bare = [m.removesuffix(FLOW) for m in methods]
+    students = dict.fromkeys(m.split("-", 1)[0] for m in bare)
+    schedules = dict.fromkeys(m.split("-", 1)[1] for m in bare if "-" in m)
     parts = [f"{name}: {STUDENT_NOTES[name]}" for name in students if name in STUDENT_NOTES]
     parts += [f"{name}: {SCHEDULE_NOTES[name]}" for name in schedules if name in SCHEDULE_NOTES]
+    if any(m.endswith(FLOW) for m in methods):
+        parts.append("-flow: its gradient flow (step → 0)")
     return "methods: " + "; ".join(parts)
+
+
+def method_note(method: str) -> str:
+    """The one-line description of a method (a "-flow" method: its GD method's, in continuous time)."""
+    if method.endswith(FLOW):
+        return f"gradient flow of {method.removesuffix(FLOW)}'s schedule, same horizon"
+    return METHOD_NOTES[method]
 
 
 def output1_window(cfg: dict[str, Any]) -> str:
@@ -126,6 +137,10 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
     counts = ", ".join(f"{name} {count}" for name, count in payload["counts"].items() if count)
     show(f"outcomes: {counts}" + (f" (first {shown} of {n} trials below)" if n > shown else ""), outcomes)
     prose(criteria_note(cfg), "dim")
+    if "flow" in payload:
+        ends = ", ".join(f"{name} {count}" for name, count in payload["flow"]["limits"].items() if count)
+        prose(f"gradient flow of the schedule (step → 0; 'steps' is the horizon of the GD run it replaces; scipy "
+              f"{cfg['flow_solver']}, rtol {cfg['flow_rtol']:g}); where the flow ends (t → ∞, Newton-pinned): {ends}")
     if "theorems" in runs[0]:
         output1_headline(cfg, runs)
     r0 = runs[0]
@@ -327,9 +342,20 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
         counts.add_row(str(row["p"]), str(row["k"]), row["method"],
                        *(str(row[name]) for name in ("global", "spurious", "undecided", "diverged")))
     show("trials per outcome", counts)
+    flows = [row for row in cells if row["method"].endswith(FLOW)]
+    if flows:
+        limits = _table("p", "k", "method", "global", "spurious", "saddle", "other", "not reached")
+        limits.columns[2].justify = "left"
+        for row in flows:
+            limits.add_row(str(row["p"]), str(row["k"]), row["method"], *(str(row[f"limit_{name}"]) for name in
+                           ("global", "spurious", "saddle", "other", "not_converged")))
+        show("where the gradient flow ends (t → ∞, Newton-pinned fixed point)", limits)
+        first = flows[0]
+        prose(f"flow: scipy solve_ivp {first['flow_solver']}, rtol {first['flow_rtol']:g}, atol "
+              f"{first['flow_atol']:g}; continued past the horizon until its speed < 1e-9", "dim")
     output1(cfg, cells)
     for i, method in enumerate(methods):
-        prose(f"{'methods: ' if i == 0 else ' ' * 9}{method} = {METHOD_NOTES[method]}", "dim", " " * 11)
+        prose(f"{'methods: ' if i == 0 else ' ' * 9}{method} = {method_note(method)}", "dim", " " * 11)
     first = cells[0]
     budget = cfg["steps"] if cfg["steps"] is not None else f"T1 + {cfg['stage2_steps']}"
     prose(f"steps per trial: {budget} (T1 = {first['stage1_steps']} at k = {first['k']}; default ⌈1/η_a⌉)", "dim")
