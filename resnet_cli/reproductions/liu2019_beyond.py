@@ -221,6 +221,13 @@ def _other_claims(d: dict[str, dict]) -> list[str]:
     ]
 
 
+def _method_table(label: str, rows: dict[str, dict]) -> list[str]:
+    """One row per run, one column per Table-1 method: rate [interval] (counts)."""
+    return [f"| {label} | " + " | ".join(TABLE1) + " |", "|---|" + "---|" * len(TABLE1),
+            *(f"| {key} | " + " | ".join(f"{rate(cell(data, m))} ({counts(cell(data, m))})" for m in TABLE1) + " |"
+              for key, data in rows.items())]
+
+
 def _tables(d: dict[str, dict], secs: dict[str, float]) -> list[str]:
     """The tables under the claims (each headed by the seconds its commands took)."""
     prior = d["methods-prior"]
@@ -244,20 +251,14 @@ def _tables(d: dict[str, dict], secs: dict[str, float]) -> list[str]:
         "",
         f"### Overlapping filters: rate against stride, p = 8, k = 16, population ({secs.get('strides', 0.0):.0f} s)",
         "",
-        "| stride s | " + " | ".join(TABLE1) + " |",
-        "|---|" + "---|" * 3,
-        *(f"| {s} | " + " | ".join(f"{rate(cell(d[f'stride-{s}'], m))} ({counts(cell(d[f'stride-{s}'], m))})"
-                                   for m in TABLE1) + " |" for s in STRIDES),
+        *_method_table("stride s", {s: d[f"stride-{s}"] for s in STRIDES}),
         "",
         "s = 8 = p is the non-overlapping net (the plane engine); s < p runs the full-vector engine on the "
         "closed-form stride-s population loss (Gaussian inputs). Steps: T1 + 20000.",
         "",
         f"### Input laws, online SGD, p = 8, k = 16, B = 8, 100 trials ({secs.get('inputs', 0.0):.0f} s)",
         "",
-        "| inputs | " + " | ".join(TABLE1) + " |",
-        "|---|" + "---|" * 3,
-        *(f"| {law} | " + " | ".join(f"{rate(cell(d[f'inputs-{law}'], m))} ({counts(cell(d[f'inputs-{law}'], m))})"
-                                     for m in TABLE1) + " |" for law in LAWS),
+        *_method_table("inputs", {law: d[f"inputs-{law}"] for law in LAWS}),
         "",
         "For uniform and Rademacher inputs the population \"loss\" statistic is still the Gaussian closed form; the "
         "outcome uses φ and ‖a − a*‖, which do not depend on the law.",
