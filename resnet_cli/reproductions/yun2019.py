@@ -47,13 +47,14 @@ def build(ctx: Context) -> None:
         shown = " ".join(a.replace("DOCS/", "docs/") for a in args)
         real = [a.replace("DOCS/", str(ctx.docs) + os.sep) for a in args]
         ctx.log(f"resnet-cli landscape deep-resnet {shown}")
-        done = subprocess.run([sys.executable, "-m", "resnet_cli", "landscape", "deep-resnet", *real, "--quiet", *extra],
+        done = subprocess.run([sys.executable, "-m", "resnet_cli", "landscape", "deep-resnet", *real, "--quiet", "--detail",
+                               *extra],
                               capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
         if done.returncode != 0:
             raise UserError(f"resnet-cli landscape deep-resnet {shown}: exit {done.returncode}: "
                             + (done.stderr.strip().splitlines() or ["no message"])[-1])
         output = done.stdout.replace(f"wrote {ctx.docs}{os.sep}", "wrote docs/")  # as the flags are shown
-        parts.append(f"\n```\n$ resnet-cli landscape deep-resnet {shown}\n{output}```\n")
+        parts.append(f"\n```\n$ resnet-cli landscape deep-resnet {shown} --detail\n{output}```\n")
     write_atomic(ctx.docs / PAGE, "".join(parts))
 
 
