@@ -34,6 +34,7 @@ POINTS = ("init", "trained")
 # Largest dense exact Hessian accepted in any setting (a 10⁵ × 10⁵ matrix is 80 GB); below it the memory and
 # time estimate of resnet_cli/budget.py decides (the available memory refuses, a long run is announced).
 EXACT_MAX_PARAMS = 100_000
+EXACT_MAX_TOTAL = 1_000_000  # exact by blocks: eigenvalues and index arrays of every parameter
 THEOREM_PROBES = 4  # probe vectors of the SLQ check of Theorem 1
 BRACKET_WIDTH = 1e-2  # default relative width of the certified brackets of --spectrum inertia
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
@@ -532,6 +533,9 @@ def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResul
     net = problem.net
     check_spectrum(cfg.spectrum, exact_block_size(net, cfg.init) if cfg.at == "init" and cfg.spectrum == "exact"
                    else net.n_params)
+    require(cfg.spectrum == "slq" or net.n_params <= EXACT_MAX_TOTAL,
+            f"--spectrum {cfg.spectrum}: {net.n_params} parameters is above {EXACT_MAX_TOTAL} (every eigenvalue "
+            "and the Theorem 1 check are kept per parameter); use --spectrum slq")
     W = sc.init_weights(net, cfg.init, problem.init_rng, batch_shape=(cfg.trials,))
     total = cfg.trials + (1 if cfg.at == "trained" else 0)
     trained = None
