@@ -158,6 +158,21 @@ def estimate_only(argv: list[str], est_file: str) -> dict:
     return json.loads(Path(est_file).read_text())
 
 
+def cpu_line() -> str:
+    """"2 × Intel(R) Xeon(R) Processor, numpy 2.4.6" for the page."""
+    import numpy
+
+    model = "x86-64"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} × {model}, Python {sys.version.split()[0]}, numpy {numpy.__version__}"
+
+
 def uptime() -> str:
     try:
         return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -220,6 +235,7 @@ def page(rows: list[dict], load: str) -> str:
         "n and 2n units give the slope, and the full time is t(n) + (t(2n) − t(n)) · (N − n) / n.",
         *prefixes,
         "",
+        f"Written on {time.strftime('%Y-%m-%d', time.gmtime())} from runs of the same day on {cpu_line()}.",
         f"`uptime` when the table was written: {load}",
         "",
     ])
