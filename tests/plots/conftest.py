@@ -181,3 +181,12 @@ def hollow_points(ax) -> list[np.ndarray]:
             if len(pts):
                 out.append(pts)
     return out
+
+
+@pytest.fixture
+def checks():
+    """The checks above as one fixture (test modules may not import conftest): checks.legend_problems(ax),
+    checks.limit_problems(ax), checks.hollow_points(ax)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(legend_problems=legend_problems, limit_problems=limit_problems, hollow_points=hollow_points)

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from conftest import legend_problems, limit_problems
 
 from resnet_cli import api
 from resnet_cli.experiments import deep_resnet, success_rate, two_layer
@@ -53,10 +52,10 @@ def depth_payload():
     return api.run(cfg).to_dict()
 
 
-def test_deep_resnet_points_by_label_each_drawn_side_by_side(example2_payload, figures):
+def test_deep_resnet_points_by_label_each_drawn_side_by_side(example2_payload, figures, checks):
     dr_plots.landscape(example2_payload, "unused.png")
     left, right = figures[0].axes[:2]
-    assert legend_problems(left) == [] and limit_problems(left) == []
+    assert checks.legend_problems(left) == [] and checks.limit_problems(left) == []
     assert left.get_xscale() == "linear" and left.get_yscale() == "log"  # no symlog labels
     assert _no_overlapping_labels(left, "x") and _no_overlapping_labels(left, "y")
     drawn = np.vstack([c.get_offsets() for c in left.collections])
@@ -73,19 +72,19 @@ def test_deep_resnet_points_by_label_each_drawn_side_by_side(example2_payload, f
     assert len(set(_legend_styles(left))) == len(_legend_styles(left))
 
 
-def test_deep_resnet_per_block_merges_equal_curves(example2_payload, figures):
+def test_deep_resnet_per_block_merges_equal_curves(example2_payload, figures, checks):
     dr_plots.landscape(example2_payload, "unused.png")
     right = figures[0].axes[1]
-    assert legend_problems(right) == [] and limit_problems(right) == []
+    assert checks.legend_problems(right) == [] and checks.limit_problems(right) == []
     curves = {tuple(np.round(item["per_block_risk"], 9)) for item in example2_payload["per_block"]["lowest"]}
     assert len(right.get_legend().get_texts()) == len(curves)  # one entry per distinct curve, each visible
 
 
-def test_deep_resnet_depth_panel_pairs_are_told_apart(depth_payload, figures):
+def test_deep_resnet_depth_panel_pairs_are_told_apart(depth_payload, figures, checks):
     dr_plots.landscape(depth_payload, "unused.png")
     left, right = figures[0].axes[:2]
     for ax in (left, right):
-        assert legend_problems(ax) == [] and limit_problems(ax) == []
+        assert checks.legend_problems(ax) == [] and checks.limit_problems(ax) == []
         styles = _legend_styles(ax)
         assert len(set(styles)) == len(styles), styles  # no two entries look alike
     xs = [np.asarray(line.get_xdata(), float) for line in right.get_lines()
@@ -94,12 +93,12 @@ def test_deep_resnet_depth_panel_pairs_are_told_apart(depth_payload, figures):
         assert not np.any(np.isclose(xs[0][:, None], xs[1][None, :]))
 
 
-def test_train_phi_axis_follows_the_curves(figures):
+def test_train_phi_axis_follows_the_curves(figures, checks):
     payload = api.run(two_layer.TrainSettings()).to_dict()
     tl_plots.train(payload, "unused.png")
     axes = figures[0].axes
     for ax in axes:
-        assert legend_problems(ax) == [] and limit_problems(ax) == []
+        assert checks.legend_problems(ax) == [] and checks.limit_problems(ax) == []
     phi = axes[1]
     top = float(np.nanmax(np.asarray(payload["trace"]["phi"], float)))
     lines = [line for line in phi.get_lines() if line.get_label().startswith("φ = π")]
@@ -109,7 +108,7 @@ def test_train_phi_axis_follows_the_curves(figures):
         assert lines and phi.get_ylim()[1] >= math.pi
 
 
-def test_landscape_two_layer_legend_matches_the_map_and_ticks_are_starts(figures):
+def test_landscape_two_layer_legend_matches_the_map_and_ticks_are_starts(figures, checks):
     payload = api.run(two_layer.LandscapeSettings()).to_dict()
     tl_plots.landscape(payload, "unused.png")
     fig = figures[0]
@@ -123,7 +122,7 @@ def test_landscape_two_layer_legend_matches_the_map_and_ticks_are_starts(figures
         x, y = (np.asarray(v, float) for v in own[0].get_data())
         assert np.any((x >= min(x0, x1)) & (x <= max(x0, x1)) & (y >= min(y0, y1)) & (y <= max(y0, y1)))
         assert own[0].get_linestyle() == handle.get_linestyle() and own[0].get_color() == handle.get_color()
-    assert limit_problems(twin) == []
+    assert checks.limit_problems(twin) == []
     zero = [line for line in twin.get_lines() if "= 0" in line.get_label()] or \
         [line for line in profile.get_lines() if "= 0" in line.get_label()]
     assert zero and "right axis" in zero[0].get_label()
@@ -138,12 +137,12 @@ def test_landscape_two_layer_legend_matches_the_map_and_ticks_are_starts(figures
         assert np.all(np.isclose(ticks[:, None], phi0[None, :]).any(axis=1))  # every tick is a start
 
 
-def test_success_rate_points_are_not_joined(figures):
+def test_success_rate_points_are_not_joined(figures, checks):
     cfg = success_rate.SuccessSettings(k=[4, 16], trials=10, jobs=1)
     payload = api.run(cfg).to_dict()
     tl_plots.success_rate(payload, "unused.png")
     ax = figures[0].axes[0]
-    assert legend_problems(ax) == [] and limit_problems(ax) == []
+    assert checks.legend_problems(ax) == [] and checks.limit_problems(ax) == []
     data_lines = [line for line in ax.get_lines() if len(line.get_xdata()) == len(cfg.k)]
     assert data_lines and all(line.get_linestyle() in ("None", "none", "", " ") for line in data_lines)
     assert len(set(_legend_styles(ax))) == len(_legend_styles(ax))
