@@ -25,7 +25,7 @@ import signal
 import threading
 from typing import Any, Iterator
 
-__all__ = ["Terminated", "handle_signals", "install", "stop_listening"]
+__all__ = ["Terminated", "handle_signals", "install", "sigint_blocked", "stop_listening"]
 
 
 class Terminated(BaseException):
@@ -107,3 +107,46 @@ def handle_signals() -> Iterator[None]:
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         _Stop.raised = raised or _Stop.raised
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Start multiprocessing "spawn" children inside this block: they begin life ignoring SIGINT.
+
+    A terminal's Ctrl-C reaches the whole process group, a spawned worker included, and one that arrived
+    while the worker's interpreter was still importing (before it could ignore SIGINT itself) printed a
+    multiprocessing traceback. An ignored disposition survives fork and exec (a Python handler does not, and
+    multiprocessing's spawn clears the signal mask), so SIGINT is set to SIG_IGN for the instant of the
+    fork+exec only; the parent stops its workers with SIGTERM. Meanwhile SIGINT is blocked in this thread:
+    one that comes then stays pending (the kernel does not drop a signal that the main thread blocks) and
+    reaches the restored handler right after. (Another thread that does not block SIGINT, e.g. a
+    BLAS thread, could still take and drop one during the fork+exec itself: a window of a few milliseconds.)
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    import multiprocessing.util as mp_util
+
+    original = mp_util.spawnv_passfds
+
+    def spawn_ignoring_sigint(*args: Any) -> Any:
+        # blocked here, at each spawn: multiprocessing's resource tracker start unblocks SIGINT on its way
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            if signal.SIGINT in signal.sigpending():  # setting SIG_IGN would discard it: act on it now
+                handler = signal.getsignal(signal.SIGINT)
+                if callable(handler):
+                    handler(signal.SIGINT, None)
+            handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                return original(*args)
+            finally:
+                signal.signal(signal.SIGINT, signal.SIG_DFL if handler is None else handler)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    mp_util.spawnv_passfds = spawn_ignoring_sigint
+    try:
+        yield
+    finally:
+        mp_util.spawnv_passfds = original

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from resnet_cli.executor.blas import one_thread
 from resnet_cli.executor.cell import cell_hook, run_pinned, worker_init
+from resnet_cli.signals import sigint_blocked
 
 #: Seconds a terminated worker gets before SIGKILL.
 WORKER_GRACE = 1.0
@@ -157,7 +158,8 @@ def run_pool(fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int]
             here, there = ctx.Pipe()
             w = _Worker(ctx.Process(target=_worker_main, args=(there, fractions), name="resnet-cli-cell"), here)
             crew.append(w)
-            w.proc.start()
+            with sigint_blocked():  # the worker is born deaf to Ctrl-C, even while it imports
+                w.proc.start()
             there.close()
         for w in crew:
             give(w)

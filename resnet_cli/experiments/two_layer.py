@@ -609,6 +609,17 @@ def tangent_hessian(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np
     return basis.T @ H @ basis
 
 
+PROBE_CHUNK = 20_000  # rows of probes per numpy call in `probe_minimum`
+
+
+def _draw_rows(draw: Callable[..., np.ndarray], rows: int, cols: int) -> np.ndarray:
+    """`draw(size=(rows, cols))`, made of consecutive chunks of PROBE_CHUNK rows (the same numbers)."""
+    out = np.empty((rows, cols))
+    for lo in range(0, rows, PROBE_CHUNK):
+        out[lo:lo + PROBE_CHUNK] = draw(size=(min(PROBE_CHUNK, rows - lo), cols))
+    return out
+
+
 def probe_minimum(
     rng: np.random.Generator, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, probes: int, radius: float
 ) -> tuple[bool, float]:
@@ -622,17 +633,25 @@ def probe_minimum(
     """
     p, k = v.size, a.size
     base = float(tl.population_loss(v, a, v_star, a_star))
-    dv = rng.standard_normal((probes, p))
-    dv -= np.outer(dv @ v, v)
-    dv /= np.linalg.norm(dv, axis=1, keepdims=True)
-    size = np.full((probes, 1), radius)
-    angle = size * rng.uniform(size=(probes, 1))
-    vp = np.cos(angle) * v + np.sin(angle) * dv
-    da = rng.standard_normal((probes, k))
-    da *= np.sqrt(size**2 - angle**2) / np.linalg.norm(da, axis=1, keepdims=True)
-    joint = tl.population_loss(vp, a + da, v_star, a_star) - base
-    reduced = tl.profile_loss(tl.angle(np.cos(size) * v + np.sin(size) * dv, v_star), a_star) - base
-    delta = np.concatenate([joint, reduced])
+    # In chunks of PROBE_CHUNK rows: a million probes are seconds of numpy that Ctrl-C could not stop; between
+    # chunks it can (docs/cli.md: every command stops within 2 s). A generator fills an array in order, so
+    # drawing it in consecutive row chunks gives the very numbers of one draw.
+    dv_all = _draw_rows(rng.standard_normal, probes, p)
+    uniform = _draw_rows(rng.uniform, probes, 1)
+    da_all = _draw_rows(rng.standard_normal, probes, k)
+    joint, reduced = [], []
+    for lo in range(0, probes, PROBE_CHUNK):
+        dv = dv_all[lo:lo + PROBE_CHUNK]
+        dv -= np.outer(dv @ v, v)
+        dv /= np.linalg.norm(dv, axis=1, keepdims=True)
+        size = np.full((len(dv), 1), radius)
+        angle = size * uniform[lo:lo + PROBE_CHUNK]
+        vp = np.cos(angle) * v + np.sin(angle) * dv
+        da = da_all[lo:lo + PROBE_CHUNK]
+        da *= np.sqrt(size**2 - angle**2) / np.linalg.norm(da, axis=1, keepdims=True)
+        joint.append(tl.population_loss(vp, a + da, v_star, a_star) - base)
+        reduced.append(tl.profile_loss(tl.angle(np.cos(size) * v + np.sin(size) * dv, v_star), a_star) - base)
+    delta = np.concatenate([*joint, *reduced])
     rounding = 1e-12 * max(1.0, abs(base))  # changes below this are float noise, not descent
     return bool(np.all(delta > rounding)), float(delta.min())
 
