@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import hollow_points, legend_problems, limit_problems
 
 from resnet_cli.experiments import depth_sweep, hessian, train_shortcut
 from resnet_cli.plots import shortcut as plots
@@ -19,17 +18,17 @@ def sweep_payload():
     return depth_sweep.run(cfg).to_dict()
 
 
-def test_cond_figure_legend_limits_and_approximate_points(sweep_payload, figures):
+def test_cond_figure_legend_limits_and_approximate_points(sweep_payload, figures, checks):
     plots.depth_sweep(sweep_payload, "unused.png")
     ax = figures[0].axes[0]
-    assert legend_problems(ax) == []
-    assert limit_problems(ax) == []
+    assert checks.legend_problems(ax) == []
+    assert checks.limit_problems(ax) == []
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert not any("no points" in t for t in labels) and not any(t.startswith("3-shortcut") for t in labels)
     assert any("3-shortcut" in t.get_text() for t in ax.texts)  # said beside the axes instead
     slq = [r for r in sweep_payload["rows"] if r.get("spectrum") == "slq"]
     assert slq and any("≈ SLQ" in t for t in labels)
-    hollow = np.vstack(hollow_points(ax))
+    hollow = np.vstack(checks.hollow_points(ax))
     joined = [line for line in ax.get_lines() if line.get_linestyle() not in ("None", "none", "", " ")]
     for row in slq:  # each estimate (or, too wide, its lower bound) is hollow; no line passes through it
         y = row["cond10_lower"] if row["cond10_too_wide"] else row["mean"]
@@ -40,7 +39,7 @@ def test_cond_figure_legend_limits_and_approximate_points(sweep_payload, figures
             assert not np.any(np.isclose(yy, row["mean"], rtol=1e-9) & (np.abs(np.log(x / row["depth"])) < 0.2))
 
 
-def test_cond_figure_equal_curves_stay_apart(sweep_payload, figures):
+def test_cond_figure_equal_curves_stay_apart(sweep_payload, figures, checks):
     """At zero init the 2-shortcut curve equals Theorem 1's: both visible (the dashed line on top, markers
     below); networks at one depth are drawn side by side."""
     plots.depth_sweep(sweep_payload, "unused.png")
@@ -54,7 +53,7 @@ def test_cond_figure_equal_curves_stay_apart(sweep_payload, figures):
 
 
 @pytest.mark.parametrize("spectrum", ["exact", "slq"])
-def test_hessian_figure_counts_linear_and_title_says_the_run(spectrum, figures):
+def test_hessian_figure_counts_linear_and_title_says_the_run(spectrum, figures, checks):
     cfg = hessian.HessianSettings(spectrum=spectrum, init="small", trials=2, jobs=1)
     payload = hessian.run(cfg).to_dict()
     plots.hessian(payload, "unused.png")
@@ -64,27 +63,27 @@ def test_hessian_figure_counts_linear_and_title_says_the_run(spectrum, figures):
     assert sum(heights) == pytest.approx(payload["n_params"], rel=1e-9)
     title = ax.get_title()
     assert "init small" in title and "2 trials" in title and ("SLQ" in title) == (spectrum == "slq")
-    assert legend_problems(ax) == []
-    assert limit_problems(ax) == []
+    assert checks.legend_problems(ax) == []
+    assert checks.limit_problems(ax) == []
     if spectrum == "slq":
         assert any(t.get_text().startswith("≈") for t in ax.get_legend().get_texts())
 
 
-def test_train_figure_slq_points_hollow_with_intervals(figures):
+def test_train_figure_slq_points_hollow_with_intervals(figures, checks):
     cfg = train_shortcut.TrainShortcutSettings(steps=40, hessian_every=20, spectrum="slq", lanczos_steps=20)
     payload = train_shortcut.run(cfg).to_dict()
     plots.train(payload, "unused.png")
     fig6, fig8 = figures[0].axes[1], figures[0].axes[2]
     for ax in (fig6, fig8):
-        assert legend_problems(ax) == []
-        assert limit_problems(ax) == []
-        assert hollow_points(ax) and all(t.get_text().startswith("≈") for t in ax.get_legend().get_texts())
+        assert checks.legend_problems(ax) == []
+        assert checks.limit_problems(ax) == []
+        assert checks.hollow_points(ax) and all(t.get_text().startswith("≈") for t in ax.get_legend().get_texts())
         assert ax.containers  # error bars: the intervals
 
 
-def test_checks_catch_the_old_defects(figures):
+def test_checks_catch_the_old_defects(figures, checks):
     """The helpers see what they are meant to: an empty legend entry, a hidden line, a stretched axis."""
-    from conftest import legend_problems as lp, limit_problems as lim
+    lp, lim = checks.legend_problems, checks.limit_problems
     from resnet_cli.plots.common import pyplot
 
     plt = pyplot()
