@@ -47,7 +47,7 @@ def test_train_table_fits_80_columns(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     r = cli(*TRAIN, "--k", "4", "--steps", "500", "--trials", "3")
     assert r.code == 0
-    assert "trace: median over 3 trials" in r.stdout and "outcome per trial" in r.stdout and "aᵀa*" in r.stdout
+    assert "trace: median over 3 trials" in r.stdout and "outcomes: global 3" in r.stdout and "aᵀa*" in r.stdout
     assert max(len(line) for line in r.stdout.splitlines()) <= 80
 
 
