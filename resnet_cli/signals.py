@@ -82,8 +82,15 @@ def install() -> None:
 
 
 def stop_listening() -> None:
-    """The run is over (its exit code is decided): signals that come now change nothing."""
+    """The run is over (its exit code is decided): signals that come now change nothing.
+
+    They are ignored outright, not only by our handler: while the interpreter shuts down CPython puts every
+    Python-level handler back to SIG_DFL, and a Ctrl-C in that instant killed a finished run by the signal
+    (exit −2 instead of 0 or 130). An ignored disposition is left as it is."""
     _Stop.raised = True
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, *_TERMINATING):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 @contextlib.contextmanager

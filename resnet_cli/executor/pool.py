@@ -158,7 +158,10 @@ def run_pool(fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int]
             here, there = ctx.Pipe()
             w = _Worker(ctx.Process(target=_worker_main, args=(there, fractions), name="resnet-cli-cell"), here)
             crew.append(w)
-            with sigint_blocked():  # the worker is born deaf to Ctrl-C, even while it imports
+            # The worker is born deaf to Ctrl-C, even while it imports; and a Ctrl-C in the parent waits until
+            # start() has sent the worker its start-up data and recorded it (an interrupt half-way left a
+            # worker we could not terminate, which then printed an EOFError traceback on reading that data).
+            with signals_deferred(), sigint_blocked():
                 w.proc.start()
             there.close()
         for w in crew:
