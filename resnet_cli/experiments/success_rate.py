@@ -190,10 +190,11 @@ def run_pk(task: PkTask) -> list[Cell]:
     v_star, a_star = s.draw(rng, n, p, k)
     e_inits, a0 = draw_inits(rng, "resnet", v_star, a_star)
     cnn_v0 = tl.sample_sphere(rng, n, p)
+    against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))  # share of trials whose a0 points away from a*
     requested = [ALIASES.get(m, m) for m in s.method]
     methods = [name for name in requested if not name.endswith(FLOW)]
-    flows = [flow_cell(s, p, k, name, v_star, a_star, cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, a0)
-             for name in requested if name.endswith(FLOW)]
+    flows = [flow_cell(s, p, k, name, v_star, a_star, cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, a0,
+                       against) for name in requested if name.endswith(FLOW)]
     if not methods:
         return flows
     m = len(methods)
@@ -252,13 +253,12 @@ def run_pk(task: PkTask) -> list[Cell]:
         traced = {own[i]: (gd, row) for group, gd in held_runs for row, i in enumerate(group)}
     else:
         traced = {i: (gd, row) for group, gd in main for row, i in enumerate(group) if i in checked}
-    against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
     cells = []
     for i, method in enumerate(methods):
         rows = slice(i * n, (i + 1) * n)
         counts = {name: int(np.sum(outcome[rows] == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
-        phi0 = float(np.degrees(np.median(tl.angle(v0s[i], v_star))))
+        phi0 = median_start_angle(v0s[i], v_star)
         summary = output1_summary(None, outcome[rows])
         if i in traced:
             gd, row = traced[i]
@@ -277,8 +277,13 @@ def run_pk(task: PkTask) -> list[Cell]:
     return sorted(cells + flows, key=lambda cell: order[cell.method])
 
 
+def median_start_angle(v0: np.ndarray, v_star: np.ndarray) -> float:
+    """Median over trials of the initial angle(v0, v*), in degrees."""
+    return float(np.degrees(np.median(tl.angle(v0, v_star))))
+
+
 def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarray, a_star: np.ndarray,
-              v0: np.ndarray, a0: np.ndarray) -> Cell:
+              v0: np.ndarray, a0: np.ndarray, against: float) -> Cell:
     """The gradient flow of `method`'s schedule (experiments/flow.py) on the cell's teachers and starts: the
     outcome at the schedule's horizon by GD's criteria (the rate), and the kind of the fixed point each
     trial's flow tends to (under `flow`, with the solver's tolerances and work)."""
@@ -289,14 +294,12 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
                         method=s.flow_solver, progress=cell_progress)
     counts = run.counts()
     low, high = wilson_interval(counts["global"], n)
-    phi0 = float(np.degrees(np.median(tl.angle(v0, v_star))))
-    against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))
     limits = {f"limit_{name.replace(' ', '_')}": count for name, count in run.limit_counts().items()}
     summary = {**output1_summary(None, run.outcome), "output1_outside": True,
                **limits, "flow_rtol": s.flow_rtol, "flow_atol": s.flow_atol, "flow_solver": s.flow_solver,
                "flow_evaluations": run.nfev}
     return Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedule.stage1_iterations,
-                float(steps), phi0, against, summary)
+                float(steps), median_start_angle(v0, v_star), against, summary)
 
 
 def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:

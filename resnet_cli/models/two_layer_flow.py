@@ -138,7 +138,7 @@ def integrate(
     in order; dense output of the solver, within its tolerance).
     """
     from scipy.integrate import solve_ivp
-    from scipy.sparse import block_diag, csc_matrix
+    from scipy.sparse import block_diag
 
     if method not in METHODS:
         raise ValueError(f"unknown ODE method {method!r}")
@@ -160,7 +160,7 @@ def integrate(
 
         def jac(_s, flat, tau=tau, rho=rho):
             blocks = tau[:, :, None] * jacobian(flat.reshape(n, 4), problem, rho)
-            return csc_matrix(block_diag(list(blocks), format="csc"))
+            return block_diag(list(blocks), format="csc")
 
         options: dict = {"rtol": rtol, "atol": atol}
         if method == "LSODA":

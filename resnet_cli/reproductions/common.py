@@ -107,6 +107,11 @@ def read_record(docs: Path, name: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+def record_machine(record: dict[str, Any]) -> str:
+    """"x86_64, 2 cores": the machine a record's run was made on (as `write_record` stored it)."""
+    return f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and its joined children."""
     t = os.times()

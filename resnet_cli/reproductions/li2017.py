@@ -17,8 +17,8 @@ from pathlib import Path
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.render.shortcut import cell_text
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json, read_record, write_json,
-                                             write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json, read_record,
+                                             record_machine, write_json, write_record)
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
@@ -333,7 +333,7 @@ REMARKS = {
 
 def section(docs: Path) -> str:
     record = read_record(docs, "li2017")
-    where = f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
+    where = record_machine(record)
     lines = [BEGIN, "## Li et al. 2017", "",
              "*Demystifying ResNet* (Li, Jiao, Han & Weissman, 2017), Section 5 and Appendix B, with "
              "`resnet-cli depth-sweep` (see [depth-sweep.md](depth-sweep.md)). Everything below is written by "

@@ -31,8 +31,8 @@ from resnet_cli.config import load_toml
 from resnet_cli.executor import run_cells
 from resnet_cli.experiments import train_shortcut as ts
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds,
-                                             read_record, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds, read_record,
+                                             record_machine, write_json, write_record)
 from resnet_cli.spectrum import ZERO_TOLERANCE
 
 BEGIN = "<!-- li2017-training:begin -->"
@@ -335,7 +335,7 @@ NUMBER = {"fig3": "Figure 3", "fig7": "Figure 7", "fig8": "Figure 8"}
 
 def section(docs: Path) -> str:
     record = read_record(docs, "li2017-training")
-    machine = f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
+    machine = record_machine(record)
     lines = [BEGIN, "", "### Figures 3, 7 and 8 (training with `train shortcut`)", "",
              "Written by `make reproduce-li2017-training` (`resnet-cli reproduce li2017-training`), "
              "with `resnet-cli train shortcut` and the presets `li2017-fig3`, `li2017-fig7`, `li2017-fig8`: "
