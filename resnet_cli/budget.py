@@ -149,8 +149,8 @@ def two_layer_work(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, 
     trial_sample_steps × k·p × 4 (forward pre-activations, output, two gradient contractions) for sample
     runs, plus the training set's draw and labels (trials × N × k·p) and online inputs (DRAW_MULTIPLY_ADDS
     per drawn number); population runs cost O(1) per trial-step in the plane coordinates (counted as 40
-    multiply-adds) and O(k·p·q) with overlapping patches (vector state, q = `two_layer_samples.band`)."""
-    from resnet_cli.models.two_layer_samples import band
+    multiply-adds) and O(k·p·q) with overlapping patches (vector state, q = `models.two_layer.samples.band`)."""
+    from resnet_cli.models.two_layer.samples import band
 
     trials = rows if trials is None else trials
     out = {"program_steps": 0.0, "trial_steps": 0.0, "trial_sample_steps": 0.0, "multiply_adds": 0.0}

@@ -67,8 +67,23 @@ def _first_line(exc: BaseException) -> str:
 INTERRUPTED_LINE = "interrupted (Ctrl-C): stopped, nothing written"
 
 
+def _interrupt_in_chain(exc: BaseException) -> BaseException | None:
+    """The interrupt (Ctrl-C or a termination signal) behind `exc`, if any: Python wraps an exception raised
+    inside some hooks in another (a Ctrl-C while a class is created becomes "RuntimeError: Error calling
+    __set_name__"), and an error raised while an interrupt unwinds has the interrupt as its context."""
+    seen: set[int] = set()
+    node: BaseException | None = exc
+    while node is not None and id(node) not in seen:
+        if isinstance(node, (KeyboardInterrupt, signals.Terminated)):
+            return node
+        seen.add(id(node))
+        node = node.__cause__ or node.__context__
+    return None
+
+
 def outcome(exc: BaseException) -> tuple[int, str | None]:
     """(exit code, one stderr line or None) for an exception that reached the edge; the exit-code table."""
+    exc = _interrupt_in_chain(exc) or exc
     if isinstance(exc, KeyboardInterrupt):  # first: an interrupt may come while click itself imports
         return 130, INTERRUPTED_LINE
     if isinstance(exc, signals.Terminated):

@@ -1,5 +1,5 @@
 """Gradient flow runs of the two-layer teacher–student problem (Liu et al. 2019): the continuous-time limit of a
-GD schedule, integrated to a tolerance (resnet_cli/models/two_layer_flow.py), for `train two-layer --flow` and
+GD schedule, integrated to a tolerance (resnet_cli/models/two_layer/flow.py), for `train two-layer --flow` and
 the `*-flow` methods of `success-rate`.
 
 A schedule of T1 stage-I steps at (η_a, η_w) and T2 stage-II steps at η becomes two flow stages, of durations
@@ -18,10 +18,8 @@ from typing import Callable
 
 import numpy as np
 
-from resnet_cli import optim
 from resnet_cli.config import Settings, setting
-from resnet_cli.models import two_layer as tl
-from resnet_cli.models import two_layer_flow as fl
+from resnet_cli.models.two_layer import flow as fl, landscape as critical, optim
 
 SOLVERS = fl.METHODS  # scipy.integrate.solve_ivp methods, the fastest measured first
 LIMIT_KINDS = ("global", "spurious", "saddle", "other", "not converged")
@@ -80,8 +78,7 @@ def _state_at(state: optim.PlaneState, y: np.ndarray) -> optim.PlaneState:
 def limit_kinds(y: np.ndarray, residual: np.ndarray, state: optim.PlaneState, v_star: np.ndarray,
                 a_star: np.ndarray, tol: float) -> np.ndarray:
     """The kind of each Newton-refined point y (n, 4): located against the closed forms, and from the exact
-    tangent Hessian (experiments.two_layer.tangent_hessian) where it is neither global nor spurious."""
-    from resnet_cli.experiments.two_layer import tangent_hessian
+    tangent Hessian (models/two_layer/landscape.py) where it is neither global nor spurious."""
 
     stats = _state_at(state, y).statistics()
     phi, a_err = stats["phi"], stats["a_err_rel"]
@@ -91,7 +88,7 @@ def limit_kinds(y: np.ndarray, residual: np.ndarray, state: optim.PlaneState, v_
     kinds[fixed & (phi > math.pi - 1e-6)] = "spurious"
     v, a = fl.plane_vectors(y, v_star, state.normal, state.basis)
     for i in np.flatnonzero(fixed & (kinds == "not converged")):
-        eig = np.linalg.eigvalsh(tangent_hessian(v[i], a[i], v_star[i], a_star[i]))
+        eig = np.linalg.eigvalsh(critical.tangent_hessian(v[i], a[i], v_star[i], a_star[i]))
         kinds[i] = "saddle" if eig.min() < -1e-9 * max(1.0, float(np.abs(eig).max())) else "other"
     return kinds
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from resnet_cli import budget, optim
+from resnet_cli import budget
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import flow
@@ -23,7 +23,7 @@ from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
                                               TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
                                               window_points)
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import optim, population as tl
 from resnet_cli.rng import cell_rng
 from resnet_cli.vocabulary import RENAMED_VALUES
 from resnet_cli.experiments.summary import short_repr

@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 from resnet_cli.experiments import two_layer as exp
-from resnet_cli.models import two_layer_samples as ts
+from resnet_cli.models.two_layer import samples as ts
 from resnet_cli.rng import make_rng
 
 import timing  # noqa: E402  (tests/bench/timing.py, on the path run_bench.py sets)

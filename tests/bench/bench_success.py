@@ -2,7 +2,7 @@
 
 Same teachers, inits, per-trial step sizes (Theorem 1 / Theorem 2, schedule ssw) and step count for every
 engine. The algorithm, for the ResNet student with the exact population loss of
-resnet_cli/models/two_layer.py: w̃ = w − η_w ∇_w L, w ← (e + w̃)/‖e + w̃‖ − e, a ← a − η_a ∇_a L.
+resnet_cli/models/two_layer/population.py: w̃ = w − η_w ∇_w L, w ← (e + w̃)/‖e + w̃‖ − e, a ← a − η_a ∇_a L.
 
 - ours, vector representation: the update as written, all trials as rows of numpy arrays;
 - ours, plane representation: the same iterates in exact reduced coordinates (an angle and 3 coefficients
@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp
 from resnet_cli.rng import make_rng

@@ -7,10 +7,10 @@ import math
 
 import numpy as np
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import flow as ef
 from resnet_cli.experiments.two_layer import draw_inits
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import population as tl
 
 
 def draws(seed: int, n: int, p: int, k: int):

@@ -1,4 +1,4 @@
-"""The trajectories the theorem checks and the layer-wise schedules run on (resnet_cli/optim.py).
+"""The trajectories the theorem checks and the layer-wise schedules run on (resnet_cli/models/two_layer/optim.py).
 
 Oracles: `Schedule.held()` (Theorem 1's steps kept on all of [T1, T]) is the same GD as a schedule whose
 stage I never ends; the reviewer's layer-wise schedule (NeurIPS 2019 reviews of Liu et al., point 3) leaves a
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments import two_layer as exp
 from resnet_cli.rng import make_rng

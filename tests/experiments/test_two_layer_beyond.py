@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp

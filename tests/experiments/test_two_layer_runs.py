@@ -8,7 +8,7 @@ import pytest
 from resnet_cli.config import Settings
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments import two_layer as exp
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import population as tl
 from resnet_cli.rng import make_rng
 
 PI = math.pi

@@ -1,6 +1,6 @@
 """The layout rules of docs/architecture.md, checked on the source text.
 
-- engine layers (experiments, models, optim, spectrum, data, config, descent, rng, vocabulary) import no
+- engine layers (experiments, models, spectrum, data, config, descent, rng, vocabulary) import no
   CLI library (typer, click, rich): notebooks and scripts use them without a terminal;
 - a command module never imports another command module, and a command function's body (signature
   excluded) stays under 40 lines: commands parse, call, render;
@@ -17,7 +17,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "resnet_cli"
-ENGINE = ["experiments", "models", "optim.py", "spectrum.py", "data.py", "config.py", "descent.py", "rng.py",
+ENGINE = ["experiments", "models", "spectrum.py", "data.py", "config.py", "descent.py", "rng.py",
           "vocabulary.py"]
 CLI_LIBRARIES = {"typer", "click", "rich"}
 SUPPORT = {"__init__.py", "options.py", "shell.py"}  # commands/ modules that are not commands

@@ -1,4 +1,4 @@
-"""The gradient flow of the two-layer population loss (resnet_cli/models/two_layer_flow.py) against its oracles:
+"""The gradient flow of the two-layer population loss (resnet_cli/models/two_layer/flow.py) against its oracles:
 the GD step it discretises, finite differences for its Jacobian, GD with shrinking steps, and the closed-form
 critical points (global (v*, a*), spurious (−v*, ā))."""
 
@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli import optim
-from resnet_cli.models import two_layer as tl
-from resnet_cli.models import two_layer_flow as fl
+from resnet_cli.models.two_layer import optim
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.models.two_layer import flow as fl
 
 
 def problem(seed: int, n: int = 12, p: int = 6, k: int = 4):

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import two_layer as exp
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
 

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli import optim
-from resnet_cli.models import two_layer as tl
-from resnet_cli.models import two_layer_samples as ts
-from resnet_cli.models import two_layer_theorems as th
+from resnet_cli.models.two_layer import optim
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.models.two_layer import samples as ts
+from resnet_cli.models.two_layer import theorems as th
 
 PI = math.pi
 CRITERIA = optim.Criteria(1e-2, 1e-2, PI / 4)  # phi_tol, a_tol, spurious_tol: the train command's defaults

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resnet_cli import optim
+from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import two_layer as exp
-from resnet_cli.models import two_layer_samples as ts
+from resnet_cli.models.two_layer import samples as ts
 
 
 class GdStepState:

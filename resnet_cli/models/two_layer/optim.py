@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from resnet_cli.descent import STOP, descend
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
 SCHEDULES = ("ssw", "constant", "layerwise", "a-first")

@@ -55,8 +55,7 @@ from typing import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from resnet_cli import optim
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import optim, population as tl
 from resnet_cli.rng import child_rngs
 
 PI = math.pi

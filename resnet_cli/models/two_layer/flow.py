@@ -1,6 +1,6 @@
 """Gradient flow of the two-layer population loss (Liu et al. 2019; Du et al. 2017), integrated to a tolerance.
 
-GD with normalization (resnet_cli/optim.py, `PlaneState`) in its exact plane coordinates — θ, the signed angle
+GD with normalization (resnet_cli/models/two_layer/optim.py, `PlaneState`) in its exact plane coordinates — θ, the signed angle
 of v to v* in the plane of v0 and v*, and c ∈ R³ with a = B c, B = [a0, 1, a*] — is, per step,
 
     c ← c + η_a F(θ, c),    θ ← θ − atan(η_w s sin θ),    s = (aᵀa*)(π − |θ|)/π,

@@ -53,7 +53,7 @@ from typing import Callable
 
 import numpy as np
 
-from resnet_cli.models import two_layer as tl
+from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
 PHI_MAX = 5 * PI / 12  # Theorem 1, output (1)
