@@ -1,6 +1,6 @@
 """Output files (`--out`, `--plot`, cache entries): checked before any computation, written atomically.
 
-Why (issue 11):
+Why:
 - `check_writable(path, flag)` runs before the work starts, so an hour-long sweep never ends in "cannot
   write". It refuses a missing folder, a directory (or other non-regular file) as target, a folder where
   no file can be created (tested for real: a temp file is created and removed there, which catches

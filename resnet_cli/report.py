@@ -1,7 +1,7 @@
 """Rendering and writing results: rich tables and progress (stderr), JSON/CSV writers.
 
 Files are written atomically (a temp file in the same folder, then `os.replace`), so an interrupted run
-never leaves half a file behind (DESIGN.md §1).
+never leaves half a file behind (docs/architecture.md, the flow of one command).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """How much memory this process may still use, the up-front memory check, and human-readable sizes/durations.
 
 Why: a sweep asked for arrays that cannot fit (`--trials 10000000000`) must be refused before numpy tries to
-allocate them (issue 11), with one line that gives both the estimate and what the machine has, instead of a
+allocate them, with one line that gives both the estimate and what the machine has, instead of a
 MemoryError traceback minutes later or the kernel's OOM killer. "Available" is the smallest of
 - `MemAvailable` from /proc/meminfo (what the kernel can hand out without swapping), falling back to
   `os.sysconf` free pages where /proc is missing;

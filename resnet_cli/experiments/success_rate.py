@@ -28,7 +28,7 @@ from resnet_cli.rng import cell_rng
 from resnet_cli.vocabulary import RENAMED_VALUES
 from resnet_cli.experiments.summary import short_repr
 
-# method -> (student, schedule). Without warm-up there are two readings of "no SSW" (issue 12), both here:
+# method -> (student, schedule). Without warm-up there are two readings of "no SSW" (docs/success-rate.md), both here:
 #   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
 #                 `constant`; what release 0.1 called "cnn" and "resnet");
 #   *-large-both: the large step η on both layers from step 0 (schedule `large-both`).

@@ -128,7 +128,7 @@ class SizeSettings(Settings):
 
 @dataclass
 class SampleSettings(Settings):
-    """Where the gradients come from (issue 12): the population loss in closed form (the default), a fixed
+    """Where the gradients come from (docs/train.md): the population loss in closed form (the default), a fixed
     training set of `samples` inputs (GD with `batch` None or N, minibatch SGD with batch B < N), or online
     SGD (`online`: B fresh inputs every step). Inputs have i.i.d. unit-variance entries of the law `inputs`;
     patch i is the coordinates is … is + p − 1 (`stride` None = p: non-overlapping). Outcomes are always

@@ -18,7 +18,7 @@ Conventions used throughout this module:
   position therefore makes σ'(0) = 0 in Theorem 1. tanh is smooth and has σ'(0) = 1.
 
 Linear networks (all activations identity) are computed from the second moments alone, so a loss, a
-gradient step and the exact Hessian cost nothing per sample (DESIGN.md §4, §6). Nonlinear networks get
+gradient step and the exact Hessian cost nothing per sample (docs/hessian.md). Nonlinear networks get
 their exact Hessian from forward tangents of the pre-activations (d directions per layer rather than d²)
 pushed through a second-order backward pass, summed over samples in chunks.
 """
@@ -436,7 +436,7 @@ def linear_hessian(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments
         H[(t,i,j),(s,k,l)] = (A_tᵀA_s)[i,k] (B_t Σ_XX B_sᵀ)[j,l]  +  (A_tᵀ G B_sᵀ)[i,l] C_ts[j,k]   (s < t)
 
     (the first term alone for s = t; blocks above the diagonal by symmetry). Cost O(depth² d⁴) for the
-    P² entries plus O(depth² d³) for the products — nothing per sample (DESIGN.md §6).
+    P² entries plus O(depth² d³) for the products — nothing per sample (docs/hessian.md).
     """
     _require_linear(net)
     if weights.ndim != 4:

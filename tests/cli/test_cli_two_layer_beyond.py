@@ -1,4 +1,4 @@
-"""CLI of issue 12's options on `train two-layer` and `success-rate`: help, JSON, tables at 80 columns, errors."""
+"""CLI of the sample/SGD/stride options (docs/train.md) on `train two-layer` and `success-rate`: help, JSON, tables at 80 columns, errors."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""`--dask ADDRESS` (issue 11 point 4): the same cells on a dask.distributed cluster give byte-identical JSON
+"""`--dask ADDRESS` (docs/cluster.md): the same cells on a dask.distributed cluster give byte-identical JSON
 to `--jobs 1` and `--jobs 2` (every cell runs BLAS on one thread wherever it runs) — success-rate,
 depth-sweep, landscape deep-resnet (whose starts are all drawn by the parent and sent to the cells) and
 hessian (one cell per trial; the parent draws the weights and the SLQ probes)."""

@@ -1,4 +1,4 @@
-"""Pinned outputs (issue 10, "must not change"): every number recorded before the "One spine" refactor is still produced.
+"""Pinned outputs (tests/golden/): every number recorded before the "One spine" refactor is still produced.
 
 `tests/golden/record.py` stored, per case, the command line (in the vocabulary of the time) and every number
 of the `--json` result outside `config`. Keys may move; numbers may not: each pinned number must be matched

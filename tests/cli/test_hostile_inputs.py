@@ -1,4 +1,4 @@
-"""Hostile inputs across all seven commands (issue 11, "Tests that must exist").
+"""Hostile inputs across all seven commands (docs/cli.md: exit 2, one line).
 
 Each case is a command line a user could type, or a file they could point at. Every case must end in exit 2
 (or 0 where the input is fine and the answer is a result), with exactly one line on stderr, no traceback and

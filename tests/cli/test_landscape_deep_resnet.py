@@ -130,7 +130,7 @@ def test_help_lists_every_option(cli):
 
 def test_jobs_1_and_2_give_identical_json(cli):
     """Every (blocks, network) cell gets its starts from the parent's one generator and runs BLAS on one
-    thread: the JSON is the same, bitwise, in this process and in a pool of 2 (issue 11 point 4)."""
+    thread: the JSON is the same, bitwise, in this process and in a pool of 2."""
     for finder in ("newton", "gd"):
         args = (*QUICK, "--blocks", "1,2", "--compare", "fc", "--finder", finder, "--json")
         one, two = cli(*args, "--jobs", "1"), cli(*args, "--jobs", "2")
@@ -192,7 +192,7 @@ def test_risks_below_the_tolerance_print_as_below_tol(cli):
 
 
 # ----------------------------------------------------------------------------------------------------
-# Newton finder (issue 13): saddles measured, kinks reported honestly, exported points re-checked
+# Newton finder (docs/landscape.md): saddles measured, kinks reported honestly, exported points re-checked
 # ----------------------------------------------------------------------------------------------------
 
 NEWTON = ("landscape", "deep-resnet", "--finder", "newton", "--quiet")

@@ -1,4 +1,4 @@
-"""`--cache DIR` (issue 11 point 5): a sweep interrupted half way and run again computes only the missing
+"""`--cache DIR` (docs/cluster.md): a sweep interrupted half way and run again computes only the missing
 cells and prints the same JSON as an uninterrupted run."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def test_counts_add_up_and_statistics():
     assert by["resnet-ssw"].rate == 1.0 and by["resnet-a-first"].rate == 1.0
     assert by["resnet-layerwise"].counts["undecided"] == 300
     assert by["cnn-large-w"].ci_high < by["resnet-large-w"].ci_low  # the shortcut init helps, beyond the interval
-    # The large step on both layers from step 0 is not the large step on w only (issue 12).
+    # The large step on both layers from step 0 is not the large step on w only (docs/success-rate.md).
     assert by["resnet-large-both"].rate > by["resnet-large-w"].ci_high
     # Shared draws: a0 is the same for all methods, the ResNet starts at v0 = e.
     assert by["cnn-large-w"].share_a0_against == by["resnet-large-w"].share_a0_against

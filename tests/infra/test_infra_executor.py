@@ -43,7 +43,7 @@ def test_jobs_1_and_jobs_2_give_the_same_bits():
 
 
 def test_every_cell_runs_on_one_blas_thread_even_where_blas_has_more(tmp_path):
-    """The bug of issue 11: the in-process path used the parent's multi-threaded BLAS. Start a process whose
+    """A past bug: the in-process path used the parent's multi-threaded BLAS. Start a process whose
     OpenBLAS has 2 threads; inside run_cells every cell sees 1 (in-process and in workers), the parent's own
     setting is restored afterwards, and jobs=1 equals jobs=2 bit for bit."""
     script = tmp_path / "threads.py"

@@ -1,5 +1,5 @@
 """Newton/LM critical-point finder (resnet_cli.models.critical_points): closed-form cases, kinks,
-symmetries, export/re-check, and the convergence share from near-identity starts (issue 13)."""
+symmetries, export/re-check, and the convergence share from near-identity starts (docs/landscape.md)."""
 
 from __future__ import annotations
 
@@ -390,7 +390,7 @@ def test_import_rejects_wrong_shapes():
 
 
 # ----------------------------------------------------------------------------------------------------
-# Convergence share from near-identity starts (issue 13, item 4)
+# Convergence share from near-identity starts (docs/landscape.md)
 # ----------------------------------------------------------------------------------------------------
 
 

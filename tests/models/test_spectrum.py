@@ -1,4 +1,4 @@
-"""Eigenvalue statistics (DESIGN.md §4) and Lanczos / stochastic Lanczos quadrature."""
+"""Eigenvalue statistics (docs/hessian.md) and Lanczos / stochastic Lanczos quadrature."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""The sample/SGD/stride engine (issue 12) and the theorem checks against independent oracles: finite
+"""The sample/SGD/stride engine (docs/train.md) and the theorem checks against independent oracles: finite
 differences, Monte Carlo, the non-overlapping closed form of `two_layer.py`, explicit loops, and hand-made
 traces."""
 

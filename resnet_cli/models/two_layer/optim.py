@@ -7,7 +7,7 @@ One trial is one row. The update of Liu et al. 2019 (poster, "Gradient Descent w
 (the CNN student of Du et al. 2017 has no e: w ← w̃/‖w̃‖). Both keep ‖u‖ = 1 for u = e + w (resp. w), so
 ∇_w L = ∇_v L and the state is carried as the unit filter v = u directly; w = v − e is recovered on output.
 
-Schedules (DESIGN §3; T1 = stage-I iterations):
+Schedules (docs/train.md; T1 = stage-I iterations):
 - ``ssw``: step-size warm-up. Stage I (t < T1): η_a, η_w (Theorem 1); stage II: η for both (Theorem 2).
 - ``constant``: no warm-up on w. η_w = η from the first iteration; η_a as in ``ssw``.
 - ``layerwise`` (a reviewer's proposal, NeurIPS 2019 reviews of Liu et al., point 3): stage I trains a only
@@ -125,7 +125,7 @@ class Schedule:
 
 @dataclass
 class Criteria:
-    """How a run's final state is classified (DESIGN §3; every threshold is an option, whose default is in
+    """How a run's final state is classified (docs/train.md; every threshold is an option, whose default is in
     `experiments.two_layer.OutcomeSettings`).
 
     global:    φ_T < phi_tol and ‖a_T − a*‖ ≤ a_tol · ‖a*‖;

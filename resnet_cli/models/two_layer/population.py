@@ -3,7 +3,7 @@
 Patches Z_1..Z_k iid N(0, I_p), σ = ReLU, e = 1/√p · 1. Teacher f(Z) = Σ_j a*_j σ(Z_jᵀ v*), ‖v*‖ = 1.
 Student h(Z) = Σ_j a_j σ(Z_jᵀ v) with v = u/‖u‖, where u = w (CNN, Du et al. 2017) or u = e + w (ResNet,
 Liu et al. 2019, the shortcut adds e). Everything here is the *population* loss in closed form
-(DESIGN.md §3, the poster's convention without ½):
+(Liu et al. 2019, the poster's convention without ½; docs/train.md):
 
     L(v, a) = a*ᵀ M a* − 2 aᵀ N(φ) a* + aᵀ M a,   φ = angle(v, v*),
     g(φ) = (sin φ + (π − φ) cos φ) / (2π),  M = ((π − 1) I + 11ᵀ)/(2π),  N(φ) = g(φ) I + (11ᵀ − I)/(2π).
@@ -33,12 +33,12 @@ def kernel_g(phi: np.ndarray) -> np.ndarray:
 
 
 def apply_M(a: np.ndarray) -> np.ndarray:
-    """M a with M = ((π − 1) I + 11ᵀ)/(2π), the second moment of the patch activations (DESIGN §3)."""
+    """M a with M = ((π − 1) I + 11ᵀ)/(2π), the second moment of the patch activations (Liu et al. 2019)."""
     return ((PI - 1) * a + a.sum(axis=-1, keepdims=True)) / (2 * PI)
 
 
 def apply_N(phi: np.ndarray, a_star: np.ndarray) -> np.ndarray:
-    """N(φ) a* with N(φ) = g(φ) I + (11ᵀ − I)/(2π), the student–teacher cross moment (DESIGN §3)."""
+    """N(φ) a* with N(φ) = g(φ) I + (11ᵀ − I)/(2π), the student–teacher cross moment (Liu et al. 2019)."""
     g = kernel_g(phi)[..., None]
     return g * a_star + (a_star.sum(axis=-1, keepdims=True) - a_star) / (2 * PI)
 
@@ -68,7 +68,7 @@ def direction(w: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
 
 
 def population_loss_phi(phi: np.ndarray, a: np.ndarray, a_star: np.ndarray) -> np.ndarray:
-    """L = a*ᵀMa* − 2aᵀN(φ)a* + aᵀMa as a function of the angle φ (Liu et al. 2019, DESIGN §3)."""
+    """L = a*ᵀMa* − 2aᵀN(φ)a* + aᵀMa as a function of the angle φ (Liu et al. 2019)."""
     return (
         np.sum(a_star * apply_M(a_star), axis=-1)
         - 2 * np.sum(a * apply_N(phi, a_star), axis=-1)
@@ -86,7 +86,7 @@ def gradients(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gradients at a unit filter v: (∇_v L on the sphere's tangent space, ∇_a L).
 
-    ∇_a L = 2Ma − 2N(φ)a*;  ∇_v L = −(aᵀa*)(π − φ)/π · (I − vvᵀ)v*  (DESIGN §3). For the normalized
+    ∇_a L = 2Ma − 2N(φ)a*;  ∇_v L = −(aᵀa*)(π − φ)/π · (I − vvᵀ)v*  (Liu et al. 2019). For the normalized
     parametrizations (‖u‖ = 1 after every step) this is also ∇_w L.
     """
     cos = np.clip(np.sum(v * v_star, axis=-1), -1.0, 1.0)

@@ -1,4 +1,4 @@
-"""Finite samples, SGD and overlapping filters for the two-layer teacher–student model (Liu et al. 2019, issue 12).
+"""Finite samples, SGD and overlapping filters for the two-layer teacher–student model (Liu et al. 2019; docs/train.md).
 
 `two_layer.py` has the population loss of the non-overlapping net in closed form. This module adds:
 
@@ -20,7 +20,7 @@
    tangent gradient, exactly as `two_layer.gradients` is for the population loss.
 3. The population loss for any stride in closed form (Gaussian inputs). With U_i ∈ R^d the filter v placed
    at patch i, E[σ(xᵀU)σ(xᵀU′)] = ‖U‖‖U′‖ (sin θ + (π − θ) cos θ)/(2π), θ = angle(U, U′) (Du et al. 2017's
-   lemma; issue 12). For unit filters ‖U_i‖ = 1 and UᵢᵀU′_j = vᵀ S_{(j−i)s} v′ depends only on the lag
+   lemma; docs/train.md). For unit filters ‖U_i‖ = 1 and UᵢᵀU′_j = vᵀ S_{(j−i)s} v′ depends only on the lag
    l = j − i, where S_m v′ is v′ shifted by m inside the patch window, (S_m v′)_r = v′_{r−m} (0 outside):
 
        K(v, v′)_ij = κ_{j−i},   κ_l = g(θ_l),   cos θ_l = vᵀ S_{ls} v′,   g as in `two_layer.kernel_g`,

@@ -1,4 +1,4 @@
-"""The theorems of Liu et al. 2019 checked along a run: pure functions over traces (issue 12).
+"""The theorems of Liu et al. 2019 checked along a run: pure functions over traces (docs/train.md).
 
 A trace is what `optim.run_gd` records: `iterations` (records,) — the iteration t of each record, the state
 after t steps — and per-record statistics as arrays (trials × records): phi, a_dot_astar, a_err, loss.
@@ -34,7 +34,7 @@ records with x_t = x* imposing nothing (there the inner product is 0 ≥ −δ f
 C holds along S for exactly the c ≤ c_S; c_S < 0 means it holds for no c ≥ 0 (the poster's c ≥ 0).
 Stage I is the records t < T1, stage II the records t ≥ T1. Only recorded iterations are checked.
 
-For the non-overlapping net the two inner products follow from the trace statistics alone (DESIGN §3
+For the non-overlapping net the two inner products follow from the trace statistics alone (Liu et al. 2019
 formulas, M − N(φ) = (1/2 − g(φ)) I):
 
     C1:  ⟨−∇_w L, w* − w⟩ = s sin²φ,  ‖w − w*‖² = 2(1 − cos φ),  s = (aᵀa*)(π − φ)/π,
