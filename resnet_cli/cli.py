@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import traceback
+from types import ModuleType
 from typing import Iterator, Optional
 
 import click
@@ -23,6 +24,8 @@ import typer
 
 from resnet_cli import __version__
 from resnet_cli.errors import UserError
+from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, landscape_two_layer, reproduce,
+                                 success_rate, train_shortcut, train_two_layer)
 from resnet_cli.edge import INTERNAL, outcome
 from resnet_cli.signals import handle_signals
 from resnet_cli.vocabulary import rewrite_argv
@@ -98,12 +101,9 @@ train_app = _group(help="Train a network and print its trace.")
 landscape_app = _group(help="Critical points and loss landscapes.")
 
 
-def _register(target: typer.Typer, name: str, module: str) -> None:
-    """Attach `resnet_cli.commands.<module>.command` to `target` under `name`."""
-    import importlib
-
-    mod = importlib.import_module(f"resnet_cli.commands.{module}")
-    target.command(name, cls=HelpCommand)(mod.command)
+def _register(target: typer.Typer, name: str, module: ModuleType) -> None:
+    """Attach `module.command` (a module of resnet_cli/commands/) to `target` under `name`."""
+    target.command(name, cls=HelpCommand)(module.command)
 
 
 def _version_callback(value: bool) -> None:
@@ -121,16 +121,16 @@ def _root(
     """resnet-cli: shortcut connections, from the terminal."""
 
 
-# --- registration block: one line per command: _register(app_or_sub_app, "name", "module") ---
+# --- registration block: one line per command: _register(app_or_sub_app, "name", module) ---
 # --- (each module in resnet_cli/commands/ exposes `command`, a plain typer-annotated function) ---
-_register(train_app, "two-layer", "train_two_layer")
-_register(landscape_app, "two-layer", "landscape_two_layer")
-_register(app, "success-rate", "success_rate")
-_register(app, "hessian", "hessian")
-_register(train_app, "shortcut", "train_shortcut")
-_register(app, "depth-sweep", "depth_sweep")
-_register(landscape_app, "deep-resnet", "landscape_deep_resnet")
-_register(app, "reproduce", "reproduce")
+_register(train_app, "two-layer", train_two_layer)
+_register(landscape_app, "two-layer", landscape_two_layer)
+_register(app, "success-rate", success_rate)
+_register(app, "hessian", hessian)
+_register(train_app, "shortcut", train_shortcut)
+_register(app, "depth-sweep", depth_sweep)
+_register(landscape_app, "deep-resnet", landscape_deep_resnet)
+_register(app, "reproduce", reproduce)
 # --- end of registration block ---
 
 if train_app.registered_commands:

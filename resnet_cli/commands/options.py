@@ -19,7 +19,7 @@ from typing import Annotated, Callable, Optional
 import click
 import typer
 
-from resnet_cli.experiments.success_rate import FLOW_METHODS as _FLOW_METHODS, METHODS as _METHODS
+from resnet_cli.models.two_layer.methods import FLOW_METHODS as _FLOW_METHODS, METHODS as _METHODS
 
 TEACHER, STEPS, OUTCOME = "Teacher", "Step sizes and steps", "Outcome criteria"
 

@@ -16,6 +16,7 @@ import numpy as np
 from rich import box
 from rich.table import Table
 
+from resnet_cli.models.two_layer.methods import FLOW
 from resnet_cli.render.common import WIDTH, console, fmt, prose
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
@@ -34,7 +35,6 @@ METHOD_NOTES = {
 STUDENT_NOTES = {"cnn": "no shortcut", "resnet": "shortcut (w0 = 0)"}
 SCHEDULE_NOTES = {"large-w": "no warm-up", "large-both": "no warm-up, large step on a too",
                   "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both"}
-FLOW = "-flow"  # suffix of the gradient-flow methods (experiments/success_rate.py)
 HEADLINE_LINES = 30  # the default output of a command fits this many lines at 80 columns
 NOISE = 1e-12  # losses and gradient norms below this are rounding, not a value
 EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscape's verdict rule)
