@@ -11,7 +11,7 @@ from resnet_cli.plots import shortcut as plots
 from resnet_cli.render import shortcut as tables
 
 VIEW = View(render=tables.hessian, rows=tables.hessian_rows, plot=plots.hessian, label="hessian",
-            files={"eigenvalues": ((".csv",), tables.write_eigenvalues)})
+            files={"eigenvalues": ((".csv",), tables.write_eigenvalues)}, arrays=True)
 
 
 @o.defaults_from(exp.HessianSettings)

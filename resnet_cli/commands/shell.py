@@ -36,13 +36,15 @@ class View:
     """How one command shows its result: `render(payload)` prints tables (`render(payload, detail=True)` the
     secondary ones too, for commands with --detail); `rows(payload)` gives the flat rows
     of `--out x.csv`; `plot(payload, path)` draws `--plot`; `files` maps other output flags (e.g.
-    ``eigenvalues``) to `(suffixes, writer(payload, path))`."""
+    ``eigenvalues``) to `(suffixes, writer(payload, path))`. With `arrays`, `plot` and the `files` writers
+    get `result.to_dict(arrays=True)`: the payload and the arrays kept out of the JSON (e.g. spectra)."""
 
     render: Callable[[dict[str, Any]], None]
     rows: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None
     plot: Callable[[dict[str, Any], str], None] | None = None
     label: str = "working"
     files: dict[str, tuple[tuple[str, ...], Callable[[dict[str, Any], str], None]]] = field(default_factory=dict)
+    arrays: bool = False
 
 
 def notify(message: str) -> None:
@@ -83,7 +85,7 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point():
         result = run(settings, progress=update)
     payload = result.to_dict()
-    emit(payload, view, out=out, plot=plot, json_out=bool(params.get("json_out")),
+    emit(payload, view, drawn=result.to_dict(arrays=True) if view.arrays else payload, out=out, plot=plot, json_out=bool(params.get("json_out")),
          files={name: params.get(name) for name in view.files},
          hint=long_run_hint(settings, time.monotonic() - started),
          render_options={"detail": bool(params["detail"])} if "detail" in params else {})
@@ -136,7 +138,7 @@ def require_matplotlib() -> None:
         raise ConfigError("--plot needs matplotlib: pip install 'resnet-cli[plot]'") from None
 
 
-def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | None, json_out: bool,
+def emit(payload: dict[str, Any], view: View, *, drawn: dict[str, Any] | None = None, out: str | None, plot: str | None, json_out: bool,
          files: dict[str, str | None], hint: str = "", render_options: dict[str, Any] | None = None) -> None:
     """Table (or JSON) on stdout, then the --out file, the figure and any other requested files.
     `render_options` go to `view.render` (``detail`` for commands with `--detail`).
@@ -146,9 +148,10 @@ def emit(payload: dict[str, Any], view: View, *, out: str | None, plot: str | No
     one `OutputError` (exit 74, with `hint`). A failing stdout is an `OutputError` too; a closed pipe
     (`| head -1`) is a BrokenPipeError, a quiet success at the edge."""
     written, failed = [], []
+    drawn = payload if drawn is None else drawn  # what plot and files draw from (View.arrays)
     jobs = [("--out", out, lambda path: write_output(path, payload, view.rows(payload) if view.rows else [payload])),
-            ("--plot", plot, lambda path: view.plot(payload, path))]
-    jobs += [("--" + name.replace("_", "-"), path, lambda path, name=name: view.files[name][1](payload, path))
+            ("--plot", plot, lambda path: view.plot(drawn, path))]
+    jobs += [("--" + name.replace("_", "-"), path, lambda path, name=name: view.files[name][1](drawn, path))
              for name, path in files.items()]
     for flag, path, write in jobs:
         if not path:

@@ -391,43 +391,24 @@ class HessianResult:
     theory: dict[str, Any] | None
     spectra: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def to_dict(self) -> "HessianPayload":
-        """The JSON payload; the spectra themselves ride along as `.spectra` (for --eigenvalues, not JSON)."""
+    def to_dict(self, arrays: bool = False) -> dict[str, Any]:
+        """The JSON payload (keys in docs/architecture.md, "Results and payloads"); with `arrays`, also
+        `spectra` (per trial: `eigenvalues`, or SLQ `nodes`/`weights`, or inertia `brackets`) and
+        `theory_eigenvalues` (Theorem 1's predicted spectrum or None): numpy arrays for `--plot` and
+        `--eigenvalues`, never in the JSON."""
         s = self.summary
         keys = ("n_params", *STAT_KEYS, "zero_matrix", "loss", "std", "trials", "diverged_trials")
-        payload = HessianPayload(command="hessian", config=self.settings.result_config(), **{k: s[k] for k in keys})
+        payload: dict[str, Any] = {"command": "hessian", "config": self.settings.result_config(), **{k: s[k] for k in keys}}
         payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum != "exact",
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
         if s.get("bounds") is not None:
             payload["bounds"] = s["bounds"]
         if self.theory is not None:
             payload["theory"] = {k: v for k, v in self.theory.items() if k != "eigenvalues"}
-        payload.spectra = self.spectra
-        payload.theory_eigenvalues = None if self.theory is None else self.theory.get("eigenvalues")
+        if arrays:
+            payload["spectra"] = self.spectra
+            payload["theory_eigenvalues"] = None if self.theory is None else self.theory.get("eigenvalues")
         return payload
-
-
-class HessianPayload(dict):
-    """A result's JSON payload, carrying the spectra (arrays) as attributes outside the JSON."""
-
-    spectra: list[dict[str, np.ndarray]]
-    theory_eigenvalues: np.ndarray | None
-
-
-def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows of the --eigenvalues file: (trial, rank, eigenvalue), or (trial, node, ritz_value, weight) for SLQ."""
-    rows: list[dict[str, Any]] = []
-    for spec in spectra:
-        if "eigenvalues" in spec:
-            rows += [{"trial": spec["trial"], "rank": i, "eigenvalue": float(v)} for i, v in enumerate(spec["eigenvalues"])]
-        elif "brackets" in spec:  # --spectrum inertia: the certified brackets, no eigenvalue
-            b = spec["brackets"]
-            rows += [{"trial": spec["trial"], "statistic": key, "lo": b[key][0], "hi": b[key][1]}
-                     for key in ("lambda_min", "lambda_max", "abs_max", "abs_p10", "cond10") if b.get(key)]
-        else:
-            rows += [{"trial": spec["trial"], "node": i, "ritz_value": float(v), "weight": float(w)}
-                     for i, (v, w) in enumerate(zip(spec["nodes"], spec["weights"]))]
-    return rows
 
 
 def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:

@@ -11,12 +11,13 @@ from resnet_cli.plots.common import pyplot, save_figure
 from resnet_cli.report import fmt
 
 
-def hessian(p: Any, path: str) -> None:
+def hessian(p: dict[str, Any], path: str) -> None:
     """Histogram of the measured spectrum (SLQ: the density scaled to counts, marked approximate) and
-    Theorem 1's prediction; linear counts (a repeated eigenvalue is as tall as its multiplicity)."""
+    Theorem 1's prediction; linear counts (a repeated eigenvalue is as tall as its multiplicity). `p` is
+    the payload with its arrays (`HessianResult.to_dict(arrays=True)`: `spectra`, `theory_eigenvalues`)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
-    spectra = p.spectra
+    spectra = p["spectra"]
     exact = [s["eigenvalues"] for s in spectra if "eigenvalues" in s]
     trials = len(spectra)
     if exact:
@@ -29,7 +30,7 @@ def hessian(p: Any, path: str) -> None:
                 hatch="//", edgecolor="tab:blue", label="≈ SLQ density (approximate, scaled to counts)")
         ax.plot(nodes, np.zeros_like(nodes), linestyle="none", marker="x", color="0.2", clip_on=False,
                 label="SLQ Ritz values (nodes)")
-    predicted = p.theory_eigenvalues
+    predicted = p["theory_eigenvalues"]
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")

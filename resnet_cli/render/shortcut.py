@@ -11,6 +11,7 @@ from rich import box
 from rich.table import Table
 
 from resnet_cli.render.common import console, fmt
+from resnet_cli.report import rows_to_csv, write_atomic
 from resnet_cli.spectrum import WIDE_FACTOR
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
@@ -414,9 +415,24 @@ def hessian_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
             for e in p["per_trial"]]
 
 
-def write_eigenvalues(p: Any, path: str) -> None:
-    """`hessian --eigenvalues x.csv`: every eigenvalue (SLQ: nodes and weights) of every trial."""
-    from resnet_cli.experiments.hessian import eigenvalue_rows
-    from resnet_cli.report import rows_to_csv, write_atomic
+def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of the --eigenvalues file: (trial, rank, eigenvalue), or (trial, node, ritz_value, weight) for SLQ,
+    or (trial, statistic, lo, hi) for the certified brackets of --spectrum inertia."""
+    rows: list[dict[str, Any]] = []
+    for spec in spectra:
+        if "eigenvalues" in spec:
+            rows += [{"trial": spec["trial"], "rank": i, "eigenvalue": float(v)} for i, v in enumerate(spec["eigenvalues"])]
+        elif "brackets" in spec:  # --spectrum inertia: the certified brackets, no eigenvalue
+            b = spec["brackets"]
+            rows += [{"trial": spec["trial"], "statistic": key, "lo": b[key][0], "hi": b[key][1]}
+                     for key in ("lambda_min", "lambda_max", "abs_max", "abs_p10", "cond10") if b.get(key)]
+        else:
+            rows += [{"trial": spec["trial"], "node": i, "ritz_value": float(v), "weight": float(w)}
+                     for i, (v, w) in enumerate(zip(spec["nodes"], spec["weights"]))]
+    return rows
 
-    write_atomic(path, rows_to_csv(eigenvalue_rows(p.spectra)))
+
+def write_eigenvalues(p: dict[str, Any], path: str) -> None:
+    """`hessian --eigenvalues x.csv`: every eigenvalue (SLQ: nodes and weights) of every trial, from the
+    payload's `spectra` (`HessianResult.to_dict(arrays=True)`)."""
+    write_atomic(path, rows_to_csv(eigenvalue_rows(p["spectra"])))

@@ -55,7 +55,7 @@ def test_cond_figure_equal_curves_stay_apart(sweep_payload, figures, checks):
 @pytest.mark.parametrize("spectrum", ["exact", "slq"])
 def test_hessian_figure_counts_linear_and_title_says_the_run(spectrum, figures, checks):
     cfg = hessian.HessianSettings(spectrum=spectrum, init="small", trials=2, jobs=1)
-    payload = hessian.run(cfg).to_dict()
+    payload = hessian.run(cfg).to_dict(arrays=True)
     plots.hessian(payload, "unused.png")
     ax = figures[0].axes[0]
     assert ax.get_yscale() == "linear"
