@@ -166,6 +166,13 @@ TheoremTrajectory = Annotated[str, _opt(
 TheoremAll = Annotated[bool, _opt("--theorem-all/--no-theorem-all", "Check output (1) also for methods outside "
                                   "Theorem 1's hypotheses (no shortcut, no warm-up, sphere teacher, samples).",
                                   THEOREMS)]
+NOISE = "Perturbed GD (--noise, the *-noise methods)"
+Noise = Annotated[Optional[float], _opt("--noise", "σ0 of the Gaussian noise added to the gradient (perturbed GD, "
+                                        "Zhou et al. 2019), in units of ‖a*‖² for w and ‖a*‖ for a.", NOISE)]
+NoiseAnneal = Annotated[str, _opt("--noise-anneal", "How σ_t decays on the clock t/T: none, exponential "
+                                  "σ0·exp(−r t/T), polynomial σ0/(1 + r t/T).", NOISE)]
+NoiseRate = Annotated[float, _opt("--noise-rate", "The rate r of --noise-anneal.", NOISE)]
+NoiseOn = Annotated[str, _opt("--noise-on", "Which gradient is perturbed: w, a or both.", NOISE)]
 Delta = Annotated[float, _opt("--delta", "δ of the partial dissipativity conditions C1/C2.", THEOREMS)]
 
 # --- n-shortcut networks (Li et al. 2017) -------------------------------------------------------------------

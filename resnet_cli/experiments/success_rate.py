@@ -19,12 +19,14 @@ from resnet_cli import budget
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import flow
+from resnet_cli.experiments.noise import NoiseSettings, noise_law, noise_rng
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
                                               TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
                                               window_points)
 from resnet_cli.models.two_layer import optim, population as tl
-from resnet_cli.models.two_layer.methods import ALIASES, FLOW, FLOW_METHODS, METHODS, method_spec  # noqa: F401
+from resnet_cli.models.two_layer.methods import ALIASES, FLOW, FLOW_METHODS, METHODS, NOISY, method_spec  # noqa: F401
+from resnet_cli.models.two_layer.noise import noisy_state
 from resnet_cli.rng import cell_rng
 from resnet_cli.experiments.summary import short_repr
 
@@ -44,7 +46,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 
 @dataclass
 class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings, flow.FlowSettings,
-                      SweepSettings):
+                      NoiseSettings, SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
     uniform v0 makes the CNN's initial-angle law independent of v*'s)."""
 
@@ -170,26 +172,32 @@ def run_pk(task: PkTask) -> list[Cell]:
     if not methods:
         return flows
     m = len(methods)
-    checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind())]
+    checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind()) and name not in NOISY]
     own = checked if s.theorem_trajectory == "theorem1" else []
     states = s.state_factory(rng, v_star, a_star, copies=m + len(own))  # copies share data: no extra draws
+    steps = s.total_steps(k)
+    noisy = [name in NOISY for name in methods]  # perturbed GD: a stream of its own per method, no early stops
+    states[:m] = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name))) if name in NOISY
+                  else state for name, state in zip(methods, states)]
     v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
     schedules = [s.schedule_of(METHODS[name][1], a_star) for name in methods]
-    steps, t1 = s.total_steps(k), schedules[0].stage1_iterations
+    t1 = schedules[0].stage1_iterations
     points = window_points(t1, steps)
 
     share = m / (m + len(own))  # of the cell's progress: the methods' runs, then Theorem 1's own steps
     # Population runs are deterministic: Theorem 1's own steps continue from the state of the methods' run
     # at T1 (the same steps up to there), so only [T1, T] is run again. Sample runs start over (the SGD
     # streams are part of the state).
-    resume = bool(own) and not s.sampled and t1 in points
+    resume = bool(own) and not s.sampled and t1 in points and not any(noisy)
 
     def program(rows: list[int], scheds: list[optim.Schedule], reps: list[Any], *, stop: bool, span: tuple[float, float],
                 starts: tuple[np.ndarray, np.ndarray] | None = None, offset: int = 0) -> list[Any]:
         """The GD runs of the methods `rows` (one run, or one per method with samples): (group, GDResult).
         `starts`: the (v, a) rows of the methods `rows`, stacked, at iteration `offset` (default: the
         initial state at 0); the runs go on to T and record the window points from there."""
-        groups = [[i] for i in range(len(rows))] if s.sampled else [list(range(len(rows)))]
+        alone = [i for i in range(len(rows)) if s.sampled or noisy[rows[i]]]
+        together = [i for i in range(len(rows)) if i not in alone]
+        groups = ([together] if together else []) + [[i] for i in alone]
         at = [t - offset for t in points if t >= offset]
         runs = []
         for g, group in enumerate(groups):
@@ -202,15 +210,17 @@ def run_pk(task: PkTask) -> list[Cell]:
                 v, a = starts[0][idx], starts[1][idx]
             gd = optim.run_gd(v, a, np.tile(v_star, (len(group), 1)), np.tile(a_star, (len(group), 1)),
                               optim.Schedule.stack([scheds[i] for i in group]), steps - offset, s.criteria(),
-                              stop_when_global=stop, representation=reps[group[0]], trace_points=at, progress=tick,
+                              stop_when_global=stop and not noisy[rows[group[0]]], representation=reps[group[0]], trace_points=at, progress=tick,
                               snapshot_at=t1 if resume and not offset else None)
             gd.trace_iterations = [t + offset for t in gd.trace_iterations]
             runs.append((group, gd))
         return runs
 
     main = program(list(range(m)), schedules, states[:m], stop=True, span=(0.0, share))
-    outcome = np.concatenate([gd.outcome for _, gd in main])
-    ran = np.concatenate([gd.iterations for _, gd in main])
+    outcome, ran = np.empty(m * n, dtype=object), np.empty(m * n, dtype=int)
+    for group, gd in main:  # back in method order (perturbed GD runs apart)
+        rows_of = np.concatenate([np.arange(i * n, (i + 1) * n) for i in group])
+        outcome[rows_of], ran[rows_of] = gd.outcome, gd.iterations
     # Output (1): per method, the trace it is checked on (a run stops recording once all its trials have
     # finished, so each run is checked on its own records).
     if own:

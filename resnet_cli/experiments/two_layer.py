@@ -22,6 +22,8 @@ from resnet_cli.config import Settings, require, setting
 from resnet_cli.models.two_layer import landscape as critical, optim, population as tl, samples as ts, theorems as th
 from resnet_cli.rng import make_rng
 from resnet_cli.experiments import flow
+from resnet_cli.experiments.noise import NoiseSettings, noise_law, noise_rng, noisy
+from resnet_cli.models.two_layer.noise import noisy_state
 from resnet_cli.experiments.summary import short_repr
 
 STUDENTS = ("resnet", "cnn")
@@ -376,7 +378,7 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
 
 @dataclass
 class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings,
-                    flow.FlowSettings):
+                    flow.FlowSettings, NoiseSettings):
     COMMAND = "train two-layer"
     student: str = setting("resnet", choices=STUDENTS)
     schedule: str = setting("ssw", choices=SCHEDULES)
@@ -468,6 +470,8 @@ def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress 
     representation, held_state = s.state_factory(rng, v_star, a_star, copies=2)  # same data for both runs
     schedule = s.schedule_of(s.schedule, a_star)
     steps = s.total_steps(s.k)
+    if noisy(s):  # perturbed GD (experiments/noise.py): both runs draw the same noise stream
+        representation, held_state = (noisy_state(noise_law(s, steps), noise_rng(s.seed)) for _ in range(2))
     if s.flow:  # the schedule's gradient flow (experiments/flow.py), its trace at GD's trace iterations
         run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, s.criteria(), rtol=s.flow_rtol, atol=s.flow_atol,
                             method=s.flow_solver, trace_points=optim.trace_points(steps, s.trace_every,

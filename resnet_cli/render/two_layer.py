@@ -30,11 +30,14 @@ METHOD_NOTES = {
     "resnet-ssw": "w0 = 0, step-size warm-up",
     "resnet-layerwise": "w0 = 0; a alone in stage I, w alone (a fixed) in stage II",
     "resnet-a-first": "w0 = 0; a alone in stage I, both layers in stage II",
+    "cnn-noise": "no shortcut, random v0; as large-w, annealed noise on the gradient",
+    "resnet-noise": "w0 = 0; as large-w, annealed noise on the gradient",
 }
 # One phrase per part of a method name, for the one-line legend of the headline.
 STUDENT_NOTES = {"cnn": "no shortcut", "resnet": "shortcut (w0 = 0)"}
 SCHEDULE_NOTES = {"large-w": "no warm-up", "large-both": "no warm-up, large step on a too",
-                  "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both"}
+                  "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both",
+                  "noise": "no warm-up, annealed gradient noise"}
 HEADLINE_LINES = 30  # the default output of a command fits this many lines at 80 columns
 NOISE = 1e-12  # losses and gradient norms below this are rounding, not a value
 EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscape's verdict rule)
@@ -99,6 +102,18 @@ def method_legend(methods: list[str]) -> str:
     return "methods: " + "; ".join(parts)
 
 
+def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
+    """One line on perturbed GD's noise law (models/two_layer/noise.py), when the run has it."""
+    if not (cfg.get("noise") or any(m.endswith("-noise") for m in methods or [])):
+        return
+    size = 1.0 if cfg.get("noise") is None else cfg["noise"]  # experiments/noise.py DEFAULT_SIZE
+    law = {"none": "constant", "exponential": f"σ0·exp(−{fmt(cfg['noise_rate'])} t/T)",
+           "polynomial": f"σ0/(1 + {fmt(cfg['noise_rate'])} t/T)"}[cfg["noise_anneal"]]
+    layers = {"w": "w", "a": "a", "both": "w and a"}[cfg["noise_on"]]
+    prose(f"perturbed GD: Gaussian noise on the gradient of {layers}, σ0 = {fmt(size)} (units ‖a*‖², ‖a*‖), "
+          f"σ_t = {law}", "dim")
+
+
 def method_note(method: str) -> str:
     """The one-line description of a method (a "-flow" method: its GD method's, in continuous time)."""
     if method.endswith(FLOW):
@@ -147,6 +162,7 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
     r0 = runs[0]
     prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: η_a = {fmt(r0['lr_a'])}, η_w = "
           f"{fmt(r0['stage1_lr_w'])}, then η = {fmt(r0['lr'])}")
+    noise_line(cfg)
     if detail or cfg.get("data", "population") != "population":
         prose(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
     title = "trace of trial 0" if n == 1 else f"trace: median over {n} trials"
@@ -334,6 +350,7 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     prose(teacher_line(cfg), "dim")
     output1_sentence(cfg, cells)
     prose(method_legend(methods), "dim")
+    noise_line(cfg, methods)
     if not detail:
         prose("more: --detail (outcomes, Theorem 1 per cell, criteria); docs/success-rate.md", "dim")
         return

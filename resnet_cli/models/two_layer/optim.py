@@ -221,6 +221,7 @@ class VectorState:
         # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, then v ← (v + η_w s t)/‖v + η_w s t‖.
         np.multiply(eta_w * a_dot * far / PI, t, out=t)
         t += v
+        self._perturb_w(t, eta_w)
         norm = np.sqrt(np.einsum("ij,ij->j", t, t))
         np.divide(t, norm, out=v)
         overflow = np.isinf(norm)
@@ -233,10 +234,18 @@ class VectorState:
         np.multiply(eta_a, (sin + far * cos - 1.0) / PI, out=coef[1])
         np.multiply(eta_a, (self._sum_star - np.add.reduce(a, axis=0)) / PI, out=coef[2])
         np.einsum("mji,mi->ji", self._s, coef, out=self._s_next[0])
+        self._perturb_a(self._s_next[0], eta_a)
         self._s, self._s_next = self._s_next, self._s
 
+    def _perturb_w(self, u: np.ndarray, eta_w: np.ndarray) -> None:
+        """Hook on u = v − η_w ∇_v L (p × trials) before it is normalized: nothing here; perturbed GD
+        (models/two_layer/noise.py) subtracts η_w ξ."""
+
+    def _perturb_a(self, a_new: np.ndarray, eta_a: np.ndarray) -> None:
+        """Hook on the new a = a − η_a ∇_a L (k × trials): nothing here (noise.py subtracts η_a ξ_a)."""
+
     def take(self, index: np.ndarray) -> "VectorState":
-        part = object.__new__(VectorState)  # no renormalization: the rows continue bit for bit
+        part = object.__new__(type(self))  # no renormalization: the rows continue bit for bit
         part._v, part._y = np.ascontiguousarray(self._v[:, index]), np.ascontiguousarray(self._y[:, index])
         part.v_star, part.a_star = self.v_star[index], self.a_star[index]
         part._set_stack(self._s[:, :, index])

@@ -1,0 +1,52 @@
+"""Perturbed GD in the experiments: success-rate's *-noise methods (seeded per cell, --jobs 1 = 2, the other
+methods' numbers untouched), train two-layer --noise (0 = plain GD), and the refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from resnet_cli.experiments import success_rate as sr, two_layer as tl_exp
+
+
+def _settings(**kw):
+    base = dict(p=[6], k=[3, 5], method=["cnn-large-w", "cnn-noise", "resnet-noise"], trials=30, seed=2,
+                stage2_steps=800, jobs=1)
+    return sr.SuccessSettings(**{**base, **kw})
+
+
+def test_noise_methods_jobs_and_seed():
+    serial = sr.run(_settings()).to_dict()["cells"]
+    assert sr.run(_settings(jobs=2)).to_dict()["cells"] == serial
+    other = sr.run(_settings(seed=3)).to_dict()["cells"]
+    assert [c["global"] for c in other] != [c["global"] for c in serial] or other != serial
+    # every noise trial runs to T (no early stop while the noise is on)
+    assert all(c["mean_steps_run"] == c["steps"] for c in serial if c["method"].endswith("-noise"))
+
+
+def test_noise_methods_leave_the_others_alone():
+    """Common random numbers: the teachers, starts and the plain methods' outcomes do not depend on whether a
+    noise method runs beside them (its stream is its own)."""
+    alone = sr.run(_settings(method=["cnn-large-w"])).to_dict()["cells"]
+    beside = [c for c in sr.run(_settings()).to_dict()["cells"] if c["method"] == "cnn-large-w"]
+    assert alone == beside
+
+
+def test_zero_noise_is_plain_gd_and_noise_changes_the_run():
+    base = dict(student="cnn", schedule="constant", trials=6, stage2_steps=500, seed=4, p=6, k=3)
+    plain = tl_exp.run_train(tl_exp.TrainSettings(**base)).to_dict()
+    zero = tl_exp.run_train(tl_exp.TrainSettings(**base, noise=0.0)).to_dict()
+    assert [r["final"] for r in zero["runs"]] == [r["final"] for r in plain["runs"]]
+    assert np.array_equal(zero["trace"]["phi"], plain["trace"]["phi"])
+    noisy = tl_exp.run_train(tl_exp.TrainSettings(**base, noise=0.5)).to_dict()
+    assert noisy["config"]["noise"] == 0.5 and not np.array_equal(noisy["trace"]["phi"], plain["trace"]["phi"])
+    again = tl_exp.run_train(tl_exp.TrainSettings(**base, noise=0.5)).to_dict()
+    assert np.array_equal(again["trace"]["phi"], noisy["trace"]["phi"])
+
+
+def test_refusals(cli, one_line_error):
+    assert "--samples" in one_line_error(cli("train", "two-layer", "--noise", "1", "--samples", "50"))
+    assert "--flow" in one_line_error(cli("train", "two-layer", "--noise", "1", "--flow"))
+    assert "--stride" in one_line_error(cli("success-rate", "--method", "cnn-noise", "--stride", "4", "--trials", "2"))
+    one_line_error(cli("success-rate", "--method", "cnn-noise", "--noise-anneal", "cosine"))
+    one_line_error(cli("train", "two-layer", "--noise", "-1"))
+    one_line_error(cli("success-rate", "--method", "cnn-noise-flow"))

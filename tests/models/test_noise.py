@@ -1,0 +1,90 @@
+"""Perturbed GD (models/two_layer/noise.py): the annealing schedules' values, one noisy step against the update
+written out with the same draws, zero noise = plain GD bit for bit, same seed same numbers, compaction-free
+noise streams, and the spurious start."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from resnet_cli.models.two_layer import noise as nz, optim, population as tl
+
+
+def _problem(seed: int, n: int = 12, p: int = 6, k: int = 5):
+    rng = np.random.default_rng(seed)
+    v_star = tl.sample_sphere(rng, n, p)
+    a_star = rng.standard_normal((n, k))
+    return tl.sample_sphere(rng, n, p), rng.standard_normal((n, k)), v_star, a_star
+
+
+def test_anneal_values():
+    t = np.array([0, 50, 100, 400])
+    assert np.array_equal(nz.Noise(0.5, "none", 3.0, horizon=400).level(t), np.full(4, 0.5))
+    assert np.allclose(nz.Noise(0.5, "exponential", 3.0, horizon=400).level(t), 0.5 * np.exp(-3.0 * t / 400))
+    assert np.allclose(nz.Noise(0.5, "polynomial", 3.0, horizon=400).level(t), 0.5 / (1 + 3.0 * t / 400))
+    assert nz.Noise(2.0, "exponential", 10.0, horizon=1000).level(1000) == pytest.approx(2.0 * math.exp(-10))
+    with pytest.raises(ValueError):
+        nz.Noise(1.0, "cosine")
+
+
+@pytest.mark.parametrize("on", ["w", "a", "both"])
+def test_one_step_is_the_update_written_out(on):
+    """v ← (v − η_w(∇_v L + σ‖a*‖²ξ))/‖·‖, a ← a − η_a(∇_a L + σ‖a*‖ζ), with ξ then ζ drawn as p × n, k × n."""
+    v0, a0, v_star, a_star = _problem(1)
+    n, p, k = v0.shape[0], v0.shape[1], a0.shape[1]
+    noise = nz.Noise(0.7, "exponential", 2.0, on, horizon=10)
+    state = nz.NoisyState(v0, a0, v_star, a_star, noise, np.random.default_rng(5))
+    eta_a, eta_w = np.full(n, 0.03), np.full(n, 0.2)
+    state.step(eta_a, eta_w)
+    draws = np.random.default_rng(5)
+    norm2 = np.sum(a_star**2, axis=1)
+    xi = draws.standard_normal((p, n)).T if on != "a" else 0.0
+    zeta = draws.standard_normal((k, n)).T if on != "w" else 0.0
+    grad_v, grad_a = tl.gradients(v0, a0, v_star, a_star)
+    u = v0 - eta_w[:, None] * (grad_v + 0.7 * norm2[:, None] * xi)
+    np.testing.assert_allclose(state.v, u / np.linalg.norm(u, axis=1, keepdims=True), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(state.a, a0 - eta_a[:, None] * (grad_a + 0.7 * np.sqrt(norm2)[:, None] * zeta),
+                               rtol=0, atol=1e-12)
+
+
+def _run(noise, seed=3, stop=False, problem=0, steps=400):
+    v0, a0, v_star, a_star = _problem(problem)
+    sched = optim.Schedule("constant", np.full(len(v0), 0.02), np.full(len(v0), 0.0), np.full(len(v0), 0.1), 50)
+    rep = "vector" if noise is None else nz.noisy_state(noise, np.random.default_rng(seed))
+    return optim.run_gd(v0, a0, v_star, a_star, sched, steps, optim.Criteria(0.05, 0.05, math.pi / 4),
+                        trace_points=[0, 100, steps], stop_when_global=stop, representation=rep)
+
+
+def test_zero_noise_is_plain_gd_exactly():
+    plain = _run(None)
+    for on in nz.TARGETS:
+        quiet = _run(nz.Noise(0.0, "none", 0.0, on, horizon=400))
+        assert np.array_equal(quiet.v, plain.v) and np.array_equal(quiet.a, plain.a)
+        assert all(np.array_equal(x, y) for x, y in zip(quiet.trace["phi"], plain.trace["phi"]))
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    noise = nz.Noise(1.0, "exponential", 5.0, "both", horizon=400)
+    one, again, other = _run(noise, seed=3), _run(noise, seed=3), _run(noise, seed=4)
+    assert np.array_equal(one.v, again.v) and np.array_equal(one.a, again.a)
+    assert not np.allclose(one.v, other.v)
+
+
+def test_a_row_noise_does_not_depend_on_frozen_rows():
+    """Rows frozen early (stop_when_global) leave the others' noise streams as they were: the rows still running at
+    the end are those of the run without early stops, to rounding (compacted arrays sum in another order)."""
+    noise = nz.Noise(0.2, "exponential", 8.0, "w", horizon=3000)
+    full, stopped = _run(noise, stop=False, steps=3000), _run(noise, stop=True, steps=3000)
+    running = stopped.iterations == 3000
+    assert 0 < running.sum() < running.size  # some rows froze, some did not
+    np.testing.assert_allclose(stopped.v[running], full.v[running], atol=1e-9)
+
+
+def test_spurious_start():
+    v0, a0, v_star, a_star = _problem(2)
+    v, a = nz.spurious_start(v_star, a_star)
+    assert np.allclose(v, -v_star) and np.allclose(a, tl.spurious_optimum(v_star, a_star)[1])
+    v, _ = nz.spurious_start(v_star, a_star, angle=2.0)
+    assert np.allclose(tl.angle(v, v_star), 2.0)
