@@ -29,6 +29,7 @@ import sys
 import unicodedata
 
 from resnet_cli import signals
+from resnet_cli.errors import OutputError, os_reason as _reason  # noqa: F401  (OutputError: edge.OutputError as before)
 
 __all__ = ["OK", "INTERNAL", "USAGE", "IOERR", "OutputError", "main", "outcome"]
 
@@ -37,26 +38,6 @@ INTERNAL = 1  # a bug: "internal error: …"
 USAGE = 2  # the user asked for something impossible (a value, a file, a size)
 IOERR = 74  # EX_IOERR of sysexits.h: an output could not be written (full disk, closed or full stream)
 # 128 + N: stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), see resnet_cli/signals.py
-
-
-class OutputError(Exception):
-    """Writing an output failed after the work was done (full disk, I/O error, closed or full stream).
-
-    `where` names the flag and path (``--out r.json``) or the stream (``standard output``); `hint` tells how
-    not to lose a long computation next time. Exit code 74 (EX_IOERR); the temp file is already removed.
-    """
-
-    def __init__(self, where: str, exc: OSError, hint: str = "") -> None:
-        self.where, self.reason, self.hint = where, _reason(exc), hint
-        super().__init__(f"{where}: cannot write ({self.reason}){'; ' + hint if hint else ''}")
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        if exc.errno is not None:
-            return exc.strerror or os.strerror(exc.errno)
-        return str(exc) or type(exc).__name__
-    return str(exc) or type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:

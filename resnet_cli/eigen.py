@@ -332,6 +332,30 @@ def _bracket_edge(matrix, n: int, top: bool, inner: float, width: float, bound: 
     return Bracket(lo, hi, spent)
 
 
+def _bracket_p10(matrix: "np.ndarray | BlockMatrix", n: int, amax: list[float], rel_width: float, floor: float,
+                 p10_hint: float | None) -> tuple[float, float, int, float, int]:
+    """[lo, hi] of the 10th percentile of |λ| (numpy's linear interpolation between a_(k) and a_(k+1)), with
+    k, the interpolation fraction and the factorisations spent (see `bracket_spectrum`)."""
+    position = PERCENTILE / 100.0 * (n - 1)
+    k = int(math.floor(position))
+    frac = position - k
+    a_k = bracket_abs_order_statistic(matrix, k, 0.0, amax[1] * (1 + 1e-12), rel_width, floor, p10_hint)
+    spent = a_k.factorisations
+    p_lo, p_hi = a_k.lo, a_k.hi
+    if frac > 0 and k + 1 < n:
+        hi = a_k.hi
+        spent += 2
+        if count_abs_below(matrix, hi) < k + 2:  # a_(k+1) ≥ a_k.hi: its own bisection
+            a_k1 = bracket_abs_order_statistic(matrix, k + 1, hi, amax[1] * (1 + 1e-12), rel_width, floor)
+            spent += a_k1.factorisations
+            lo1, hi1 = a_k1.lo, a_k1.hi
+        else:
+            lo1, hi1 = a_k.lo, hi
+        p_lo = (1 - frac) * a_k.lo + frac * lo1
+        p_hi = (1 - frac) * a_k.hi + frac * hi1
+    return p_lo, p_hi, k, frac, spent
+
+
 def bracket_spectrum(matrix: "np.ndarray | BlockMatrix", rel_width: float = 1e-2,
                      ritz: tuple[float, float] | None = None, zero_tolerance: float = 1e-12,
                      p10_hint: float | None = None) -> dict:
@@ -365,24 +389,8 @@ def bracket_spectrum(matrix: "np.ndarray | BlockMatrix", rel_width: float = 1e-2
     bottom = _bracket_edge(matrix, n, False, low, width, bound)
     spent = top.factorisations + bottom.factorisations
     amax = [max(top.lo, -bottom.hi, 0.0), max(top.hi, -bottom.lo)]
-    floor = zero_tolerance * amax[0]
-    position = PERCENTILE / 100.0 * (n - 1)
-    k = int(math.floor(position))
-    frac = position - k
-    a_k = bracket_abs_order_statistic(matrix, k, 0.0, amax[1] * (1 + 1e-12), rel_width, floor, p10_hint)
-    spent += a_k.factorisations
-    p_lo, p_hi = a_k.lo, a_k.hi
-    if frac > 0 and k + 1 < n:
-        hi = a_k.hi
-        spent += 2
-        if count_abs_below(matrix, hi) < k + 2:  # a_(k+1) ≥ a_k.hi: its own bisection
-            a_k1 = bracket_abs_order_statistic(matrix, k + 1, hi, amax[1] * (1 + 1e-12), rel_width, floor)
-            spent += a_k1.factorisations
-            lo1, hi1 = a_k1.lo, a_k1.hi
-        else:
-            lo1, hi1 = a_k.lo, hi
-        p_lo = (1 - frac) * a_k.lo + frac * lo1
-        p_hi = (1 - frac) * a_k.hi + frac * hi1
+    p_lo, p_hi, k, frac, spent_p10 = _bracket_p10(matrix, n, amax, rel_width, zero_tolerance * amax[0], p10_hint)
+    spent += spent_p10
     eps = zero_tolerance * amax[1]
     counts = inertia_counts(matrix, eps)
     spent += 2

@@ -21,9 +21,8 @@ from click.core import ParameterSource
 
 from resnet_cli import budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
-from resnet_cli.edge import OutputError
 from resnet_cli.config import flag_of, inert_notices
-from resnet_cli.errors import ConfigError, quiet_floating_point
+from resnet_cli.errors import ConfigError, OutputError, quiet_floating_point
 from resnet_cli.outputs import real_target
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
 

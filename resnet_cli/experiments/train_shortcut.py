@@ -113,9 +113,7 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
     stride = max(1, cfg.steps // 100)
     every = cfg.trace_every or max(1, cfg.steps // TRACE_ROWS)
     bounds = sorted(marks | set(range(0, cfg.steps + 1, stride)) | set(range(0, cfg.steps + 1, every)))
-    losses = [np.array([np.nan])]
-    gaps = [np.array([np.nan])]
-    grads = [np.array([np.nan])]
+    losses, gaps, grads = [np.array([np.nan])], [np.array([np.nan])], [np.array([np.nan])]
     hessian: list[dict[str, Any]] = []
     norms: dict[int, np.ndarray] = {}  # step -> Frobenius norm of every weight matrix (Figure 3)
     diverged, diverged_step = False, None
@@ -145,9 +143,20 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
             m = measure_hessian(problem, W, cfg)
             hessian.append({"step": step, "loss": float(np.concatenate(losses)[step]),
                             "loss_gap": float(np.concatenate(gaps)[step]), **stats_dict(m.stats)})
-    loss_arr = np.concatenate(losses)
-    gap_arr = np.concatenate(gaps)
-    grad_arr = np.concatenate(grads)
+    loss_arr, gap_arr, grad_arr = np.concatenate(losses), np.concatenate(gaps), np.concatenate(grads)
+    last = len(loss_arr) - 1
+    trace, norm_series = trace_rows(loss_arr, gap_arr, grad_arr, hessian, norms, every), norm_trace(loss_arr, gap_arr, norms)
+    final = last if not diverged else max(0, (diverged_step or 0) - 1)
+    return TrainResult(settings=cfg, network=problem.network_info(), data=problem.data_info(), l_min=problem.l_min,
+                       losses=loss_arr, gaps=gap_arr, grad_norms=grad_arr, hessian=hessian, trace=trace,
+                       norms=norm_series, diverged=diverged, diverged_step=diverged_step,
+                       final_loss=float(loss_arr[final]), final_gap=float(gap_arr[final]), steps_run=last)
+
+
+def trace_rows(loss_arr: np.ndarray, gap_arr: np.ndarray, grad_arr: np.ndarray, hessian: list[dict[str, Any]],
+               norms: dict[int, np.ndarray], every: int) -> list[dict[str, Any]]:
+    """The rows of the trace: every `every` steps, the last step and every Hessian step, with the Hessian's
+    statistics (SLQ: their intervals, flat for --out x.csv) and the mean Frobenius norm where measured."""
     last = len(loss_arr) - 1
     shown = sorted(set(range(0, last + 1, every)) | {last} | {h["step"] for h in hessian if h["step"] <= last})
     by_step = {h["step"]: h for h in hessian}
@@ -166,29 +175,16 @@ def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainR
         if e in norms:
             row["frob_mean"] = float(norms[e].mean())
         trace.append(row)
+    return trace
+
+
+def norm_trace(loss_arr: np.ndarray, gap_arr: np.ndarray, norms: dict[int, np.ndarray]) -> dict[str, list[Any]]:
+    """The Frobenius norms of every weight matrix at the measured steps, with the loss there (Figure 3)."""
     norm_steps = sorted(norms)
-    norm_series = {"step": norm_steps, "loss": [float(loss_arr[e]) for e in norm_steps],
-                   "loss_gap": [float(gap_arr[e]) for e in norm_steps],
-                   "frob_mean": [float(norms[e].mean()) for e in norm_steps],
-                   "frob": [[float(v) for v in norms[e]] for e in norm_steps]}
-    final = last if not diverged else max(0, (diverged_step or 0) - 1)
-    return TrainResult(
-        settings=cfg,
-        network=problem.network_info(),
-        data=problem.data_info(),
-        l_min=problem.l_min,
-        losses=loss_arr,
-        gaps=gap_arr,
-        grad_norms=grad_arr,
-        hessian=hessian,
-        trace=trace,
-        norms=norm_series,
-        diverged=diverged,
-        diverged_step=diverged_step,
-        final_loss=float(loss_arr[final]),
-        final_gap=float(gap_arr[final]),
-        steps_run=last,
-    )
+    return {"step": norm_steps, "loss": [float(loss_arr[e]) for e in norm_steps],
+            "loss_gap": [float(gap_arr[e]) for e in norm_steps],
+            "frob_mean": [float(norms[e].mean()) for e in norm_steps],
+            "frob": [[float(v) for v in norms[e]] for e in norm_steps]}
 
 
 def run_payload(cfg: TrainShortcutSettings) -> dict[str, Any]:

@@ -156,9 +156,60 @@ def _slq_points(ax: Any, rows: list[dict[str, Any]], color: str, dodge: float = 
                     color=color, capsize=4, zorder=4)
 
 
-def depth_sweep(p: dict[str, Any], path: str) -> None:
+def _network_series(ax: Any, p: dict[str, Any], name: str, marker: str, dodge: float, init_cond: bool,
+                    values: list[float]) -> str:
+    """One network's points of the depth-sweep figure (exact with error bars, SLQ estimates, Theorem 1's
+    line); every drawn y value is appended to `values`. Returns the network's colour."""
+    ax_rows = p["rows"]
+    rows = [r for r in ax_rows if r["network"] == name and r["status"] == "ok" and r["mean"] is not None]
+    label = name
+    partial = [r for r in ax_rows if r["network"] == name and r["status"] in ("degenerate", "not-applicable")]
+    if partial:
+        label += " (gaps: " + ", ".join(sorted({"H = 0" if r["status"] == "degenerate" else "n/a"
+                                               for r in partial})) + ")"
+    exact = [r for r in rows if r.get("spectrum") != "slq"]
+    slq = [r for r in rows if r.get("spectrum") == "slq"]
+    x = np.array([r["depth"] for r in exact], dtype=float) * dodge
+    y = np.array([r["mean"] for r in exact], dtype=float)
+    s = np.array([r["std"] or 0.0 for r in exact], dtype=float)
+    lower = np.minimum(s, y * (1 - 1e-3))  # keep the lower bar above 0 on a log axis
+    if exact:
+        line = ax.errorbar(x, y, yerr=[lower, s], marker=marker, capsize=3, label=label)[0]
+        color = line.get_color()
+        values += list(y - lower) + list(y + s)
+    else:  # only estimates: a legend entry of the colour alone
+        color = ax._get_lines.get_next_color()
+        ax.plot([], [], marker=marker, linestyle="none", markerfacecolor="white", color=color, label=label)
+    if slq:
+        _slq_points(ax, slq, color, dodge)
+        values += [v for r in slq for v in (r["cond10_lower"], r["cond10_upper"], r["mean"])
+                   if v is not None and np.isfinite(v)]
+        values += [10 * r["cond10_lower"] for r in slq if r.get("cond10_too_wide")]
+    theory = [(r["depth"], r["theory_cond10"]) for r in ax_rows
+              if r["network"] == name and r.get("theory_cond10") is not None]
+    if init_cond and theory:  # drawn above the measured line (they coincide at zero init): dashed, on top
+        ax.plot([d * dodge for d, _ in theory], [v for _, v in theory], linestyle=(0, (4, 3)), color="black",
+                linewidth=1.2, zorder=5, label=f"{name}: Theorem 1")
+        values += [v for _, v in theory]
+    return color
+
+
+def _slq_legend(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+    """Legend entries for the SLQ markers shared by every network."""
     from matplotlib.lines import Line2D
 
+    extra: list[tuple[Any, str]] = []
+    if any(r.get("cond10_lower") is not None for r in rows):
+        conf = next(r["confidence"] for r in rows if r.get("cond10_lower") is not None)
+        extra.append((Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
+                      f"≈ SLQ estimate, bar: {conf:.0%} interval (not a trend)"))
+        if any(r.get("cond10_too_wide") for r in rows):
+            extra.append((Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"),
+                          "≈ SLQ too wide: cond10 ≥ the triangle"))
+    return extra
+
+
+def depth_sweep(p: dict[str, Any], path: str) -> None:
     plt = pyplot()
     cfg = p["config"]
     init_cond = p["measure"] == "init-cond"
@@ -168,54 +219,16 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
     markers = dict(zip(cfg["network"], "osDvP"))
     # networks side by side at each depth (log axis: a factor apart) so that equal values do not hide each other
     dodge = {name: 1.045 ** (i - (len(cfg["network"]) - 1) / 2) for i, name in enumerate(cfg["network"])}
-    extra: list[tuple[Any, str]] = []  # legend entries for markers shared by every network
     missing: list[str] = []  # networks with no point: said under the axes, not as an empty legend entry
     values: list[float] = []  # every drawn y value (the axis limits enclose them)
     colors: dict[str, str] = {}
     for name in cfg["network"]:
-        rows = [r for r in p["rows"] if r["network"] == name and r["status"] == "ok" and r["mean"] is not None]
         absent = _absent(p, name)
         if absent:
             missing.append(f"{name} ({absent})")
             continue
-        label = name
-        partial = [r for r in p["rows"] if r["network"] == name and r["status"] in ("degenerate", "not-applicable")]
-        if partial:
-            label += " (gaps: " + ", ".join(sorted({"H = 0" if r["status"] == "degenerate" else "n/a"
-                                                   for r in partial})) + ")"
-        exact = [r for r in rows if r.get("spectrum") != "slq"]
-        slq = [r for r in rows if r.get("spectrum") == "slq"]
-        x = np.array([r["depth"] for r in exact], dtype=float) * dodge[name]
-        y = np.array([r["mean"] for r in exact], dtype=float)
-        s = np.array([r["std"] or 0.0 for r in exact], dtype=float)
-        lower = np.minimum(s, y * (1 - 1e-3))  # keep the lower bar above 0 on a log axis
-        if exact:
-            line = ax.errorbar(x, y, yerr=[lower, s], marker=markers[name], capsize=3, label=label)[0]
-            color = line.get_color()
-            values += list(y - lower) + list(y + s)
-        else:  # only estimates: a legend entry of the colour alone
-            color = ax._get_lines.get_next_color()
-            ax.plot([], [], marker=markers[name], linestyle="none", markerfacecolor="white", color=color,
-                    label=label)
-        colors[name] = color
-        if slq:
-            _slq_points(ax, slq, color, dodge[name])
-            values += [v for r in slq for v in (r["cond10_lower"], r["cond10_upper"], r["mean"])
-                       if v is not None and np.isfinite(v)]
-            values += [10 * r["cond10_lower"] for r in slq if r.get("cond10_too_wide")]
-        theory = [(r["depth"], r["theory_cond10"]) for r in p["rows"]
-                  if r["network"] == name and r.get("theory_cond10") is not None]
-        if init_cond and theory:  # drawn above the measured line (they coincide at zero init): dashed, on top
-            ax.plot([d * dodge[name] for d, _ in theory], [v for _, v in theory], linestyle=(0, (4, 3)), color="black",
-                    linewidth=1.2, zorder=5, label=f"{name}: Theorem 1")
-            values += [v for _, v in theory]
-    if any(r.get("cond10_lower") is not None for r in p["rows"]):
-        conf = next(r["confidence"] for r in p["rows"] if r.get("cond10_lower") is not None)
-        extra.append((Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
-                      f"≈ SLQ estimate, bar: {conf:.0%} interval (not a trend)"))
-        if any(r.get("cond10_too_wide") for r in p["rows"]):
-            extra.append((Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"),
-                          "≈ SLQ too wide: cond10 ≥ the triangle"))
+        colors[name] = _network_series(ax, p, name, markers[name], dodge[name], init_cond, values)
+    extra = _slq_legend(p["rows"])
     if init_cond:
         for name in cfg["network"]:
             beyond = [r["depth"] for r in p["rows"] if r["network"] == name and r["status"] == "beyond-precision"]

@@ -71,42 +71,7 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
     bounds = p.get("bounds") if p.get("spectrum") == "slq" else None
     count = f", {trials} trials" if trials > 1 else ""
     console.print(f"[bold]Hessian spectrum {where}, init {cfg['init']}{count}[/bold] — {net['description']}")
-    table = _table()
-    table.add_column("statistic")
-    inertia = p.get("spectrum") == "inertia"
-    slq = p.get("spectrum") == "slq"
-    label = "SLQ estimate" if slq else "measured" + (" (bracket midpoints)" if inertia else "")
-    table.add_column(label + ("\nmean ± std" if trials > 1 else ""), justify="right")
-    if slq:
-        table.add_column(f"{(bounds or {}).get('confidence', 0.95):.0%} interval" + ("\nof the mean" if trials > 1 else ""),
-                         justify="right")
-    pred = th.get("predicted") if th else None
-    if th is not None:
-        table.add_column("Theorem 1", justify="right")
-    extra = [""] if slq else []
-    table.add_row("parameters", str(p["n_params"]), *extra, *([str(p["n_params"])] if th is not None else []))
-    scale = p["abs_max"] or 0.0
-    for key, name in STAT_NAMES:
-        undefined = key in ("cond10", "cond")
-        if p["zero_matrix"] and undefined:
-            cells = ["undefined (H = 0)"] + extra
-        elif slq and (bounds is None or key not in bounds):
-            cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
-        elif slq and key == "cond10" and bounds["cond10_too_wide"]:
-            cells = ["too wide", interval(bounds[key])]
-        else:
-            cells = [("≈ " if slq else "") + _pm(_clean(p[key], scale), std.get(key), trials)]
-            if slq:
-                cells.append(interval(bounds[key]) if bounds else "—")
-        if th is not None:
-            if pred is None:
-                cells.append("—")
-            elif pred.get("zero_matrix") and undefined:
-                cells.append("undefined (H = 0)")
-            else:
-                cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0)))
-        table.add_row(name, *cells)
-    console.print(table)
+    console.print(_hessian_table(p, bounds))
     if bounds:
         method = f"SLQ ({cfg['lanczos_steps']} Lanczos steps × {cfg['lanczos_probes']} probes)"
         console.print(confidence_line(bounds, method))
@@ -115,13 +80,13 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
                           "[/dim]")
     if p["zero_matrix"]:
         console.print("The Hessian is exactly zero at this point (every eigenvalue is 0).")
-    if inertia:
+    if p.get("spectrum") == "inertia":
         _brackets(p)
     if p["diverged_trials"]:
         console.print(f"[yellow]{p['diverged_trials']} of {trials} trials diverged during training "
                       "(excluded from the statistics).[/yellow]")
     if th is not None:
-        _theorem1(th, scale)
+        _theorem1(th, p["abs_max"] or 0.0)
     elif cfg["at"] == "init" and cfg["init"] == "zero" and net["shortcut"] == 0:
         console.print("Theorem 1 is about shortcut networks: no prediction for the plain network.")
     console.print(f"loss {_pm(p['loss'], std.get('loss'), trials)}; L_min (least squares) = {fmt(data['l_min'], 6)}")
@@ -130,6 +95,53 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
         return
     console.print(f"data: {data['description']}")
     _trial_table(p)
+
+
+def _hessian_table(p: dict[str, Any], bounds: dict[str, Any] | None) -> Table:
+    """The statistics: measured (or SLQ estimate with its interval, or inertia bracket midpoints) beside
+    Theorem 1's prediction."""
+    th, trials = p["theory"], p["trials"]
+    table = _table()
+    table.add_column("statistic")
+    slq = p.get("spectrum") == "slq"
+    label = "SLQ estimate" if slq else "measured" + (" (bracket midpoints)" if p.get("spectrum") == "inertia" else "")
+    table.add_column(label + ("\nmean ± std" if trials > 1 else ""), justify="right")
+    if slq:
+        table.add_column(f"{(bounds or {}).get('confidence', 0.95):.0%} interval" + ("\nof the mean" if trials > 1 else ""),
+                         justify="right")
+    if th is not None:
+        table.add_column("Theorem 1", justify="right")
+    extra = [""] if slq else []
+    table.add_row("parameters", str(p["n_params"]), *extra, *([str(p["n_params"])] if th is not None else []))
+    for key, name in STAT_NAMES:
+        table.add_row(name, *_stat_cells(p, key, bounds))
+    return table
+
+
+def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> list[str]:
+    """One statistic's cells of the Hessian table."""
+    th, std, trials, scale = p["theory"], p["std"] or {}, p["trials"], p["abs_max"] or 0.0
+    slq = p.get("spectrum") == "slq"
+    undefined = key in ("cond10", "cond")
+    if p["zero_matrix"] and undefined:
+        cells = ["undefined (H = 0)"] + ([""] if slq else [])
+    elif slq and (bounds is None or key not in bounds):
+        cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
+    elif slq and key == "cond10" and bounds["cond10_too_wide"]:
+        cells = ["too wide", interval(bounds[key])]
+    else:
+        cells = [("≈ " if slq else "") + _pm(_clean(p[key], scale), std.get(key), trials)]
+        if slq:
+            cells.append(interval(bounds[key]) if bounds else "—")
+    if th is not None:
+        pred = th.get("predicted")
+        if pred is None:
+            cells.append("—")
+        elif pred.get("zero_matrix") and undefined:
+            cells.append("undefined (H = 0)")
+        else:
+            cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0)))
+    return cells
 
 
 def _trial_table(p: dict[str, Any]) -> None:
