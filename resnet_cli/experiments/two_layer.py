@@ -20,6 +20,7 @@ import numpy as np
 from resnet_cli import budget
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.models.two_layer import landscape as critical, optim, population as tl, samples as ts, theorems as th
+from resnet_cli.models.two_layer import stride_landscape as sl
 from resnet_cli.rng import make_rng
 from resnet_cli.experiments import flow
 from resnet_cli.experiments.noise import NoiseSettings, noise_law, noise_rng, noisy
@@ -513,14 +514,17 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     schedule: list[str] = setting(["ssw", "constant"], choices=SCHEDULES)
     probes: int = setting(2000, min=1)
     probe_radius: float = setting(1e-2, min=0, open_min=True)
+    trials: int = setting(32, min=1)  # with --stride s < p: GD search starts at each stride s = p … s
     seed: int = setting(0)
 
     def check(self) -> None:
         super().check()
         require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
-        require(self.stride is None or self.stride == self.p,
-                f"--stride {self.stride}: the landscape's critical points are those of the non-overlapping net (s = p)")
         budget.check(self.cost())
+
+    def overlapping(self) -> bool:
+        """--stride s < p: the critical points are followed along s = p … s (`stride_landscape`)."""
+        return self.stride is not None and self.stride < self.p
 
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): the basin map's GD over
@@ -550,6 +554,7 @@ class LandscapeResult:
     cnn_init_phi_quantiles: dict[str, float]
     stage1_steps: int
     steps: int
+    stride_sweep: Optional[sl.StrideSweep] = None  # --stride s < p: the critical points along s = p … s
 
     def to_dict(self) -> dict[str, Any]:
         config = {**self.settings.to_dict(), "teacher_v": self.settings.v_kind(), "stage1_steps": self.stage1_steps,
@@ -571,7 +576,7 @@ class LandscapeResult:
                 "resnet_init_phi0": self.resnet_init_phi,
                 "cnn_init_phi0_quantiles": self.cnn_init_phi_quantiles,
             },
-        }
+        } | ({"stride_sweep": self.stride_sweep.to_dict()} if self.stride_sweep is not None else {})
 
 
 def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: Progress | None = None) -> LandscapeResult:
@@ -617,8 +622,16 @@ def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: P
     e = tl.unit_e(p)
     cnn_phi = tl.angle(tl.sample_sphere(rng, 10000, p), v_star)
     quantiles = {f"q{int(q * 100)}": float(np.quantile(cnn_phi, q)) for q in (0.1, 0.5, 0.9)}
+    sweep = None
+    if s.overlapping():  # after every draw of the s = p landscape: its numbers stay as they are
+        sweep = sl.stride_sweep(rng, v_star, a_star, s.stride, s.trials, s.probes, s.probe_radius, points)
+        points = [sweep.found[s.stride][0], sweep.spurious[-1], *sweep.found[s.stride][1:3]]
+        # the profile along the basin map's circle from v* (through `normal`), a at its stride-s optimum
+        circle = np.cos(phis)[:, None] * v_star + np.sin(phis)[:, None] * normal
+        prof = sl.profile_loss(circle, v_star, a_star, s.stride)
+        prof_a = sl.optimal_a(circle, v_star, a_star, s.stride) @ a_star
     return LandscapeResult(s, v_star, a_star, points, phis, prof, prof_a, phi0, ratios, basin,
-                           float(tl.angle(e, v_star)), quantiles, s.stage1_length(k), steps)
+                           float(tl.angle(e, v_star)), quantiles, s.stage1_length(k), steps, sweep)
 
 
 def run_landscape(settings: LandscapeSettings, progress: Progress | None = None) -> LandscapeResult:

@@ -261,22 +261,20 @@ def trace_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def landscape(payload: dict[str, Any], detail: bool = False) -> None:
-    """Headline: the critical points (one column each) and the outcome counts of each basin map. Detail:
-    how each verdict was reached, the φ-profile, the basin maps themselves and the initial angles."""
+    """Headline: the critical points (one column each) and the outcome counts of each basin map (with
+    --stride s < p: the spurious point along s = p … s instead of the points at s). Detail: how each verdict
+    was reached, the φ-profile, the basin maps themselves and the initial angles."""
     cfg, teacher = payload["config"], payload["teacher"]
-    console.print(f"[bold]landscape two-layer[/bold]  p={cfg['p']} k={cfg['k']} seed={cfg['seed']}")
+    sweep = payload.get("stride_sweep")
+    stride = f" stride={cfg['stride']}" if sweep else ""
+    console.print(f"[bold]landscape two-layer[/bold]  p={cfg['p']} k={cfg['k']}{stride} seed={cfg['seed']}")
     prose(f"teacher: ‖a*‖ = {fmt(teacher['a_star_norm'])}, 1ᵀa* = {fmt(teacher['a_star_sum'])}, "
           f"angle(v*, e) = {fmt(math.degrees(teacher['angle_to_e']))}°")
     points = payload["critical_points"]
-    table = _table("", *(cp["kind"] for cp in points))
-    table.columns[0].justify = "left"
-    table.add_row("loss", *(small(cp["loss"]) for cp in points))
-    table.add_row("‖∇L‖", *(small(cp["grad_norm"]) for cp in points))
-    table.add_row("aᵀa*", *(fmt(cp["a_dot_astar"]) for cp in points))
-    for key, label in (("hessian_min", "λmin"), ("hessian_max", "λmax")):
-        table.add_row(label, *(eigenvalue(cp, key) for cp in points))
-    table.add_row("verdict", *(cp["verdict"] for cp in points))
-    show("critical points (λ: Hessian on the tangent space of the sphere × R^k)", table)
+    if sweep:
+        stride_sweep(sweep)
+    else:
+        critical_points(points, "critical points (λ: Hessian on the tangent space of the sphere × R^k)")
     basin = payload["basin"]
     starts = len(basin["phi0"]) * len(basin["a0_over_astar"])
     for kind, grid in basin["outcomes"].items():
@@ -290,21 +288,82 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
         prose(teacher_line(cfg), "dim")
         prose("more: --detail (verdict methods, loss along φ, basin maps), docs/landscape.md", "dim")
         return
+    if sweep:
+        critical_points(points, f"critical points at s = {cfg['stride']} (λ: tangent Hessian of the stride-s loss)")
+        found_points(sweep)
     for cp in points:
         prose(f"{cp['kind']}: {cp['method']}", "dim")
-    prof = _table("φ (deg)", "min_a L", "a(φ)ᵀa*", "v moves")
-    for row in payload["profile"]:
-        moves = "toward v*" if row["a_dot_astar"] > 0 else "away from v*"
-        if row["phi"] in (0.0, math.pi):
-            moves = "—"
-        prof.add_row(fmt(math.degrees(row["phi"])), small(row["loss"]), fmt(row["a_dot_astar"]), moves)
-    show("loss along φ with a optimized in closed form, a(φ) = M⁻¹N(φ)a*", prof)
+    profile(payload["profile"], overlapping=bool(sweep))
     console.print(f"basins: gradients from {cfg.get('data', 'population')} (outcomes on the population loss)")
     for kind, grid in basin["outcomes"].items():
         basin_table(kind, basin["phi0"], basin["a0_over_astar"], grid)
     prose(f"CNN student's initial angle, 10/50/90% quantiles {fmt(math.degrees(q['q10']))}° / "
           f"{fmt(math.degrees(q['q50']))}° / {fmt(math.degrees(q['q90']))}°")
     prose("Both students follow the same normalized GD in (v, a); only the start differs.", "dim")
+
+
+def critical_points(points: list[dict[str, Any]], title: str) -> None:
+    """One column per critical point: loss, ‖∇L‖, aᵀa*, extreme tangent-Hessian eigenvalues, verdict."""
+    table = _table("", *(cp["kind"] for cp in points))
+    table.columns[0].justify = "left"
+    table.add_row("loss", *(small(cp["loss"]) for cp in points))
+    table.add_row("‖∇L‖", *(small(cp["grad_norm"]) for cp in points))
+    table.add_row("aᵀa*", *(fmt(cp["a_dot_astar"]) for cp in points))
+    for key, label in (("hessian_min", "λmin"), ("hessian_max", "λmax")):
+        table.add_row(label, *(eigenvalue(cp, key) for cp in points))
+    table.add_row("verdict", *(cp["verdict"] for cp in points))
+    show(title, table)
+
+
+def _sweep_row(row: dict[str, Any], *extra: str) -> list[str]:
+    return [str(row["stride"]), small(row["loss"]), fmt(math.degrees(row["phi"])), fmt(row["a_dot_astar"]),
+            small(row["grad_norm"]), eigenvalue(row, "hessian_min"), str(row["index"]),
+            row["verdict"].replace("local minimum", "minimum"), *extra]
+
+
+def stride_sweep(sweep: dict[str, Any]) -> None:
+    """The spurious point continued along s = p … s: loss, φ, aᵀa*, ‖∇L‖, λmin, index, verdict, and how many
+    GD search starts ended there; then the strides where the search found other non-global points."""
+    table = _table("s", "loss", "φ (deg)", "aᵀa*", "‖∇L‖", "λmin", "idx", "verdict", "GD", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for row in sweep["spurious_branch"]:
+        table.add_row(*_sweep_row(row, str(row["reached_by"])))
+    show("the spurious point continued from s = p (λ: tangent Hessian; idx: negative λ)", table,
+         f"GD: how many of {sweep['search_starts']} GD search starts per stride ended there")
+    others = [r for r in sweep["found"] if r["kind"] == "other"]
+    minima = {}
+    for r in others:
+        if r["verdict"] == "local minimum":
+            minima[r["stride"]] = minima.get(r["stride"], 0) + 1
+    listed = ", ".join(f"s = {s}: {n}" for s, n in minima.items()) or "none"
+    prose(f"other non-global local minima found by GD: {listed}")
+
+
+def found_points(sweep: dict[str, Any]) -> None:
+    """Every non-global point the GD search reached (outside the continued spurious point), per stride."""
+    rows = [r for r in sweep["found"] if r["kind"] == "other"]
+    if not rows:
+        prose("the GD search reached no other critical point at any stride")
+        return
+    table = _table("s", "loss", "φ (deg)", "aᵀa*", "‖∇L‖", "λmin", "idx", "verdict", "GD", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for row in rows:
+        table.add_row(*_sweep_row(row, str(row["reached_by"])))
+    show("other critical points the GD search reached (Newton from its ends)", table)
+
+
+def profile(rows: list[dict[str, Any]], overlapping: bool) -> None:
+    """min_a L along φ and a(φ)ᵀa*. Non-overlapping: the sign of a(φ)ᵀa* says where v moves (v moves toward
+    v* iff it is positive); with overlap the loss depends on v, not φ alone: the circle of the basin map."""
+    prof = _table("φ (deg)", "min_a L", "a(φ)ᵀa*", *(() if overlapping else ("v moves",)))
+    for row in rows:
+        moves = "toward v*" if row["a_dot_astar"] > 0 else "away from v*"
+        if row["phi"] in (0.0, math.pi):
+            moves = "—"
+        prof.add_row(fmt(math.degrees(row["phi"])), small(row["loss"]), fmt(row["a_dot_astar"]),
+                     *(() if overlapping else (moves,)))
+    if overlapping:
+        show("loss along the basin map's circle from v*, a = K(v, v)⁻¹K(v, v*)a* (stride s)", prof)
+    else:
+        show("loss along φ with a optimized in closed form, a(φ) = M⁻¹N(φ)a*", prof)
 
 
 def eigenvalue(cp: dict[str, Any], key: str) -> str:

@@ -9,7 +9,7 @@ verdict (local minimum / saddle) with the method that decided it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -39,19 +39,48 @@ class CriticalPoint:
 
 
 
+def tangent_basis(v: np.ndarray, k: int) -> np.ndarray:
+    """An orthonormal basis (p + k, p − 1 + k) of the tangent space of the sphere at unit v (p,) × R^k."""
+    p = v.size
+    q, _ = np.linalg.qr(np.column_stack([v, np.eye(p)]))
+    basis = np.zeros((p + k, p - 1 + k))
+    basis[:p, : p - 1] = q[:, 1:p]
+    basis[p:, p - 1 :] = np.eye(k)
+    return basis
+
+
 def tangent_hessian(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> np.ndarray:
     """The Hessian of L restricted to the tangent space of the sphere at v (× all of R^k), in an orthonormal basis.
 
     L is invariant to the norm of u, so the Euclidean Hessian in (w, a) has a null radial direction; the
     tangent restriction removes it.
     """
-    p = v.size
     H = tl.hessian_w(v, a, v_star, a_star, offset=0.0)
-    q, _ = np.linalg.qr(np.column_stack([v, np.eye(p)]))
-    basis = np.zeros((p + a.size, p - 1 + a.size))
-    basis[:p, : p - 1] = q[:, 1:p]
-    basis[p:, p - 1 :] = np.eye(a.size)
+    basis = tangent_basis(v, a.size)
     return basis.T @ H @ basis
+
+
+@dataclass(frozen=True)
+class Model:
+    """A population loss as `classify_point` uses it: loss(v, a) and reduced(v) = min_a L(v, a) batched over
+    rows (v (n, p), a (n, k) → (n,)); gradients(v, a) → (tangent ∇_v, ∇_a); tangent_hessian(v, a) for one
+    point. `non_overlapping(v*, a*)` is the closed form of `population`; `stride_landscape.stride_model` the
+    loss of overlapping patches."""
+
+    loss: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    gradients: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    tangent_hessian: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    reduced: Callable[[np.ndarray], np.ndarray]
+
+
+def non_overlapping(v_star: np.ndarray, a_star: np.ndarray) -> Model:
+    """The non-overlapping loss of `population` (s = p) as a `Model`."""
+    return Model(
+        loss=lambda v, a: tl.population_loss(v, a, v_star, a_star),
+        gradients=lambda v, a: tl.gradients(v, a, v_star, a_star),
+        tangent_hessian=lambda v, a: tangent_hessian(v, a, v_star, a_star),
+        reduced=lambda v: tl.profile_loss(tl.angle(v, v_star), a_star),
+    )
 
 
 PROBE_CHUNK = 20_000  # rows of probes per numpy call in `probe_minimum`
@@ -66,7 +95,8 @@ def _draw_rows(draw: Callable[..., np.ndarray], rows: int, cols: int) -> np.ndar
 
 
 def probe_minimum(
-    rng: np.random.Generator, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, probes: int, radius: float
+    rng: np.random.Generator, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, probes: int, radius: float,
+    model: Optional[Model] = None,
 ) -> tuple[bool, float]:
     """Probe perturbations of size `radius`: is L higher (by more than rounding) at all of them?
 
@@ -74,10 +104,11 @@ def probe_minimum(
     random with a re-optimized in closed form, min_a L(v', a) (L is strictly convex in a, so the point is a
     local minimum iff v is one of this reduced loss). Kind (2) sees descent directions of higher order that
     random joint perturbations miss (at φ = π the loss changes only as ε³ along v).
-    Returns (all higher, smallest L(probe) − L(point)).
+    Returns (all higher, smallest L(probe) − L(point)). `model`: the loss (default: `non_overlapping`).
     """
     p, k = v.size, a.size
-    base = float(tl.population_loss(v, a, v_star, a_star))
+    model = model or non_overlapping(v_star, a_star)
+    base = float(model.loss(v[None], a[None])[0])
     # In chunks of PROBE_CHUNK rows: a million probes are seconds of numpy that Ctrl-C could not stop; between
     # chunks it can (docs/cli.md: every command stops within 2 s). A generator fills an array in order, so
     # drawing it in consecutive row chunks gives the very numbers of one draw.
@@ -94,8 +125,8 @@ def probe_minimum(
         vp = np.cos(angle) * v + np.sin(angle) * dv
         da = da_all[lo:lo + PROBE_CHUNK]
         da *= np.sqrt(size**2 - angle**2) / np.linalg.norm(da, axis=1, keepdims=True)
-        joint.append(tl.population_loss(vp, a + da, v_star, a_star) - base)
-        reduced.append(tl.profile_loss(tl.angle(np.cos(size) * v + np.sin(size) * dv, v_star), a_star) - base)
+        joint.append(model.loss(vp, a + da) - base)
+        reduced.append(model.reduced(np.cos(size) * v + np.sin(size) * dv) - base)
     delta = np.concatenate([*joint, *reduced])
     rounding = 1e-12 * max(1.0, abs(base))  # changes below this are float noise, not descent
     return bool(np.all(delta > rounding)), float(delta.min())
@@ -103,20 +134,22 @@ def probe_minimum(
 
 def classify_point(
     rng: np.random.Generator, kind: str, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray,
-    probes: int, probe_radius: float,
+    probes: int, probe_radius: float, model: Optional[Model] = None,
 ) -> CriticalPoint:
     """Loss, gradient norm and a local-minimality verdict: from the tangent Hessian when it is definite,
     from probing `probes` random perturbations of size `probe_radius` (of each kind, see `probe_minimum`) when it is
-    degenerate (the spurious point: g is cubic at φ = π). v, v*: unit vectors (p,); a, a*: (k,)."""
-    grad_v, grad_a = tl.gradients(v, a, v_star, a_star)
-    eig = np.linalg.eigvalsh(tangent_hessian(v, a, v_star, a_star))
+    degenerate (the spurious point: g is cubic at φ = π). v, v*: unit vectors (p,); a, a*: (k,). `model`: the
+    loss (default: `non_overlapping`, the closed form of `population`)."""
+    model = model or non_overlapping(v_star, a_star)
+    grad_v, grad_a = model.gradients(v, a)
+    eig = np.linalg.eigvalsh(model.tangent_hessian(v, a))
     scale = max(1.0, float(np.abs(eig).max()))
     if eig.min() > 1e-9 * scale:
         verdict, method = "local minimum", "Hessian positive definite on the tangent space"
     elif eig.min() < -1e-9 * scale:
         verdict, method = "saddle", "Hessian has a negative eigenvalue"
     else:
-        higher, worst = probe_minimum(rng, v, a, v_star, a_star, probes, probe_radius)
+        higher, worst = probe_minimum(rng, v, a, v_star, a_star, probes, probe_radius, model)
         zero = int(np.sum(np.abs(eig) <= 1e-9 * scale))
         verdict = "local minimum" if higher else "saddle"
         method = (
@@ -128,7 +161,7 @@ def classify_point(
         kind=kind,
         v=v,
         a=a,
-        loss=float(tl.population_loss(v, a, v_star, a_star)),
+        loss=float(model.loss(v[None], a[None])[0]),
         grad_norm=float(np.sqrt(np.sum(grad_v**2) + np.sum(grad_a**2))),
         hessian_eigenvalues=eig,
         a_dot_astar=float(a @ a_star),

@@ -1,0 +1,109 @@
+"""The stride-s landscape (models/two_layer/stride_landscape.py) against its oracles: finite differences of the
+stride gradients for the exact Hessian, the non-overlapping closed form at s = p, Newton's gradient norm
+along the continuation, and seeded reproducibility of `landscape two-layer --stride`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from resnet_cli.experiments.two_layer import LandscapeSettings, run_landscape
+from resnet_cli.models.two_layer import landscape as critical, population as tl, samples as ts
+from resnet_cli.models.two_layer import stride_landscape as sl
+
+
+def _teacher(seed: int, p: int = 6, k: int = 3):
+    rng = np.random.default_rng(seed)
+    v_star = tl.sample_sphere(rng, 1, p)[0]
+    return rng, v_star, rng.standard_normal(k)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 4, 6])
+def test_hessian_is_the_derivative_of_the_stride_gradient(stride):
+    rng, v_star, a_star = _teacher(stride)
+    p, k = v_star.size, a_star.size
+    v = tl.sample_sphere(rng, 1, p)[0]
+    a = rng.standard_normal(k)
+    H = sl.stride_hessian(v, a, v_star, a_star, stride)
+    h, fd = 1e-5, np.zeros((p + k, p + k))
+    for i in range(p + k):
+        e = np.zeros(p + k)
+        e[i] = h
+        plus = np.concatenate(ts.stride_gradient_w(v + e[:p], a + e[p:], v_star, a_star, stride))
+        minus = np.concatenate(ts.stride_gradient_w(v - e[:p], a - e[p:], v_star, a_star, stride))
+        fd[:, i] = (plus - minus) / (2 * h)
+    assert np.allclose(H, H.T, atol=1e-13)
+    assert np.abs(H - fd).max() < 1e-8 * max(1.0, np.abs(H).max())
+
+
+def test_optimal_a_minimizes_the_stride_loss():
+    rng, v_star, a_star = _teacher(3)
+    v = tl.sample_sphere(rng, 4, v_star.size)
+    a = sl.optimal_a(v, v_star, a_star, 2)
+    grad_a = ts.stride_gradients(v, a, np.tile(v_star, (4, 1)), np.tile(a_star, (4, 1)), 2)[1]
+    assert np.abs(grad_a).max() < 1e-12
+    best = sl.profile_loss(v, v_star, a_star, 2)
+    assert np.all(ts.stride_population_loss(v, a + 1e-3, np.tile(v_star, (4, 1)), np.tile(a_star, (4, 1)), 2) > best)
+
+
+@pytest.mark.parametrize("point", ["random", "global", "spurious"])
+def test_at_s_equal_p_everything_is_the_non_overlapping_closed_form(point):
+    rng, v_star, a_star = _teacher(7)
+    p = v_star.size
+    if point == "random":
+        v, a = tl.sample_sphere(rng, 1, p)[0], rng.standard_normal(a_star.size)
+    else:
+        v, a = (tl.global_optimum if point == "global" else tl.spurious_optimum)(v_star, a_star)
+    assert np.abs(sl.stride_hessian(v, a, v_star, a_star, p) - tl.hessian_w(v, a, v_star, a_star)).max() < 1e-14
+    model, closed = sl.stride_model(v_star, a_star, p), critical.non_overlapping(v_star, a_star)
+    assert np.abs(model.tangent_hessian(v, a) - closed.tangent_hessian(v, a)).max() < 1e-14
+    vs = tl.sample_sphere(rng, 5, p)
+    assert np.allclose(model.reduced(vs), closed.reduced(vs), rtol=1e-12, atol=1e-14)
+
+
+def test_the_continuation_ends_at_critical_points_of_each_stride():
+    _, v_star, a_star = _teacher(11)
+    p = v_star.size
+    branch = sl.continue_point(*tl.spurious_optimum(v_star, a_star), v_star, a_star, list(range(p, 0, -1)), substeps=4)
+    assert branch.strides == list(range(p, 0, -1))
+    for s, v, a, norm in zip(branch.strides, branch.v, branch.a, branch.grad_norm):
+        grad_v, grad_a = ts.stride_gradients(v, a, v_star, a_star, s)  # recomputed, not the solver's word
+        assert np.sqrt(np.sum(grad_v**2) + np.sum(grad_a**2)) < sl.GRAD_TOL
+        assert norm < sl.GRAD_TOL and abs(np.linalg.norm(v) - 1) < 1e-12
+
+
+def test_newton_reaches_a_saddle_too():
+    """Newton solves ∇L = 0: started near the (non-degenerate) saddle it found, it converges back to it."""
+    _, v_star, a_star = _teacher(11)
+    p = v_star.size
+    branch = sl.continue_point(*tl.spurious_optimum(v_star, a_star), v_star, a_star, [p, p - 1, p - 2], substeps=4)
+    v, a = branch.v[-1], branch.a[-1]
+    v2, a2, norm = sl.newton(v + 1e-3 * np.arange(p) / p, a - 1e-3, v_star, a_star, [(1.0, p - 2)])
+    assert norm < sl.GRAD_TOL and np.abs(v2 / np.linalg.norm(v2) - v).max() < 1e-6 and np.abs(a2 - a).max() < 1e-6
+
+
+def _small(**kw):
+    return LandscapeSettings(p=5, k=3, profile_points=3, basin_phi=2, basin_a=2, schedule=["ssw"], steps=50,
+                             probes=50, trials=4, seed=3, **kw)
+
+
+def test_landscape_with_stride_p_is_todays_landscape():
+    today = run_landscape(_small()).to_dict()
+    at_p = run_landscape(_small(stride=5)).to_dict()
+    today["config"].pop("stride"), at_p["config"].pop("stride")
+    assert repr(today) == repr(at_p)
+
+
+def test_stride_sweep_is_seeded_and_starts_with_todays_points():
+    one, two = run_landscape(_small(stride=3)).to_dict(), run_landscape(_small(stride=3)).to_dict()
+    assert repr(one) == repr(two)  # the whole payload, to the bit
+    today = run_landscape(_small()).to_dict()
+    sweep = one["stride_sweep"]
+    assert sweep["strides"] == [5, 4, 3]
+    first = sweep["spurious_branch"][0]
+    spurious = today["critical_points"][1]
+    for key in ("loss", "grad_norm", "a_dot_astar", "hessian_min", "hessian_max", "verdict"):
+        assert first[key] == spurious[key]
+    assert all(row["grad_norm"] < sl.GRAD_TOL for row in sweep["spurious_branch"] + sweep["found"])
+    assert [row["kind"] for row in sweep["found"] if row["stride"] == 3][0] == "global"
+    assert one["critical_points"][1]["loss"] == sweep["spurious_branch"][-1]["loss"]
