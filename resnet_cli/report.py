@@ -59,6 +59,21 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def from_jsonable(obj: Any) -> Any:
+    """The inverse of `to_jsonable` for numbers: the strings "nan", "inf", "-inf" become floats again
+    (a saved result read back plots and renders like the fresh one)."""
+    if isinstance(obj, dict):
+        return {k: from_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_jsonable(v) for v in obj]
+    if isinstance(obj, str):
+        return NON_FINITE.get(obj, obj)
+    return obj
+
+
 def dumps(payload: Any) -> str:
     """Stable JSON text of a payload (sorted keys are NOT used: the payload's order is the reader's)."""
     return json.dumps(to_jsonable(payload), indent=2)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from resnet_cli.errors import UserError
-from resnet_cli.report import dumps, write_atomic
+from resnet_cli.report import dumps, from_jsonable, write_atomic
 
 TITLE = "# Reproductions\n\nPaper's claims beside our numbers, with the command and seed that made ours.\n"
 
@@ -120,7 +120,7 @@ def cpu_seconds() -> float:
 
 def read_json(path: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return from_jsonable(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise UserError(f"{path}: missing (run the reproduction first, without --render-only)") from None
 

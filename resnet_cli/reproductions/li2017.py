@@ -10,7 +10,6 @@ reproductions.md is (re)written with the paper's claims beside our numbers. --qu
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -80,7 +79,7 @@ def upgrade(p: dict) -> dict:
 
 
 def load_result(path: Path) -> dict:
-    return upgrade(json.loads(path.read_text()))
+    return upgrade(read_json(path))
 
 
 # --- markdown ------------------------------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ of reproductions.md between the markers below (after the Figures 5, 9, 10 part, 
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -31,8 +30,8 @@ from resnet_cli.config import load_toml
 from resnet_cli.executor import run_cells
 from resnet_cli.experiments import train_shortcut as ts
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds, read_record,
-                                             record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds, read_json,
+                                             read_record, record_machine, write_json, write_record)
 from resnet_cli.spectrum import ZERO_TOLERANCE
 
 BEGIN = "<!-- li2017-training:begin -->"
@@ -347,7 +346,7 @@ def section(docs: Path) -> str:
         path = docs / "data" / f"li2017-{name}.json"
         if not path.exists():
             continue
-        d = json.loads(path.read_text())
+        d = read_json(path)
         where = {"fig3": f"D = {', '.join(map(str, d.get('depth', [])))}; A = identity, relu",
                  "fig7": f"S = 0…{d.get('seeds', 1) - 1}", "fig8": f"S = 0…{d.get('seeds', 1) - 1}"}[name]
         seconds = d.get("wall_seconds")
@@ -390,7 +389,7 @@ def draw(docs: Path) -> None:
         out = docs / "data" / f"li2017-{name}.json"
         if out.exists():
             (docs / "figures").mkdir(parents=True, exist_ok=True)
-            drawers[name](json.loads(out.read_text()), str(docs / "figures" / f"li2017-{name}.png"))
+            drawers[name](read_json(out), str(docs / "figures" / f"li2017-{name}.png"))
 
 
 REPRODUCTION = Reproduction(

@@ -84,3 +84,20 @@ def test_render_only_rewrites_a_copy_of_docs_unchanged(cli, tmp_path):
 def test_user_errors_are_one_line(cli, one_line_error, tmp_path, args, message):
     line = one_line_error(cli("reproduce", *args, "--docs", str(tmp_path / "out")))
     assert message in line
+
+
+def test_a_saved_result_reads_back_with_its_non_finite_numbers(tmp_path):
+    """JSON keeps inf/nan as strings; read back they are floats again, so a figure drawn from docs/data
+    (an SLQ cell whose upper bound is ∞) plots like the fresh result instead of failing."""
+    import math
+
+    from resnet_cli.report import from_jsonable, to_jsonable
+    from resnet_cli.reproductions.common import read_json, write_json
+
+    payload = {"rows": [{"cond10_upper": math.inf, "low": -math.inf, "mean": 2.5, "network": "xavier"}],
+               "notes": ["nan"]}
+    write_json(tmp_path / "r.json", to_jsonable(payload))
+    back = read_json(tmp_path / "r.json")
+    assert back["rows"][0]["cond10_upper"] == math.inf and back["rows"][0]["low"] == -math.inf
+    assert back["rows"][0]["mean"] == 2.5 and back["rows"][0]["network"] == "xavier"
+    assert math.isnan(back["notes"][0]) and from_jsonable("infinite") == "infinite"
