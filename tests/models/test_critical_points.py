@@ -127,7 +127,8 @@ def test_pattern_derivatives_are_the_engines(network, blocks, units, width):
     e = np.zeros(shape.n_params)
     e[k] = h
     fd = (fz(theta[0] + e) - fz(theta[0] - e)) / (2 * h)
-    an = np.concatenate([dz[0][k].ravel() for dz in der.dz])
+    an = np.concatenate([[der.dz_row(0, layer, j, i)[k] for j in range(z.shape[1]) for i in range(z.shape[2])]
+                         for layer, z in enumerate(der.z)])
     np.testing.assert_allclose(an, fd, atol=1e-7)
 
 
@@ -274,7 +275,7 @@ def test_too_many_pieces_is_said_not_enumerated():
 def _permute_rescale(pr: cp.Problem, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     spec = pr.shape.spec()
     p = {k: v[0].copy() for k, v in dr.unpack(spec, theta[None]).items()}
-    for ins, outs in cp._unit_layout(pr):
+    for ins, outs in cp.unit_layout(pr):
         k = pr.units
         perm, c = rng.permutation(k), rng.uniform(0.2, 5.0, size=k)
         for name, ax in ins:
@@ -411,5 +412,5 @@ def test_near_identity_starts_reach_1e_10(blocks):
     assert (res.residual[ok] < 1e-10).all() and (res.kink_gap[ok] < 1e-10).all()
     smooth = ok & np.array([len(k) == 0 for k in res.kinks])
     assert (res.grad_norm[smooth] < 1e-10).all()
-    one_layer = ok & np.array([len(k) > 0 and not cp._nested(k) for k in res.kinks])
+    one_layer = ok & np.array([len(k) > 0 and not cp.nested(k) for k in res.kinks])
     assert (res.clarke_norm[one_layer] < 1e-8).all()

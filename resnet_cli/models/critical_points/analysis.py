@@ -1,0 +1,273 @@
+"""Second order at a critical point, kinks included, and its class against the best linear predictor
+(Yun et al. 2019; docs/landscape.md, "Newton finder")."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+
+from resnet_cli import eigen
+from resnet_cli.models import deep_resnet as dr
+from resnet_cli.models.critical_points.kinks import Entry, clarke_weights, kink_entries, nested, pattern_with
+from resnet_cli.models.critical_points.pattern import Problem, pattern_derivatives
+from resnet_cli.rng import make_rng
+
+Array = np.ndarray
+
+
+def _eig_counts(evals: Array, eig_tol: float) -> tuple[float, int, int, int]:
+    """(λ_min, #negative, #zero, #positive) with the threshold eig_tol·max(|λ|)."""
+    if evals.size == 0:
+        return float("nan"), 0, 0, 0
+    thr = eig_tol * max(float(np.abs(evals).max()), 1e-300)
+    return float(evals[0]), int((evals < -thr).sum()), int((np.abs(evals) <= thr).sum()), int((evals > thr).sum())
+
+
+# Gradient-flat points (Frye et al. 2021, "Critical point-finding methods reveal gradient-flat regions of deep
+# network losses"): a finder may stop where the gradient g lies in the (near-)kernel of the Hessian H, so that
+# H g ≈ 0 although g ≠ 0 — a minimum of ‖g‖², not a critical point of R.
+FLAT_SHARE = 0.9  # a non-critical point is gradient-flat when ≥ 90 % of ‖g‖² lies in the near-kernel of H
+
+
+def gradient_flatness(g: Array, H: Array, eig_tol: float) -> dict[str, Any]:
+    """How much of the gradient g (P,) lies in the near-kernel of the symmetric H (P, P).
+
+    Near-kernel: the eigenvectors v_i of H with |λ_i| ≤ eig_tol·max|λ| (the tolerance of the point's
+    classes). Keys: grad_norm ‖g‖; hg_ratio ‖Hg‖/‖g‖ (0 when g ∈ ker H; between min|λ| and max|λ|
+    otherwise); hg_relative ‖Hg‖/(max|λ|·‖g‖) ∈ [0, 1]; kernel_share Σ_{|λ_i| small} (v_iᵀg)²/‖g‖² ∈ [0, 1]
+    (the share of ‖g‖² in the near-kernel); kernel_dim the near-kernel's dimension. Ratios are NaN at g = 0.
+    """
+    g = np.asarray(g, dtype=float)
+    H = np.asarray(H, dtype=float)
+    nan = float("nan")
+    if not (np.isfinite(g).all() and np.isfinite(H).all()):  # a diverged start: nothing to measure
+        return {"grad_norm": nan, "hg_ratio": nan, "hg_relative": nan, "kernel_share": nan, "kernel_dim": 0}
+    evals, evecs = np.linalg.eigh(0.5 * (H + H.T))
+    lam_abs = max(float(np.abs(evals).max(initial=0.0)), 1e-300)
+    kernel = np.abs(evals) <= eig_tol * lam_abs
+    gn = float(np.linalg.norm(g))
+    hg = float(np.linalg.norm(H @ g))
+    coef = evecs.T @ g
+    return {"grad_norm": gn, "hg_ratio": hg / gn if gn > 0 else nan,
+            "hg_relative": hg / (lam_abs * gn) if gn > 0 else nan,
+            "kernel_share": float(np.sum(coef[kernel] ** 2)) / gn**2 if gn > 0 else nan,
+            "kernel_dim": int(kernel.sum())}
+
+
+def stationarity_class(converged: bool, flatness: dict[str, Any], share: float = FLAT_SHARE) -> str:
+    """"critical" (the finder's stationarity test passed: g ≈ 0), "gradient-flat" (it did not, and at least
+    `share` of ‖g‖² lies in the near-kernel of H: Frye et al. 2021's gradient-flat point) or "neither"."""
+    if converged:
+        return "critical"
+    kshare = flatness["kernel_share"]
+    return "gradient-flat" if kshare == kshare and kshare >= share else "neither"
+
+
+def flatness_at(problem: Problem, theta: Array, eig_tol: float) -> dict[str, Any]:
+    """`gradient_flatness` of the engine's gradient and Hessian (σ'(0) = 0) at θ (P,): for points where the
+    finder stopped without converging (no analysis of kinks there)."""
+    der = pattern_derivatives(problem, np.asarray(theta, dtype=float)[None])
+    return gradient_flatness(der.grad[0], der.hess[0], eig_tol)
+
+
+UNDECIDED_REASONS = {"kink": "at a ReLU kink: neither a saddle nor a minimum is certified",
+                     "alt_tolerance": "not a counterexample at --eig-tol-alt",
+                     "escape_descent": "the escape probe found descent"}
+
+
+def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
+                eig_tol_alt: float) -> tuple[str, list[dict[str, str]]]:
+    """The label a point is reported with, and why it is "undecided" (an empty list otherwise).
+
+    A worse-than-linear point is a "counterexample" only when it is one at both eigenvalue tolerances
+    (`kind` at --eig-tol, `alt_kind` at --eig-tol-alt) AND the escape probe (`escape_probe`; None when it
+    did not run) found no descent; every other worse point without certified negative curvature at
+    --eig-tol is "undecided", with each reason that applies: {code (a key of UNDECIDED_REASONS), text}.
+    Other kinds ("better", "equal", "strict_saddle", "not_converged") pass through.
+    """
+    reasons: list[dict[str, str]] = []
+    if kind == "kink_undecided":
+        reasons.append({"code": "kink", "text": UNDECIDED_REASONS["kink"]})
+    elif kind != "counterexample":
+        return kind, reasons
+    if kind == "counterexample" and alt_kind != "counterexample":
+        what = "a strict saddle" if alt_kind == "strict_saddle" else "undecided at a kink"
+        reasons.append({"code": "alt_tolerance", "text": f"{what} at --eig-tol-alt {eig_tol_alt:g}"})
+    if probe is not None and probe.get("descent"):
+        i = int(np.argmin(probe["min_change"]))
+        reasons.append({"code": "escape_descent", "text": f"the escape probe lowers R by "
+                        f"{-probe['min_change'][i]:.2g} at radius {probe['radii'][i]:g}"})
+    return ("undecided", reasons) if reasons else ("counterexample", reasons)
+
+
+def inertia_index(hessian: Array, eig_tol: float = 1e-8) -> dict[str, Any]:
+    """The reported Hessian's counts (negative, zero, positive at ±eig_tol·|λ|max) by Sylvester inertia:
+    LDLᵀ factorisations (`resnet_cli.eigen.index_counts`), no eigendecomposition — beside, and checked
+    against, the eigenvalue counts of `analyse_point`."""
+    if hessian.shape[0] == 0:
+        return {"negative": 0, "zero": 0, "positive": 0, "epsilon": 0.0, "n": 0}
+    return eigen.index_counts(hessian, eig_tol)
+
+
+def analyse_point(
+    problem: Problem,
+    theta: Array,
+    *,
+    linear_risk: float,
+    entries: list[Entry] | None = None,
+    weights: Array | None = None,
+    kink_tol: float = 1e-9,
+    gap_tol: float = 1e-4,
+    eig_tol: float = 1e-8,
+    max_pieces: int = 256,
+    probe_directions: int = 1000,
+) -> dict[str, Any]:
+    """Everything about one critical point θ (P,): risk, stationarity, kinks, second order, class, index.
+
+    Kinks: `entries` (layer, unit, sample) — by default those with |z| ≤ kink_tol·max(1, max|z|) — with their
+    slopes `weights` (default: `clarke_weights`). Keys:
+      risk, gap (R − R_lin), grad_norm (the engine's ‖∇R‖, σ'(0) = 0: one side's gradient at a kink),
+      clarke_norm (‖∇R_{D(s)}‖, the Clarke subgradient with weights s; = grad_norm at smooth points),
+      engine_clarke_norm (`deep_resnet.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope}],
+      on_kink (bool), nested_kinks (bool), hessian {lambda_min, lambda_max, negative, zero, positive}:
+      at a smooth point the Hessian of R; at a kink point the kink-manifold Hessian Zᵀ∇²R_{D(s)}Z
+      (dimension P − rank ∂z_E/∂θ, reported as `dim`), pieces: None at smooth points, else {count,
+      enumerated (bool), lambda_min (min over pieces), all [{pattern: [0/1 per kink], lambda_min,
+      negative}], sigma0_piece (the piece of σ'(0) = 0: every on-kink slope 0)} or, with more than
+      `max_pieces` pieces, {count, enumerated: False, note: "too many pieces"}; index (share of negative
+      eigenvalues of the reported Hessian), kind (see `classify_point`), escape_probe (for counterexample
+      and kink_undecided points: `escape_probe` along the reported Hessian's null eigenvectors, else None),
+      flatness (`gradient_flatness` of the Clarke subgradient ∇R_{D(s)} and the full Hessian ∇²R_{D(s)}).
+
+    An eigenvalue counts as negative (zero) when λ < −eig_tol·max|λ| (|λ| ≤ eig_tol·max|λ|). The default
+    1e-8 suits Newton end points (‖∇R‖ < 1e-10 puts the Hessian within ~1e-10 of the critical point's);
+    the GD experiment's 1e-5 is too coarse here: on example 1, Newton finds ResNet points at Var(Y) with
+    λ_min ≈ −1e-5 (relative −5e-7) whose risk does drop along the eigenvector.
+    """
+    theta = np.asarray(theta, dtype=float)
+    P = problem.n_params
+    z = [zl[0] for zl in problem.preactivations(theta[None])]
+    if entries is None:
+        entries = kink_entries(z, kink_tol)
+    entries = list(entries)
+    n = len(entries)
+    s = clarke_weights(problem, theta, entries) if weights is None else np.asarray(weights, dtype=float)
+    risk, g = problem.risk_grad(theta[None])
+    _, eng_clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta[None], g)
+    D = [d[None] for d in pattern_with(z, entries, s)]
+    der = pattern_derivatives(problem, theta[None], D)
+    H = der.hess[0]
+    out: dict[str, Any] = {
+        "network": problem.network,
+        "risk": float(risk[0]),
+        "gap": float(risk[0] - linear_risk),
+        "linear_risk": float(linear_risk),
+        "grad_norm": float(np.linalg.norm(g[0])),
+        "clarke_norm": float(np.linalg.norm(der.grad[0])),
+        "engine_clarke_norm": float(eng_clarke[0]),
+        "kinks": [{"layer": l + 1, "unit": j, "sample": i, "z": float(z[l][j, i]), "slope": float(se)}
+                  for (l, j, i), se in zip(entries, s)],
+        "on_kink": n > 0,
+        "nested_kinks": nested(entries),
+    }
+    if n == 0:
+        evals, evecs = np.linalg.eigh(H)
+        dim = P
+        out["pieces"] = None
+    else:
+        Jz = np.stack([der.dz_row(0, l, j, i) for l, j, i in entries])  # (n, P)
+        _, sv, Vt = np.linalg.svd(Jz)
+        rank = int((sv > 1e-10 * max(float(sv.max(initial=0.0)), 1e-300)).sum())
+        Zb = Vt[rank:].T  # (P, P − rank) orthonormal basis of the tangent space of the kink manifold
+        if Zb.shape[1]:
+            evals, evecs = np.linalg.eigh(Zb.T @ H @ Zb)
+            evecs = Zb @ evecs
+        else:
+            evals, evecs = np.zeros(0), np.zeros((P, 0))
+        dim = Zb.shape[1]
+        count = 2 ** n
+        if count <= max_pieces:
+            bits = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+            pats = [pattern_with(z, entries, row) for row in bits]
+            Dp = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
+            Hs = pattern_derivatives(problem, np.repeat(theta[None], count, axis=0), Dp).hess
+            ev = np.linalg.eigvalsh(Hs)
+            rows = []
+            for row, e in zip(bits, ev):
+                lam, neg, _, _ = _eig_counts(e, eig_tol)
+                rows.append({"pattern": [int(v) for v in row], "lambda_min": lam, "negative": neg})
+            out["pieces"] = {"count": count, "enumerated": True,
+                             "lambda_min": min(r["lambda_min"] for r in rows), "all": rows,
+                             "sigma0_piece": rows[0]}
+        else:
+            out["pieces"] = {"count": count, "enumerated": False,
+                             "note": f"too many pieces: 2^{n} = {count} > {max_pieces}; not enumerated"}
+    lam, neg, zero, pos = _eig_counts(evals, eig_tol)
+    out["hessian"] = {"kind": "smooth" if n == 0 else "kink-manifold", "dim": dim, "lambda_min": lam,
+                      "lambda_max": float(evals[-1]) if evals.size else float("nan"),
+                      "negative": neg, "zero": zero, "positive": pos}
+    out["index"] = neg / dim if dim else 0.0
+    out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
+    out["hessian"]["inertia"] = inertia_index(H if n == 0 else Zb.T @ H @ Zb, eig_tol)
+    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
+    out["escape_probe"] = None
+    if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
+        thr = eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)
+        null = evecs[:, np.abs(evals) <= thr]
+        out["escape_probe"] = escape_probe(problem, theta, null, directions=probe_directions)
+    return out
+
+
+def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int = 1000,
+                 radii: tuple[float, ...] = (1e-3, 1e-2, 1e-1), seed: int = 0) -> dict[str, Any]:
+    """Evidence for a higher-order saddle: min of R(θ + r d) − R(θ) over random unit d in span(basis).
+
+    basis (P, q): the Hessian's (near-)null eigenvectors. Without negative curvature, second order is
+    silent there; a decrease found at radius r shows the point is not a minimum within r (cubic or
+    quartic escape). Evidence, not a proof: a decrease is a fact at radius r; no decrease proves nothing.
+    Returns {dim, directions, radii, min_change per radius, descent (bool: some change < −1e-12·(1+R))}.
+    """
+    q = basis.shape[1]
+    R0 = float(problem.risk(theta[None])[0])
+    changes = []
+    if q:
+        rng = make_rng(seed)
+        d = basis @ rng.normal(size=(q, directions))
+        d /= np.linalg.norm(d, axis=0, keepdims=True)
+        for r in radii:
+            changes.append(float((problem.risk(theta[None] + r * d.T) - R0).min()))
+    return {"dim": q, "directions": directions if q else 0, "radii": list(radii) if q else [],
+            "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
+
+
+def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float = 1e-4) -> str:
+    """"better" / "equal" (at least as good as linear), "strict_saddle", "counterexample", "kink_undecided".
+
+    gap = R − R_lin against tol = gap_tol·R_lin. For a worse point: strict_saddle when the reported Hessian
+    (smooth Hessian, or the kink-manifold Hessian at a kink point — a certified descent curve along the
+    kinks) has a negative eigenvalue; otherwise, at a smooth point, counterexample (no negative curvature:
+    a possibly degenerate local minimum worse than linear). At a kink point without negative curvature on
+    the kink manifold: counterexample when the kinks are not nested and every slope lies strictly inside
+    (0, 1) (every direction leaving the manifold raises R at first order) and no enumerated piece has
+    negative curvature; otherwise kink_undecided.
+    """
+    scale = max(abs(linear_risk), 1e-300)
+    gap = info["gap"]
+    if gap < -gap_tol * scale:
+        return "better"
+    if gap <= gap_tol * scale:
+        return "equal"
+    if info["hessian"]["negative"] > 0:
+        return "strict_saddle"
+    if not info["on_kink"]:
+        return "counterexample"
+    slopes = np.array([k["slope"] for k in info["kinks"]])
+    interior = bool(np.all((slopes > 1e-8) & (slopes < 1 - 1e-8)))
+    pieces = info["pieces"]
+    pieces_ok = pieces is not None and pieces["enumerated"] and all(r["negative"] == 0 for r in pieces["all"])
+    if interior and not info["nested_kinks"] and pieces_ok:
+        return "counterexample"
+    return "kink_undecided"
+
