@@ -11,7 +11,7 @@ import numpy as np
 from resnet_cli import eigen
 from resnet_cli.models import deep_resnet as dr
 from resnet_cli.models.critical_points.kinks import Entry, clarke_weights, kink_entries, nested, pattern_with
-from resnet_cli.models.critical_points.pattern import Problem, pattern_derivatives
+from resnet_cli.models.critical_points.pattern import PatternDerivs, Problem, pattern_derivatives
 from resnet_cli.rng import make_rng
 
 Array = np.ndarray
@@ -111,19 +111,9 @@ def inertia_index(hessian: Array, eig_tol: float = 1e-8) -> dict[str, Any]:
     return eigen.index_counts(hessian, eig_tol)
 
 
-def analyse_point(
-    problem: Problem,
-    theta: Array,
-    *,
-    linear_risk: float,
-    entries: list[Entry] | None = None,
-    weights: Array | None = None,
-    kink_tol: float = 1e-9,
-    gap_tol: float = 1e-4,
-    eig_tol: float = 1e-8,
-    max_pieces: int = 256,
-    probe_directions: int = 1000,
-) -> dict[str, Any]:
+def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries: list[Entry] | None = None,
+                  weights: Array | None = None, kink_tol: float = 1e-9, gap_tol: float = 1e-4, eig_tol: float = 1e-8,
+                  max_pieces: int = 256, probe_directions: int = 1000) -> dict[str, Any]:
     """Everything about one critical point θ (P,): risk, stationarity, kinks, second order, class, index.
 
     Kinks: `entries` (layer, unit, sample) — by default those with |z| ≤ kink_tol·max(1, max|z|) — with their
@@ -147,19 +137,40 @@ def analyse_point(
     λ_min ≈ −1e-5 (relative −5e-7) whose risk does drop along the eigenvector.
     """
     theta = np.asarray(theta, dtype=float)
-    P = problem.n_params
     z = [zl[0] for zl in problem.preactivations(theta[None])]
-    if entries is None:
-        entries = kink_entries(z, kink_tol)
-    entries = list(entries)
+    entries = list(kink_entries(z, kink_tol) if entries is None else entries)
     n = len(entries)
     s = clarke_weights(problem, theta, entries) if weights is None else np.asarray(weights, dtype=float)
+    der = pattern_derivatives(problem, theta[None], [d[None] for d in pattern_with(z, entries, s)])
+    H = der.hess[0]
+    out = _first_order(problem, theta, der, z, entries, s, linear_risk)
+    if n == 0:
+        evals, evecs = np.linalg.eigh(H)
+        reported, out["pieces"] = H, None
+    else:
+        reported, evals, evecs = _kink_manifold_hessian(der, H, entries)
+        out["pieces"] = _pieces(problem, theta, z, entries, eig_tol, max_pieces)
+    lam, neg, zero, pos = _eig_counts(evals, eig_tol)
+    out["hessian"] = {"kind": "smooth" if n == 0 else "kink-manifold", "dim": evals.size, "lambda_min": lam,
+                      "lambda_max": float(evals[-1]) if evals.size else float("nan"),
+                      "negative": neg, "zero": zero, "positive": pos, "inertia": inertia_index(reported, eig_tol)}
+    out["index"] = neg / evals.size if evals.size else 0.0
+    out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
+    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
+    out["escape_probe"] = None
+    if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
+        null = evecs[:, np.abs(evals) <= eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)]
+        out["escape_probe"] = escape_probe(problem, theta, null, directions=probe_directions)
+    return out
+
+
+def _first_order(problem: Problem, theta: Array, der: PatternDerivs, z: list[Array], entries: list[Entry],
+                 s: Array, linear_risk: float) -> dict[str, Any]:
+    """Risk, gap, the engine's gradient and min-norm subgradient norms, the Clarke subgradient ∇R_{D(s)}'s
+    norm and the kink entries of `analyse_point`."""
     risk, g = problem.risk_grad(theta[None])
     _, eng_clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta[None], g)
-    D = [d[None] for d in pattern_with(z, entries, s)]
-    der = pattern_derivatives(problem, theta[None], D)
-    H = der.hess[0]
-    out: dict[str, Any] = {
+    return {
         "network": problem.network,
         "risk": float(risk[0]),
         "gap": float(risk[0] - linear_risk),
@@ -169,55 +180,45 @@ def analyse_point(
         "engine_clarke_norm": float(eng_clarke[0]),
         "kinks": [{"layer": l + 1, "unit": j, "sample": i, "z": float(z[l][j, i]), "slope": float(se)}
                   for (l, j, i), se in zip(entries, s)],
-        "on_kink": n > 0,
+        "on_kink": len(entries) > 0,
         "nested_kinks": nested(entries),
     }
-    if n == 0:
-        evals, evecs = np.linalg.eigh(H)
-        dim = P
-        out["pieces"] = None
-    else:
-        Jz = np.stack([der.dz_row(0, l, j, i) for l, j, i in entries])  # (n, P)
-        _, sv, Vt = np.linalg.svd(Jz)
-        rank = int((sv > 1e-10 * max(float(sv.max(initial=0.0)), 1e-300)).sum())
-        Zb = Vt[rank:].T  # (P, P − rank) orthonormal basis of the tangent space of the kink manifold
-        if Zb.shape[1]:
-            evals, evecs = np.linalg.eigh(Zb.T @ H @ Zb)
-            evecs = Zb @ evecs
-        else:
-            evals, evecs = np.zeros(0), np.zeros((P, 0))
-        dim = Zb.shape[1]
-        count = 2 ** n
-        if count <= max_pieces:
-            bits = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
-            pats = [pattern_with(z, entries, row) for row in bits]
-            Dp = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
-            Hs = pattern_derivatives(problem, np.repeat(theta[None], count, axis=0), Dp).hess
-            ev = np.linalg.eigvalsh(Hs)
-            rows = []
-            for row, e in zip(bits, ev):
-                lam, neg, _, _ = _eig_counts(e, eig_tol)
-                rows.append({"pattern": [int(v) for v in row], "lambda_min": lam, "negative": neg})
-            out["pieces"] = {"count": count, "enumerated": True,
-                             "lambda_min": min(r["lambda_min"] for r in rows), "all": rows,
-                             "sigma0_piece": rows[0]}
-        else:
-            out["pieces"] = {"count": count, "enumerated": False,
-                             "note": f"too many pieces: 2^{n} = {count} > {max_pieces}; not enumerated"}
-    lam, neg, zero, pos = _eig_counts(evals, eig_tol)
-    out["hessian"] = {"kind": "smooth" if n == 0 else "kink-manifold", "dim": dim, "lambda_min": lam,
-                      "lambda_max": float(evals[-1]) if evals.size else float("nan"),
-                      "negative": neg, "zero": zero, "positive": pos}
-    out["index"] = neg / dim if dim else 0.0
-    out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
-    out["hessian"]["inertia"] = inertia_index(H if n == 0 else Zb.T @ H @ Zb, eig_tol)
-    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
-    out["escape_probe"] = None
-    if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
-        thr = eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)
-        null = evecs[:, np.abs(evals) <= thr]
-        out["escape_probe"] = escape_probe(problem, theta, null, directions=probe_directions)
-    return out
+
+
+def _kink_manifold_hessian(der: PatternDerivs, H: Array, entries: list[Entry]) -> tuple[Array, Array, Array]:
+    """Zᵀ H Z (q, q), its eigenvalues (q,) and eigenvectors mapped back to θ (P, q): Z an orthonormal basis
+    (P, q) of {d : (∂z_E/∂θ) d = 0}, the tangent space of the kink manifold (rank of ∂z_E/∂θ at 1e-10)."""
+    P = H.shape[0]
+    Jz = np.stack([der.dz_row(0, l, j, i) for l, j, i in entries])  # (n, P)
+    _, sv, Vt = np.linalg.svd(Jz)
+    rank = int((sv > 1e-10 * max(float(sv.max(initial=0.0)), 1e-300)).sum())
+    Zb = Vt[rank:].T  # (P, P − rank)
+    reduced = Zb.T @ H @ Zb
+    if not Zb.shape[1]:
+        return reduced, np.zeros(0), np.zeros((P, 0))
+    evals, evecs = np.linalg.eigh(reduced)
+    return reduced, evals, Zb @ evecs
+
+
+def _pieces(problem: Problem, theta: Array, z: list[Array], entries: list[Entry], eig_tol: float,
+            max_pieces: int) -> dict[str, Any]:
+    """λ_min and the negative count of every smooth piece meeting θ (all 2^n on-kink patterns, evaluated as
+    one batch), or "too many pieces" when 2^n > max_pieces."""
+    n = len(entries)
+    count = 2**n
+    if count > max_pieces:
+        return {"count": count, "enumerated": False,
+                "note": f"too many pieces: 2^{n} = {count} > {max_pieces}; not enumerated"}
+    bits = np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+    pats = [pattern_with(z, entries, row) for row in bits]
+    Dp = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
+    ev = np.linalg.eigvalsh(pattern_derivatives(problem, np.repeat(theta[None], count, axis=0), Dp).hess)
+    rows = []
+    for row, e in zip(bits, ev):
+        lam, neg, _, _ = _eig_counts(e, eig_tol)
+        rows.append({"pattern": [int(v) for v in row], "lambda_min": lam, "negative": neg})
+    return {"count": count, "enumerated": True, "lambda_min": min(r["lambda_min"] for r in rows), "all": rows,
+            "sigma0_piece": rows[0]}
 
 
 def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int = 1000,

@@ -94,9 +94,14 @@ def _best_permutation(A: Array, B: Array, brute_max: int = 7) -> Array:
 
 def align(problem: Problem, reference: Array, theta: Array) -> Array:
     """canonical_form(θ) with its units permuted (per layer, bottom to top) to best match canonical(reference)."""
+    return _align_canonical(problem, canonical_form(problem, reference), canonical_form(problem, theta))
+
+
+def _align_canonical(problem: Problem, ref_canonical: Array, canonical: Array) -> Array:
+    """`align` of two points already in canonical form (P,)."""
     spec = problem.shape.spec()
-    ref = {k: v[0] for k, v in dr.unpack(spec, canonical_form(problem, reference)[None]).items()}
-    p = {k: v[0].copy() for k, v in dr.unpack(spec, canonical_form(problem, theta)[None]).items()}
+    ref = {k: v[0] for k, v in dr.unpack(spec, ref_canonical[None]).items()}
+    p = {k: v[0].copy() for k, v in dr.unpack(spec, canonical[None]).items()}
     layout = unit_layout(problem)
     for pos, (ins, outs) in enumerate(layout):
         # match on in-weights (comparable once the layers below are aligned) and out-weights — except for
@@ -115,8 +120,12 @@ def align(problem: Problem, reference: Array, theta: Array) -> Array:
 
 def point_distance(problem: Problem, a: Array, b: Array) -> float:
     """max |canonical(a) − aligned canonical(b)| / (1 + max |canonical(a)|): 0 for symmetric copies."""
-    ca = canonical_form(problem, a)
-    return float(np.abs(ca - align(problem, a, b)).max() / (1.0 + np.abs(ca).max()))
+    return _canonical_distance(problem, canonical_form(problem, a), canonical_form(problem, b))
+
+
+def _canonical_distance(problem: Problem, ca: Array, cb: Array) -> float:
+    """`point_distance` of two points already in canonical form."""
+    return float(np.abs(ca - _align_canonical(problem, ca, cb)).max() / (1.0 + np.abs(ca).max()))
 
 
 def function_distance(problem: Problem, a: Array, b: Array) -> float:
@@ -137,12 +146,16 @@ def deduplicate(problem: Problem, thetas: Array, tol: float = 1e-6, by: str = "p
     """
     if by not in ("parameters", "function"):
         raise ValueError(f"by must be 'parameters' or 'function', not {by!r}")
-    dist = point_distance if by == "parameters" else function_distance
+    if by == "parameters":  # each point put in canonical form once, not once per comparison
+        canon = [canonical_form(problem, th) for th in thetas]
+        dist = lambda i, j: _canonical_distance(problem, canon[i], canon[j])  # noqa: E731
+    else:
+        dist = lambda i, j: function_distance(problem, thetas[i], thetas[j])  # noqa: E731
     reps: list[int] = []
     labels = np.zeros(len(thetas), dtype=int)
-    for n, th in enumerate(thetas):
+    for n in range(len(thetas)):
         for r, rep in enumerate(reps):
-            if dist(problem, thetas[rep], th) <= tol:
+            if dist(rep, n) <= tol:
                 labels[n] = r
                 break
         else:
