@@ -274,7 +274,7 @@ def _strip_optional(tp: Any) -> Any:
     return tp
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Base of every experiment's settings dataclass (see the module docstring)."""
 

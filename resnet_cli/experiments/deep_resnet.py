@@ -64,6 +64,7 @@ from resnet_cli.data import Dataset, check_spec, dataset_shape, load_dataset
 from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
+from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
@@ -80,7 +81,7 @@ MAX_PIECES = 256  # at most this many smooth pieces of a kink point are enumerat
 Progress = Callable[..., None]
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeepResnetSettings(SweepSettings):
     """Every option of `landscape deep-resnet`, its default and its range, once (docs/landscape.md)."""
 
@@ -129,7 +130,7 @@ class DeepResnetSettings(SweepSettings):
                              **({"width": self.width} if self.width else {}),
                              **({"samples": self.samples, "dim": self.dim} if self.data == "gaussian" else {}),
                              **({"steps": self.steps} if gd else {}), **({"newton_steps": self.newton_steps} if newton else {}))
-        return self._cost(self.net_sizes(), sized, workers=self.workers())
+        return self._cost(self.net_sizes(), sized, workers=sweep.workers(self))
 
     def _cost(self, nets: list[tuple[int, int, int]], sized: str = "", workers: int = 1) -> budget.Cost:
         gd, newton = self.finder != "newton", self.finder != "gd"
@@ -180,7 +181,7 @@ class DeepResnetResult:
     per_block: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        config = {**self.settings.result_config(), "width": self.width, "networks": self.settings.networks}
+        config = {**sweep.result_config(self.settings), "width": self.width, "networks": self.settings.networks}
         return {"command": DeepResnetSettings.COMMAND, "config": config, "data": self.data,
                 "linear_risk": self.linear_risk, "risk_tol": self.risk_tol, "rows": self.rows,
                 "per_block": self.per_block, "points": self.points}
@@ -705,7 +706,7 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
     info = {"name": dataset.name, **dataset.info, "d_in": d_in, "d_out": d_out, "samples": m}
     lin = dr.best_linear_predictor(X, Y, bias=cfg.bias)
     scale = max(lin.risk, 1e-12 * float(np.mean(np.sum(Y * Y, axis=0))), 1e-300)
-    cell_cfg = cfg.cell_settings()
+    cell_cfg = sweep.cell_settings(cfg)
     tasks = []
     for L in cfg.blocks:
         for net in cfg.networks:
@@ -715,7 +716,7 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
             else:
                 theta0 = dr.fc_init(shape, rng, cfg.trials, X)
             tasks.append(CellTask(cell_cfg, net, L, X, Y, width, lin.risk, scale, theta0))
-    cells = cfg.run_sweep(run_cell_task, tasks, weights=cfg.cell_seconds(), progress=progress)
+    cells = sweep.run_sweep(cfg, run_cell_task, tasks, weights=cfg.cell_seconds(), progress=progress)
     rows = [row for row, _ in cells]
     points = [p for _, pts in cells for p in pts]
     per_block = None

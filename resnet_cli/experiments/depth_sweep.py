@@ -39,6 +39,7 @@ from resnet_cli.executor import cell_progress
 from resnet_cli.data import dataset_shape
 from resnet_cli.experiments.hessian import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
                                              exact_block_size, measure_hessian)
+from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
@@ -84,7 +85,7 @@ NETWORK_KINDS: dict[str, NetworkKind] = {
 DEFAULT_LRS = "logspace:-3:0.5:8"  # 10^-3 … 10^0.5 in half decades (8 rates)
 
 
-@dataclass
+@dataclass(frozen=True)
 class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     """Settings of `resnet-cli depth-sweep` (see docs/depth-sweep.md)."""
 
@@ -115,7 +116,7 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
                                trials=self.trials, rates=len(self.lr) if final else 1, steps=self.steps if final else 0,
                                linear=self.act_mid == "identity", spectra=0 if final else self.trials,
                                spectrum=self.spectrum, exact_limit=self.exact_max_params,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=self.workers(), sized=sized,
+                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=sweep.workers(self), sized=sized,
                                exact_sizes=None if final else [self.exact_size(NETWORK_KINDS[k], d)
                                                                for d in self.depth for k in self.network])
 
@@ -207,7 +208,7 @@ class SweepResult:
             if c.grid:
                 entry["grid"] = c.grid
             cells.append(entry)
-        return {"command": "depth-sweep", "config": self.settings.result_config(), "measure": self.settings.measure,
+        return {"command": "depth-sweep", "config": sweep.result_config(self.settings), "measure": self.settings.measure,
                 "quantity": self.quantity, "spectrum": self.spectrum_statement, "data": self.data,
                 "rows": self.rows(), "cells": cells, "notes": self.notes}
 
@@ -435,7 +436,7 @@ def run_cell_task(task: CellTask) -> Cell:
 def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | None = None) -> SweepResult:
     """Every (network, depth) cell through `executor.run_cells` (--jobs local processes, --dask, --cache).
     Every cell draws from its own streams and runs BLAS on one thread wherever it runs, so the numbers are
-    bitwise the same for any `jobs` (default `cfg.workers()`) and executor.
+    bitwise the same for any `jobs` (default `sweep.workers(cfg)`) and executor.
 
     ``progress(completed, total)`` is called as work completes, inside cells too (weighted by `cell_cost`).
     """
@@ -458,9 +459,9 @@ def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | N
             if p > EXACT_MAX_PARAMS:
                 raise ConfigError(f"--spectrum exact: {name} at depth {depth} has a dense Hessian of {p} parameters, "
                                   f"above {EXACT_MAX_PARAMS}; use --spectrum auto or slq")
-    cell_cfg = cfg.cell_settings()
+    cell_cfg = sweep.cell_settings(cfg)
     tasks = [CellTask(cell_cfg, name, depth, dataset, moments, l_min) for name, depth in order]
-    cells_done = cfg.run_sweep(run_cell_task, tasks, weights=[costs[key] for key in order], progress=progress)
+    cells_done = sweep.run_sweep(cfg, run_cell_task, tasks, weights=[costs[key] for key in order], progress=progress)
     results = dict(zip(order, cells_done))
     cells = [results[key] for key in order]
     notes = sweep_notes(cfg, cells)

@@ -25,7 +25,7 @@ SOLVERS = fl.METHODS  # scipy.integrate.solve_ivp methods, the fastest measured 
 LIMIT_KINDS = ("global", "spurious", "saddle", "other", "not converged")
 
 
-@dataclass
+@dataclass(frozen=True)
 class FlowSettings(Settings):
     """The ODE solver of the gradient flow: scipy `solve_ivp`'s method and its tolerances (per component,
     |error| ≲ atol + rtol·|y|)."""

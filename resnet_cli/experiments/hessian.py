@@ -19,6 +19,7 @@ import numpy as np
 from resnet_cli import budget, eigen
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import Dataset, dataset_shape, load_dataset
+from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
@@ -46,7 +47,7 @@ def _no_progress(completed: float = 0, total: float = 1, description: str | None
     return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataSettings(Settings):
     """The data of every Li et al. (2017) experiment (`hessian`, `train shortcut`, `depth-sweep`)."""
 
@@ -56,7 +57,7 @@ class DataSettings(Settings):
     seed: int = setting(0)
 
 
-@dataclass
+@dataclass(frozen=True)
 class NetworkSettings(DataSettings):
     """One n-shortcut network and its data: shared by `hessian` and `train shortcut`."""
 
@@ -69,7 +70,7 @@ class NetworkSettings(DataSettings):
     plain_unit: int = setting(2, min=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SpectrumSettings(Settings):
     """How a Hessian spectrum is computed: exactly, or by stochastic Lanczos quadrature."""
 
@@ -324,7 +325,7 @@ def _entry_deviation(H: eigen.BlockMatrix, pred: sc.Theorem1Prediction, chunk: i
 # --- the `hessian` experiment -----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
     """Settings of `resnet-cli hessian` (see docs/hessian.md)."""
 
@@ -353,7 +354,7 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
                                spectra=self.trials, spectrum=self.spectrum,
                                lanczos=(self.lanczos_steps, self.lanczos_probes), exact_sizes=self.exact_sizes(),
                                sized=budget.flags(depth=self.depth, trials=self.trials, **self.sizes()))
-        workers = 1 if self.dask else min(self.workers(), self.trials)
+        workers = 1 if self.dask else min(sweep.workers(self), self.trials)
         if workers == 1:
             return cost
         one = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=0, linear=self.is_linear(),
@@ -398,7 +399,7 @@ class HessianResult:
         `--eigenvalues`, never in the JSON."""
         s = self.summary
         keys = ("n_params", *STAT_KEYS, "zero_matrix", "loss", "std", "trials", "diverged_trials")
-        payload: dict[str, Any] = {"command": "hessian", "config": self.settings.result_config(), **{k: s[k] for k in keys}}
+        payload: dict[str, Any] = {"command": "hessian", "config": sweep.result_config(self.settings), **{k: s[k] for k in keys}}
         payload.update(spectrum=self.settings.spectrum, approximate=self.settings.spectrum != "exact",
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
         if s.get("bounds") is not None:
@@ -490,7 +491,7 @@ def trial_tasks(cfg: HessianSettings, problem: Problem, W: np.ndarray, diverged:
     slq_probes = cfg.spectrum == "slq"
     lanczos_probes = cfg.spectrum in ("slq", "inertia")  # inertia: Lanczos gives the inner values of λmin/λmax
     bare = dataclasses.replace(problem, init_rng=None, probe_rng=None)
-    cell_cfg = cfg.cell_settings()
+    cell_cfg = sweep.cell_settings(cfg)
     tasks = []
     for r in range(cfg.trials):
         if diverged is not None and diverged[r]:
@@ -530,7 +531,7 @@ def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResul
     tasks = trial_tasks(cfg, problem, W, None if trained is None else trained.diverged)
     offset = total - len(tasks)  # training and the diverged trials
     label = f"Hessians ({net.n_params} parameters, {cfg.spectrum})"
-    done = cfg.run_sweep(measure_trial, tasks,
+    done = sweep.run_sweep(cfg, measure_trial, tasks,
                          progress=lambda d, n: progress(offset + d, total, f"{label}: {d:g}/{n:g}"))
     measured = {task.trial: result for task, result in zip(tasks, done)}
     trials: list[dict[str, Any]] = []

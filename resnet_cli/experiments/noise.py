@@ -24,7 +24,7 @@ DEFAULT_SIZE = 1.0
 NOISE_KEY = 7
 
 
-@dataclass
+@dataclass(frozen=True)
 class NoiseSettings(Settings):
     """Perturbed GD: σ0 (`noise`, None = off in train two-layer and DEFAULT_SIZE for success-rate's *-noise
     methods), the annealing of σ_t on the clock t/T (`noise_anneal`, `noise_rate`) and the layers perturbed

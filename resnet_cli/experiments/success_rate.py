@@ -20,6 +20,7 @@ from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import flow
 from resnet_cli.experiments.noise import NoiseSettings, noise_law, noise_rng
+from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
                                               TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
@@ -44,7 +45,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
     return (low, high)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings, flow.FlowSettings,
                       NoiseSettings, SweepSettings):
     """Every setting of `success-rate`. The v* law defaults to the skip-layer prior for all methods (a
@@ -78,7 +79,7 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
         return budget.two_layer(self.p, self.k, self.programs() * self.trials, {k: self.total_steps(k) for k in self.k},
-                                trials=self.trials, **gradient_sizes(self), workers=self.workers(),
+                                trials=self.trials, **gradient_sizes(self), workers=sweep.workers(self),
                                 sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **step_flags(self)))
 
 
@@ -137,7 +138,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**s.result_config(), "teacher_v": s.v_kind(), "data": s.mode(), "work": s.cost().work}
+        config = {**sweep.result_config(s), "teacher_v": s.v_kind(), "data": s.mode(), "work": s.cost().work}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 
@@ -290,8 +291,8 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
     s = settings
-    cell_settings = s.cell_settings()
+    cell_settings = sweep.cell_settings(s)
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
     weights = [s.total_steps(task.k) * max(1, s.per_step()) for task in tasks]
-    per_cell = s.run_sweep(run_pk, tasks, weights=weights, progress=progress)
+    per_cell = sweep.run_sweep(s, run_pk, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])

@@ -34,7 +34,7 @@ from resnet_cli.experiments.summary import short_repr
 TRACE_ROWS = 20  # about this many trace rows when --trace-every is not given
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainShortcutSettings(NetworkSettings, SpectrumSettings):
     """Settings of `resnet-cli train shortcut` (see docs/train-shortcut.md)."""
 

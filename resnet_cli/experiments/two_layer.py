@@ -40,7 +40,7 @@ Progress = Callable[[int, int], None]
 # --- the shared groups of settings ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class TeacherSettings(Settings):
     """How the teacher (v*, a*) is drawn.
 
@@ -72,7 +72,7 @@ class TeacherSettings(Settings):
         return v_star, a_star
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepSettings(Settings):
     """Step sizes and step counts of the two-stage schedules; None means the Theorem 1/2 value."""
 
@@ -109,7 +109,7 @@ class StepSettings(Settings):
         return optim.Schedule(kind, np.full(n, eta_a), eta_w, eta, self.stage1_length(k))
 
 
-@dataclass
+@dataclass(frozen=True)
 class OutcomeSettings(Settings):
     """How a run's final state is classified (global / spurious / undecided / diverged)."""
 
@@ -121,7 +121,7 @@ class OutcomeSettings(Settings):
         return optim.Criteria(self.phi_tol, self.a_tol, self.spurious_tol)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SizeSettings(Settings):
     """One model size: patch dimension p and number of patches k."""
 
@@ -129,7 +129,7 @@ class SizeSettings(Settings):
     k: int = setting(4, min=1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SampleSettings(Settings):
     """Where the gradients come from (docs/train.md): the population loss in closed form (the default), a fixed
     training set of `samples` inputs (GD with `batch` None or N, minibatch SGD with batch B < N), or online
@@ -221,7 +221,7 @@ class SampleSettings(Settings):
 TRAJECTORIES = ("theorem1", "run")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TheoremSettings(Settings):
     """How Theorem 1's output (1) is checked (Liu et al. 2019, poster, "Convergence Analysis"):
     φ_t ≤ 5π/12 and 0 ≤ m ≤ a_tᵀa* ≤ M for t ∈ [T1, T], with m = theorem_m·‖a*‖² and M = theorem_big_m·‖a*‖².
@@ -377,7 +377,7 @@ def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_sta
 # --- train two-layer --------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings, TheoremSettings,
                     flow.FlowSettings, NoiseSettings):
     COMMAND = "train two-layer"
@@ -505,7 +505,7 @@ def run_train(settings: TrainSettings, progress: Progress | None = None) -> Trai
 # --- landscape two-layer ----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings, SampleSettings):
     COMMAND = "landscape two-layer"
     profile_points: int = setting(19, min=2)

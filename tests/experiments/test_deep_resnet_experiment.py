@@ -192,7 +192,7 @@ def test_progress_moves_inside_cells_and_reaches_the_total():
     assert len(set(done)) > 4 * 5  # more than one update per cell: inside the cells too
 
 
-def test_cells_get_every_start_from_the_one_generator_in_order():
+def test_cells_get_every_start_from_the_one_generator_in_order(monkeypatch):
     """Today's streams: the data, then the starts of blocks × network in order, all from make_rng(seed)."""
     from resnet_cli.models import deep_resnet as dr
     from resnet_cli.rng import make_rng
@@ -200,7 +200,7 @@ def test_cells_get_every_start_from_the_one_generator_in_order():
     cfg = S.resolve(overrides={"data": "gaussian", "samples": 10, "dim": 2, "compare": "fc", "blocks": [1, 2],
                                "trials": 3, "steps": 5, "finder": "gd", "jobs": 1})
     sent = []
-    cfg.run_sweep = lambda fn, tasks, **kw: sent.extend(tasks) or [fn(t) for t in tasks]
+    monkeypatch.setattr(exp.sweep, "run_sweep", lambda settings, fn, tasks, **kw: sent.extend(tasks) or [fn(t) for t in tasks])
     exp.run(cfg)
     rng = make_rng(cfg.seed)
     X, _ = exp.columns(exp.load(cfg, rng))

@@ -29,7 +29,7 @@ from resnet_cli.rng import cell_rng, check_seed, make_rng, spawn_rngs
 from resnet_cli.vocabulary import RENAMED, rewrite_argv
 
 
-@dataclass
+@dataclass(frozen=True)
 class DemoSettings(Settings):
     COMMAND = "demo"
     k: int = setting(3, min=1)
