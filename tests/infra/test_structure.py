@@ -166,18 +166,16 @@ def test_presentation_and_options_import_no_experiment(path):
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 REASON = "Long because"
-# Files being reworked by others while this rule lands; each line says why, and the list only shrinks.
+# Modules (a file without .py, or a package) being reworked while this rule lands; each line says why, and
+# the list only shrinks.
 LENGTH_EXEMPT: dict[str, str] = {
-    "models/critical_points.py": "the deep-resnet finder, being rewritten to scale (docs/landscape.md)",
-    "models/deep_resnet.py": "the deep-resnet engine, split with the finder's rewrite",
-    "experiments/deep_resnet.py": "the deep-resnet experiment, split with the finder's rewrite",
-    "render/deep_resnet.py": "the deep-resnet tables, reworked with the finder",
-    "plots/deep_resnet.py": "the deep-resnet figure, reworked with the finder",
-    "experiments/two_layer.py": "the two-layer settings becoming data (their behaviour moves to models/two_layer/)",
-    "experiments/success_rate.py": "run_pk, being rewritten as one batch of the whole grid",
-    "experiments/flow.py": "the two-layer settings becoming data (run_flow's schedule moves with them)",
-    "models/two_layer/optim.py": "run_gd, being rewritten as the batch driver of success-rate",
-    "models/two_layer/flow.py": "integrate, moved here with the two-layer engine and next to be split",
+    "models/deep_resnet": "the deep-resnet engine, split with the finder's rewrite",
+    "experiments/deep_resnet": "the deep-resnet experiment, split with the finder's rewrite",
+    "experiments/two_layer": "the two-layer settings becoming data (their behaviour moves to models/two_layer/)",
+    "experiments/success_rate": "run_pk, being rewritten as one batch of the whole grid",
+    "experiments/flow": "the two-layer settings becoming data (run_flow's schedule moves with them)",
+    "models/two_layer/optim": "run_gd, being rewritten as the batch driver of success-rate",
+    "models/two_layer/flow": "integrate, moved here with the two-layer engine and next to be split",
 }
 
 
@@ -185,11 +183,17 @@ def _relative(path: Path) -> str:
     return str(path.relative_to(PACKAGE))
 
 
-def test_exemptions_name_existing_files():
-    assert all((PACKAGE / name).exists() for name in LENGTH_EXEMPT), sorted(LENGTH_EXEMPT)
+def _exempt(path: Path) -> bool:
+    name = _relative(path)
+    return any(name == key + ".py" or name.startswith(key + "/") for key in LENGTH_EXEMPT)
 
 
-@pytest.mark.parametrize("path", [p for p in _modules(".") if _relative(p) not in LENGTH_EXEMPT], ids=_relative)
+def test_exemptions_name_existing_modules():
+    gone = [key for key in LENGTH_EXEMPT if not (PACKAGE / (key + ".py")).exists() and not (PACKAGE / key).is_dir()]
+    assert not gone, f"no such module, drop it from LENGTH_EXEMPT: {gone}"
+
+
+@pytest.mark.parametrize("path", [p for p in _modules(".") if not _exempt(p)], ids=_relative)
 def test_modules_and_functions_are_short(path):
     text = path.read_text(encoding="utf-8")
     lines = len(text.splitlines())
