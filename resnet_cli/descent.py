@@ -11,8 +11,10 @@ The engines keep what is theirs in their state and step:
 - Liu et al. 2019 (`optim.run_gd`): GD with normalization and step-size schedules; the exact reduced
   plane-coordinate state (`optim.PlaneState`) or the reference vector state; finished trials compacted.
 - Li et al. 2017 (`models.shortcut.gradient_descent`): full-batch GD over stacks of learning rates × runs.
-- Yun et al. 2019 (`experiments.deep_resnet.gradient_descent`): per-start Armijo step control along the
+- Yun et al. 2019 (`models.clarke.gradient_descent`): per-start Armijo step control along the
   min-norm (Clarke) subgradient.
+- The Newton/LM critical-point finder (`models.critical_points.finder`): one LM iteration of every active
+  start per step; the callback stops the loop when no start is active.
 """
 
 from __future__ import annotations

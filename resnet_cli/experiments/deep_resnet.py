@@ -61,13 +61,13 @@ import numpy as np
 from resnet_cli import budget
 from resnet_cli.config import setting
 from resnet_cli.data import Dataset, check_spec, dataset_shape, load_dataset
-from resnet_cli.descent import STOP, descend
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
+from resnet_cli.models.clarke import DescentResult, gradient_descent, min_norm_subgradient
 from resnet_cli.rng import make_rng
 from resnet_cli.experiments.summary import short_repr
 
@@ -205,89 +205,6 @@ def columns(dataset: Dataset) -> tuple[np.ndarray, np.ndarray]:
     """THE one place the axis convention changes: the engine (`models.deep_resnet`) computes with samples
     as columns, X (d_in, m) and Y (d_out, m); `resnet_cli.data` gives samples as rows."""
     return np.ascontiguousarray(dataset.X.T, dtype=float), np.ascontiguousarray(dataset.Y.T, dtype=float)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Batched gradient descent
-# ----------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DescentResult:
-    theta: np.ndarray  # (B, P)
-    risk: np.ndarray  # (B,)
-    grad_norm: np.ndarray  # (B,) ‖∇R‖ with σ'(0) = 0
-    stationarity: np.ndarray  # (B,) Clarke measure (= grad_norm at smooth points)
-    kinks: np.ndarray  # (B,) number of (sample, unit) pairs sitting on a ReLU kink
-    steps: np.ndarray  # (B,) accepted steps
-    converged: np.ndarray  # (B,) bool
-
-
-Direction = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def gradient_descent(
-    risk_grad: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
-    theta0: np.ndarray,
-    *,
-    steps: int,
-    lr: float,
-    grad_tol: float,
-    direction: Direction | None = None,
-    progress: Progress | None = None,
-) -> DescentResult:
-    """Gradient descent from all B starts at once, a discretised gradient flow with per-start step control.
-
-    The step direction is `direction(theta, grad)` — for ReLU nets the min-norm Clarke subgradient
-    (`min_norm_subgradient`), which is the gradient at smooth points and slides along a kink that sits on
-    a sample instead of zig-zagging across it — or the gradient when `direction` is None. Each start has
-    its own step η_b (initially `lr`): a step is accepted when it decreases the risk by the Armijo amount
-    1e-4·η_b‖d‖² (then η_b grows by 1.2), otherwise it is rejected and η_b halves. A start stops when
-    ‖d‖ < grad_tol; after `steps` iterations the others are reported as not converged. The loop is
-    `resnet_cli.descent.descend`; its callback reports progress and stops once no start is active.
-    """
-    theta = theta0.copy()
-    B = theta.shape[0]
-    risk, grad = risk_grad(theta)
-    gnorm = np.linalg.norm(grad, axis=1)
-
-    def steer(th: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        if direction is None:
-            return g, np.linalg.norm(g, axis=1), np.zeros(g.shape[0], dtype=int)
-        return direction(th, g)
-
-    d, dnorm, kinks = steer(theta, grad)
-    eta = np.full(B, float(lr))
-    accepted = np.zeros(B, dtype=int)
-    active = np.isfinite(risk) & (dnorm >= grad_tol)
-    report_every = max(steps // 100, 1)
-
-    def step(state: None, it: int) -> None:  # the arrays above are the state, updated in place
-        idx = np.flatnonzero(active)
-        trial = theta[idx] - eta[idx, None] * d[idx]
-        r_t, g_t = risk_grad(trial)
-        ok = np.isfinite(r_t) & (r_t <= risk[idx] - 1e-4 * eta[idx] * dnorm[idx] ** 2)
-        good, bad = idx[ok], idx[~ok]
-        if good.size:
-            theta[good], risk[good], grad[good] = trial[ok], r_t[ok], g_t[ok]
-            gnorm[good] = np.linalg.norm(g_t[ok], axis=1)
-            d[good], dnorm[good], kinks[good] = steer(theta[good], grad[good])
-            accepted[good] += 1
-            eta[good] *= 1.2
-            active[good] = dnorm[good] >= grad_tol
-        eta[bad] *= 0.5
-        active[bad] = eta[bad] > 1e-300
-
-    def callback(state: None, done: int) -> Any:
-        if progress is not None and (done - 1) % report_every == 0:
-            progress(done - 1, steps)
-        return None if active.any() else STOP
-
-    if active.any():
-        descend(step, None, steps, callback=callback)
-    converged = np.isfinite(risk) & (dnorm < grad_tol)
-    return DescentResult(theta=theta, risk=risk, grad_norm=gnorm, stationarity=dnorm, kinks=kinks,
-                         steps=accepted, converged=converged)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -429,6 +346,51 @@ def _class_of(info: dict[str, Any]) -> dict[str, Any]:
             "lambda_min": hess["lambda_min"]}
 
 
+def _analysed(problem: cp.Problem, fr: cp.FinderResult, b: int, linear_risk: float, cfg: DeepResnetSettings,
+              same_point: dict[int, int], same_predictor: dict[int, int]) -> dict[str, Any]:
+    """The analysis of converged point b (`critical_points.analyse_point` at both eigenvalue tolerances,
+    `honest_kind`, de-duplication labels): the keys `_newton_points` adds to it."""
+    # the finder's kink entries and slopes, plus every other sample on a kink (|z| ≤ 1e-9·max(1, |z|)),
+    # whose slope is its side's 1[z > 0] (the finder's pattern, so its Clarke norm is unchanged)
+    entries, weights = list(fr.kinks[b]), list(fr.weights[b])
+    z = [zl[0] for zl in problem.preactivations(fr.theta[b][None])]
+    for layer, j, i in cp.kink_entries(z):
+        if (layer, j, i) not in entries:
+            entries.append((layer, j, i))
+            weights.append(float(z[layer][j, i] > 0))
+    kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol,
+          "max_pieces": MAX_PIECES}
+    info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol, probe_directions=ESCAPE_DIRECTIONS,
+                            **kw)
+    unused = len(entries) - len(fr.kinks[b])
+    if unused and info["clarke_norm"] >= cfg.newton_tol:
+        # nested kinks: the extra entries move the downstream pattern; analyse the finder's own entries
+        # and say how many on-kink entries that leaves out
+        kw.update(entries=fr.kinks[b], weights=fr.weights[b])
+        info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol,
+                                probe_directions=ESCAPE_DIRECTIONS, **kw)
+    else:
+        unused = 0
+    alt = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol_alt, probe_directions=0, **kw)
+    hess = info["hessian"]
+    kind, reasons = cp.honest_kind(info["kind"], alt["kind"], info["escape_probe"], cfg.eig_tol_alt)
+    return {
+        # the finder's residual re-computed from scratch (they disagree at some nested-kink points)
+        "on_kink_not_analysed": unused, "recheck_failed": bool(info["clarke_norm"] >= cfg.newton_tol),
+        "clarke_norm": info["clarke_norm"], "engine_clarke_norm": info["engine_clarke_norm"],
+        "stationarity": max(info["clarke_norm"], float(fr.kink_gap[b])),
+        "kinks": len(info["kinks"]), "kink_entries": info["kinks"], "on_kink": info["on_kink"],
+        "nested_kinks": info["nested_kinks"], "hessian": hess, "hessian_kind": hess["kind"],
+        "lambda_min": hess["lambda_min"], "lambda_max": hess["lambda_max"], "pieces": info["pieces"],
+        "index": info["index"], "index_count": hess["negative"], "index_dim": hess["dim"],
+        "kind": kind, "kind_at_eig_tol": info["kind"], "undecided_reasons": reasons,
+        "escape_probe": info["escape_probe"], "flatness": info["flatness"], "stationary": "critical",
+        "alt": {"eig_tol": cfg.eig_tol_alt, **_class_of(alt)},
+        "duplicate_of": None if same_point[b] == b else same_point[b],
+        "same_predictor_as": None if same_predictor[b] == b else same_predictor[b],
+    }
+
+
 def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.ndarray, start: str,
                    linear_risk: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
                    gd: DescentResult | None = None, progress: Callable[[int], None] | None = None,
@@ -457,46 +419,7 @@ def _newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nd
             point["gd"] = {"steps": int(gd.steps[b]), "converged": bool(gd.converged[b]),
                            "risk": float(gd.risk[b]), "stationarity": float(gd.stationarity[b])}
         if fr.converged[b]:
-            # the finder's kink entries and slopes, plus every other sample on a kink (|z| ≤ 1e-9·max(1, |z|)),
-            # whose slope is its side's 1[z > 0] (the finder's pattern, so its Clarke norm is unchanged)
-            entries, weights = list(fr.kinks[b]), list(fr.weights[b])
-            z = [zl[0] for zl in problem.preactivations(fr.theta[b][None])]
-            for layer, j, i in cp.kink_entries(z):
-                if (layer, j, i) not in entries:
-                    entries.append((layer, j, i))
-                    weights.append(float(z[layer][j, i] > 0))
-            kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol,
-                  "max_pieces": MAX_PIECES}
-            info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol, probe_directions=ESCAPE_DIRECTIONS,
-                                    **kw)
-            unused = len(entries) - len(fr.kinks[b])
-            if unused and info["clarke_norm"] >= cfg.newton_tol:
-                # nested kinks: the extra entries move the downstream pattern; analyse the finder's own entries
-                # and say how many on-kink entries that leaves out
-                kw.update(entries=fr.kinks[b], weights=fr.weights[b])
-                info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol,
-                                        probe_directions=ESCAPE_DIRECTIONS, **kw)
-            else:
-                unused = 0
-            point["on_kink_not_analysed"] = unused
-            # the finder's residual re-computed from scratch (they disagree at some nested-kink points)
-            point["recheck_failed"] = bool(info["clarke_norm"] >= cfg.newton_tol)
-            alt = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol_alt, probe_directions=0, **kw)
-            hess = info["hessian"]
-            kind, reasons = cp.honest_kind(info["kind"], alt["kind"], info["escape_probe"], cfg.eig_tol_alt)
-            point.update({
-                "clarke_norm": info["clarke_norm"], "engine_clarke_norm": info["engine_clarke_norm"],
-                "stationarity": max(info["clarke_norm"], float(fr.kink_gap[b])),
-                "kinks": len(info["kinks"]), "kink_entries": info["kinks"], "on_kink": info["on_kink"],
-                "nested_kinks": info["nested_kinks"], "hessian": hess, "hessian_kind": hess["kind"],
-                "lambda_min": hess["lambda_min"], "lambda_max": hess["lambda_max"], "pieces": info["pieces"],
-                "index": info["index"], "index_count": hess["negative"], "index_dim": hess["dim"],
-                "kind": kind, "kind_at_eig_tol": info["kind"], "undecided_reasons": reasons,
-                "escape_probe": info["escape_probe"], "flatness": info["flatness"], "stationary": "critical",
-                "alt": {"eig_tol": cfg.eig_tol_alt, **_class_of(alt)},
-                "duplicate_of": None if same_point[b] == b else same_point[b],
-                "same_predictor_as": None if same_predictor[b] == b else same_predictor[b],
-            })
+            point.update(_analysed(problem, fr, b, linear_risk, cfg, same_point, same_predictor))
         else:
             flat = cp.flatness_at(problem, fr.theta[b], cfg.eig_tol)
             point.update({"stationarity": max(float(fr.residual[b]), float(fr.kink_gap[b])),
@@ -664,7 +587,7 @@ def run_cell(task: CellTask, progress: Callable[[float], None] | None = None) ->
         hidden, net_width = None, shape.width
 
     def steer(th: np.ndarray, g: np.ndarray) -> Any:
-        return dr.min_norm_subgradient(rg, pre, th, g)
+        return min_norm_subgradient(rg, pre, th, g)
 
     res = None
     if cfg.finder != "newton":

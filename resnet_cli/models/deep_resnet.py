@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 Array = np.ndarray
@@ -554,7 +552,7 @@ def fc_init(shape: FCShape, rng: np.random.Generator, n_inits: int, X: Array) ->
 
 
 # ----------------------------------------------------------------------------------------------------
-# Stationarity at kinks (ReLU is not differentiable where a pre-activation is 0)
+# Pre-activations (where the kinks are: models/clarke.py)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -583,94 +581,3 @@ def fc_preactivations(shape: FCShape, theta: Array, X: Array) -> list[Array]:
         zs.append(z)
         a = _relu(z)
     return zs
-
-
-def _box_least_squares(D: Array, g0: Array, iterations: int = 60) -> Array:
-    """argmin over s ∈ [0, 1]^n of ‖g0 + Dᵀ s‖² (n is small).
-
-    Closed form for n = 1; otherwise an active-set iteration (solve on the free coordinates, clip), which
-    keeps the best feasible point seen. A sub-optimal s only over-states the stationarity measure.
-    """
-    Q = D @ D.T
-    q = D @ g0
-    n = q.size
-    if n == 1:
-        return np.array([min(1.0, max(0.0, -q[0] / Q[0, 0]))]) if Q[0, 0] > 0 else np.zeros(1)
-
-    def value(s: Array) -> float:
-        return float(s @ Q @ s + 2.0 * q @ s)
-
-    s = np.clip(np.linalg.lstsq(Q, -q, rcond=None)[0], 0.0, 1.0)
-    best, best_val = s, value(s)
-    for _ in range(iterations):
-        g = Q @ s + q
-        free = ((s > 0) & (s < 1)) | ((s <= 0) & (g < 0)) | ((s >= 1) & (g > 0))
-        if not free.any():
-            break
-        trial = s.copy()
-        rhs = -(q[free] + Q[np.ix_(free, ~free)] @ s[~free])
-        trial[free] = np.linalg.lstsq(Q[np.ix_(free, free)], rhs, rcond=None)[0]
-        trial = np.clip(trial, 0.0, 1.0)
-        val = value(trial)
-        if val < best_val - 1e-15 * (1.0 + abs(best_val)):
-            best, best_val = trial, val
-        if np.allclose(trial, s, atol=1e-12):
-            break
-        s = trial
-    return best
-
-
-def min_norm_subgradient(
-    risk_grad: Callable[..., tuple[Array, Array]],
-    preactivations: Callable[[Array], list[Array]],
-    theta: Array,
-    grad: Array,
-    kink_tol: float = 1e-5,
-    max_entries: int = 32,
-) -> tuple[Array, Array, Array]:
-    """Steepest-descent direction of the ReLU risk: the min-norm element of its Clarke subdifferential.
-
-    Where a pre-activation z is (nearly) 0 — |z| ≤ kink_tol·max(1, max|z| of that start) — the ReLU slope
-    may be anything in [0, 1]. The gradient is affine in each such slope (exactly so when the kinks lie in
-    one layer), so we evaluate the one-sided gradients and minimise ‖g0 + Σ_e s_e Δ_e‖ over s ∈ [0, 1]^n.
-    At smooth points this is the ordinary gradient `grad`. Gradient flow of a non-smooth risk follows this
-    direction, and its norm is the stationarity measure (0 exactly at Clarke-critical points).
-
-    theta, grad: (B, P); `risk_grad(theta_batch, masks)` is `resnet_risk_grad`/`fc_risk_grad` with shape
-    and data bound. Returns (direction (B, P), its norm (B,), number of kink entries per start (B,)).
-    """
-    B = theta.shape[0]
-    direction = grad.copy()
-    kinks = np.zeros(B, dtype=int)
-    zs = preactivations(theta)
-    zmax = np.max(np.stack([np.abs(z).max(axis=(1, 2)) for z in zs]), axis=0)
-    thresh = kink_tol * np.maximum(1.0, zmax)
-    nears = [np.abs(z) <= thresh[:, None, None] for z in zs]
-    counts = sum(nr.sum(axis=(1, 2)) for nr in nears)
-    starts = np.flatnonzero(counts > 0)
-    if starts.size:
-        thetas, masks_parts, plans = [], [[] for _ in zs], []
-        for b in starts:
-            entries = []
-            for layer, nr in enumerate(nears):
-                for j, i in zip(*np.nonzero(nr[b])):
-                    entries.append((abs(float(zs[layer][b, j, i])), layer, int(j), int(i)))
-            entries = sorted(entries)[:max_entries]
-            n = len(entries)
-            base = [(z[b] > 0).astype(float) * (~nr[b]) for z, nr in zip(zs, nears)]
-            for layer in range(len(zs)):
-                block = np.repeat(base[layer][None], n + 1, axis=0)
-                for e, (_, lay, j, i) in enumerate(entries):
-                    if lay == layer:
-                        block[e + 1, j, i] = 1.0
-                masks_parts[layer].append(block)
-            thetas.append(np.repeat(theta[b][None], n + 1, axis=0))
-            plans.append((b, n))
-        grads = risk_grad(np.concatenate(thetas), [np.concatenate(part) for part in masks_parts])[1]
-        pos = 0
-        for b, n in plans:
-            g0, D = grads[pos], grads[pos + 1 : pos + 1 + n] - grads[pos]
-            direction[b] = g0 + D.T @ _box_least_squares(D, g0)
-            kinks[b] = n
-            pos += n + 1
-    return direction, np.linalg.norm(direction, axis=1), kinks

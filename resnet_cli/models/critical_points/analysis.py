@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from resnet_cli import eigen
-from resnet_cli.models import deep_resnet as dr
+from resnet_cli.models.clarke import min_norm_subgradient
 from resnet_cli.models.critical_points.kinks import Entry, clarke_weights, kink_entries, nested, pattern_with
 from resnet_cli.models.critical_points.pattern import PatternDerivs, Problem, pattern_derivatives
 from resnet_cli.rng import make_rng
@@ -120,7 +120,7 @@ def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries
     slopes `weights` (default: `clarke_weights`). Keys:
       risk, gap (R − R_lin), grad_norm (the engine's ‖∇R‖, σ'(0) = 0: one side's gradient at a kink),
       clarke_norm (‖∇R_{D(s)}‖, the Clarke subgradient with weights s; = grad_norm at smooth points),
-      engine_clarke_norm (`deep_resnet.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope}],
+      engine_clarke_norm (`clarke.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope}],
       on_kink (bool), nested_kinks (bool), hessian {lambda_min, lambda_max, negative, zero, positive}:
       at a smooth point the Hessian of R; at a kink point the kink-manifold Hessian Zᵀ∇²R_{D(s)}Z
       (dimension P − rank ∂z_E/∂θ, reported as `dim`), pieces: None at smooth points, else {count,
@@ -169,7 +169,7 @@ def _first_order(problem: Problem, theta: Array, der: PatternDerivs, z: list[Arr
     """Risk, gap, the engine's gradient and min-norm subgradient norms, the Clarke subgradient ∇R_{D(s)}'s
     norm and the kink entries of `analyse_point`."""
     risk, g = problem.risk_grad(theta[None])
-    _, eng_clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta[None], g)
+    _, eng_clarke, _ = min_norm_subgradient(problem.risk_grad, problem.preactivations, theta[None], g)
     return {
         "network": problem.network,
         "risk": float(risk[0]),

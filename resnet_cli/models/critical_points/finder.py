@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from resnet_cli.descent import STOP, descend
-from resnet_cli.models import deep_resnet as dr
+from resnet_cli.models.clarke import min_norm_subgradient
 from resnet_cli.models.critical_points.kinks import Entry, pattern_with
 from resnet_cli.models.critical_points.pattern import (PatternDerivs, Problem, pattern_derivatives,
                                                        pattern_gradient)
@@ -32,7 +32,7 @@ class FinderResult:
     residual (B,) ‖∇R_{D(s)}‖ (the Clarke-weighted gradient the Newton system drives to 0);
     kink_gap (B,) max|z_E| (0 without kinks); grad_norm (B,) the engine's ‖∇R‖ with σ'(0) = 0 (the gradient
     of one side at a kink point); clarke_norm (B,) the engine's min-norm subgradient
-    (`deep_resnet.min_norm_subgradient`); kinks[b] the entries E (layer, unit, sample) and weights[b] their
+    (`clarke.min_norm_subgradient`); kinks[b] the entries E (layer, unit, sample) and weights[b] their
     slopes s ∈ [0, 1]; history[b] the residual ‖F‖ per iteration.
     """
 
@@ -278,7 +278,7 @@ def find_critical_points(problem: Problem, theta0: Array, *, tol: float = 1e-10,
 def _result(run: _Run) -> FinderResult:
     problem, theta, P = run.problem, run.theta, run.theta.shape[1]
     risk, g = problem.risk_grad(theta)
-    _, clarke, _ = dr.min_norm_subgradient(problem.risk_grad, problem.preactivations, theta, g)
+    _, clarke, _ = min_norm_subgradient(problem.risk_grad, problem.preactivations, theta, g)
     residual = np.array([np.linalg.norm(F[:P]) for F in run.F])
     gap = np.array([np.abs(F[P:]).max() if len(E) else 0.0 for F, E in zip(run.F, run.entries)])
     return FinderResult(theta=theta, converged=run.converged, iterations=run.iters, risk=risk, residual=residual,

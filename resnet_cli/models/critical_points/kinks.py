@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from resnet_cli.models import deep_resnet as dr
+from resnet_cli.models.clarke import box_least_squares
 from resnet_cli.models.critical_points.pattern import Problem, pattern_gradient
 
 Array = np.ndarray
@@ -56,5 +56,5 @@ def clarke_weights(problem: Problem, theta: Array, entries: list[Entry]) -> Arra
         pats.append(pattern_with(z, entries, s))
     D = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
     G = pattern_gradient(problem, np.repeat(theta[None], n + 1, axis=0), D).grad
-    return dr._box_least_squares(G[1:] - G[0], G[0])
+    return box_least_squares(G[1:] - G[0], G[0])
 
