@@ -5,6 +5,7 @@ import pytest
 
 from resnet_cli import data
 from resnet_cli.experiments import deep_resnet as exp
+from resnet_cli.experiments import deep_resnet_points as points
 
 S = exp.DeepResnetSettings
 
@@ -215,11 +216,11 @@ def test_cells_get_every_start_from_the_one_generator_in_order(monkeypatch):
 
 def test_classify():
     cfg = S()
-    assert exp.classify(0.9, 1.0, 1.0, 1.0, 1.0, cfg) == "better"
-    assert exp.classify(1.0 + 1e-6, -1.0, 1.0, 1.0, 1.0, cfg) == "equal"
-    assert exp.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg) == "strict_saddle"
-    assert exp.classify(1.5, -1e-9, 1.0, 1.0, 1.0, cfg) == "counterexample"
-    assert exp.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg, kinks=2) == "kink_undecided"
+    assert points.classify(0.9, 1.0, 1.0, 1.0, 1.0, cfg) == "better"
+    assert points.classify(1.0 + 1e-6, -1.0, 1.0, 1.0, 1.0, cfg) == "equal"
+    assert points.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg) == "strict_saddle"
+    assert points.classify(1.5, -1e-9, 1.0, 1.0, 1.0, cfg) == "counterexample"
+    assert points.classify(1.5, -0.1, 1.0, 1.0, 1.0, cfg, kinks=2) == "kink_undecided"
 
 
 def test_digits_come_from_the_one_loader_as_columns():
@@ -261,10 +262,10 @@ def test_newton_merges_symmetric_copies():
     p["U1"], p["b1"], p["V1"] = p["U1"][::-1] * 3.0, p["b1"][::-1] * 3.0, p["V1"][:, ::-1] / 3.0
     copy = exp.dr.pack(shape.spec(), {k: v[None] for k, v in p.items()}, (1,))[0]
     cfg = S.resolve(overrides={"finder": "newton"})
-    pts = exp._newton_points("resnet", 1, problem, np.stack([point, copy]), "random", 0.1, cfg, lambda th: {})
+    pts = exp.newton_points("resnet", 1, problem, np.stack([point, copy]), "random", 0.1, cfg, lambda th: {})
     assert [q["converged"] for q in pts] == [True, True]
     assert pts[0]["duplicate_of"] is None and pts[1]["duplicate_of"] == 0
-    assert exp._newton_summary(pts, cfg)["merged"] == 1
+    assert exp.newton_summary(pts, cfg)["merged"] == 1
 
 
 def test_newton_converges_on_the_near_identity_preset():
