@@ -20,31 +20,48 @@ import multiprocessing
 import sys
 from typing import Any, Callable
 
+from resnet_cli import budget
 from resnet_cli.config import Settings
+from resnet_cli.experiments import depth_sweep, hessian, train_shortcut
 from resnet_cli.experiments.deep_resnet import DeepResnetSettings
 from resnet_cli.experiments.deep_resnet import run as _run_deep_resnet
 from resnet_cli.experiments.depth_sweep import DepthSweepSettings
-from resnet_cli.experiments.depth_sweep import run as _run_depth_sweep
 from resnet_cli.experiments.hessian import HessianSettings
-from resnet_cli.experiments.hessian import run as _run_hessian
 from resnet_cli.experiments.success_rate import SuccessSettings
 from resnet_cli.experiments.success_rate import run as _run_success
 from resnet_cli.experiments.train_shortcut import TrainShortcutSettings
-from resnet_cli.experiments.train_shortcut import run as _run_train_shortcut
 from resnet_cli.experiments.two_layer import LandscapeSettings, TrainSettings, run_landscape, run_train
 
-__all__ = ["run", "TrainSettings", "LandscapeSettings", "SuccessSettings", "HessianSettings",
+__all__ = ["run", "cost", "TrainSettings", "LandscapeSettings", "SuccessSettings", "HessianSettings",
            "TrainShortcutSettings", "DepthSweepSettings", "DeepResnetSettings"]
 
-RUNNERS: dict[type, Callable[..., Any]] = {
-    TrainSettings: run_train,
-    LandscapeSettings: run_landscape,
-    SuccessSettings: _run_success,
-    HessianSettings: _run_hessian,
-    TrainShortcutSettings: _run_train_shortcut,
-    DepthSweepSettings: _run_depth_sweep,
-    DeepResnetSettings: _run_deep_resnet,
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """What the settings of one command are for: `run(settings, progress=None)` → a result with `to_dict()`,
+    and `cost(settings)` → the memory and time estimate of resnet_cli/budget.py, before any allocation."""
+
+    run: Callable[..., Any]
+    cost: Callable[[Any], budget.Cost]
+
+
+#: One line per command: its settings type → its experiment's functions.
+EXPERIMENTS: dict[type, Experiment] = {
+    TrainSettings: Experiment(run_train, TrainSettings.cost),
+    LandscapeSettings: Experiment(run_landscape, LandscapeSettings.cost),
+    SuccessSettings: Experiment(_run_success, SuccessSettings.cost),
+    HessianSettings: Experiment(hessian.run, hessian.cost),
+    TrainShortcutSettings: Experiment(train_shortcut.run, train_shortcut.cost),
+    DepthSweepSettings: Experiment(depth_sweep.run, depth_sweep.cost),
+    DeepResnetSettings: Experiment(_run_deep_resnet, DeepResnetSettings.cost),
 }
+RUNNERS: dict[type, Callable[..., Any]] = {kind: experiment.run for kind, experiment in EXPERIMENTS.items()}
+
+
+def cost(settings: Settings) -> budget.Cost | None:
+    """The estimate of a run of `settings` (None for settings of no registered experiment)."""
+    experiment = EXPERIMENTS.get(type(settings))
+    return None if experiment is None else experiment.cost(settings)
 
 
 def run(settings: Settings, progress: Callable[[float, float], None] | None = None) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 import typer
 from click.core import ParameterSource
 
-from resnet_cli import budget
+from resnet_cli import api, budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
 from resnet_cli.config import flag_of, inert_notices
 from resnet_cli.errors import ConfigError, OutputError, quiet_floating_point
@@ -107,11 +107,11 @@ def check_outputs(paths: dict[str, str | None]) -> None:
 
 
 def announce_cost(settings: Any, quiet: bool, plot: bool = False) -> None:
-    """One stderr line before a long run: the estimate of the settings' `cost()` (resnet_cli/budget.py)."""
-    cost = getattr(settings, "cost", None)
-    if cost is None or quiet:
+    """One stderr line before a long run: the estimate of the experiment's `cost` (resnet_cli/budget.py)."""
+    cost = None if quiet else api.cost(settings)
+    if cost is None:
         return
-    line = budget.announcement(cost(), plot)
+    line = budget.announcement(cost, plot)
     if line:
         notify(line)
 

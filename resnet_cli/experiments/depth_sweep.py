@@ -25,7 +25,6 @@ Pure computation: no printing, no files (the data are loaded through `resnet_cli
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -104,38 +103,41 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     def check(self) -> None:
         for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
             require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): per cell, exact Hessians
-        (parameters² × 8 bytes and more) or GD on rates × trials weight sets, cells in parallel."""
-        final = self.measure == "final-loss"
-        sized = budget.flags(depth=self.depth, trials=self.trials, **({"steps": self.steps} if final else {}),
-                             **({"dim": self.dim} if self.dim else {}), **({"samples": self.samples} if self.samples else {}))
-        return budget.shortcut(self.data, self.samples, self.dim, [d for d in self.depth for _ in self.network],
-                               trials=self.trials, rates=len(self.lr) if final else 1, steps=self.steps if final else 0,
-                               linear=self.act_mid == "identity", spectra=0 if final else self.trials,
-                               spectrum=self.spectrum, exact_limit=self.exact_max_params,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes), workers=sweep.workers(self), sized=sized,
-                               exact_sizes=None if final else [self.exact_size(NETWORK_KINDS[k], d)
-                                                               for d in self.depth for k in self.network])
 
-    def exact_size(self, kind: NetworkKind, depth: int) -> int:
-        """The largest block the exact spectrum of a cell solves (`hessian.exact_block_size`): one unit for
-        a linear n-shortcut network (n ≥ 2) at zero, else every parameter."""
-        d = dataset_shape(self.data, self.samples, self.dim)[1]
-        if kind.shortcut and depth % kind.shortcut == 0:
-            net = sc.ShortcutNet(d, depth // kind.shortcut, kind.shortcut, True, act_mid=self.act_mid)
-            return exact_block_size(net, self.init_for(kind))
-        return depth * d * d
+def cost(cfg: DepthSweepSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py): per cell, exact Hessians
+    (parameters² × 8 bytes and more) or GD on rates × trials weight sets, cells in parallel."""
+    final = cfg.measure == "final-loss"
+    sized = budget.flags(depth=cfg.depth, trials=cfg.trials, **({"steps": cfg.steps} if final else {}),
+                         **({"dim": cfg.dim} if cfg.dim else {}), **({"samples": cfg.samples} if cfg.samples else {}))
+    return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [d for d in cfg.depth for _ in cfg.network],
+                           trials=cfg.trials, rates=len(cfg.lr) if final else 1, steps=cfg.steps if final else 0,
+                           linear=cfg.act_mid == "identity", spectra=0 if final else cfg.trials,
+                           spectrum=cfg.spectrum, exact_limit=cfg.exact_max_params,
+                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), workers=sweep.workers(cfg), sized=sized,
+                           exact_sizes=None if final else [exact_size(cfg, NETWORK_KINDS[k], d)
+                                                           for d in cfg.depth for k in cfg.network])
 
-    def init_for(self, kind: NetworkKind) -> str:
-        """The initialisation a kind gets under this measure (see the module docstring)."""
-        if kind.init is not None:
-            return kind.init
-        if self.shortcut_init != "auto":
-            return self.shortcut_init
-        return "zero" if self.measure == "init-cond" else "small"
+
+def exact_size(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> int:
+    """The largest block the exact spectrum of a cell solves (`hessian.exact_block_size`): one unit for
+    a linear n-shortcut network (n ≥ 2) at zero, else every parameter."""
+    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+    if kind.shortcut and depth % kind.shortcut == 0:
+        net = sc.ShortcutNet(d, depth // kind.shortcut, kind.shortcut, True, act_mid=cfg.act_mid)
+        return exact_block_size(net, init_for(cfg, kind))
+    return depth * d * d
+
+
+def init_for(cfg: DepthSweepSettings, kind: NetworkKind) -> str:
+    """The initialisation a kind gets under these settings' measure (see the module docstring)."""
+    if kind.init is not None:
+        return kind.init
+    if cfg.shortcut_init != "auto":
+        return cfg.shortcut_init
+    return "zero" if cfg.measure == "init-cond" else "small"
 
 
 @dataclass
@@ -263,7 +265,7 @@ def init_cond_cell(
     progress: Callable[[float], None] | None = None,
 ) -> Cell:
     """cond10 of the Hessian at the initial point, over `trials` draws (one evaluation when the init is zero)."""
-    init, net = cfg.init_for(kind), build_network(cfg, kind, depth, dataset.dim)
+    init, net = init_for(cfg, kind), build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):  # this kind has no network at this depth (e.g. 3-shortcut at depth 4)
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
     size = exact_block_size(net, init)
@@ -339,7 +341,7 @@ def final_loss_cell(
     progress: Callable[[float], None] | None = None,
 ) -> Cell:
     """Full-batch GD over the learning-rate grid and the trials at once; the best rate by the mean final value."""
-    init = cfg.init_for(kind)
+    init = init_for(cfg, kind)
     net = build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
@@ -404,7 +406,7 @@ def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
         return 0.0
     if cfg.measure == "final-loss":
         return float(depth)
-    p = float(cfg.exact_size(kind, depth))
+    p = float(exact_size(cfg, kind, depth))
     return p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1
 
 
@@ -433,16 +435,14 @@ def run_cell_task(task: CellTask) -> Cell:
     return run_cell(task.settings, task.network, task.depth, task.dataset, task.moments, task.l_min, cell_progress)
 
 
-def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | None = None) -> SweepResult:
+def run(cfg: DepthSweepSettings, progress: Progress | None = None) -> SweepResult:
     """Every (network, depth) cell through `executor.run_cells` (--jobs local processes, --dask, --cache).
     Every cell draws from its own streams and runs BLAS on one thread wherever it runs, so the numbers are
-    bitwise the same for any `jobs` (default `sweep.workers(cfg)`) and executor.
+    bitwise the same for any `--jobs` (default `sweep.workers(cfg)`) and executor.
 
     ``progress(completed, total)`` is called as work completes, inside cells too (weighted by `cell_cost`).
     """
     cfg.validate()
-    if jobs is not None:
-        cfg = dataclasses.replace(cfg, jobs=jobs)
     dataset = load_data(cfg)
     moments = sc.second_moments(dataset.X, dataset.Y)
     l_min = sc.optimal_linear_loss(moments)
@@ -455,7 +455,7 @@ def run(cfg: DepthSweepSettings, progress: Progress | None = None, jobs: int | N
                           "(an n-shortcut network needs a depth that is a multiple of n)")
     if cfg.measure == "init-cond" and cfg.spectrum == "exact":
         for name, depth in applicable:
-            p = cfg.exact_size(NETWORK_KINDS[name], depth)
+            p = exact_size(cfg, NETWORK_KINDS[name], depth)
             if p > EXACT_MAX_PARAMS:
                 raise ConfigError(f"--spectrum exact: {name} at depth {depth} has a dense Hessian of {p} parameters, "
                                   f"above {EXACT_MAX_PARAMS}; use --spectrum auto or slq")
@@ -483,7 +483,7 @@ def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
     notes = []
     shortcut_kinds = [n for n in cfg.network if NETWORK_KINDS[n].shortcut]
     if shortcut_kinds:
-        init = cfg.init_for(NETWORK_KINDS[shortcut_kinds[0]])
+        init = init_for(cfg, NETWORK_KINDS[shortcut_kinds[0]])
         what = "exactly zero (Theorem 1's point)" if init == "zero" else "0.01 × Xavier (the paper's perturbed zero init)"
         notes.append(f"shortcut networks start at {what}")
     if cfg.act_mid == "relu":

@@ -70,6 +70,17 @@ class NetworkSettings(DataSettings):
     plain_unit: int = setting(2, min=1)
 
 
+def is_linear(cfg: NetworkSettings) -> bool:
+    """Every activation the identity: the network is linear (its loss and Hessian come from second moments)."""
+    return cfg.act_pre == cfg.act_mid == cfg.act_post == "identity"
+
+
+def data_sizes(cfg: DataSettings) -> dict[str, int]:
+    """The data sizes the user set (for messages)."""
+    return {k: v for k, v in (("samples", cfg.samples), ("dim", cfg.dim)) if v}
+
+
+
 @dataclass(frozen=True)
 class SpectrumSettings(Settings):
     """How a Hessian spectrum is computed: exactly, or by stochastic Lanczos quadrature."""
@@ -343,42 +354,37 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
         require(not (self.at == "trained" and self.init == "zero" and self.shortcut >= 2),
                 f"--at trained --init zero --shortcut {self.shortcut}: zero is a stationary point of an n ≥ 2 "
                 "shortcut network, GD never leaves it; use --init small or --at init")
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): the data, GD on the trials, and
-        one spectrum per trial (exact: the dense Hessian, parameters² × 8 bytes and more), each worker
-        process holding the data and one spectrum's arrays."""
-        cost = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=self.trials,
-                               steps=self.steps if self.at == "trained" else 0, linear=self.is_linear(),
-                               spectra=self.trials, spectrum=self.spectrum,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes), exact_sizes=self.exact_sizes(),
-                               sized=budget.flags(depth=self.depth, trials=self.trials, **self.sizes()))
-        workers = 1 if self.dask else min(sweep.workers(self), self.trials)
-        if workers == 1:
-            return cost
-        one = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=0, linear=self.is_linear(),
-                              spectra=1, spectrum=self.spectrum, lanczos=(self.lanczos_steps, self.lanczos_probes),
-                              exact_sizes=self.exact_sizes())
-        # Only the spectra run in parallel (training is one program in the parent).
-        return dataclasses.replace(cost, nbytes=cost.nbytes + (workers - 1) * one.nbytes,
-                                   workers=workers if self.at == "init" else 1)
 
-    def is_linear(self) -> bool:
-        return self.act_pre == self.act_mid == self.act_post == "identity"
+def cost(cfg: HessianSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py): the data, GD on the trials, and
+    one spectrum per trial (exact: the dense Hessian, parameters² × 8 bytes and more), each worker
+    process holding the data and one spectrum's arrays."""
+    total = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=cfg.trials,
+                           steps=cfg.steps if cfg.at == "trained" else 0, linear=is_linear(cfg),
+                           spectra=cfg.trials, spectrum=cfg.spectrum,
+                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg),
+                           sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg)))
+    workers = 1 if cfg.dask else min(sweep.workers(cfg), cfg.trials)
+    if workers == 1:
+        return total
+    one = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
+                          spectra=1, spectrum=cfg.spectrum, lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
+                          exact_sizes=exact_sizes(cfg))
+    # Only the spectra run in parallel (training is one program in the parent).
+    return dataclasses.replace(total, nbytes=total.nbytes + (workers - 1) * one.nbytes,
+                               workers=workers if cfg.at == "init" else 1)
 
-    def exact_sizes(self) -> list[int]:
-        """The largest block an exact spectrum solves (`exact_block_size`), for the budget."""
-        d = dataset_shape(self.data, self.samples, self.dim)[1]
-        if self.shortcut and self.depth % self.shortcut == 0 and self.at == "init":
-            net = sc.make_network(self.shortcut, self.depth, d)
-            return [exact_block_size(sc.ShortcutNet(d, net.units, net.unit_layers, True, self.act_pre, self.act_mid,
-                                                    self.act_post), self.init)]
-        return [self.depth * d * d]
+def exact_sizes(cfg: HessianSettings) -> list[int]:
+    """The largest block an exact spectrum solves (`exact_block_size`), for the budget."""
+    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+    if cfg.shortcut and cfg.depth % cfg.shortcut == 0 and cfg.at == "init":
+        net = sc.make_network(cfg.shortcut, cfg.depth, d)
+        return [exact_block_size(sc.ShortcutNet(d, net.units, net.unit_layers, True, cfg.act_pre, cfg.act_mid,
+                                                cfg.act_post), cfg.init)]
+    return [cfg.depth * d * d]
 
-    def sizes(self) -> dict[str, int]:
-        """The data sizes the user set (for messages)."""
-        return {k: v for k, v in (("samples", self.samples), ("dim", self.dim)) if v}
 
 
 @dataclass

@@ -24,6 +24,8 @@ from resnet_cli.experiments.hessian import (
     SpectrumSettings,
     _no_progress,
     build_problem,
+    data_sizes,
+    is_linear,
     check_spectrum,
     measure_hessian,
     stats_dict,
@@ -47,18 +49,17 @@ class TrainShortcutSettings(NetworkSettings, SpectrumSettings):
 
     def check(self) -> None:
         super().check()
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): GD, the loss trace and the Hessians."""
-        linear = self.act_pre == self.act_mid == self.act_post == "identity"
-        spectra = self.steps // self.hessian_every + 1 if self.hessian_every else 0
-        sizes = {k: v for k, v in (("samples", self.samples), ("dim", self.dim)) if v}
-        cost = budget.shortcut(self.data, self.samples, self.dim, [self.depth], trials=1, steps=self.steps,
-                               linear=linear, spectra=spectra, spectrum=self.spectrum,
-                               lanczos=(self.lanczos_steps, self.lanczos_probes),
-                               sized=budget.flags(depth=self.depth, steps=self.steps, **sizes))
-        return budget.Cost(cost.nbytes + 8.0 * 4 * self.steps, cost.seconds, cost.flags)  # + the trace
+
+def cost(cfg: TrainShortcutSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py): GD, the loss trace and the Hessians."""
+    spectra = cfg.steps // cfg.hessian_every + 1 if cfg.hessian_every else 0
+    cost = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=1, steps=cfg.steps,
+                           linear=is_linear(cfg), spectra=spectra, spectrum=cfg.spectrum,
+                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
+                           sized=budget.flags(depth=cfg.depth, steps=cfg.steps, **data_sizes(cfg)))
+    return budget.Cost(cost.nbytes + 8.0 * 4 * cfg.steps, cost.seconds, cost.flags)  # + the trace
 
 
 @dataclass

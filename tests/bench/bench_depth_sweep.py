@@ -38,7 +38,7 @@ def cell_inputs(cfg: ds.DepthSweepSettings, name: str, depth: int, dim: int):
     """The network and initial weights (trials, R, n, d, d) of one cell, drawn as `final_loss_cell` draws them."""
     kind = ds.NETWORK_KINDS[name]
     net = ds.build_network(cfg, kind, depth, dim)
-    init = cfg.init_for(kind)
+    init = ds.init_for(cfg, kind)
     init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
     W0 = sc.init_weights(net, init, init_rng, batch_shape=(1 if init == "zero" else cfg.trials,))
     return net, W0
@@ -148,7 +148,7 @@ def run(quick: bool = False) -> dict:
         cfg = replace(cfg, depth=[6, 12, 24], steps=100)
     jobs = min(2, os.cpu_count() or 1)
     start = time.perf_counter()
-    result = ds.run(cfg, jobs=jobs)
+    result = ds.run(replace(cfg, jobs=jobs))
     preset_seconds = time.perf_counter() - start
     data = ds.load_data(cfg)
     moments = sc.second_moments(data.X, data.Y)

@@ -35,13 +35,12 @@ PINNED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS"
 
 WRAPPER = r"""
 import json, os, sys
-from resnet_cli import budget
+from resnet_cli import api, budget
 from resnet_cli.commands import shell
 
 def _record(settings, quiet, plot=False):
-    cost = getattr(settings, "cost", None)
-    if cost is not None:
-        c = cost()
+    c = api.cost(settings)
+    if c is not None:
         with open(os.environ["CALIBRATE_ESTIMATE"], "w") as fh:
             json.dump({"cpu": budget.cpu_seconds(c, plot=plot), "wall": budget.wall_seconds(c, plot=plot),
                        "workers": c.workers, "work": c.seconds}, fh)

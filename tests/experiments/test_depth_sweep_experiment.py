@@ -73,8 +73,8 @@ def one_at_a_time(cfg, name, depth, dataset, moments):
     kind = ds.NETWORK_KINDS[name]
     net = ds.build_network(cfg, kind, depth, dataset.dim)
     init_rng, _ = ds.cell_generators(cfg.seed, kind, depth)
-    runs = 1 if cfg.init_for(kind) == "zero" else cfg.trials
-    W0 = sc.init_weights(net, cfg.init_for(kind), init_rng, batch_shape=(runs,))
+    runs = 1 if ds.init_for(cfg, kind) == "zero" else cfg.trials
+    W0 = sc.init_weights(net, ds.init_for(cfg, kind), init_rng, batch_shape=(runs,))
     out = np.empty((len(cfg.lr), runs))
     for i, lr in enumerate(cfg.lr):
         for r in range(runs):

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 import pytest
 
-from resnet_cli import budget
+from resnet_cli import api, budget
 from resnet_cli.cli import run
 from resnet_cli.commands import shell
 from resnet_cli.resources import format_duration
@@ -39,7 +39,7 @@ def estimate(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> float:
     seen: list[float] = []
 
     def stop(settings, quiet, plot=False):
-        seen.append(budget.cpu_seconds(settings.cost(), plot=plot))
+        seen.append(budget.cpu_seconds(api.cost(settings), plot=plot))
         raise click.exceptions.Exit(0)
 
     monkeypatch.setattr(shell, "announce_cost", stop)
