@@ -151,113 +151,160 @@ class PkTask:
     k: int
 
 
-def run_pk(task: PkTask) -> list[Cell]:
-    """All methods of one (p, k): shared teachers and a0, and all methods in ONE batched GD program
-    (rows = methods × trials, each row with its own schedule), so per-call overhead is paid once. With
-    samples, each method is its own program on the same training sets and SGD streams (tiling the data
-    would multiply memory by the number of methods; call overhead is nothing beside the sample work).
-    Theorem 1's output (1) is checked for the methods inside its hypotheses (all with `theorem_all`): on
-    the run itself, or (`theorem_trajectory` theorem1) on one more program of those methods with their
-    stage-I step sizes kept on all of [T1, T], run to T without early stops."""
-    s, p, k = task.settings, task.p, task.k
-    rng = cell_rng(s.seed, p, k)
-    n = s.trials
-    v_star, a_star = s.draw(rng, n, p, k)
-    e_inits, a0 = draw_inits(rng, "resnet", v_star, a_star)
-    cnn_v0 = tl.sample_sphere(rng, n, p)
-    against = float(np.mean(np.sum(a0 * a_star, axis=1) < 0))  # share of trials whose a0 points away from a*
-    requested = [ALIASES.get(m, m) for m in s.method]
-    methods = [name for name in requested if not name.endswith(FLOW)]
-    flows = [flow_cell(s, p, k, name, v_star, a_star, cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, a0,
-                       against) for name in requested if name.endswith(FLOW)]
-    if not methods:
-        return flows
-    m = len(methods)
-    checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind()) and name not in NOISY]
-    own = checked if s.theorem_trajectory == "theorem1" else []
-    states = s.state_factory(rng, v_star, a_star, copies=m + len(own))  # copies share data: no extra draws
-    steps = s.total_steps(k)
-    noisy = [name in NOISY for name in methods]  # perturbed GD: a stream of its own per method, no early stops
-    states[:m] = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name))) if name in NOISY
-                  else state for name, state in zip(methods, states)]
-    v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
-    schedules = [s.schedule_of(METHODS[name][1], a_star) for name in methods]
-    t1 = schedules[0].stage1_iterations
-    points = window_points(t1, steps)
+@dataclass(frozen=True)
+class PkGroup:
+    """Several (p, k) cells run as one batch (`run_pks`); each keeps its own cell (`run_pk`) cache key."""
 
-    share = m / (m + len(own))  # of the cell's progress: the methods' runs, then Theorem 1's own steps
-    # Population runs are deterministic: Theorem 1's own steps continue from the state of the methods' run
-    # at T1 (the same steps up to there), so only [T1, T] is run again. Sample runs start over (the SGD
-    # streams are part of the state).
-    resume = bool(own) and not s.sampled and t1 in points and not any(noisy)
+    tasks: tuple[PkTask, ...]
 
-    def program(rows: list[int], scheds: list[optim.Schedule], reps: list[Any], *, stop: bool, span: tuple[float, float],
-                starts: tuple[np.ndarray, np.ndarray] | None = None, offset: int = 0) -> list[Any]:
-        """The GD runs of the methods `rows` (one run, or one per method with samples): (group, GDResult).
-        `starts`: the (v, a) rows of the methods `rows`, stacked, at iteration `offset` (default: the
-        initial state at 0); the runs go on to T and record the window points from there."""
-        alone = [i for i in range(len(rows)) if s.sampled or noisy[rows[i]]]
-        together = [i for i in range(len(rows)) if i not in alone]
-        groups = ([together] if together else []) + [[i] for i in alone]
-        at = [t - offset for t in points if t >= offset]
+
+class CellPlan:
+    """One (p, k) cell of `run_pks`: shared teachers and a0, all GD methods stacked as rows (methods × trials,
+    each row with its own schedule). With samples or noise a method is a run of its own (tiling the data
+    would multiply memory by the number of methods; perturbed GD has a stream of its own per method and no
+    early stops). Theorem 1's output (1) is checked for the methods inside its hypotheses (all with
+    `theorem_all`): on the run itself, or (`theorem_trajectory` theorem1) on one more run of those methods
+    with their stage-I step sizes kept on all of [T1, T], to T without early stops. Population runs are
+    deterministic: those steps continue from the methods' run at T1 (the same steps up to there), so only
+    [T1, T] is run again; sample and noise runs start over (their streams are part of the state)."""
+
+    def __init__(self, task: PkTask) -> None:
+        s, p, k = self.s, self.p, self.k = task.settings, task.p, task.k
+        rng = cell_rng(s.seed, p, k)
+        n = self.n = s.trials
+        self.v_star, self.a_star = s.draw(rng, n, p, k)
+        e_inits, self.a0 = draw_inits(rng, "resnet", self.v_star, self.a_star)
+        cnn_v0 = tl.sample_sphere(rng, n, p)
+        self.against = float(np.mean(np.sum(self.a0 * self.a_star, axis=1) < 0))  # share of a0 pointing away from a*
+        self.requested = [ALIASES.get(m, m) for m in s.method]
+        methods = self.methods = [name for name in self.requested if not name.endswith(FLOW)]
+        self.flows = [flow_cell(s, p, k, name, self.v_star, self.a_star,
+                                cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, self.a0, self.against)
+                      for name in self.requested if name.endswith(FLOW)]
+        m = len(methods)
+        self.checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind()) and name not in NOISY]
+        self.own = self.checked if s.theorem_trajectory == "theorem1" else []
+        states = s.state_factory(rng, self.v_star, self.a_star, copies=m + len(self.own)) if m else []  # shared data
+        self.steps = steps = s.total_steps(k)
+        self.noisy = [name in NOISY for name in methods]
+        self.states = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name))) if name in NOISY
+                       else state for name, state in zip(methods, states[:m])] + states[m:]
+        self.v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
+        self.schedules = [s.schedule_of(METHODS[name][1], self.a_star) for name in methods]
+        self.t1 = self.schedules[0].stage1_iterations if m else 0
+        self.points = window_points(self.t1, steps)
+        self.resume = bool(self.own) and not s.sampled and self.t1 in self.points and not any(self.noisy)
+        self.main: list[tuple[list[int], optim.GDResult]] = []
+        self.held: list[tuple[list[int], optim.GDResult]] = []
+
+    def rows(self, methods: list[int]) -> np.ndarray:
+        return np.concatenate([np.arange(i * self.n, (i + 1) * self.n) for i in methods])
+
+    def programs(self, methods: list[int], scheds: list[optim.Schedule], reps: list[Any], *, stop: bool,
+                 starts: tuple[np.ndarray, np.ndarray] | None = None, offset: int = 0) -> list[tuple[list[int], optim.Run]]:
+        """The GD runs of `methods` (one run, or one per method with samples or noise): (group, Run).
+        `starts`: the (v, a) rows of `methods`, stacked, at iteration `offset` (default: the initial state at
+        0); the runs go on to T and record the window points from there."""
+        alone = [i for i in range(len(methods)) if self.s.sampled or self.noisy[methods[i]]]
+        groups = ([[i for i in range(len(methods)) if i not in alone]] if len(alone) < len(methods) else []) + [[i] for i in alone]
+        at = [t - offset for t in self.points if t >= offset]
         runs = []
-        for g, group in enumerate(groups):
-            tick = lambda done, total, g=g: cell_progress(  # noqa: E731
-                span[0] + span[1] * (g + done / max(total, 1)) / len(groups))
+        for group in groups:
             if starts is None:
-                v, a = np.concatenate([v0s[rows[i]] for i in group]), np.tile(a0, (len(group), 1))
+                v, a = np.concatenate([self.v0s[methods[i]] for i in group]), np.tile(self.a0, (len(group), 1))
             else:
-                idx = np.concatenate([np.arange(i * n, (i + 1) * n) for i in group])
-                v, a = starts[0][idx], starts[1][idx]
-            gd = optim.run_gd(v, a, np.tile(v_star, (len(group), 1)), np.tile(a_star, (len(group), 1)),
-                              optim.Schedule.stack([scheds[i] for i in group]), steps - offset, s.criteria(),
-                              stop_when_global=stop and not noisy[rows[group[0]]], representation=reps[group[0]], trace_points=at, progress=tick,
-                              snapshot_at=t1 if resume and not offset else None)
-            gd.trace_iterations = [t + offset for t in gd.trace_iterations]
-            runs.append((group, gd))
+                index = self.rows(group)
+                v, a = starts[0][index], starts[1][index]
+            runs.append((group, optim.Run(v, a, np.tile(self.v_star, (len(group), 1)), np.tile(self.a_star, (len(group), 1)),
+                                          optim.Schedule.stack([scheds[i] for i in group]), self.steps - offset, at,
+                                          stop and not self.noisy[methods[group[0]]], reps[group[0]],
+                                          self.t1 if self.resume and not offset else None)))
         return runs
 
-    main = program(list(range(m)), schedules, states[:m], stop=True, span=(0.0, share))
-    outcome, ran = np.empty(m * n, dtype=object), np.empty(m * n, dtype=int)
-    for group, gd in main:  # back in method order (perturbed GD runs apart)
-        rows_of = np.concatenate([np.arange(i * n, (i + 1) * n) for i in group])
-        outcome[rows_of], ran[rows_of] = gd.outcome, gd.iterations
-    # Output (1): per method, the trace it is checked on (a run stops recording once all its trials have
-    # finished, so each run is checked on its own records).
-    if own:
-        starts = offset = None
-        if resume:
-            (_, gd), = main
+    def main_runs(self) -> list[tuple[list[int], optim.Run]]:
+        m = len(self.methods)
+        return self.programs(list(range(m)), self.schedules, self.states[:m], stop=True) if m else []
+
+    def held_runs(self) -> list[tuple[list[int], optim.Run]]:
+        """Theorem 1's own steps for the methods `own` (after `main` has run)."""
+        if not self.own:
+            return []
+        starts, offset = None, 0
+        if self.resume:
+            (_, gd), = self.main
             snap = gd.snapshot if gd.snapshot is not None else (gd.v, gd.a)  # all frozen before T1: as they are
-            rows = np.concatenate([np.arange(i * n, (i + 1) * n) for i in own])
-            starts, offset = (snap[0][rows], snap[1][rows]), t1
-        held_runs = program(own, [schedules[i].held() for i in own], states[m:], stop=False, span=(share, 1 - share),
-                            starts=starts, offset=offset or 0)
-        traced = {own[i]: (gd, row) for group, gd in held_runs for row, i in enumerate(group)}
-    else:
-        traced = {i: (gd, row) for group, gd in main for row, i in enumerate(group) if i in checked}
-    cells = []
-    for i, method in enumerate(methods):
-        rows = slice(i * n, (i + 1) * n)
-        counts = {name: int(np.sum(outcome[rows] == name)) for name in optim.OUTCOMES}
+            index = self.rows(self.own)
+            starts, offset = (snap[0][index], snap[1][index]), self.t1
+        runs = self.programs(self.own, [self.schedules[i].held() for i in self.own], self.states[len(self.methods):],
+                             stop=False, starts=starts, offset=offset)
+        self.offset = offset
+        return runs
+
+    def cells(self) -> list[Cell]:
+        """The cell of every method, in the order asked for (after `main` and `held` have run)."""
+        n, m = self.n, len(self.methods)
+        outcome, ran = np.empty(m * n, dtype=object), np.empty(m * n, dtype=int)
+        for group, gd in self.main:  # back in method order (perturbed GD runs apart)
+            index = self.rows(group)
+            outcome[index], ran[index] = gd.outcome, gd.iterations
+        # Output (1): per method, the trace it is checked on (each run is checked on its own records).
+        if self.own:
+            for _, gd in self.held:
+                gd.trace_iterations = [t + self.offset for t in gd.trace_iterations]
+            traced = {self.own[i]: (gd, row) for group, gd in self.held for row, i in enumerate(group)}
+        else:
+            traced = {i: (gd, row) for group, gd in self.main for row, i in enumerate(group) if i in self.checked}
+        cells = [self.cell(i, outcome[i * n:(i + 1) * n], ran[i * n:(i + 1) * n], traced.get(i)) for i in range(m)]
+        order = {name: i for i, name in enumerate(self.requested)}
+        return sorted(cells + self.flows, key=lambda cell: order[cell.method])
+
+    def cell(self, i: int, outcome: np.ndarray, ran: np.ndarray, traced: tuple[optim.GDResult, int] | None) -> Cell:
+        s, n, method = self.s, self.n, self.methods[i]
+        counts = {name: int(np.sum(outcome == name)) for name in optim.OUTCOMES}
         low, high = wilson_interval(counts["global"], n)
-        phi0 = median_start_angle(v0s[i], v_star)
-        summary = output1_summary(None, outcome[rows])
-        if i in traced:
-            gd, row = traced[i]
+        summary = output1_summary(None, outcome)
+        if traced is not None:
+            gd, row = traced
             size = gd.outcome.size // n
-            r = theorem_report(s, np.tile(a_star, (size, 1)), t1, gd.trace_iterations, gd.trace)
+            r = theorem_report(s, np.tile(self.a_star, (size, 1)), self.t1, gd.trace_iterations, gd.trace)
             if r.held is not None:
                 pick = lambda x: x.reshape(size, n)[row]  # noqa: E731
-                summary = output1_summary(pick(r.held), outcome[rows], pick(r.a_dot_min_rel), pick(r.a_dot_max_rel),
+                summary = output1_summary(pick(r.held), outcome, pick(r.a_dot_min_rel), pick(r.a_dot_max_rel),
                                           pick(r.phi_max))
         summary["output1_outside"] = s.theorem1_outside(*METHODS[method], s.v_kind())
-        cells.append(
-            Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedules[i].stage1_iterations,
-                 float(ran[rows].mean()), phi0, against, summary)
-        )
-    order = {name: i for i, name in enumerate(requested)}
-    return sorted(cells + flows, key=lambda cell: order[cell.method])
+        return Cell(self.p, self.k, method, n, counts, counts["global"] / n, low, high, self.steps,
+                    self.schedules[i].stage1_iterations, float(ran.mean()), median_start_angle(self.v0s[i], self.v_star),
+                    self.against, summary)
+
+
+def _run_programs(plans: list[CellPlan], phase: str, criteria: optim.Criteria, span: tuple[float, float]) -> None:
+    """Every plan's runs of `phase` (main, held) as few batched programs (`optim.run_groups`)."""
+    made = [getattr(plan, f"{phase}_runs")() for plan in plans]
+    flat = [run for runs in made for _, run in runs]
+    tick = lambda done, total: cell_progress(span[0] + span[1] * done / max(total, 1))  # noqa: E731
+    results = iter(optim.run_groups(flat, criteria, progress=tick))
+    for plan, runs in zip(plans, made):
+        setattr(plan, phase, [(group, next(results)) for group, _ in runs])
+
+
+def run_pks(group: PkGroup) -> list[list[Cell]]:
+    """The cells of several (p, k) as one batch: every plane-state run of every cell in one state array and
+    one loop (`optim.run_groups`), then every cell's Theorem-1 run in another, so the per-step overhead is
+    paid once per phase, not once per cell. Each cell's numbers are those of `run_pk` alone, bit for bit."""
+    plans = [CellPlan(task) for task in group.tasks]
+    if not plans:
+        return []
+    s = plans[0].s
+    main = sum(len(p.methods) * p.steps for p in plans)
+    share = main / max(main + sum(len(p.own) * (p.steps - p.t1 * p.resume) for p in plans), 1)
+    _run_programs(plans, "main", s.criteria(), (0.0, share))
+    _run_programs(plans, "held", s.criteria(), (share, 1 - share))
+    return [plan.cells() for plan in plans]
+
+
+def run_pk(task: PkTask) -> list[Cell]:
+    """All methods of one (p, k) (`CellPlan`): the cell function whose cache key each cell keeps."""
+    return run_pks(PkGroup((task,)))[0]
 
 
 def median_start_angle(v0: np.ndarray, v_star: np.ndarray) -> float:
@@ -286,7 +333,8 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
 
 
 def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:
-    """Every cell of the grid, (p, k) cells in worker processes when --jobs > 1. Results do not depend on it.
+    """Every cell of the grid: the (p, k) cells not in `--cache` as one batch (`run_pks`), split into --jobs
+    groups of about equal work when --jobs > 1 (worker processes). Results do not depend on it.
 
     `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
@@ -294,5 +342,5 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     cell_settings = sweep.cell_settings(s)
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
     weights = [s.total_steps(task.k) * max(1, s.per_step()) for task in tasks]
-    per_cell = sweep.run_sweep(s, run_pk, tasks, weights=weights, progress=progress)
+    per_cell = sweep.run_batched(s, run_pk, run_pks, PkGroup, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])

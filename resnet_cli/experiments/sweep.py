@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 from resnet_cli.config import Settings, setting
-from resnet_cli.executor import run_cells
+from resnet_cli.executor import CellCache, cell_key, run_cells
+from resnet_cli.executor.cache import MISSING
 
 #: Settings fields that choose where cells run: not part of a result, nor of a cell's cache key.
 EXECUTION_FIELDS = ("jobs", "dask", "cache")
@@ -50,3 +51,35 @@ def run_sweep(settings: SweepSettings, fn: Callable[[Any], Any], tasks: Sequence
     """`executor.run_cells` with the sweep's --jobs / --dask / --cache."""
     return run_cells(fn, tasks, jobs=workers(settings), dask=settings.dask or None, cache=settings.cache or None,
                      weights=weights, progress=progress)
+
+
+def run_batched(settings: SweepSettings, cell: Callable[[Any], Any], batch: Callable[[Any], list[Any]],
+                group: Callable[[tuple], Any], tasks: Sequence[Any], *, weights: Sequence[float] | None = None,
+                progress: Callable[[float, float], None] | None = None) -> list[Any]:
+    """`run_sweep` for cells that run faster together: the cells not in --cache become at most `workers()`
+    groups of about equal weight (largest first, each to the lightest group), `batch(group(tasks))` runs a
+    group's cells as one program and returns their results in order. Every cell is cached under its own
+    key `cell_key(cell, task)` (as `run_sweep(settings, cell, ...)` would), so a re-run with other --jobs
+    still finds it; `batch` must give each cell exactly what `cell` gives alone."""
+    tasks = list(tasks)
+    w = [1.0] * len(tasks) if weights is None else [float(x) for x in weights]
+    store = CellCache(settings.cache) if settings.cache else None
+    keys = [cell_key(cell, task) for task in tasks] if store else []
+    results = [store.load(key) for key in keys] if store else [MISSING] * len(tasks)
+    todo = sorted((i for i, r in enumerate(results) if r is MISSING), key=lambda i: -w[i])
+    bins: list[list[int]] = [[] for _ in range(min(workers(settings), len(todo)))]
+    for i in todo:
+        min(bins, key=lambda b: sum(w[j] for j in b)).append(i)
+    bins = [sorted(b) for b in bins]
+    cached = sum(w[i] for i, r in enumerate(results) if r is not MISSING)
+    report = None if progress is None else (lambda done, total: progress(cached + done, cached + total))
+    per_group = run_cells(batch, [group(tuple(tasks[i] for i in b)) for b in bins], jobs=workers(settings),
+                          dask=settings.dask or None, weights=[sum(w[i] for i in b) for b in bins], progress=report)
+    for b, values in zip(bins, per_group):
+        for i, value in zip(b, values):
+            results[i] = value
+            if store:
+                store.store(keys[i], value, cell)
+    if progress is not None and not todo:
+        progress(cached, cached)
+    return results

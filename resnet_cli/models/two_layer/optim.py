@@ -30,6 +30,7 @@ Two exact representations of the same iteration (tests check they agree):
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -81,7 +82,7 @@ class Schedule:
     eta_a: np.ndarray
     eta_w: np.ndarray
     eta: np.ndarray
-    stage1_iterations: int
+    stage1_iterations: int | np.ndarray  # T1, or one per trial (`stack` of schedules with different T1)
     hold: np.ndarray | bool = False
 
     def __post_init__(self) -> None:
@@ -94,12 +95,31 @@ class Schedule:
         self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "constant", self.eta, 0.0)).astype(float)
         self.stage2_eta_a = np.where(kinds == "layerwise", 0.0, self.eta).astype(float)
         self._stage2 = (np.where(self.hold, self.eta_a, self.stage2_eta_a), np.where(self.hold, self.stage1_eta_w, self.eta))
+        self._bounds: list[int] | None = None
 
     def at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(η_a, η_w) at iteration t (0-based) for every trial."""
-        if t >= self.stage1_iterations:
+        t1 = self.stage1_iterations
+        if isinstance(t1, (int, np.integer)):
+            if t >= t1:
+                return self._stage2
+            return self.eta_a, self.stage1_eta_w
+        return self._mixed_at(t)
+
+    def _mixed_at(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """`at` with a stage-I length per trial: stage II in the rows with T1 ≤ t. The arrays change only when t
+        passes one of the distinct T1, so they are built once per interval and reused."""
+        if self._bounds is None:
+            self._bounds, self._mixed = np.unique(self.stage1_iterations).tolist(), {}
+        j = bisect.bisect_right(self._bounds, t)  # how many distinct T1 are ≤ t
+        if j == 0:
+            return self.eta_a, self.stage1_eta_w
+        if j == len(self._bounds):
             return self._stage2
-        return self.eta_a, self.stage1_eta_w
+        if j not in self._mixed:
+            late = self.stage1_iterations <= t
+            self._mixed[j] = (np.where(late, self._stage2[0], self.eta_a), np.where(late, self._stage2[1], self.stage1_eta_w))
+        return self._mixed[j]
 
     def held(self) -> "Schedule":
         """The same trials with their stage-I step sizes kept on all of [T1, T] (no switch at T1)."""
@@ -107,18 +127,21 @@ class Schedule:
 
     def take(self, index: np.ndarray) -> "Schedule":
         """The schedule of a subset of trials."""
-        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index], self.stage1_iterations,
-                        self.hold[index])
+        t1 = self.stage1_iterations
+        return Schedule(self.kinds[index], self.eta_a[index], self.eta_w[index], self.eta[index],
+                        t1 if isinstance(t1, (int, np.integer)) else t1[index], self.hold[index])
 
     @staticmethod
     def stack(schedules: "list[Schedule]") -> "Schedule":
-        """One schedule for the concatenated trials of several (same T1)."""
-        if len({s.stage1_iterations for s in schedules}) != 1:
-            raise ValueError("stacked schedules must share the stage-I length")
+        """One schedule for the concatenated trials of several; T1 stays one number when they share it, else
+        it becomes one per trial (the rows switch to stage II each at its own T1)."""
+        lengths = [s.stage1_iterations for s in schedules]
+        same = all(isinstance(t, (int, np.integer)) for t in lengths) and len(set(lengths)) == 1
+        t1 = lengths[0] if same else np.concatenate([np.broadcast_to(t, s.eta_a.shape) for t, s in zip(lengths, schedules)])
         return Schedule(
             np.concatenate([s.kinds for s in schedules]),
             *(np.concatenate([getattr(s, name) for s in schedules]) for name in ("eta_a", "eta_w", "eta")),
-            schedules[0].stage1_iterations,
+            t1,
             np.concatenate([s.hold for s in schedules]),
         )
 
@@ -244,6 +267,30 @@ class VectorState:
     def _perturb_a(self, a_new: np.ndarray, eta_a: np.ndarray) -> None:
         """Hook on the new a = a − η_a ∇_a L (k × trials): nothing here (noise.py subtracts η_a ξ_a)."""
 
+    def fuse_key(self) -> tuple[str, int, int]:
+        """States with equal keys can be stacked by `concat`: vector states of one (p, k)."""
+        return ("vector", self._v.shape[0], self._s.shape[1])
+
+    @staticmethod
+    def concat(states: "list[VectorState]") -> "VectorState":
+        """The trials of several states of one (p, k) as one (`split` writes the current rows back)."""
+        whole = object.__new__(VectorState)
+        whole._v, whole._y = (np.concatenate([getattr(s, name) for s in states], axis=1) for name in ("_v", "_y"))
+        whole.v_star, whole.a_star = (np.concatenate([getattr(s, name) for s in states]) for name in ("v_star", "a_star"))
+        whole._set_stack(np.concatenate([s._s for s in states], axis=2))
+        whole._zeroed = np.concatenate([s._zeroed for s in states])
+        whole._pending, whole.parts = bool(whole._zeroed.any()), states
+        return whole
+
+    def split(self) -> "list[VectorState]":
+        """The parts of a `concat` state, holding the current rows."""
+        start = 0
+        for part in self.parts:
+            rows = np.arange(start, start + part._v.shape[1])
+            part.put(slice(None), self.take(rows))
+            start += rows.size
+        return self.parts
+
     def take(self, index: np.ndarray) -> "VectorState":
         part = object.__new__(type(self))  # no renormalization: the rows continue bit for bit
         part._v, part._y = np.ascontiguousarray(self._v[:, index]), np.ascontiguousarray(self._y[:, index])
@@ -319,11 +366,46 @@ class PlaneState:
             theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
         self.theta = theta
 
-    def take(self, index: np.ndarray) -> "PlaneState":
+    # Per-trial arrays: components as rows (3 × trials), trials first, and those sized by p or k (v*, a*, the
+    # normal n and the basis B), which only `vectors` reads.
+    _COLUMNS, _ROWS, _SIZED = ("coef", "q", "o"), ("theta", "gram", "ones_b", "astar_b", "sum_star", "norm2_star"), \
+        ("normal", "basis", "v_star", "a_star")
+
+    def take(self, index: np.ndarray | slice) -> "PlaneState":
         part = object.__new__(PlaneState)
-        for name, value in vars(self).items():
-            setattr(part, name, value[:, index] if name in ("coef", "q", "o") else value[index])
+        for name in self._COLUMNS:
+            setattr(part, name, getattr(self, name)[:, index])
+        for name in self._ROWS + self._SIZED:
+            value = getattr(self, name)
+            setattr(part, name, None if value is None else value[index])
         return part
+
+    def fuse_key(self) -> str:
+        """States with equal keys can be stacked by `concat`: every plane state (a step is O(1) whatever p, k)."""
+        return "plane"
+
+    @staticmethod
+    def concat(states: "list[PlaneState]") -> "PlaneState":
+        """The trials of several states (any p and k) as one: the arrays a step and the statistics read,
+        stacked; the vectors stay with the parts (`split` writes the stacked θ, c back into them)."""
+        whole = object.__new__(PlaneState)
+        for name in PlaneState._COLUMNS:
+            setattr(whole, name, np.concatenate([getattr(s, name) for s in states], axis=1))
+        for name in PlaneState._ROWS:
+            setattr(whole, name, np.concatenate([getattr(s, name) for s in states]))
+        for name in PlaneState._SIZED:
+            setattr(whole, name, None)
+        whole.parts = states
+        return whole
+
+    def split(self) -> "list[PlaneState]":
+        """The parts of a `concat` state, holding the current θ and c of their trials."""
+        start = 0
+        for part in self.parts:
+            rows = slice(start, start + part.theta.size)
+            part.theta, part.coef = self.theta[rows].copy(), self.coef[:, rows].copy()
+            start = rows.stop
+        return self.parts
 
     def put(self, index: np.ndarray, part: "PlaneState") -> None:
         self.theta[index], self.coef[:, index] = part.theta, part.coef
@@ -416,6 +498,30 @@ class Batch:
             self.state.put(self.active, self.work)
 
 
+@dataclass
+class Run:
+    """One batched GD run for `run_groups`: the arguments of `run_gd` that belong to a run (docs there)."""
+
+    v0: np.ndarray
+    a0: np.ndarray
+    v_star: np.ndarray
+    a_star: np.ndarray
+    schedule: Schedule
+    iterations: int
+    trace_points: Sequence[int] = ()
+    stop_when_global: bool = False
+    representation: str | Callable[..., Any] = "plane"
+    snapshot_at: int | None = None
+
+    def fuse_key(self) -> Any:
+        """Runs with equal keys share one state array: plane runs all; vector runs of one (p, k); others alone."""
+        if self.representation == "plane":
+            return "plane"
+        if self.representation == "vector":
+            return ("vector", self.v0.shape[1], self.a0.shape[1])
+        return id(self)
+
+
 def run_gd(
     v0: np.ndarray,
     a0: np.ndarray,
@@ -443,54 +549,140 @@ def run_gd(
     run checks exactly where it would without it): (v, a) of every trial there, in `GDResult.snapshot`
     (a trial frozen earlier gives its frozen state).
     """
-    if snapshot_at is not None and snapshot_at not in set(int(t) for t in trace_points):
-        raise ValueError("snapshot_at must be one of the trace points")
-    make_state = STATES[representation] if isinstance(representation, str) else representation
-    state = make_state(v0, a0, v_star, a_star)
-    n = v0.shape[0]
-    batch = Batch(state, state, schedule, np.arange(n), np.full(n, iterations, dtype=int), np.ones(n, dtype=bool))
-    trace_iterations: list[int] = []
-    trace: dict[str, list[np.ndarray]] = {}
-    snapshot: list[tuple[np.ndarray, np.ndarray]] = []
-    wanted = set(int(t) for t in trace_points)
+    run = Run(v0, a0, v_star, a_star, schedule, iterations, trace_points, stop_when_global, representation, snapshot_at)
+    return run_groups([run], criteria, check_every=check_every, progress=progress)[0]
 
-    def record(t: int) -> None:
-        trace_iterations.append(t)
-        for key, value in state.statistics().items():
+
+def run_groups(runs: Sequence[Run], criteria: Criteria, *, check_every: int = 100,
+               progress: Callable[[int, int], None] | None = None) -> list[GDResult]:
+    """Several `run_gd` runs (e.g. the cells of a sweep) as few programs: runs whose states stack (`Run.fuse_key`)
+    are one state array and one loop, so the per-step call overhead is paid once for all of them. Each run
+    keeps its own schedule (its own T1), length, trace points, early stops and snapshot, and every row is
+    checked, frozen and recorded exactly when it would be in its own `run_gd`: the results equal those of
+    separate runs bit for bit. `progress(done, total)` counts iterations over the programs."""
+    for run in runs:
+        if run.snapshot_at is not None and run.snapshot_at not in set(int(t) for t in run.trace_points):
+            raise ValueError("snapshot_at must be one of the trace points")
+    sets: dict[Any, list[int]] = {}
+    for i, run in enumerate(runs):
+        sets.setdefault(run.fuse_key(), []).append(i)
+    lengths = [max(runs[i].iterations for i in members) for members in sets.values()]
+    results: list[Any] = [None] * len(runs)
+    for j, members in enumerate(sets.values()):
+        before = sum(lengths[:j])
+        tick = None if progress is None else (lambda done, total, b=before: progress(b + done, sum(lengths)))
+        for i, result in zip(members, _run_fused([runs[i] for i in members], criteria, check_every, tick)):
+            results[i] = result
+    return results
+
+
+def _make_state(run: Run) -> Any:
+    make = STATES[run.representation] if isinstance(run.representation, str) else run.representation
+    return make(run.v0, run.a0, run.v_star, run.a_star)
+
+
+class _Fused:
+    """The bookkeeping of `_run_fused`: which run each row belongs to, when each run checks, its records."""
+
+    def __init__(self, runs: Sequence[Run], check_every: int) -> None:
+        self.runs, self.check_every = runs, check_every
+        self.sizes = [run.v0.shape[0] for run in runs]
+        self.starts = np.cumsum([0, *self.sizes])
+        self.group = np.repeat(np.arange(len(runs)), self.sizes)
+        self.ends = np.array([run.iterations for run in runs], dtype=int)
+        self.wanted = [set(int(t) for t in run.trace_points) for run in runs]
+        self.stops = np.array([run.stop_when_global for run in runs], dtype=bool)
+        self.alive = np.ones(len(runs), dtype=bool)  # a run is over once all its rows are frozen or at its end
+        self.special: dict[int, list[int]] = {}  # iteration -> runs that check there besides the periodic checks
+        for g, run in enumerate(runs):
+            for t in sorted(self.wanted[g] | {run.iterations}):
+                if 0 < t <= run.iterations:
+                    self.special.setdefault(t, []).append(g)
+        self.traces: list[tuple[list[int], dict[str, list[np.ndarray]]]] = [([], {}) for _ in runs]
+        self.snapshots: list[Any] = [None] * len(runs)
+
+    def every(self) -> int:
+        return 1 if any(t % self.check_every for t in self.special) else self.check_every
+
+    def due(self, done: int) -> np.ndarray:
+        """Per run: does it check after iteration `done`."""
+        due = np.zeros(len(self.runs), dtype=bool)
+        if done % self.check_every == 0:
+            due |= done <= self.ends
+        due[self.special.get(done, [])] = True
+        return due & self.alive
+
+    def record(self, g: int, state: Any, done: int) -> None:
+        rows = slice(self.starts[g], self.starts[g + 1])
+        stats = state.statistics() if len(self.runs) == 1 else state.take(rows).statistics()
+        iterations, trace = self.traces[g]
+        iterations.append(done)
+        for key, value in stats.items():
             trace.setdefault(key, []).append(value)
 
+
+def _parts(state: Any, count: int) -> list[Any]:
+    return [state] if count == 1 else state.split()
+
+
+def _run_fused(runs: Sequence[Run], criteria: Criteria, check_every: int,
+               progress: Callable[[int, int], None] | None) -> list[GDResult]:
+    """`run_groups` for runs that share one state array (rows in run order)."""
+    f = _Fused(runs, check_every)
+    states = [_make_state(run) for run in runs]
+    state = states[0] if len(runs) == 1 else type(states[0]).concat(states)
+    n, total = int(f.starts[-1]), int(f.ends.max(initial=0))
+    batch = Batch(state, state, Schedule.stack([run.schedule for run in runs]) if len(runs) > 1 else runs[0].schedule,
+                  np.arange(n), np.repeat(f.ends, f.sizes), np.ones(n, dtype=bool))
+    schedule = batch.sched
+
     def check(b: Batch, done: int) -> object:
-        tracing = done in wanted
-        if not (done % check_every == 0 or done == iterations or tracing):
+        if done % check_every and done not in f.special:
             return None
+        due = f.due(done)
+        if not due.any():
+            return None
+        rows_due = due[f.group[b.active]]
         ok = b.work.finite()
-        keep = ok.copy()
-        if stop_when_global:
+        keep = ok | ~rows_due
+        if (due & f.stops).any():
             stats = b.work.statistics()
-            keep &= ~((stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol))
+            hit = (stats["phi"] < criteria.phi_tol) & (stats["a_err_rel"] <= criteria.a_tol)
+            keep &= ~(hit & (due & f.stops)[f.group[b.active]])
         b.sync()
-        b.finite[b.active[~ok]] = False
+        b.finite[b.active[~ok & rows_due]] = False
         b.ran[b.active[~keep]] = done
+        keep &= ~(due & (f.ends == done))[f.group[b.active]]  # runs at their last iteration: their rows stop
         if not keep.all():
             b.active = b.active[keep]
             b.work, b.sched = state.take(b.active), schedule.take(b.active)
-        if tracing:
-            record(done)
-        if done == snapshot_at:
-            snapshot.append(state.vectors())
+        snapping = [g for g in np.flatnonzero(due) if runs[g].snapshot_at == done]
+        parts = _parts(state, len(runs)) if snapping else []
+        for g in np.flatnonzero(due):
+            if done in f.wanted[g]:
+                f.record(g, state, done)
+            if g in snapping:
+                f.snapshots[g] = parts[g].vectors()
+        f.alive &= ~(f.ends == done) & (np.bincount(f.group[b.active], minlength=len(runs)) > 0)
         if progress is not None:
-            progress(done, iterations)
-        return STOP if b.active.size == 0 else None
+            progress(done, total)
+        return STOP if not f.alive.any() else None
 
-    if 0 in wanted:
-        record(0)
-    if snapshot_at == 0:
-        snapshot.append(state.vectors())
-    every = 1 if any(t % check_every for t in wanted) else check_every
-    batch, _ = descend(Batch.step, batch, iterations, callback=check, every=every)
+    for g, run in enumerate(runs):
+        if 0 in f.wanted[g]:
+            f.record(g, state, 0)
+        if run.snapshot_at == 0:
+            f.snapshots[g] = _parts(state, len(runs))[g].vectors()
+    batch, _ = descend(Batch.step, batch, total, callback=check, every=f.every())
     batch.sync()
     final = state.statistics()
     finite = batch.finite & np.isfinite(final["loss"])
     outcome = criteria.classify(final["phi"], final["a_err_rel"], finite)
-    v, a = state.vectors()
-    return GDResult(v, a, outcome, final, batch.ran, trace_iterations, trace, snapshot[0] if snapshot else None)
+    results = []
+    for g, part in enumerate(_parts(state, len(runs))):
+        rows = slice(f.starts[g], f.starts[g + 1])
+        v, a = part.vectors()
+        iterations, trace = f.traces[g]
+        results.append(GDResult(v, a, outcome[rows], {key: value[rows] for key, value in final.items()}, batch.ran[rows],
+                                iterations, trace, f.snapshots[g]))
+    return results
