@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resnet_cli.experiments import success_rate as sr
+from resnet_cli.experiments import success_rate as sr, sweep
 from resnet_cli.experiments import two_layer as exp
 from resnet_cli.models.two_layer import optim
 
@@ -65,7 +65,7 @@ def test_schedule_with_a_stage_one_length_per_trial():
 def test_cells_in_one_batch_equal_cells_alone():
     s = sr.SuccessSettings(p=[5], k=[2, 4], trials=12, stage2_steps=300, method=["cnn-large-w", "resnet-ssw"], seed=3)
     s.check()
-    tasks = [sr.PkTask(s.cell_settings(), 5, k) for k in s.k]
+    tasks = [sr.PkTask(sweep.cell_settings(s), 5, k) for k in s.k]
     together = sr.run_pks(sr.PkGroup(tuple(tasks)))
     for task, cells in zip(tasks, together):
         assert [c.to_dict() for c in cells] == [c.to_dict() for c in sr.run_pk(task)]
