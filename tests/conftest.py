@@ -1,5 +1,6 @@
-"""Shared fixtures of the test suite, organised by layer: tests/models (engines against oracles),
-tests/experiments (runs, seeds, batching), tests/cli (commands, flags, outputs, errors), tests/infra.
+"""Shared fixtures of the test suite, organised by layer: tests/basic (data, spectra, eigensolvers),
+tests/models (engines against oracles), tests/experiments (runs, seeds, batching), tests/plots (figures),
+tests/cli (commands, flags, outputs, errors), tests/infra (spine, executor, outputs, layout rules).
 
 `cli(*args)` runs `resnet-cli ARGS` in this process and returns (code, stdout, stderr);
 `one_line_error(result)` asserts the shape of every user error: exit 2, one stderr line, no traceback.
