@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -17,8 +17,6 @@ from resnet_cli.models.two_layer import noise as nz
 from resnet_cli.models.two_layer.methods import NOISY
 from resnet_cli.rng import cell_rng
 
-#: σ0 of the *-noise methods of success-rate when --noise is not given (in units of ‖a*‖²: docs/train.md).
-DEFAULT_SIZE = 1.0
 #: The last key of the noise stream's generator (any fixed non-negative integer; it only has to differ from
 #: the keys of the run's other streams).
 NOISE_KEY = 7
@@ -26,7 +24,7 @@ NOISE_KEY = 7
 
 @dataclass(frozen=True)
 class NoiseSettings(Settings):
-    """Perturbed GD: σ0 (`noise`, None = off in train two-layer and DEFAULT_SIZE for success-rate's *-noise
+    """Perturbed GD: σ0 (`noise`, None = off in train two-layer and noise.DEFAULT_SIZE for success-rate's *-noise
     methods), the annealing of σ_t on the clock t/T (`noise_anneal`, `noise_rate`) and the layers perturbed
     (`noise_on`); models/two_layer/noise.py has the formulas."""
 
@@ -58,12 +56,36 @@ def noisy(settings: NoiseSettings) -> bool:
 
 
 def noise_law(settings: NoiseSettings, steps: int) -> nz.Noise:
-    """The noise of a run of `steps` steps (σ0 = DEFAULT_SIZE when --noise is not given)."""
+    """The noise of a run of `steps` steps (σ0 = noise.DEFAULT_SIZE when --noise is not given)."""
     s = settings
-    size = DEFAULT_SIZE if s.noise is None else s.noise
+    size = nz.DEFAULT_SIZE if s.noise is None else s.noise
     return nz.Noise(size, s.noise_anneal, s.noise_rate, s.noise_on, max(steps, 1))
 
 
 def noise_rng(seed: int, *keys: int) -> np.random.Generator:
     """The generator of a run's noise: `cell_rng(seed, *keys, NOISE_KEY)`."""
     return cell_rng(seed, *keys, NOISE_KEY)
+
+
+def spurious_starts(settings: NoiseSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "constant",
+                    ) -> list[dict[str, Any]]:
+    """"From any initialization": the CNN student started at angle φ0 from v* (π: the spurious point (−v*, ā)
+    itself) with a0 = ā, trained by the *-large-w schedule of `settings` (a `StepSettings`, `TeacherSettings`,
+    `OutcomeSettings` too) as plain GD (law None) or perturbed GD with each law; `settings.trials` teachers from
+    `cell_rng(seed, p, k)` (sphere law unless --teacher-v says otherwise), the noise of law j from
+    `noise_rng(seed, p, k, j)`. One row per (φ0, law): the counts of each outcome."""
+    from resnet_cli.models.two_layer import optim
+
+    s: Any = settings
+    rng = cell_rng(s.seed, p, k)
+    v_star, a_star = s.draw(rng, s.trials, p, k, "cnn")
+    steps, schedule = s.total_steps(k), s.schedule_of(kind, a_star)
+    rows = []
+    for phi0 in angles:
+        v0, a0 = nz.spurious_start(v_star, a_star, phi0)
+        for j, law in enumerate(laws):
+            rep = "plane" if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j))
+            gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(), representation=rep)
+            rows.append({"phi0": phi0, "law": None if law is None else vars(law) | {}, "steps": steps,
+                         **{name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}})
+    return rows

@@ -17,6 +17,7 @@ from rich import box
 from rich.table import Table
 
 from resnet_cli.models.two_layer.methods import FLOW
+from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
 from resnet_cli.render.common import WIDTH, console, fmt, prose
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
@@ -30,14 +31,14 @@ METHOD_NOTES = {
     "resnet-ssw": "w0 = 0, step-size warm-up",
     "resnet-layerwise": "w0 = 0; a alone in stage I, w alone (a fixed) in stage II",
     "resnet-a-first": "w0 = 0; a alone in stage I, both layers in stage II",
-    "cnn-noise": "no shortcut, random v0; as large-w, annealed noise on the gradient",
-    "resnet-noise": "w0 = 0; as large-w, annealed noise on the gradient",
+    "cnn-noise": "no shortcut, random v0; as large-both, annealed gradient noise",
+    "resnet-noise": "w0 = 0; as large-both, annealed gradient noise",
 }
 # One phrase per part of a method name, for the one-line legend of the headline.
 STUDENT_NOTES = {"cnn": "no shortcut", "resnet": "shortcut (w0 = 0)"}
 SCHEDULE_NOTES = {"large-w": "no warm-up", "large-both": "no warm-up, large step on a too",
                   "ssw": "step-size warm-up", "layerwise": "a, then w alone", "a-first": "a, then both",
-                  "noise": "no warm-up, annealed gradient noise"}
+                  "noise": "as large-both, annealed gradient noise"}
 HEADLINE_LINES = 30  # the default output of a command fits this many lines at 80 columns
 NOISE = 1e-12  # losses and gradient norms below this are rounding, not a value
 EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscape's verdict rule)
@@ -106,7 +107,7 @@ def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
     """One line on perturbed GD's noise law (models/two_layer/noise.py), when the run has it."""
     if not (cfg.get("noise") or any(m.endswith("-noise") for m in methods or [])):
         return
-    size = 1.0 if cfg.get("noise") is None else cfg["noise"]  # experiments/noise.py DEFAULT_SIZE
+    size = DEFAULT_SIZE if cfg.get("noise") is None else cfg["noise"]
     law = {"none": "constant", "exponential": f"σ0·exp(−{fmt(cfg['noise_rate'])} t/T)",
            "polynomial": f"σ0/(1 + {fmt(cfg['noise_rate'])} t/T)"}[cfg["noise_anneal"]]
     layers = {"w": "w", "a": "a", "both": "w and a"}[cfg["noise_on"]]

@@ -5,7 +5,7 @@ Without warm-up there are two readings of "no SSW" (docs/success-rate.md), both 
   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
                 `constant`; what the development snapshots before 0.1.0 called "cnn" and "resnet");
   *-large-both: the large step η on both layers from step 0 (schedule `large-both`).
-*-noise: the *-large-w schedule as perturbed GD, Gaussian noise on the gradient annealed to 0 (Zhou et al. 2019).
+*-noise: the *-large-both schedule as perturbed GD, Gaussian noise on the gradient annealed to 0 (Zhou et al. 2019).
 resnet-layerwise is a reviewer's schedule (NeurIPS 2019 reviews, point 3): a alone in stage I, then w alone
 with a fixed; resnet-a-first lets a move in stage II too (what those snapshots called resnet-layerwise).
 """
@@ -23,10 +23,10 @@ METHODS: dict[str, tuple[str, str]] = {
     "resnet-ssw": ("resnet", "ssw"),
     "resnet-layerwise": ("resnet", "layerwise"),
     "resnet-a-first": ("resnet", "a-first"),
-    "cnn-noise": ("cnn", "constant"),
-    "resnet-noise": ("resnet", "constant"),
+    "cnn-noise": ("cnn", "large-both"),
+    "resnet-noise": ("resnet", "large-both"),
 }
-#: Perturbed GD with annealed noise (Zhou et al. 2019; models/two_layer/noise.py): the *-large-w schedule with
+#: Perturbed GD with annealed noise (Zhou et al. 2019; models/two_layer/noise.py): the *-large-both schedule with
 #: Gaussian noise on the gradient (--noise, --noise-anneal, --noise-rate, --noise-on). No gradient flow.
 NOISY = ("cnn-noise", "resnet-noise")
 #: "<method>-flow": the gradient flow of the method's schedule (resnet_cli/experiments/flow.py), on the same
