@@ -386,13 +386,21 @@ def exact_sizes(cfg: HessianSettings) -> list[int]:
     return [cfg.depth * d * d]
 
 
-
 @dataclass
-class HessianResult:
+class ProblemResult:
+    """What a result of the Li et al. (2017) experiments starts with: its settings, the network and the data
+    (`Problem.network_info()`, `Problem.data_info()`)."""
+
     __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
-    settings: HessianSettings
+    settings: Any
     network: dict[str, Any]
     data: dict[str, Any]
+
+
+@dataclass(repr=False)
+class HessianResult(ProblemResult):
+    """`hessian`'s result: the statistics over trials (`summary`), each trial's, Theorem 1 and the spectra."""
+
     summary: dict[str, Any]
     trials: list[dict[str, Any]]
     theory: dict[str, Any] | None

@@ -20,6 +20,7 @@ from resnet_cli import budget
 from resnet_cli.config import setting
 from resnet_cli.experiments.hessian import (
     NetworkSettings,
+    ProblemResult,
     Progress,
     SpectrumSettings,
     _no_progress,
@@ -31,7 +32,6 @@ from resnet_cli.experiments.hessian import (
     stats_dict,
 )
 from resnet_cli.models import shortcut as sc
-from resnet_cli.experiments.summary import short_repr
 
 TRACE_ROWS = 20  # about this many trace rows when --trace-every is not given
 
@@ -62,12 +62,11 @@ def cost(cfg: TrainShortcutSettings) -> budget.Cost:
     return budget.Cost(cost.nbytes + 8.0 * 4 * cfg.steps, cost.seconds, cost.flags)  # + the trace
 
 
-@dataclass
-class TrainResult:
-    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
-    settings: TrainShortcutSettings
-    network: dict[str, Any]
-    data: dict[str, Any]
+@dataclass(repr=False)
+class TrainResult(ProblemResult):
+    """`train shortcut`'s result: the loss, gap and gradient-norm curves, the trace rows, the Hessians and
+    the weight norms along training."""
+
     l_min: float
     losses: np.ndarray
     gaps: np.ndarray

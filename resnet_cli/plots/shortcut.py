@@ -76,21 +76,16 @@ def train(p: dict[str, Any], path: str) -> None:
         slq = any(h.get("approximate") for h in hess)
         x = np.array([h["loss_gap" if linear else "loss"] for h in hess], dtype=float)
         x = np.log10(np.where(x > 0, x, np.nan))
-        ax = axes[0, 1]
-        _trace_points(ax, x, hess, "abs_max", "|λ|max", "o", slq, log=True)
-        _trace_points(ax, x, hess, "abs_p10", "|λ|p10", "s", slq, log=True)
-        ax.xaxis.set_major_locator(MaxNLocator(5))
-        ax.set_xlabel(f"lg({label})")
-        ax.set_ylabel("lg |λ|")
-        ax.legend(fontsize=8)
-        ax.set_title("Fig. 6 of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
-        ax = axes[0, 2]
-        _trace_points(ax, x, hess, "index", "index", "o", slq, log=False)
-        ax.xaxis.set_major_locator(MaxNLocator(5))
-        ax.set_xlabel(f"lg({label})")
-        ax.set_ylabel("index (share of λ < 0)")
-        ax.legend(fontsize=8)
-        ax.set_title("Fig. 8 of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
+        for ax, figure, ylabel, series, log in (
+                (axes[0, 1], "6", "lg |λ|", (("abs_max", "|λ|max", "o"), ("abs_p10", "|λ|p10", "s")), True),
+                (axes[0, 2], "8", "index (share of λ < 0)", (("index", "index", "o"),), False)):
+            for key, name, marker in series:
+                _trace_points(ax, x, hess, key, name, marker, slq, log=log)
+            ax.xaxis.set_major_locator(MaxNLocator(5))
+            ax.set_xlabel(f"lg({label})")
+            ax.set_ylabel(ylabel)
+            ax.legend(fontsize=8)
+            ax.set_title(f"Fig. {figure} of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
     fig.suptitle(net["description"], fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
