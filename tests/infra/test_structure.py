@@ -250,3 +250,12 @@ def test_every_command_settings_has_its_experiment():
 
     commands = {cls for cls in _settings_classes() if cls.COMMAND and not cls.__name__.startswith("Demo")}
     assert commands <= set(api.EXPERIMENTS), sorted(c.__name__ for c in commands - set(api.EXPERIMENTS))
+
+
+def test_every_module_is_named_in_the_architecture_page():
+    """docs/architecture.md names every module (its file name) and every package (`name/`)."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [_relative(p) for p in _modules(".")
+               if (p.name != "__init__.py" and p.name not in text)
+               or (p.name == "__init__.py" and p.parent != PACKAGE and f"{p.parent.name}/" not in text)]
+    assert not missing, f"name these in docs/architecture.md: {missing}"
