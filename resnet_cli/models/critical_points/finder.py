@@ -124,25 +124,42 @@ def _join_nearest(run: _Run, b: int) -> None:
         _set_entries(run, b, run.entries[b] + added, slopes, zc)
 
 
-def _jacobian(problem: Problem, theta: Array, pt: _Point, E: list[Entry], s: Array) -> Array:
-    """J (P + n, P + n) of F(θ, s) at one start; ∂∇R_D/∂s_e by a central difference with step ½, exact
-    because ∇R_D is quadratic in s_e."""
-    P, n = theta.size, len(E)
+def _slope_columns(problem: Problem, theta: Array, points: list[_Point], entries: list[list[Entry]],
+                   slopes: list[Array]) -> list[Array]:
+    """∂∇R_D/∂s_e (P, n_b) of every start (θ (B, P)) by a central difference with step ½, exact because ∇R_D
+    is quadratic in s_e: the 2·Σn_b gradients of all starts in one `pattern_gradient` call."""
+    rows, layers = [], [[] for _ in range(len(points[0].z))] if points else []
+    for b, (pt, E, s) in enumerate(zip(points, entries, slopes)):
+        n = len(E)
+        if not n:
+            continue
+        base = pattern_with(pt.z, E, s)
+        stack = [np.repeat(d[None], 2 * n, axis=0) for d in base]
+        for e, (layer, j, i) in enumerate(E):
+            stack[layer][2 * e, j, i], stack[layer][2 * e + 1, j, i] = s[e] + 0.5, s[e] - 0.5
+        for layer, d in enumerate(stack):
+            layers[layer].append(d)
+        rows.append(np.repeat(theta[b][None], 2 * n, axis=0))
+    if not rows:
+        return [np.zeros((theta.shape[1], 0)) for _ in points]
+    gg = pattern_gradient(problem, np.concatenate(rows), [np.concatenate(d) for d in layers]).grad
+    cols, pos = [], 0
+    for E in entries:
+        n = len(E)
+        cols.append((gg[pos : pos + 2 * n : 2] - gg[pos + 1 : pos + 2 * n : 2]).T)  # (g(s+½) − g(s−½)) / 1
+        pos += 2 * n
+    return cols
+
+
+def _jacobian(pt: _Point, E: list[Entry], slope_columns: Array) -> Array:
+    """J (P + n, P + n) of F(θ, s) at one start: [[∇²R_D, ∂_s∇R_D], [∂z_E/∂θ, 0]]."""
+    P, n = pt.H.shape[0], len(E)
     J = np.zeros((P + n, P + n))
     J[:P, :P] = pt.H
-    if n:
-        Dp = []
-        for e in range(n):
-            for sign in (+0.5, -0.5):
-                se = s.copy()
-                se[e] += sign
-                Dp.append(pattern_with(pt.z, E, se))
-        Dstk = [np.stack([d[layer] for d in Dp]) for layer in range(len(pt.z))]
-        gg = pattern_gradient(problem, np.repeat(theta[None], 2 * n, axis=0), Dstk).grad
-        J[:P, P:] = (gg[0::2] - gg[1::2]).T  # (g(s+½) − g(s−½)) / 1
-        for e, (layer, j, i) in enumerate(E):
-            row = pt.dz[layer][j, i]
-            J[P + e, : row.size] = row
+    J[:P, P:] = slope_columns
+    for e, (layer, j, i) in enumerate(E):
+        row = pt.dz[layer][j, i]
+        J[P + e, : row.size] = row
     return J
 
 
@@ -210,7 +227,10 @@ def _iterate(run: _Run, it: int) -> _Run:
     trials, trial_slopes, preds = [], [], []
     for b in idx:
         _join_nearest(run, b)
-        J = _jacobian(run.problem, run.theta[b], run.cur[b], run.entries[b], run.slopes[b])
+    cols = _slope_columns(run.problem, run.theta[idx], [run.cur[b] for b in idx], [run.entries[b] for b in idx],
+                          [run.slopes[b] for b in idx])
+    for pos, b in enumerate(idx):
+        J = _jacobian(run.cur[b], run.entries[b], cols[pos])
         step, new_s, pred = _lm_step(J, run.F[b], run.lam[b], run.slopes[b], P)
         trials.append(run.theta[b] + step), trial_slopes.append(new_s), preds.append(pred)
     trial = np.stack(trials)
