@@ -162,7 +162,7 @@ def run(quick: bool = False) -> dict:
     start = time.perf_counter()
     ours = [sc.gradient_descent(net, W0, lrs[:, None], steps, moments=moments) for net, W0 in cells]
     ours_seconds = time.perf_counter() - start
-    rows = [{"engine": f"ours: shortcut.gradient_descent (numpy), cell by cell, 1 thread", "steps": steps,
+    rows = [{"engine": "ours: shortcut.gradient_descent (numpy), cell by cell, 1 thread", "steps": steps,
              "seconds": f"{ours_seconds:.2f}", "ms per step of the grid": f"{1e3 * ours_seconds / steps:.1f}"}]
     notes = [f"the grid ({grid}): {layers} layers, {members:,} members, {layers * members // len(cells):,} "
              "d×d weight matrices per member-layer sweep on average; d = 10, 1797 samples (digits)"]

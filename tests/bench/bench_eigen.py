@@ -25,6 +25,7 @@ from resnet_cli.data import load_digits
 from resnet_cli.models import shortcut as sc
 
 SOLVERS = ("numpy", "ev", "evd", "evr", "evx")
+DENSE = int(os.environ.get("BENCH_EIGEN_DENSE", "3200"))  # the dense 'before' of the structure table up to this size
 
 
 def _timed(fn):
@@ -90,7 +91,7 @@ def inertia_rows(sizes, moments, reps) -> list[dict]:
             c, _, lam = _timed(lambda: eigen.eigvalsh(A, "auto", overwrite=True))
             t_eig.append(c)
             eps = 1e-9 * float(np.abs(lam).max())
-            c, _, count = _timed(lambda: eigen.count_below(H, -eps)[0])
+            c, _, count = _timed(lambda H=H, eps=eps: eigen.count_below(H, -eps)[0])
             t_inertia.append(c)
         a, b = statistics.median(t_inertia), statistics.median(t_eig)
         rows.append({"n": n, "inertia: one count, CPU s": f"{a:.3f}",
@@ -108,13 +109,13 @@ def structure_rows(depths, moments, reps) -> list[dict]:
         W = np.zeros(net.weight_shape)
         before, after = [], []
         dev = None
-        for _ in range(reps if net.n_params <= 6400 else 1):
-            if net.n_params <= 6400:
+        for _ in range(reps if net.n_params <= DENSE else 1):
+            if net.n_params <= DENSE:
                 c, _, lam_dense = _timed(lambda: np.linalg.eigvalsh(sc.hessian(net, W, moments=moments)))
                 before.append(c)
             c, _, lam = _timed(lambda: sc.hessian_blocks(net, W, moments).eigenvalues())
             after.append(c)
-            if net.n_params <= 6400:
+            if net.n_params <= DENSE:
                 dev = float(np.abs(lam - lam_dense).max() / np.abs(lam_dense).max())
         b = statistics.median(before) if before else None
         a = statistics.median(after)
@@ -129,10 +130,13 @@ def run(quick: bool = False) -> dict:
     data = load_digits()
     moments = sc.second_moments(data.X, data.Y)
     parts = os.environ.get("BENCH_EIGEN_PARTS", "solvers,inertia,structure").split(",")  # re-run a part alone
-    sizes = [5, 10] if quick else [5, 10, 20, 32, 50, 100]
+    # `make bench` stays under 15 minutes: dense sizes up to 3,200 here (5 pairs each); BENCH_EIGEN_DEPTHS=50,100
+    # adds n = 5,000 and 10,000 (about 2 and 6 CPU-minutes more at 3 and 1 pairs).
+    extra = [int(d) for d in os.environ.get("BENCH_EIGEN_DEPTHS", "").split(",") if d]
+    sizes = [5, 10] if quick else [5, 10, 20, 32, *extra]
     reps = (lambda n: 3) if quick else (lambda n: 5 if n <= 3200 else 3 if n <= 5000 else 1)
     rows = solver_rows(sizes, moments, reps) if "solvers" in parts else []
-    irows = inertia_rows([20] if quick else [20, 32, 50], moments, reps) if "inertia" in parts else []
+    irows = inertia_rows([20] if quick else [20, 32, *extra], moments, reps) if "inertia" in parts else []
     srows = structure_rows([8, 16] if quick else [16, 32, 64, 128, 256], moments, 3) if "structure" in parts else []
     notes = [
         "Matrices: the exact Hessian of a plain linear network, Xavier init (seed = depth), d = 10, n = 100 × depth, "
@@ -144,7 +148,8 @@ def run(quick: bool = False) -> dict:
         "bracket about 2 per bisection step (26 factorisations at 10,400 parameters in docs/hessian.md).",
         "Structure: 2-shortcut linear network at w = 0 (the default `hessian --init zero`): the Hessian is "
         "block-diagonal, one 2d² × 2d² block per unit (Li et al. 2017 Theorem 1), all units equal; 'after' builds "
-        "that block and solves it once. Dense 'before' above 6,400 parameters not run (refused before: 10,000 cap).",
+        f"that block and solves it once. Dense 'before' above {DENSE:,} parameters not run here (BENCH_EIGEN_DENSE=6400 "
+        "runs depth 64 too; the dense route refused above 10,000 before).",
     ]
     return {"title": "Eigensolvers, inertia counts and structure-aware exact spectra (resnet_cli/eigen.py)",
             "command": "OPENBLAS_NUM_THREADS=1 .venv/bin/python tests/bench/run_bench.py --only bench_eigen"

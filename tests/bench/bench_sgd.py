@@ -12,7 +12,6 @@ end at the same (v, a).
 from __future__ import annotations
 
 import copy
-import math
 import time
 
 import numpy as np
@@ -131,7 +130,8 @@ def run(quick: bool = False) -> dict:
     peer = min(torch_names, key=lambda name: timed[name].median) if torch_names else None
     rows = [{"engine": ("**PEER**: " if name == peer else "") + labels[name], "trials": trials, "B": batch, "steps": steps, "seconds": f"{t.median:.2f}",
              "CPU s": f"{t.median_cpu:.2f}", "trial-sample-steps/s": f"{work / t.median:,.0f}",
-             **({"× peer": f"{timing.paired_ratio(timed, peer, name):.2f}×"} if peer else {})}
+             **({"× peer": f"{timing.paired_ratio(timed, peer, name):.2f}×",
+                 "× peer (CPU)": f"{timing.paired_ratio(timed, peer, name, cpu=True):.2f}×"} if peer else {})}
             for name, t in timed.items()]
     notes.insert(0, f"interleaved: {rounds} rounds in rotated order, medians; \"× peer\" = the peer's time ÷ the row's; "
                     "the peer is the faster torch route of this run")

@@ -198,14 +198,35 @@ def empirical_raw_gradients(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(∂_v L̂, ∇_a L̂) of L̂(v, a) with v used as given (item 2): shapes (..., p) and (..., k)."""
     n_samples = z.shape[-3]
-    pre = np.einsum("...tkp,...p->...tk", z, v)
+    tiles = _patch_rows(z)
+    if tiles is None:
+        pre = np.einsum("...tkp,...p->...tk", z, v)
+    else:
+        pre = (tiles @ v[..., :, None]).reshape(z.shape[:-1])
     act = np.maximum(pre, 0.0)
     r = np.einsum("...tk,...k->...t", act, a) - y
     scale = 2.0 / n_samples
     grad_a = scale * np.einsum("...tk,...t->...k", act, r)
     weight = (pre > 0) * (a[..., None, :] * r[..., :, None])  # r_t a_j 1{z_tjᵀv > 0}
-    grad_v = scale * np.einsum("...tkp,...tk->...p", z, weight)
+    if tiles is None:
+        grad_v = scale * np.einsum("...tkp,...tk->...p", z, weight)
+    else:
+        grad_v = scale * (weight.reshape(*weight.shape[:-2], 1, -1) @ tiles)[..., 0, :]
     return grad_v, grad_a
+
+
+def _patch_rows(z: np.ndarray) -> np.ndarray | None:
+    """The patches z (..., t, k, p) as a (..., t·k, p) view when they tile memory without overlap (stride s = p,
+    the non-overlapping net), else None. The two contractions over p and over (t, k) then run as batched
+    matrix products (3-4× faster than einsum's loop at p = 8; the sums are the same up to their order, so the
+    last bits can differ from the einsum route)."""
+    if z.ndim < 3 or z.dtype != np.float64:
+        return None
+    t, k, p = z.shape[-3:]
+    step = z.strides
+    if step[-1] != z.itemsize or step[-2] != p * step[-1] or step[-3] != k * step[-2]:
+        return None
+    return z.reshape(*z.shape[:-3], t * k, p)
 
 
 def empirical_gradients(
@@ -480,16 +501,26 @@ class SampleState(_RowVectorState):
             return self.x, self.y
         n, n_samples = self.perm.shape
         rows = np.arange(n)[:, None]
-        cols = self.pos[:, None] + np.arange(self.batch)[None, :]
-        wrap = cols >= n_samples  # read on into the next epoch's permutation (no concatenation of the two)
-        idx = np.where(wrap, self.next_perm[rows, np.where(wrap, cols - n_samples, 0)],
-                       self.perm[rows, np.where(wrap, 0, cols)])
-        self.pos = self.pos + self.batch
+        start = int(self.pos[0]) if n else 0
+        if n and start + self.batch <= n_samples and (self.pos == start).all():  # in step (as under run_gd)
+            idx = self.perm[:, start:start + self.batch]
+        else:
+            cols = self.pos[:, None] + np.arange(self.batch)[None, :]
+            wrap = cols >= n_samples  # read on into the next epoch's permutation (no concatenation of the two)
+            idx = np.where(wrap, self.next_perm[rows, np.where(wrap, cols - n_samples, 0)],
+                           self.perm[rows, np.where(wrap, 0, cols)])
+        if self.x.flags.c_contiguous and self.y.flags.c_contiguous:  # x[rows, idx] as one gather of whole
+            flat = (rows * n_samples + idx).ravel()  # samples from the flat (trials·N × d) view: the same numbers
+            xb = np.take(self.x.reshape(-1, self.x.shape[-1]), flat, axis=0).reshape(n, self.batch, -1)
+            yb = np.take(self.y.reshape(-1), flat).reshape(n, -1)
+        else:
+            xb, yb = self.x[rows, idx], self.y[rows, idx]
+        self.pos = self.pos + self.batch  # (after the gather: idx may be a view of perm)
         for i in np.flatnonzero(self.pos >= n_samples):  # a new epoch: one Generator call per trial
             self.perm[i] = self.next_perm[i]
             self.next_perm[i] = self.rngs[i].permutation(n_samples)
             self.pos[i] -= n_samples
-        return self.x[rows, idx], self.y[rows, idx]
+        return xb, yb
 
     def _online_batch(self) -> tuple[np.ndarray, np.ndarray]:
         slot = self.t % self.chunk
