@@ -22,9 +22,8 @@ from typing import Any, Callable
 
 from resnet_cli import budget
 from resnet_cli.config import Settings
-from resnet_cli.experiments import depth_sweep, hessian, train_shortcut
+from resnet_cli.experiments import deep_resnet, depth_sweep, hessian, train_shortcut
 from resnet_cli.experiments.deep_resnet import DeepResnetSettings
-from resnet_cli.experiments.deep_resnet import run as _run_deep_resnet
 from resnet_cli.experiments.depth_sweep import DepthSweepSettings
 from resnet_cli.experiments.hessian import HessianSettings
 from resnet_cli.experiments.success_rate import SuccessSettings
@@ -53,7 +52,7 @@ EXPERIMENTS: dict[type, Experiment] = {
     HessianSettings: Experiment(hessian.run, hessian.cost),
     TrainShortcutSettings: Experiment(train_shortcut.run, train_shortcut.cost),
     DepthSweepSettings: Experiment(depth_sweep.run, depth_sweep.cost),
-    DeepResnetSettings: Experiment(_run_deep_resnet, DeepResnetSettings.cost),
+    DeepResnetSettings: Experiment(deep_resnet.run, deep_resnet.cost),
 }
 RUNNERS: dict[type, Callable[..., Any]] = {kind: experiment.run for kind, experiment in EXPERIMENTS.items()}
 

@@ -118,57 +118,59 @@ class DeepResnetSettings(SweepSettings):
 
     def check(self) -> None:
         check_spec(self.data)
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def data_sizes(self) -> tuple[int, int, int]:
-        """(samples, d_in, d_out) of --data without loading it (MNIST: at most --samples)."""
-        return dataset_shape(self.data, self.samples, self.dim, teacher="relu")
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): per network and depth, the Newton
-        finder's trials × params² Hessians and trials × params × units × samples tangents (all starts at
-        once), gradient descent's activations; the time of GD steps and Newton iterations."""
-        gd, newton = self.finder != "newton", self.finder != "gd"
-        sized = budget.flags(trials=self.trials, blocks=self.blocks, hidden=self.hidden,
-                             **({"width": self.width} if self.width else {}),
-                             **({"samples": self.samples, "dim": self.dim} if self.data == "gaussian" else {}),
-                             **({"steps": self.steps} if gd else {}), **({"newton_steps": self.newton_steps} if newton else {}))
-        return self._cost(self.net_sizes(), sized, workers=sweep.workers(self))
+def data_sizes(cfg: DeepResnetSettings) -> tuple[int, int, int]:
+    """(samples, d_in, d_out) of --data without loading it (MNIST: at most --samples)."""
+    return dataset_shape(cfg.data, cfg.samples, cfg.dim, teacher="relu")
 
-    def _cost(self, nets: list[tuple[int, int, int]], sized: str = "", workers: int = 1) -> budget.Cost:
-        gd, newton = self.finder != "newton", self.finder != "gd"
-        return budget.deep_resnet(nets, self.data_sizes()[0], trials=self.trials, gd_steps=self.steps if gd else 0,
-                                  newton_steps=self.newton_steps if newton else 0, pieces=MAX_PIECES, sized=sized,
-                                  workers=workers)
+def cost(cfg: DeepResnetSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py): per network and depth, the Newton
+    finder's trials × params² Hessians and trials × params × units × samples tangents (all starts at
+    once), gradient descent's activations; the time of GD steps and Newton iterations."""
+    gd, newton = cfg.finder != "newton", cfg.finder != "gd"
+    sized = budget.flags(trials=cfg.trials, blocks=cfg.blocks, hidden=cfg.hidden,
+                         **({"width": cfg.width} if cfg.width else {}),
+                         **({"samples": cfg.samples, "dim": cfg.dim} if cfg.data == "gaussian" else {}),
+                         **({"steps": cfg.steps} if gd else {}), **({"newton_steps": cfg.newton_steps} if newton else {}))
+    return _cost(cfg, net_sizes(cfg), sized, workers=sweep.workers(cfg))
 
-    def net_sizes(self) -> list[tuple[int, int, int]]:
-        """(params, blocks, units) of every cell in run order (blocks outer, network inner), from the sizes alone."""
-        _, d_in, d_out = self.data_sizes()
-        width = max(self.width or d_in, d_in)  # a smaller --width is refused when the run starts
-        nets = []
-        for L in self.blocks:
-            rs = dr.ResNetShape(d_in, width, self.hidden, L, d_out, self.bias)
-            nets.append((rs.n_params, L, d_in + (L + 1) * width + 2 * L * self.hidden + d_out))
-            if self.compare == "fc":
-                fw = self.fc_width if self.fc_width is not None else dr.matched_fc_width(rs)
-                nets.append((dr.FCShape(d_in, fw, L, d_out, self.bias).n_params, L, d_in + 3 * L * fw + d_out))
-        return nets
+def _cost(cfg: DeepResnetSettings, nets: list[tuple[int, int, int]], sized: str = "", workers: int = 1) -> budget.Cost:
+    gd, newton = cfg.finder != "newton", cfg.finder != "gd"
+    return budget.deep_resnet(nets, data_sizes(cfg)[0], trials=cfg.trials, gd_steps=cfg.steps if gd else 0,
+                              newton_steps=cfg.newton_steps if newton else 0, pieces=MAX_PIECES, sized=sized,
+                              workers=workers)
 
-    def cell_seconds(self) -> list[float]:
-        """The estimated seconds of every cell in run order: weights of the progress bar and the schedule."""
-        return [self._cost([net]).seconds for net in self.net_sizes()]
+def net_sizes(cfg: DeepResnetSettings) -> list[tuple[int, int, int]]:
+    """(params, blocks, units) of every cell in run order (blocks outer, network inner), from the sizes alone."""
+    _, d_in, d_out = data_sizes(cfg)
+    width = max(cfg.width or d_in, d_in)  # a smaller --width is refused when the run starts
+    nets = []
+    for L in cfg.blocks:
+        rs = dr.ResNetShape(d_in, width, cfg.hidden, L, d_out, cfg.bias)
+        nets.append((rs.n_params, L, d_in + (L + 1) * width + 2 * L * cfg.hidden + d_out))
+        if cfg.compare == "fc":
+            fw = cfg.fc_width if cfg.fc_width is not None else dr.matched_fc_width(rs)
+            nets.append((dr.FCShape(d_in, fw, L, d_out, cfg.bias).n_params, L, d_in + 3 * L * fw + d_out))
+    return nets
 
-    def finder_share(self, n_params: int, blocks: int) -> float:
-        """The finder's (GD, Newton/LM) share of a cell's estimated time; the rest is the analysis of its
-        points, one Hessian each (budget.py's model: GD counts as its full --steps, so a GD that stops
-        early makes the bar jump forward, never back)."""
-        points = self.trials * n_params**2 * self.data_sizes()[0] * budget.DEEP_RESNET_STEP
-        finder = self._cost([(n_params, blocks, 0)]).seconds - (points if self.finder == "gd" else 0.0)
-        return finder / (finder + points)
+def cell_seconds(cfg: DeepResnetSettings) -> list[float]:
+    """The estimated seconds of every cell in run order: weights of the progress bar and the schedule."""
+    return [_cost(cfg, [net]).seconds for net in net_sizes(cfg)]
 
-    @property
-    def networks(self) -> list[str]:
-        return ["resnet"] + (["fc"] if self.compare == "fc" else [])
+def finder_share(cfg: DeepResnetSettings, n_params: int, blocks: int) -> float:
+    """The finder's (GD, Newton/LM) share of a cell's estimated time; the rest is the analysis of its
+    points, one Hessian each (budget.py's model: GD counts as its full --steps, so a GD that stops
+    early makes the bar jump forward, never back)."""
+    points = cfg.trials * n_params**2 * data_sizes(cfg)[0] * budget.DEEP_RESNET_STEP
+    finder = _cost(cfg, [(n_params, blocks, 0)]).seconds - (points if cfg.finder == "gd" else 0.0)
+    return finder / (finder + points)
+
+def networks(cfg: DeepResnetSettings) -> list[str]:
+    """The network kinds of a run: the ResNet, and the FC net with --compare fc."""
+    return ["resnet"] + (["fc"] if cfg.compare == "fc" else [])
+
 
 
 @dataclass
@@ -184,7 +186,7 @@ class DeepResnetResult:
     per_block: dict[str, Any] | None
 
     def to_dict(self) -> dict[str, Any]:
-        config = {**sweep.result_config(self.settings), "width": self.width, "networks": self.settings.networks}
+        config = {**sweep.result_config(self.settings), "width": self.width, "networks": networks(self.settings)}
         return {"command": DeepResnetSettings.COMMAND, "config": config, "data": self.data,
                 "linear_risk": self.linear_risk, "risk_tol": self.risk_tol, "rows": self.rows,
                 "per_block": self.per_block, "points": self.points}
@@ -268,7 +270,7 @@ def run_cell(task: CellTask, progress: Callable[[float], None] | None = None) ->
     """
     cfg, net, L, X, Y = task.settings, task.network, task.blocks, task.X, task.Y
     shape = network_shape(cfg, net, L, X.shape[0], Y.shape[0], task.width)
-    share = cfg.finder_share(shape.n_params, L)
+    share = finder_share(cfg, shape.n_params, L)
 
     def report(finder: float, points: int = 0) -> None:  # finder: its share done, 0..1
         if progress is not None:
@@ -342,14 +344,14 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
     cell_cfg = sweep.cell_settings(cfg)
     tasks = []
     for L in cfg.blocks:
-        for net in cfg.networks:
+        for net in networks(cfg):
             shape = network_shape(cfg, net, L, d_in, d_out, width)
             if isinstance(shape, dr.ResNetShape):
                 theta0 = dr.resnet_init(shape, rng, cfg.trials, X, mode=cfg.init, scale=cfg.init_scale)
             else:
                 theta0 = dr.fc_init(shape, rng, cfg.trials, X)
             tasks.append(CellTask(cell_cfg, net, L, X, Y, width, lin.risk, scale, theta0))
-    cells = sweep.run_sweep(cfg, run_cell_task, tasks, weights=cfg.cell_seconds(), progress=progress)
+    cells = sweep.run_sweep(cfg, run_cell_task, tasks, weights=cell_seconds(cfg), progress=progress)
     rows = [row for row, _ in cells]
     points = [p for _, pts in cells for p in pts]
     per_block = None

@@ -128,7 +128,7 @@ def test_every_reported_point_and_its_canonical_form_reproduce_the_reported_risk
 
     run = example1_run if which == "example1" else example2_runs["newton"][1]
     pts = _reported_points(run)
-    assert pts and {p["network"] for p in pts} == set(run.settings.networks)
+    assert pts and {p["network"] for p in pts} == set(exp.networks(run.settings))
     for p in pts:
         problem, theta = cp.import_point(p["parameters"])
         assert problem.risk(theta[None])[0] == pytest.approx(p["risk"], rel=1e-12, abs=1e-15)

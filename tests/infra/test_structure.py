@@ -211,7 +211,6 @@ def test_modules_and_functions_are_short(path):
 NOT_YET_DATA = {
     "TeacherSettings", "StepSettings", "OutcomeSettings", "SizeSettings", "SampleSettings", "TheoremSettings",
     "TrainSettings", "LandscapeSettings", "SuccessSettings", "FlowSettings", "NoiseSettings",  # two-layer side
-    "DeepResnetSettings",  # the deep-resnet finder's rewrite
 }
 
 
