@@ -8,14 +8,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.models.two_layer import noise as nz
-from resnet_cli.models.two_layer.methods import NOISY
 from resnet_cli.rng import cell_rng
+
+if TYPE_CHECKING:
+    from resnet_cli.experiments.success_rate import SuccessSettings
 
 #: The last key of the noise stream's generator (any fixed non-negative integer; it only has to differ from
 #: the keys of the run's other streams).
@@ -33,26 +35,16 @@ class NoiseSettings(Settings):
     noise_rate: float = setting(10.0, min=0)
     noise_on: str = setting("w", choices=nz.TARGETS)
 
-    def check(self) -> None:
-        super().check()
-        s = self
-        if not noisy(s):
-            return
-        require(not getattr(s, "sampled", False), "--noise / *-noise: perturbed GD is of the population loss; drop "
-                "--samples/--online (SGD has noise of its own)")
-        sizes = getattr(s, "p", None)
-        sizes = sizes if isinstance(sizes, list) else [sizes]
-        require(getattr(s, "stride", None) is None or all(s.stride == p for p in sizes),
-                "--noise / *-noise: perturbed GD is for non-overlapping patches; drop --stride")
-        require(not getattr(s, "flow", False), "--noise with --flow: the gradient flow has no noise; drop one")
 
-
-def noisy(settings: NoiseSettings) -> bool:
-    """Does the run use perturbed GD: --noise > 0 (train two-layer) or a *-noise method (success-rate)."""
-    methods = getattr(settings, "method", None)
-    if methods is not None:
-        return any(m in NOISY for m in methods)
-    return bool(settings.noise)
+def check_population(on: bool, *, sampled: bool, overlapping: bool, flow: bool = False) -> None:
+    """Perturbed GD's rules against a run's other settings (the command's `check` passes them; `on`: the run
+    uses perturbed GD, --noise > 0 in train two-layer or a *-noise method in success-rate)."""
+    if not on:
+        return
+    require(not sampled, "--noise / *-noise: perturbed GD is of the population loss; drop "
+            "--samples/--online (SGD has noise of its own)")
+    require(not overlapping, "--noise / *-noise: perturbed GD is for non-overlapping patches; drop --stride")
+    require(not flow, "--noise with --flow: the gradient flow has no noise; drop one")
 
 
 def noise_law(settings: NoiseSettings, steps: int) -> nz.Noise:
@@ -67,25 +59,26 @@ def noise_rng(seed: int, *keys: int) -> np.random.Generator:
     return cell_rng(seed, *keys, NOISE_KEY)
 
 
-def spurious_starts(settings: NoiseSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "constant",
+def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "constant",
                     ) -> list[dict[str, Any]]:
     """"From any initialization": the CNN student started at angle φ0 from v* (π: the spurious point (−v*, ā)
     itself) with a0 = ā, trained by the *-large-w schedule of `settings` (a `StepSettings`, `TeacherSettings`,
     `OutcomeSettings` too) as plain GD (law None) or perturbed GD with each law; `settings.trials` teachers from
     `cell_rng(seed, p, k)` (sphere law unless --teacher-v says otherwise), the noise of law j from
     `noise_rng(seed, p, k, j)`. One row per (φ0, law): the counts of each outcome."""
+    from resnet_cli.experiments import two_layer_settings as tls  # which imports this module
     from resnet_cli.models.two_layer import optim
 
-    s: Any = settings
+    s: SuccessSettings = settings
     rng = cell_rng(s.seed, p, k)
-    v_star, a_star = s.draw(rng, s.trials, p, k, "cnn")
-    steps, schedule = s.total_steps(k), s.schedule_of(kind, a_star)
+    v_star, a_star = tls.draw_teachers(s, rng, s.trials, p, k, "cnn")
+    steps, schedule = tls.total_steps(s, k), tls.schedule(s, kind, a_star)
     rows = []
     for phi0 in angles:
         v0, a0 = nz.spurious_start(v_star, a_star, phi0)
         for j, law in enumerate(laws):
             rep = "plane" if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j))
-            gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, s.criteria(), representation=rep)
+            gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), representation=rep)
             rows.append({"phi0": phi0, "law": None if law is None else vars(law) | {}, "steps": steps,
                          **{name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}})
     return rows

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,17 +19,19 @@ from resnet_cli import budget
 from resnet_cli.config import require, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import flow
-from resnet_cli.experiments.noise import NoiseSettings, noise_law, noise_rng
+from resnet_cli.experiments.noise import NoiseSettings, check_population, noise_law, noise_rng
 from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import SweepSettings
-from resnet_cli.experiments.two_layer import (SampleSettings, OutcomeSettings, Progress, StepSettings, TeacherSettings,
-                                              TheoremSettings, draw_inits, gradient_sizes, step_flags, theorem_report,
-                                              window_points)
+from resnet_cli.experiments import two_layer_settings as tls
+from resnet_cli.experiments.two_layer_settings import (OutcomeSettings, SampleSettings, StepSettings, TeacherSettings,
+                                                       TheoremSettings)
 from resnet_cli.models.two_layer import optim, population as tl
 from resnet_cli.models.two_layer.methods import ALIASES, FLOW, FLOW_METHODS, METHODS, NOISY, method_spec  # noqa: F401
 from resnet_cli.models.two_layer.noise import noisy_state
 from resnet_cli.rng import cell_rng
 from resnet_cli.experiments.summary import short_repr
+
+Progress = Callable[[int, int], None]
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -60,27 +62,33 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
 
     def check(self) -> None:
         super().check()
+        tls.check_stride(self.stride, self.p)
+        check_population(any(m in NOISY for m in self.method), sampled=tls.sampled(self),
+                         overlapping=not (self.stride is None or all(self.stride == p for p in self.p)))
         names = [ALIASES.get(m, m) for m in self.method]
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
         flows = [name for name in names if name.endswith(FLOW)]
-        require(not flows or not self.sampled, f"--method {','.join(flows)}: the gradient flow is of the population "
+        require(not flows or not tls.sampled(self), f"--method {','.join(flows)}: the gradient flow is of the population "
                 "loss; drop --samples/--online")
         require(not flows or self.stride is None or all(self.stride == p for p in self.p),
                 f"--method {','.join(flows)}: the gradient flow is for non-overlapping patches; drop --stride")
         budget.check(self.cost())
 
-    def programs(self) -> int:
-        """GD programs of trials per (p, k): one per method, plus one per method whose output (1) is checked
-        on Theorem 1's own steps (run to T without early stops; counted whole, an upper bound: population
-        runs resume at T1)."""
-        extra = sum(self.theorem1_checked(*method_spec(m), self.v_kind()) for m in self.method) if self.theorem_trajectory == "theorem1" else 0
-        return len(self.method) + extra
-
     def cost(self) -> budget.Cost:
         """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
-        return budget.two_layer(self.p, self.k, self.programs() * self.trials, {k: self.total_steps(k) for k in self.k},
-                                trials=self.trials, **gradient_sizes(self), workers=sweep.workers(self),
-                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **step_flags(self)))
+        return budget.two_layer(self.p, self.k, success_programs(self) * self.trials,
+                                {k: tls.total_steps(self, k) for k in self.k}, trials=self.trials,
+                                **tls.gradient_sizes(self), workers=sweep.workers(self),
+                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **tls.step_flags(self)))
+
+
+def success_programs(s: SuccessSettings) -> int:
+    """GD programs of trials per (p, k): one per method, plus one per method whose output (1) is checked
+    on Theorem 1's own steps (run to T without early stops; counted whole, an upper bound: population
+    runs resume at T1)."""
+    law = tls.v_law(s)
+    extra = sum(tls.theorem1_checked(s, *method_spec(m), law) for m in s.method) if s.theorem_trajectory == "theorem1" else 0
+    return len(s.method) + extra
 
 
 @dataclass
@@ -138,7 +146,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**sweep.result_config(s), "teacher_v": s.v_kind(), "data": s.mode(), "work": s.cost().work}
+        config = {**sweep.result_config(s), "teacher_v": tls.v_law(s), "data": tls.gradient_mode(s), "work": s.cost().work}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 
@@ -172,8 +180,8 @@ class CellPlan:
         s, p, k = self.s, self.p, self.k = task.settings, task.p, task.k
         rng = cell_rng(s.seed, p, k)
         n = self.n = s.trials
-        self.v_star, self.a_star = s.draw(rng, n, p, k)
-        e_inits, self.a0 = draw_inits(rng, "resnet", self.v_star, self.a_star)
+        self.v_star, self.a_star = tls.draw_teachers(s, rng, n, p, k)
+        e_inits, self.a0 = tl.draw_inits(rng, "resnet", self.v_star, self.a_star)
         cnn_v0 = tl.sample_sphere(rng, n, p)
         self.against = float(np.mean(np.sum(self.a0 * self.a_star, axis=1) < 0))  # share of a0 pointing away from a*
         self.requested = [ALIASES.get(m, m) for m in s.method]
@@ -182,18 +190,19 @@ class CellPlan:
                                 cnn_v0 if method_spec(name)[0] == "cnn" else e_inits, self.a0, self.against)
                       for name in self.requested if name.endswith(FLOW)]
         m = len(methods)
-        self.checked = [i for i, name in enumerate(methods) if s.theorem1_checked(*METHODS[name], s.v_kind()) and name not in NOISY]
+        self.checked = [i for i, name in enumerate(methods)
+                        if tls.theorem1_checked(s, *METHODS[name], tls.v_law(s)) and name not in NOISY]
         self.own = self.checked if s.theorem_trajectory == "theorem1" else []
-        states = s.state_factory(rng, self.v_star, self.a_star, copies=m + len(self.own)) if m else []  # shared data
-        self.steps = steps = s.total_steps(k)
+        states = tls.state_factories(s, rng, self.v_star, self.a_star, copies=m + len(self.own)) if m else []  # shared
+        self.steps = steps = tls.total_steps(s, k)
         self.noisy = [name in NOISY for name in methods]
         self.states = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name))) if name in NOISY
                        else state for name, state in zip(methods, states[:m])] + states[m:]
         self.v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
-        self.schedules = [s.schedule_of(METHODS[name][1], self.a_star) for name in methods]
+        self.schedules = [tls.schedule(s, METHODS[name][1], self.a_star) for name in methods]
         self.t1 = self.schedules[0].stage1_iterations if m else 0
-        self.points = window_points(self.t1, steps)
-        self.resume = bool(self.own) and not s.sampled and self.t1 in self.points and not any(self.noisy)
+        self.points = optim.window_points(self.t1, steps)
+        self.resume = bool(self.own) and not tls.sampled(s) and self.t1 in self.points and not any(self.noisy)
         self.main: list[tuple[list[int], optim.GDResult]] = []
         self.held: list[tuple[list[int], optim.GDResult]] = []
 
@@ -205,7 +214,7 @@ class CellPlan:
         """The GD runs of `methods` (one run, or one per method with samples or noise): (group, Run).
         `starts`: the (v, a) rows of `methods`, stacked, at iteration `offset` (default: the initial state at
         0); the runs go on to T and record the window points from there."""
-        alone = [i for i in range(len(methods)) if self.s.sampled or self.noisy[methods[i]]]
+        alone = [i for i in range(len(methods)) if tls.sampled(self.s) or self.noisy[methods[i]]]
         groups = ([[i for i in range(len(methods)) if i not in alone]] if len(alone) < len(methods) else []) + [[i] for i in alone]
         at = [t - offset for t in self.points if t >= offset]
         runs = []
@@ -266,12 +275,12 @@ class CellPlan:
         if traced is not None:
             gd, row = traced
             size = gd.outcome.size // n
-            r = theorem_report(s, np.tile(self.a_star, (size, 1)), self.t1, gd.trace_iterations, gd.trace)
+            r = tls.theorem_report(s, np.tile(self.a_star, (size, 1)), self.t1, gd.trace_iterations, gd.trace)
             if r.held is not None:
                 pick = lambda x: x.reshape(size, n)[row]  # noqa: E731
                 summary = output1_summary(pick(r.held), outcome, pick(r.a_dot_min_rel), pick(r.a_dot_max_rel),
                                           pick(r.phi_max))
-        summary["output1_outside"] = s.theorem1_outside(*METHODS[method], s.v_kind())
+        summary["output1_outside"] = tls.theorem1_outside(s, *METHODS[method], tls.v_law(s))
         return Cell(self.p, self.k, method, n, counts, counts["global"] / n, low, high, self.steps,
                     self.schedules[i].stage1_iterations, float(ran.mean()), median_start_angle(self.v0s[i], self.v_star),
                     self.against, summary)
@@ -297,8 +306,8 @@ def run_pks(group: PkGroup) -> list[list[Cell]]:
     s = plans[0].s
     main = sum(len(p.methods) * p.steps for p in plans)
     share = main / max(main + sum(len(p.own) * (p.steps - p.t1 * p.resume) for p in plans), 1)
-    _run_programs(plans, "main", s.criteria(), (0.0, share))
-    _run_programs(plans, "held", s.criteria(), (share, 1 - share))
+    _run_programs(plans, "main", tls.criteria(s), (0.0, share))
+    _run_programs(plans, "held", tls.criteria(s), (share, 1 - share))
     return [plan.cells() for plan in plans]
 
 
@@ -318,9 +327,9 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
     outcome at the schedule's horizon by GD's criteria (the rate), and the kind of the fixed point each
     trial's flow tends to (under `flow`, with the solver's tolerances and work)."""
     n = s.trials
-    schedule = s.schedule_of(method_spec(method)[1], a_star)
-    steps = s.total_steps(k)
-    run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, s.criteria(), rtol=s.flow_rtol, atol=s.flow_atol,
+    schedule = tls.schedule(s, method_spec(method)[1], a_star)
+    steps = tls.total_steps(s, k)
+    run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), rtol=s.flow_rtol, atol=s.flow_atol,
                         method=s.flow_solver, progress=cell_progress)
     counts = run.counts()
     low, high = wilson_interval(counts["global"], n)
@@ -341,6 +350,6 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     s = settings
     cell_settings = sweep.cell_settings(s)
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
-    weights = [s.total_steps(task.k) * max(1, s.per_step()) for task in tasks]
+    weights = [tls.total_steps(s, task.k) * max(1, tls.per_step(s)) for task in tasks]
     per_cell = sweep.run_batched(s, run_pk, run_pks, PkGroup, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])

@@ -60,7 +60,7 @@ def laws(steps: int) -> dict[str, Any]:
 def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
     """One run as a cell: (its payload, its seconds)."""
     from resnet_cli import api
-    from resnet_cli.experiments import noise as en
+    from resnet_cli.experiments import noise as en, two_layer_settings as tls
     from resnet_cli.experiments.success_rate import SuccessSettings
 
     kind, flags = task
@@ -71,7 +71,7 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
         payload: Any = api.run(SuccessSettings.resolve(preset, {**flags, "seed": SEED})).to_dict()
     else:
         s = SuccessSettings.resolve(None, {"trials": SPURIOUS_TRIALS, "seed": SEED, "teacher_v": "sphere"})
-        chosen = laws(s.total_steps(flags["k"]))
+        chosen = laws(tls.total_steps(s, flags["k"]))
         rows = en.spurious_starts(s, 8, flags["k"], list(ANGLES.values()), list(chosen.values()),
                                   BASES[flags["base"]])
         names = [name for _ in ANGLES for name in chosen]

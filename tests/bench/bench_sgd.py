@@ -17,6 +17,8 @@ import time
 import numpy as np
 
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.models.two_layer import samples as ts
 from resnet_cli.rng import make_rng
 
@@ -98,8 +100,8 @@ def run(quick: bool = False) -> dict:
     eta_a, eta_w = 0.01, 0.05
     rng = make_rng(0)
     cfg = exp.TrainSettings(p=p, k=k, trials=trials)
-    v_star, a_star = cfg.draw(rng, trials, p, k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    v_star, a_star = tls.draw_teachers(cfg, rng, trials, p, k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
     gens = ts.trial_generators(rng, trials)
     x, y = ts.draw_training_set(gens, v_star, a_star, n_samples)
     ea, ew = np.full(trials, eta_a), np.full(trials, eta_w)

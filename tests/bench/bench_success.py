@@ -28,6 +28,8 @@ import numpy as np
 from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.rng import make_rng
 
 import timing  # noqa: E402  (tests/bench/timing.py, on the path run_bench.py sets)
@@ -164,12 +166,12 @@ def schedule_check(cfg, rng) -> str:
     """Agreement over a real two-stage ssw schedule (stage II at Theorem 2's larger step), both torch routes."""
     trials, t1, steps = 200, 1500, 3000
     sub = exp.TrainSettings(p=cfg.p, k=cfg.k, trials=trials, schedule="ssw", stage1_steps=t1, steps=steps)
-    v_star, a_star = sub.draw(rng, trials, sub.p, sub.k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
-    sched = sub.schedule_of("ssw", a_star)
+    v_star, a_star = tls.draw_teachers(sub, rng, trials, sub.p, sub.k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
+    sched = tls.schedule(sub, "ssw", a_star)
     parts = []
     for rep in ("vector", "plane"):
-        ours = optim.run_gd(v0, a0, v_star, a_star, sched, steps, sub.criteria(), representation=rep)
+        ours = optim.run_gd(v0, a0, v_star, a_star, sched, steps, tls.criteria(sub), representation=rep)
         for grads in ("manual", "autograd"):
             v, a, _ = torch_batched(v0, a0, v_star, a_star, sched, steps, grads)
             parts.append(f"{grads} vs {rep} {deviation(v, a, ours):.1e}")
@@ -249,11 +251,11 @@ def run(quick: bool = False) -> dict:
     # All steps in stage I (ssw), as in the earlier runs of this bench: φ stays away from 0, where the per-trial
     # peer's autograd of arccos gives NaN. The two-stage schedule is checked separately (schedule_check).
     cfg = exp.TrainSettings(p=p, k=k, trials=trials, schedule="ssw", stage1_steps=iterations, steps=iterations)
-    v_star, a_star = cfg.draw(rng, trials, p, k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
-    sched = cfg.schedule_of("ssw", a_star)
+    v_star, a_star = tls.draw_teachers(cfg, rng, trials, p, k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
+    sched = tls.schedule(cfg, "ssw", a_star)
     rounds = 3 if quick else 5
-    runs = {rep: (lambda rep=rep: optim.run_gd(v0, a0, v_star, a_star, sched, iterations, cfg.criteria(),
+    runs = {rep: (lambda rep=rep: optim.run_gd(v0, a0, v_star, a_star, sched, iterations, tls.criteria(cfg),
                                                 representation=rep)) for rep in ("plane", "vector")}
     try:
         import torch  # noqa: F401

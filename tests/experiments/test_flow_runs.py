@@ -9,7 +9,7 @@ import numpy as np
 
 from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import flow as ef
-from resnet_cli.experiments.two_layer import draw_inits
+from resnet_cli.models.two_layer.population import draw_inits
 from resnet_cli.models.two_layer import population as tl
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.rng import cell_rng
 
 
@@ -54,14 +55,14 @@ def test_cell_draws_come_from_the_cell_rng():
     alone = sr.run_pk(sr.PkTask(s, 5, 3))[0]
     in_grid = [c for c in sr.run(sr.SuccessSettings(**{**s.to_dict(), "k": [2, 3]})).cells if c.k == 3][0]
     assert alone == in_grid
-    v_star, _ = s.draw(cell_rng(9, 5, 3), 20, 5, 3)
+    v_star, _ = tls.draw_teachers(s, cell_rng(9, 5, 3), 20, 5, 3)
     legacy = np.random.default_rng(np.random.SeedSequence([9, 5, 3]))
-    np.testing.assert_array_equal(v_star, exp.TeacherSettings().draw(legacy, 20, 5, 3)[0])
+    np.testing.assert_array_equal(v_star, tls.draw_teachers(tls.TeacherSettings(), legacy, 20, 5, 3)[0])
 
 
 def test_progress_counts_steps():
     seen = []
     s = sr.SuccessSettings(p=[4], k=[3, 5], method=["cnn"], trials=5, stage2_steps=50, jobs=1)
     sr.run(s, progress=lambda done, total: seen.append((done, total)))
-    total = s.total_steps(3) + s.total_steps(5)
+    total = tls.total_steps(s, 3) + tls.total_steps(s, 5)
     assert seen[-1] == (total, total)

@@ -16,24 +16,26 @@ import pytest
 from resnet_cli.models.two_layer import optim
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.rng import make_rng
 
 
 def _start(n: int = 6, p: int = 8, k: int = 4, seed: int = 3):
     s = exp.TrainSettings(p=p, k=k, trials=n)
     rng = make_rng(seed)
-    v_star, a_star = s.draw(rng, n, p, k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    v_star, a_star = tls.draw_teachers(s, rng, n, p, k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
     return s, v0, a0, v_star, a_star
 
 
 @pytest.mark.parametrize("representation", ["plane", "vector"])
 def test_held_schedule_is_stage_one_that_never_ends(representation):
     s, v0, a0, v_star, a_star = _start()
-    sched = s.schedule_of("ssw", a_star)
+    sched = tls.schedule(s, "ssw", a_star)
     steps = sched.stage1_iterations + 300
     never = optim.Schedule("ssw", sched.eta_a, sched.eta_w, sched.eta, steps + 1)
-    crit = s.criteria()
+    crit = tls.criteria(s)
     points = [0, sched.stage1_iterations, steps]
     held = optim.run_gd(v0, a0, v_star, a_star, sched.held(), steps, crit, trace_points=points,
                         representation=representation)
@@ -46,9 +48,9 @@ def test_held_schedule_is_stage_one_that_never_ends(representation):
 
 def test_reviewer_layerwise_keeps_a_and_aligns_w():
     s, v0, a0, v_star, a_star = _start()
-    sched = s.schedule_of("layerwise", a_star)
+    sched = tls.schedule(s, "layerwise", a_star)
     t1 = sched.stage1_iterations
-    crit = s.criteria()
+    crit = tls.criteria(s)
     stage1 = optim.run_gd(v0, a0, v_star, a_star, sched, t1, crit, representation="vector")
     np.testing.assert_allclose(stage1.v, v0, atol=1e-15)  # η_w = 0 in stage I: w stays 0
     whole = optim.run_gd(v0, a0, v_star, a_star, sched, t1 + 3000, crit, representation="vector")
@@ -57,22 +59,22 @@ def test_reviewer_layerwise_keeps_a_and_aligns_w():
     assert positive.all()
     assert np.all(whole.final["phi"] < 1e-6)  # w → w*: max over v of aᵀa*·g(φ) is at φ = 0 when aᵀa* > 0
     assert np.all(whole.final["a_err_rel"] > 0.05) and set(whole.outcome) == {"undecided"}
-    free = optim.run_gd(v0, a0, v_star, a_star, s.schedule_of("a-first", a_star), t1 + 3000, crit)
+    free = optim.run_gd(v0, a0, v_star, a_star, tls.schedule(s, "a-first", a_star), t1 + 3000, crit)
     assert set(free.outcome) == {"global"}
 
 
 def test_hypotheses_of_theorem_one():
     s = exp.TrainSettings()
-    assert s.theorem1_outside("resnet", "ssw") is None
-    assert s.theorem1_outside("cnn", "ssw") == "no shortcut; no skip-layer prior"  # cnn's default v* law: sphere
-    assert s.theorem1_outside("cnn", "ssw", "prior") == "no shortcut"
-    assert s.theorem1_outside("resnet", "constant") == "no warm-up"
-    assert s.theorem1_outside("resnet", "layerwise") == "η_w = 0 in stage I"
-    assert exp.TrainSettings(teacher_v="sphere").theorem1_outside("resnet", "ssw") == "no skip-layer prior"
-    assert exp.TrainSettings(prior_angle=90.0).theorem1_outside("resnet", "ssw") == "no skip-layer prior"
-    assert exp.TrainSettings(lr_w=1e-4).theorem1_outside("resnet", "ssw") == "step sizes set"
-    assert exp.TrainSettings(samples=100).theorem1_outside("resnet", "ssw") == "samples, not the population loss"
-    assert exp.TrainSettings(theorem_all=True).theorem1_checked("cnn", "constant")
+    assert tls.theorem1_outside(s, "resnet", "ssw") is None
+    assert tls.theorem1_outside(s, "cnn", "ssw") == "no shortcut; no skip-layer prior"  # cnn's default v* law: sphere
+    assert tls.theorem1_outside(s, "cnn", "ssw", "prior") == "no shortcut"
+    assert tls.theorem1_outside(s, "resnet", "constant") == "no warm-up"
+    assert tls.theorem1_outside(s, "resnet", "layerwise") == "η_w = 0 in stage I"
+    assert tls.theorem1_outside(exp.TrainSettings(teacher_v="sphere"), "resnet", "ssw") == "no skip-layer prior"
+    assert tls.theorem1_outside(exp.TrainSettings(prior_angle=90.0), "resnet", "ssw") == "no skip-layer prior"
+    assert tls.theorem1_outside(exp.TrainSettings(lr_w=1e-4), "resnet", "ssw") == "step sizes set"
+    assert tls.theorem1_outside(exp.TrainSettings(samples=100), "resnet", "ssw") == "samples, not the population loss"
+    assert tls.theorem1_checked(exp.TrainSettings(theorem_all=True), "cnn", "constant")
 
 
 @pytest.mark.parametrize("m,big_m", [(1.0, 1.0), (0.5, 0.2)])
@@ -87,11 +89,11 @@ def test_output1_on_theorem_one_steps_is_checked_on_its_own_trace():
     result = exp.run_train(s)
     t = result.to_dict()["runs"]
     sched = result.schedule
-    points = exp.window_points(sched.stage1_iterations, result.steps)
+    points = optim.window_points(sched.stage1_iterations, result.steps)
     rng = make_rng(5)
-    v_star, a_star = s.draw(rng, 3, s.p, s.k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
-    held = optim.run_gd(v0, a0, v_star, a_star, sched.held(), result.steps, s.criteria(), trace_points=points)
+    v_star, a_star = tls.draw_teachers(s, rng, 3, s.p, s.k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
+    held = optim.run_gd(v0, a0, v_star, a_star, sched.held(), result.steps, tls.criteria(s), trace_points=points)
     a_dot = np.stack(held.trace["a_dot_astar"], axis=1) / np.sum(a_star**2, axis=1)[:, None]
     for i in range(3):
         assert math.isclose(t[i]["theorems"]["a_dot_min_rel"], a_dot[i].min(), rel_tol=1e-12)
@@ -102,9 +104,9 @@ def test_theorem_one_steps_resumed_at_t1_match_a_run_from_zero():
     """success-rate resumes Theorem 1's own steps from the methods' run at T1 (`run_gd(snapshot_at=)`):
     the same trajectory as the held schedule run from step 0, up to rounding."""
     s, v0, a0, v_star, a_star = _start(n=8)
-    sched = s.schedule_of("ssw", a_star)
+    sched = tls.schedule(s, "ssw", a_star)
     t1, steps = sched.stage1_iterations, sched.stage1_iterations + 400
-    crit = s.criteria()
+    crit = tls.criteria(s)
     run = optim.run_gd(v0, a0, v_star, a_star, sched, steps, crit, trace_points=[t1], snapshot_at=t1,
                        stop_when_global=True)
     resumed = optim.run_gd(*run.snapshot, v_star, a_star, sched.held(), steps - t1, crit)

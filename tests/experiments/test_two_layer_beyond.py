@@ -10,13 +10,14 @@ from resnet_cli.models.two_layer import optim
 from resnet_cli.errors import ConfigError
 from resnet_cli.experiments import success_rate as sr
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.experiments import two_layer_settings as tls
 
 
 def test_defaults_keep_the_population_plane_engine():
     s = exp.TrainSettings()
-    assert not s.sampled and s.per_step() == 0 and s.mode(s.p) == "population"
-    assert s.state_factory(np.random.default_rng(0), np.ones((2, 8)) / math.sqrt(8), np.ones((2, 4))) == ["plane"]
-    assert exp.TrainSettings(stride=8).state_factory(None, np.ones((1, 8)), np.ones((1, 4))) == ["plane"]
+    assert not tls.sampled(s) and tls.per_step(s) == 0 and tls.gradient_mode(s, s.p) == "population"
+    assert tls.state_factories(s, np.random.default_rng(0), np.ones((2, 8)) / math.sqrt(8), np.ones((2, 4))) == ["plane"]
+    assert tls.state_factories(exp.TrainSettings(stride=8), None, np.ones((1, 8)), np.ones((1, 4))) == ["plane"]
     assert sr.SuccessSettings().method == ["cnn-large-w", "resnet-large-w", "resnet-ssw"]
 
 
@@ -60,8 +61,8 @@ def test_old_method_names_are_aliases_with_a_notice():
 
 def test_large_both_uses_the_large_step_on_both_layers_from_step_0():
     a_star = np.random.default_rng(0).standard_normal((3, 4))
-    steps = exp.StepSettings()
-    both, w_only = steps.schedule_of("large-both", a_star), steps.schedule_of("constant", a_star)
+    steps = tls.StepSettings()
+    both, w_only = tls.schedule(steps, "large-both", a_star), tls.schedule(steps, "constant", a_star)
     np.testing.assert_array_equal(both.at(0)[0], both.eta)
     np.testing.assert_array_equal(both.at(0)[1], both.eta)
     np.testing.assert_array_equal(w_only.at(0)[0], np.full(3, optim.theorem1_eta_a(4)))  # η_a: Theorem 1

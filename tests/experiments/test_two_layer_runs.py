@@ -7,7 +7,9 @@ import pytest
 
 from resnet_cli.config import Settings
 from resnet_cli.errors import ConfigError
+from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.models.two_layer import population as tl
 from resnet_cli.rng import make_rng
 
@@ -68,7 +70,7 @@ def test_payload_holds_the_resolved_settings_once():
     payload = exp.run_train(exp.TrainSettings(trials=2, steps=50, seed=7)).to_dict()
     assert payload["config"]["seed"] == 7 and "seed" not in payload["runs"][0]
     assert payload["config"]["steps"] == 50 and payload["config"]["teacher_v"] == "prior"
-    assert payload["config"]["stage1_steps"] == math.ceil(1 / exp.StepSettings().step_a(4))
+    assert payload["config"]["stage1_steps"] == math.ceil(1 / optim.theorem1_eta_a(4))
     assert len(payload["trace"]["step"]) == np.asarray(payload["trace"]["loss"]).shape[1]
 
 
@@ -97,5 +99,5 @@ def test_settings_errors_name_the_flag(cls, overrides, message):
 def test_defaults_are_written_once():
     """The mixins hold the shared defaults; the experiments' settings inherit them."""
     for cls in (exp.TrainSettings, exp.LandscapeSettings):
-        assert issubclass(cls, (exp.TeacherSettings, exp.StepSettings, exp.OutcomeSettings, Settings))
+        assert issubclass(cls, (tls.TeacherSettings, tls.StepSettings, tls.OutcomeSettings, Settings))
         assert cls.defaults()["stage2_steps"] == 20000 and cls.defaults()["phi_tol"] == 1e-2

@@ -8,6 +8,8 @@ import pytest
 
 from resnet_cli.models.two_layer import optim
 from resnet_cli.experiments import two_layer as exp
+from resnet_cli.models.two_layer import population as tl
+from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.models.two_layer import samples as ts
 
 
@@ -40,15 +42,15 @@ class GdStepState:
 def _problem(seed, n, p, k, student):
     rng = np.random.default_rng(seed)
     s = exp.TrainSettings(student=student, p=p, k=k, trials=n)
-    v_star, a_star = s.draw(rng, n, p, k, student)
-    v0, a0 = exp.draw_inits(rng, student, v_star, a_star)
+    v_star, a_star = tls.draw_teachers(s, rng, n, p, k, student)
+    v0, a0 = tl.draw_inits(rng, student, v_star, a_star)
     return v0, a0, v_star, a_star, s
 
 
 @pytest.mark.parametrize("p, k, student", [(8, 16, "resnet"), (5, 3, "cnn"), (16, 40, "cnn"), (2, 1, "resnet")])
 def test_fused_step_is_gd_step(p, k, student):
     v0, a0, v_star, a_star, s = _problem(p * k, 40, p, k, student)
-    schedule = s.schedule_of("ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
+    schedule = tls.schedule(s, "ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
     schedule.stage1_iterations = 200
     fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
     for t in range(600):
@@ -68,7 +70,7 @@ def test_fused_step_diverges_when_gd_step_does():
     v0, a0, v_star, a_star, s = _problem(4, n, p, k, "cnn")
     eta = np.where(np.arange(n) % 3 == 0, np.linspace(0.6, 5.0, n), 0.1)
     schedule = optim.Schedule("constant", eta, eta, eta, 0)
-    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, s.criteria(), stop_when_global=True, check_every=1,
+    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, tls.criteria(s), stop_when_global=True, check_every=1,
                          representation=rep) for rep in ("vector", GdStepState)]
     assert "diverged" in set(runs[0].outcome) and "global" in set(runs[0].outcome)
     assert list(runs[0].outcome) == list(runs[1].outcome)

@@ -42,6 +42,9 @@ from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
 SCHEDULES = ("ssw", "constant", "layerwise", "a-first")
+# The schedules a run can ask for: SCHEDULES plus "large-both", the stage-II step η on BOTH layers from the first
+# step (no warm-up at all; "constant" is the large step on w only, η_a stays Theorem 1's small step in stage I).
+PLANS = (*SCHEDULES, "large-both")
 OUTCOMES = ("global", "spurious", "undecided", "diverged")
 
 
@@ -66,6 +69,28 @@ def theorem2_eta(a_star: np.ndarray, k: int, m: np.ndarray | None = None, big_m:
     m = norm2 if m is None else m
     big_m = norm2 if big_m is None else big_m
     return np.minimum(m / (2 * big_m**2), 5 * math.pi**2 / (4 * (k + math.pi - 1) ** 2))
+
+
+def stage1_length(k: int, stage1_steps: int | None = None, lr_a: float | None = None) -> int:
+    """T1: `stage1_steps` when given, else ⌈1/η_a⌉ (Theorem 1: T1 = Õ(1/η_a)) for η_a = `lr_a` or Theorem 1's."""
+    if stage1_steps is not None:
+        return stage1_steps
+    return int(math.ceil(1.0 / (lr_a if lr_a is not None else theorem1_eta_a(k))))
+
+
+def schedule_of(kind: str, a_star: np.ndarray, *, lr_a: float | None = None, lr_w: float | None = None,
+                lr: float | None = None, c_lr_w: float = 1.0, stage1_steps: int | None = None) -> "Schedule":
+    """The per-trial step sizes of schedule `kind` (one of PLANS) for the teachers `a_star` (trials × k): each
+    step size given, else its theorem's (η_a Theorem 1, η_w = C‖a*‖²η_a² with C = `c_lr_w`, η Theorem 2);
+    T1 from `stage1_length`."""
+    n, k = a_star.shape
+    eta_a = lr_a if lr_a is not None else theorem1_eta_a(k)
+    eta_w = np.full(n, lr_w) if lr_w is not None else theorem1_eta_w(a_star, eta_a, c_lr_w)
+    eta = np.full(n, lr) if lr is not None else theorem2_eta(a_star, k)
+    t1 = stage1_length(k, stage1_steps, lr_a)
+    if kind == "large-both":  # η on a and w from step 0: stage I is stage II
+        return Schedule("constant", eta, eta_w, eta, t1)
+    return Schedule(kind, np.full(n, eta_a), eta_w, eta, t1)
 
 
 @dataclass
@@ -148,8 +173,8 @@ class Schedule:
 
 @dataclass
 class Criteria:
-    """How a run's final state is classified (docs/train.md; every threshold is an option, whose default is in
-    `experiments.two_layer.OutcomeSettings`).
+    """How a run's final state is classified (docs/train.md; every threshold is an option: --phi-tol, --a-tol,
+    --spurious-tol).
 
     global:    φ_T < phi_tol and ‖a_T − a*‖ ≤ a_tol · ‖a*‖;
     spurious:  φ_T > π − spurious_tol (v has gone to the far side, toward −v*);
@@ -473,6 +498,16 @@ def trace_points(iterations: int, every: int | None, stage1: int = 0, records: i
     points = np.unique(np.round(np.geomspace(1, max(iterations, 1), records)).astype(int))
     extra = {0, iterations} | ({stage1} if 0 < stage1 < iterations else set())
     return sorted(set(points.tolist()) | extra)
+
+
+def window_points(stage1: int, steps: int, records: int = 50, every: int = 100) -> list[int]:
+    """Records for the Theorem-1 check of a run without a user trace: T1, then about `records` points up to
+    T on multiples of `every` (so the driver's periodic checks still do the recording), and T."""
+    if stage1 > steps:
+        return []
+    gap = every * max(1, math.ceil((steps - stage1) / (records * every)))
+    start = (stage1 // gap + 1) * gap
+    return sorted({stage1, steps, *range(start, steps + 1, gap)})
 
 
 @dataclass

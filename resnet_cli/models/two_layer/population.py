@@ -19,6 +19,9 @@ import math
 import numpy as np
 
 PI = math.pi
+TEACHER_V = ("prior", "sphere")  # laws of v*: the skip-layer prior cap around e, or uniform on the sphere
+TEACHER_A = ("gaussian", "uniform", "ones")  # laws of a*
+STUDENTS = ("resnet", "cnn")  # with the shortcut e (Liu et al. 2019) or without (Du et al. 2017)
 
 
 def unit_e(p: int) -> np.ndarray:
@@ -212,3 +215,39 @@ def sample_ball(rng: np.random.Generator, n: int, k: int, radius: np.ndarray) ->
     x = rng.standard_normal((n, k))
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     return x * (np.asarray(radius, dtype=float).reshape(-1, 1) * rng.uniform(size=(n, 1)) ** (1.0 / k))
+
+
+def teacher_v_law(teacher_v: str | None, student: str = "resnet") -> str:
+    """The law of v*: `teacher_v` when given, else the student's own (prior for resnet, sphere for cnn)."""
+    return teacher_v or ("prior" if student == "resnet" else "sphere")
+
+
+def draw_teachers(rng: np.random.Generator, n: int, p: int, k: int, *, v_law: str = "prior", a_law: str = "gaussian",
+                  prior_angle: float = 60.0) -> tuple[np.ndarray, np.ndarray]:
+    """n teachers: v* (n × p, unit rows) and a* (n × k), v* drawn before a*.
+
+    v*: ``prior`` = uniform on the cap angle(v*, e) ≤ `prior_angle` degrees (the skip-layer prior of Liu et
+    al. 2019, 60° ⇔ v* = e + w*, ‖w*‖ ≤ 1) or ``sphere`` = uniform on S^{p−1} (Du et al. 2017). a*:
+    ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones``.
+    """
+    if v_law == "prior":
+        v_star = sample_cap(rng, n, p, unit_e(p), math.radians(prior_angle))
+    else:
+        v_star = sample_sphere(rng, n, p)
+    if a_law == "gaussian":
+        a_star = rng.standard_normal((n, k))
+    elif a_law == "uniform":
+        a_star = rng.uniform(-1.0, 1.0, size=(n, k))
+    else:
+        a_star = np.ones((n, k))
+    return v_star, a_star
+
+
+def draw_inits(rng: np.random.Generator, student: str, v_star: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Initial (v0, a0), one row per teacher row (n × p, n × k): ResNet w0 = 0 ⇒ v0 = e; CNN v0 uniform on the
+    sphere (Du et al. 2017); a0 uniform in the ball of radius |1ᵀa*|/√k (Liu et al. 2019, Theorem 1)."""
+    n, p = v_star.shape
+    k = a_star.shape[1]
+    v0 = np.tile(unit_e(p), (n, 1)) if student == "resnet" else sample_sphere(rng, n, p)
+    a0 = sample_ball(rng, n, k, np.abs(a_star.sum(axis=1)) / math.sqrt(k))
+    return v0, a0

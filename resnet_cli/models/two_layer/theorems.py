@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -194,3 +194,96 @@ def dissipativity(
         name: np.stack([largest_c(terms[f"inner_{x}"], terms[f"dist2_{x}"], delta, mask) for mask in stages], axis=1)
         for name, x in (("C1", "w"), ("C2", "a"))
     }
+
+
+# --- Theorem 1's hypotheses and its check along a run ---------------------------------------------------------
+
+
+def theorem1_outside(student: str, schedule: str, *, v_law: str = "prior", prior_angle: float = 60.0,
+                     steps_set: bool = False, c_lr_w: float = 1.0, sampled: bool = False,
+                     overlapping: bool = False) -> str | None:
+    """Why a run is outside Theorem 1's hypotheses ("; "-joined reasons), None when inside.
+
+    Theorem 1 (poster): the shortcut student with normalization, w0 = 0, a0 in the ball of radius |1ᵀa*|/√k
+    (`population.draw_inits`), η_a = π/(20(k + π − 1)²), η_w = C‖a*‖²η_a² with C > 0, the population loss of
+    Gaussian inputs with non-overlapping patches, and the skip-layer prior v* = e + w*, ‖w*‖ ≤ 1
+    (angle(v*, e) ≤ 60°). The run: `student` with `schedule` (one of `optim.PLANS`), v* drawn from `v_law`
+    with `prior_angle` degrees, `steps_set` (η_a or η_w given instead of Theorem 1's), C = `c_lr_w`,
+    `sampled` gradients (samples or online), `overlapping` patches (stride < p).
+    """
+    reasons = [
+        (student != "resnet", "no shortcut"),
+        (schedule in ("layerwise", "a-first"), "η_w = 0 in stage I"),
+        (schedule in ("constant", "large-both"), "no warm-up"),
+        (steps_set, "step sizes set"),
+        (c_lr_w == 0, "C = 0"),
+        (v_law != "prior" or prior_angle > 60, "no skip-layer prior"),
+        (sampled, "samples, not the population loss"),
+        (overlapping, "overlapping patches"),
+    ]
+    found = [why for bad, why in reasons if bad]
+    return "; ".join(found) if found else None
+
+
+@dataclass
+class TheoremReport:
+    """Theorem 1's output (1) on the recorded iterations of [T1, T] and the largest c of C1/C2 per stage,
+    per trial (arrays of shape (trials,); c arrays (trials × 2): stage I, stage II; None where undefined)."""
+
+    t1: int
+    records: int
+    held: np.ndarray | None
+    first_failure: np.ndarray | None
+    phi_max: np.ndarray | None
+    a_dot_min_rel: np.ndarray | None  # min aᵀa*/‖a*‖² over the window: the largest m this run satisfied
+    a_dot_max_rel: np.ndarray | None  # max aᵀa*/‖a*‖²: the smallest M
+    c1: np.ndarray | None
+    c2: np.ndarray | None
+
+    def trial(self, i: int) -> dict[str, Any]:
+        """The JSON view of trial i (non-finite numbers as None)."""
+        def num(x: np.ndarray | None, cast: type = float) -> Any:
+            return None if x is None or not np.isfinite(x[i]) else cast(x[i])
+
+        def pair(c: np.ndarray | None) -> Any:
+            return None if c is None else [None if not np.isfinite(v) else float(v) for v in c[i]]
+
+        return {
+            "output1_held": None if self.held is None else bool(self.held[i]),
+            "first_failure": None if self.first_failure is None or self.first_failure[i] < 0 else int(self.first_failure[i]),
+            "phi_max": num(self.phi_max), "a_dot_min_rel": num(self.a_dot_min_rel),
+            "a_dot_max_rel": num(self.a_dot_max_rel), "c1": pair(self.c1), "c2": pair(self.c2),
+        }
+
+
+def theorem_report(a_star: np.ndarray, t1: int, iterations: list[int], trace: dict[str, list[np.ndarray]], *,
+                   m_rel: float, big_m_rel: float, delta: float | None = None,
+                   output1: tuple[list[int], dict[str, list[np.ndarray]]] | None = None,
+                   check_output1: bool = True) -> TheoremReport:
+    """Check the theorems on a `run_gd` trace (only the recorded iterations count; a* trials × k): output (1)
+    with m = `m_rel`·‖a*‖², M = `big_m_rel`·‖a*‖² on the trace `output1` = (iterations, trace) when given
+    (Theorem 1's own steps), else on this one; and (for a stated δ) the largest c of C1/C2 per stage on the
+    population loss of the non-overlapping net, always on this run. `delta` None (success-rate; patches at
+    s < p, where the trace statistics do not determine the C1/C2 terms) leaves c1, c2 None; `check_output1`
+    False leaves output (1) None (a run outside Theorem 1's hypotheses)."""
+    its = np.asarray(iterations)
+    if its.size == 0:
+        return TheoremReport(t1, 0, None, None, None, None, None, None, None)
+    stats = {key: np.stack(trace[key], axis=1) for key in ("phi", "a_dot_astar", "loss", "a_err")}
+    norm2 = np.sum(a_star**2, axis=1)
+    out_its, out_stats = (its, stats) if output1 is None else (
+        np.asarray(output1[0]), {key: np.stack(output1[1][key], axis=1) for key in ("phi", "a_dot_astar")})
+    in_window = int(np.sum(out_its >= t1)) if check_output1 else 0
+    held = first = phi_max = lo = hi = None
+    if in_window:
+        check = theorem1_output(out_its, out_stats["phi"], out_stats["a_dot_astar"], t1, m_rel * norm2,
+                                big_m_rel * norm2)
+        held, first, phi_max = check.held, check.first_failure, check.phi_max
+        lo, hi = check.a_dot_min / norm2, check.a_dot_max / norm2
+    c1 = c2 = None
+    if delta is not None:
+        with np.errstate(all="ignore"):
+            terms = dissipativity_terms(stats["phi"], stats["a_dot_astar"], stats["loss"], stats["a_err"], a_star)
+            c = dissipativity(its, terms, t1, delta)
+        c1, c2 = c["C1"], c["C2"]
+    return TheoremReport(t1, in_window, held, first, phi_max, lo, hi, c1, c2)
