@@ -9,17 +9,15 @@ import numpy as np
 import pytest
 
 from resnet_cli.experiments import success_rate as sr, sweep
-from resnet_cli.experiments import two_layer as exp
-from resnet_cli.models.two_layer import optim
+from resnet_cli.models.two_layer import optim, population as tl
 
 
 def _run(seed: int, p: int, k: int, t1: int, extra: int, representation: str, *, stop: bool) -> optim.Run:
-    s = exp.TrainSettings(p=p, k=k, trials=7, stage1_steps=t1, steps=t1 + extra)
     rng = np.random.default_rng(seed)
-    v_star, a_star = s.draw(rng, 7, p, k)
-    v0, a0 = exp.draw_inits(rng, "resnet", v_star, a_star)
+    v_star, a_star = tl.draw_teachers(rng, 7, p, k)
+    v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
     kinds = np.array(["ssw", "constant", "layerwise", "a-first", "ssw", "ssw", "constant"], dtype=object)
-    base = s.schedule_of("ssw", a_star)
+    base = optim.schedule_of("ssw", a_star, stage1_steps=t1)
     schedule = optim.Schedule(kinds, base.eta_a * 40, base.eta_w * 40, base.eta, t1, hold=np.arange(7) == 5)
     points = sorted({0, t1, t1 + extra, *range(37, t1 + extra, 53)})
     return optim.Run(v0, a0, v_star, a_star, schedule, t1 + extra, points, stop, representation, t1)
