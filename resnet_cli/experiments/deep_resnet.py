@@ -67,7 +67,7 @@ from resnet_cli.data import Dataset, check_spec, dataset_shape, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import sweep
-from resnet_cli.experiments.sweep import SweepSettings
+from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import deep_resnet as dr
 from resnet_cli.models.clarke import gradient_descent, min_norm_subgradient
@@ -81,7 +81,6 @@ MAX_PARAMS = 4000  # exact Hessians are P x P and their tangent arrays P x width
 MAX_TANGENT_ENTRIES = 6e7
 FINDERS = ("gd", "newton", "gd+newton")
 
-Progress = Callable[..., None]
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from resnet_cli.data import dataset_shape
 from resnet_cli.experiments.hessian import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
                                              exact_block_size, measure_hessian)
 from resnet_cli.experiments import sweep
-from resnet_cli.experiments.sweep import SweepSettings
+from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import ZERO_TOLERANCE, mean_bounds, spectrum_stats, trial_confidence
@@ -55,7 +55,6 @@ DEFAULT_EXACT_MAX_PARAMS = 3200  # depth 32 at d = 10: eigvalsh takes a few seco
 FLAT_SPREAD = 0.05
 BEYOND = f"{1 / ZERO_TOLERANCE:.0e}".replace("e+", "e")  # "1e12": as the table and the figure write it
 
-Progress = Callable[..., None]
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from resnet_cli import budget, eigen
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import Dataset, dataset_shape, load_dataset
 from resnet_cli.experiments import sweep
-from resnet_cli.experiments.sweep import SweepSettings
+from resnet_cli.experiments.sweep import Progress, SweepSettings, no_progress
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import (
@@ -40,11 +40,6 @@ THEOREM_PROBES = 4  # probe vectors of the SLQ check of Theorem 1
 BRACKET_WIDTH = 1e-2  # default relative width of the certified brackets of --spectrum inertia
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
 
-Progress = Callable[..., None]
-
-
-def _no_progress(completed: float = 0, total: float = 1, description: str | None = None) -> None:
-    return None
 
 
 @dataclass(frozen=True)
@@ -519,12 +514,13 @@ def trial_tasks(cfg: HessianSettings, problem: Problem, W: np.ndarray, diverged:
     return tasks
 
 
-def run(cfg: HessianSettings, progress: Progress = _no_progress) -> HessianResult:
+def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult:
     """Run the `hessian` experiment (pure computation; the command renders the result).
 
     The initial weights of every trial (one batch), training (one batched GD program) and every random sign
     are drawn here; each trial's Hessian is then a cell of `executor.run_cells` (--jobs, --dask, --cache)
     on one BLAS thread, so the numbers do not depend on where the cells run."""
+    progress = progress or no_progress
     problem = build_problem(cfg)
     net = problem.net
     check_spectrum(cfg.spectrum, exact_block_size(net, cfg.init) if cfg.at == "init" and cfg.spectrum == "exact"

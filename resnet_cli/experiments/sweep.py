@@ -5,6 +5,9 @@ cells run and where finished cells are kept, never what they compute, so they ar
 `config` (the JSON of a run is byte-identical for `--jobs 1`, `--jobs 2` and `--dask ADDRESS`) and out of
 each cell's cache key (`cell_settings(settings)`: a re-run with other `--jobs` still finds its cells).
 `run_sweep(settings, fn, tasks, ...)` hands the cells to `executor.run_cells` (docs/cluster.md).
+
+`Progress` is the callback every experiment's `run(settings, progress=None)` takes:
+`progress(completed, total, description=None)`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,14 @@ from typing import Any, Callable, Optional, Sequence
 from resnet_cli.config import Settings, setting
 from resnet_cli.executor import CellCache, cell_key, run_cells
 from resnet_cli.executor.cache import MISSING
+
+Progress = Callable[..., None]
+
+
+def no_progress(completed: float = 0, total: float = 1, description: str | None = None) -> None:
+    """The progress callback of a run that reports to no one."""
+    return None
+
 
 #: Settings fields that choose where cells run: not part of a result, nor of a cell's cache key.
 EXECUTION_FIELDS = ("jobs", "dask", "cache")

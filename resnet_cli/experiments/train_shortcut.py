@@ -21,9 +21,7 @@ from resnet_cli.config import setting
 from resnet_cli.experiments.hessian import (
     NetworkSettings,
     ProblemResult,
-    Progress,
     SpectrumSettings,
-    _no_progress,
     build_problem,
     data_sizes,
     is_linear,
@@ -31,6 +29,7 @@ from resnet_cli.experiments.hessian import (
     measure_hessian,
     stats_dict,
 )
+from resnet_cli.experiments.sweep import Progress, no_progress
 from resnet_cli.models import shortcut as sc
 
 TRACE_ROWS = 20  # about this many trace rows when --trace-every is not given
@@ -99,8 +98,9 @@ class TrainResult(ProblemResult):
         }
 
 
-def run(cfg: TrainShortcutSettings, progress: Progress = _no_progress) -> TrainResult:
+def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainResult:
     """Train with full-batch GD; take the Hessian spectrum at steps 0, k, 2k, … (k = hessian_every)."""
+    progress = progress or no_progress
     problem = build_problem(cfg)
     net = problem.net
     if cfg.hessian_every:

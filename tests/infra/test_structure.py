@@ -258,3 +258,19 @@ def test_every_module_is_named_in_the_architecture_page():
                if (p.name != "__init__.py" and p.name not in text)
                or (p.name == "__init__.py" and p.parent != PACKAGE and f"{p.parent.name}/" not in text)]
     assert not missing, f"name these in docs/architecture.md: {missing}"
+
+
+def test_one_run_signature():
+    """Every experiment runs as `run(settings, progress=None)` and estimates as `cost(settings)`."""
+    import inspect
+
+    from resnet_cli import api
+
+    odd = {}
+    for kind, experiment in api.EXPERIMENTS.items():
+        params = list(inspect.signature(experiment.run).parameters.values())
+        if len(params) != 2 or params[1].name != "progress" or params[1].default is not None:
+            odd[kind.__name__] = str(inspect.signature(experiment.run))
+        if len(inspect.signature(experiment.cost).parameters) != 1:
+            odd[kind.__name__ + " cost"] = str(inspect.signature(experiment.cost))
+    assert not odd, odd
