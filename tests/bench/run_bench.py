@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 
 import timing  # noqa: E402  (beside this file)
 
-MODULES = ["bench_success", "bench_hessian", "bench_eigen", "bench_depth_sweep", "bench_deep_resnet", "bench_sgd"]
+MODULES = ["bench_success", "bench_hessian", "bench_eigen", "bench_depth_sweep", "bench_deep_resnet", "bench_finder", "bench_sgd"]
 
 
 def markdown_table(rows: list[dict]) -> str:
