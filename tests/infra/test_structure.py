@@ -174,6 +174,7 @@ LENGTH_EXEMPT: dict[str, str] = {
     "experiments/flow": "the two-layer settings becoming data (run_flow's schedule moves with them)",
     "models/two_layer/optim": "run_gd, being rewritten as the batch driver of success-rate",
     "models/two_layer/flow": "integrate, moved here with the two-layer engine and next to be split",
+    "models/two_layer/samples": "the SGD state being made faster (one gather per batch); to split by concern after",
 }
 
 
