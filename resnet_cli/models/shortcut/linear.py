@@ -29,22 +29,30 @@ def _input_maps(net: ShortcutNet, weights: np.ndarray, eye: np.ndarray) -> tuple
     return before, prefix
 
 
+def _suffix_products(net: ShortcutNet, weights: np.ndarray, start: np.ndarray, left: bool) -> np.ndarray:
+    """For every layer t (in order r·n + l), `start` carried back through the layers after t: the product
+    start · (path after t) (``left=False``), or (path after t)ᵀ · start (``left=True``), with a shortcut
+    adding the identity path around each unit. start (*batch, d, d) -> (*batch, R·n, d, d)."""
+    n, R = net.unit_layers, net.units
+    out = np.empty(start.shape[:-2] + (R * n,) + start.shape[-2:])
+    suffix = start
+    for r in reversed(range(R)):
+        running = suffix
+        for l in reversed(range(n)):
+            out[..., r * n + l, :, :] = running
+            running = _t(weights[..., r, l, :, :]) @ running if left else running @ weights[..., r, l, :, :]
+        suffix = suffix + running if net.shortcut else running
+    return out
+
+
 def _linear_products(net: ShortcutNet, weights: np.ndarray):
     """For every layer t: B_t (the map from the input to the layer's input) and A_t (from its output to the
     network output), so that the end-to-end map is M = A_t W_t B_t (+ terms free of W_t) — eq. (10)."""
     d = net.dim
     batch = weights.shape[:-4]
     eye = np.broadcast_to(np.eye(d), batch + (d, d))
-    n, R = net.unit_layers, net.units
     before, prefix = _input_maps(net, weights, eye)
-    after = np.empty(batch + (R * n, d, d))
-    suffix = eye
-    for r in reversed(range(R)):
-        running = suffix
-        for l in reversed(range(n)):
-            after[..., r * n + l, :, :] = running
-            running = running @ weights[..., r, l, :, :]
-        suffix = suffix + running if net.shortcut else running
+    after = _suffix_products(net, weights, eye, left=False)
     return before, after, prefix
 
 
@@ -73,20 +81,12 @@ def linear_loss_and_gradient(net: ShortcutNet, weights: np.ndarray, moments: Sec
     written A_t, B_t. Cost O(depth · d³), independent of the number of samples.
     """
     _require_linear(net)
-    d, n, R = net.dim, net.unit_layers, net.units
-    batch = weights.shape[:-4]
+    d, batch = net.dim, weights.shape[:-4]
     before, M = _input_maps(net, weights, np.broadcast_to(np.eye(d), batch + (d, d)))
     value = linear_loss_of_map(M, moments)
     G = M @ moments.xx - moments.yx
     # Backward pass carrying A_tᵀ G directly (one product per layer): Z ← W_tᵀ Z inside a unit.
-    AtG = np.empty(batch + (R * n, d, d))
-    suffix_G = G
-    for r in reversed(range(R)):
-        running = suffix_G
-        for l in reversed(range(n)):
-            AtG[..., r * n + l, :, :] = running
-            running = _t(weights[..., r, l, :, :]) @ running
-        suffix_G = suffix_G + running if net.shortcut else running
+    AtG = _suffix_products(net, weights, G, left=True)
     grad = AtG @ _t(before)
     return value, grad.reshape(batch + net.weight_shape), M
 
