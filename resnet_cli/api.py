@@ -22,17 +22,19 @@ from typing import Any, Callable
 
 from resnet_cli import budget
 from resnet_cli.config import Settings
-from resnet_cli.experiments import deep_resnet, depth_sweep, hessian, train_shortcut
+from resnet_cli.experiments import deep_resnet, depth_sweep, hessian, linear_residual, train_shortcut
 from resnet_cli.experiments.deep_resnet import DeepResnetSettings
 from resnet_cli.experiments.depth_sweep import DepthSweepSettings
 from resnet_cli.experiments.hessian import HessianSettings
+from resnet_cli.experiments.linear_residual import LinearResnetSettings
 from resnet_cli.experiments.success_rate import SuccessSettings
 from resnet_cli.experiments.success_rate import run as _run_success
 from resnet_cli.experiments.train_shortcut import TrainShortcutSettings
 from resnet_cli.experiments.two_layer import LandscapeSettings, TrainSettings, run_landscape, run_train
 
 __all__ = ["run", "cost", "TrainSettings", "LandscapeSettings", "SuccessSettings", "HessianSettings",
-           "TrainShortcutSettings", "DepthSweepSettings", "DeepResnetSettings"]
+           "TrainShortcutSettings", "DepthSweepSettings", "DeepResnetSettings",
+           "LinearResnetSettings"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +55,7 @@ EXPERIMENTS: dict[type, Experiment] = {
     TrainShortcutSettings: Experiment(train_shortcut.run, train_shortcut.cost),
     DepthSweepSettings: Experiment(depth_sweep.run, depth_sweep.cost),
     DeepResnetSettings: Experiment(deep_resnet.run, deep_resnet.cost),
+    LinearResnetSettings: Experiment(linear_residual.run, linear_residual.cost),
 }
 RUNNERS: dict[type, Callable[..., Any]] = {kind: experiment.run for kind, experiment in EXPERIMENTS.items()}
 

@@ -24,7 +24,8 @@ import typer
 
 from resnet_cli import __version__
 from resnet_cli.errors import UserError
-from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, landscape_two_layer, reproduce,
+from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, landscape_linear_resnet,
+                                 landscape_two_layer, reproduce,
                                  success_rate, train_shortcut, train_two_layer)
 from resnet_cli.edge import INTERNAL, outcome
 from resnet_cli.signals import handle_signals
@@ -130,6 +131,7 @@ _register(app, "hessian", hessian)
 _register(train_app, "shortcut", train_shortcut)
 _register(app, "depth-sweep", depth_sweep)
 _register(landscape_app, "deep-resnet", landscape_deep_resnet)
+_register(landscape_app, "linear-resnet", landscape_linear_resnet)
 _register(app, "reproduce", reproduce)
 # --- end of registration block ---
 

@@ -43,6 +43,7 @@ RENAMED: dict[str, dict[str, str]] = {
     "train shortcut": {**_SPECTRUM, "--log-every": "--trace-every"},
     "depth-sweep": {**_SPECTRUM, "--runs": "--trials", "--depths": "--depth", "--networks": "--network", "--lrs": "--lr"},
     "landscape deep-resnet": {"--inits": "--trials"},
+    "landscape linear-resnet": {},
 }
 
 #: Old values of a setting -> new ones, per command and settings field (the method names before the

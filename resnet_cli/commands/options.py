@@ -235,6 +235,14 @@ NewtonTol = Annotated[float, _opt("--newton-tol", "Newton converged when ‖∇R
 DedupTol = Annotated[float, _opt("--dedup-tol", "Merge points equal up to unit permutations and rescalings within this.")]
 EigTolAlt = Annotated[float, _opt("--eig-tol-alt", "Second eigenvalue tolerance: the classes are recounted with it, beside.")]
 
+# --- deep linear residual networks (Hardt & Ma 2017) ---------------------------------------------------------
+Target = Annotated[str, _opt("--target", "residual: y + x (the map I + T, near identity); data: y as loaded "
+                             "(gaussian: y = T x + 0.1ε; digits: one-hot labels).", NETWORK)]
+Radius = Annotated[str, _opt("--radius", "Start radii r0 = max_j ‖A_j‖₂, a list (0.2,0.6,1.5); --trials starts "
+                             "each.", SWEEP, metavar=FLOAT_LIST)]
+Damping = Annotated[float, _opt("--damping", "Initial Levenberg–Marquardt damping λ0 (μ = λ‖∇R‖): larger keeps "
+                                "the first steps near the start.", STEPS)]
+
 # Parameters of a command that are not settings of its experiment (they say where results go).
 OUTPUT_PARAMS = ("config", "out", "json_out", "plot", "quiet", "eigenvalues", "detail")
 

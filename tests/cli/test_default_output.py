@@ -67,6 +67,10 @@ CASES = [
     # Yun et al. (2019): the default run (example 1, Newton), the near-identity preset's 8 rows (fewer starts),
     # example 2 with every secondary table
     Case("landscape deep-resnet", ("landscape", "deep-resnet")),
+    # Hardt & Ma 2017: the default rows (10 start radii), 2 starts each
+    Case("landscape linear-resnet", ("landscape", "linear-resnet", "--trials", "2")),
+    Case("landscape linear-resnet --detail", ("landscape", "linear-resnet", "--trials", "2", "--blocks", "2,3",
+                                              "--detail"), None),
     Case("landscape deep-resnet, near-identity", ("landscape", "deep-resnet", "--config", "yun2019-near-identity",
                                                   "--trials", "6", "--jobs", "1")),
     Case("landscape deep-resnet --detail", ("landscape", "deep-resnet", "--config", "yun2019-example2", "--detail"),

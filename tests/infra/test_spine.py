@@ -221,7 +221,7 @@ def test_old_spellings_are_rewritten_with_one_notice():
     assert rewrite_argv(["landscape", "two-layer", "--probes", "5"], notes.append)[2] == "--probes"
     assert rewrite_argv(["success-rate", "--method", "cnn"], notes.append)[1] == "--method"
     assert set(RENAMED) == {"train two-layer", "landscape two-layer", "success-rate", "hessian",
-                            "train shortcut", "depth-sweep", "landscape deep-resnet"}
+                            "train shortcut", "depth-sweep", "landscape deep-resnet", "landscape linear-resnet"}
 
 
 def test_jsonable_and_csv():
