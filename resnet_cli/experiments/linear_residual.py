@@ -46,7 +46,7 @@ PROBE_RADII = (1e-3, 1e-2, 1e-1)
 TARGETS = ("residual", "data")  # residual: y + x (the map I + T, near identity); data: y as loaded
 
 
-@dataclass
+@dataclass(frozen=True)
 class LinearResnetSettings(Settings):
     """Every option of `landscape linear-resnet`, its default and its range, once (docs/landscape.md)."""
 
@@ -74,23 +74,24 @@ class LinearResnetSettings(Settings):
             raise ConfigError(f"--data {self.data}: choose gaussian, digits or mnist:PATH (d_in = d_out)")
         require(len(set(self.blocks)) == len(self.blocks), "--blocks: a value is listed twice")
         require(len(set(self.radius)) == len(self.radius), "--radius: a value is listed twice")
-        d = self.data_dim()
+        d = data_dim(self)
         for L in self.blocks:
             P = lr.n_params(d, L)
             require(P <= MAX_PARAMS, f"--blocks {L} with d = {d}: {P} parameters, exact Hessians need at most "
                     f"{MAX_PARAMS} (lower --blocks or --dim)")
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py, `linear_resnet`)."""
-        sized = budget.flags(trials=self.trials, radius=self.radius, blocks=self.blocks,
-                             **({"dim": self.dim} if self.data == "gaussian" else {}))
-        return budget.linear_resnet(self.data_dim(), self.blocks, len(self.radius) * self.trials,
-                                    self.newton_steps, sized)
 
-    def data_dim(self) -> int:
-        """d of --data without loading it (digits, mnist: 10)."""
-        return dataset_shape(self.data, self.samples, self.dim)[1]
+def data_dim(cfg: LinearResnetSettings) -> int:
+    """d of --data without loading it (digits, mnist: 10)."""
+    return dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+
+
+def cost(cfg: LinearResnetSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py, `linear_resnet`)."""
+    sized = budget.flags(trials=cfg.trials, radius=cfg.radius, blocks=cfg.blocks,
+                         **({"dim": cfg.dim} if cfg.data == "gaussian" else {}))
+    return budget.linear_resnet(data_dim(cfg), cfg.blocks, len(cfg.radius) * cfg.trials, cfg.newton_steps, sized)
 
 
 @dataclass
