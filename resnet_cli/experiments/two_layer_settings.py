@@ -24,7 +24,7 @@ from resnet_cli.config import Settings, require, setting
 from resnet_cli.experiments import noise
 from resnet_cli.experiments.flow import FlowSettings
 from resnet_cli.experiments.noise import NoiseSettings
-from resnet_cli.models.two_layer import optim, population as tl, samples as ts, theorems as th
+from resnet_cli.models.two_layer import optim, population as tl, samples as ts, states, theorems as th
 
 if TYPE_CHECKING:
     from resnet_cli.experiments.success_rate import SuccessSettings
@@ -188,7 +188,7 @@ def sampled(s: SampleSettings) -> bool:
 
 def per_step(s: SampleSettings) -> int:
     """Inputs one step of one trial reads (0: the population loss)."""
-    return ts.per_step(s.samples, s.batch, s.online)
+    return states.per_step(s.samples, s.batch, s.online)
 
 
 def gradient_mode(s: SampleSettings, p: int | None = None) -> str:
@@ -209,8 +209,8 @@ def gradient_mode(s: SampleSettings, p: int | None = None) -> str:
 
 def state_factories(s: SampleSettings, rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarray,
                     copies: int = 1) -> list[Any]:
-    """`copies` GD-state factories over the trials of (v*, a*), sharing one draw of data (`samples.state_factories`)."""
-    return ts.state_factories(rng, v_star, a_star, copies, samples=s.samples, batch=s.batch, online=s.online,
+    """`copies` GD-state factories over the trials of (v*, a*), sharing one draw of data (`states.state_factories`)."""
+    return states.state_factories(rng, v_star, a_star, copies, samples=s.samples, batch=s.batch, online=s.online,
                               stride=s.stride, law=s.inputs, label_noise=s.label_noise)
 
 

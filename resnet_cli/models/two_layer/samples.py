@@ -49,9 +49,8 @@ the per-trial Generator calls of SGD (one call per trial per epoch, resp. per ch
 
 from __future__ import annotations
 
-import copy
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -572,47 +571,3 @@ class SampleState(_RowVectorState):
             raise ValueError("online SGD has no fixed training set")
         return empirical_loss(self.v, self.a, patches(self.x, self.p, self.stride), self.y)
 
-
-# --- the GD states of a run ------------------------------------------------------------------------------------
-
-
-def per_step(samples: int | None = None, batch: int | None = None, online: bool = False) -> int:
-    """Inputs one step of one trial reads: 0 for the population loss (neither `samples` nor `online`), else
-    B = `batch` (online SGD: 1 when not given; minibatch SGD) or N = `samples` (full-batch GD)."""
-    if online:
-        return batch or 1
-    if samples is not None:
-        return batch or samples
-    return 0
-
-
-def state_factories(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarray, copies: int = 1, *,
-                    samples: int | None = None, batch: int | None = None, online: bool = False,
-                    stride: int | None = None, law: str = "gaussian", label_noise: float = 0.0) -> list[Any]:
-    """`copies` GD-state factories for `optim.run_gd(representation=...)` over the trials (rows) of (v*, a*)
-    (n × p, n × k). Population (neither `samples` nor `online`) at s = p (`stride` None = p): ``"plane"`` (exact
-    reduced coordinates). Population at s < p: `StrideState` (the vector representation; the plane reduction
-    does not hold there). Samples: one Generator per trial spawned from `rng` (after the teachers and inits,
-    so the default runs draw exactly what they drew before), which draws the trial's training set of `samples`
-    inputs of `law` (labels with `label_noise`) and then its SGD stream (`batch` inputs a step, `per_step`);
-    every copy gets the same data and its own copy of the Generators (common random numbers across methods)."""
-    n, p = v_star.shape
-    stride = p if stride is None else stride
-    if samples is None and not online:
-        if stride == p:
-            return ["plane"] * copies
-        return [lambda v, a, vs, ast: StrideState(v, a, vs, ast, stride)] * copies
-    gens = trial_generators(rng, n)
-    if online:
-        data: dict[str, Any] = {"online": True}
-    else:
-        x, y = draw_training_set(gens, v_star, a_star, samples, stride, law, label_noise)
-        data = {"x": x, "y": y}
-    inputs = per_step(samples, batch, online)
-    factories = []
-    for _ in range(copies):
-        mine = copy.deepcopy(gens)
-        factories.append(lambda v, a, vs, ast, mine=mine: SampleState(
-            v, a, vs, ast, data.get("x"), data.get("y"), batch=inputs, rngs=mine,
-            online=data.get("online", False), stride=stride, law=law, label_noise=label_noise))
-    return factories
