@@ -36,8 +36,8 @@ from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
 from resnet_cli.data import dataset_shape
-from resnet_cli.experiments.hessian import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
-                                             exact_block_size, measure_hessian)
+from resnet_cli.experiments.shortcut_problem import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
+                                                      exact_block_size, measure_hessian)
 from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc

@@ -11,251 +11,27 @@ cell of `executor.run_cells` (--jobs, --dask, --cache); everything random is dra
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Optional
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from resnet_cli import budget, eigen
-from resnet_cli.config import Settings, require, setting
-from resnet_cli.data import Dataset, dataset_shape, load_dataset
+from resnet_cli.config import require, setting
+from resnet_cli.data import dataset_shape
 from resnet_cli.experiments import sweep
+from resnet_cli.experiments.shortcut_problem import (
+    BRACKET_WIDTH, Measurement, NetworkSettings, Problem, ProblemResult, SPECTRA, STAT_KEYS, SpectrumSettings, build_problem,
+    check_spectrum, data_sizes, exact_block_size, is_linear, measure_hessian, stats_dict,
+)
 from resnet_cli.experiments.sweep import Progress, SweepSettings, no_progress
 from resnet_cli.models import shortcut as sc
-from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import (
-    CONFIDENCE, ZERO_TOLERANCE, SpectrumStats, density_stats, lanczos, mean_bounds, rademacher, slq_quadrature,
-    slq_stats, spectrum_stats, trial_confidence,
-)
-from resnet_cli.experiments.summary import short_repr
+from resnet_cli.spectrum import SpectrumStats, mean_bounds, rademacher, spectrum_stats, trial_confidence
 
-SPECTRA = ("exact", "slq")
 HESSIAN_SPECTRA = (*SPECTRA, "inertia")  # hessian only: certified brackets from Sylvester inertia counts
 POINTS = ("init", "trained")
-# Largest dense exact Hessian accepted in any setting (a 10⁵ × 10⁵ matrix is 80 GB); below it the memory and
-# time estimate of resnet_cli/budget.py decides (the available memory refuses, a long run is announced).
-EXACT_MAX_PARAMS = 100_000
 EXACT_MAX_TOTAL = 1_000_000  # exact by blocks: eigenvalues and index arrays of every parameter
 THEOREM_PROBES = 4  # probe vectors of the SLQ check of Theorem 1
-BRACKET_WIDTH = 1e-2  # default relative width of the certified brackets of --spectrum inertia
-STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
-
-
-
-@dataclass(frozen=True)
-class DataSettings(Settings):
-    """The data of every Li et al. (2017) experiment (`hessian`, `train shortcut`, `depth-sweep`)."""
-
-    data: str = setting("digits")
-    samples: Optional[int] = setting(None, min=1, shown="all; gaussian: 1000")
-    dim: Optional[int] = setting(None, min=1, shown="10 (gaussian)")
-    seed: int = setting(0)
-
-
-@dataclass(frozen=True)
-class NetworkSettings(DataSettings):
-    """One n-shortcut network and its data: shared by `hessian` and `train shortcut`."""
-
-    shortcut: int = setting(2, min=0)
-    depth: int = setting(8, min=1)
-    init: str = setting("zero", choices=sc.INITS)
-    act_pre: str = setting("identity", choices=sc.ACTIVATIONS)
-    act_mid: str = setting("identity", choices=sc.ACTIVATIONS)
-    act_post: str = setting("identity", choices=sc.ACTIVATIONS)
-    plain_unit: int = setting(2, min=1)
-
-
-def is_linear(cfg: NetworkSettings) -> bool:
-    """Every activation the identity: the network is linear (its loss and Hessian come from second moments)."""
-    return cfg.act_pre == cfg.act_mid == cfg.act_post == "identity"
-
-
-def data_sizes(cfg: DataSettings) -> dict[str, int]:
-    """The data sizes the user set (for messages)."""
-    return {k: v for k, v in (("samples", cfg.samples), ("dim", cfg.dim)) if v}
-
-
-
-@dataclass(frozen=True)
-class SpectrumSettings(Settings):
-    """How a Hessian spectrum is computed: exactly, or by stochastic Lanczos quadrature."""
-
-    spectrum: str = setting("exact", choices=SPECTRA)
-    lanczos_steps: int = setting(80, min=1)
-    lanczos_probes: int = setting(8, min=1)
-    eigensolver: str = setting("auto", choices=eigen.SOLVERS)
-
-
-@dataclass
-class Problem:
-    """A network, its data and the data's second moments, ready for the engine."""
-
-    net: sc.ShortcutNet
-    dataset: Dataset
-    moments: sc.SecondMoments
-    l_min: float
-    init_rng: np.random.Generator | None = None  # None in a cell task: a cell draws nothing
-    probe_rng: np.random.Generator | None = None
-
-    def data_info(self) -> dict[str, Any]:
-        return {
-            "name": self.dataset.name,
-            "description": self.dataset.description,
-            "samples": self.dataset.samples,
-            "dim": self.dataset.dim,
-            "l_min": self.l_min,
-        }
-
-    def network_info(self) -> dict[str, Any]:
-        net = self.net
-        return {
-            "description": net.describe(),
-            "shortcut": net.shortcut_depth,
-            "depth": net.depth,
-            "units": net.units,
-            "unit_layers": net.unit_layers,
-            "dim": net.dim,
-            "n_params": net.n_params,
-            "act_pre": net.act_pre,
-            "act_mid": net.act_mid,
-            "act_post": net.act_post,
-        }
-
-
-def build_problem(cfg: NetworkSettings) -> Problem:
-    """Load the data (seeded), build the network; every random draw flows from cfg.seed (3 streams)."""
-    data_rng, init_rng, probe_rng = spawn_rngs(cfg.seed, 3)
-    dataset = load_dataset(cfg.data, data_rng, samples=cfg.samples, dim=cfg.dim)
-    net = sc.make_network(
-        cfg.shortcut,
-        cfg.depth,
-        dataset.dim,
-        act_pre=cfg.act_pre,
-        act_mid=cfg.act_mid,
-        act_post=cfg.act_post,
-        plain_unit=cfg.plain_unit,
-    )
-    moments = sc.second_moments(dataset.X, dataset.Y)
-    return Problem(
-        net=net,
-        dataset=dataset,
-        moments=moments,
-        l_min=sc.optimal_linear_loss(moments),
-        init_rng=init_rng,
-        probe_rng=probe_rng,
-    )
-
-
-@dataclass
-class Measurement:
-    """The spectrum of the Hessian at one point: exact eigenvalues, or SLQ nodes and weights."""
-
-    stats: SpectrumStats
-    eigenvalues: np.ndarray | None = None
-    nodes: np.ndarray | None = None
-    weights: np.ndarray | None = None
-    matrix: eigen.BlockMatrix | None = None
-    brackets: dict[str, Any] | None = None  # --spectrum inertia
-
-
-def check_spectrum(spectrum: str, n_params: int) -> None:
-    """A dense exact spectrum (or inertia) of more than EXACT_MAX_PARAMS parameters — `n_params` is the largest
-    block — is refused whatever the memory (below, the budget of the settings' cost() decides)."""
-    require(spectrum == "slq" or n_params <= EXACT_MAX_PARAMS,
-            f"--spectrum {spectrum}: {n_params} parameters is above {EXACT_MAX_PARAMS} (a dense Hessian of "
-            f"{8 * n_params**2 / 1e9:.0f} GB); use --spectrum slq")
-
-
-def exact_block_size(net: sc.ShortcutNet, init: str) -> int:
-    """The largest block an exact spectrum solves at an initial point drawn with `init`: one unit
-    (n·d²) where `shortcut.hessian_blocks` knows the structure (linear n-shortcut network, n ≥ 2, at zero),
-    else every parameter."""
-    known = init == "zero" and net.is_linear and net.shortcut and net.unit_layers >= 2
-    return net.unit_layers * net.dim**2 if known else net.n_params
-
-
-def exact_blocks(problem: Problem, weights: np.ndarray) -> eigen.BlockMatrix:
-    """The Hessian as blocks: built per unit where the structure is known (`shortcut.hessian_blocks`),
-    else assembled densely and split into the connected components of its nonzero pattern."""
-    net, ds = problem.net, problem.dataset
-    if net.is_linear:
-        known = sc.hessian_blocks(net, weights, problem.moments)
-        if known is not None:
-            return known
-    return eigen.split_blocks(sc.hessian(net, weights, ds.X, ds.Y, moments=problem.moments))
-
-
-def measure_hessian(
-    problem: Problem, weights: np.ndarray, spec: SpectrumSettings, method: str | None = None, keep_matrix: bool = False,
-    probes: np.ndarray | None = None, confidence: float = CONFIDENCE,
-) -> Measurement:
-    """Spectrum of the Hessian at `weights` (one network): exact `eigvalsh`, or SLQ with Rademacher probes
-    (`method` overrides `spec.spectrum`, e.g. the exact/slq choice of depth-sweep's auto). SLQ takes the
-    given `probes` (lanczos_probes × parameters), else draws them from `problem.probe_rng`; its statistics
-    carry intervals holding with probability ≥ `confidence` (`spectrum.slq_bounds`)."""
-    net, ds = problem.net, problem.dataset
-    kind = method or spec.spectrum
-    if kind == "exact":
-        H = exact_blocks(problem, weights)
-        eig = H.eigenvalues(spec.eigensolver)
-        return Measurement(spectrum_stats(eig), eigenvalues=eig, matrix=H if keep_matrix else None)
-    if kind == "inertia":
-        return measure_inertia(problem, weights, spec, keep_matrix, probes)
-
-    def matvec(V: np.ndarray) -> np.ndarray:
-        return sc.hessian_vector_products(net, weights, V, ds.X, ds.Y, moments=problem.moments)
-
-    quad = slq_quadrature(matvec, net.n_params, spec.lanczos_steps, spec.lanczos_probes, problem.probe_rng,
-                          vectors=probes)
-    nodes, wts = quad.flat()
-    return Measurement(slq_stats(quad, confidence), nodes=nodes, weights=wts)
-
-
-def measure_inertia(problem: Problem, weights: np.ndarray, spec: SpectrumSettings, keep_matrix: bool = False,
-                    probes: np.ndarray | None = None) -> Measurement:
-    """Certified brackets of the statistics by Sylvester inertia counts (`eigen.bracket_spectrum`): Lanczos
-    on the probes gives inner values of λmin and λmax (Ritz values lie inside the spectrum), LDLᵀ counts
-    certify outer ones and bisect |λ|max, the 10th percentile of |λ| and cond10 to `bracket_width`; the
-    index and near-zero counts are exact. The statistics are the brackets' midpoints (abs_min and cond: NaN,
-    not bracketed)."""
-    net = problem.net
-    H = exact_blocks(problem, weights)
-    width = getattr(spec, "bracket_width", BRACKET_WIDTH)
-    V = probes if probes is not None else rademacher(problem.probe_rng, spec.lanczos_probes, net.n_params)
-    run = lanczos(H.matvec, V, spec.lanczos_steps)
-    nodes, weights = [], []
-    for p in range(V.shape[0]):
-        theta, vecs = np.linalg.eigh(run.tridiagonal(p))
-        nodes.append(theta)
-        weights.append(vecs[0] ** 2)
-    nodes = np.concatenate(nodes)
-    hint = density_stats(nodes, np.concatenate(weights), net.n_params).abs_p10  # the SLQ estimate: a start
-    b = eigen.bracket_spectrum(H, width, ritz=(float(nodes.min()), float(nodes.max())),
-                               zero_tolerance=ZERO_TOLERANCE, p10_hint=hint if hint > 0 else None)
-    if b["zero_matrix"]:
-        stats = SpectrumStats(net.n_params, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True, True)
-    else:
-        mid = [0.5 * (b[k][0] + b[k][1]) for k in ("abs_max", "abs_p10", "lambda_min", "lambda_max")]
-        cond10 = float("inf") if b["cond10"] is None else 0.5 * (b["cond10"][0] + b["cond10"][1])
-        stats = SpectrumStats(net.n_params, mid[0], mid[1], float("nan"), cond10, float("nan"),
-                              b["negative"] / net.n_params, mid[2], mid[3], False, True)
-    return Measurement(stats, matrix=H if keep_matrix else None, brackets=b)
-
-
-def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
-    """JSON-ready statistics; undefined ratios of a zero Hessian are None, not NaN."""
-    if stats is None:
-        return None
-    out = asdict(stats)
-    if out.get("bounds") is None:
-        out.pop("bounds", None)
-    for key, value in out.items():
-        if isinstance(value, float) and np.isnan(value):
-            out[key] = None
-    if stats.zero_matrix:
-        out["cond10"] = None
-        out["cond"] = None
-    return out
 
 
 def theorem1_check(problem: Problem, measurement: Measurement, signs: np.ndarray | None) -> dict[str, Any] | None:
@@ -379,17 +155,6 @@ def exact_sizes(cfg: HessianSettings) -> list[int]:
         return [exact_block_size(sc.ShortcutNet(d, net.units, net.unit_layers, True, cfg.act_pre, cfg.act_mid,
                                                 cfg.act_post), cfg.init)]
     return [cfg.depth * d * d]
-
-
-@dataclass
-class ProblemResult:
-    """What a result of the Li et al. (2017) experiments starts with: its settings, the network and the data
-    (`Problem.network_info()`, `Problem.data_info()`)."""
-
-    __repr__ = short_repr  # a few lines in a REPL, not the dataclass dump
-    settings: Any
-    network: dict[str, Any]
-    data: dict[str, Any]
 
 
 @dataclass(repr=False)

@@ -18,7 +18,7 @@ import numpy as np
 
 from resnet_cli import budget
 from resnet_cli.config import setting
-from resnet_cli.experiments.hessian import (
+from resnet_cli.experiments.shortcut_problem import (
     NetworkSettings,
     ProblemResult,
     SpectrumSettings,

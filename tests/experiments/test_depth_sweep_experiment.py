@@ -190,7 +190,7 @@ def test_structured_zero_init_is_exact_at_depth_128_and_matches_theorem1():
 def test_cond10_beyond_float64_resolution_is_reported_not_inf(monkeypatch):
     """When |λ| at the 10th percentile is within the eigensolver's rounding (≤ 1e-12·|λ|max), cond10 is only
     known to exceed 1e12: the cell says so, with no inf or NaN in its mean."""
-    from resnet_cli.experiments.hessian import Measurement
+    from resnet_cli.experiments.shortcut_problem import Measurement
     from resnet_cli.spectrum import spectrum_stats
 
     spectra = iter([np.r_[np.zeros(3), np.linspace(1, 2, 17)], np.linspace(1, 2, 20)])

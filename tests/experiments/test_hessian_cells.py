@@ -5,6 +5,7 @@ and `slq` given those vectors computes what it computed drawing them itself."""
 import numpy as np
 
 from resnet_cli.experiments import hessian as hs
+from resnet_cli.experiments.shortcut_problem import build_problem
 from resnet_cli.models import shortcut as sc
 from resnet_cli.spectrum import slq
 
@@ -17,11 +18,11 @@ def _settings(**kw):
 
 def test_hessian_trial_tasks_draw_in_the_sequential_order():
     cfg = _settings(trials=3)
-    problem = hs.build_problem(cfg)
+    problem = build_problem(cfg)
     W = sc.init_weights(problem.net, cfg.init, problem.init_rng, batch_shape=(cfg.trials,))
     tasks = hs.trial_tasks(cfg, problem, W, None)
     n = problem.net.n_params
-    rng = hs.build_problem(cfg).probe_rng  # a fresh copy of the same stream
+    rng = build_problem(cfg).probe_rng  # a fresh copy of the same stream
     signs = np.array([-1.0, 1.0])
     expected = [rng.choice(signs, size=(3, n))]
     theorem = rng.choice(signs, size=(4, n))
@@ -36,10 +37,10 @@ def test_hessian_trial_tasks_draw_in_the_sequential_order():
 
 def test_hessian_diverged_trials_draw_nothing():
     cfg = _settings(trials=3, at="trained", init="small")
-    problem = hs.build_problem(cfg)
+    problem = build_problem(cfg)
     W = sc.init_weights(problem.net, cfg.init, problem.init_rng, batch_shape=(cfg.trials,))
     tasks = hs.trial_tasks(cfg, problem, W, np.array([False, True, False]))
-    rng = hs.build_problem(cfg).probe_rng
+    rng = build_problem(cfg).probe_rng
     first, second = (rng.choice(np.array([-1.0, 1.0]), size=(3, problem.net.n_params)) for _ in range(2))
     assert [t.trial for t in tasks] == [0, 2] and not any(t.theorem for t in tasks)
     np.testing.assert_array_equal(tasks[0].probes, first)

@@ -6,7 +6,7 @@ import pytest
 
 from resnet_cli.config import load_toml
 from resnet_cli.experiments import train_shortcut as ts
-from resnet_cli.experiments.hessian import build_problem
+from resnet_cli.experiments.shortcut_problem import build_problem
 from resnet_cli.models import shortcut as sc
 from resnet_cli.spectrum import spectrum_stats
 
