@@ -1,0 +1,316 @@
+"""The two exact GD states of `optim.run_gd` (Liu et al. 2019, GD with normalization), batched over trials.
+
+- ``VectorState``: v (trials × p) and a (trials × k), the update of `optim.gd_step`, fused into a few
+  whole-batch numpy calls per step.
+- ``PlaneState``: the same GD in reduced coordinates: v = cos θ v* + sin θ n and a = [a0, 1, a*] c, O(1) per
+  trial-step whatever p and k (the derivation is in resnet_cli/models/two_layer/optim.py's docstring).
+
+Both offer the driver's interface: step(η_a, η_w), take/put (compaction), finite, statistics, vectors; and
+fuse_key/concat/split, which stack the trials of several runs into one state (`optim.run_groups`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from resnet_cli.models.two_layer import population as tl
+
+PI = math.pi
+
+
+def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-trial loss, φ, aᵀa*, ‖a − a*‖ and ‖a − a*‖/‖a*‖ (non-finite rows give nan)."""
+    with np.errstate(all="ignore"):
+        phi = tl.angle(v, v_star)
+        a_err = np.linalg.norm(a - a_star, axis=-1)
+        return {
+            "loss": tl.population_loss_phi(phi, a, a_star),
+            "phi": phi,
+            "a_dot_astar": np.sum(a * a_star, axis=-1),
+            "a_err": a_err,
+            "a_err_rel": a_err / np.linalg.norm(a_star, axis=-1),
+        }
+
+
+class VectorState:
+    """The GD state as full vectors: v (trials × p), a (trials × k); the update of `gd_step`, fused.
+
+    Stored transposed (components × trials, like `PlaneState.coef`), so each component is contiguous over the
+    trials: row-wise dot products are one einsum and per-trial scalings broadcast along the fast axis. v is
+    kept unit (normalized once here, then by every step), so φ = atan2(‖t‖, vᵀv*) with the tangent
+    t = (I − vvᵀ)v* that the w-step needs anyway: one atan2 per step, no renormalization of v or v*. The
+    a-step is a ← d a + b a* + c 1 (per-trial d, b, c), one einsum over the stack [a, a*, 1]; a* and 1 sit in
+    two stacks, the new a is written into the other one. Agrees with `gd_step` to rounding
+    (tests/models/test_vector_step.py).
+    """
+
+    def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
+        v0, a0 = np.asarray(v0, dtype=float), np.asarray(a0, dtype=float)
+        self._v = (v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T.copy()
+        self._y = (v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T.copy()  # unit v*, p × trials
+        self.v_star, self.a_star = v_star, a_star
+        self._set_stack(np.stack([a0.T, np.asarray(a_star, dtype=float).T, np.ones(a0.shape[::-1])]))
+
+    def _set_stack(self, stack: np.ndarray) -> None:
+        """[a, a*, 1] (3 × k × trials) and the working buffers of `step`."""
+        self._s = np.ascontiguousarray(stack)
+        self._s_next = self._s.copy()
+        self._sum_star = self._s[1].sum(axis=0)  # 1ᵀa*
+        self._t, self._coef = np.empty_like(self._v), np.empty((3, self._v.shape[1]))
+        self._zeroed, self._pending = np.zeros(self._v.shape[1], dtype=bool), False
+
+    @property
+    def v(self) -> np.ndarray:
+        """Unit filters, trials × p (a view)."""
+        return self._v.T
+
+    @property
+    def a(self) -> np.ndarray:
+        """Output weights, trials × k (a view)."""
+        return self._s[0].T
+
+    def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        v, y, t, (a, a_star, _), coef = self._v, self._y, self._t, self._s, self._coef
+        if self._pending:  # gd_step normalizes v = 0 (see below) to 0/0: those rows are lost
+            v[:, self._zeroed] = math.nan
+            self._zeroed[:], self._pending = False, False
+        cos = np.einsum("ij,ij->j", v, y)  # vᵀv* (both unit)
+        np.multiply(cos, v, out=t)
+        np.subtract(y, t, out=t)  # t = (I − vvᵀ)v*, ‖t‖ = sin φ
+        sin = np.sqrt(np.einsum("ij,ij->j", t, t))
+        far = PI - np.arctan2(sin, cos)  # π − φ
+        a_dot = np.einsum("ij,ij->j", a, a_star)  # aᵀa*
+        # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, then v ← (v + η_w s t)/‖v + η_w s t‖.
+        np.multiply(eta_w * a_dot * far / PI, t, out=t)
+        t += v
+        self._perturb_w(t, eta_w)
+        norm = np.sqrt(np.einsum("ij,ij->j", t, t))
+        np.divide(t, norm, out=v)
+        overflow = np.isinf(norm)
+        if overflow.any():  # a diverging: v is now 0 (u/∞) as in gd_step, whose next step turns it into 0/0
+            self._zeroed |= overflow
+            self._pending = True
+        # a: a − η_a(2Ma − 2N(φ)a*) = (1 − η_a(π − 1)/π) a + η_a(2g(φ) − 1/π) a* + η_a(1ᵀa* − 1ᵀa)/π,
+        # with 2g(φ) = (sin φ + (π − φ) cos φ)/π.
+        np.subtract(1.0, eta_a * ((PI - 1) / PI), out=coef[0])
+        np.multiply(eta_a, (sin + far * cos - 1.0) / PI, out=coef[1])
+        np.multiply(eta_a, (self._sum_star - np.add.reduce(a, axis=0)) / PI, out=coef[2])
+        np.einsum("mji,mi->ji", self._s, coef, out=self._s_next[0])
+        self._perturb_a(self._s_next[0], eta_a)
+        self._s, self._s_next = self._s_next, self._s
+
+    def _perturb_w(self, u: np.ndarray, eta_w: np.ndarray) -> None:
+        """Hook on u = v − η_w ∇_v L (p × trials) before it is normalized: nothing here; perturbed GD
+        (models/two_layer/noise.py) subtracts η_w ξ."""
+
+    def _perturb_a(self, a_new: np.ndarray, eta_a: np.ndarray) -> None:
+        """Hook on the new a = a − η_a ∇_a L (k × trials): nothing here (noise.py subtracts η_a ξ_a)."""
+
+    def fuse_key(self) -> tuple[str, int, int]:
+        """States with equal keys can be stacked by `concat`: vector states of one (p, k)."""
+        return ("vector", self._v.shape[0], self._s.shape[1])
+
+    @staticmethod
+    def concat(states: "list[VectorState]") -> "VectorState":
+        """The trials of several states of one (p, k) as one (`split` writes the current rows back)."""
+        whole = object.__new__(VectorState)
+        whole._v, whole._y = (np.concatenate([getattr(s, name) for s in states], axis=1) for name in ("_v", "_y"))
+        whole.v_star, whole.a_star = (np.concatenate([getattr(s, name) for s in states]) for name in ("v_star", "a_star"))
+        whole._set_stack(np.concatenate([s._s for s in states], axis=2))
+        whole._zeroed = np.concatenate([s._zeroed for s in states])
+        whole._pending, whole.parts = bool(whole._zeroed.any()), states
+        return whole
+
+    def split(self) -> "list[VectorState]":
+        """The parts of a `concat` state, holding the current rows."""
+        start = 0
+        for part in self.parts:
+            rows = np.arange(start, start + part._v.shape[1])
+            part.put(slice(None), self.take(rows))
+            start += rows.size
+        return self.parts
+
+    def take(self, index: np.ndarray) -> "VectorState":
+        part = object.__new__(type(self))  # no renormalization: the rows continue bit for bit
+        part._v, part._y = np.ascontiguousarray(self._v[:, index]), np.ascontiguousarray(self._y[:, index])
+        part.v_star, part.a_star = self.v_star[index], self.a_star[index]
+        part._set_stack(self._s[:, :, index])
+        part._zeroed = self._zeroed[index]
+        part._pending = bool(part._zeroed.any())
+        return part
+
+    def put(self, index: np.ndarray, part: "VectorState") -> None:
+        self._v[:, index], self._s[0][:, index], self._zeroed[index] = part._v, part._s[0], part._zeroed
+        self._pending = bool(self._zeroed.any())
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self._v).all(axis=0) & np.isfinite(self._s[0]).all(axis=0)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        return run_statistics(self.v, self.a, self.v_star, self.a_star)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.v.copy(), self.a.copy()
+
+
+class PlaneState:
+    """The GD state in exact reduced coordinates: angle θ in the plane (v*, n) and c ∈ R³ with a = [a0, 1, a*] c."""
+
+    def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
+        v0 = v0 / np.linalg.norm(v0, axis=-1, keepdims=True)
+        cos = np.clip(np.sum(v0 * v_star, axis=-1), -1.0, 1.0)
+        normal = v0 - cos[:, None] * v_star
+        length = np.linalg.norm(normal, axis=-1)
+        # v0 = ±v*: any unit normal will do (θ stays at 0 or π, sin θ = 0 there).
+        fallback = _any_orthogonal(v_star)
+        self.normal = np.where(length[:, None] > 0, normal / np.where(length > 0, length, 1.0)[:, None], fallback)
+        self.theta = np.arccos(cos)
+        n, k = a0.shape
+        basis = np.stack([a0, np.ones_like(a0), a_star], axis=-1)  # trials × k × 3
+        self.basis = basis
+        self.gram = np.einsum("nki,nkj->nij", basis, basis)
+        self.ones_b = basis.sum(axis=1)  # Bᵀ1
+        self.astar_b = np.einsum("nk,nki->ni", a_star, basis)  # Bᵀa*
+        self.sum_star = a_star.sum(axis=-1)
+        self.norm2_star = np.sum(a_star**2, axis=-1)
+        self.coef = np.zeros((3, n))  # c, stored as rows so each component is contiguous
+        self.coef[0] = 1.0
+        self.q, self.o = self.astar_b.T.copy(), self.ones_b.T.copy()
+        self.v_star, self.a_star = v_star, a_star
+
+    @property
+    def c(self) -> np.ndarray:
+        """Coefficients of a in B = [a0, 1, a*], trials × 3."""
+        return self.coef.T
+
+    def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions. Every
+        # operation as it was written before the buffers (the same roundings, in the same order); the buffers
+        # only save allocations, and the η_a terms are computed again only when the schedule hands new arrays.
+        theta, (c0, c1, c2) = self.theta, self.coef
+        q, o = self.q, self.o
+        n = theta.size
+        buf = getattr(self, "_buf", None)
+        if buf is None or buf.shape[1] != n:
+            buf = self._buf = np.empty((6, n))
+        sin, cos, far, a_dot, ones_a, tmp = buf
+        np.sin(theta, out=sin)
+        np.cos(theta, out=cos)
+        np.abs(theta, out=far)
+        np.subtract(PI, far, out=far)  # π − φ
+        np.multiply(q[0], c0, out=a_dot)
+        a_dot += np.multiply(q[1], c1, out=tmp)
+        a_dot += np.multiply(q[2], c2, out=tmp)
+        np.multiply(o[0], c0, out=ones_a)
+        ones_a += np.multiply(o[1], c1, out=tmp)
+        ones_a += np.multiply(o[2], c2, out=tmp)
+        decay, step_a = self._eta_a_terms(eta_a)
+        # ∇_a L = 2Ma − 2N(φ)a* in coefficients of B = [a0, 1, a*]; 2 g(φ) = (|sin θ| + (π − φ) cos θ)/π.
+        coef = np.empty_like(self.coef)
+        np.multiply(c0, decay, out=coef[0])
+        ones_a -= self.sum_star
+        np.subtract(np.multiply(c1, decay, out=coef[1]), np.multiply(step_a, ones_a, out=ones_a), out=coef[1])
+        two_g = np.abs(sin, out=tmp)
+        two_g += np.multiply(far, cos, out=cos)
+        two_g /= PI
+        two_g -= 1 / PI
+        np.add(np.multiply(c2, decay, out=coef[2]), np.multiply(eta_a, two_g, out=two_g), out=coef[2])
+        self.coef = coef
+        a_dot *= far
+        a_dot /= PI
+        step_w = np.multiply(eta_w, a_dot, out=a_dot)
+        step_w *= sin
+        theta = theta - np.arctan(step_w, out=step_w)
+        if np.abs(theta).max(initial=0.0) > PI:  # keep θ in (−π, π] so that φ = |θ|
+            theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
+        self.theta = theta
+
+    def _eta_a_terms(self, eta_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(1 − η_a(π − 1)/π, η_a/π), kept while the schedule hands the same η_a array."""
+        cached = getattr(self, "_eta_a", None)
+        if cached is None or cached[0] is not eta_a:
+            cached = self._eta_a = (eta_a, 1.0 - eta_a * ((PI - 1) / PI), eta_a / PI)
+        return cached[1], cached[2]
+
+    # Per-trial arrays: components as rows (3 × trials), trials first, and those sized by p or k (v*, a*, the
+    # normal n and the basis B), which only `vectors` reads.
+    _COLUMNS, _ROWS, _SIZED = ("coef", "q", "o"), ("theta", "gram", "ones_b", "astar_b", "sum_star", "norm2_star"), \
+        ("normal", "basis", "v_star", "a_star")
+
+    def take(self, index: np.ndarray | slice) -> "PlaneState":
+        part = object.__new__(PlaneState)
+        for name in self._COLUMNS:
+            setattr(part, name, getattr(self, name)[:, index])
+        for name in self._ROWS + self._SIZED:
+            value = getattr(self, name)
+            setattr(part, name, None if value is None else value[index])
+        return part
+
+    def fuse_key(self) -> str:
+        """States with equal keys can be stacked by `concat`: every plane state (a step is O(1) whatever p, k)."""
+        return "plane"
+
+    @staticmethod
+    def concat(states: "list[PlaneState]") -> "PlaneState":
+        """The trials of several states (any p and k) as one: the arrays a step and the statistics read,
+        stacked; the vectors stay with the parts (`split` writes the stacked θ, c back into them)."""
+        whole = object.__new__(PlaneState)
+        for name in PlaneState._COLUMNS:
+            setattr(whole, name, np.concatenate([getattr(s, name) for s in states], axis=1))
+        for name in PlaneState._ROWS:
+            setattr(whole, name, np.concatenate([getattr(s, name) for s in states]))
+        for name in PlaneState._SIZED:
+            setattr(whole, name, None)
+        whole.parts = states
+        return whole
+
+    def split(self) -> "list[PlaneState]":
+        """The parts of a `concat` state, holding the current θ and c of their trials."""
+        start = 0
+        for part in self.parts:
+            rows = slice(start, start + part.theta.size)
+            part.theta, part.coef = self.theta[rows].copy(), self.coef[:, rows].copy()
+            start = rows.stop
+        return self.parts
+
+    def put(self, index: np.ndarray, part: "PlaneState") -> None:
+        self.theta[index], self.coef[:, index] = part.theta, part.coef
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        with np.errstate(all="ignore"):
+            c = self.c
+            phi = np.abs(self.theta)
+            a_dot = np.sum(self.astar_b * c, axis=-1)
+            ones_a = np.sum(self.ones_b * c, axis=-1)
+            a_norm2 = np.einsum("ni,nij,nj->n", c, self.gram, c)
+            a_m_a = ((PI - 1) * a_norm2 + ones_a**2) / (2 * PI)
+            star_m_star = ((PI - 1) * self.norm2_star + self.sum_star**2) / (2 * PI)
+            a_n_star = tl.kernel_g(phi) * a_dot + (self.sum_star * ones_a - a_dot) / (2 * PI)
+            d = c.copy()
+            d[:, 2] -= 1.0  # a − a* = B (c − e₃), well conditioned near a = a*
+            a_err = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", d, self.gram, d), 0.0))
+            return {
+                "loss": star_m_star - 2 * a_n_star + a_m_a,
+                "phi": phi,
+                "a_dot_astar": a_dot,
+                "a_err": a_err,
+                "a_err_rel": a_err / np.sqrt(self.norm2_star),
+            }
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        v = np.cos(self.theta)[:, None] * self.v_star + np.sin(self.theta)[:, None] * self.normal
+        return v, np.einsum("nki,ni->nk", self.basis, self.c)
+
+
+def _any_orthogonal(v_star: np.ndarray) -> np.ndarray:
+    """A unit vector orthogonal to each row of v_star (Gram–Schmidt on the least aligned axis)."""
+    axis = np.argmin(np.abs(v_star), axis=-1)
+    x = np.zeros_like(v_star)
+    x[np.arange(len(v_star)), axis] = 1.0
+    x -= np.sum(x * v_star, axis=-1, keepdims=True) * v_star
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
