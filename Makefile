@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: venv run test bench reproduce reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond clean
+.PHONY: venv run test bench reproduce reproduce-hardt2017 reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ reproduce-liu2019-beyond: $(STAMP)
 ## 5 minutes on 2 cores): docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
 reproduce-li2017-training: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
+
+## Hardt & Ma 2017 (`landscape linear-resnet`): data/hardt2017-*.json, figures/hardt2017.png and the
+## "Hardt & Ma 2017" section of docs/reproductions.md (about a minute on 2 cores).
+reproduce-hardt2017: $(STAMP)
+	$(BIN)/resnet-cli reproduce hardt2017 --docs docs $(ARGS)
 
 ## Yun et al. 2019 (`landscape deep-resnet`): regenerates docs/reproduce-yun2019.md and the exported critical
 ## points (parameters per block, data) in docs/data/yun2019-*.json (50 s on 2 cores, Newton finder by default).

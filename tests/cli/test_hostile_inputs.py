@@ -29,8 +29,9 @@ HES = ["hessian"]
 TSC = ["train", "shortcut"]
 DS = ["depth-sweep"]
 DR = ["landscape", "deep-resnet"]
+LR = ["landscape", "linear-resnet"]
 COMMANDS = {"train-two-layer": TWO, "landscape-two-layer": LAND, "success-rate": SR, "hessian": HES,
-            "train-shortcut": TSC, "depth-sweep": DS, "deep-resnet": DR}
+            "train-shortcut": TSC, "depth-sweep": DS, "deep-resnet": DR, "linear-resnet": LR}
 # A cheap run of each command (used where a case needs the command to get as far as its outputs).
 SMALL = {
     "train-two-layer": [*TWO, "--k", "3", "--steps", "20"],
@@ -40,6 +41,7 @@ SMALL = {
     "train-shortcut": [*TSC, "--depth", "2", "--steps", "5"],
     "depth-sweep": [*DS, "--depth", "2", "--network", "xavier", "--trials", "1", "--jobs", "1"],
     "deep-resnet": [*DR, "--trials", "1", "--newton-steps", "20"],
+    "linear-resnet": [*LR, "--trials", "1", "--radius", "0.5", "--newton-steps", "20"],
 }
 
 
@@ -91,6 +93,19 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("depth-sweep-network-empty-item", [*DS, "--network", "xavier,"])
     add("hessian-out-and-eigenvalues-same-file", [*SMALL["hessian"], "--out", "{tmp}/same.csv", "--eigenvalues",
                                                   "{tmp}/same.csv"])
+    add("linear-resnet-radius-nan", [*LR, "--radius", "nan"])
+    add("linear-resnet-radius-negative", [*LR, "--radius", "-1"])
+    add("linear-resnet-radius-empty-item", [*LR, "--radius", "0.5,,1"])
+    add("linear-resnet-radius-1e300", [*LR, "--radius", "1e300"])
+    add("linear-resnet-dim-100000", [*LR, "--dim", "100000"])
+    add("linear-resnet-blocks-1000", [*LR, "--blocks", "1000"])
+    add("linear-resnet-trials-1e9", [*LR, "--trials", "1000000000"])
+    add("linear-resnet-hessians-too-many", [*LR, "--trials", "10000", "--dim", "5", "--blocks", "20"])
+    add("linear-resnet-data-yun", [*LR, "--data", "yun-example1"])
+    add("linear-resnet-target-unknown", [*LR, "--target", "bogus"])
+    add("linear-resnet-damping-zero", [*LR, "--damping", "0"])
+    add("linear-resnet-damping-inf", [*LR, "--damping", "inf"])
+    add("linear-resnet-mnist-missing", [*LR, "--data", "mnist:{tmp}/missing"])
     add("deep-resnet-rho-1e200", [*DR, "--rho", "1e200"])
     add("deep-resnet-init-scale-1e308", [*DR, "--init", "near-identity", "--init-scale", "1e308"])
     add("success-rate-method-twice", [*SR, "--method", "cnn,cnn"])
