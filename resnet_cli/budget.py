@@ -174,15 +174,16 @@ def two_layer_work(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, 
 
 def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int], *, trials: int | None = None,
               per_step: int = 0, samples: int | None = None, online: bool = False, stride: int | None = None,
-              workers: int = 1, sized: str = "") -> Cost:
+              workers: int = 1, sized: str = "", together: bool = False) -> Cost:
     """Batched two-layer GD (the arguments of `two_layer_work`): memory of the largest (p, k) program (times
-    the processes running one each) and the time of all of them, an upper bound (trials that stop early,
-    at the optimum, cost less). Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats),
-    and with sampled gradients its training set (samples × p × k floats) and per-step inputs."""
+    the processes running one each; `together`: every cell's rows at once, as success-rate's one batch of
+    the grid holds them) and the time of all of them, an upper bound (trials that stop early, at the
+    optimum, cost less). Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats), and
+    with sampled gradients its training set (samples × p × k floats) and per-step inputs."""
     cells = len(ps) * len(ks)
     p_max, k_max = max(ps), max(ks)
     row_bytes = 8.0 * (TWO_LAYER_ARRAYS * (p_max + k_max) + ((samples or 0) + per_step) * p_max * k_max)
-    nbytes = rows * row_bytes * min(max(1, workers), cells)
+    nbytes = rows * row_bytes * (cells if together else min(max(1, workers), cells))
     work = two_layer_work(ps, ks, rows, steps, trials=trials, per_step=per_step, samples=samples, online=online,
                           stride=stride)
     vector = bool(per_step) or (stride is not None and stride < min(ps))

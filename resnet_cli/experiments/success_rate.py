@@ -78,7 +78,7 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
         """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
         return budget.two_layer(self.p, self.k, success_programs(self) * self.trials,
                                 {k: tls.total_steps(self, k) for k in self.k}, trials=self.trials,
-                                **tls.gradient_sizes(self), workers=sweep.workers(self),
+                                **tls.gradient_sizes(self), workers=sweep.workers(self), together=batched(self),
                                 sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **tls.step_flags(self)))
 
 
@@ -341,9 +341,15 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
                 float(steps), median_start_angle(v0, v_star), against, summary)
 
 
+def batched(s: SuccessSettings) -> bool:
+    """Do the (p, k) cells run as one batch: population runs at s = p (plane states stack whatever p and k)."""
+    return not tls.sampled(s) and (s.stride is None or all(s.stride == p for p in s.p))
+
+
 def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:
-    """Every cell of the grid: the (p, k) cells not in `--cache` as one batch (`run_pks`), split into --jobs
-    groups of about equal work when --jobs > 1 (worker processes). Results do not depend on it.
+    """Every cell of the grid: population cells not in `--cache` as one batch (`run_pks`, `batched`), split
+    into --jobs groups of about equal work when --jobs > 1 (worker processes); cells with samples or
+    overlapping patches one by one. Results do not depend on it.
 
     `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
@@ -351,5 +357,8 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
     cell_settings = sweep.cell_settings(s)
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
     weights = [tls.total_steps(s, task.k) * max(1, tls.per_step(s)) for task in tasks]
-    per_cell = sweep.run_batched(s, run_pk, run_pks, PkGroup, tasks, weights=weights, progress=progress)
+    if batched(s):
+        per_cell = sweep.run_batched(s, run_pk, run_pks, PkGroup, tasks, weights=weights, progress=progress)
+    else:  # vector states of samples or overlapping patches: nothing to share, and a cell's data is large
+        per_cell = sweep.run_sweep(s, run_pk, tasks, weights=weights, progress=progress)
     return SuccessResult(s, [cell for cells in per_cell for cell in cells])
