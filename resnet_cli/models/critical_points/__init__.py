@@ -13,9 +13,9 @@ data X (d_in, m), Y (d_out, m). Parameters are flat vectors θ (P,), batches are
 
 Activation patterns. For a fixed pattern D (one array (hidden, m) per ReLU layer, entries in [0, 1]) the
 *pattern network* replaces σ(z) by D ⊙ z. Its risk R_D is a polynomial in θ; for D = 1[z(θ) > 0] it equals
-R near θ (a smooth piece of R). `pattern_derivatives` gives R_D, ∇R_D (B, P), ∇²R_D (B, P, P) (forward-over-
-reverse, batched over starts and over all P directions) and the pre-activations z with their tangents
-∂z/∂θ (B, P, hidden, m).
+R near θ (a smooth piece of R). `pattern_derivatives` gives R_D, ∇R_D (B, P), ∇²R_D (B, P, P) (block-
+triangular forward-over-reverse, batched over starts: `pattern.py`) and the pre-activations z with their
+tangents ∂z_l/∂θ (B, units, m, Q_l) over the Q_l parameters of layers ≤ l; `pattern_gradient` R_D and ∇R_D.
 
 Kinks. A sample i sits on a kink of unit j in layer l when z_{l,j,i}(θ) = 0; there R is not differentiable.
 Let E be the set of such entries e = (l, j, i) and s ∈ [0, 1]^E slopes on them (D_e = s_e, the other
@@ -25,8 +25,8 @@ multilinear in s, so at a point with z_E = 0, ∇R_{D(s)} is a convex combinatio
 
     F(θ, s) = [ ∇R_{D(s)}(θ) ;  z_E(θ) ] = 0,        (P + |E| equations, P + |E| unknowns)
 
-with Jacobian J = [[∇²R_{D(s)}, ∂_s ∇R_{D(s)}], [∂z_E/∂θ, 0]] (∂_s by an exact central difference: ∇R_D
-is quadratic in each s_e). With E = ∅ this is plain Newton/LM on ∇R = 0. E is built on the way, one
+with Jacobian J = [[∇²R_{D(s)}, ∂_s ∇R_{D(s)}], [∂z_E/∂θ, 0]] (∂_s by an exact central difference of
+gradients: ∇R_D is quadratic in each s_e). With E = ∅ this is plain Newton/LM on ∇R = 0. E is built on the way, one
 entry at a time and only within reach of a Newton step (|z_e| ≤ κ‖F‖): after a poor or rejected step the
 entry nearest to its kink joins, and after a rejected step the first kink the step crossed joins; a new
 entry starts at s_e = its current slope (so the merit does not jump). An entry leaves E when s_e settles
