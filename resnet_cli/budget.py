@@ -261,23 +261,26 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
     return Cost(largest * cells, seconds, sized, workers=cells)
 
 
-#: Deep linear residual nets (`landscape linear-resnet`), one LM iteration of one start: the eigendecomposition
-#: of its P × P Hessian (EIGVALSH-like, with eigenvectors: ×3) and the Hessian's Gauss–Newton product (P²·d²).
-LINEAR_RESNET_GN = 2.0e-10
-#: Iterations a start is assumed to take (the LM converges in 10–30 at the defaults; --newton-steps is the
-#: cap, reached only by the few that stall): the estimate takes the cap up to this many.
-LINEAR_RESNET_ITERATIONS = 60
+#: Deep linear residual nets (`landscape linear-resnet`), one LM iteration of one start (BLAS on one thread):
+#: the eigendecomposition of its P × P Hessian, per P³ (numpy's batched eigh: 2.2 ms at P = 200), plus the
+#: per-iteration work of small sizes (0.14 ms at P = 48, most of it call overhead). The defaults (80 starts,
+#: P = 48, 1856 start-iterations) took 0.54 CPU-s.
+LINEAR_RESNET_EIGH = 3.0e-10
+LINEAR_RESNET_OVERHEAD = 1.2e-4
+#: Iterations a start is assumed to take (23 on average at the defaults; --newton-steps is the cap, reached
+#: only by the few that stall): the estimate takes the cap up to this many.
+LINEAR_RESNET_ITERATIONS = 40
 
 
 def linear_resnet(dim: int, blocks: list[int], starts: int, newton_steps: int, sized: str = "") -> Cost:
     """Critical points of deep linear residual nets: all `starts` at once per depth L, P = L d² parameters.
     Memory: 6 float arrays of starts × P² (Hessians, their eigenvectors, the solver's copies) and the
-    Jacobian of the product, starts × P × d² (twice). Time: per start and iteration, 3·EIGVALSH·P³ +
-    LINEAR_RESNET_GN·P²·d², for min(newton_steps, LINEAR_RESNET_ITERATIONS) iterations."""
+    Jacobian of the product, starts × P × d² (twice). Time: per start and iteration, LINEAR_RESNET_EIGH·P³ +
+    LINEAR_RESNET_OVERHEAD, for min(newton_steps, LINEAR_RESNET_ITERATIONS) iterations."""
     largest = seconds = 0.0
     iterations = min(newton_steps, LINEAR_RESNET_ITERATIONS)
     for L in blocks:
         P = L * dim * dim
         largest = max(largest, 8.0 * starts * (6 * P * P + 2 * P * dim * dim))
-        seconds += starts * iterations * (3 * EIGVALSH * P**3 + LINEAR_RESNET_GN * P * P * dim * dim)
+        seconds += starts * iterations * (LINEAR_RESNET_EIGH * P**3 + LINEAR_RESNET_OVERHEAD)
     return Cost(largest, seconds, sized)

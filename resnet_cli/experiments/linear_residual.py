@@ -33,6 +33,7 @@ from resnet_cli import budget
 from resnet_cli.config import Settings, require, setting
 from resnet_cli.data import check_spec, dataset_shape, load_dataset
 from resnet_cli.errors import ConfigError
+from resnet_cli.executor.blas import one_thread
 from resnet_cli.experiments.summary import short_repr
 from resnet_cli.models import critical_points as cp
 from resnet_cli.models import linear_residual as lr
@@ -193,16 +194,17 @@ def run(settings: LinearResnetSettings, progress: Progress | None = None) -> Lin
     total = len(cfg.blocks) * len(cfg.radius) * cfg.trials
     for L in cfg.blocks:
         theta0 = lr.starts_at(rng, cfg.radius, cfg.trials, mom.dim, L)
-        found = lr.find_critical_points(theta0, mom, tol=cfg.newton_tol, max_iter=cfg.newton_steps,
-                                        damping=cfg.damping)
-        pts = []
-        for b in range(theta0.shape[0]):
+        with one_thread():  # small batched LAPACK calls: threads only burn CPU (14× here), and one is bitwise stable
+            found = lr.find_critical_points(theta0, mom, tol=cfg.newton_tol, max_iter=cfg.newton_steps,
+                                            damping=cfg.damping)
+            pts = [analyse(found.theta[b], bool(found.converged[b]), mom, best.risk, risk_tol, cfg)
+                   for b in range(theta0.shape[0])]
+        for b, p in enumerate(pts):
             r0 = cfg.radius[b // cfg.trials]
-            p = analyse(found.theta[b], bool(found.converged[b]), mom, best.risk, risk_tol, cfg)
-            pts.append({"blocks": L, "start_radius": r0, "trial": b % cfg.trials,
-                        "iterations": int(found.iterations[b]), **p})
-            if progress is not None:
-                progress(len(points) + len(pts), total)
+            pts[b] = {"blocks": L, "start_radius": r0, "trial": b % cfg.trials, "iterations": int(found.iterations[b]),
+                      **p}
+        if progress is not None:
+            progress(len(points) + len(pts), total)
         rows += [_row(L, r0, [p for p in pts if p["start_radius"] == r0]) for r0 in cfg.radius]
         depths.append(_depth_summary(L, lr.n_params(mom.dim, L), pts, lr.equal_factors(best.matrix, L)))
         points += pts
