@@ -20,6 +20,8 @@ import numpy as np
 from resnet_cli.experiments import deep_resnet as exp
 from resnet_cli.models import deep_resnet as dr
 
+import timing  # noqa: E402  (tests/bench/timing.py, on the path run_bench.py sets)
+
 
 def _best_of(fn, repeats: int) -> float:
     best = float("inf")
@@ -172,17 +174,27 @@ def run(quick: bool = False) -> dict:
     theta0 = dr.resnet_init(shape, rng, B, X)
     rg = lambda th: dr.resnet_risk_grad(shape, th, X, Y)  # noqa: E731
     kw = dict(steps=steps, lr=0.01, grad_tol=1e-12)
-    batched = _best_of(lambda: exp.gradient_descent(rg, theta0, **kw), 1)
-    looped = _best_of(lambda: [exp.gradient_descent(rg, theta0[b : b + 1], **kw) for b in range(B)], 1)
+    engines = {"ours": lambda: exp.gradient_descent(rg, theta0, **kw)}
     gd_work = f"GD, {B} starts × {steps} steps, P={P}"
     if have_torch:
-        theta_t, risk_t, torch_s = torch_gd(shape, theta0, X, Y, **kw)
-        ref = exp.gradient_descent(rg, theta0, **kw)
+        engines["peer"] = lambda: torch_gd(shape, theta0, X, Y, **kw)
+    rounds = 3 if quick else 5
+    gd_timed = timing.interleaved(engines, rounds)
+    batched = gd_timed["ours"].median_cpu
+    cpu0 = time.process_time()  # the per-start loop, once (CPU s, as the rows above)
+    [exp.gradient_descent(rg, theta0[b : b + 1], **kw) for b in range(B)]
+    looped = time.process_time() - cpu0
+    if have_torch:
+        theta_t, risk_t, _ = gd_timed["peer"].result
+        ref = gd_timed["ours"].result
         gap = float(np.abs(theta_t - ref.theta).max())
         notes.append(f"GD peer agrees with ours: max |Δθ| over the {B} starts after {steps} steps = {gap:.1e}, "
                      f"max |Δrisk| = {float(np.abs(risk_t - ref.risk).max()):.1e}")
+        notes.append(f"GD: {rounds} interleaved rounds of ours and the peer, CPU s medians (with set-up); peer/ours = the "
+                     "median of the per-round ratios")
         rows.append({"work": gd_work, "ours (s)": f"{batched:.3f}", "peer": "**PEER**: same GD in torch, autograd, "
-                     "starts as one tensor", "peer (s)": f"{torch_s:.3f}", "peer/ours": f"{torch_s / batched:.1f}"})
+                     "starts as one tensor", "peer (s)": f"{gd_timed['peer'].median_cpu:.3f}",
+                     "peer/ours": f"{timing.paired_ratio(gd_timed, 'peer', 'ours', cpu=True):.1f}"})
     rows.append({"work": gd_work, "ours (s)": f"{batched:.3f}",
                  "peer": "reference: same GD, Python loop over starts", "peer (s)": f"{looped:.3f}",
                  "peer/ours": f"{looped / batched:.1f}"})
