@@ -92,6 +92,20 @@ def table(data: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def index_lines(data: dict[str, dict[str, Any]]) -> list[str]:
+    """Saddles by index, per run (all depths): "index×count" in increasing index."""
+    out = []
+    for payload in data.values():
+        counts: dict[int, int] = {}
+        for p in payload["points"]:
+            if p["kind"] == "saddle":
+                counts[p["negative"]] = counts.get(p["negative"], 0) + 1
+        shown = ", ".join(f"{i}×{counts[i]}" for i in sorted(counts))
+        out.append(f"- {payload['data']['name']}, {payload['data']['target']} (L = "
+                   f"{', '.join(str(b) for b in payload['config']['blocks'])}): {shown}")
+    return out
+
+
 def _totals(data: dict[str, dict[str, Any]]) -> dict[str, Any]:
     depths = [d for payload in data.values() for d in payload["depths"]]
     firsts = [d["first_nonglobal_radius"] for d in depths if d["first_nonglobal_radius"] is not None]
@@ -128,13 +142,16 @@ def section(docs: Path) -> str:
              "negative curvature gets an escape probe in the Hessian's near-null space "
              "(\"h.o. saddle\" when it descends, a non-global minimum otherwise).", "",
              *table(data), "",
+             "Saddles by index (index×count; the index is the number of negative Hessian eigenvalues):", "",
+             *index_lines(data), "",
              f"**Our numbers.** {t['points']} starts: {t['global']} global minima, {t['saddle']} saddles, "
              f"{t['higher']} higher-order saddles, {t['minima']} non-global local minima, {t['stuck']} not "
              f"converged. Of the critical points found inside the region (radius < 1), "
              f"{t['inside'] - t['inside_bad']} of {t['inside']} are global — no exception to Theorem 2.2. "
              f"The first non-global critical point found lies at radius {_opt(t['first'])}, and every "
              f"non-global one has a singular factor (min_j σ_min(I + A_j) ≤ {_opt(t['sigma'], '.1e')}), as the "
-             "argument above requires. Where the least-squares map M* has no real L-th root (the raw targets: "
+             "argument above requires. The radius 1 itself is sharp: A_1 = A_2 = −I (the others 0) is a "
+             "critical point with risk tr S_yy, far above R* (tests/models/test_linear_residual.py). Where the least-squares map M* has no real L-th root (the raw targets: "
              "gaussian with negative real eigenvalues; digits singular, since one-hot labels sum to 1 while the "
              f"whitened inputs are centred), the finder found {t['no_root_inside']} critical points inside the "
              "region, all its global minima outside. For the singular digits M* there can be none inside: "
