@@ -28,9 +28,10 @@ from resnet_cli.experiments.depth_sweep import DepthSweepSettings
 from resnet_cli.experiments.hessian import HessianSettings
 from resnet_cli.experiments.linear_residual import LinearResnetSettings
 from resnet_cli.experiments.success_rate import SuccessSettings
-from resnet_cli.experiments.success_rate import run as _run_success
+from resnet_cli.experiments.success_rate import cost as success_cost, run as _run_success
 from resnet_cli.experiments.train_shortcut import TrainShortcutSettings
-from resnet_cli.experiments.two_layer import LandscapeSettings, TrainSettings, run_landscape, run_train
+from resnet_cli.experiments.two_layer import (LandscapeSettings, TrainSettings, landscape_cost, run_landscape, run_train,
+                                             train_cost)
 
 __all__ = ["run", "cost", "TrainSettings", "LandscapeSettings", "SuccessSettings", "HessianSettings",
            "TrainShortcutSettings", "DepthSweepSettings", "DeepResnetSettings",
@@ -48,9 +49,9 @@ class Experiment:
 
 #: One line per command: its settings type → its experiment's functions.
 EXPERIMENTS: dict[type, Experiment] = {
-    TrainSettings: Experiment(run_train, TrainSettings.cost),
-    LandscapeSettings: Experiment(run_landscape, LandscapeSettings.cost),
-    SuccessSettings: Experiment(_run_success, SuccessSettings.cost),
+    TrainSettings: Experiment(run_train, train_cost),
+    LandscapeSettings: Experiment(run_landscape, landscape_cost),
+    SuccessSettings: Experiment(_run_success, success_cost),
     HessianSettings: Experiment(hessian.run, hessian.cost),
     TrainShortcutSettings: Experiment(train_shortcut.run, train_shortcut.cost),
     DepthSweepSettings: Experiment(depth_sweep.run, depth_sweep.cost),

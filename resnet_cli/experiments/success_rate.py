@@ -72,14 +72,14 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
                 "loss; drop --samples/--online")
         require(not flows or self.stride is None or all(self.stride == p for p in self.p),
                 f"--method {','.join(flows)}: the gradient flow is for non-overlapping patches; drop --stride")
-        budget.check(self.cost())
+        budget.check(cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
-        return budget.two_layer(self.p, self.k, success_programs(self) * self.trials,
-                                {k: tls.total_steps(self, k) for k in self.k}, trials=self.trials,
-                                **tls.gradient_sizes(self), workers=sweep.workers(self), together=batched(self),
-                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **tls.step_flags(self)))
+
+def cost(s: SuccessSettings) -> budget.Cost:
+    """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
+    return budget.two_layer(s.p, s.k, success_programs(s) * s.trials, {k: tls.total_steps(s, k) for k in s.k},
+                            trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s), together=batched(s),
+                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s)))
 
 
 def success_programs(s: SuccessSettings) -> int:
@@ -146,7 +146,7 @@ class SuccessResult:
 
     def to_dict(self) -> dict[str, Any]:
         s = self.settings
-        config = {**sweep.result_config(s), "teacher_v": tls.v_law(s), "data": tls.gradient_mode(s), "work": s.cost().work}
+        config = {**sweep.result_config(s), "teacher_v": tls.v_law(s), "data": tls.gradient_mode(s), "work": cost(s).work}
         return {"command": s.COMMAND, "config": config, "cells": [c.to_dict() for c in self.cells]}
 
 

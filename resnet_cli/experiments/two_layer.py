@@ -18,7 +18,7 @@ import numpy as np
 from resnet_cli.experiments import flow, noise
 from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.experiments.summary import short_repr
-from resnet_cli.experiments.two_layer_settings import STATS, LandscapeSettings, TrainSettings
+from resnet_cli.experiments.two_layer_settings import STATS, LandscapeSettings, TrainSettings, landscape_cost, train_cost
 from resnet_cli.models.two_layer import landscape as critical, optim, population as tl, theorems as th
 from resnet_cli.models.two_layer import stride_landscape as sl
 from resnet_cli.models.two_layer.noise import noisy_state
@@ -48,7 +48,7 @@ class TrainResult:
         trial, and the trace (each statistic as trials × records)."""
         s, sched, gd = self.settings, self.schedule, self.gd
         config = {**s.to_dict(), "teacher_v": tls.v_law(s, s.student), "stage1_steps": sched.stage1_iterations,
-                  "steps": self.steps, "data": tls.gradient_mode(s, s.p), "work": s.cost().work,
+                  "steps": self.steps, "data": tls.gradient_mode(s, s.p), "work": tls.train_cost(s).work,
                   "theorem1_outside": tls.theorem1_outside(s, s.student, s.schedule)}
         runs = [
             {
@@ -73,48 +73,56 @@ class TrainResult:
         return {"command": s.COMMAND, "config": config, "counts": self.counts, "runs": runs, "trace": trace, **extra}
 
 
-def train(settings: TrainSettings, rng: np.random.Generator, progress: Progress | None = None,
-          stop_when_global: bool = False) -> TrainResult:
-    """Train `trials` two-layer students against their teachers with GD + normalization, all in one batch."""
-    s, n = settings, settings.trials
+def run_train(settings: TrainSettings, progress: Progress | None = None) -> TrainResult:
+    """`train two-layer`: `trials` two-layer students trained against their teachers with GD + normalization,
+    all in one batch (or, with `flow`, the schedule's gradient flow). Every draw from `make_rng(settings.seed)`,
+    in this order: teachers, initializations, training sets."""
+    s, n, rng = settings, settings.trials, make_rng(settings.seed)
     if s.same_teacher:
         v1, a1 = tls.draw_teachers(s, rng, 1, s.p, s.k, s.student)
         v_star, a_star = np.repeat(v1, n, axis=0), np.repeat(a1, n, axis=0)
     else:
         v_star, a_star = tls.draw_teachers(s, rng, n, s.p, s.k, s.student)
     v0, a0 = tl.draw_inits(rng, s.student, v_star, a_star)
-    representation, held_state = tls.state_factories(s, rng, v_star, a_star, copies=2)  # same data for both runs
+    states = tls.state_factories(s, rng, v_star, a_star, copies=2)  # the same data for both runs
     schedule = tls.schedule(s, s.schedule, a_star)
     steps = tls.total_steps(s, s.k)
     if s.noise:  # perturbed GD (experiments/noise.py): both runs draw the same noise stream
-        representation, held_state = (noisy_state(noise.noise_law(s, steps), noise.noise_rng(s.seed)) for _ in range(2))
-    if s.flow:  # the schedule's gradient flow (experiments/flow.py), its trace at GD's trace iterations
-        run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), rtol=s.flow_rtol, atol=s.flow_atol,
-                            method=s.flow_solver, trace_points=optim.trace_points(steps, s.trace_every,
-                                                                                  schedule.stage1_iterations),
-                            progress=None if progress is None else (lambda f: progress(round(f * steps), steps)))
-        gd = optim.GDResult(*run.end, run.outcome, run.final, np.full(n, steps), run.trace_iterations, run.trace)
-        theorems = tls.theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
-                                      delta=s.delta, check_output1=False)
-        return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems, flow=run)
+        states = [noisy_state(noise.noise_law(s, steps), noise.noise_rng(s.seed)) for _ in range(2)]
+    start = (v0, a0, v_star, a_star, schedule, steps)
+    return flow_train(s, *start, progress) if s.flow else gd_train(s, *start, states, progress)
+
+
+def gd_train(s: TrainSettings, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray,
+             schedule: optim.Schedule, steps: int, states: list[Any], progress: Progress | None) -> TrainResult:
+    """The GD run of `run_train` from (v0, a0) (trials × p, trials × k) with the GD states `states` (the run's,
+    then the one of Theorem 1's own steps, when output (1) is checked there: a second run)."""
     gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s),
                       trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
-                      stop_when_global=stop_when_global, progress=progress, representation=representation)
-    overlapping = s.stride is not None and s.stride < s.p
-    checked = tls.theorem1_checked(s, s.student, s.schedule)
+                      progress=progress, representation=states[0])
     own = None
-    if tls.train_programs(s) == 2:  # output (1) on Theorem 1's steps, kept on all of [T1, T]: a second run
+    if tls.train_programs(s) == 2:  # output (1) on Theorem 1's steps, kept on all of [T1, T]
         own_gd = optim.run_gd(v0, a0, v_star, a_star, schedule.held(), steps, tls.criteria(s),
-                              trace_points=optim.window_points(schedule.stage1_iterations, steps), representation=held_state)
+                              trace_points=optim.window_points(schedule.stage1_iterations, steps), representation=states[1])
         own = (own_gd.trace_iterations, own_gd.trace)
+    overlapping = s.stride is not None and s.stride < s.p
     theorems = tls.theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
-                                  delta=None if overlapping else s.delta, output1=own, check_output1=checked)
+                                  delta=None if overlapping else s.delta, output1=own,
+                                  check_output1=tls.theorem1_checked(s, s.student, s.schedule))
     return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems)
 
 
-def run_train(settings: TrainSettings, progress: Progress | None = None) -> TrainResult:
-    """`train two-layer`: every draw from `make_rng(settings.seed)`."""
-    return train(settings, make_rng(settings.seed), progress)
+def flow_train(s: TrainSettings, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray,
+               schedule: optim.Schedule, steps: int, progress: Progress | None) -> TrainResult:
+    """`run_train --flow`: the schedule's gradient flow (experiments/flow.py), its trace at GD's trace iterations."""
+    run = flow.run_flow(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), rtol=s.flow_rtol, atol=s.flow_atol,
+                        method=s.flow_solver,
+                        trace_points=optim.trace_points(steps, s.trace_every, schedule.stage1_iterations),
+                        progress=None if progress is None else (lambda f: progress(round(f * steps), steps)))
+    gd = optim.GDResult(*run.end, run.outcome, run.final, np.full(s.trials, steps), run.trace_iterations, run.trace)
+    theorems = tls.theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
+                                  delta=s.delta, check_output1=False)
+    return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems, flow=run)
 
 
 # --- landscape two-layer ----------------------------------------------------------------------------------
@@ -162,9 +170,11 @@ class LandscapeResult:
         } | ({"stride_sweep": self.stride_sweep.to_dict()} if self.stride_sweep is not None else {})
 
 
-def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: Progress | None = None) -> LandscapeResult:
-    """The population landscape of one teacher: critical points, the φ-profile and the basin map."""
-    s = settings
+def run_landscape(settings: LandscapeSettings, progress: Progress | None = None) -> LandscapeResult:
+    """`landscape two-layer`: the population landscape of one teacher — critical points, the φ-profile and the
+    basin map (and with --stride s < p the critical points along s = p … s). Every draw from
+    `make_rng(settings.seed)`."""
+    s, rng = settings, make_rng(settings.seed)
     p, k = s.p, s.k
     v_star_b, a_star_b = tls.draw_teachers(s, rng, 1, p, k)
     v_star, a_star = v_star_b[0], a_star_b[0]
@@ -215,8 +225,3 @@ def landscape(settings: LandscapeSettings, rng: np.random.Generator, progress: P
         prof_a = sl.optimal_a(circle, v_star, a_star, s.stride) @ a_star
     return LandscapeResult(s, v_star, a_star, points, phis, prof, prof_a, phi0, ratios, basin,
                            float(tl.angle(e, v_star)), quantiles, tls.stage1_length(s, k), steps, sweep)
-
-
-def run_landscape(settings: LandscapeSettings, progress: Progress | None = None) -> LandscapeResult:
-    """`landscape two-layer`: every draw from `make_rng(settings.seed)`."""
-    return landscape(settings, make_rng(settings.seed), progress)

@@ -273,13 +273,14 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
                 "--samples/--online")
         require(not self.flow or self.stride is None or self.stride == self.p,
                 "--flow: the gradient flow is for non-overlapping patches; drop --stride")
-        budget.check(self.cost())
+        budget.check(train_cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): the GD programs over the trials."""
-        return budget.two_layer([self.p], [self.k], train_programs(self) * self.trials,
-                                {self.k: total_steps(self, self.k)}, **gradient_sizes(self),
-                                sized=budget.flags(trials=self.trials, p=self.p, k=self.k, **step_flags(self)))
+
+def train_cost(s: TrainSettings) -> budget.Cost:
+    """Memory and time of `train two-layer` before any allocation (resnet_cli/budget.py): the GD programs over
+    the trials."""
+    return budget.two_layer([s.p], [s.k], train_programs(s) * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
+                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s)))
 
 
 def train_programs(s: TrainSettings) -> int:
@@ -306,17 +307,18 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
         super().check()
         check_stride(self.stride, [self.p])
         require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
-        budget.check(self.cost())
+        budget.check(landscape_cost(self))
 
-    def cost(self) -> budget.Cost:
-        """Memory and time before any allocation (resnet_cli/budget.py): the basin map's GD over
-        basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
-        sized = budget.flags(basin_phi=self.basin_phi, basin_a=self.basin_a, profile_points=self.profile_points,
-                             probes=self.probes, k=self.k)
-        basin = budget.two_layer([self.p], [self.k], self.basin_phi * self.basin_a, {self.k: total_steps(self, self.k)},
-                                 **gradient_sizes(self), sized=sized)
-        others = 8.0 * (4 * self.profile_points * (self.k + 1) + 8 * self.probes * (self.p + self.k))
-        return budget.Cost(max(basin.nbytes, others), basin.seconds * len(self.schedule), sized)
+
+def landscape_cost(s: LandscapeSettings) -> budget.Cost:
+    """Memory and time of `landscape two-layer` before any allocation (resnet_cli/budget.py): the basin map's
+    GD over basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
+    sized = budget.flags(basin_phi=s.basin_phi, basin_a=s.basin_a, profile_points=s.profile_points, probes=s.probes,
+                         k=s.k)
+    basin = budget.two_layer([s.p], [s.k], s.basin_phi * s.basin_a, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
+                             sized=sized)
+    others = 8.0 * (4 * s.profile_points * (s.k + 1) + 8 * s.probes * (s.p + s.k))
+    return budget.Cost(max(basin.nbytes, others), basin.seconds * len(s.schedule), sized)
 
 
 def overlapping(s: LandscapeSettings) -> bool:

@@ -138,15 +138,15 @@ def test_success_rate_reports_output1_by_outcome():
 
 
 def test_work_estimate_counts_every_multiplier():
-    base = exp.TrainSettings(trials=2, steps=100).cost().work
+    base = tls.train_cost(exp.TrainSettings(trials=2, steps=100)).work
     assert base["trial_steps"] == 200 and base["trial_sample_steps"] == 200
-    sgd = exp.TrainSettings(trials=2, steps=100, samples=50, batch=5).cost().work
-    gd = exp.TrainSettings(trials=2, steps=100, samples=50).cost().work
-    online = exp.TrainSettings(trials=2, steps=100, online=True, batch=5).cost().work
+    sgd = tls.train_cost(exp.TrainSettings(trials=2, steps=100, samples=50, batch=5)).work
+    gd = tls.train_cost(exp.TrainSettings(trials=2, steps=100, samples=50)).work
+    online = tls.train_cost(exp.TrainSettings(trials=2, steps=100, online=True, batch=5)).work
     assert sgd["trial_sample_steps"] == 1000 and gd["trial_sample_steps"] == 10000 and online["trial_sample_steps"] == 1000
     assert gd["multiply_adds"] > sgd["multiply_adds"] > base["multiply_adds"]
-    assert exp.TrainSettings(trials=2, steps=100, stride=2).cost().work["multiply_adds"] > base["multiply_adds"]
-    grid = sr.SuccessSettings(p=[4, 8], k=[3], trials=10, steps=100).cost().work
+    assert tls.train_cost(exp.TrainSettings(trials=2, steps=100, stride=2)).work["multiply_adds"] > base["multiply_adds"]
+    grid = sr.cost(sr.SuccessSettings(p=[4, 8], k=[3], trials=10, steps=100)).work
     # cells × (3 methods + resnet-ssw on Theorem 1's own steps) × trials × steps
     assert grid["trial_steps"] == 2 * (3 + 1) * 10 * 100
-    assert exp.TrainSettings(trials=2, steps=300).cost().work["trial_steps"] == 2 * 2 * 300  # + own steps
+    assert tls.train_cost(exp.TrainSettings(trials=2, steps=300)).work["trial_steps"] == 2 * 2 * 300  # + own steps
