@@ -134,20 +134,33 @@ def run_flow(
                [(t - first) / (steps - first) for t in wanted if t > first]]
     horizon = fl.integrate(fl.initial_point(state), problem, stages, rtol=rtol, atol=atol, method=method,
                            callback=tick, records=records)
+    kept = ([fl.initial_point(state)] if first == 0 and 0 in wanted else []) + horizon.recorded
     trace: dict[str, list[np.ndarray]] = {}
-    kept = horizon.recorded
-    if first == 0 and 0 in wanted:
-        kept = [fl.initial_point(state)] + kept
     for snapshot in kept:
         for key, value in _state_at(state, snapshot).statistics().items():
             trace.setdefault(key, []).append(value)
-    y = horizon.y
-    final = _state_at(state, y).statistics()
+    final = _state_at(state, horizon.y).statistics()
     end = state.vectors()
     finite = np.isfinite(final["loss"]) & horizon.success
     outcome = criteria.classify(final["phi"], final["a_err_rel"], np.broadcast_to(finite, final["loss"].shape))
-    nfev, solver_steps = horizon.nfev, horizon.steps
+    y_limit, limit_time, nfev, solver_steps = _continue(horizon, problem, stages, converge_tol, rounds,
+                                                        lambda f: tick(len(stages), f), rtol=rtol, atol=atol,
+                                                        method=method)
+    refined, residual, _ = fl.newton_fixed_point(y_limit, problem, tol=newton_tol)
+    kinds = limit_kinds(refined, residual, state, v_star, a_star, newton_tol)
+    tick(total, 0.0)
+    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps, wanted[: len(kept)], trace, end)
 
+
+def _continue(horizon: fl.FlowResult, problem: fl.FlowProblem, stages: list[tuple[np.ndarray, np.ndarray]],
+              converge_tol: float, rounds: int, tick: Callable[[float], None], **solver: object
+              ) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """The flow continued from the horizon in stage II for 1, 2, 4, … horizon-lengths (at most `rounds`
+    doublings) on the trials still faster than `converge_tol`: the points reached (n, 4), the flow time at
+    which each one's speed fell below the tolerance (inf if never), and the solver's evaluations and steps
+    counted from the horizon's."""
+    y = horizon.y
+    nfev, solver_steps = horizon.nfev, horizon.steps
     elapsed = sum(duration for duration, _ in stages)
     limit_time = np.where(np.linalg.norm(fl.velocity(y, problem), axis=1) <= converge_tol, elapsed, np.inf)
     extra = np.maximum(np.asarray(stages[-1][0], dtype=float), 1.0)
@@ -157,16 +170,12 @@ def run_flow(
         if active.size == 0:
             break
         part = problem.take(active)
-        more = fl.integrate(y_limit[active], part, [(extra[active], np.ones(active.size))],
-                            rtol=rtol, atol=atol, method=method)
+        more = fl.integrate(y_limit[active], part, [(extra[active], np.ones(active.size))], **solver)
         nfev, solver_steps = nfev + more.nfev, solver_steps + more.steps
         y_limit[active] = more.y
         elapsed = elapsed + extra
         slow = np.linalg.norm(fl.velocity(more.y, part), axis=1) <= converge_tol
         limit_time[active[slow]] = elapsed[active[slow]]
         extra = 2 * extra
-        tick(len(stages), (round_ + 1) / rounds)
-    refined, residual, _ = fl.newton_fixed_point(y_limit, problem, tol=newton_tol)
-    kinds = limit_kinds(refined, residual, state, v_star, a_star, newton_tol)
-    tick(total, 0.0)
-    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps, wanted[: len(kept)], trace, end)
+        tick((round_ + 1) / rounds)
+    return y_limit, limit_time, nfev, solver_steps
