@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: venv run test bench reproduce reproduce-hardt2017 reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond clean
+.PHONY: venv run test bench reproduce reproduce-hardt2017 reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond reproduce-zhou2019 reproduce-du2018 clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,16 @@ reproduce-hardt2017: $(STAMP)
 ## points (parameters per block, data) in docs/data/yun2019-*.json (50 s on 2 cores, Newton finder by default).
 reproduce-yun2019: $(STAMP)
 	$(BIN)/resnet-cli reproduce yun2019 --docs docs $(ARGS)
+
+## Zhou et al. 2019: perturbed GD with annealed noise (success-rate *-noise methods, the noise level and annealing,
+## starts at the spurious point); the "Zhou et al. 2019" section of docs/reproductions.md (< 5 min, 2 cores).
+reproduce-zhou2019: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
+
+## Du et al. 2017: the two phases of GD with weight normalization (slow, then fast) read off train two-layer traces;
+## the "Du et al." section of docs/reproductions.md and docs/figures/du2018-phases.png (< 5 min, 2 cores).
+reproduce-du2018: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce du2018 --docs docs $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -30,7 +30,7 @@ class NoiseSettings(Settings):
     methods), the annealing of σ_t on the clock t/T (`noise_anneal`, `noise_rate`) and the layers perturbed
     (`noise_on`); models/two_layer/noise.py has the formulas."""
 
-    noise: Optional[float] = setting(None, min=0, shown="off (1 for *-noise)")
+    noise: Optional[float] = setting(None, min=0, shown="3 for *-noise methods, else off")
     noise_anneal: str = setting("exponential", choices=nz.ANNEALS)
     noise_rate: float = setting(10.0, min=0)
     noise_on: str = setting("w", choices=nz.TARGETS)

@@ -32,7 +32,7 @@ import numpy as np
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
-DEFAULT_SIZE = 1.0
+DEFAULT_SIZE = 3.0
 ANNEALS = ("none", "exponential", "polynomial")
 TARGETS = ("w", "a", "both")
 
