@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Callable
 
 from resnet_cli.errors import UserError
-from resnet_cli.reproductions import du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success, yun2019,
-                                       zhou2019
+from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
+                                      yun2019, zhou2019)
 from resnet_cli.reproductions.common import TITLE, Context, Execution, Reproduction, write_marked_section
 
 #: In the order `all` runs them (li2017-training's section goes after li2017's).
