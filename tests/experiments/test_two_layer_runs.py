@@ -1,5 +1,6 @@
 """Runs of the two-layer experiments (Liu et al. 2019): what training and the landscape find, seeds, settings."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -100,3 +101,20 @@ def test_defaults_are_written_once():
     for cls in (exp.TrainSettings, exp.LandscapeSettings):
         assert issubclass(cls, (tls.TeacherSettings, tls.StepSettings, tls.OutcomeSettings, Settings))
         assert cls.defaults()["stage2_steps"] == 20000 and cls.defaults()["phi_tol"] == 1e-2
+
+
+def test_two_layer_settings_are_data():
+    """The two-layer settings hold fields and their validation, nothing else: frozen, and no method but
+    `check` (teachers, schedules, states, Theorem 1's hypotheses and cost are functions taking them)."""
+    from resnet_cli.experiments import flow, noise, success_rate
+
+    groups = (tls.TeacherSettings, tls.StepSettings, tls.OutcomeSettings, tls.SizeSettings, tls.SampleSettings,
+              tls.TheoremSettings, flow.FlowSettings, noise.NoiseSettings, exp.TrainSettings, exp.LandscapeSettings,
+              success_rate.SuccessSettings)
+    for cls in groups:
+        own = {name for name, value in vars(cls).items()
+               if not name.startswith("__") and (callable(value) or isinstance(value, property))}
+        assert own <= {"check"}, (cls.__name__, own)
+        assert cls.__dataclass_params__.frozen, cls.__name__
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exp.TrainSettings().k = 5

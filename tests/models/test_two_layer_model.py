@@ -7,8 +7,6 @@ import numpy as np
 import pytest
 
 from resnet_cli.models.two_layer import optim
-from resnet_cli.experiments import two_layer as exp
-from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
@@ -79,7 +77,7 @@ def test_gradients_and_hessian_match_finite_differences(p, k, student):
 def test_critical_points_and_spurious_loss(seed):
     rng = np.random.default_rng(seed)
     p, k = 8, 6
-    v_star, a_star = tls.draw_teachers(tls.TeacherSettings(), rng, 1, p, k)
+    v_star, a_star = tl.draw_teachers(rng, 1, p, k)
     v_star, a_star = v_star[0], a_star[0]
     for v, a in (tl.global_optimum(v_star, a_star), tl.spurious_optimum(v_star, a_star)):
         gv, ga = tl.gradients(v, a, v_star, a_star)
@@ -126,18 +124,21 @@ def test_ball_sampler_radius():
     assert r.max() <= 2.0 and abs(np.mean(r <= 1.0) - 0.5**4) < 0.01
 
 
-def _batch(seed, n, k, student="cnn", kind="constant"):
+CRITERIA = optim.Criteria(1e-2, 1e-2, math.pi / 4)  # the default --phi-tol, --a-tol, --spurious-tol
+
+
+def _batch(seed, n, k, student="cnn", kind="constant", p=8):
+    """n teachers of the student's default law, their initializations and the schedule `kind` (T1 = 300); 3000 steps."""
     rng = np.random.default_rng(seed)
-    s = exp.TrainSettings(student=student, k=k, schedule=kind, trials=n, stage1_steps=300, steps=3000)
-    vs, ast = tls.draw_teachers(s, rng, n, s.p, k, student)
+    vs, ast = tl.draw_teachers(rng, n, p, k, v_law=tl.teacher_v_law(None, student))
     v0, a0 = tl.draw_inits(rng, student, vs, ast)
-    return v0, a0, vs, ast, tls.schedule(s, kind, ast), s
+    return v0, a0, vs, ast, optim.schedule_of(kind, ast, stage1_steps=300), 3000
 
 
 def test_plane_representation_equals_vector_reference():
-    v0, a0, vs, ast, sched, s = _batch(3, 12, 9)
+    v0, a0, vs, ast, sched, steps = _batch(3, 12, 9)
     runs = [
-        optim.run_gd(v0, a0, vs, ast, sched, s.steps, tls.criteria(s), representation=r, trace_points=[0, 1000, 3000])
+        optim.run_gd(v0, a0, vs, ast, sched, steps, CRITERIA, representation=r, trace_points=[0, 1000, 3000])
         for r in ("vector", "plane")
     ]
     np.testing.assert_allclose(runs[0].v, runs[1].v, atol=1e-10)
@@ -150,12 +151,12 @@ def test_plane_representation_equals_vector_reference():
 
 @pytest.mark.parametrize("representation", ["plane", "vector"])
 def test_batched_equals_trial_by_trial(representation):
-    v0, a0, vs, ast, sched, s = _batch(5, 6, 4)
-    crit = tls.criteria(tls.OutcomeSettings())
-    batch = optim.run_gd(v0, a0, vs, ast, sched, s.steps, crit, representation=representation, stop_when_global=True)
+    v0, a0, vs, ast, sched, steps = _batch(5, 6, 4)
+    crit = CRITERIA
+    batch = optim.run_gd(v0, a0, vs, ast, sched, steps, crit, representation=representation, stop_when_global=True)
     for i in range(6):
         one = optim.run_gd(
-            v0[i : i + 1], a0[i : i + 1], vs[i : i + 1], ast[i : i + 1], sched.take(np.array([i])), s.steps, crit,
+            v0[i : i + 1], a0[i : i + 1], vs[i : i + 1], ast[i : i + 1], sched.take(np.array([i])), steps, crit,
             representation=representation, stop_when_global=True,
         )
         np.testing.assert_allclose(batch.v[i], one.v[0], atol=1e-12, rtol=0)
@@ -166,8 +167,8 @@ def test_batched_equals_trial_by_trial(representation):
 def test_trace_points_off_the_check_grid_are_recorded():
     """Trace points that are not multiples of the check period still get a record (the driver's callback
     then runs every step), and tracing does not change the run."""
-    v0, a0, vs, ast, sched, s = _batch(2, 5, 4)
-    crit = tls.criteria(s)
+    v0, a0, vs, ast, sched, steps = _batch(2, 5, 4)
+    crit = CRITERIA
     traced = optim.run_gd(v0, a0, vs, ast, sched, 400, crit, trace_points=[0, 7, 150, 400])
     plain = optim.run_gd(v0, a0, vs, ast, sched, 400, crit)
     assert traced.trace_iterations == [0, 7, 150, 400]

@@ -3,13 +3,13 @@ the in-place online input buffers of `SampleState` draw the same numbers as fres
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from resnet_cli.models.two_layer import optim
-from resnet_cli.experiments import two_layer as exp
 from resnet_cli.models.two_layer import population as tl
-from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.models.two_layer import samples as ts
 
 
@@ -41,16 +41,15 @@ class GdStepState:
 
 def _problem(seed, n, p, k, student):
     rng = np.random.default_rng(seed)
-    s = exp.TrainSettings(student=student, p=p, k=k, trials=n)
-    v_star, a_star = tls.draw_teachers(s, rng, n, p, k, student)
+    v_star, a_star = tl.draw_teachers(rng, n, p, k, v_law=tl.teacher_v_law(None, student))
     v0, a0 = tl.draw_inits(rng, student, v_star, a_star)
-    return v0, a0, v_star, a_star, s
+    return v0, a0, v_star, a_star
 
 
 @pytest.mark.parametrize("p, k, student", [(8, 16, "resnet"), (5, 3, "cnn"), (16, 40, "cnn"), (2, 1, "resnet")])
 def test_fused_step_is_gd_step(p, k, student):
-    v0, a0, v_star, a_star, s = _problem(p * k, 40, p, k, student)
-    schedule = tls.schedule(s, "ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
+    v0, a0, v_star, a_star = _problem(p * k, 40, p, k, student)
+    schedule = optim.schedule_of("ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
     schedule.stage1_iterations = 200
     fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
     for t in range(600):
@@ -67,10 +66,11 @@ def test_fused_step_diverges_when_gd_step_does():
     """Step sizes far too large for some trials: the same trials are reported diverged after the same number of
     steps (gd_step's v becomes u/∞ = 0 when ‖u‖² overflows, then 0/0 one step later), checked every step."""
     n, p, k = 60, 6, 5
-    v0, a0, v_star, a_star, s = _problem(4, n, p, k, "cnn")
+    v0, a0, v_star, a_star = _problem(4, n, p, k, "cnn")
     eta = np.where(np.arange(n) % 3 == 0, np.linspace(0.6, 5.0, n), 0.1)
     schedule = optim.Schedule("constant", eta, eta, eta, 0)
-    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, tls.criteria(s), stop_when_global=True, check_every=1,
+    criteria = optim.Criteria(1e-2, 1e-2, math.pi / 4)  # the default --phi-tol, --a-tol, --spurious-tol
+    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, criteria, stop_when_global=True, check_every=1,
                          representation=rep) for rep in ("vector", GdStepState)]
     assert "diverged" in set(runs[0].outcome) and "global" in set(runs[0].outcome)
     assert list(runs[0].outcome) == list(runs[1].outcome)
@@ -80,7 +80,7 @@ def test_fused_step_diverges_when_gd_step_does():
 
 
 def test_take_and_put_continue_the_rows_bit_for_bit():
-    v0, a0, v_star, a_star, _ = _problem(6, 7, 8, 9, "resnet")
+    v0, a0, v_star, a_star = _problem(6, 7, 8, 9, "resnet")
     eta_a, eta_w = np.full(7, 0.02), np.full(7, 0.2)
     whole, parted = optim.VectorState(v0, a0, v_star, a_star), optim.VectorState(v0, a0, v_star, a_star)
     rows = np.array([1, 4, 6])
