@@ -58,7 +58,6 @@ EXPERIMENTS: dict[type, Experiment] = {
     DeepResnetSettings: Experiment(deep_resnet.run, deep_resnet.cost),
     LinearResnetSettings: Experiment(linear_residual.run, linear_residual.cost),
 }
-RUNNERS: dict[type, Callable[..., Any]] = {kind: experiment.run for kind, experiment in EXPERIMENTS.items()}
 
 
 def cost(settings: Settings) -> budget.Cost | None:
@@ -73,9 +72,10 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
     A sweep whose `jobs` is unset runs in this process (jobs=1); `jobs=N` asks for N worker processes,
     which a script must call under `if __name__ == "__main__":` (a clear RuntimeError otherwise).
     """
-    runner = RUNNERS.get(type(settings))
-    if runner is None:
+    experiment = EXPERIMENTS.get(type(settings))
+    if experiment is None:
         raise TypeError(f"no experiment for {type(settings).__name__}")
+    runner = experiment.run
     if any(f.name == "jobs" for f in dataclasses.fields(settings)):
         if settings.jobs is None:
             settings = dataclasses.replace(settings, jobs=1)
