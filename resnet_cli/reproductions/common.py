@@ -118,6 +118,18 @@ def cpu_seconds() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def run_tasks(ctx: "Context", fn: Callable[[Any], Any], tasks: list[Any], weights: list[float],
+              what: str = "runs") -> tuple[list[Any], float, float]:
+    """A reproduction's tasks as cells of `executor.run_cells` (ctx's --jobs/--dask/--cache), logged:
+    (results in task order, wall seconds, CPU seconds of this process and its joined children)."""
+    from resnet_cli.executor import run_cells
+
+    start, cpu = time.perf_counter(), cpu_seconds()
+    ctx.log(f"{len(tasks)} {what}, {ctx.execution.workers()} at a time")
+    results = run_cells(fn, tasks, weights=weights, **ctx.execution.cells())
+    return results, time.perf_counter() - start, cpu_seconds() - cpu
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
         return from_jsonable(json.loads(path.read_text(encoding="utf-8")))

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, read_json,
-                                             read_record, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record, run_tasks,
+                                             write_json, write_record)
 
 BEGIN, END = "<!-- du2018:begin -->", "<!-- du2018:end -->"
 NAME = "du2018"
@@ -74,7 +74,9 @@ def median_trace(payload: dict[str, Any], upto: int) -> dict[str, list[float]]:
     """The median over global trials of log10 loss and φ up to step `upto` (for the figure)."""
     steps = np.asarray(payload["trace"]["step"])
     good = np.array([run["outcome"] == "global" for run in payload["runs"]])
-    keep = steps <= upto
+    n = int(np.sum(steps <= upto))  # records up to `upto`, thinned to ≤ 600 (log-spaced and even, as drawn)
+    keep = np.unique(np.concatenate([np.round(np.geomspace(1, n, 300)) - 1, np.linspace(0, n - 1, 300).round()]))
+    keep = keep.astype(int)
     loss = np.log10(np.maximum(np.asarray(payload["trace"]["loss"], dtype=float)[good][:, keep], 1e-16))
     phi = np.asarray(payload["trace"]["phi"], dtype=float)[good][:, keep]
     return {"step": steps[keep].tolist(), "log_loss": np.median(loss, axis=0).tolist(),
@@ -92,15 +94,11 @@ def run_one(name: str) -> tuple[dict[str, Any], dict[str, list[float]] | None, f
 
 
 def build(ctx: Context) -> None:
-    from resnet_cli.executor import run_cells
-
-    start, cpu = time.perf_counter(), cpu_seconds()
     names = list(RUNS)
-    ctx.log(f"{len(names)} runs of train two-layer, {ctx.execution.workers()} at a time")
-    results = run_cells(run_one, names, weights=[RUNS[n]["k"] for n in names], **ctx.execution.cells())
+    results, wall, cpu = run_tasks(ctx, run_one, names, [RUNS[n]["k"] for n in names], "runs of train two-layer")
     write_json(ctx.data(f"{NAME}-phases"), {"summaries": {n: r[0] for n, r in zip(names, results)},
                                             "traces": {n: r[1] for n, r in zip(names, results) if r[1]}})
-    write_record(ctx.docs, NAME, wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu)
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu)
 
 
 def draw(docs: Path) -> None:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, read_json,
-                                             read_record, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record, run_tasks,
+                                             write_json, write_record)
 
 BEGIN, END = "<!-- zhou2019:begin -->", "<!-- zhou2019:end -->"
 NAME = "zhou2019"
@@ -82,18 +82,13 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
 
 
 def build(ctx: Context) -> None:
-    from resnet_cli.executor import run_cells
-
-    start, cpu = time.perf_counter(), cpu_seconds()
     names = list(RUNS)
-    ctx.log(f"{len(names)} runs, {ctx.execution.workers()} at a time")
-    results = run_cells(run_one, [RUNS[name][:2] for name in names], weights=[RUNS[name][2] for name in names],
-                        **ctx.execution.cells())
+    results, wall, cpu = run_tasks(ctx, run_one, [RUNS[n][:2] for n in names], [RUNS[n][2] for n in names])
     data = {name: payload for name, (payload, _) in zip(names, results)}
     write_json(ctx.data(f"{NAME}-grid"), data["grid"])
     write_json(ctx.data(f"{NAME}-levels"), {n: data[n]["cells"][0] for n in names if n.startswith("level-")})
     write_json(ctx.data(f"{NAME}-spurious"), [data[n] for n in names if n.startswith("spurious-")])
-    write_record(ctx.docs, NAME, wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu)
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu)
 
 
 def _rate(c: dict) -> str:
