@@ -64,13 +64,13 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
         super().check()
         tls.check_stride(self.stride, self.p)
         check_population(any(m in NOISY for m in self.method), sampled=tls.sampled(self),
-                         overlapping=not (self.stride is None or all(self.stride == p for p in self.p)))
+                         overlapping=tls.overlapping(self.stride, self.p))
         names = [ALIASES.get(m, m) for m in self.method]
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
         flows = [name for name in names if name.endswith(FLOW)]
         require(not flows or not tls.sampled(self), f"--method {','.join(flows)}: the gradient flow is of the population "
                 "loss; drop --samples/--online")
-        require(not flows or self.stride is None or all(self.stride == p for p in self.p),
+        require(not flows or not tls.overlapping(self.stride, self.p),
                 f"--method {','.join(flows)}: the gradient flow is for non-overlapping patches; drop --stride")
         budget.check(cost(self))
 
@@ -343,7 +343,7 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
 
 def batched(s: SuccessSettings) -> bool:
     """Do the (p, k) cells run as one batch: population runs at s = p (plane states stack whatever p and k)."""
-    return not tls.sampled(s) and (s.stride is None or all(s.stride == p for p in s.p))
+    return not tls.sampled(s) and not tls.overlapping(s.stride, s.p)
 
 
 def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessResult:

@@ -105,9 +105,8 @@ def gd_train(s: TrainSettings, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarra
         own_gd = optim.run_gd(v0, a0, v_star, a_star, schedule.held(), steps, tls.criteria(s),
                               trace_points=optim.window_points(schedule.stage1_iterations, steps), representation=states[1])
         own = (own_gd.trace_iterations, own_gd.trace)
-    overlapping = s.stride is not None and s.stride < s.p
     theorems = tls.theorem_report(s, a_star, schedule.stage1_iterations, gd.trace_iterations, gd.trace,
-                                  delta=None if overlapping else s.delta, output1=own,
+                                  delta=None if tls.overlapping(s.stride, s.p) else s.delta, output1=own,
                                   check_output1=tls.theorem1_checked(s, s.student, s.schedule))
     return TrainResult(s, schedule, v_star, a_star, gd, steps, theorems)
 
@@ -216,7 +215,7 @@ def run_landscape(settings: LandscapeSettings, progress: Progress | None = None)
     cnn_phi = tl.angle(tl.sample_sphere(rng, 10000, p), v_star)
     quantiles = {f"q{int(q * 100)}": float(np.quantile(cnn_phi, q)) for q in (0.1, 0.5, 0.9)}
     sweep = None
-    if tls.overlapping(s):  # after every draw of the s = p landscape: its numbers stay as they are
+    if tls.overlapping(s.stride, s.p):  # with --stride s < p, after every draw of the s = p landscape: its numbers stay as they are
         sweep = sl.stride_sweep(rng, v_star, a_star, s.stride, s.trials, s.probes, s.probe_radius, points)
         points = [sweep.found[s.stride][0], sweep.spurious[-1], *sweep.found[s.stride][1:3]]
         # the profile along the basin map's circle from v* (through `normal`), a at its stride-s optimum

@@ -3,12 +3,12 @@
 The groups every two-layer command shares — the teacher (`TeacherSettings`), the step sizes and step counts
 (`StepSettings`), the outcome criteria (`OutcomeSettings`), where the gradients come from (`SampleSettings`),
 how Theorem 1 is checked (`TheoremSettings`) — and the settings of `train two-layer` (`TrainSettings`) and
-`landscape two-layer` (`LandscapeSettings`) are dataclasses of fields with their defaults, ranges and
-choices (written once) and cross-field validation (`check`; a command's settings also state its `cost()`,
-which validation and the command shell read). Nothing else: what the settings stand for — teachers drawn,
-schedules, criteria, GD states, Theorem 1's hypotheses — is computed by the functions below, which pass
-the fields as explicit arguments to the engine (resnet_cli/models/two_layer/). `success-rate`'s settings
-(experiments/success_rate.py) are made of the same groups.
+`landscape two-layer` (`LandscapeSettings`) are frozen dataclasses of fields with their defaults, ranges
+and choices (written once) and cross-field validation (`check`). Nothing else: what the settings stand for —
+teachers drawn, schedules, criteria, GD states, Theorem 1's hypotheses, the cost of a run (`train_cost`,
+`landscape_cost`, which `check` refuses beyond the budget and `api.cost` announces) — is computed by the
+functions below, which pass the fields as explicit arguments to the engine (resnet_cli/models/two_layer/).
+`success-rate`'s settings (experiments/success_rate.py) are made of the same groups.
 """
 
 from __future__ import annotations
@@ -267,11 +267,11 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
     def check(self) -> None:
         super().check()
         check_stride(self.stride, [self.p])
-        noise.check_population(bool(self.noise), sampled=sampled(self), overlapping=self.stride not in (None, self.p),
+        noise.check_population(bool(self.noise), sampled=sampled(self), overlapping=overlapping(self.stride, self.p),
                                flow=self.flow)
         require(not self.flow or not sampled(self), "--flow: the gradient flow is of the population loss; drop "
                 "--samples/--online")
-        require(not self.flow or self.stride is None or self.stride == self.p,
+        require(not self.flow or not overlapping(self.stride, self.p),
                 "--flow: the gradient flow is for non-overlapping patches; drop --stride")
         budget.check(train_cost(self))
 
@@ -321,6 +321,6 @@ def landscape_cost(s: LandscapeSettings) -> budget.Cost:
     return budget.Cost(max(basin.nbytes, others), basin.seconds * len(s.schedule), sized)
 
 
-def overlapping(s: LandscapeSettings) -> bool:
-    """--stride s < p: the critical points are followed along s = p … s (`stride_landscape`)."""
-    return s.stride is not None and s.stride < s.p
+def overlapping(stride: int | None, ps: int | list[int]) -> bool:
+    """Do neighbouring patches overlap (--stride s < p) at some of the sizes `ps` (s ≤ p is checked)?"""
+    return stride is not None and any(stride < p for p in (ps if isinstance(ps, list) else [ps]))
