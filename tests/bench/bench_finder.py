@@ -34,10 +34,10 @@ COMMANDS = [
     ("--data gaussian --samples 64 --blocks 8 --seed 0",
      ["--data", "gaussian", "--samples", "64", "--blocks", "8", "--seed", "0"]),
 ]
-BEFORE = ("Before the block-triangular rewrite (commit b66f21b, the same commands, --jobs 1, CPU time, load "
-          "5–6 on 2 cores): the near-identity preset took 8.6 CPU-s against 5.0 after (two interleaved pairs); "
-          "8 blocks × 64 samples did not finish within 400 CPU-s (killed by ulimit -t) against 9.5 CPU-s after; "
-          "the finder alone on that case, 30 LM iterations from 20 starts: 16.4 CPU-s against 0.68.")
+BEFORE = ("Before the block-triangular rewrite (commit b66f21b, the same commands, --jobs 1, CPU time user + sys, "
+          "load 5–20 on 2 cores): the near-identity preset took 8.7–8.9 CPU-s against 4.9–5.3 after (two interleaved "
+          "pairs); 8 blocks × 64 samples had not finished after 246 CPU-s (172 user + 74 sys; stopped) against "
+          "9.7 after the Hessian rewrite and 6.8 with the slope columns batched too; the finder alone on that case, 30 LM iterations from 20 starts: 16.4 CPU-s against 0.68.")
 
 
 def _hessian_rows(blocks_list: list[int], rounds: int) -> list[dict]:
