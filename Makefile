@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: venv run test bench reproduce reproduce-hardt2017 reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond reproduce-zhou2019 reproduce-du2018 clean
+.PHONY: venv run test bench reproduce reproduce-hardt2017 reproduce-success reproduce-li2017 reproduce-li2017-training reproduce-yun2019 reproduce-liu2019-beyond reproduce-zhou2019 reproduce-du2018 reproduce-stride-landscape clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ reproduce-zhou2019: $(STAMP)
 ## the "Du et al." section of docs/reproductions.md and docs/figures/du2018-phases.png (< 5 min, 2 cores).
 reproduce-du2018: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce du2018 --docs docs $(ARGS)
+
+## Overlapping filters (`landscape two-layer --stride 1`, 12 teachers): the "Overlapping filters" section.
+reproduce-stride-landscape: $(STAMP)
+	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce stride-landscape --docs docs $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

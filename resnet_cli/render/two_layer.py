@@ -316,9 +316,11 @@ def critical_points(points: list[dict[str, Any]], title: str) -> None:
     show(title, table)
 
 
-def _sweep_row(row: dict[str, Any], *extra: str) -> list[str]:
-    return [str(row["stride"]), small(row["loss"]), fmt(math.degrees(row["phi"])), fmt(row["a_dot_astar"]),
+def _sweep_row(row: dict[str, Any], *extra: str, first: int = 0) -> list[str]:
+    """A sweep row; a followed point that drained to the global optimum (after stride `first`) says so."""
+    return [str(row["stride"]), small(row["loss"]), small(math.degrees(row["phi"])), fmt(row["a_dot_astar"]),
             small(row["grad_norm"]), eigenvalue(row, "hessian_min"), str(row["index"]),
+            "→ global" if row["kind"] == "global" and row["stride"] != first else
             row["verdict"].replace("local minimum", "minimum"), *extra]
 
 
@@ -327,9 +329,10 @@ def stride_sweep(sweep: dict[str, Any]) -> None:
     GD search starts ended there; then the strides where the search found other non-global points."""
     table = _table("s", "loss", "φ (deg)", "aᵀa*", "‖∇L‖", "λmin", "idx", "verdict", "GD", box=box.SIMPLE_HEAD, padding=(0, 1))
     for row in sweep["spurious_branch"]:
-        table.add_row(*_sweep_row(row, str(row["reached_by"])))
-    show("the spurious point continued from s = p (λ: tangent Hessian; idx: negative λ)", table,
-         f"GD: how many of {sweep['search_starts']} GD search starts per stride ended there")
+        table.add_row(*_sweep_row(row, fmt(row["reached_by"]), first=sweep["strides"][0]))
+    show("the spurious point of s = p followed as a minimum (idx: negative λ)", table,
+         f"GD: how many of {sweep['search_starts']} GD search starts per stride ended there; → global: the "
+         "descent from the minimum of the stride before reached the global optimum")
     others = [r for r in sweep["found"] if r["kind"] == "other"]
     minima = {}
     for r in others:

@@ -14,13 +14,13 @@ from typing import Callable
 
 from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
-                                      yun2019, zhou2019)
+                                      stride_landscape, yun2019, zhou2019)
 from resnet_cli.reproductions.common import TITLE, Context, Execution, Reproduction, write_marked_section
 
 #: In the order `all` runs them (li2017-training's section goes after li2017's).
 REPRODUCTIONS: dict[str, Reproduction] = {
     m.REPRODUCTION.name: m.REPRODUCTION for m in (liu2019_success, liu2019_beyond, li2017, li2017_training, yun2019,
-                                                hardt2017, zhou2019, du2018)
+                                                hardt2017, zhou2019, du2018, stride_landscape)
 }
 
 __all__ = ["REPRODUCTIONS", "Execution", "chosen", "reproduce"]

@@ -61,15 +61,27 @@ def test_at_s_equal_p_everything_is_the_non_overlapping_closed_form(point):
     assert np.allclose(model.reduced(vs), closed.reduced(vs), rtol=1e-12, atol=1e-14)
 
 
-def test_the_continuation_ends_at_critical_points_of_each_stride():
+@pytest.mark.parametrize("follow", ["minimum", "critical"])
+def test_the_continuation_ends_at_critical_points_of_each_stride(follow):
     _, v_star, a_star = _teacher(11)
     p = v_star.size
-    branch = sl.continue_point(*tl.spurious_optimum(v_star, a_star), v_star, a_star, list(range(p, 0, -1)), substeps=4)
+    branch = sl.continue_point(*tl.spurious_optimum(v_star, a_star), v_star, a_star, list(range(p, 0, -1)),
+                               substeps=4, follow=follow)
     assert branch.strides == list(range(p, 0, -1))
     for s, v, a, norm in zip(branch.strides, branch.v, branch.a, branch.grad_norm):
         grad_v, grad_a = ts.stride_gradients(v, a, v_star, a_star, s)  # recomputed, not the solver's word
         assert np.sqrt(np.sum(grad_v**2) + np.sum(grad_a**2)) < sl.GRAD_TOL
         assert norm < sl.GRAD_TOL and abs(np.linalg.norm(v) - 1) < 1e-12
+        if follow == "minimum" and s < p:  # a descent ends at a minimum: no negative curvature (eigvalsh)
+            assert np.linalg.eigvalsh(sl.stride_tangent_hessian(v, a, v_star, a_star, s)).min() > -1e-9
+
+
+def test_minimize_never_raises_the_loss_and_stops_at_a_minimum():
+    rng, v_star, a_star = _teacher(4)
+    v0, a0 = tl.sample_sphere(rng, 1, v_star.size)[0], rng.standard_normal(a_star.size)
+    v, a, norm = sl.minimize(v0, a0, v_star, a_star, [(0.5, 2), (0.5, 3)])
+    loss = lambda v, a: sum(0.5 * ts.stride_population_loss(v, a, v_star, a_star, s) for s in (2, 3))  # noqa: E731
+    assert loss(v, a) <= loss(v0, a0) and norm < sl.GRAD_TOL
 
 
 def test_newton_reaches_a_saddle_too():
@@ -106,4 +118,8 @@ def test_stride_sweep_is_seeded_and_starts_with_todays_points():
         assert first[key] == spurious[key]
     assert all(row["grad_norm"] < sl.GRAD_TOL for row in sweep["spurious_branch"] + sweep["found"])
     assert [row["kind"] for row in sweep["found"] if row["stride"] == 3][0] == "global"
-    assert one["critical_points"][1]["loss"] == sweep["spurious_branch"][-1]["loss"]
+    last = sweep["spurious_branch"][-1]
+    if last["kind"] == "spurious":  # the followed minimum is the command's second point while it is not global
+        assert one["critical_points"][1]["loss"] == last["loss"]
+    else:
+        assert last["loss"] < 1e-12 and all(cp["kind"] == "other" for cp in one["critical_points"][1:])

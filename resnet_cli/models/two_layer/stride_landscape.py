@@ -31,6 +31,7 @@ from resnet_cli.models.two_layer import landscape as critical, population as tl,
 
 PI = math.pi
 GRAD_TOL = 1e-10  # a point is critical when its tangent gradient norm is below this
+TRUST = 0.1  # longest step of `minimize` (ambient norm in (v, a)): it follows the descent path, never jumps
 
 
 def _shift_matrix(p: int, m: int) -> np.ndarray:
@@ -211,18 +212,65 @@ class Branch:
     move: np.ndarray
 
 
+def _retract(v: np.ndarray, a: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(v + step_v)/‖·‖, a + step_a for a step (p + k,) in ambient coordinates."""
+    p = v.size
+    u = v + step[:p]
+    return u / np.linalg.norm(u), a + step[p:]
+
+
+def _mixed_loss(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, mix: Mix) -> float:
+    return float(sum(w * ts.stride_population_loss(v, a, v_star, a_star, s) for w, s in mix if w))
+
+
+def minimize(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, mix: Mix,
+             iterations: int = 1000, tol: float = GRAD_TOL) -> tuple[np.ndarray, np.ndarray, float]:
+    """Local minimization of Σ w L_s from (v, a): Newton with the tangent Hessian shifted to be positive
+    definite ((H + μI)δ = −g, μ = max(0, 10⁻⁶·max|λ| − λmin)), steps no longer than TRUST and Armijo
+    backtracking on the loss, retracted to the sphere; pure Newton near a non-degenerate minimum. Unlike `newton` it only goes down: from a minimum
+    of a nearby loss it reaches the nearby minimum, or — if that minimum is gone — a lower one. Returns
+    (v, a, ‖g‖)."""
+    g, H = _mixed(v, a, v_star, a_star, mix)
+    loss = _mixed_loss(v, a, v_star, a_star, mix)
+    for _ in range(iterations):
+        if np.linalg.norm(g) < tol:
+            break
+        lam = np.linalg.eigvalsh(H)
+        mu = max(0.0, 1e-6 * max(1.0, float(np.abs(lam).max())) - float(lam.min()))
+        delta = -np.linalg.solve(H + mu * np.eye(H.shape[0]), g)
+        delta *= min(1.0, TRUST / float(np.linalg.norm(delta)))  # no jumps into another basin
+        B, step = critical.tangent_basis(v, a.size), 1.0
+        for _ in range(50):
+            v_new, a_new = _retract(v, a, B @ (step * delta))
+            new = _mixed_loss(v_new, a_new, v_star, a_star, mix)
+            if new <= loss + 1e-4 * step * float(g @ delta):
+                break
+            step /= 2
+        else:
+            break  # no decrease left above rounding
+        v, a, loss = v_new, a_new, new
+        g, H = _mixed(v, a, v_star, a_star, mix)
+    return v, a, float(np.linalg.norm(g))
+
+
 def continue_point(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, strides: Sequence[int],
-                   substeps: int = 8) -> Branch:
-    """Continue the critical point (v, a) of L at strides[0] through each next stride: Newton on the homotopy
-    (1 − t)L_{previous} + tL_s at t = 1/substeps, 2/substeps, …, 1, each solve started at the last point."""
+                   substeps: int = 8, follow: str = "minimum") -> Branch:
+    """Continue the point (v, a) of L at strides[0] through each next stride along the homotopy
+    (1 − t)L_{previous} + tL_s at t = 1/substeps, …, 1, each solve started at the last point. follow
+    ``minimum``: `minimize` (a local minimum is followed while it exists; where it vanishes the descent
+    lands in another minimum, possibly the global one), then `newton` at t = 1 to polish; ``critical``:
+    `newton` alone (any critical point, minima turning into saddles included)."""
     vs, as_, norms = [v], [a], [float(np.linalg.norm(_mixed(v, a, v_star, a_star, [(1.0, strides[0])])[0]))]
     moves = [0.0]
     for prev, s in zip(strides, strides[1:]):
         move = 0.0
         for t in np.linspace(0.0, 1.0, substeps + 1)[1:]:
-            v_new, a_new, norm = newton(v, a, v_star, a_star, [(1.0 - t, prev), (t, s)])
+            mix = [(1.0 - t, prev), (t, s)]
+            v_new, a_new, norm = (minimize if follow == "minimum" else newton)(v, a, v_star, a_star, mix)
             move = max(move, float(np.linalg.norm(np.concatenate([v_new - v, a_new - a]))))
             v, a = v_new, a_new
+        if follow == "minimum":
+            v, a, norm = newton(v, a, v_star, a_star, [(1.0, s)])
         vs.append(v), as_.append(a), norms.append(norm), moves.append(move)
     return Branch(list(strides), np.array(vs), np.array(as_), np.array(norms), np.array(moves))
 
@@ -319,8 +367,8 @@ def _close(x: tuple[np.ndarray, np.ndarray], y: tuple[np.ndarray, np.ndarray], t
 
 @dataclass
 class StrideSweep:
-    """The landscape along s = p, p − 1, …, s_min for one teacher: the spurious point continued (`branch`,
-    classified at each stride: `spurious`); at each stride the global optimum and every other distinct
+    """The landscape along s = p, p − 1, …, s_min for one teacher: the spurious point followed as a local
+    minimum (`branch`, classified at each stride: `spurious`, kind ``global`` where it drained there); at each stride the global optimum and every other distinct
     critical point Newton reached from normalized GD runs of `starts` random starts (`found[s]`, classified,
     with `reached[s]`: how many starts ended there, global and the continued spurious point included)."""
 
@@ -343,7 +391,8 @@ class StrideSweep:
                 "v": cp.v, "a": cp.a}
 
     def to_dict(self) -> dict:
-        spurious = [{**self.row(s, cp), "homotopy_move": float(m), "reached_by": self.reached_spurious[s]}
+        spurious = [{**self.row(s, cp), "homotopy_move": float(m),
+                     "reached_by": self.reached_spurious[s] if cp.kind == "spurious" else None}
                     for s, cp, m in zip(self.strides, self.spurious, self.branch.move)]
         found = [{**self.row(s, cp), "reached_by": n} for s in self.strides
                  for cp, n in zip(self.found[s], self.reached[s])]
@@ -354,18 +403,21 @@ class StrideSweep:
 def stride_sweep(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarray, smallest: int, starts: int,
                  probes: int, probe_radius: float, at_p: list[critical.CriticalPoint]) -> StrideSweep:
     """The sweep s = p … smallest. `at_p` = [global, spurious] classified at s = p by `landscape.classify_point`
-    (reused as they are: the s = p rows are today's). The spurious point is continued (`continue_point`) and
-    classified with the stride-s loss (`stride_model`; probes drawn from rng only at degenerate points); at
-    each stride the global optimum (v*, a*) (a critical point, loss 0, at every s) and the points of `search`
-    other than it and the continued spurious point, classified as `other`."""
+    (reused as they are: the s = p rows are today's). The spurious point is followed as a local minimum
+    (`continue_point`, follow="minimum") and classified with the stride-s loss (`stride_model`; probes drawn
+    from rng only at degenerate points): kind ``spurious`` while it stays non-global, ``global`` once the
+    descent reached the global optimum (the spurious minimum has vanished). At each stride the global optimum
+    (v*, a*) (a critical point, loss 0, at every s) and the points of `search` other than it and the followed
+    point are classified as ``other``."""
     p = v_star.size
     strides = list(range(p, smallest - 1, -1))
     global_p, spurious_p = at_p
-    branch = continue_point(spurious_p.v, spurious_p.a, v_star, a_star, strides)
+    branch = continue_point(spurious_p.v, spurious_p.a, v_star, a_star, strides, follow="minimum")
     spurious, found, reached, reached_spurious = [spurious_p], {}, {}, {}
     for s, v, a in zip(strides[1:], branch.v[1:], branch.a[1:]):
-        spurious.append(critical.classify_point(rng, "spurious", v, a, v_star, a_star, probes, probe_radius,
-                                                stride_model(v_star, a_star, s)))
+        model = stride_model(v_star, a_star, s)
+        kind = "global" if float(model.loss(v[None], a[None])[0]) < 1e-12 else "spurious"
+        spurious.append(critical.classify_point(rng, kind, v, a, v_star, a_star, probes, probe_radius, model))
     for s, branch_point in zip(strides, spurious):
         model = stride_model(v_star, a_star, s)
         glob = global_p if s == p else critical.classify_point(rng, "global", v_star.copy(), a_star.copy(), v_star,
@@ -373,8 +425,7 @@ def stride_sweep(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarra
         points, counts = search(rng, v_star, a_star, s, starts)
         found[s], reached[s], reached_spurious[s] = [glob], [0], 0
         order = sorted(range(len(points)), key=lambda i: float(model.loss(points[i][0][None], points[i][1][None])[0]))
-        points, counts = [points[i] for i in order], [counts[i] for i in order]
-        for (v, a), n in zip(points, counts):
+        for (v, a), n in ((points[i], counts[i]) for i in order):
             if _close((v, a), (v_star, a_star)):
                 reached[s][0] += n
             elif _close((v, a), (branch_point.v, branch_point.a)):
