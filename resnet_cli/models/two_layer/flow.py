@@ -117,6 +117,34 @@ class FlowResult:
     recorded: list[np.ndarray] = field(default_factory=list)  # states (n, 4) at the requested stage times
 
 
+def _stage_system(problem: FlowProblem, tau: np.ndarray, rho: np.ndarray, method: str, callback, stage: int):
+    """One stage's right-hand side in stage time s (tau (n, 1) · dy/dt for y of n trials × 4, flattened) and
+    the solve_ivp options: the block-diagonal Jacobian (banded for LSODA, sparse for Radau/BDF) and, with a
+    `callback(stage, s)`, an event function that calls it after every accepted step and never fires."""
+    from scipy.sparse import block_diag
+
+    n = tau.shape[0]
+
+    def rhs(_s, flat):
+        return (tau * velocity(flat.reshape(n, 4), problem, rho)).ravel()
+
+    def jac(_s, flat):
+        blocks = tau[:, :, None] * jacobian(flat.reshape(n, 4), problem, rho)
+        return block_diag(list(blocks), format="csc")
+
+    options: dict = {}
+    if method == "LSODA":
+        options.update(lband=3, uband=3)
+    elif method in ("Radau", "BDF"):
+        options["jac"] = jac
+    if callback is not None:
+        def watch(s, _flat):
+            callback(stage, s)
+            return 1.0
+        options["events"] = watch
+    return rhs, options
+
+
 def integrate(
     y0: np.ndarray,
     problem: FlowProblem,
@@ -138,7 +166,6 @@ def integrate(
     in order; dense output of the solver, within its tolerance).
     """
     from scipy.integrate import solve_ivp
-    from scipy.sparse import block_diag
 
     if method not in METHODS:
         raise ValueError(f"unknown ODE method {method!r}")
@@ -153,28 +180,9 @@ def integrate(
         if not np.any(duration > 0):
             recorded += [y.copy() for _ in wanted]
             continue
-        tau = duration[:, None]
-
-        def rhs(_s, flat, tau=tau, rho=rho):
-            return (tau * velocity(flat.reshape(n, 4), problem, rho)).ravel()
-
-        def jac(_s, flat, tau=tau, rho=rho):
-            blocks = tau[:, :, None] * jacobian(flat.reshape(n, 4), problem, rho)
-            return block_diag(list(blocks), format="csc")
-
-        options: dict = {"rtol": rtol, "atol": atol}
-        if method == "LSODA":
-            options.update(lband=3, uband=3)
-        elif method in ("Radau", "BDF"):
-            options["jac"] = jac
-        solver_events = None
-        if callback is not None:
-            def watch(s, _flat, stage=index):
-                callback(stage, s)
-                return 1.0
-            solver_events = watch
-        sol = solve_ivp(rhs, (0.0, 1.0), y.ravel(), method=method, events=solver_events,
-                        dense_output=bool(wanted.size), **options)
+        rhs, options = _stage_system(problem, duration[:, None], rho, method, callback, index)
+        options.update(rtol=rtol, atol=atol)
+        sol = solve_ivp(rhs, (0.0, 1.0), y.ravel(), method=method, dense_output=bool(wanted.size), **options)
         nfev += int(sol.nfev)
         njev += int(sol.njev)
         steps += max(len(sol.t) - 1, 0)
