@@ -16,7 +16,6 @@ fails without an `if __name__ == "__main__":` guard. A result echoes as a few li
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import sys
 from typing import Any, Callable
 
@@ -30,8 +29,8 @@ from resnet_cli.experiments.linear_residual import LinearResnetSettings
 from resnet_cli.experiments.success_rate import SuccessSettings
 from resnet_cli.experiments.success_rate import cost as success_cost, run as _run_success
 from resnet_cli.experiments.train_shortcut import TrainShortcutSettings
-from resnet_cli.experiments.two_layer import (LandscapeSettings, TrainSettings, landscape_cost, run_landscape, run_train,
-                                             train_cost)
+from resnet_cli.experiments.two_layer import LandscapeSettings, TrainSettings, run_landscape, run_train
+from resnet_cli.experiments.two_layer_settings import landscape_cost, train_cost
 
 __all__ = ["run", "cost", "TrainSettings", "LandscapeSettings", "SuccessSettings", "HessianSettings",
            "TrainShortcutSettings", "DepthSweepSettings", "DeepResnetSettings",

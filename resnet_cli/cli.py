@@ -23,7 +23,6 @@ import click
 import typer
 
 from resnet_cli import __version__
-from resnet_cli.errors import UserError
 from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, landscape_linear_resnet,
                                  landscape_two_layer, reproduce,
                                  success_rate, train_shortcut, train_two_layer)

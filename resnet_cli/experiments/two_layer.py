@@ -18,7 +18,7 @@ import numpy as np
 from resnet_cli.experiments import flow, noise
 from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.experiments.summary import short_repr
-from resnet_cli.experiments.two_layer_settings import STATS, LandscapeSettings, TrainSettings, landscape_cost, train_cost
+from resnet_cli.experiments.two_layer_settings import STATS, LandscapeSettings, TrainSettings
 from resnet_cli.models.two_layer import landscape as critical, optim, population as tl, theorems as th
 from resnet_cli.models.two_layer import stride_landscape as sl
 from resnet_cli.models.two_layer.noise import noisy_state

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from resnet_cli.experiments import success_rate as sr
-from resnet_cli.experiments import two_layer as exp
 from resnet_cli.experiments import two_layer_settings as tls
 from resnet_cli.rng import cell_rng
 
