@@ -1,5 +1,6 @@
 """The settings of perturbed GD (Zhou et al. 2019; the engine is models/two_layer/noise.py), shared by
-`train two-layer` (`--noise SIZE` turns it on) and `success-rate` (the `*-noise` methods).
+`train two-layer` (`--noise SIZE` turns it on) and `success-rate` (the `*-noise` methods). With --samples or
+--online the same law perturbs the sampled gradients: perturbed minibatch (or online) SGD.
 
 `noise_law(settings, steps)` is the law a run uses; `noise_rng(seed, *keys)` its generator, a stream of its own
 (`rng.cell_rng(seed, *keys, NOISE_KEY)`), so turning the noise on changes no other draw of a run.
@@ -36,13 +37,12 @@ class NoiseSettings(Settings):
     noise_on: str = setting("w", choices=nz.TARGETS)
 
 
-def check_population(on: bool, *, sampled: bool, overlapping: bool, flow: bool = False) -> None:
+def check_population(on: bool, *, overlapping: bool, flow: bool = False) -> None:
     """Perturbed GD's rules against a run's other settings (the command's `check` passes them; `on`: the run
-    uses perturbed GD, --noise > 0 in train two-layer or a *-noise method in success-rate)."""
+    uses perturbed GD, --noise > 0 in train two-layer or a *-noise method in success-rate). Samples are
+    allowed (perturbed SGD); overlapping patches and the gradient flow are not."""
     if not on:
         return
-    require(not sampled, "--noise / *-noise: perturbed GD is of the population loss; drop "
-            "--samples/--online (SGD has noise of its own)")
     require(not overlapping, "--noise / *-noise: perturbed GD is for non-overlapping patches; drop --stride")
     require(not flow, "--noise with --flow: the gradient flow has no noise; drop one")
 
@@ -65,7 +65,9 @@ def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[floa
     itself) with a0 = ā, trained by the *-large-w schedule of `settings` (a `StepSettings`, `TeacherSettings`,
     `OutcomeSettings` too) as plain GD (law None) or perturbed GD with each law; `settings.trials` teachers from
     `cell_rng(seed, p, k)` (sphere law unless --teacher-v says otherwise), the noise of law j from
-    `noise_rng(seed, p, k, j)`. One row per (φ0, law): the counts of each outcome."""
+    `noise_rng(seed, p, k, j)`. With samples (`settings` a `SampleSettings` with --samples/--online) the runs
+    are (perturbed) SGD on one training set drawn after the teachers, every run with its own copy of the
+    trials' sampling generators (`states.state_factories`). One row per (φ0, law): the counts of each outcome."""
     from resnet_cli.experiments import two_layer_settings as tls  # which imports this module
     from resnet_cli.models.two_layer import optim
 
@@ -73,11 +75,13 @@ def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[floa
     rng = cell_rng(s.seed, p, k)
     v_star, a_star = tls.draw_teachers(s, rng, s.trials, p, k, "cnn")
     steps, schedule = tls.total_steps(s, k), tls.schedule(s, kind, a_star)
+    states = iter(tls.state_factories(s, rng, v_star, a_star, copies=len(angles) * len(laws)))
     rows = []
     for phi0 in angles:
         v0, a0 = nz.spurious_start(v_star, a_star, phi0)
         for j, law in enumerate(laws):
-            rep = "plane" if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j))
+            state = next(states)
+            rep = state if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j), state)
             gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), representation=rep)
             rows.append({"phi0": phi0, "law": None if law is None else vars(law) | {}, "steps": steps,
                          **{name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}})

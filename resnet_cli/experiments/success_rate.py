@@ -63,8 +63,7 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
     def check(self) -> None:
         super().check()
         tls.check_stride(self.stride, self.p)
-        check_population(any(m in NOISY for m in self.method), sampled=tls.sampled(self),
-                         overlapping=tls.overlapping(self.stride, self.p))
+        check_population(any(m in NOISY for m in self.method), overlapping=tls.overlapping(self.stride, self.p))
         names = [ALIASES.get(m, m) for m in self.method]
         require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
         flows = [name for name in names if name.endswith(FLOW)]
@@ -196,8 +195,8 @@ class CellPlan:
         states = tls.state_factories(s, rng, self.v_star, self.a_star, copies=m + len(self.own)) if m else []  # shared
         self.steps = steps = tls.total_steps(s, k)
         self.noisy = [name in NOISY for name in methods]
-        self.states = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name))) if name in NOISY
-                       else state for name, state in zip(methods, states[:m])] + states[m:]
+        self.states = [noisy_state(noise_law(s, steps), noise_rng(s.seed, p, k, NOISY.index(name)), state)
+                       if name in NOISY else state for name, state in zip(methods, states[:m])] + states[m:]
         self.v0s = [cnn_v0 if METHODS[name][0] == "cnn" else e_inits for name in methods]
         self.schedules = [tls.schedule(s, METHODS[name][1], self.a_star) for name in methods]
         self.t1 = self.schedules[0].stage1_iterations if m else 0

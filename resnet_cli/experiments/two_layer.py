@@ -87,8 +87,8 @@ def run_train(settings: TrainSettings, progress: Progress | None = None) -> Trai
     states = tls.state_factories(s, rng, v_star, a_star, copies=2)  # the same data for both runs
     schedule = tls.schedule(s, s.schedule, a_star)
     steps = tls.total_steps(s, s.k)
-    if s.noise:  # perturbed GD (experiments/noise.py): both runs draw the same noise stream
-        states = [noisy_state(noise.noise_law(s, steps), noise.noise_rng(s.seed)) for _ in range(2)]
+    if s.noise:  # perturbed GD or SGD (experiments/noise.py): both runs draw the same noise stream
+        states = [noisy_state(noise.noise_law(s, steps), noise.noise_rng(s.seed), state) for state in states]
     start = (v0, a0, v_star, a_star, schedule, steps)
     return flow_train(s, *start, progress) if s.flow else gd_train(s, *start, states, progress)
 

@@ -267,8 +267,7 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
     def check(self) -> None:
         super().check()
         check_stride(self.stride, [self.p])
-        noise.check_population(bool(self.noise), sampled=sampled(self), overlapping=overlapping(self.stride, self.p),
-                               flow=self.flow)
+        noise.check_population(bool(self.noise), overlapping=overlapping(self.stride, self.p), flow=self.flow)
         require(not self.flow or not sampled(self), "--flow: the gradient flow is of the population loss; drop "
                 "--samples/--online")
         require(not self.flow or not overlapping(self.stride, self.p),

@@ -111,7 +111,9 @@ def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
     law = {"none": "constant", "exponential": f"σ0·exp(−{fmt(cfg['noise_rate'])} t/T)",
            "polynomial": f"σ0/(1 + {fmt(cfg['noise_rate'])} t/T)"}[cfg["noise_anneal"]]
     layers = {"w": "w", "a": "a", "both": "w and a"}[cfg["noise_on"]]
-    prose(f"perturbed GD: Gaussian noise on the gradient of {layers}, σ0 = {fmt(size)} (units ‖a*‖², ‖a*‖), "
+    data = cfg.get("data") or "population"
+    kind = "GD" if data.startswith("population") else "SGD" if "SGD" in data else "GD on samples"
+    prose(f"perturbed {kind}: Gaussian noise on the gradient of {layers}, σ0 = {fmt(size)} (units ‖a*‖², ‖a*‖), "
           f"σ_t = {law}", "dim")
 
 

@@ -17,15 +17,23 @@ relative perturbation for every k and teacher). The noise level is annealed on t
 
 The perturbation leaves the plane of v0 and v* (ξ has p − 1 tangent directions) and a leaves span{a0, 1, a*},
 so the exact plane reduction of `optim.PlaneState` does not hold: `NoisyState` is the vector state
-(`optim.VectorState`) with the two perturbations added inside its step. Every row draws from one generator,
-p (and k) normals per row and step for all rows of the batch whether active or frozen, so a row's noise does
-not depend on which other rows have finished; with σ0 = 0 nothing is drawn and the run is plain GD bit for bit.
+(`optim.VectorState`) with the two perturbations added inside its step.
+
+Perturbed minibatch SGD (and perturbed GD on a fixed sample) is the same law on the sampled gradients of
+`samples.SampleState`: ∇_w L and ∇_a L above become the batch's ∇_w L̂ and ∇_a L̂ (models/two_layer/samples.py),
+the noise is added to them before the step (`perturbed` attaches it to a state factory of samples.py).
+
+Both take their draws from one `Perturbation`: every row draws from one generator, p (and k) normals per row
+and step for all rows of the batch whether active or frozen (ξ then ζ, each drawn as size × rows), so a row's
+noise does not depend on which other rows have finished; with σ0 = 0 nothing is drawn and the run is plain
+GD (plain SGD) bit for bit.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
@@ -64,54 +72,112 @@ class Noise:
         return self.size / (1.0 + self.rate * x)
 
 
+class Perturbation:
+    """The draws of perturbed GD for a batch of trials (rows): the law, its generator, the annealing clock and
+    the units ‖a*‖² (w) and ‖a*‖ (a) per row (a_star: trials × k). One home for `NoisyState` (population) and
+    `samples.SampleState` (SGD); a compacted part (`take`) keeps the clock, the generator (shared) and its rows'
+    places in the full batch, so it draws for every row of the batch and keeps its own."""
+
+    def __init__(self, noise: Noise, rng: np.random.Generator, a_star: np.ndarray) -> None:
+        norm2 = np.sum(np.asarray(a_star, dtype=float) ** 2, axis=-1)
+        self.noise, self.rng, self.clock, self.level = noise, rng, 0, 0.0
+        self.rows, self.n = np.arange(norm2.size), norm2.size
+        self.scale_w, self.scale_a = norm2, np.sqrt(norm2)
+
+    def advance(self) -> float:
+        """σ_t of the step about to be taken (the clock then moves on by one step)."""
+        self.level = float(self.noise.level(self.clock))
+        self.clock += 1
+        return self.level
+
+    def on_w(self) -> bool:
+        return bool(self.level) and self.noise.on != "a"
+
+    def on_a(self) -> bool:
+        return bool(self.level) and self.noise.on != "w"
+
+    def draw(self, size: int) -> np.ndarray:
+        """size × (active rows) standard normals: drawn for every row of the full batch, the active ones kept."""
+        z = self.rng.standard_normal((size, self.n))
+        return z if self.rows.size == self.n else z[:, self.rows]
+
+    def add(self, grad_w: np.ndarray, grad_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The perturbed gradients of one step, rows as trials: (∇_w + ξ_t, ∇_a + ζ_t) with ξ_t (trials × p) and
+        ζ_t (trials × k) as in the module docstring (σ_t of `advance`); the same draws as `NoisyState`'s."""
+        if self.on_w():
+            grad_w = grad_w + (self.level * self.scale_w)[:, None] * self.draw(grad_w.shape[-1]).T
+        if self.on_a():
+            grad_a = grad_a + (self.level * self.scale_a)[:, None] * self.draw(grad_a.shape[-1]).T
+        return grad_w, grad_a
+
+    def take(self, index: np.ndarray) -> "Perturbation":
+        part = object.__new__(Perturbation)
+        part.noise, part.rng, part.clock, part.level, part.n = self.noise, self.rng, self.clock, self.level, self.n
+        part.rows, part.scale_w, part.scale_a = self.rows[index], self.scale_w[index], self.scale_a[index]
+        return part
+
+
 class NoisyState(VectorState):
     """`optim.VectorState` with the perturbations of perturbed GD (module docstring), for `optim.run_gd`'s
     `representation`: `lambda v0, a0, vs, ast: NoisyState(v0, a0, vs, ast, noise, rng)`.
 
-    Rows are trials (v0: trials × p, a0: trials × k). The state counts its steps (the annealing clock); a
-    compacted part (`take`) keeps the clock, the generator (shared) and its rows' places in the full batch."""
+    Rows are trials (v0: trials × p, a0: trials × k). The state counts its steps (the annealing clock) in its
+    `Perturbation`, which a compacted part (`take`) carries along."""
 
     def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, noise: Noise,
                  rng: np.random.Generator) -> None:
         super().__init__(v0, a0, v_star, a_star)
-        norm2 = np.sum(np.asarray(a_star, dtype=float) ** 2, axis=-1)
-        self.noise, self._rng, self._clock, self._level = noise, rng, 0, 0.0
-        self._rows, self._n = np.arange(norm2.size), norm2.size
-        self._scale_w, self._scale_a = norm2, np.sqrt(norm2)
+        self.perturbation = Perturbation(noise, rng, a_star)
+
+    @property
+    def noise(self) -> Noise:
+        return self.perturbation.noise
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        self._level = float(self.noise.level(self._clock))
+        self.perturbation.advance()
         super().step(eta_a, eta_w)
-        self._clock += 1
-
-    def _draw(self, size: int) -> np.ndarray:
-        """size × (active rows) standard normals: drawn for every row of the full batch, the active ones kept."""
-        z = self._rng.standard_normal((size, self._n))
-        return z if self._rows.size == self._n else z[:, self._rows]
 
     def _perturb_w(self, u: np.ndarray, eta_w: np.ndarray) -> None:
-        if self._level and self.noise.on != "a":
-            u -= (eta_w * self._level * self._scale_w) * self._draw(u.shape[0])
+        z = self.perturbation
+        if z.on_w():
+            u -= (eta_w * z.level * z.scale_w) * z.draw(u.shape[0])
 
     def _perturb_a(self, a_new: np.ndarray, eta_a: np.ndarray) -> None:
-        if self._level and self.noise.on != "w":
-            a_new -= (eta_a * self._level * self._scale_a) * self._draw(a_new.shape[0])
+        z = self.perturbation
+        if z.on_a():
+            a_new -= (eta_a * z.level * z.scale_a) * z.draw(a_new.shape[0])
 
     def take(self, index: np.ndarray) -> "NoisyState":
         part = super().take(index)
         assert isinstance(part, NoisyState)
-        part.noise, part._rng, part._clock, part._level, part._n = self.noise, self._rng, self._clock, self._level, self._n
-        part._rows, part._scale_w, part._scale_a = self._rows[index], self._scale_w[index], self._scale_a[index]
+        part.perturbation = self.perturbation.take(index)
         return part
 
     def put(self, index: np.ndarray, part: VectorState) -> None:
         super().put(index, part)
-        self._clock = getattr(part, "_clock", self._clock)
+        if isinstance(part, NoisyState):
+            self.perturbation.clock = part.perturbation.clock
 
 
-def noisy_state(noise: Noise, rng: np.random.Generator):  # noqa: ANN201 (a state factory of optim.run_gd)
-    """The `representation` of `optim.run_gd` for perturbed GD with `noise`, drawing from `rng`."""
-    return lambda v0, a0, v_star, a_star: NoisyState(v0, a0, v_star, a_star, noise, rng)
+def noisy_state(noise: Noise, rng: np.random.Generator, over: Any = "plane"):  # noqa: ANN201 (a state factory)
+    """The `representation` of `optim.run_gd` for perturbed GD with `noise`, drawing from `rng`, over the GD
+    state `over`: the population loss ("plane" or "vector": `NoisyState`) or a state factory of samples.py
+    (`states.state_factories` with --samples/--online: perturbed SGD, `perturbed`)."""
+    if over in ("plane", "vector"):
+        return lambda v0, a0, v_star, a_star: NoisyState(v0, a0, v_star, a_star, noise, rng)
+    return perturbed(over, noise, rng)
+
+
+def perturbed(factory: Callable[..., Any], noise: Noise, rng: np.random.Generator) -> Callable[..., Any]:
+    """A state factory whose states are `factory`'s (`samples.SampleState`: minibatch/online SGD or GD on a
+    sample) with the noise of `noise` from `rng` added to their gradients (`Perturbation.add`)."""
+    def make(v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> Any:
+        state = factory(v0, a0, v_star, a_star)
+        if not hasattr(state, "perturbation"):
+            raise ValueError(f"{type(state).__name__} takes no gradient noise")
+        state.perturbation = Perturbation(noise, rng, a_star)
+        return state
+    return make
 
 
 def spurious_start(v_star: np.ndarray, a_star: np.ndarray, angle: float = math.pi) -> tuple[np.ndarray, np.ndarray]:

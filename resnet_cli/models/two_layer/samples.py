@@ -424,7 +424,9 @@ class SampleState(_RowVectorState):
 
     x (trials × N × d), y (trials × N); `rngs` one Generator per trial (needed for B < N and online). A
     trial's numbers depend only on its own data and Generator: it evolves exactly as it would alone, so
-    `take`/`put` (the driver's compaction) change nothing. statistics() are the population numbers
+    `take`/`put` (the driver's compaction) change nothing. `perturbation` (None: plain SGD) adds perturbed
+    GD's annealed Gaussian noise to the gradients of every step (models/two_layer/noise.py, Zhou et al. 2019),
+    drawn for every row of the batch from its own generator. statistics() are the population numbers
     (`population_statistics`: closed form for Gaussian inputs at the given stride; for other input laws
     φ and the a-errors are law-free, and "loss" is still the Gaussian closed form).
     """
@@ -461,6 +463,7 @@ class SampleState(_RowVectorState):
         self.x, self.y = x, y
         self.perm = self.next_perm = self.pos = self.buf_x = self.buf_noise = self.t = None
         self.rngs = list(rngs) if rngs is not None else None
+        self.perturbation = None  # perturbed SGD: a noise.Perturbation (set by noise.perturbed)
         if law not in LAWS:
             raise ValueError(f"unknown input law {law!r} (choose from {', '.join(LAWS)})")
         if online:
@@ -547,6 +550,9 @@ class SampleState(_RowVectorState):
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
         grad_v, grad_a = self.gradients(*self._batch())
+        if self.perturbation is not None:  # perturbed SGD: σ_t's Gaussian noise on the gradients (noise.py)
+            self.perturbation.advance()
+            grad_v, grad_a = self.perturbation.add(grad_v, grad_a)
         self.v, self.a = normalized_step(self.v, self.a, grad_v, grad_a, eta_a, eta_w)
 
     def take(self, index: np.ndarray) -> "SampleState":
@@ -557,6 +563,8 @@ class SampleState(_RowVectorState):
             setattr(part, name, value)
         if self.rngs is not None:
             part.rngs = [self.rngs[i] for i in np.arange(len(self.rngs))[index]]
+        if self.perturbation is not None:
+            part.perturbation = self.perturbation.take(index)
         return part
 
     def put(self, index: np.ndarray, part: "SampleState") -> None:
@@ -564,6 +572,8 @@ class SampleState(_RowVectorState):
             value = getattr(self, name)
             if value is not None:
                 value[index] = getattr(part, name)
+        if self.perturbation is not None:
+            self.perturbation.clock = part.perturbation.clock
 
     def training_loss(self) -> np.ndarray:
         """L̂ on the fixed training set at the current state (trials,); not defined for online SGD."""
