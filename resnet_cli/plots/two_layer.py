@@ -59,16 +59,102 @@ def train(payload: dict[str, Any], path: str) -> None:
     save_figure(fig, path)
 
 
+SWEEP_STYLE = {  # a point of the stride sweep: (colour, marker, legend label)
+    "minimum": ("tab:red", "o", "followed point: non-global local minimum"),
+    "saddle": ("tab:orange", "s", "followed point: saddle"),
+    "global": ("tab:green", "D", "followed point: global optimum (drained)"),
+    "other": ("tab:purple", "x", "other non-global local minimum (GD search)"),
+}
+
+
+def sweep_kind(row: dict[str, Any]) -> str:
+    """The class of a followed point in SWEEP_STYLE: global, non-global minimum or saddle."""
+    if row["kind"] == "global":
+        return "global"
+    return "minimum" if row["verdict"] == "local minimum" else "saddle"
+
+
+def _stride_panel(ax: Any, sweep: dict[str, Any]) -> None:
+    """The loss of the followed spurious point against s (one marker per class, joined by a grey line) and of
+    the other non-global local minima the GD search found, each class labelled once for the legend."""
+    branch = sweep["spurious_branch"]
+    ax.plot([r["stride"] for r in branch], [max(r["loss"], 0.0) for r in branch], color="grey", lw=1, zorder=1)
+    others = [r for r in sweep["found"] if r["kind"] == "other" and r["verdict"] == "local minimum"]
+    for kind, (color, marker, label) in SWEEP_STYLE.items():
+        rows = others if kind == "other" else [r for r in branch if sweep_kind(r) == kind]
+        if rows:
+            ax.plot([r["stride"] for r in rows], [max(r["loss"], 0.0) for r in rows], ls="none", color=color,
+                    marker=marker, ms=7, label=label, zorder=2 if kind == "other" else 3)
+    ax.set_xticks(sweep["strides"])
+    ax.invert_xaxis()  # s = p (no overlap) on the left, as in the tables
+    ax.set_xlabel("stride s (s = p: no overlap)")
+    ax.set_ylabel("population loss L_s")
+    ax.set_title("the spurious point of s = p along s")
+
+
+def stride_sweeps(sweeps: dict[int, dict[str, Any]], path: str) -> None:
+    """Many teachers' stride sweeps (seed -> the payload's `stride_sweep`): left, per teacher and stride, the
+    class of the followed spurious point (colour) and its loss (text); right, against s, how many teachers
+    still have the followed point as a non-global minimum and how many have any non-global local minimum
+    (the followed point or one the GD search found)."""
+    plt = pyplot()
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    seeds = sorted(sweeps)
+    strides = sweeps[seeds[0]]["strides"]
+    order = ["minimum", "saddle", "global"]
+    code = np.array([[order.index(sweep_kind(r)) for r in sweeps[seed]["spurious_branch"]] for seed in seeds])
+    fig, (grid, count) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained", width_ratios=(1.1, 1))
+    grid.imshow(code, cmap=ListedColormap([SWEEP_STYLE[k][0] for k in order]), vmin=0, vmax=2, aspect="auto",
+                alpha=0.55)
+    for i, seed in enumerate(seeds):
+        for j, r in enumerate(sweeps[seed]["spurious_branch"]):
+            loss = r["loss"]
+            grid.text(j, i, "0" if abs(loss) < 5e-3 else f"{loss:.2f}", ha="center", va="center", fontsize=7)
+    grid.set_xticks(range(len(strides)), [str(s) for s in strides])
+    grid.set_yticks(range(len(seeds)), [str(seed) for seed in seeds])
+    grid.set_xlabel("stride s (s = p: no overlap)")
+    grid.set_ylabel("teacher (seed)")
+    grid.set_title("the spurious point of s = p followed along s\n(text: its loss L_s)", fontsize=10)
+    grid.legend(handles=[Patch(color=SWEEP_STYLE[k][0], alpha=0.55, label=SWEEP_STYLE[k][2].split(": ")[1])
+                         for k in order if (code == order.index(k)).any()],
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
+    followed = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum" for seed in seeds)
+                for j in range(len(strides))]
+    anywhere = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum"
+                    or any(r["stride"] == s and r["kind"] == "other" and r["verdict"] == "local minimum"
+                           for r in sweeps[seed]["found"]) for seed in seeds) for j, s in enumerate(strides)]
+    count.plot(strides, anywhere, "o-", color="tab:purple", label="some non-global local minimum\n(followed point or GD search)")
+    count.plot(strides, followed, "s--", color=SWEEP_STYLE["minimum"][0], label="the followed point is a\nnon-global local minimum")
+    count.set_xticks(strides)
+    count.invert_xaxis()
+    count.set_ylim(-0.5, len(seeds) + 0.5)
+    count.set_xlabel("stride s (s = p: no overlap)")
+    count.set_ylabel(f"teachers (of {len(seeds)})")
+    count.set_title("teachers with a spurious minimum against s", fontsize=10)
+    count.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=8)
+    fig.suptitle("landscape two-layer --stride: does the spurious local optimum survive overlapping filters?", fontsize=11)
+    save_figure(fig, path)
+
+
 def landscape(payload: dict[str, Any], path: str) -> None:
-    """The φ-profile (loss and a(φ)ᵀa*) and one basin map per schedule."""
+    """The φ-profile (loss and a(φ)ᵀa*) and one basin map per schedule; with --stride s < p first the stride
+    sweep (`_stride_panel`)."""
     plt = pyplot()
     from matplotlib.colors import ListedColormap
     from matplotlib.lines import Line2D
 
     cfg, prof, basin = payload["config"], payload["profile"], payload["basin"]
+    sweep = payload.get("stride_sweep")
     kinds = list(basin["outcomes"])
-    fig, axes = plt.subplots(1, 1 + len(kinds), figsize=(4.4 * (1 + len(kinds)), 3.9), layout="constrained")
+    panels = 1 + len(kinds) + (1 if sweep else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(4.4 * panels, 3.9), layout="constrained")
     axes = np.atleast_1d(axes)
+    if sweep:
+        _stride_panel(axes[0], sweep)
+        axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+        axes = axes[1:]
     phi = np.degrees([r["phi"] for r in prof])
     (loss_line,) = axes[0].plot(phi, [r["loss"] for r in prof], "k-", label="min_a L")
     twin = axes[0].twinx()
@@ -78,7 +164,7 @@ def landscape(payload: dict[str, Any], path: str) -> None:
     axes[0].set_ylabel("min_a L (loss)")
     twin.set_ylabel("a(φ)ᵀa* (right axis, blue)", color="b")
     twin.tick_params(axis="y", colors="b")
-    axes[0].set_title("loss along φ, a optimized")
+    axes[0].set_title("loss along the basin map's circle, a optimized" if sweep else "loss along φ, a optimized")
     axes[0].legend(handles=[loss_line, dot_line, zero], fontsize=8, loc="center right")
     code = {name: i for i, name in enumerate(("global", "spurious", "undecided", "diverged"))}
     cmap = ListedColormap(["tab:green", "tab:red", "tab:orange", "purple"])
@@ -99,7 +185,8 @@ def landscape(payload: dict[str, Any], path: str) -> None:
     handles = _outcome_handles([name for name in code if name in seen], "patch")
     handles.append(Line2D([], [], label="ResNet init v0 = e", **RESNET_INIT))
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
-    fig.suptitle(f"landscape two-layer, p={cfg['p']}, k={cfg['k']}, seed {cfg['seed']}", fontsize=10)
+    stride = f", stride s = {cfg['p']} … {cfg['stride']}" if sweep else ""
+    fig.suptitle(f"landscape two-layer, p={cfg['p']}, k={cfg['k']}{stride}, seed {cfg['seed']}", fontsize=10)
     save_figure(fig, path)
 
 

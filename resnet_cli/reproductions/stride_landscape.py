@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, read_json,
-                                             read_record, record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+                                             record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- stride-landscape:begin -->", "<!-- stride-landscape:end -->"
 TEACHERS = 12  # seeds 0 … TEACHERS − 1
@@ -31,25 +31,39 @@ def command(seed: int) -> str:
 
 
 def run_one(seed: int) -> tuple[dict[str, Any], float]:
-    """One teacher as a cell: (its --json payload, its seconds)."""
+    """One teacher as a cell: (its --json payload, its CPU seconds)."""
     from resnet_cli import api
     from resnet_cli.experiments.two_layer import LandscapeSettings
 
-    start = time.perf_counter()
+    start = time.process_time()
     payload = api.run(LandscapeSettings.resolve(None, {**FLAGS, "seed": seed})).to_dict()
-    return payload, time.perf_counter() - start
+    return payload, time.process_time() - start
 
 
 def build(ctx: Context) -> None:
-    from resnet_cli.executor import run_cells
-
-    start, cpu = time.perf_counter(), cpu_seconds()
     seeds = list(range(TEACHERS))
-    ctx.log(f"{len(seeds)} teachers, {ctx.execution.workers()} at a time")
-    results = run_cells(run_one, seeds, **ctx.execution.cells())
+    # largest first: each teacher weighs the CPU seconds it took in the last run (1 when there is none)
+    last = read_record(ctx.docs, "stride-landscape").get("cell_cpu", {})
+    weights = [float(last.get(str(seed), 1.0)) for seed in seeds]
+    results, wall, cpu = run_tasks(ctx, run_one, seeds, weights, "teachers")
     for seed, (payload, _) in zip(seeds, results):
         write_json(ctx.data(f"stride-landscape-seed-{seed}"), payload)
-    write_record(ctx.docs, "stride-landscape", wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu)
+    write_record(ctx.docs, "stride-landscape", wall=wall, cpu=cpu,
+                 cell_cpu={str(seed): round(seconds, 2) for seed, (_, seconds) in zip(seeds, results)})
+
+
+def draw(docs: Path) -> None:
+    from resnet_cli.plots import two_layer as plots
+
+    (docs / "figures").mkdir(parents=True, exist_ok=True)
+    sweeps = {seed: read_json(docs / "data" / f"stride-landscape-seed-{seed}.json")["stride_sweep"]
+              for seed in range(TEACHERS)}
+    plots.stride_sweeps(sweeps, str(docs / "figures" / "stride-landscape.png"))
+
+
+def _number(x: float) -> str:
+    """x to 4 decimals; 0 when it rounds to zero (no −0.0000 for a loss or eigenvalue at rounding level)."""
+    return "0" if abs(x) < 5e-5 else f"{x:.4f}"
 
 
 def _letter(row: dict[str, Any]) -> str:
@@ -121,12 +135,13 @@ def section(docs: Path) -> str:
               "| s | loss | φ (deg) | aᵀa* | ‖∇L‖ | λmin | index | verdict |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in shown:
         verdict = "global optimum" if r["kind"] == "global" else r["verdict"]
-        lines.append(f"| {r['stride']} | {r['loss']:.4f} | {math.degrees(r['phi']):.1f} | {r['a_dot_astar']:.3f} | "
-                     f"{r['grad_norm']:.1e} | {r['hessian_min']:.4f} | {r['index']} | {verdict} |")
-    lines += ["", "Command (one per seed): `" + command(0) + "`", END]
+        lines.append(f"| {r['stride']} | {_number(r['loss'])} | {math.degrees(r['phi']):.1f} | {r['a_dot_astar']:.3f} | "
+                     f"{r['grad_norm']:.1e} | {_number(r['hessian_min'])} | {r['index']} | {verdict} |")
+    lines += ["", "![the followed point per teacher and stride; teachers with a spurious minimum against s]"
+              "(figures/stride-landscape.png)", "", "Command (one per seed): `" + command(0) + "`", END]
     return "\n".join(lines) + "\n"
 
 
 REPRODUCTION = Reproduction(
     name="stride-landscape", summary="the spurious optimum along s = p … 1 (landscape two-layer --stride 1)",
-    begin=BEGIN, end=END, build=build, section=section, after="<!-- liu2019-beyond:end -->")
+    begin=BEGIN, end=END, build=build, section=section, draw=draw, after="<!-- liu2019-beyond:end -->")

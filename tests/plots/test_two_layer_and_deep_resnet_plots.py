@@ -146,3 +146,21 @@ def test_success_rate_points_are_not_joined(figures, checks):
     data_lines = [line for line in ax.get_lines() if len(line.get_xdata()) == len(cfg.k)]
     assert data_lines and all(line.get_linestyle() in ("None", "none", "", " ") for line in data_lines)
     assert len(set(_legend_styles(ax))) == len(_legend_styles(ax))
+
+
+def test_landscape_two_layer_with_stride_shows_the_sweep(figures, checks):
+    """With --stride s < p the first panel is the followed spurious point's loss against s (every class in
+    the legend drawn, s = p on the left) and the other panels are the profile and basin maps as before."""
+    import json
+    from pathlib import Path
+
+    payload = json.loads((Path(__file__).resolve().parents[2] / "docs" / "data" / "stride-landscape-seed-1.json")
+                         .read_text())
+    tl_plots.landscape(payload, "unused.png")
+    sweep_ax = figures[0].axes[0]
+    assert checks.legend_problems(sweep_ax) == [] and checks.limit_problems(sweep_ax) == []
+    labels = [t.get_text() for t in sweep_ax.get_legend().get_texts()]
+    assert any("non-global local minimum" in x for x in labels) and any("global optimum" in x for x in labels)
+    assert sweep_ax.get_xlim()[0] > sweep_ax.get_xlim()[1]  # inverted: s = 8 … 1 left to right
+    strides = [int(x) for line in sweep_ax.get_lines() for x in line.get_xdata()]
+    assert set(strides) == set(payload["stride_sweep"]["strides"])

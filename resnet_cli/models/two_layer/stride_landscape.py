@@ -248,6 +248,8 @@ def minimize(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarra
             step /= 2
         else:
             break  # no decrease left above rounding
+        if np.array_equal(v_new, v) and np.array_equal(a_new, a):
+            break  # the step rounded away: every further iteration would repeat this one bit for bit
         v, a, loss = v_new, a_new, new
         g, H = _mixed(v, a, v_star, a_star, mix)
     return v, a, float(np.linalg.norm(g))
@@ -304,40 +306,6 @@ def distinct(points: list[tuple[np.ndarray, np.ndarray]], tol: float = 1e-3) -> 
 
 SEARCH_STEPS = 2000  # normalized GD steps of each search start (then Newton from where it stopped)
 SEARCH_LR = 0.1  # its constant step on both layers
-
-
-@dataclass
-class StrideSweep:
-    """The landscape along s = p, p − 1, …, s_min for one teacher: the spurious point continued (`branch`,
-    classified at each stride: `spurious`) and the distinct critical points Newton reached from normalized
-    GD runs of `starts` random starts at each stride (`found[s]`, each classified; global first)."""
-
-    strides: list[int]
-    starts: int
-    branch: Branch
-    spurious: list[critical.CriticalPoint]
-    found: dict[int, list[critical.CriticalPoint]]
-    v_star: np.ndarray
-
-    def index(self, cp: critical.CriticalPoint) -> int:
-        """Negative eigenvalues of the tangent Hessian (beyond the verdicts' tolerance)."""
-        eig = cp.hessian_eigenvalues
-        return int(np.sum(eig < -1e-9 * max(1.0, float(np.abs(eig).max()))))
-
-    def row(self, s: int, cp: critical.CriticalPoint) -> dict:
-        """One point as a table row: s, loss, φ = angle(v, v*), aᵀa*, ‖∇L‖, λmin, index, verdict."""
-        return {"stride": s, "kind": cp.kind, "loss": cp.loss, "phi": float(tl.angle(cp.v, self.v_star)),
-                "a_dot_astar": cp.a_dot_astar, "grad_norm": cp.grad_norm,
-                "hessian_min": float(cp.hessian_eigenvalues.min()),
-                "hessian_max": float(cp.hessian_eigenvalues.max()), "index": self.index(cp),
-                "verdict": cp.verdict, "method": cp.method, "v": cp.v, "a": cp.a}
-
-    def to_dict(self) -> dict:
-        spurious = [{**self.row(s, cp), "homotopy_move": float(m)}
-                    for s, cp, m in zip(self.strides, self.spurious, self.branch.move)]
-        return {"strides": self.strides, "search_starts": self.starts, "search_steps": SEARCH_STEPS,
-                "search_lr": SEARCH_LR, "grad_tol": GRAD_TOL, "spurious_branch": spurious,
-                "found": [self.row(s, cp) for s in self.strides for cp in self.found[s]]}
 
 
 def search(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarray, stride: int, starts: int,
