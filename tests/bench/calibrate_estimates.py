@@ -88,11 +88,14 @@ def tour_cases(tmp: str) -> list[Case]:
              ["depth-sweep", "--depth", "2:64:x2", "--trials", "5", "--plot", plot("cond.png")], "README"),
         Case("landscape deep-resnet --config yun2019-example1",
              ["landscape", "deep-resnet", "--config", "yun2019-example1"], "README, preset yun2019-example1"),
+        Case("landscape linear-resnet --plot linear.png",
+             ["landscape", "linear-resnet", "--plot", plot("linear.png")], "README"),
     ]
 
 
 COMMANDS = {"depth-sweep": ["depth-sweep"], "train-shortcut": ["train", "shortcut"],
             "success-rate": ["success-rate"], "landscape-deep-resnet": ["landscape", "deep-resnet"],
+            "landscape-linear-resnet": ["landscape", "linear-resnet"],
             "landscape-two-layer": ["landscape", "two-layer"], "train-two-layer": ["train", "two-layer"],
             "hessian": ["hessian"]}
 
