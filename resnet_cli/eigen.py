@@ -2,9 +2,12 @@
 
 - **Eigensolvers.** ``eigvalsh(H, solver)`` runs numpy's ``eigvalsh`` (LAPACK ``syevd``) or one of scipy's
   ``eigh`` drivers (``ev`` = ``syev``, ``evd`` = ``syevd``, ``evr`` = ``syevr``, ``evx`` = ``syevx``), all
-  eigenvalues only; ``auto`` takes the fastest route measured on the `make bench` machine for that size
-  (`AUTO_SOLVERS`, from tests/bench/bench_eigen.py, table in docs/benchmarks.md). All routes reduce H to
-  tridiagonal form (``sytrd``) and agree to rounding (tests: 1e-10 relative to |λ|max).
+  eigenvalues only, or ``mkl``: torch's ``linalg.eigvalsh`` (Intel MKL's LAPACK in the torch CPU wheel), an
+  optional route that needs torch (the ``bench`` extra). ``auto`` takes the fastest route measured on the
+  `make bench` machine for that size (`AUTO_SOLVERS`; from `MKL_FROM` parameters on, ``mkl`` when torch is
+  installed; tests/bench/bench_eigen.py, table in docs/benchmarks.md). All routes reduce H to tridiagonal
+  form (``sytrd``) and agree to rounding (tests: 1e-10 relative to |λ|max), so installing torch changes
+  exact spectra above `MKL_FROM` parameters in their last digits only.
 - **Block structure.** A symmetric matrix whose entries between index sets are exactly 0.0 is, after a
   permutation, block-diagonal; its eigenvalues are those of the blocks. `split_blocks` finds the connected
   components of the nonzero pattern (O(P²) comparisons against the O(P³) eigensolver); `BlockMatrix`
@@ -30,19 +33,48 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx")
+SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl")
 #: ``auto``: (largest size, solver) pairs, ascending; sizes above the last use the last solver. Measured by
 #: tests/bench/bench_eigen.py (docs/benchmarks.md, "Eigensolvers"): medians of interleaved runs, one thread.
 #: On the AMD EPYC of 2026-12-05 every scipy driver was within 3 % of the fastest at each size (numpy's
 #: eigvalsh 6-14 % slower than the fastest); `ev` was fastest from 3,200 on, evr/evx/evd tied below.
 AUTO_SOLVERS: tuple[tuple[int, str], ...] = ((2000, "evr"), (10**9, "ev"))
+#: From this size on ``auto`` takes ``mkl`` when torch is installed (MKL's syevd via torch: see docs/benchmarks.md,
+#: "Eigensolvers"; below it the import of torch and its smaller lead do not pay).
+MKL_FROM = 3000
 PERCENTILE = 10.0
+
+
+def mkl_available() -> bool:
+    """Whether the optional ``mkl`` route can run (torch importable), without importing torch."""
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
+def _mkl_eigvalsh(H: np.ndarray) -> np.ndarray:
+    """torch.linalg.eigvalsh (lower triangle) on as many threads as this process's BLAS is allowed: the
+    executor pins BLAS to one thread per cell (resnet_cli/executor/blas.py), and torch's own pool obeys
+    the same limit here."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    threads = min((lib["num_threads"] for lib in threadpool_info() if lib.get("user_api") == "blas"),
+                  default=torch.get_num_threads())
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads))
+    try:
+        return torch.linalg.eigvalsh(torch.from_numpy(H), UPLO="L").numpy()
+    finally:
+        torch.set_num_threads(before)
 
 
 def choose_solver(n: int, solver: str = "auto") -> str:
     """The solver ``auto`` stands for at size n (any other name is returned as it is)."""
     if solver != "auto":
         return solver
+    if n >= MKL_FROM and mkl_available():
+        return "mkl"
     for limit, name in AUTO_SOLVERS:
         if n <= limit:
             return name
@@ -59,6 +91,10 @@ def eigvalsh(H: np.ndarray, solver: str = "auto", overwrite: bool = False) -> np
         return np.empty(0)
     if name == "numpy":
         return np.linalg.eigvalsh(H)
+    if name == "mkl":
+        if not mkl_available():
+            raise ValueError("eigensolver 'mkl' needs torch (pip install 'resnet-cli[bench]')")
+        return _mkl_eigvalsh(np.ascontiguousarray(H))
     if name not in SOLVERS:
         raise ValueError(f"eigensolver {name!r}: choose from {', '.join(SOLVERS)}")
     from scipy.linalg import eigh

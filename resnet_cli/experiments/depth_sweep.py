@@ -100,6 +100,7 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     exact_max_params: int = setting(DEFAULT_EXACT_MAX_PARAMS, min=1, max=EXACT_MAX_PARAMS)
 
     def check(self) -> None:
+        super().check()
         for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
             require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
         budget.check(cost(self))

@@ -120,6 +120,7 @@ class HessianSettings(NetworkSettings, SpectrumSettings, SweepSettings):
     lr: float = setting(0.1, min=0.0, open_min=True)
 
     def check(self) -> None:
+        super().check()
         # Theorem 1 (Li et al. 2017): for n ≥ 2 every gradient at w = 0 is a product with a zero layer, so GD never
         # moves and "trained" would silently be the initial point.
         require(not (self.at == "trained" and self.init == "zero" and self.shortcut >= 2),

@@ -73,6 +73,11 @@ class SpectrumSettings(Settings):
     lanczos_probes: int = setting(8, min=1)
     eigensolver: str = setting("auto", choices=eigen.SOLVERS)
 
+    def check(self) -> None:
+        super().check()
+        require(self.eigensolver != "mkl" or eigen.mkl_available(),
+                "--eigensolver mkl: needs torch (pip install 'resnet-cli[bench]'); auto or numpy work without it")
+
 
 @dataclass
 class Problem:

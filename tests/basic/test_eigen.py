@@ -42,6 +42,8 @@ def _block_structured(rng: np.random.Generator, sizes: list[int], permute: bool 
 
 @pytest.mark.parametrize("solver", eigen.SOLVERS)
 def test_every_solver_equals_numpy_to_1e_10(solver):
+    if solver == "mkl" and not eigen.mkl_available():
+        pytest.skip("the optional mkl route needs torch (the bench extra)")
     rng = np.random.default_rng(7)
     for n in (1, 2, 37, 160):
         H = _random_symmetric(rng, n)
@@ -53,6 +55,16 @@ def test_every_solver_equals_numpy_to_1e_10(solver):
 def test_auto_names_a_real_solver_at_every_size():
     for n in (1, 500, 2000, 10_000, 10**6):
         assert eigen.choose_solver(n) in eigen.SOLVERS[1:]
+
+
+def test_auto_takes_mkl_only_where_measured_faster_and_installed(monkeypatch):
+    monkeypatch.setattr(eigen, "mkl_available", lambda: True)
+    assert eigen.choose_solver(eigen.MKL_FROM) == "mkl"
+    assert eigen.choose_solver(eigen.MKL_FROM - 1) != "mkl"
+    monkeypatch.setattr(eigen, "mkl_available", lambda: False)
+    assert eigen.choose_solver(10**6) != "mkl"
+    with pytest.raises(ValueError, match="needs torch"):
+        eigen.eigvalsh(np.eye(3), "mkl")
 
 
 def test_components_and_block_eigenvalues_equal_the_dense_matrix():

@@ -5,8 +5,9 @@ turn, on a fresh copy of the same matrix), medians of CPU time (`time.process_ti
 
 1. eigenvalues only of the dense Hessian of a plain linear network with Xavier init (depth L, d = 10, so
    n = 100 L, no exact-zero structure) by numpy `eigvalsh` (LAPACK syevd) and scipy `eigh(eigvals_only=True,
-   driver=ev|evd|evr|evx)`; "× best" = the route's median ÷ the fastest route's; agreement = max |Δλ| vs
-   numpy ÷ |λ|max. These rows set `resnet_cli.eigen.AUTO_SOLVERS`.
+   driver=ev|evd|evr|evx)`, and MKL's (torch.linalg.eigvalsh, one thread) when torch is installed; "× best" =
+   the route's median ÷ the fastest route's; agreement = max |Δλ| vs numpy ÷ |λ|max. These rows set
+   `resnet_cli.eigen.AUTO_SOLVERS` and `MKL_FROM`; the notes say what `auto` takes at each size and its × best.
 2. one Sylvester inertia count (LDLᵀ by LAPACK dsytrf) vs the fastest eigensolver, on the same matrices.
 3. `hessian --init zero` exact spectra of 2-shortcut networks: before (the dense Hessian + numpy eigvalsh)
    and after (`shortcut.hessian_blocks`: one unit block, solved once).
@@ -24,7 +25,7 @@ from resnet_cli import eigen
 from resnet_cli.data import load_digits
 from resnet_cli.models import shortcut as sc
 
-SOLVERS = ("numpy", "ev", "evd", "evr", "evx")
+SOLVERS = ("numpy", "ev", "evd", "evr", "evx") + (("mkl",) if eigen.mkl_available() else ())
 DENSE = int(os.environ.get("BENCH_EIGEN_DENSE", "3200"))  # the dense 'before' of the structure table up to this size
 
 
@@ -67,9 +68,10 @@ def solver_rows(sizes, moments, reps) -> list[dict]:
         med = {s: statistics.median(v) for s, v in cpu.items() if v}
         best = min(med[s] for s in SOLVERS)
         scale = float(np.abs(values["numpy"]).max())
+        auto = eigen.choose_solver(n)
         for s in SOLVERS:
             dev = float(np.abs(values[s] - values["numpy"]).max()) / scale
-            rows.append({"n": n, "solver": s, "CPU s (median)": f"{med[s]:.3f}",
+            rows.append({"n": n, "solver": s + (" (= auto)" if s == auto else ""), "CPU s (median)": f"{med[s]:.3f}",
                          "wall s (median)": f"{statistics.median(wall[s]):.3f}", "× best": f"{med[s] / best:.2f}",
                          "max |Δλ|/|λ|max vs numpy": f"{dev:.0e}", "pairs": r, "load": load0})
         del H
