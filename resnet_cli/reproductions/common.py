@@ -108,8 +108,10 @@ def read_record(docs: Path, name: str) -> dict[str, Any]:
 
 
 def record_machine(record: dict[str, Any]) -> str:
-    """"x86_64, 2 cores": the machine a record's run was made on (as `write_record` stored it)."""
-    return f"{record.get('machine', '?')}, {record.get('cores', '?')} cores"
+    """"x86_64, 2 cores": the machine a record's run was made on (as `write_record` stored it), and ", load
+    average 4.3 at the start" when the record has its `load` (the machine is shared)."""
+    load = f", load average {record['load']} at the start" if "load" in record else ""
+    return f"{record.get('machine', '?')}, {record.get('cores', '?')} cores{load}"
 
 
 def cpu_seconds() -> float:

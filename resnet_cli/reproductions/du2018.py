@@ -13,14 +13,15 @@ k = 16) and figures/du2018-phases.png.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record, run_tasks,
-                                             write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+                                             record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- du2018:begin -->", "<!-- du2018:end -->"
 NAME = "du2018"
@@ -94,11 +95,11 @@ def run_one(name: str) -> tuple[dict[str, Any], dict[str, list[float]] | None, f
 
 
 def build(ctx: Context) -> None:
-    names = list(RUNS)
+    names, load = list(RUNS), os.getloadavg()[0]
     results, wall, cpu = run_tasks(ctx, run_one, names, [RUNS[n]["k"] for n in names], "runs of train two-layer")
     write_json(ctx.data(f"{NAME}-phases"), {"summaries": {n: r[0] for n, r in zip(names, results)},
                                             "traces": {n: r[1] for n, r in zip(names, results) if r[1]}})
-    write_record(ctx.docs, NAME, wall=wall, cpu=cpu)
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=round(load, 1))
 
 
 def draw(docs: Path) -> None:
@@ -157,7 +158,7 @@ def section(docs: Path) -> str:
         "",
         f"Made by `make reproduce-du2018` (`resnet-cli reproduce du2018`) on {record.get('date', '?')}, seed {SEED}, "
         f"{record.get('wall', 0.0):.0f} s wall clock, {record.get('cpu', 0.0):.0f} s CPU (the wall clock depends on the "
-        f"machine's load). Each run is "
+        f"machine's load: {record_machine(record)}). Each run is "
         f"`{command('cnn-large-both-k16')}` with its student, schedule, k and --lr; population loss, 50 trials; "
         "only the trials that end global are measured. Two definitions of the boundary, since the choice changes "
         "the headline (models/two_layer/phases.py): τ, the corner of the best two-piece continuous linear fit of "

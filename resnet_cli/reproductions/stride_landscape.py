@@ -11,6 +11,7 @@ map is cut to one cell (it is not the question here). Each command is one cell o
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,11 @@ def build(ctx: Context) -> None:
     # largest first: each teacher weighs the CPU seconds it took in the last run (1 when there is none)
     last = read_record(ctx.docs, "stride-landscape").get("cell_cpu", {})
     weights = [float(last.get(str(seed), 1.0)) for seed in seeds]
+    load = os.getloadavg()[0]  # the machine is shared: the section says how busy it was
     results, wall, cpu = run_tasks(ctx, run_one, seeds, weights, "teachers")
     for seed, (payload, _) in zip(seeds, results):
         write_json(ctx.data(f"stride-landscape-seed-{seed}"), payload)
-    write_record(ctx.docs, "stride-landscape", wall=wall, cpu=cpu,
+    write_record(ctx.docs, "stride-landscape", wall=wall, cpu=cpu, load=round(load, 1),
                  cell_cpu={str(seed): round(seconds, 2) for seed, (_, seconds) in zip(seeds, results)})
 
 
