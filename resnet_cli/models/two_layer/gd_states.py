@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.linalg.blas import dger as _rank_one
 
 from resnet_cli.models.two_layer import population as tl
 
@@ -37,69 +38,107 @@ def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
 class VectorState:
     """The GD state as full vectors: v (trials × p), a (trials × k); the update of `gd_step`, fused.
 
-    Stored transposed (components × trials, like `PlaneState.coef`), so each component is contiguous over the
-    trials: row-wise dot products are one einsum and per-trial scalings broadcast along the fast axis. v is
-    kept unit (normalized once here, then by every step), so φ = atan2(‖t‖, vᵀv*) with the tangent
-    t = (I − vvᵀ)v* that the w-step needs anyway: one atan2 per step, no renormalization of v or v*. The
-    a-step is a ← d a + b a* + c 1 (per-trial d, b, c), one einsum over the stack [a, a*, 1]; a* and 1 sit in
-    two stacks, the new a is written into the other one. Agrees with `gd_step` to rounding
-    (tests/models/test_vector_step.py).
+    Stored transposed (components × trials), so each component is contiguous over the trials: per-trial
+    scalings broadcast along the fast axis and the row-wise dot products are a product into a buffer and a sum
+    over the leading axis (the same additions for every trial, whatever the batch). v is kept unit (normalized
+    once here, then by every step), so φ = atan2(‖t‖, vᵀv*) with the tangent t = (I − vvᵀ)v* that the w-step
+    needs anyway: one atan2 per step, no renormalization of v or v*. v* is stored negated, so that the sum gives
+    −cos φ and π − φ = atan2(sin φ, −cos φ) is one call (and exact where π − φ is small). One buffer holds [v; a]
+    above its products with [−v*; a*]: one multiplication gives the terms of vᵀv* and aᵀa*, and a over a ⊙ a*
+    is one sum for 1ᵀa and aᵀa*. The a-step is a ← d a + b a* + c 1 in place (d one number while every trial
+    has the same η_a; + c 1 as BLAS's rank-one update, the same additions). Per step: 10 operations on p ×
+    trials arrays, 1 on (p + k) × trials, 5 on k × trials, 10 on per-trial numbers, no allocation; every
+    operation is elementwise across trials, so a row's numbers do not depend on the rest of the batch (`take`,
+    `concat`). Agrees with `gd_step` to rounding (tests/models/test_vector_step.py).
     """
 
     def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
         v0, a0 = np.asarray(v0, dtype=float), np.asarray(a0, dtype=float)
-        self._v = (v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T.copy()
-        self._y = (v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T.copy()  # unit v*, p × trials
         self.v_star, self.a_star = v_star, a_star
-        self._set_stack(np.stack([a0.T, np.asarray(a_star, dtype=float).T, np.ones(a0.shape[::-1])]))
+        self._build((v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T,
+                    (v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T,  # unit v*
+                    a0.T, np.asarray(a_star, dtype=float).T, np.zeros(a0.shape[0], dtype=bool))
 
-    def _set_stack(self, stack: np.ndarray) -> None:
-        """[a, a*, 1] (3 × k × trials) and the working buffers of `step`."""
-        self._s = np.ascontiguousarray(stack)
-        self._s_next = self._s.copy()
-        self._sum_star = self._s[1].sum(axis=0)  # 1ᵀa*
-        self._t, self._coef = np.empty_like(self._v), np.empty((3, self._v.shape[1]))
-        self._zeroed, self._pending = np.zeros(self._v.shape[1], dtype=bool), False
+    def _build(self, v: np.ndarray, y: np.ndarray, a: np.ndarray, a_star: np.ndarray, zeroed: np.ndarray) -> None:
+        """The state from v, unit v* (p × trials), a, a* (k × trials) and the rows lost to overflow (copied),
+        with the working buffers of `step`."""
+        (p, n), k = v.shape, a.shape[0]
+        self._p = p
+        self._z = np.empty((2, p + k, n))  # [v; a] over [v ⊙ v*; a ⊙ a*] (then scratch)
+        self._z[0, :p], self._z[0, p:] = v, a
+        self._w = np.ascontiguousarray(np.concatenate([-y, a_star]), dtype=float)  # [−v*; a*]
+        self._sum_star = self._w[p:].sum(axis=0)  # 1ᵀa*
+        z, w, per = self._z, self._w, np.empty((9, n))
+        # the arrays `step` works on, as views made once: v, −v*, a, a*, [v; a], [−v*; a*], the product rows (all,
+        # v's, a's), a over a ⊙ a*, the tangent t; per-trial rows: [1ᵀa, aᵀa*] and −cos φ (the sums), [aᵀa*, −cos φ]
+        # (both times π − φ), sin φ, π − φ, ‖u‖ and [x, b, c] (the coefficients of the w- and a-steps)
+        self._views = (z[0, :p], w[:p], z[0, p:], w[p:], z[0], w, z[1], z[1, :p], z[1, p:], z[:, p:],
+                       np.empty((p, n)), per[0:2], per[0], per[2], per[1:3], per[3], per[4], per[5], per[6:9],
+                       per[6:8], per[6], per[7], per[8])
+        self._ones, self._a_t = np.ones(k), z[0, p:].T  # a + 1cᵀ is BLAS's rank-one update on a's Fortran view
+        self._zeroed, self._pending = np.array(zeroed, dtype=bool), bool(np.any(zeroed))
+        self._etas: tuple | None = None
 
     @property
     def v(self) -> np.ndarray:
         """Unit filters, trials × p (a view)."""
-        return self._v.T
+        return self._z[0, : self._p].T
 
     @property
     def a(self) -> np.ndarray:
         """Output weights, trials × k (a view)."""
-        return self._s[0].T
+        return self._z[0, self._p:].T
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        v, y, t, (a, a_star, _), coef = self._v, self._y, self._t, self._s, self._coef
+        # Every operation writes into a buffer of `_build` (outputs passed by position: cheaper than out=).
+        (v, neg_y, a, a_star, z, w, product, pv, pa, a_over, t, sums, sum_a, neg_cos, dot_cos, sin, far, norm, xbc,
+         xb, x, b, c) = self._views
         if self._pending:  # gd_step normalizes v = 0 (see below) to 0/0: those rows are lost
             v[:, self._zeroed] = math.nan
             self._zeroed[:], self._pending = False, False
-        cos = np.einsum("ij,ij->j", v, y)  # vᵀv* (both unit)
-        np.multiply(cos, v, out=t)
-        np.subtract(y, t, out=t)  # t = (I − vvᵀ)v*, ‖t‖ = sin φ
-        sin = np.sqrt(np.einsum("ij,ij->j", t, t))
-        far = PI - np.arctan2(sin, cos)  # π − φ
-        a_dot = np.einsum("ij,ij->j", a, a_star)  # aᵀa*
-        # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, then v ← (v + η_w s t)/‖v + η_w s t‖.
-        np.multiply(eta_w * a_dot * far / PI, t, out=t)
-        t += v
+        np.multiply(z, w, product)
+        np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv* (both unit)
+        np.add.reduce(a_over, 1, None, sums)  # 1ᵀa, aᵀa*
+        np.multiply(v, neg_cos, t)
+        np.subtract(t, neg_y, t)  # t = (I − vvᵀ)v*, ‖t‖ = sin φ
+        np.multiply(t, t, pv)
+        np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
+        np.arctan2(sin, neg_cos, far)  # π − φ
+        # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, x = η_w s; a: a − η_a(2Ma − 2N(φ)a*) = d a + b a* + c 1 with
+        # d = 1 − η_a(π − 1)/π, b = η_a(2g(φ) − 1/π), c = η_a(1ᵀa* − 1ᵀa)/π and 2g(φ) = (sin φ + (π − φ) cos φ)/π.
+        decay, scale = self._scales(eta_a, eta_w)
+        np.multiply(dot_cos, far, xb)  # (aᵀa*)(π − φ), −(π − φ) cos φ
+        np.subtract(sin, b, b)
+        np.subtract(b, 1.0, b)
+        np.subtract(self._sum_star, sum_a, c)
+        np.multiply(xbc, scale, xbc)  # times [η_w/π, η_a/π, η_a/π]
+        # v ← (v + x t)/‖v + x t‖
+        np.multiply(t, x, t)
+        np.add(t, v, t)
         self._perturb_w(t, eta_w)
-        norm = np.sqrt(np.einsum("ij,ij->j", t, t))
-        np.divide(t, norm, out=v)
-        overflow = np.isinf(norm)
-        if overflow.any():  # a diverging: v is now 0 (u/∞) as in gd_step, whose next step turns it into 0/0
-            self._zeroed |= overflow
-            self._pending = True
-        # a: a − η_a(2Ma − 2N(φ)a*) = (1 − η_a(π − 1)/π) a + η_a(2g(φ) − 1/π) a* + η_a(1ᵀa* − 1ᵀa)/π,
-        # with 2g(φ) = (sin φ + (π − φ) cos φ)/π.
-        np.subtract(1.0, eta_a * ((PI - 1) / PI), out=coef[0])
-        np.multiply(eta_a, (sin + far * cos - 1.0) / PI, out=coef[1])
-        np.multiply(eta_a, (self._sum_star - np.add.reduce(a, axis=0)) / PI, out=coef[2])
-        np.einsum("mji,mi->ji", self._s, coef, out=self._s_next[0])
-        self._perturb_a(self._s_next[0], eta_a)
-        self._s, self._s_next = self._s_next, self._s
+        np.multiply(t, t, pv)
+        np.sqrt(np.add.reduce(pv, 0, None, norm), norm)
+        if not math.isfinite(np.dot(norm, norm)):  # ‖u‖ may have overflowed (or a lost row is still here)
+            overflow = np.isinf(norm)
+            if overflow.any():  # a diverging: v is now 0 (u/∞) as in gd_step, whose next step turns it into 0/0
+                self._zeroed |= overflow
+                self._pending = True
+        np.multiply(t, np.divide(1.0, norm, norm), v)
+        np.multiply(a_star, b, pa)
+        np.multiply(a, decay, a)
+        np.add(a, pa, a)
+        _rank_one(1.0, c, self._ones, a=self._a_t, overwrite_a=True)  # a += c (the same additions, one pass)
+        self._perturb_a(a, eta_a)
+
+    def _scales(self, eta_a: np.ndarray, eta_w: np.ndarray) -> tuple[float | np.ndarray, np.ndarray]:
+        """(1 − η_a(π − 1)/π, [η_w/π, η_a/π, η_a/π]), kept while the schedule hands the same arrays; the first
+        one number when it is the same for every trial (the same products, fewer memory passes)."""
+        if self._etas is None or self._etas[0] is not eta_a or self._etas[1] is not eta_w:
+            decay = 1.0 - eta_a * ((PI - 1) / PI)
+            if decay.size and (decay == decay[0]).all():
+                decay = float(decay[0])
+            self._etas = (eta_a, eta_w, decay, np.stack([eta_w / PI, eta_a / PI, eta_a / PI]))
+        return self._etas[2], self._etas[3]
 
     def _perturb_w(self, u: np.ndarray, eta_w: np.ndarray) -> None:
         """Hook on u = v − η_w ∇_v L (p × trials) before it is normalized: nothing here; perturbed GD
@@ -110,43 +149,44 @@ class VectorState:
 
     def fuse_key(self) -> tuple[str, int, int]:
         """States with equal keys can be stacked by `concat`: vector states of one (p, k)."""
-        return ("vector", self._v.shape[0], self._s.shape[1])
+        return ("vector", self._p, self._z.shape[1] - self._p)
+
+    def _parts(self, index: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, ...]:
+        """What `_build` takes (components × trials): v, unit v*, a, a*, of the trials `index`."""
+        p, (z, w) = self._p, (self._z[0][:, index], self._w[:, index])
+        return z[:p], -w[:p], z[p:], w[p:]
 
     @staticmethod
     def concat(states: "list[VectorState]") -> "VectorState":
         """The trials of several states of one (p, k) as one (`split` writes the current rows back)."""
         whole = object.__new__(VectorState)
-        whole._v, whole._y = (np.concatenate([getattr(s, name) for s in states], axis=1) for name in ("_v", "_y"))
         whole.v_star, whole.a_star = (np.concatenate([getattr(s, name) for s in states]) for name in ("v_star", "a_star"))
-        whole._set_stack(np.concatenate([s._s for s in states], axis=2))
-        whole._zeroed = np.concatenate([s._zeroed for s in states])
-        whole._pending, whole.parts = bool(whole._zeroed.any()), states
+        whole._build(*(np.concatenate(arrays, axis=1) for arrays in zip(*(s._parts() for s in states))),
+                     np.concatenate([s._zeroed for s in states]))
+        whole.parts = states
         return whole
 
     def split(self) -> "list[VectorState]":
         """The parts of a `concat` state, holding the current rows."""
         start = 0
         for part in self.parts:
-            rows = np.arange(start, start + part._v.shape[1])
+            rows = np.arange(start, start + part._z.shape[2])
             part.put(slice(None), self.take(rows))
             start += rows.size
         return self.parts
 
     def take(self, index: np.ndarray) -> "VectorState":
         part = object.__new__(type(self))  # no renormalization: the rows continue bit for bit
-        part._v, part._y = np.ascontiguousarray(self._v[:, index]), np.ascontiguousarray(self._y[:, index])
         part.v_star, part.a_star = self.v_star[index], self.a_star[index]
-        part._set_stack(self._s[:, :, index])
-        part._zeroed = self._zeroed[index]
-        part._pending = bool(part._zeroed.any())
+        part._build(*self._parts(index), self._zeroed[index])
         return part
 
     def put(self, index: np.ndarray, part: "VectorState") -> None:
-        self._v[:, index], self._s[0][:, index], self._zeroed[index] = part._v, part._s[0], part._zeroed
+        self._z[0][:, index], self._zeroed[index] = part._z[0], part._zeroed
         self._pending = bool(self._zeroed.any())
 
     def finite(self) -> np.ndarray:
-        return np.isfinite(self._v).all(axis=0) & np.isfinite(self._s[0]).all(axis=0)
+        return np.isfinite(self._z[0]).all(axis=0)
 
     def statistics(self) -> dict[str, np.ndarray]:
         return run_statistics(self.v, self.a, self.v_star, self.a_star)
