@@ -43,7 +43,7 @@ class VectorState:
     over the leading axis (the same additions for every trial, whatever the batch). v is kept unit (normalized
     once here, then by every step), so φ = atan2(‖t‖, vᵀv*) with the tangent t = (I − vvᵀ)v* that the w-step
     needs anyway: one atan2 per step, no renormalization of v or v*. v* is stored negated, so that the sum gives
-    −cos φ and π − φ = atan2(sin φ, −cos φ) is one call (and exact where π − φ is small). One buffer holds [v; a]
+    −cos φ and π − φ = atan2(sin φ, −cos φ) is one call (accurate to the last bits where π − φ is small). One buffer holds [v; a]
     above its products with [−v*; a*]: one multiplication gives the terms of vᵀv* and aᵀa*, and a over a ⊙ a*
     is one sum for 1ᵀa and aᵀa*. The a-step is a ← d a + b a* + c 1 in place (d one number while every trial
     has the same η_a; + c 1 as BLAS's rank-one update, the same additions). Per step: 10 operations on p ×
