@@ -227,9 +227,12 @@ def minimize(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarra
              iterations: int = 1000, tol: float = GRAD_TOL) -> tuple[np.ndarray, np.ndarray, float]:
     """Local minimization of Σ w L_s from (v, a): Newton with the tangent Hessian shifted to be positive
     definite ((H + μI)δ = −g, μ = max(0, 10⁻⁶·max|λ| − λmin)), steps no longer than TRUST and Armijo
-    backtracking on the loss, retracted to the sphere; pure Newton near a non-degenerate minimum. Unlike `newton` it only goes down: from a minimum
-    of a nearby loss it reaches the nearby minimum, or — if that minimum is gone — a lower one. Returns
-    (v, a, ‖g‖)."""
+    backtracking on the loss, retracted to the sphere; pure Newton near a non-degenerate minimum. Unlike
+    `newton` it only goes down: from a minimum of a nearby loss it reaches the nearby minimum, or — if that
+    minimum is gone — a lower one. It stops at ‖g‖ < tol, after `iterations`, when no backtracked step
+    decreases the loss, or when the accepted step leaves (v, a) unchanged bit for bit (near a degenerate
+    minimum the Armijo step shrinks below rounding, and the iteration would repeat itself to the end).
+    Returns (v, a, ‖g‖)."""
     g, H = _mixed(v, a, v_star, a_star, mix)
     loss = _mixed_loss(v, a, v_star, a_star, mix)
     for _ in range(iterations):
