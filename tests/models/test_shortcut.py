@@ -336,3 +336,43 @@ def test_gd_linear_matches_per_sample_and_nonlinear_runs(data):
     b = sc.gradient_descent(relu_net, W0, np.array([0.05, 1e6]), 20, X=X, Y=Y)  # batch of 2 via the rates
     assert b.losses.shape == (21, 2) and b.diverged[1] and not b.diverged[0]
     assert b.losses[-1, 0] < b.losses[0, 0]
+
+
+@pytest.mark.parametrize("shortcut", [0, 1, 2, 3])
+@pytest.mark.parametrize("placement", ["relu-mid", "tanh-all"])
+def test_backprop_workspace_batched_equals_per_member_and_finite_differences(data, shortcut, placement):
+    """The buffered backprop (one workspace reused across calls, as gradient_descent does) against fresh
+    arrays, one member at a time, and central differences of the loss."""
+    X, Y = data
+    pre, mid, post = PLACEMENTS[placement]
+    net = sc.make_network(shortcut, DEPTH_FOR[shortcut], D, act_pre=pre, act_mid=mid, act_post=post)
+    rng = np.random.default_rng(zlib.crc32(f"ws-{shortcut}-{placement}".encode()))
+    W = sc.init_weights(net, "xavier", rng, batch_shape=(2, 3))
+    workspace: dict = {}
+    sc.loss_and_gradient(net, W[::-1], X, Y, workspace)  # fill the buffers with other values first
+    value, grad = sc.loss_and_gradient(net, W, X, Y, workspace)
+    fresh_value, fresh_grad = sc.loss_and_gradient(net, W, X, Y)
+    np.testing.assert_array_equal(value, fresh_value)
+    np.testing.assert_array_equal(grad, fresh_grad)
+    for i in range(2):
+        for j in range(3):
+            one_value, one_grad = sc.loss_and_gradient(net, W[i, j], X, Y)
+            np.testing.assert_allclose(value[i, j], one_value, rtol=1e-14)
+            np.testing.assert_allclose(grad[i, j], one_grad, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sc.flatten(grad[1, 2], net), fd_gradient(net, W[1, 2], X, Y), rtol=1e-6, atol=1e-8)
+
+
+def test_relu_gd_batched_equals_one_run_at_a_time(data):
+    """Batched ReLU GD (rates × runs, buffers reused at every step) equals each member run alone, divergence
+    included."""
+    X, Y = data
+    net = sc.make_network(2, 4, D, act_mid="relu")
+    W0 = sc.init_weights(net, "xavier", np.random.default_rng(9), batch_shape=(2,))
+    lrs = np.array([0.01, 0.1, 1e5])[:, None]
+    batched = sc.gradient_descent(net, W0, lrs, 25, X=X, Y=Y)
+    assert batched.diverged[2].all() and not batched.diverged[:2].any()
+    for i in range(3):
+        for j in range(2):
+            single = sc.gradient_descent(net, W0[j], float(lrs[i, 0]), 25, X=X, Y=Y)
+            np.testing.assert_array_equal(batched.losses[:, i, j], single.losses)
+            np.testing.assert_array_equal(batched.weights[i, j], single.weights)

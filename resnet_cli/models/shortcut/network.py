@@ -260,23 +260,57 @@ def forward(net: ShortcutNet, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
     return _forward(net, weights, X)[0]
 
 
-def _forward(net: ShortcutNet, weights: np.ndarray, X: np.ndarray):
-    """Forward pass keeping what the backward passes need: unit inputs h, layer inputs u, pre-activations z."""
+def _buffer(workspace: dict, key: object, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 array of `shape` kept in `workspace` under `key` (allocated on first use, then reused)."""
+    buf = workspace.get(key)
+    if buf is None or buf.shape != shape:
+        buf = workspace[key] = np.empty(shape)
+    return buf
+
+
+def _act_into(name: str, x: np.ndarray, workspace: dict, key: object) -> np.ndarray:
+    """σ(x) written into a workspace buffer (the identity returns x itself): the values of `_act`."""
+    if name == "identity":
+        return x
+    out = _buffer(workspace, key, x.shape)
+    return np.maximum(x, 0.0, out=out) if name == "relu" else np.tanh(x, out=out)
+
+
+def _forward(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, workspace: dict | None = None):
+    """Forward pass keeping what the backward passes need: unit inputs h, layer inputs u, pre-activations z.
+
+    Every array is written into `workspace` buffers (allocated once per shape; a GD loop passes the same dict
+    at every step, so a step allocates nothing per layer): the returned arrays are views of those buffers,
+    valid until the next call with the same workspace. Same operations in the same order as one fresh
+    array per layer, so the values are bitwise the same."""
+    workspace = {} if workspace is None else workspace
     h = np.asarray(X, dtype=np.float64)
     unit_inputs, layer_inputs, pre_acts = [], [], []
     n = net.unit_layers
+    shape = np.broadcast_shapes(weights.shape[:-4] + (1, 1), h.shape)
+    Z = _buffer(workspace, "z", (net.depth,) + shape)
     for r in range(net.units):
         unit_inputs.append(h)
-        a = _act(net.act_pre, h)
+        a = _act_into(net.act_pre, h, workspace, ("pre", r))
         for l in range(n):
-            z = a @ _t(weights[..., r, l, :, :])
+            z = np.matmul(a, _t(weights[..., r, l, :, :]), out=Z[r * n + l])
             layer_inputs.append(a)
             pre_acts.append(z)
             if l < n - 1:
-                a = _act(net.act_mid, z)
-        out = _act(net.act_post, z)
-        h = h + out if net.shortcut else out
+                a = _act_into(net.act_mid, z, workspace, ("mid", r * n + l))
+        out = _act_into(net.act_post, z, workspace, ("post", r))
+        h = np.add(h, out, out=_buffer(workspace, ("h", r), shape)) if net.shortcut else out
     return h, unit_inputs, layer_inputs, pre_acts
+
+
+def _times_d1(name: str, x: np.ndarray, v: np.ndarray, workspace: dict) -> np.ndarray:
+    """v · σ'(x) in place (v is a workspace buffer): the values of v * `_act_d1`(name, x)."""
+    if name == "identity":
+        return v  # v * 1.0 == v exactly
+    if name == "relu":
+        mask = np.greater(x, 0.0, out=_buffer(workspace, "mask", x.shape))  # 1.0 / 0.0, as (x > 0).astype
+        return np.multiply(v, mask, out=v)
+    return np.multiply(v, _act_d1(name, x), out=v)
 
 
 def loss(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -285,27 +319,36 @@ def loss(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, Y: np.ndarray) ->
     return 0.5 * np.sum((F - Y) ** 2, axis=(-2, -1)) / X.shape[0]
 
 
-def loss_and_gradient(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, Y: np.ndarray):
-    """Loss (*batch) and gradient (*batch, R, n, d, d) by backpropagation over the samples (rows of X)."""
-    F, unit_inputs, layer_inputs, pre_acts = _forward(net, weights, X)
+def loss_and_gradient(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, Y: np.ndarray,
+                      workspace: dict | None = None):
+    """Loss (*batch) and gradient (*batch, R, n, d, d) by backpropagation over the samples (rows of X).
+
+    ``workspace``: a dict of buffers reused across calls (a GD loop passes the same one at every step; see
+    `_forward`); the gradient is a fresh array."""
+    workspace = {} if workspace is None else workspace
+    F, unit_inputs, layer_inputs, pre_acts = _forward(net, weights, X, workspace)
     m = X.shape[0]
     residual = F - Y
     value = 0.5 * np.sum(residual**2, axis=(-2, -1)) / m
     grad = np.empty(np.broadcast_shapes(weights.shape, F.shape[:-2] + net.weight_shape))
     n = net.unit_layers
-    g = residual / m  # dL/dh at the output
+    g = residual / m  # dL/dh at the output (a fresh array: updated in place below)
+    buffers = [_buffer(workspace, ("delta", i), g.shape) for i in range(2)]
     for r in reversed(range(net.units)):
         t = r * n + n - 1
-        delta = g * _act_d1(net.act_post, pre_acts[t])
+        if net.act_post == "identity":
+            delta = g
+        else:
+            np.copyto(buffers[0], g)
+            delta = _times_d1(net.act_post, pre_acts[t], buffers[0], workspace)
         for l in reversed(range(n)):
             t = r * n + l
-            grad[..., r, l, :, :] = _t(delta) @ layer_inputs[t]
-            back = delta @ weights[..., r, l, :, :]
+            np.matmul(_t(delta), layer_inputs[t], out=grad[..., r, l, :, :])
+            spare = buffers[1] if delta is buffers[0] else buffers[0]  # never the array delta is
+            back = np.matmul(delta, weights[..., r, l, :, :], out=spare)
             if l > 0:
-                delta = back * _act_d1(net.act_mid, pre_acts[t - 1])
+                delta = _times_d1(net.act_mid, pre_acts[t - 1], back, workspace)
             else:
-                back = back * _act_d1(net.act_pre, unit_inputs[r])
-                g = g + back if net.shortcut else back
+                back = _times_d1(net.act_pre, unit_inputs[r], back, workspace)
+                g = np.add(g, back, out=g) if net.shortcut else back
     return value, grad
-
-

@@ -80,6 +80,7 @@ def gradient_descent(
                       np.full(batch, -1, dtype=np.int64), l_min)
     w_star = optimal_linear_map(moments) if net.is_linear else None
     limit: list[np.ndarray] = []  # the divergence threshold, fixed at epoch 0
+    workspace: dict = {}  # the per-layer buffers of loss_and_gradient, reused at every step
 
     def evaluate(W: np.ndarray, W_before: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Loss and gradient at W (epoch `epoch`), recorded; members that just diverged go back to W_before."""
@@ -87,7 +88,7 @@ def gradient_descent(
             value, grad, M = linear_loss_and_gradient(net, W, moments)
             gap = linear_loss_gap(M, moments, w_star)
         else:
-            value, grad = loss_and_gradient(net, W, X, Y)
+            value, grad = loss_and_gradient(net, W, X, Y, workspace)
             gap = value - l_min
         if not limit:
             limit.append(BLOWUP * np.maximum(np.where(np.isfinite(value), value, 1.0), 1.0))
