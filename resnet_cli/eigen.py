@@ -1,13 +1,14 @@
 """Exact spectra of symmetric matrices: the eigensolver, block structure, Sylvester inertia counts.
 
-- **Eigensolvers.** ``eigvalsh(H, solver)`` runs numpy's ``eigvalsh`` (LAPACK ``syevd``) or one of scipy's
-  ``eigh`` drivers (``ev`` = ``syev``, ``evd`` = ``syevd``, ``evr`` = ``syevr``, ``evx`` = ``syevx``), all
-  eigenvalues only, or ``mkl``: torch's ``linalg.eigvalsh`` (Intel MKL's LAPACK in the torch CPU wheel), an
+- **Eigensolvers.** ``eigvalsh(H, solver)`` runs numpy's ``eigvalsh`` (LAPACK ``syevd``), one of scipy's
+  ``eigh`` drivers (``ev`` = ``syev``, ``evd`` = ``syevd``, ``evr`` = ``syevr``, ``evx`` = ``syevx``),
+  ``evd2`` = ``syevd_2stage`` (two-stage tridiagonal reduction in the OpenBLAS scipy bundles, `_two_stage`),
+  all eigenvalues only, or ``mkl``: torch's ``linalg.eigvalsh`` (Intel MKL's LAPACK in the torch CPU wheel), an
   optional route that needs torch (the ``bench`` extra). ``auto`` takes the fastest route measured on the
   `make bench` machine for that size (`AUTO_SOLVERS`; from `MKL_FROM` parameters on, ``mkl`` when torch is
   installed; tests/bench/bench_eigen.py, table in docs/benchmarks.md). All routes reduce H to tridiagonal
-  form (``sytrd``) and agree to rounding (tests: 1e-10 relative to |λ|max), so installing torch changes
-  exact spectra above `MKL_FROM` parameters in their last digits only.
+  form (``sytrd``, or its two stages) and agree to rounding (tests: 1e-10 relative to |λ|max), so installing
+  torch changes exact spectra above `MKL_FROM` parameters in their last digits only.
 - **Block structure.** A symmetric matrix whose entries between index sets are exactly 0.0 is, after a
   permutation, block-diagonal; its eigenvalues are those of the blocks. `split_blocks` finds the connected
   components of the nonzero pattern (O(P²) comparisons against the O(P³) eigensolver); `BlockMatrix`
@@ -33,12 +34,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl")
+SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl", "evd2")
 #: ``auto``: (largest size, solver) pairs, ascending; sizes above the last use the last solver. Measured by
 #: tests/bench/bench_eigen.py (docs/benchmarks.md, "Eigensolvers"): medians of interleaved runs, one thread.
 #: On the AMD EPYC of 2026-12-05 every scipy driver was within 3 % of the fastest at each size (numpy's
 #: eigvalsh 6-14 % slower than the fastest); `ev` was fastest from 3,200 on, evr/evx/evd tied below.
-AUTO_SOLVERS: tuple[tuple[int, str], ...] = ((2000, "evr"), (10**9, "ev"))
+#: `evd2` (LAPACK's two-stage reduction, below) took 0.60× ev's CPU time at n = 6,400 and 0.62× at 4,800
+#: and 0.75× at 3,200 (Hessians of plain linear networks; 2026-12-06, same machine, load ≈ 4), tied at 2,400.
+AUTO_SOLVERS: tuple[tuple[int, str], ...] = ((2000, "evr"), (2400, "ev"), (10**9, "evd2"))
 #: From this size on ``auto`` takes ``mkl`` when torch is installed (MKL's syevd via torch: see docs/benchmarks.md,
 #: "Eigensolvers"; below it the import of torch and its smaller lead do not pay).
 MKL_FROM = 3000
@@ -95,11 +98,63 @@ def eigvalsh(H: np.ndarray, solver: str = "auto", overwrite: bool = False) -> np
         if not mkl_available():
             raise ValueError("eigensolver 'mkl' needs torch (pip install 'resnet-cli[bench]')")
         return _mkl_eigvalsh(np.ascontiguousarray(H))
+    if name == "evd2":
+        two_stage = _two_stage()
+        if two_stage is not None:
+            return two_stage(H, overwrite)
+        name = "ev"  # no two-stage LAPACK in this scipy build: the one-stage route, same eigenvalues
     if name not in SOLVERS:
         raise ValueError(f"eigensolver {name!r}: choose from {', '.join(SOLVERS)}")
     from scipy.linalg import eigh
 
     return eigh(H, lower=True, eigvals_only=True, driver=name, overwrite_a=overwrite, check_finite=False)
+
+
+_TWO_STAGE: list = []  # [the solver or None], looked up once per process
+
+
+def _two_stage():
+    """LAPACK ``dsyevd_2stage`` (eigenvalues only) of the OpenBLAS that scipy's wheels bundle, called through
+    its LAPACKE symbol, or None where that library or symbol is absent (then `eigvalsh` uses ``ev``).
+
+    The two-stage reduction (LAPACK ≥ 3.7: ``sytrd_sy2sb`` to band form by level-3 BLAS, then ``sytrd_sb2st``
+    bulge chasing) replaces the level-2 half of the one-stage ``sytrd`` that every other route spends its
+    time in; the eigenvalues of the tridiagonal matrix then come from ``dsterf`` as with ``ev``. scipy 1.17
+    wraps no two-stage driver, hence ctypes."""
+    if not _TWO_STAGE:
+        _TWO_STAGE.append(_load_two_stage())
+    return _TWO_STAGE[0]
+
+
+def _load_two_stage():
+    import ctypes
+    import glob
+    import os
+
+    import scipy
+
+    libs = glob.glob(os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "libscipy_openblas*.so*"))
+    for path in sorted(libs):
+        try:
+            fn = ctypes.CDLL(path).scipy_LAPACKE_dsyevd_2stage
+        except (OSError, AttributeError):
+            continue
+        fn.restype = ctypes.c_int
+        fn.argtypes = [ctypes.c_int, ctypes.c_char, ctypes.c_char, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                       ctypes.c_void_p]
+
+        def solve(H: np.ndarray, overwrite: bool = False) -> np.ndarray:
+            n = H.shape[0]
+            # H's lower triangle in C order is the upper triangle of the same memory read column-major.
+            A = H if overwrite and H.flags.c_contiguous else np.array(H, dtype=np.float64, order="C", copy=True)
+            w = np.empty(n)
+            info = fn(102, b"N", b"U", n, A.ctypes.data, max(n, 1), w.ctypes.data)
+            if info != 0:
+                raise np.linalg.LinAlgError(f"dsyevd_2stage: info = {info}")
+            return w
+
+        return solve
+    return None
 
 
 # --- block structure ------------------------------------------------------------------------------------------
@@ -127,6 +182,8 @@ class BlockMatrix:
 
     def distinct(self) -> list[tuple[np.ndarray, int]]:
         """(block, multiplicity) for each distinct block (same object, or bitwise-equal arrays)."""
+        if self._distinct is None and len(self.blocks) == 1:
+            self._distinct = [(self.blocks[0], 1)]  # one block: nothing to compare (no hash of P² bytes)
         if self._distinct is None:
             groups: dict[tuple, list[tuple[np.ndarray, int]]] = {}
             seen: dict[int, list] = {}
