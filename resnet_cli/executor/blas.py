@@ -13,10 +13,22 @@ import contextlib
 from typing import Iterator
 
 
+def load_libraries() -> None:
+    """Load scipy's own OpenBLAS (scipy's wheels bundle one apart from numpy's) by importing scipy.linalg:
+    threadpoolctl limits only the libraries loaded when it is called, and the cells import scipy lazily
+    (`resnet_cli.eigen`), so without this the first cell of a worker ran scipy's BLAS on every core — on a
+    shared 2-core machine two such workers spun against each other (2-15× the CPU time of one thread)."""
+    try:
+        import scipy.linalg  # noqa: F401
+    except ImportError:  # pragma: no cover - scipy is a core dependency
+        pass
+
+
 def pin_blas() -> None:
-    """Limit every loaded BLAS/OpenMP library of this process to one thread (left in place)."""
+    """Limit every BLAS/OpenMP library of this process (scipy's included) to one thread (left in place)."""
     from threadpoolctl import threadpool_limits
 
+    load_libraries()
     threadpool_limits(limits=1)
 
 
@@ -25,5 +37,6 @@ def one_thread() -> Iterator[None]:
     """BLAS/OpenMP on one thread inside the block, restored afterwards (cells run in this process)."""
     from threadpoolctl import threadpool_limits
 
+    load_libraries()
     with threadpool_limits(limits=1):
         yield
