@@ -40,6 +40,13 @@ def blas_threads(_task: object) -> list[int]:
     return [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
 
 
+def scipy_blas_threads(_task: object) -> list[int]:
+    """Thread counts of every BLAS library after the cell imports scipy.linalg (lazily, as eigen.py does)."""
+    import scipy.linalg  # noqa: F401
+
+    return blas_threads(None)
+
+
 @dataclass(frozen=True)
 class SlowTask:
     seconds: float
