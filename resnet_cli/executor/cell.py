@@ -57,14 +57,38 @@ def run_pinned(fn: Callable[[Any], Any], task: Any, slot: int | None = None) -> 
         return fn(task)
 
 
+# glibc's malloc: blocks up to this size come from the heap, and up to TRIM_THRESHOLD of freed memory stays there.
+MMAP_THRESHOLD = 32 * 2**20  # the largest glibc accepts on 64-bit (HEAP_MAX_SIZE / 2)
+TRIM_THRESHOLD = 512 * 2**20
+
+
+def keep_freed_memory() -> None:
+    """Let glibc's malloc reuse freed blocks of up to 32 MB instead of returning them to the kernel.
+
+    An array program of numpy allocates its temporaries afresh at every step; above glibc's default
+    threshold (128 KB, raised dynamically as blocks are freed) each one is a new mapping whose pages fault
+    in again (zero-filled by the kernel): on the linear GD of Li et al. 2017 Figure 9 (100 weight sets of
+    depth 96, 7.7 MB per array) a fifth of the CPU time was page faults. Values are untouched; a worker keeps
+    at most TRIM_THRESHOLD of freed memory. No-op where libc has no mallopt (not glibc)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+
+
 def worker_init(fractions: Any = None) -> None:
-    """Process-pool worker start: ignore Ctrl-C (the parent stops us), die with the parent (Linux).
+    """Process-pool worker start: freed memory kept for reuse (`keep_freed_memory`), ignore Ctrl-C (the
+    parent stops us), die with the parent (Linux).
 
     A terminal's Ctrl-C reaches the whole process group; the parent alone decides, and no worker prints a
     traceback. PR_SET_PDEATHSIG asks the kernel to kill the worker should the parent die without cleaning up.
     """
     global _SHARED_FRACTIONS
     _SHARED_FRACTIONS = fractions
+    keep_freed_memory()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = os.getppid()
     with contextlib.suppress(Exception):
