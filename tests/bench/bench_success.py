@@ -7,9 +7,11 @@ resnet_cli/models/two_layer/population.py: w̃ = w − η_w ∇_w L, w ← (e + 
 - ours, vector representation: the update as written, all trials as rows of numpy arrays;
 - ours, plane representation: the same iterates in exact reduced coordinates (an angle and 3 coefficients
   per trial, O(1) per step whatever p and k) — a different *representation*, not the same arithmetic;
-- THE PEER (headline ratio): the same algorithm in torch, float64, all trials as one tensor. Two variants,
-  both timed: hand-written gradients (the formulas of two_layer.gradients) and autograd of the summed loss;
-  the faster of the two in this run is the peer the "× peer" column divides by;
+- THE PEER (headline ratio): the same algorithm in torch, float64, all trials as one tensor, the fastest of
+  the routes timed in this run: the compact step (`compact_step`: our vector representation's arithmetic in
+  as few torch operations as we can write, fused `addcmul`/`vecdot`, constants once per stage), the earlier
+  compact step (`plain_step`), hand-written gradients through e + w (the formulas of two_layer.gradients) and
+  autograd of the summed loss; the "× peer" column divides by it;
 - for reference, the first thing a researcher might write: torch autograd, one trial at a time.
 
 We report trial-steps per second, check that every torch route ends where ours does, and time the
@@ -125,8 +127,9 @@ def torch_batched(v0, a0, v_star, a_star, sched, steps, gradients="manual"):
     return (u / u.norm(dim=-1, keepdim=True)).numpy(), a.numpy(), seconds
 
 
-def compact_step(v, a, vs, ast, sum_star, ea, ew):
-    """One step of the compact peer (torch tensors, trials as rows; ea, ew columns)."""
+def plain_step(v, a, vs, ast, sum_star, ea, ew):
+    """One step of the earlier compact peer (torch tensors, trials as rows; ea, ew columns): the step-size
+    constants recomputed every step, one torch operation per arithmetic operation. Not the peer: for reference."""
     import torch
 
     c = (v * vs).sum(-1, keepdim=True)
@@ -140,22 +143,45 @@ def compact_step(v, a, vs, ast, sum_star, ea, ew):
     return v, a
 
 
+def compact_step(v, a, vs, neg_vs, ast, decay, ea_pi, ew_pi, c0):
+    """One step of the compact peer (torch tensors, trials as rows; per-trial constants as columns): the
+    arithmetic of our vector representation (resnet_cli/models/two_layer/gd_states.py) in as few torch
+    operations as we can write it — row dot products by `linalg.vecdot`, every a·x + y by one `addcmul`,
+    π − φ = atan2(sin φ, −cos φ) (v* also kept negated), in place where the tensor is the step's own; the
+    per-stage constants d = 1 − η_a(π − 1)/π (one number when every trial has the same η_a), η_a/π, η_w/π
+    and η_a 1ᵀa*/π come from `torch_compact`, computed once per stage, as ours are."""
+    import torch
+
+    neg_cos = torch.linalg.vecdot(v, neg_vs).unsqueeze_(-1)
+    tangent = torch.addcmul(vs, neg_cos, v)  # t = v* − (vᵀv*) v
+    sin = torch.linalg.vector_norm(tangent, dim=-1, keepdim=True)
+    far = torch.atan2(sin, neg_cos)  # π − φ
+    x = torch.linalg.vecdot(a, ast).unsqueeze_(-1).mul_(far).mul_(ew_pi)  # η_w (aᵀa*)(π − φ)/π
+    u = torch.addcmul(v, x, tangent)
+    v = u.div_(torch.linalg.vector_norm(u, dim=-1, keepdim=True))
+    b = torch.addcmul(sin.sub_(1.0), far, neg_cos, value=-1.0).mul_(ea_pi)  # η_a(sin φ + (π − φ) cos φ − 1)/π
+    c = torch.addcmul(c0, ea_pi, a.sum(-1, keepdim=True), value=-1.0)  # η_a(1ᵀa* − 1ᵀa)/π
+    decayed = torch.add(c, a, alpha=decay) if isinstance(decay, float) else torch.addcmul(c, decay, a)
+    return v, torch.addcmul(decayed, b, ast)  # d a + b a* + c 1
+
+
 _COMPILED = {}
 
 
-def torch_compact(v0, a0, v_star, a_star, sched, steps, compiled=False):
-    """The compact peer: the same GD with normalization written as tightly as we can in torch — v carried unit
-    (no e + w round trip, one normalization per step), φ = atan2(‖t‖, vᵀv*) from the tangent t the w-step needs,
-    the a-step as one fused combination of a, a* and 1 — the arithmetic of our vector representation.
-    `compiled`: the step through `torch.compile` (inductor). Returns the final (v, a) (float64, all trials as
-    one tensor, one thread)."""
+def torch_compact(v0, a0, v_star, a_star, sched, steps, compiled=False, plain=False):
+    """The compact peer: the same GD with normalization written as tightly as we can in torch (`compact_step`)
+    — v carried unit (no e + w round trip, one normalization per step), φ from the tangent the w-step needs,
+    the a-step as d a + b a* + c 1. Each step takes the step sizes `sched.at(t)` hands (per-trial T1, held and
+    layerwise schedules included), their constants computed once per distinct array, as ours are.
+    `compiled`: the step through `torch.compile` (inductor); `plain`: the earlier step (`plain_step`, stage II
+    at η on both layers). Returns the final (v, a) (float64, all trials as one tensor, one thread)."""
     import torch
 
     torch.set_num_threads(1)
     dt = torch.float64
-    step = compact_step
+    step = plain_step if plain else compact_step
     if compiled:
-        step = _COMPILED.setdefault("step", torch.compile(compact_step, dynamic=False))
+        step = _COMPILED.setdefault(step.__name__, torch.compile(step, dynamic=False))
 
     def col(x):
         return torch.tensor(np.asarray(x, dtype=float), dtype=dt)[:, None]
@@ -165,10 +191,27 @@ def torch_compact(v0, a0, v_star, a_star, sched, steps, compiled=False):
     v = v / v.norm(dim=-1, keepdim=True)
     a = torch.tensor(a0, dtype=dt)
     sum_star = ast.sum(-1, keepdim=True)
-    stage1, stage2 = (col(sched.eta_a), col(sched.stage1_eta_w)), (col(sched.eta), col(sched.eta))
-    for t in range(steps):
-        ea, ew = stage1 if t < sched.stage1_iterations else stage2
-        v, a = step(v, a, vs, ast, sum_star, ea, ew)
+    if plain:
+        stage1, stage2 = (col(sched.eta_a), col(sched.stage1_eta_w)), (col(sched.eta), col(sched.eta))
+        with torch.inference_mode():
+            for t in range(steps):
+                v, a = step(v, a, vs, ast, sum_star, *(stage1 if t < sched.stage1_iterations else stage2))
+        return v.numpy(), a.numpy()
+    neg_vs, constants = -vs, {}
+
+    def stage(t):
+        eta_a, eta_w = sched.at(t)
+        key = (id(eta_a), id(eta_w))  # the schedule hands the same arrays until the next stage
+        if key not in constants:
+            decay = 1.0 - eta_a * ((math.pi - 1) / math.pi)
+            decay = float(decay[0]) if decay.size and (decay == decay[0]).all() else col(decay)
+            ea_pi = col(eta_a / math.pi)
+            constants[key] = (decay, ea_pi, col(eta_w / math.pi), ea_pi * sum_star)
+        return constants[key]
+
+    with torch.inference_mode():
+        for t in range(steps):
+            v, a = step(v, a, vs, neg_vs, ast, *stage(t))
     return v.numpy(), a.numpy()
 
 
@@ -190,7 +233,9 @@ def schedule_check(cfg, rng) -> str:
         for grads in ("manual", "autograd"):
             v, a, _ = torch_batched(v0, a0, v_star, a_star, sched, steps, grads)
             parts.append(f"{grads} vs {rep} {deviation(v, a, ours):.1e}")
-    return (f"two-stage check ({trials} trials, T1 = {t1} of {steps} steps, ssw): max |Δv|, |Δa| torch batched vs "
+        v, a = torch_compact(v0, a0, v_star, a_star, sched, steps)
+        parts.append(f"compact vs {rep} {deviation(v, a, ours):.1e}")
+    return (f"two-stage check ({trials} trials, T1 = {t1} of {steps} steps, ssw): max |Δv|, |Δa| torch vs ours: "
             + ", ".join(parts))
 
 
@@ -281,6 +326,7 @@ def run(quick: bool = False) -> dict:
     if have_torch:
         torch_compact(v0, a0, v_star, a_star, sched, 10)  # warm-up (allocator, kernels)
         runs["torch compact"] = lambda: torch_compact(v0, a0, v_star, a_star, sched, iterations)
+        runs["torch plain"] = lambda: torch_compact(v0, a0, v_star, a_star, sched, iterations, plain=True)
         if os.environ.get("BENCH_COMPILE"):  # off by default: it compiles for tens of seconds and has not helped
             start = time.process_time()
             torch_compact(v0, a0, v_star, a_star, sched, 10, compiled=True)
@@ -290,12 +336,15 @@ def run(quick: bool = False) -> dict:
             runs[f"torch {grads}"] = lambda grads=grads: torch_batched(v0, a0, v_star, a_star, sched, iterations, grads)[:2]
     timed = timing.interleaved(runs, rounds)
     notes = [compile_note or "torch.compile (set BENCH_COMPILE=1 to time it) is left out by default: on this machine "
-             "(one thread, torch 2.13 CPU) the compiled compact step took 1.3× (200 trials) to 2.9× (1000 trials) the CPU "
-             "time of the eager one per step, after a 3-48 s compile, so it does not help the peer"] + [f"interleaved: {rounds} rounds, every engine once per round in rotated order; seconds are medians, "
+             "(one thread, torch 2.13 CPU) the earlier compact step compiled took 1.3× (200 trials) to 2.9× (1000 trials) "
+             "the CPU time of the eager one per step, after a 3-48 s compile, so it does not help the peer"] + [f"interleaved: {rounds} rounds, every engine once per round in rotated order; seconds are medians, "
              "ratios medians of the per-round ratios (wall; CPU time beside)"]
     labels = {"plane": "ours: plane representation (exact reduced coordinates: an angle + 3 coefficients per trial)",
               "vector": "ours: vector representation (v, a as rows: the same arithmetic as the compact peer)",
-              "torch compact": "torch batched, compact hand-written step (v unit, fused a-step)",
+              "torch compact": "torch batched, compact hand-written step (v unit, fused addcmul/vecdot, "
+                               "constants once per stage)",
+              "torch plain": "torch batched, the earlier compact step (an operation per arithmetic operation, "
+                             "constants every step)",
               "torch compact compiled": "the compact step through torch.compile (inductor, CPU)",
               "torch manual": "torch batched, hand-written gradients through e + w (renormalizes twice)",
               "torch autograd": "torch batched, autograd gradients"}
