@@ -108,3 +108,40 @@ def test_inputs_drawn_into_a_buffer_are_the_fresh_draws(law):
               "uniform": lambda g: g.uniform(-np.sqrt(3.0), np.sqrt(3.0), size=(3, 4, 7)),
               "rademacher": lambda g: 2.0 * g.integers(0, 2, size=(3, 4, 7)) - 1.0}[law]
     np.testing.assert_array_equal(fresh, legacy(np.random.default_rng(5)))
+
+
+def test_fused_step_is_gd_step_with_per_trial_steps_and_kinds():
+    """η_a different in every trial from the first step (the decay d as an array, not one number), layerwise rows
+    (η_w = 0 in stage I, η_a = 0 in stage II) and held rows, through the stage switch."""
+    n, p, k = 12, 8, 16
+    v0, a0, v_star, a_star = _problem(9, n, p, k, "resnet")
+    kinds = np.array(list(optim.SCHEDULES) * (n // len(optim.SCHEDULES)), dtype=object)
+    base = optim.schedule_of("ssw", a_star)
+    schedule = optim.Schedule(kinds, base.eta_a * np.linspace(1.0, 30.0, n), base.eta_w * 20, base.eta, 150,
+                              hold=np.arange(n) % 5 == 0)
+    fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
+    for t in range(400):
+        fused.step(*schedule.at(t))
+        ref.step(*schedule.at(t))
+    np.testing.assert_allclose(fused.v, ref.v, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(fused.a, ref.a, atol=1e-12 * np.abs(ref.a).max(), rtol=0)
+
+
+def test_vector_state_equals_plane_state_on_mixed_schedules():
+    """The oracle of the two representations at the bench's sizes (p = 8, k = 16): every schedule kind, held rows,
+    early stops and compaction; the same outcomes, stopping iterations and final states."""
+    n, p, k = 24, 8, 16
+    v0, a0, v_star, a_star = _problem(10, n, p, k, "resnet")
+    kinds = np.array(list(optim.SCHEDULES) * (n // len(optim.SCHEDULES)), dtype=object)
+    base = optim.schedule_of("ssw", a_star)
+    schedule = optim.Schedule(kinds, base.eta_a * 40, base.eta_w * 40, base.eta, 200, hold=np.arange(n) % 7 == 0)
+    criteria = optim.Criteria(5e-2, 5e-2, 0.7)
+    runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 900, criteria, stop_when_global=True, check_every=50,
+                         representation=rep, trace_points=[0, 200, 900]) for rep in ("vector", "plane")]
+    assert "global" in set(runs[0].outcome) and (runs[0].iterations < 900).any()  # early stops happened
+    assert list(runs[0].outcome) == list(runs[1].outcome)
+    np.testing.assert_array_equal(runs[0].iterations, runs[1].iterations)
+    np.testing.assert_allclose(runs[0].v, runs[1].v, atol=1e-10)
+    np.testing.assert_allclose(runs[0].a, runs[1].a, atol=1e-10 * np.abs(runs[1].a).max())
+    for key in ("phi", "a_err", "loss"):
+        np.testing.assert_allclose(runs[0].trace[key][-1], runs[1].trace[key][-1], atol=1e-10)
