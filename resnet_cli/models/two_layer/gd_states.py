@@ -47,7 +47,7 @@ class VectorState:
     above its products with [−v*; a*]: one multiplication gives the terms of vᵀv* and aᵀa*, and a over a ⊙ a*
     is one sum for 1ᵀa and aᵀa*. The a-step is a ← d a + b a* + c 1 in place (d one number while every trial
     has the same η_a; + c 1 as BLAS's rank-one update, the same additions). Per step: 10 operations on p ×
-    trials arrays, 1 on (p + k) × trials, 5 on k × trials, 10 on per-trial numbers, no allocation; every
+    trials arrays, 1 on (p + k) × trials, 5 on k × trials, 11 on per-trial numbers, no allocation; every
     operation is elementwise across trials, so a row's numbers do not depend on the rest of the batch (`take`,
     `concat`). Agrees with `gd_step` to rounding (tests/models/test_vector_step.py).
     """
@@ -70,11 +70,11 @@ class VectorState:
         self._sum_star = self._w[p:].sum(axis=0)  # 1ᵀa*
         z, w, per = self._z, self._w, np.empty((9, n))
         # the arrays `step` works on, as views made once: v, −v*, a, a*, [v; a], [−v*; a*], the product rows (all,
-        # v's, a's), a over a ⊙ a*, the tangent t; per-trial rows: [1ᵀa, aᵀa*] and −cos φ (the sums), [aᵀa*, −cos φ]
-        # (both times π − φ), sin φ, π − φ, ‖u‖ and [x, b, c] (the coefficients of the w- and a-steps)
+        # v's, a's), a over a ⊙ a*, the tangent t; per-trial rows: [1ᵀa, aᵀa*] and −cos φ (the sums), sin φ,
+        # π − φ, ‖u‖ and [x, b, c] (the coefficients of the w- and a-steps, scaled by one product)
         self._views = (z[0, :p], w[:p], z[0, p:], w[p:], z[0], w, z[1], z[1, :p], z[1, p:], z[:, p:],
-                       np.empty((p, n)), per[0:2], per[0], per[2], per[1:3], per[3], per[4], per[5], per[6:9],
-                       per[6:8], per[6], per[7], per[8])
+                       np.empty((p, n)), per[0:2], per[0], per[1], per[2], per[3], per[4], per[5], per[6:9],
+                       per[6], per[7], per[8])
         self._ones, self._a_t = np.ones(k), z[0, p:].T  # a + 1cᵀ is BLAS's rank-one update on a's Fortran view
         self._zeroed, self._pending = np.array(zeroed, dtype=bool), bool(np.any(zeroed))
         self._etas: tuple | None = None
@@ -91,8 +91,8 @@ class VectorState:
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
         # Every operation writes into a buffer of `_build` (outputs passed by position: cheaper than out=).
-        (v, neg_y, a, a_star, z, w, product, pv, pa, a_over, t, sums, sum_a, neg_cos, dot_cos, sin, far, norm, xbc,
-         xb, x, b, c) = self._views
+        (v, neg_y, a, a_star, z, w, product, pv, pa, a_over, t, sums, sum_a, a_dot, neg_cos, sin, far, norm, xbc,
+         x, b, c) = self._views
         if self._pending:  # gd_step normalizes v = 0 (see below) to 0/0: those rows are lost
             v[:, self._zeroed] = math.nan
             self._zeroed[:], self._pending = False, False
@@ -107,7 +107,8 @@ class VectorState:
         # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, x = η_w s; a: a − η_a(2Ma − 2N(φ)a*) = d a + b a* + c 1 with
         # d = 1 − η_a(π − 1)/π, b = η_a(2g(φ) − 1/π), c = η_a(1ᵀa* − 1ᵀa)/π and 2g(φ) = (sin φ + (π − φ) cos φ)/π.
         decay, scale = self._scales(eta_a, eta_w)
-        np.multiply(dot_cos, far, xb)  # (aᵀa*)(π − φ), −(π − φ) cos φ
+        np.multiply(a_dot, far, x)  # (aᵀa*)(π − φ)
+        np.multiply(neg_cos, far, b)  # −(π − φ) cos φ
         np.subtract(sin, b, b)
         np.subtract(b, 1.0, b)
         np.subtract(self._sum_star, sum_a, c)
