@@ -46,17 +46,23 @@ def _problem(seed, n, p, k, student):
     return v0, a0, v_star, a_star
 
 
+def _fused_and_reference(problem, schedule, steps):
+    """`steps` steps of the fused state and of `gd_step` from the same (v0, a0, v*, a*); their v and a agree."""
+    fused, ref = optim.VectorState(*problem), GdStepState(*problem)
+    for t in range(steps):
+        fused.step(*schedule.at(t))
+        ref.step(*schedule.at(t))
+    np.testing.assert_allclose(fused.v, ref.v, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(fused.a, ref.a, atol=1e-12 * np.abs(ref.a).max(), rtol=0)
+    return fused, ref
+
+
 @pytest.mark.parametrize("p, k, student", [(8, 16, "resnet"), (5, 3, "cnn"), (16, 40, "cnn"), (2, 1, "resnet")])
 def test_fused_step_is_gd_step(p, k, student):
     v0, a0, v_star, a_star = _problem(p * k, 40, p, k, student)
     schedule = optim.schedule_of("ssw", a_star)  # Theorem 1's step sizes, then Theorem 2's from step 200 on
     schedule.stage1_iterations = 200
-    fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
-    for t in range(600):
-        fused.step(*schedule.at(t))
-        ref.step(*schedule.at(t))
-    np.testing.assert_allclose(fused.v, ref.v, atol=1e-12, rtol=0)
-    np.testing.assert_allclose(fused.a, ref.a, atol=1e-12 * np.abs(ref.a).max(), rtol=0)
+    fused, ref = _fused_and_reference((v0, a0, v_star, a_star), schedule, 600)
     np.testing.assert_allclose(np.linalg.norm(fused.v, axis=1), 1.0, atol=1e-14)
     for key, value in ref.statistics().items():
         np.testing.assert_allclose(fused.statistics()[key], value, atol=1e-11, rtol=1e-12)
@@ -119,12 +125,7 @@ def test_fused_step_is_gd_step_with_per_trial_steps_and_kinds():
     base = optim.schedule_of("ssw", a_star)
     schedule = optim.Schedule(kinds, base.eta_a * np.linspace(1.0, 30.0, n), base.eta_w * 20, base.eta, 150,
                               hold=np.arange(n) % 5 == 0)
-    fused, ref = optim.VectorState(v0, a0, v_star, a_star), GdStepState(v0, a0, v_star, a_star)
-    for t in range(400):
-        fused.step(*schedule.at(t))
-        ref.step(*schedule.at(t))
-    np.testing.assert_allclose(fused.v, ref.v, atol=1e-12, rtol=0)
-    np.testing.assert_allclose(fused.a, ref.a, atol=1e-12 * np.abs(ref.a).max(), rtol=0)
+    _fused_and_reference((v0, a0, v_star, a_star), schedule, 400)
 
 
 def test_vector_state_equals_plane_state_on_mixed_schedules():
