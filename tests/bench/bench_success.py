@@ -336,8 +336,9 @@ def run(quick: bool = False) -> dict:
             runs[f"torch {grads}"] = lambda grads=grads: torch_batched(v0, a0, v_star, a_star, sched, iterations, grads)[:2]
     timed = timing.interleaved(runs, rounds)
     notes = [compile_note or "torch.compile (set BENCH_COMPILE=1 to time it) is left out by default: on this machine "
-             "(one thread, torch 2.13 CPU) the earlier compact step compiled took 1.3× (200 trials) to 2.9× (1000 trials) "
-             "the CPU time of the eager one per step, after a 3-48 s compile, so it does not help the peer"] + [f"interleaved: {rounds} rounds, every engine once per round in rotated order; seconds are medians, "
+             "(one thread, torch 2.13 CPU) the compiled compact step took 2.6× the CPU time of the eager one per step at 200 "
+             "trials after a 4 s compile (the earlier step: 1.3× at 200 trials to 2.9× at 1000, after 3-48 s), so it does not "
+             "help the peer"] + [f"interleaved: {rounds} rounds, every engine once per round in rotated order; seconds are medians, "
              "ratios medians of the per-round ratios (wall; CPU time beside)"]
     labels = {"plane": "ours: plane representation (exact reduced coordinates: an angle + 3 coefficients per trial)",
               "vector": "ours: vector representation (v, a as rows: the same arithmetic as the compact peer)",
