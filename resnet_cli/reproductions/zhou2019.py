@@ -6,6 +6,8 @@ with the *-noise methods beside cnn-large-w, cnn-large-both and resnet-ssw (200 
 at k = 16 against the noise level σ0 and the annealing (none, exponential at three rates, polynomial); and
 the CNN started at the spurious point itself (φ0 = π, a0 = ā) and at φ0 = 3π/4 (a0 = ā), trained by plain
 GD and by perturbed GD under each annealing, on the two base schedules (large-w, large-both), k = 4, 16, 100.
+Perturbed minibatch SGD (N = 256 samples, batches of B = 8, the default noise) against plain SGD at k = 4, 16:
+from random starts (cnn-noise beside cnn-large-both, the same steps) and from the spurious point itself.
 Cut to fit 5 minutes on 2 cores (the section says the time it took).
 """
 
@@ -32,6 +34,11 @@ SPURIOUS_KS = [4, 16, 100]
 SPURIOUS_TRIALS = 100
 SPURIOUS_SIZES = [1.0, 3.0]
 BASES = {"large-w": "constant", "large-both": "large-both"}
+SGD = {"samples": 256, "batch": 8}
+SGD_KS = [4, 16]
+SGD_TRIALS = 200
+SGD_RANDOM = {"config": "liu2019-success", "method": ["cnn-large-both", "cnn-noise"], "trials": SGD_TRIALS, **SGD,
+              "jobs": 1}
 
 #: name -> (what runs, flags as typed, relative cost)
 RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
@@ -40,11 +47,15 @@ RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
                                                             "noise_rate": rate}, 1)
        for size in SIZES for kind, rate in ANNEALS},
     **{f"spurious-{k}-{base}": ("spurious", {"k": k, "base": base}, k / 8) for k in SPURIOUS_KS for base in BASES},
+    **{f"sgd-{k}": ("success-rate", {**SGD_RANDOM, "k": [k]}, 4 + k / 4) for k in SGD_KS},
+    **{f"sgd-spurious-{k}": ("spurious-sgd", {"k": k}, 3 + k / 4) for k in SGD_KS},
 }
 
 
 def command(name: str) -> str:
     cmd, flags, _ = RUNS[name]
+    if name.startswith("sgd-"):  # the random-start SGD runs are the cells of one command
+        flags = {**flags, "k": SGD_KS}
     shown = {key: value for key, value in flags.items() if key != "jobs"}
     config = ["--config", shown.pop("config")] if "config" in shown else []
     return command_line(cmd, shown, *config, "--seed", str(SEED), "--quiet")
@@ -70,6 +81,12 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
         flags = dict(flags)
         preset = flags.pop("config", None)
         payload: Any = api.run(SuccessSettings.resolve(preset, {**flags, "seed": SEED})).to_dict()
+    elif kind == "spurious-sgd":  # plain and perturbed minibatch SGD (the default noise) from (−v*, ā)
+        s = SuccessSettings.resolve(None, {"trials": SGD_TRIALS, "seed": SEED, "teacher_v": "sphere", **SGD})
+        steps = tls.total_steps(s, flags["k"])
+        chosen = {"plain SGD": None, "perturbed SGD": en.noise_law(s, steps)}
+        found = en.spurious_starts(s, 8, flags["k"], [math.pi], list(chosen.values()), "large-both")
+        payload = {"k": flags["k"], "trials": SGD_TRIALS, "rows": [{**row, "name": name} for row, name in zip(found, chosen)]}
     else:
         s = SuccessSettings.resolve(None, {"trials": SPURIOUS_TRIALS, "seed": SEED, "teacher_v": "sphere"})
         rows = []
@@ -88,6 +105,8 @@ def build(ctx: Context) -> None:
     write_json(ctx.data(f"{NAME}-grid"), data["grid"])
     write_json(ctx.data(f"{NAME}-levels"), {n: data[n]["cells"][0] for n in names if n.startswith("level-")})
     write_json(ctx.data(f"{NAME}-spurious"), [data[n] for n in names if n.startswith("spurious-")])
+    write_json(ctx.data(f"{NAME}-sgd"), {"random": [data[f"sgd-{k}"] for k in SGD_KS],
+                                         "spurious": [data[f"sgd-spurious-{k}"] for k in SGD_KS]})
     write_record(ctx.docs, NAME, wall=wall, cpu=cpu)
 
 
@@ -132,9 +151,58 @@ def spurious_lines(runs: list[dict]) -> list[str]:
     return lines
 
 
-def claims(grid: dict, at: dict) -> list[str]:
+def _counts(global_: int, spurious: int, undecided: int, trials: int) -> str:
+    from resnet_cli.experiments.success_rate import wilson_interval
+
+    low, high = wilson_interval(global_, trials)
+    return f"{global_}/{spurious}/{undecided} [{low:.2f}, {high:.2f}]"
+
+
+def sgd_table(sgd: dict) -> dict[tuple[int, str], dict[str, tuple[int, int, int, int]]]:
+    """(k, start) -> {"plain": (global, spurious, undecided, trials), "perturbed": ...} of the SGD runs."""
+    out: dict[tuple[int, str], dict[str, tuple[int, int, int, int]]] = {}
+    for run in sgd["random"]:
+        for c in run["cells"]:
+            key = "perturbed" if c["method"] == "cnn-noise" else "plain"
+            out.setdefault((c["k"], "random"), {})[key] = (c["global"], c["spurious"], c["undecided"], c["trials"])
+    for run in sgd["spurious"]:
+        for row in run["rows"]:
+            key = "perturbed" if row["name"] == "perturbed SGD" else "plain"
+            out.setdefault((run["k"], "spurious"), {})[key] = (row["global"], row["spurious"], row["undecided"],
+                                                               run["trials"])
+    return out
+
+
+def sgd_lines(sgd: dict) -> list[str]:
+    table = sgd_table(sgd)
+    lines = ["| k | start | plain SGD (cnn-large-both) | perturbed SGD (cnn-noise) |", "|---|---|---|---|"]
+    for (k, start), cells in sorted(table.items(), key=lambda item: (item[0][1] != "random", item[0][0])):
+        where = "random (liu2019-success)" if start == "random" else "spurious point (−v*, ā)"
+        lines.append(f"| {k} | {where} | {_counts(*cells['plain'])} | {_counts(*cells['perturbed'])} |")
+    return lines
+
+
+def sgd_reading(sgd: dict) -> list[str]:
+    table = sgd_table(sgd)
+    share = lambda k, start, key: "{}/{}".format(table[(k, start)][key][0], table[(k, start)][key][3])  # noqa: E731
+    return [
+        "Plain minibatch SGD has noise of its own: at the spurious point of the population loss the gradient of "
+        "a minibatch is not zero, so it moves, and from there it reaches the global optimum in "
+        + ", ".join(f"{share(k, 'spurious', 'plain')} at k = {k}" for k in SGD_KS)
+        + "; with the annealed noise added (the same law as perturbed GD) "
+        + ", ".join(f"{share(k, 'spurious', 'perturbed')}" for k in SGD_KS)
+        + ". From random starts plain SGD reaches "
+        + ", ".join(f"{share(k, 'random', 'plain')}" for k in SGD_KS)
+        + " and perturbed SGD " + ", ".join(f"{share(k, 'random', 'perturbed')}" for k in SGD_KS)
+        + f" (k = {', '.join(map(str, SGD_KS))}).",
+        "",
+    ]
+
+
+def claims(grid: dict, at: dict, sgd: dict) -> list[str]:
     """The claim table: the paper's claims beside our rates (grid) and escapes from the spurious point (at)."""
     by = lambda m: [c for c in grid["cells"] if c["method"] == m]  # noqa: E731
+    table = sgd_table(sgd)
     noise_rates = [c["rate"] for m in ("cnn-noise", "resnet-noise") for c in by(m)]
     base = {m: [c["rate"] for c in by(m)] for m in ("cnn-large-w", "cnn-large-both")}
     both = [at[(k, "large-both", "exponential 10")]["global"] for k in SPURIOUS_KS]
@@ -152,6 +220,11 @@ def claims(grid: dict, at: dict) -> list[str]:
         + f"; plain GD {sum(at[(k, 'large-both', 'plain GD')]['global'] for k in SPURIOUS_KS)} of "
         f"{len(SPURIOUS_KS) * SPURIOUS_TRIALS}; on the large-w steps (a's small stage-I step η_a until T1): "
         + ", ".join(f"{g}/{SPURIOUS_TRIALS}" for g in wide) + " |",
+        "| … and so does perturbed minibatch SGD (N = {samples}, B = {batch}; from the spurious point) | ".format(**SGD)
+        + ", ".join(f"{table[(k, 'spurious')]['perturbed'][0]}/{table[(k, 'spurious')]['perturbed'][3]} at k = {k}"
+                    for k in SGD_KS)
+        + "; plain SGD " + ", ".join(f"{table[(k, 'spurious')]['plain'][0]}/{table[(k, 'spurious')]['plain'][3]}"
+                                     for k in SGD_KS) + " |",
     ]
 
 
@@ -160,11 +233,12 @@ def section(docs: Path) -> str:
     grid = read_json(docs / "data" / f"{NAME}-grid.json")
     levels = read_json(docs / "data" / f"{NAME}-levels.json")
     spurious = read_json(docs / "data" / f"{NAME}-spurious.json")
+    sgd = read_json(docs / "data" / f"{NAME}-sgd.json")
     at = {(run["k"], run["base"], row["name"]): row for run in spurious for row in run["rows"]
           if row["size"] == DEFAULT_SIZE}
     lines = [
         BEGIN,
-        "## Zhou et al. 2019: annealed noise escapes the spurious optimum (perturbed GD)",
+        "## Zhou et al. 2019: annealed noise escapes the spurious optimum (perturbed GD and SGD)",
         "",
         "**Claim, in our words** (Zhou et al., \"Toward understanding the importance of noise in training neural "
         "networks\", ICML 2019; not in the texts we hold, so cited by title and venue): on the same two-layer "
@@ -182,7 +256,7 @@ def section(docs: Path) -> str:
         "the plane of v0 and v* and a leaves span{a0, 1, a*}, so the exact plane reduction does not apply) and no "
         "early stops. Rates are shares of trials ending global, 95% Wilson interval in brackets.",
         "",
-        *claims(grid, at),
+        *claims(grid, at, sgd),
         "",
         f"### The liu2019-success grid, 200 trials (`{command('grid')}`)",
         "",
@@ -203,6 +277,21 @@ def section(docs: Path) -> str:
         *spurious_lines(spurious),
         "",
         *reading(levels, spurious),
+        f"### Perturbed minibatch SGD against plain SGD, N = {SGD['samples']}, B = {SGD['batch']}, p = 8",
+        "",
+        f"The same noise law and annealing as above (the defaults: σ0 = {DEFAULT_SIZE:g}, exponential r = 10, on w) "
+        "added to the gradient of each minibatch (models/two_layer/noise.py `Perturbation` on samples.py's SGD "
+        "state); plain SGD is cnn-large-both, the same steps without the added noise; outcomes are judged on the "
+        "population loss. Random starts: "
+        f"{SGD_TRIALS} trials per cell, teachers and starts of the liu2019-success preset (`{command('sgd-4')}`). "
+        f"From the spurious point: {SGD_TRIALS} teachers v* uniform, the CNN started at (−v*, ā) on the large-both "
+        "steps, plain and perturbed SGD on the same training set and minibatches (experiments/noise.py "
+        f"`spurious_starts` with --samples {SGD['samples']} --batch {SGD['batch']}, seed {SEED}). Each cell: "
+        "global/spurious/undecided [95% Wilson interval of the global share].",
+        "",
+        *sgd_lines(sgd),
+        "",
+        *sgd_reading(sgd),
         END,
     ]
     return "\n".join(lines)
@@ -240,5 +329,5 @@ def reading(levels: dict, spurious: list[dict]) -> list[str]:
 
 
 REPRODUCTION = Reproduction(
-    name=NAME, summary="Zhou et al. 2019: perturbed GD with annealed noise (about 4 min)",
+    name=NAME, summary="Zhou et al. 2019: perturbed GD and SGD with annealed noise (about 4 min)",
     begin=BEGIN, end=END, build=build, section=section)
