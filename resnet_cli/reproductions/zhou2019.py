@@ -14,13 +14,14 @@ Cut to fit 5 minutes on 2 cores (the section says the time it took).
 from __future__ import annotations
 
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record, run_tasks,
-                                             write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+                                             record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- zhou2019:begin -->", "<!-- zhou2019:end -->"
 NAME = "zhou2019"
@@ -99,7 +100,7 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
 
 
 def build(ctx: Context) -> None:
-    names = list(RUNS)
+    names, load = list(RUNS), os.getloadavg()[0]
     results, wall, cpu = run_tasks(ctx, run_one, [RUNS[n][:2] for n in names], [RUNS[n][2] for n in names])
     data = {name: payload for name, (payload, _) in zip(names, results)}
     write_json(ctx.data(f"{NAME}-grid"), data["grid"])
@@ -107,7 +108,7 @@ def build(ctx: Context) -> None:
     write_json(ctx.data(f"{NAME}-spurious"), [data[n] for n in names if n.startswith("spurious-")])
     write_json(ctx.data(f"{NAME}-sgd"), {"random": [data[f"sgd-{k}"] for k in SGD_KS],
                                          "spurious": [data[f"sgd-spurious-{k}"] for k in SGD_KS]})
-    write_record(ctx.docs, NAME, wall=wall, cpu=cpu)
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=round(load, 1))
 
 
 def _rate(c: dict) -> str:
@@ -248,7 +249,8 @@ def section(docs: Path) -> str:
         "",
         f"Made by `make reproduce-zhou2019` (`resnet-cli reproduce zhou2019`) on {record.get('date', '?')}, seed "
         f"{SEED}, {record.get('wall', 0.0):.0f} s wall clock, {record.get('cpu', 0.0):.0f} s CPU (2 runs at a time; the "
-        "CPU time is the measure of its size: the wall clock depends on what else the machine runs). "
+        "CPU time is the measure of its size: the wall clock depends on what else the machine runs; "
+        f"{record_machine(record)}). "
         "The method (models/two_layer/noise.py): GD with normalization, the step on w (and/or a) taken along the "
         "gradient plus ξ_t ~ N(0, (σ_t‖a*‖²)² I) (‖a*‖ for a), σ_t annealed on the clock t/T; defaults "
         f"σ0 = {DEFAULT_SIZE:g}, exponential σ0·exp(−10 t/T), noise on w; the *-noise methods use the large-both "
