@@ -279,6 +279,15 @@ def section(docs: Path) -> str:
         *spurious_lines(spurious),
         "",
         *reading(levels, spurious),
+        *sgd_section(sgd),
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def sgd_section(sgd: dict) -> list[str]:
+    """The subsection on perturbed minibatch SGD against plain SGD (table and reading)."""
+    return [
         f"### Perturbed minibatch SGD against plain SGD, N = {SGD['samples']}, B = {SGD['batch']}, p = 8",
         "",
         f"The same noise law and annealing as above (the defaults: σ0 = {DEFAULT_SIZE:g}, exponential r = 10, on w) "
@@ -294,9 +303,7 @@ def section(docs: Path) -> str:
         *sgd_lines(sgd),
         "",
         *sgd_reading(sgd),
-        END,
     ]
-    return "\n".join(lines)
 
 
 def reading(levels: dict, spurious: list[dict]) -> list[str]:
