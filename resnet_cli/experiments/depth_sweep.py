@@ -401,13 +401,15 @@ def summarise_grid(cfg: DepthSweepSettings, kind: NetworkKind, depth: int, init:
 
 
 def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
-    """A rough relative cost for the progress bar and the order of work (deepest cells first)."""
+    """A rough relative cost for the progress bar and the order of work (largest cells first): per
+    evaluation a dense eigensolver's P³ or SLQ's depth, times the evaluations (one at the zero init)."""
     if kind.shortcut and depth % kind.shortcut:
         return 0.0
     if cfg.measure == "final-loss":
         return float(depth)
     p = float(exact_size(cfg, kind, depth))
-    return p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1
+    evaluations = 1 if init_for(cfg, kind) == "zero" else cfg.trials
+    return evaluations * (p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1)
 
 
 def run_cell(cfg: DepthSweepSettings, name: str, depth: int, dataset: Dataset, moments: sc.SecondMoments, l_min: float,
