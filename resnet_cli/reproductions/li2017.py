@@ -10,14 +10,15 @@ reproductions.md is (re)written with the paper's claims beside our numbers. --qu
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.render.shortcut import cell_text
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json, read_record,
-                                             record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, cpu_seconds, read_json,
+                                             read_record, record_machine, write_json, write_record)
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
@@ -39,11 +40,13 @@ def build(ctx: Context) -> None:
     for name in check_parts(REPRODUCTION, ctx.execution.only):
         settings = preset_settings(name, ctx.execution.quick, ctx.execution.cells())
         ctx.log(f"resnet-cli depth-sweep --config li2017-{name} --seed {SEED}" + (" (quick)" if ctx.execution.quick else ""))
-        start = time.perf_counter()
+        start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
         payload = ds.run(settings).to_dict()
         payload["wall_seconds"] = time.perf_counter() - start
+        payload["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
+        payload["load_average"] = round(load, 1)  # at the start: the machine may be shared
         write_json(ctx.data(f"li2017-{name}"), payload)
-        ctx.log(f"{name}: {payload['wall_seconds']:.0f} s")
+        ctx.log(f"{name}: {payload['wall_seconds']:.0f} s wall, {payload['cpu_seconds']:.0f} s CPU")
     write_record(ctx.docs, "li2017")
 
 
@@ -347,10 +350,11 @@ def section(docs: Path) -> str:
             continue
         p = load_result(path)
         cfg = p["config"]
-        seconds = p.get("wall_seconds")
+        seconds, cpu, load = p.get("wall_seconds"), p.get("cpu_seconds"), p.get("load_average")
         lines += [f"### {PAPER_SETUP[name].split(':')[0]}", "", PAPER_SETUP[name], "",
                   f"Command: `resnet-cli depth-sweep --config li2017-{name} --seed {cfg['seed']}`"
-                  + (f" ({seconds:.0f} s on {where})" if seconds else "")
+                  + (f" ({seconds:.0f} s wall" + (f", {cpu:.0f} s CPU" if cpu else "") + f" on {where}"
+                     + (f", load average {load} at the start" if load is not None else "") + ")" if seconds else "")
                   + ".", "",
                   f"Data: {p['data']['description']}; L_min = {fmt(p['data']['l_min'], 6)}. "
                   f"{cfg['trials']} trials per cell"

@@ -20,6 +20,7 @@ of reproductions.md between the markers below (after the Figures 5, 9, 10 part, 
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -353,7 +354,9 @@ def section(docs: Path) -> str:
         seed = f"seed {d['seed']}" if "seed" in d else f"seeds 0–{d['seeds'] - 1}"
         lines += [f"#### {NUMBER[name]}", "", f"Paper: \"{PAPER[name]}\"", "",
                   f"Command: `{d['command']}` ({where}" + (f"; {seconds:.0f} s wall, {d.get('cpu_seconds', 0):.0f} s "
-                                                          f"CPU on {machine}"
+                                                          f"CPU on {machine}" + (
+                                                              f", load average {d['load_average']} at the start"
+                                                              if "load_average" in d else "")
                                                           if seconds else "") + ").", "",
                   f"Data: {d['data']['description']}; {d['steps']} steps at lr {fmt(d['lr'])}.", "",
                   f"![Li et al. 2017 {name}](figures/li2017-{name}.png)", "",
@@ -372,10 +375,11 @@ def build(ctx: Context) -> None:
     for name in check_parts(REPRODUCTION, ctx.execution.only):
         ctx.log(f"{NUMBER[name]}: {BUILD[name].__name__} over train shortcut --config li2017-{name}"
                 + (" (quick)" if ctx.execution.quick else ""))
-        start, cpu = time.perf_counter(), cpu_seconds()
+        start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
         data = BUILD[name](ctx.execution.quick, ctx.execution)
         data["wall_seconds"] = time.perf_counter() - start
         data["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
+        data["load_average"] = round(load, 1)  # at the start: the machine may be shared
         write_json(ctx.data(f"li2017-{name}"), data)
         ctx.log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
     write_record(ctx.docs, "li2017-training")
