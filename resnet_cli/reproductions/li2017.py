@@ -353,7 +353,7 @@ def section(docs: Path) -> str:
         seconds, cpu, load = p.get("wall_seconds"), p.get("cpu_seconds"), p.get("load_average")
         lines += [f"### {PAPER_SETUP[name].split(':')[0]}", "", PAPER_SETUP[name], "",
                   f"Command: `resnet-cli depth-sweep --config li2017-{name} --seed {cfg['seed']}`"
-                  + (f" ({seconds:.0f} s wall" + (f", {cpu:.0f} s CPU" if cpu else "") + f" on {where}"
+                  + (f" ({seconds:.0f} s" + (f" wall, {cpu:.0f} s CPU" if cpu else "") + f" on {where}"
                      + (f", load average {load} at the start" if load is not None else "") + ")" if seconds else "")
                   + ".", "",
                   f"Data: {p['data']['description']}; L_min = {fmt(p['data']['l_min'], 6)}. "
