@@ -34,7 +34,7 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction (long: about 35 minutes on 2 cores in all; each target below says its own time). Each target
+## Every reproduction (long: about 35 minutes on 2 cores in all before 2026-12-06, less now; each target below says its own time). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`.
 ARGS ?=
@@ -45,7 +45,9 @@ reproduce: $(STAMP)
 reproduce-success: $(STAMP)
 	$(BIN)/resnet-cli reproduce liu2019-success --docs docs $(ARGS)
 
-## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; about 25 minutes): JSON results in
+## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; measured 2026-12-06, nice'd, load
+## average 3-8 from other jobs: Fig. 5 406 CPU-s / 562 s wall, Fig. 9 79 CPU-s / 82 s, Fig. 10 173 CPU-s / 158 s;
+## Fig. 5 is bound by 21 dense eigvalsh of 6,400 and 21 of 4,800 parameters, ~10 and ~4.5 CPU-s each): JSON results in
 ## docs/data/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
 reproduce-li2017: $(STAMP)
 	$(BIN)/resnet-cli reproduce li2017 --docs docs $(ARGS)
@@ -55,8 +57,8 @@ reproduce-li2017: $(STAMP)
 reproduce-liu2019-beyond: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce liu2019-beyond --docs docs $(ARGS)
 
-## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; about
-## 5 minutes on 2 cores): docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
+## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; measured
+## 2026-12-06, nice'd, load average ~3: Fig. 3 11 CPU-s / 9 s wall, Fig. 7 64 / 105 s, Fig. 8 179 / 168 s): docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
 reproduce-li2017-training: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
 
