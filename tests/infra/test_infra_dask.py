@@ -44,7 +44,8 @@ def test_dask_gives_the_same_bits_as_jobs_1(scheduler):
     here = run_cells(eig_cell, tasks, jobs=1)
     remote = run_cells(eig_cell, tasks, dask=scheduler, jobs=4)  # jobs is ignored with dask
     assert all(np.array_equal(a, b) and pickle.dumps(a) == pickle.dumps(b) for a, b in zip(here, remote))
-    assert run_cells(blas_threads, [0, 1], dask=scheduler) == [[1], [1]]
+    counts = run_cells(blas_threads, [0, 1], dask=scheduler)  # every BLAS loaded (numpy's and scipy's) on 1 thread
+    assert all(threads and set(threads) == {1} for threads in counts), counts
 
 
 def test_dask_with_a_cache(scheduler, tmp_path):
