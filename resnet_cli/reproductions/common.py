@@ -16,7 +16,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from resnet_cli.errors import UserError
 from resnet_cli.report import dumps, from_jsonable, write_atomic
@@ -118,6 +118,25 @@ def cpu_seconds() -> float:
     """CPU time of this process and its joined children."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+def stored(docs: Path, prefix: str, names) -> "Iterator[tuple[str, Path]]":
+    """(name, path) of each docs/data/{prefix}{name}.json that a run has written, in the order of `names`."""
+    for name in names:
+        path = docs / "data" / f"{prefix}{name}.json"
+        if path.exists():
+            yield name, path
+
+
+def timed_payload(compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """compute()'s JSON payload with what its run cost: `wall_seconds`, `cpu_seconds` (this process and its
+    joined pool workers) and `load_average` at the start (the machine may be shared)."""
+    start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
+    payload = compute()
+    payload["wall_seconds"] = time.perf_counter() - start
+    payload["cpu_seconds"] = cpu_seconds() - cpu
+    payload["load_average"] = round(load, 1)
+    return payload
 
 
 def run_tasks(ctx: "Context", fn: Callable[[Any], Any], tasks: list[Any], weights: list[float],

@@ -10,15 +10,14 @@ reproductions.md is (re)written with the paper's claims beside our numbers. --qu
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.render.shortcut import cell_text
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, cpu_seconds, read_json,
-                                             read_record, record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json,
+                                             read_record, record_machine, stored, timed_payload, write_json,
+                                             write_record)
 
 BEGIN = "<!-- li2017:begin -->"
 END = "<!-- li2017:end -->"
@@ -40,11 +39,7 @@ def build(ctx: Context) -> None:
     for name in check_parts(REPRODUCTION, ctx.execution.only):
         settings = preset_settings(name, ctx.execution.quick, ctx.execution.cells())
         ctx.log(f"resnet-cli depth-sweep --config li2017-{name} --seed {SEED}" + (" (quick)" if ctx.execution.quick else ""))
-        start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
-        payload = ds.run(settings).to_dict()
-        payload["wall_seconds"] = time.perf_counter() - start
-        payload["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
-        payload["load_average"] = round(load, 1)  # at the start: the machine may be shared
+        payload = timed_payload(lambda settings=settings: ds.run(settings).to_dict())
         write_json(ctx.data(f"li2017-{name}"), payload)
         ctx.log(f"{name}: {payload['wall_seconds']:.0f} s wall, {payload['cpu_seconds']:.0f} s CPU")
     write_record(ctx.docs, "li2017")
@@ -344,10 +339,7 @@ def section(docs: Path) -> str:
              "(`resnet_cli/presets/li2017-fig*.toml`). The main difference everywhere: the paper trains on "
              "MNIST, we on the bundled UCI digits (1797 images of 8×8), with the same preprocessing (centred, "
              "top 10 principal components whitened, one-hot labels, d = 10).", ""]
-    for name in FIGURES:
-        path = docs / "data" / f"li2017-{name}.json"
-        if not path.exists():
-            continue
+    for name, path in stored(docs, "li2017-", FIGURES):
         p = load_result(path)
         cfg = p["config"]
         seconds, cpu, load = p.get("wall_seconds"), p.get("cpu_seconds"), p.get("load_average")

@@ -20,8 +20,6 @@ of reproductions.md between the markers below (after the Figures 5, 9, 10 part, 
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +29,9 @@ from resnet_cli.config import load_toml
 from resnet_cli.executor import run_cells
 from resnet_cli.experiments import train_shortcut as ts
 from resnet_cli.report import fmt
-from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, cpu_seconds, read_json,
-                                             read_record, record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, read_json,
+                                             read_record, record_machine, stored, timed_payload, write_json,
+                                             write_record)
 from resnet_cli.spectrum import ZERO_TOLERANCE
 
 BEGIN = "<!-- li2017-training:begin -->"
@@ -56,6 +55,12 @@ PAPER = {
              "index drops dramatically, indicating moving toward negative curvature directions."),
 }
 
+
+INTRO = """Written by `make reproduce-li2017-training` (`resnet-cli reproduce li2017-training`), with `resnet-cli
+train shortcut` and the presets `li2017-fig3`, `li2017-fig7`, `li2017-fig8`: each preset's `[train-shortcut]`
+table is one run, its `[reproduce]` table the depths or seeds the reproduction loops over. Across runs, each
+run's trace is read at common loss levels by linear interpolation (on lg of the loss), as in the paper. JSON of
+the figure data: `docs/data/li2017-fig{3,7,8}.json`. Data: the bundled UCI digits instead of MNIST."""
 
 def plan(name: str, quick: bool) -> dict[str, Any]:
     table = dict(load_toml(f"li2017-{name}").get("reproduce", {}))
@@ -337,16 +342,8 @@ def section(docs: Path) -> str:
     record = read_record(docs, "li2017-training")
     machine = record_machine(record)
     lines = [BEGIN, "", "### Figures 3, 7 and 8 (training with `train shortcut`)", "",
-             "Written by `make reproduce-li2017-training` (`resnet-cli reproduce li2017-training`), "
-             "with `resnet-cli train shortcut` and the presets `li2017-fig3`, `li2017-fig7`, `li2017-fig8`: "
-             "each preset's `[train-shortcut]` table is one run, its `[reproduce]` table the depths or seeds the "
-             "reproduction loops over. Across runs, each run's trace is read at common loss levels by linear "
-             "interpolation (on lg of the loss), as in the paper. JSON of the figure data: "
-             "`docs/data/li2017-fig{3,7,8}.json`. Data: the bundled UCI digits instead of MNIST.", ""]
-    for name in FIGURES:
-        path = docs / "data" / f"li2017-{name}.json"
-        if not path.exists():
-            continue
+             " ".join(INTRO.split()), ""]
+    for name, path in stored(docs, "li2017-", FIGURES):
         d = read_json(path)
         where = {"fig3": f"D = {', '.join(map(str, d.get('depth', [])))}; A = identity, relu",
                  "fig7": f"S = 0…{d.get('seeds', 1) - 1}", "fig8": f"S = 0…{d.get('seeds', 1) - 1}"}[name]
@@ -375,11 +372,7 @@ def build(ctx: Context) -> None:
     for name in check_parts(REPRODUCTION, ctx.execution.only):
         ctx.log(f"{NUMBER[name]}: {BUILD[name].__name__} over train shortcut --config li2017-{name}"
                 + (" (quick)" if ctx.execution.quick else ""))
-        start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
-        data = BUILD[name](ctx.execution.quick, ctx.execution)
-        data["wall_seconds"] = time.perf_counter() - start
-        data["cpu_seconds"] = cpu_seconds() - cpu  # this process and its (joined) pool workers
-        data["load_average"] = round(load, 1)  # at the start: the machine may be shared
+        data = timed_payload(lambda name=name: BUILD[name](ctx.execution.quick, ctx.execution))
         write_json(ctx.data(f"li2017-{name}"), data)
         ctx.log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
     write_record(ctx.docs, "li2017-training")

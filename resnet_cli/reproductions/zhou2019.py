@@ -216,7 +216,7 @@ def claims(grid: dict, at: dict, sgd: dict) -> list[str]:
         f"{max(base['cnn-large-both']):.3f} over k = 4…100 |",
         f"| annealed noise reaches the global optimum (random starts) | cnn-noise and resnet-noise "
         f"{min(noise_rates):.3f}–{max(noise_rates):.3f} over k = 4…100 |",
-        f"| … from any initialization (started at the spurious point itself) | large-both + exponential r = 10: "
+        "| … from any initialization (started at the spurious point itself) | large-both + exponential r = 10: "
         + ", ".join(f"{g}/{SPURIOUS_TRIALS} at k = {k}" for g, k in zip(both, SPURIOUS_KS))
         + f"; plain GD {sum(at[(k, 'large-both', 'plain GD')]['global'] for k in SPURIOUS_KS)} of "
         f"{len(SPURIOUS_KS) * SPURIOUS_TRIALS}; on the large-w steps (a's small stage-I step η_a until T1): "

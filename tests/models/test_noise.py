@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from resnet_cli.models.two_layer import noise as nz, optim, population as tl
+from noise_checks import assert_frozen_rows_keep_their_streams, assert_noisy_step, assert_seeded, assert_zero_noise_is_plain
 
 
 def _problem(seed: int, n: int = 12, p: int = 6, k: int = 5):
@@ -33,20 +34,13 @@ def test_anneal_values():
 def test_one_step_is_the_update_written_out(on):
     """v ← (v − η_w(∇_v L + σ‖a*‖²ξ))/‖·‖, a ← a − η_a(∇_a L + σ‖a*‖ζ), with ξ then ζ drawn as p × n, k × n."""
     v0, a0, v_star, a_star = _problem(1)
-    n, p, k = v0.shape[0], v0.shape[1], a0.shape[1]
+    n = v0.shape[0]
     noise = nz.Noise(0.7, "exponential", 2.0, on, horizon=10)
     state = nz.NoisyState(v0, a0, v_star, a_star, noise, np.random.default_rng(5))
     eta_a, eta_w = np.full(n, 0.03), np.full(n, 0.2)
     state.step(eta_a, eta_w)
-    draws = np.random.default_rng(5)
-    norm2 = np.sum(a_star**2, axis=1)
-    xi = draws.standard_normal((p, n)).T if on != "a" else 0.0
-    zeta = draws.standard_normal((k, n)).T if on != "w" else 0.0
     grad_v, grad_a = tl.gradients(v0, a0, v_star, a_star)
-    u = v0 - eta_w[:, None] * (grad_v + 0.7 * norm2[:, None] * xi)
-    np.testing.assert_allclose(state.v, u / np.linalg.norm(u, axis=1, keepdims=True), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(state.a, a0 - eta_a[:, None] * (grad_a + 0.7 * np.sqrt(norm2)[:, None] * zeta),
-                               rtol=0, atol=1e-12)
+    assert_noisy_step(state, v0, a0, a_star, grad_v, grad_a, eta_w, eta_a, on, seed=5, size=0.7)
 
 
 def _run(noise, seed=3, stop=False, problem=0, steps=400):
@@ -58,28 +52,15 @@ def _run(noise, seed=3, stop=False, problem=0, steps=400):
 
 
 def test_zero_noise_is_plain_gd_exactly():
-    plain = _run(None)
-    for on in nz.TARGETS:
-        quiet = _run(nz.Noise(0.0, "none", 0.0, on, horizon=400))
-        assert np.array_equal(quiet.v, plain.v) and np.array_equal(quiet.a, plain.a)
-        assert all(np.array_equal(x, y) for x, y in zip(quiet.trace["phi"], plain.trace["phi"]))
+    assert_zero_noise_is_plain(_run, [nz.Noise(0.0, "none", 0.0, on, horizon=400) for on in nz.TARGETS])
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
-    noise = nz.Noise(1.0, "exponential", 5.0, "both", horizon=400)
-    one, again, other = _run(noise, seed=3), _run(noise, seed=3), _run(noise, seed=4)
-    assert np.array_equal(one.v, again.v) and np.array_equal(one.a, again.a)
-    assert not np.allclose(one.v, other.v)
+    assert_seeded(_run, nz.Noise(1.0, "exponential", 5.0, "both", horizon=400))
 
 
 def test_a_row_noise_does_not_depend_on_frozen_rows():
-    """Rows frozen early (stop_when_global) leave the others' noise streams as they were: the rows still running at
-    the end are those of the run without early stops, to rounding (compacted arrays sum in another order)."""
-    noise = nz.Noise(0.2, "exponential", 8.0, "w", horizon=3000)
-    full, stopped = _run(noise, stop=False, steps=3000), _run(noise, stop=True, steps=3000)
-    running = stopped.iterations == 3000
-    assert 0 < running.sum() < running.size  # some rows froze, some did not
-    np.testing.assert_allclose(stopped.v[running], full.v[running], atol=1e-9)
+    assert_frozen_rows_keep_their_streams(_run, nz.Noise(0.2, "exponential", 8.0, "w", horizon=3000), steps=3000)
 
 
 def test_spurious_start():

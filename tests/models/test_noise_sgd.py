@@ -13,6 +13,7 @@ import pytest
 
 from resnet_cli.models.two_layer import noise as nz, optim, population as tl, samples as ts
 from resnet_cli.models.two_layer import states
+from noise_checks import assert_frozen_rows_keep_their_streams, assert_noisy_step, assert_seeded, assert_zero_noise_is_plain
 
 CRITERIA = optim.Criteria(0.05, 0.05, math.pi / 4)
 
@@ -35,21 +36,14 @@ def test_one_sgd_step_is_the_update_written_out(on):
     then ζ drawn as p × n, k × n from the noise generator (the population path's convention)."""
     problem = _problem(1)
     v0, a0, v_star, a_star, _, _ = problem
-    n, p, k = v0.shape[0], v0.shape[1], a0.shape[1]
+    n = v0.shape[0]
     noise = nz.Noise(0.7, "exponential", 2.0, on, horizon=10)
     noisy = nz.noisy_state(noise, np.random.default_rng(5), _factory(problem))(v0, a0, v_star, a_star)
     plain = _factory(problem)(v0, a0, v_star, a_star)  # the same data and sampling generators
     grad_v, grad_a = plain.gradients(*plain._batch())
     eta_a, eta_w = np.full(n, 0.03), np.full(n, 0.2)
     noisy.step(eta_a, eta_w)
-    draws = np.random.default_rng(5)
-    norm2 = np.sum(a_star**2, axis=1)
-    xi = draws.standard_normal((p, n)).T if on != "a" else 0.0
-    zeta = draws.standard_normal((k, n)).T if on != "w" else 0.0
-    u = v0 - eta_w[:, None] * (grad_v + 0.7 * norm2[:, None] * xi)
-    np.testing.assert_allclose(noisy.v, u / np.linalg.norm(u, axis=1, keepdims=True), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(noisy.a, a0 - eta_a[:, None] * (grad_a + 0.7 * np.sqrt(norm2)[:, None] * zeta),
-                               rtol=0, atol=1e-12)
+    assert_noisy_step(noisy, v0, a0, a_star, grad_v, grad_a, eta_w, eta_a, on, seed=5, size=0.7)
 
 
 def _run(noise, seed=3, stop=False, steps=300, batch=4, problem=0):
@@ -64,30 +58,16 @@ def _run(noise, seed=3, stop=False, steps=300, batch=4, problem=0):
 
 
 def test_zero_noise_is_plain_sgd_exactly():
-    plain = _run(None)
-    for on in nz.TARGETS:
-        for kind in nz.ANNEALS:
-            quiet = _run(nz.Noise(0.0, kind, 3.0, on, horizon=300))
-            assert np.array_equal(quiet.v, plain.v) and np.array_equal(quiet.a, plain.a)
-            assert all(np.array_equal(x, y) for x, y in zip(quiet.trace["phi"], plain.trace["phi"]))
+    assert_zero_noise_is_plain(_run, [nz.Noise(0.0, kind, 3.0, on, horizon=300)
+                                      for on in nz.TARGETS for kind in nz.ANNEALS])
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():
-    noise = nz.Noise(1.0, "exponential", 5.0, "both", horizon=300)
-    one, again, other = _run(noise, seed=3), _run(noise, seed=3), _run(noise, seed=4)
-    assert np.array_equal(one.v, again.v) and np.array_equal(one.a, again.a)
-    assert not np.allclose(one.v, other.v)
-    assert not np.allclose(one.v, _run(None).v)  # the noise moves the run
+    assert_seeded(_run, nz.Noise(1.0, "exponential", 5.0, "both", horizon=300))
 
 
 def test_a_row_noise_does_not_depend_on_frozen_rows():
-    """Rows frozen early (stop_when_global) leave the others' noise and minibatch streams as they were: the rows
-    still running at the end are those of the run without early stops, to rounding."""
-    noise = nz.Noise(0.2, "exponential", 8.0, "w", horizon=2000)
-    full, stopped = _run(noise, stop=False, steps=2000), _run(noise, stop=True, steps=2000)
-    running = stopped.iterations == 2000
-    assert 0 < running.sum() < running.size  # some rows froze, some did not
-    np.testing.assert_allclose(stopped.v[running], full.v[running], atol=1e-9)
+    assert_frozen_rows_keep_their_streams(_run, nz.Noise(0.2, "exponential", 8.0, "w", horizon=2000), steps=2000)
 
 
 def test_noise_variance_matches_the_law_monte_carlo():
