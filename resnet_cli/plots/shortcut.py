@@ -111,12 +111,18 @@ def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, 
 
 
 def _depth_axis(ax: Any, depths: list[int]) -> None:
-    """Log-scaled depth axis labelled with the swept depths themselves."""
+    """Log-scaled depth axis with a tick at every swept depth, labelled where the label has room: a depth at
+    least 1.9 times the last labelled one (1, 2, 4, 8, … of 1, 2, 3, 4, 6, 8, …), so no two labels overlap."""
     from matplotlib.ticker import NullFormatter
 
     ax.set_xscale("log")
     ax.set_xticks(depths)
-    ax.set_xticklabels([str(d) for d in depths])
+    labels, last = [], None
+    for d in depths:
+        roomy = last is None or d >= 1.9 * last
+        labels.append(str(d) if roomy else "")
+        last = d if roomy else last
+    ax.set_xticklabels(labels)
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("depth")
 

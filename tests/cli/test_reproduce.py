@@ -101,3 +101,16 @@ def test_a_saved_result_reads_back_with_its_non_finite_numbers(tmp_path):
     assert back["rows"][0]["cond10_upper"] == math.inf and back["rows"][0]["low"] == -math.inf
     assert back["rows"][0]["mean"] == 2.5 and back["rows"][0]["network"] == "xavier"
     assert math.isnan(back["notes"][0]) and from_jsonable("infinite") == "infinite"
+
+
+def test_fig5_claims_rest_only_on_cells_the_table_shows():
+    """An SLQ cell whose interval is 'too wide' shows no number, so no claim may use its mean."""
+    from resnet_cli.reproductions import li2017
+
+    def row(depth, mean, wide=False):
+        return {"depth": depth, "network": "orthogonal", "status": "ok", "mean": mean,
+                **({"spectrum": "slq", "cond10_too_wide": True} if wide else {"spectrum": "exact"})}
+
+    p = {"rows": [row(1, 1.0), row(8, 20.0), row(64, 180.0), row(128, 5.0, wide=True)]}
+    (claim,) = [c for c in li2017.claims_fig5(p) if "orthogonal initialization the" in c[0]]
+    assert "→ 180 at depth 64" in claim[1] and "128 left out" in claim[1] and claim[2] == "agrees"
