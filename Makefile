@@ -34,7 +34,8 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction (long: about 35 minutes on 2 cores in all before 2026-12-06, less now; each target below says its own time). Each target
+## Every reproduction: 688 s wall, 1304 CPU-s on 2 cores (2026-12-06, one run from a fresh clone at load 1.2; the
+## per-reproduction times are in docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`.
 ARGS ?=
