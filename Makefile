@@ -76,8 +76,8 @@ reproduce-yun2019: $(STAMP)
 
 ## Zhou et al. 2019: perturbed GD and minibatch SGD with annealed noise (success-rate *-noise methods, the noise
 ## level and annealing, starts at the spurious point, perturbed vs plain SGD); the "Zhou et al. 2019" section of
-## docs/reproductions.md (measured 2026-12-06 on 2 cores: at load 0.3, 228 s wall, 202 CPU-s; at load 7.9,
-## 330 s wall, 213 CPU-s).
+## docs/reproductions.md (measured 2026-12-06 on 2 cores: in `make reproduce` at load 2.2, 96 s wall, 191 CPU-s;
+## alone with one BLAS thread at load 0.3, 228 s wall, 202 CPU-s; at load 7.9, 330 s wall, 213 CPU-s).
 reproduce-zhou2019: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
 
