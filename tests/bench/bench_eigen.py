@@ -5,7 +5,7 @@ turn, on a fresh copy of the same matrix), medians of CPU time (`time.process_ti
 
 1. eigenvalues only of the dense Hessian of a plain linear network with Xavier init (depth L, d = 10, so
    n = 100 L, no exact-zero structure) by numpy `eigvalsh` (LAPACK syevd) and scipy `eigh(eigvals_only=True,
-   driver=ev|evd|evr|evx)`, and MKL's (torch.linalg.eigvalsh, one thread) when torch is installed; "× best" =
+   driver=ev|evd|evr|evx)`, LAPACK's two-stage dsyevd_2stage (`evd2`), and MKL's (torch.linalg.eigvalsh, one thread) when torch is installed; "× best" =
    the route's median ÷ the fastest route's; agreement = max |Δλ| vs numpy ÷ |λ|max. These rows set
    `resnet_cli.eigen.AUTO_SOLVERS` and `MKL_FROM`; the notes say what `auto` takes at each size and its × best.
 2. one Sylvester inertia count (LDLᵀ by LAPACK dsytrf) vs the fastest eigensolver, on the same matrices.
@@ -25,7 +25,7 @@ from resnet_cli import eigen
 from resnet_cli.data import load_digits
 from resnet_cli.models import shortcut as sc
 
-SOLVERS = ("numpy", "ev", "evd", "evr", "evx") + (("mkl",) if eigen.mkl_available() else ())
+SOLVERS = ("numpy", "ev", "evd", "evr", "evx", "evd2") + (("mkl",) if eigen.mkl_available() else ())
 DENSE = int(os.environ.get("BENCH_EIGEN_DENSE", "3200"))  # the dense 'before' of the structure table up to this size
 
 

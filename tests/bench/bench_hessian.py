@@ -6,7 +6,7 @@ Routes to the same spectrum, timed in one run on the same network and data, one 
   (`resnet_cli.models.shortcut.hessian`), then `resnet_cli.eigen.eigvalsh` with `--eigensolver auto` (the
   route measured fastest for the size: scipy's drivers, or MKL's through torch from `eigen.MKL_FROM` on);
 - floors: the eigensolver alone on the same matrix, `numpy.linalg.eigvalsh` (OpenBLAS LAPACK), scipy's
-  `ev` driver and `torch.linalg.eigvalsh` (MKL LAPACK); "ours / best floor" is the headline of the route;
+  `ev` driver, LAPACK's two-stage `dsyevd_2stage` (`evd2`) and `torch.linalg.eigvalsh` (MKL LAPACK); "ours / best floor" is the headline of the route;
 - THE PEER (headline): the same algorithm in torch — the exact Hessian of the Σ-statistics loss
   L = ½ tr Σ_YY − ⟨M, Σ_YX⟩ + ½ ⟨M Σ_XX, M⟩ (cost independent of the sample count, like ours) by
   `torch.func` (jacrev∘jacrev and hessian = jacfwd∘jacrev both timed; the faster is the peer), float64,
@@ -107,15 +107,16 @@ def run(quick: bool = False) -> dict:
         t_assemble, _ = _best_of(lambda: sc.hessian(net, W, moments=moments), repeats)
         # ours and the floors in the same rounds, rotated order, CPU-time medians (tests/bench/timing.py)
         runs = {"ours": lambda: eigen.eigvalsh(sc.hessian(net, W, moments=moments)),
-                "numpy": lambda: np.linalg.eigvalsh(H), "ev": lambda: eigen.eigvalsh(H, "ev")}
+                "numpy": lambda: np.linalg.eigvalsh(H), "ev": lambda: eigen.eigvalsh(H, "ev"),
+                "evd2": lambda: eigen.eigvalsh(H, "evd2")}
         if torch_version is not None:
             Ht = torch.from_numpy(H.copy())
             runs["mkl"] = lambda: torch.linalg.eigvalsh(Ht)
         timed = timing.interleaved(runs, rounds=5 if depth <= 16 else 3)
         t_ours, eig_ours = timed["ours"].median_cpu, timed["ours"].result
-        t_bare, t_ev = timed["numpy"].median_cpu, timed["ev"].median_cpu
+        t_bare, t_ev, t_evd2 = timed["numpy"].median_cpu, timed["ev"].median_cpu, timed["evd2"].median_cpu
         t_mkl = timed["mkl"].median_cpu if "mkl" in timed else float("inf")
-        t_floor = min(t_bare, t_ev, t_mkl)
+        t_floor = min(t_bare, t_ev, t_evd2, t_mkl)
         base = {"depth": depth, "parameters": net.n_params}
 
         def row(route, t_h, t_e, H_other=None, eig_other=None):
@@ -128,7 +129,8 @@ def run(quick: bool = False) -> dict:
         depth_rows = [row(f"ours: Σ Kronecker blocks + eigvalsh (auto = {eigen.choose_solver(net.n_params)})",
                           t_assemble, t_ours - t_assemble),
                       row("floor: numpy eigvalsh alone (OpenBLAS)", None, t_bare),
-                      row("floor: scipy eigh driver ev alone (OpenBLAS)", None, t_ev)]
+                      row("floor: scipy eigh driver ev alone (OpenBLAS)", None, t_ev),
+                      row("floor: two-stage dsyevd_2stage (evd2) alone (OpenBLAS)", None, t_evd2)]
         if torch_version is not None:
             depth_rows.append(row("floor: torch eigvalsh alone (MKL)", None, t_mkl))
             sigma = _torch_loss(net, moments)
