@@ -41,7 +41,7 @@ SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl", "evd2")
 #: eigvalsh 6-14 % slower than the fastest); `ev` was fastest from 3,200 on, evr/evx/evd tied below.
 #: `evd2` (LAPACK's two-stage reduction, below) took 0.60× ev's CPU time at n = 6,400 and 0.62× at 4,800
 #: and 0.75× at 3,200 (Hessians of plain linear networks; 2026-12-06, same machine, load ≈ 4), tied at 2,400;
-#: MKL (`mkl`, below) took 0.90× evd2's time at 3,200 and 6,400, so it keeps precedence where torch is installed.
+#: MKL (`mkl`, below) took 0.90-0.97× evd2's time at 3,200 and 6,400, so it keeps precedence where torch is installed.
 AUTO_SOLVERS: tuple[tuple[int, str], ...] = ((2000, "evr"), (2400, "ev"), (10**9, "evd2"))
 #: From this size on ``auto`` takes ``mkl`` when torch is installed (MKL's syevd via torch: see docs/benchmarks.md,
 #: "Eigensolvers"; below it the import of torch and its smaller lead do not pay).
