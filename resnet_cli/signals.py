@@ -15,13 +15,22 @@ files removed) is ignored, so clean-up is never cut short and the exit code stay
 `edge.main` (before typer or numpy import); `handle_signals()` does it for one in-process `cli.run` and
 restores what was there. The exit codes themselves live in one table, `edge.outcome`.
 Handlers can only be installed from the main thread; elsewhere both do nothing.
+
+A stop that is swallowed is delivered again. Python runs a signal handler wherever the main thread is, and
+an exception raised inside a weakref callback or a `__del__` (importlib's module-lock callback, for one) is
+"unraisable": printed and dropped, and the run went on as if nothing had been pressed. `_redeliver` (our
+`sys.unraisablehook` while signals are handled) sees such a dropped KeyboardInterrupt or `Terminated`,
+re-arms the handler and sends the same signal again a moment later, when the thread is most likely out of
+the callback; it repeats until the stop lands where it can unwind.
 Nothing here prints.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
 from typing import Any, Iterator
 
@@ -57,6 +66,36 @@ def _on_signal(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
+REDELIVERY_DELAY = 0.02  # seconds: time enough to leave the callback that swallowed the stop
+
+
+_chained_hook: Any = None  # the unraisable hook `_redeliver` replaced, for everything that is not a stop of ours
+
+
+def _redeliver(unraisable: Any) -> None:
+    """sys.unraisablehook: a stop of ours swallowed by a callback is sent again; anything else goes on to the
+    previous hook."""
+    exc = unraisable.exc_value
+    if _Stop.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
+        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+        _Stop.raised = False  # the stop never reached the run: let the handler raise it again
+        timer = threading.Timer(REDELIVERY_DELAY, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
+        return
+    (_chained_hook or sys.__unraisablehook__)(unraisable)
+
+
+def _hook_unraisable() -> Any:
+    """Make `_redeliver` the unraisable hook; the hook it replaces (to restore, and to chain to)."""
+    global _chained_hook
+    previous = sys.unraisablehook
+    if previous is not _redeliver:
+        _chained_hook = previous
+        sys.unraisablehook = _redeliver
+    return previous
+
+
 _TERMINATING = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -78,6 +117,7 @@ def install() -> None:
     """For the whole process (the console script): signals stop the run from now on."""
     if threading.current_thread() is threading.main_thread():
         _Stop.raised = False
+        _hook_unraisable()
         _listen()
 
 
@@ -105,11 +145,13 @@ def handle_signals() -> Iterator[None]:
         return
     previous: dict[int, Any] = {}
     raised = _Stop.raised
+    hook = _hook_unraisable()
     try:
         _Stop.raised = False
         previous = _listen()
         yield
     finally:
+        sys.unraisablehook = hook
         for signum, handler in previous.items():
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)

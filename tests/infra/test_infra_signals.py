@@ -96,3 +96,27 @@ def test_an_interrupt_wrapped_by_python_is_still_an_interrupt():
     except ValueError as late:
         assert outcome(late)[0] == 143
     assert outcome(RuntimeError("plain"))[0] == 1
+
+
+def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
+    """Python runs the handler inside whatever the main thread executes; a KeyboardInterrupt raised in a weakref
+    callback (importlib's module-lock callback, in a real run) is unraisable and was dropped, so the run went
+    on. Now the unraisable hook sends the signal again and the stop lands right after the callback."""
+    import time
+    import weakref
+
+    from resnet_cli import signals
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    with signals.handle_signals():
+        ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            del thing  # the callback raises: unraisable, swallowed by the interpreter
+            while time.monotonic() - start < 2.0:
+                time.sleep(0.005)
+        assert time.monotonic() - start < 1.0
+        assert ref() is None
