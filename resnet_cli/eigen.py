@@ -29,6 +29,7 @@ Pure functions on arrays: no printing, no files.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -111,9 +112,7 @@ def eigvalsh(H: np.ndarray, solver: str = "auto", overwrite: bool = False) -> np
     return eigh(H, lower=True, eigvals_only=True, driver=name, overwrite_a=overwrite, check_finite=False)
 
 
-_TWO_STAGE: list = []  # [the solver or None], looked up once per process
-
-
+@functools.cache  # looked up once per process
 def _two_stage():
     """LAPACK ``dsyevd_2stage`` (eigenvalues only) of the OpenBLAS that scipy's wheels bundle, called through
     its LAPACKE symbol, or None where that library or symbol is absent (then `eigvalsh` uses ``ev``).
@@ -122,9 +121,7 @@ def _two_stage():
     bulge chasing) replaces the level-2 half of the one-stage ``sytrd`` that every other route spends its
     time in; the eigenvalues of the tridiagonal matrix then come from ``dsterf`` as with ``ev``. scipy 1.17
     wraps no two-stage driver, hence ctypes."""
-    if not _TWO_STAGE:
-        _TWO_STAGE.append(_load_two_stage())
-    return _TWO_STAGE[0]
+    return _load_two_stage()
 
 
 def _load_two_stage():

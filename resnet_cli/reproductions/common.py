@@ -128,14 +128,20 @@ def stored(docs: Path, prefix: str, names) -> "Iterator[tuple[str, Path]]":
             yield name, path
 
 
+def load_average() -> float:
+    """The 1-minute load average now, to one decimal: a run's record keeps it from its start (the machine may
+    be shared, and the section says how busy it was)."""
+    return round(os.getloadavg()[0], 1)
+
+
 def timed_payload(compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """compute()'s JSON payload with what its run cost: `wall_seconds`, `cpu_seconds` (this process and its
     joined pool workers) and `load_average` at the start (the machine may be shared)."""
-    start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
+    start, cpu, load = time.perf_counter(), cpu_seconds(), load_average()
     payload = compute()
     payload["wall_seconds"] = time.perf_counter() - start
     payload["cpu_seconds"] = cpu_seconds() - cpu
-    payload["load_average"] = round(load, 1)
+    payload["load_average"] = load
     return payload
 
 

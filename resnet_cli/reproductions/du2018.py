@@ -13,14 +13,13 @@ k = 16) and figures/du2018-phases.png.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, load_average, read_json, read_record,
                                              record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- du2018:begin -->", "<!-- du2018:end -->"
@@ -95,11 +94,11 @@ def run_one(name: str) -> tuple[dict[str, Any], dict[str, list[float]] | None, f
 
 
 def build(ctx: Context) -> None:
-    names, load = list(RUNS), os.getloadavg()[0]
+    names, load = list(RUNS), load_average()
     results, wall, cpu = run_tasks(ctx, run_one, names, [RUNS[n]["k"] for n in names], "runs of train two-layer")
     write_json(ctx.data(f"{NAME}-phases"), {"summaries": {n: r[0] for n, r in zip(names, results)},
                                             "traces": {n: r[1] for n, r in zip(names, results) if r[1]}})
-    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=round(load, 1))
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=load)
 
 
 def draw(docs: Path) -> None:

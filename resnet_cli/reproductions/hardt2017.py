@@ -10,13 +10,12 @@ plus inputs), L = 2, start radii 0.2, 0.4, …, 2.0. Each writes data/hardt2017-
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, read_json,
-                                             read_record, record_machine, write_json, write_record)
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, load_average,
+                                             read_json, read_record, record_machine, write_json, write_record)
 
 BEGIN, END = "<!-- hardt2017:begin -->", "<!-- hardt2017:end -->"
 NAME = "hardt2017"
@@ -53,14 +52,14 @@ def run_one(name: str) -> tuple[dict[str, Any], float]:
 def build(ctx: Context) -> None:
     from resnet_cli.executor import run_cells
 
-    start, cpu, load = time.perf_counter(), cpu_seconds(), os.getloadavg()[0]
+    start, cpu, load = time.perf_counter(), cpu_seconds(), load_average()
     names = list(RUNS)
     for name in names:
         ctx.log(command(name))
     results = run_cells(run_one, names, weights=[RUNS[n][1] for n in names], **ctx.execution.cells())
     for name, (payload, _) in zip(names, results):
         write_json(ctx.data(f"{NAME}-{name}"), payload)
-    write_record(ctx.docs, NAME, wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu, load=round(load, 1),
+    write_record(ctx.docs, NAME, wall=time.perf_counter() - start, cpu=cpu_seconds() - cpu, load=load,
                  cell_cpu={name: seconds for name, (_, seconds) in zip(names, results)})
 
 

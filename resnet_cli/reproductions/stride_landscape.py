@@ -11,12 +11,11 @@ map is cut to one cell (it is not the question here). Each command is one cell o
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
 
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, load_average, read_json, read_record,
                                              record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- stride-landscape:begin -->", "<!-- stride-landscape:end -->"
@@ -46,11 +45,11 @@ def build(ctx: Context) -> None:
     # largest first: each teacher weighs the CPU seconds it took in the last run (1 when there is none)
     last = read_record(ctx.docs, "stride-landscape").get("cell_cpu", {})
     weights = [float(last.get(str(seed), 1.0)) for seed in seeds]
-    load = os.getloadavg()[0]  # the machine is shared: the section says how busy it was
+    load = load_average()
     results, wall, cpu = run_tasks(ctx, run_one, seeds, weights, "teachers")
     for seed, (payload, _) in zip(seeds, results):
         write_json(ctx.data(f"stride-landscape-seed-{seed}"), payload)
-    write_record(ctx.docs, "stride-landscape", wall=wall, cpu=cpu, load=round(load, 1),
+    write_record(ctx.docs, "stride-landscape", wall=wall, cpu=cpu, load=load,
                  cell_cpu={str(seed): round(seconds, 2) for seed, (_, seconds) in zip(seeds, results)})
 
 

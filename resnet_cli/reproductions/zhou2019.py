@@ -14,13 +14,12 @@ Cut to fit 5 minutes on 2 cores (the section says the time it took).
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
-from resnet_cli.reproductions.common import (Context, Reproduction, command_line, read_json, read_record,
+from resnet_cli.reproductions.common import (Context, Reproduction, command_line, load_average, read_json, read_record,
                                              record_machine, run_tasks, write_json, write_record)
 
 BEGIN, END = "<!-- zhou2019:begin -->", "<!-- zhou2019:end -->"
@@ -100,7 +99,7 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
 
 
 def build(ctx: Context) -> None:
-    names, load = list(RUNS), os.getloadavg()[0]
+    names, load = list(RUNS), load_average()
     results, wall, cpu = run_tasks(ctx, run_one, [RUNS[n][:2] for n in names], [RUNS[n][2] for n in names])
     data = {name: payload for name, (payload, _) in zip(names, results)}
     write_json(ctx.data(f"{NAME}-grid"), data["grid"])
@@ -108,7 +107,7 @@ def build(ctx: Context) -> None:
     write_json(ctx.data(f"{NAME}-spurious"), [data[n] for n in names if n.startswith("spurious-")])
     write_json(ctx.data(f"{NAME}-sgd"), {"random": [data[f"sgd-{k}"] for k in SGD_KS],
                                          "spurious": [data[f"sgd-spurious-{k}"] for k in SGD_KS]})
-    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=round(load, 1))
+    write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=load)
 
 
 def _rate(c: dict) -> str:
@@ -183,9 +182,15 @@ def sgd_lines(sgd: dict) -> list[str]:
     return lines
 
 
+def _share(table: dict, k: int, start: str, key: str) -> str:
+    """"global/trials" of one SGD cell of `sgd_table` (key: "plain" or "perturbed")."""
+    won, _, _, trials = table[(k, start)][key]
+    return f"{won}/{trials}"
+
+
 def sgd_reading(sgd: dict) -> list[str]:
     table = sgd_table(sgd)
-    share = lambda k, start, key: "{}/{}".format(table[(k, start)][key][0], table[(k, start)][key][3])  # noqa: E731
+    share = lambda k, start, key: _share(table, k, start, key)  # noqa: E731
     return [
         "Plain minibatch SGD has noise of its own: at the spurious point of the population loss the gradient of "
         "a minibatch is not zero, so it moves, and from there it reaches the global optimum in "
@@ -222,10 +227,8 @@ def claims(grid: dict, at: dict, sgd: dict) -> list[str]:
         f"{len(SPURIOUS_KS) * SPURIOUS_TRIALS}; on the large-w steps (a's small stage-I step η_a until T1): "
         + ", ".join(f"{g}/{SPURIOUS_TRIALS}" for g in wide) + " |",
         "| … and so does perturbed minibatch SGD (N = {samples}, B = {batch}; from the spurious point) | ".format(**SGD)
-        + ", ".join(f"{table[(k, 'spurious')]['perturbed'][0]}/{table[(k, 'spurious')]['perturbed'][3]} at k = {k}"
-                    for k in SGD_KS)
-        + "; plain SGD " + ", ".join(f"{table[(k, 'spurious')]['plain'][0]}/{table[(k, 'spurious')]['plain'][3]}"
-                                     for k in SGD_KS) + " |",
+        + ", ".join(f"{_share(table, k, 'spurious', 'perturbed')} at k = {k}" for k in SGD_KS)
+        + "; plain SGD " + ", ".join(_share(table, k, "spurious", "plain") for k in SGD_KS) + " |",
     ]
 
 
