@@ -10,6 +10,7 @@ A size that would need gigabytes must be refused from its estimate, before alloc
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import resource
@@ -147,6 +148,8 @@ def cases() -> list[tuple[str, list[str], int]]:
                                          "--network", "xavier", "--jobs", "1"])
     add("deep-resnet-trials-1e9", [*DR, "--trials", "1000000000"])
     add("deep-resnet-blocks-100000", [*DR, "--blocks", "100000"])
+    if importlib.util.find_spec("torch") is None:  # the optional mkl eigensolver without torch: a user error
+        add("hessian-eigensolver-mkl-without-torch", [*SMALL["hessian"], "--eigensolver", "mkl"])
     add("deep-resnet-samples-1e9", [*DR, "--data", "gaussian", "--samples", "1000000000"])
     add("deep-resnet-dim-100000", [*DR, "--data", "gaussian", "--dim", "100000"])
     add("deep-resnet-rho-nan", [*DR, "--rho", "nan"])
