@@ -70,7 +70,7 @@ def stages_of(schedule: optim.Schedule, steps: int) -> list[tuple[np.ndarray, np
 
 
 def _state_at(state: optim.PlaneState, y: np.ndarray) -> optim.PlaneState:
-    state.theta = y[:, 0].copy()
+    state.set_angle(y[:, 0].copy())
     state.coef = np.ascontiguousarray(y[:, 1:].T)
     return state
 

@@ -207,7 +207,7 @@ class PlaneState:
         # v0 = ±v*: any unit normal will do (θ stays at 0 or π, sin θ = 0 there).
         fallback = _any_orthogonal(v_star)
         self.normal = np.where(length[:, None] > 0, normal / np.where(length > 0, length, 1.0)[:, None], fallback)
-        self.theta = np.arccos(cos)
+        self.set_angle(np.arccos(cos))
         n, k = a0.shape
         basis = np.stack([a0, np.ones_like(a0), a_star], axis=-1)  # trials × k × 3
         self.basis = basis
@@ -221,24 +221,30 @@ class PlaneState:
         self.q, self.o = self.astar_b.T.copy(), self.ones_b.T.copy()
         self.v_star, self.a_star = v_star, a_star
 
+    def set_angle(self, theta: np.ndarray) -> None:
+        """θ (trials) and the cos θ, sin θ (2 × trials) that `step` rotates."""
+        self.theta = theta
+        self.cs = np.stack([np.cos(theta), np.sin(theta)])
+
     @property
     def c(self) -> np.ndarray:
         """Coefficients of a in B = [a0, 1, a*], trials × 3."""
         return self.coef.T
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions. Every
-        # operation as it was written before the buffers (the same roundings, in the same order); the buffers
-        # only save allocations, and the η_a terms are computed again only when the schedule hands new arrays.
-        theta, (c0, c1, c2) = self.theta, self.coef
+        # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions; the
+        # buffers only save allocations, and the η_a terms are computed again only when the schedule hands new
+        # arrays. θ moves by −arctan(s); cos θ and sin θ are not recomputed (numpy's float64 sin and cos cost
+        # ~8 ns an element here, 85 % of a step) but rotated by that angle: cos α = 1/√(1 + s²), sin α = s cos α,
+        # ~1 ulp per step, so after T steps they agree with cos θ, sin θ to about √T ulp (tests/models/
+        # test_two_layer_flow.py checks 20,000 steps).
+        theta, (c0, c1, c2), (cos, sin) = self.theta, self.coef, self.cs
         q, o = self.q, self.o
         n = theta.size
         buf = getattr(self, "_buf", None)
         if buf is None or buf.shape[1] != n:
             buf = self._buf = np.empty((6, n))
-        sin, cos, far, a_dot, ones_a, tmp = buf
-        np.sin(theta, out=sin)
-        np.cos(theta, out=cos)
+        far, a_dot, ones_a, tmp, two_g, rot = buf
         np.abs(theta, out=far)
         np.subtract(PI, far, out=far)  # π − φ
         np.multiply(q[0], c0, out=a_dot)
@@ -253,8 +259,8 @@ class PlaneState:
         np.multiply(c0, decay, out=coef[0])
         ones_a -= self.sum_star
         np.subtract(np.multiply(c1, decay, out=coef[1]), np.multiply(step_a, ones_a, out=ones_a), out=coef[1])
-        two_g = np.abs(sin, out=tmp)
-        two_g += np.multiply(far, cos, out=cos)
+        np.abs(sin, out=two_g)
+        two_g += np.multiply(far, cos, out=tmp)
         two_g /= PI
         two_g -= 1 / PI
         np.add(np.multiply(c2, decay, out=coef[2]), np.multiply(eta_a, two_g, out=two_g), out=coef[2])
@@ -263,6 +269,15 @@ class PlaneState:
         a_dot /= PI
         step_w = np.multiply(eta_w, a_dot, out=a_dot)
         step_w *= sin
+        # (cos, sin) of θ − α, tan α = s: ((cos + s sin) / √(1 + s²), (sin − s cos) / √(1 + s²))
+        np.multiply(step_w, step_w, out=rot)
+        rot += 1.0
+        np.sqrt(rot, out=rot)
+        cs = np.empty_like(self.cs)
+        np.add(cos, np.multiply(step_w, sin, out=tmp), out=cs[0])
+        np.subtract(sin, np.multiply(step_w, cos, out=tmp), out=cs[1])
+        cs /= rot
+        self.cs = cs
         theta = theta - np.arctan(step_w, out=step_w)
         if np.abs(theta).max(initial=0.0) > PI:  # keep θ in (−π, π] so that φ = |θ|
             theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
@@ -277,7 +292,7 @@ class PlaneState:
 
     # Per-trial arrays: components as rows (3 × trials), trials first, and those sized by p or k (v*, a*, the
     # normal n and the basis B), which only `vectors` reads.
-    _COLUMNS, _ROWS, _SIZED = ("coef", "q", "o"), ("theta", "gram", "ones_b", "astar_b", "sum_star", "norm2_star"), \
+    _COLUMNS, _ROWS, _SIZED = ("coef", "cs", "q", "o"), ("theta", "gram", "ones_b", "astar_b", "sum_star", "norm2_star"), \
         ("normal", "basis", "v_star", "a_star")
 
     def take(self, index: np.ndarray | slice) -> "PlaneState":
@@ -312,12 +327,12 @@ class PlaneState:
         start = 0
         for part in self.parts:
             rows = slice(start, start + part.theta.size)
-            part.theta, part.coef = self.theta[rows].copy(), self.coef[:, rows].copy()
+            part.theta, part.coef, part.cs = self.theta[rows].copy(), self.coef[:, rows].copy(), self.cs[:, rows].copy()
             start = rows.stop
         return self.parts
 
     def put(self, index: np.ndarray, part: "PlaneState") -> None:
-        self.theta[index], self.coef[:, index] = part.theta, part.coef
+        self.theta[index], self.coef[:, index], self.cs[:, index] = part.theta, part.coef, part.cs
 
     def finite(self) -> np.ndarray:
         return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0)
@@ -344,7 +359,7 @@ class PlaneState:
             }
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        v = np.cos(self.theta)[:, None] * self.v_star + np.sin(self.theta)[:, None] * self.normal
+        v = self.cs[0][:, None] * self.v_star + self.cs[1][:, None] * self.normal
         return v, np.einsum("nki,ni->nk", self.basis, self.c)
 
 
