@@ -34,8 +34,9 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction: 688 s wall, 1304 CPU-s on 2 cores (2026-12-06, one run from a fresh clone at load 1.2; the
-## per-reproduction times are in docs/reproductions.md, "How long"; the targets below state their own). Each target
+## Every reproduction: 688 s wall, 1304 CPU-s on 2 cores on one machine, 887 s wall, 1736 CPU-s on another with
+## slower dense LAPACK (2026-12-06, runs from a fresh clone; the per-reproduction times and which BLAS kernels made
+## the committed numbers are in docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`.
 ARGS ?=
