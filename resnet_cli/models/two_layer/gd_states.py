@@ -235,9 +235,9 @@ class PlaneState:
         # Components as rows (3 × trials): row-wise dot products of length 3 written out, no reductions; the
         # buffers only save allocations, and the η_a terms are computed again only when the schedule hands new
         # arrays. θ moves by −arctan(s); cos θ and sin θ are not recomputed (numpy's float64 sin and cos cost
-        # ~8 ns an element here, 85 % of a step) but rotated by that angle: cos α = 1/√(1 + s²), sin α = s cos α,
-        # ~1 ulp per step, so after T steps they agree with cos θ, sin θ to about √T ulp (tests/models/
-        # test_two_layer_flow.py checks 20,000 steps).
+        # ~8 ns an element here, 85 % of a step) but rotated by that angle: cos α = 1/√(1 + s²), sin α = s cos α.
+        # Each step rounds both θ and the pair, so after T steps they agree to within T × 2.2e-16 (θ near π
+        # moves by up to half an ulp of π a step; tests/models/test_two_layer_flow.py checks 20,000 steps).
         theta, (c0, c1, c2), (cos, sin) = self.theta, self.coef, self.cs
         q, o = self.q, self.o
         n = theta.size
@@ -291,7 +291,9 @@ class PlaneState:
         return cached[1], cached[2]
 
     # Per-trial arrays: components as rows (3 × trials), trials first, and those sized by p or k (v*, a*, the
-    # normal n and the basis B), which only `vectors` reads.
+    # normal n and the basis B), which only `vectors` reads. _MOVING: what a step changes (trials on the last
+    # axis), which `split` and `put` hand back to the full state.
+    _MOVING = ("theta", "coef", "cs")
     _COLUMNS, _ROWS, _SIZED = ("coef", "cs", "q", "o"), ("theta", "gram", "ones_b", "astar_b", "sum_star", "norm2_star"), \
         ("normal", "basis", "v_star", "a_star")
 
@@ -311,7 +313,7 @@ class PlaneState:
     @staticmethod
     def concat(states: "list[PlaneState]") -> "PlaneState":
         """The trials of several states (any p and k) as one: the arrays a step and the statistics read,
-        stacked; the vectors stay with the parts (`split` writes the stacked θ, c back into them)."""
+        stacked; the vectors stay with the parts (`split` writes what a step changed back into them)."""
         whole = object.__new__(PlaneState)
         for name in PlaneState._COLUMNS:
             setattr(whole, name, np.concatenate([getattr(s, name) for s in states], axis=1))
@@ -323,19 +325,21 @@ class PlaneState:
         return whole
 
     def split(self) -> "list[PlaneState]":
-        """The parts of a `concat` state, holding the current θ and c of their trials."""
+        """The parts of a `concat` state, holding the current θ, c (and cos θ, sin θ) of their trials."""
         start = 0
         for part in self.parts:
             rows = slice(start, start + part.theta.size)
-            part.theta, part.coef, part.cs = self.theta[rows].copy(), self.coef[:, rows].copy(), self.cs[:, rows].copy()
+            for name in self._MOVING:
+                setattr(part, name, getattr(self, name)[..., rows].copy())
             start = rows.stop
         return self.parts
 
     def put(self, index: np.ndarray, part: "PlaneState") -> None:
-        self.theta[index], self.coef[:, index], self.cs[:, index] = part.theta, part.coef, part.cs
+        for name in self._MOVING:
+            getattr(self, name)[..., index] = getattr(part, name)
 
     def finite(self) -> np.ndarray:
-        return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0)
+        return np.isfinite(self.theta) & np.isfinite(self.coef).all(axis=0) & np.isfinite(self.cs).all(axis=0)
 
     def statistics(self) -> dict[str, np.ndarray]:
         with np.errstate(all="ignore"):
