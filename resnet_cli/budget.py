@@ -63,6 +63,9 @@ EIGVALSH = 6.0e-11
 #: --depth 104 --spectrum inertia (10,400 parameters, 26 LDLᵀ factorisations of 8.6 s): 225 CPU-s; up to
 #: ~60 factorisations where the Ritz values and the SLQ hint start far off (resnet_cli/eigen.py).
 INERTIA = 4.0e-10
+#: Exact statistics by counts on the layer-Toeplitz form (resnet_cli/eigen.py, `LayerToeplitz`): per layer ×
+#: (d²)³, about 60 counts of one block recursion each: 1.66 s at depth 64 and 3.39 s at depth 128, d = 10.
+COUNTS = 2.6e-14
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8
@@ -196,11 +199,13 @@ def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int],
 def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
              steps: int = 0, linear: bool = True, spectra: int = 0, spectrum: str = "exact",
              exact_limit: float = float("inf"), lanczos: tuple[int, int] = (80, 8), workers: int = 1,
-             sized: str = "", exact_sizes: list[int] | None = None) -> Cost:
+             sized: str = "", exact_sizes: list[int] | None = None, counted: list[bool] | None = None) -> Cost:
     """n-shortcut networks of `depths` layers of d × d: the data, GD on trials × rates weight sets, and
     `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors; inertia: the
     dense matrix and LDLᵀ factorisations). `exact_sizes` (one per depth): the largest block an exact
-    spectrum solves where the Hessian's block structure is known (resnet_cli/eigen.py), else parameters."""
+    spectrum solves where the Hessian's block structure is known (resnet_cli/eigen.py), else parameters;
+    `counted` (one per depth): the exact statistics come from counts on the layer-Toeplitz form (d² blocks,
+    Lanczos vectors in memory)."""
     m, d, _ = dataset_shape(data, samples, dim)
     data_bytes = 8.0 * (3 * m * d + 3 * d * d)  # X, Y, a centred copy; second moments
     per_layer = d * d * (d if linear else m)  # one layer of one step: moments (linear) or the samples (ReLU)
@@ -213,8 +218,11 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
             n_solved = n
         gd = 8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
         exact = spectrum in ("exact", "inertia") or (spectrum == "auto" and n_solved <= exact_limit)
+        by_counts = bool(counted and counted[i]) and exact
         if not spectra:
             hess = 0.0
+        elif by_counts:
+            hess = 8.0 * n * (lanczos[0] + 4) * 2 + 8.0 * 8 * d**4
         elif exact:
             hess = EIGVALSH_BYTES * n_solved**2 + (0.0 if linear else 8.0 * m * d * n)
         else:
@@ -222,7 +230,8 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
         largest = max(largest, gd, hess)
         seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP
         if spectra:
-            per = INERTIA * n**3 if spectrum == "inertia" else EIGVALSH * n_solved**3
+            per = (COUNTS * L * d**6 if by_counts else INERTIA * n**3 if spectrum == "inertia"
+                   else EIGVALSH * n_solved**3)
             seconds += spectra * (per if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
     cells = max(1, min(max(1, workers), len(depths)))
     return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)

@@ -12,7 +12,9 @@ Measures:
 
 - ``init-cond`` (Figure 5): cond10 = |λ|max / |λ|(10th percentile) of the Hessian at the initial point, mean
   and standard deviation over trials; the exact spectrum (`eigvalsh`) up to a size threshold, stochastic
-  Lanczos quadrature above it. A Hessian that is exactly zero (n ≥ 3 at zero: Theorem 1) is "degenerate".
+  Lanczos quadrature above it. Where every layer map is orthogonal (orthogonal plain networks, 1-shortcut
+  networks at zero) the exact statistics come from inertia counts on the layer-Toeplitz form at any depth
+  (`shortcut_problem.counts_route`), from `COUNTS_FROM` parameters on. A Hessian that is exactly zero (n ≥ 3 at zero: Theorem 1) is "degenerate".
 - ``final-loss`` (Figures 9, 10): full-batch GD for `steps` steps over a grid of learning rates, all rates
   and trials of a (kind, depth) cell in one batched array program (`shortcut.gradient_descent`); per rate
   the mean final loss − L_min (linear networks) or final loss (ReLU in the mid positions, as the paper
@@ -36,8 +38,8 @@ from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
 from resnet_cli.data import dataset_shape
-from resnet_cli.experiments.shortcut_problem import (EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
-                                                      exact_block_size, measure_hessian)
+from resnet_cli.experiments.shortcut_problem import (COUNT_WIDTH, COUNTS_FROM, EXACT_MAX_PARAMS, DataSettings, Problem, SpectrumSettings,
+                                                      counts_route, exact_block_size, measure_hessian)
 from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc
@@ -118,17 +120,31 @@ def cost(cfg: DepthSweepSettings) -> budget.Cost:
                            spectrum=cfg.spectrum, exact_limit=cfg.exact_max_params,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), workers=sweep.workers(cfg), sized=sized,
                            exact_sizes=None if final else [exact_size(cfg, NETWORK_KINDS[k], d)
-                                                           for d in cfg.depth for k in cfg.network])
+                                                           for d in cfg.depth for k in cfg.network],
+                           counted=None if final else [counted(cfg, NETWORK_KINDS[k], d)
+                                                       for d in cfg.depth for k in cfg.network])
 
 
 def exact_size(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> int:
-    """The largest block the exact spectrum of a cell solves (`hessian.exact_block_size`): one unit for
-    a linear n-shortcut network (n ≥ 2) at zero, else every parameter."""
+    """The largest block the exact spectrum of a cell solves (`solved_size`), before the data are loaded."""
     d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
-    if kind.shortcut and depth % kind.shortcut == 0:
-        net = sc.ShortcutNet(d, depth // kind.shortcut, kind.shortcut, True, act_mid=cfg.act_mid)
-        return exact_block_size(net, init_for(cfg, kind))
-    return depth * d * d
+    net = build_network(cfg, kind, depth, d)
+    if isinstance(net, str):
+        return depth * d * d
+    return solved_size(net, init_for(cfg, kind))
+
+
+def counted(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> bool:
+    """Whether the cell's exact spectrum takes the counts route (`shortcut_problem.counts_route`)."""
+    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+    net = build_network(cfg, kind, depth, d)
+    return not isinstance(net, str) and counts_route(net, init_for(cfg, kind))
+
+
+def solved_size(net: sc.ShortcutNet, init: str) -> int:
+    """The largest matrix an exact spectrum of this network at this init factorises or solves: one layer
+    (d²) on the counts route, one unit where the zero-init blocks are known, else every parameter."""
+    return net.dim ** 2 if counts_route(net, init) else exact_block_size(net, init)
 
 
 def init_for(cfg: DepthSweepSettings, kind: NetworkKind) -> str:
@@ -243,6 +259,15 @@ def spectrum_for(cfg: DepthSweepSettings, size: int) -> str:
 
 
 def spectrum_statement(cfg: DepthSweepSettings) -> str:
+    statement = _spectrum_statement(cfg)
+    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network]
+    if counting and cfg.spectrum != "slq" and cfg.act_mid == "identity":
+        statement += (f"; {' and '.join(counting)} from {COUNTS_FROM} parameters: exact statistics by inertia "
+                      f"counts (brackets ≤ {COUNT_WIDTH:.0e} relative, no size limit)")
+    return statement
+
+
+def _spectrum_statement(cfg: DepthSweepSettings) -> str:
     slq = f"stochastic Lanczos quadrature ({cfg.lanczos_steps} steps × {cfg.lanczos_probes} probes, approximate)"
     if cfg.spectrum == "exact":
         return "Hessian spectra: exact (eigvalsh, by blocks where known) for every cell"
@@ -268,23 +293,24 @@ def init_cond_cell(
     init, net = init_for(cfg, kind), build_network(cfg, kind, depth, dataset.dim)
     if isinstance(net, str):  # this kind has no network at this depth (e.g. 3-shortcut at depth 4)
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
-    size = exact_block_size(net, init)
+    size = solved_size(net, init)
     spectrum = spectrum_for(cfg, size)
+    method = "counts" if spectrum == "exact" and counts_route(net, init) else spectrum
     if spectrum == "exact" and size > EXACT_MAX_PARAMS:
-        raise ConfigError(
-            f"--spectrum exact: {kind.name} at depth {depth} has a dense Hessian of {size} parameters, above "
-            f"{EXACT_MAX_PARAMS}; use --spectrum auto or slq"
-        )
+        raise ConfigError(f"--spectrum exact: {kind.name} at depth {depth} has a dense Hessian of {size} "
+                          f"parameters, above {EXACT_MAX_PARAMS}; use --spectrum auto or slq")
     init_rng, probe_rng = cell_generators(cfg.seed, kind, depth)
     problem = Problem(net, dataset, moments, l_min, init_rng, probe_rng)
     evaluations = 1 if init == "zero" else cfg.trials
     W = sc.init_weights(net, init, init_rng, batch_shape=(evaluations,))
     stats = []
     for r in range(evaluations):
-        stats.append(measure_hessian(problem, W[r], cfg, spectrum, confidence=trial_confidence(evaluations)).stats)
+        stats.append(measure_hessian(problem, W[r], cfg, method, confidence=trial_confidence(evaluations)).stats)
         if progress is not None:
             progress((r + 1) / evaluations)
     cell = Cell(kind.name, depth, cfg.measure, "ok", init, trials=evaluations, n_params=net.n_params, spectrum=spectrum)
+    if method == "counts":
+        cell.extra["exact_by"] = f"inertia counts on the layer-Toeplitz form, brackets ≤ {COUNT_WIDTH:.0e} relative"
     if init == "zero":
         cell.note = "zero init is deterministic: one evaluation"
         cell.theory_cond10, theory_note = _theorem1_cond10(net, dataset)
@@ -409,6 +435,8 @@ def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
         return float(depth)
     p = float(exact_size(cfg, kind, depth))
     evaluations = 1 if init_for(cfg, kind) == "zero" else cfg.trials
+    if counted(cfg, kind, depth) and p <= cfg.exact_max_params:  # ~60 counts, each of `depth` blocks
+        return evaluations * (400 * depth * p ** 3 / 1e9 + depth * 0.01)
     return evaluations * (p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1)
 
 

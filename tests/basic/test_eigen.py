@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from resnet_cli import eigen
+from resnet_cli import eigen, inertia
 from resnet_cli.data import load_digits
 from resnet_cli.models import shortcut as sc
 from resnet_cli.spectrum import spectrum_stats
@@ -148,22 +148,22 @@ def _matrices():
 def test_inertia_counts_equal_eigvalsh_counts(kind, H):
     lam = np.linalg.eigvalsh(H)
     for sigma in _gap_shifts(lam):
-        assert eigen.count_below(H, sigma)[0] == np.count_nonzero(lam < sigma)
+        assert inertia.count_below(H, sigma)[0] == np.count_nonzero(lam < sigma)
         if kind == "blocks":
             assert eigen.split_blocks(H).count_below(sigma)[0] == np.count_nonzero(lam < sigma)
     eps = 1e-9 * np.abs(lam).max()
-    got = eigen.inertia_counts(H, eps)
+    got = inertia.inertia_counts(H, eps)
     assert (got.negative, got.near_zero, got.positive) == (
         np.count_nonzero(lam < -eps), np.count_nonzero(np.abs(lam) <= eps), np.count_nonzero(lam > eps))
 
 
 def test_inertia_handles_exact_zeros_and_two_by_two_pivots():
-    assert eigen.count_below(np.zeros((4, 4)), 0.0) == (0, 4)
-    assert eigen.count_below(np.zeros((4, 4)), 1.0) == (4, 0)
+    assert inertia.count_below(np.zeros((4, 4)), 0.0) == (0, 4)
+    assert inertia.count_below(np.zeros((4, 4)), 1.0) == (4, 0)
     J = np.array([[0.0, 1.0], [1.0, 0.0]])  # needs a 2×2 pivot: eigenvalues ±1
-    assert eigen.count_below(J, 0.0) == (1, 0)
-    assert eigen.count_below(J, 2.0) == (2, 0)
-    assert eigen.count_below(J, -2.0) == (0, 0)
+    assert inertia.count_below(J, 0.0) == (1, 0)
+    assert inertia.count_below(J, 2.0) == (2, 0)
+    assert inertia.count_below(J, -2.0) == (0, 0)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -175,7 +175,7 @@ def test_certified_brackets_contain_the_exact_statistics(seed):
     exact = spectrum_stats(np.linalg.eigvalsh(H))
     hint = exact.abs_p10 * float(rng.uniform(0.1, 10)) if seed % 2 else None
     ritz = (exact.lambda_min * 0.99, exact.lambda_max * 0.99) if seed % 3 else None
-    b = eigen.bracket_spectrum(H, 1e-3, ritz=ritz, p10_hint=hint)
+    b = inertia.bracket_spectrum(H, 1e-3, ritz=ritz, p10_hint=hint)
     for key, value in (("abs_max", exact.abs_max), ("abs_p10", exact.abs_p10), ("cond10", exact.cond10),
                        ("lambda_min", exact.lambda_min), ("lambda_max", exact.lambda_max)):
         lo, hi = b[key]
@@ -186,10 +186,10 @@ def test_certified_brackets_contain_the_exact_statistics(seed):
 
 
 def test_brackets_of_a_zero_and_a_beyond_precision_spectrum():
-    assert eigen.bracket_spectrum(np.zeros((5, 5)))["zero_matrix"]
+    assert inertia.bracket_spectrum(np.zeros((5, 5)))["zero_matrix"]
     rng = np.random.default_rng(2)
     lam = np.r_[np.zeros(10), np.linspace(1, 2, 30)]
-    b = eigen.bracket_spectrum(_with_spectrum(rng, lam), 1e-2)
+    b = inertia.bracket_spectrum(_with_spectrum(rng, lam), 1e-2)
     assert b["beyond_precision"] and b["cond10"] is None and b["near_zero"] == 10
 
 

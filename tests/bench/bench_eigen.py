@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from resnet_cli import eigen
+from resnet_cli import eigen, inertia
 from resnet_cli.data import load_digits
 from resnet_cli.models import shortcut as sc
 
@@ -93,7 +93,7 @@ def inertia_rows(sizes, moments, reps) -> list[dict]:
             c, _, lam = _timed(lambda: eigen.eigvalsh(A, "auto", overwrite=True))
             t_eig.append(c)
             eps = 1e-9 * float(np.abs(lam).max())
-            c, _, count = _timed(lambda H=H, eps=eps: eigen.count_below(H, -eps)[0])
+            c, _, count = _timed(lambda H=H, eps=eps: inertia.count_below(H, -eps)[0])
             t_inertia.append(c)
         a, b = statistics.median(t_inertia), statistics.median(t_eig)
         rows.append({"n": n, "inertia: one count, CPU s": f"{a:.3f}",

@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "resnet_cli"
-ENGINE = ["experiments", "models", "spectrum.py", "data.py", "config.py", "descent.py", "rng.py",
+ENGINE = ["experiments", "models", "spectrum.py", "eigen.py", "inertia.py", "data.py", "config.py", "descent.py", "rng.py",
           "vocabulary.py"]
 CLI_LIBRARIES = {"typer", "click", "rich"}
 SUPPORT = {"__init__.py", "options.py", "shell.py"}  # commands/ modules that are not commands
@@ -104,7 +104,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("experiments", ("experiments",)),
     ("running", ("executor", "budget")),
     ("models", ("models",)),
-    ("basic", ("descent", "eigen", "spectrum", "data", "config", "rng", "vocabulary", "outputs", "resources",
+    ("basic", ("descent", "eigen", "inertia", "spectrum", "data", "config", "rng", "vocabulary", "outputs", "resources",
                "signals", "errors", "presets")),
 ]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from resnet_cli import eigen
+from resnet_cli import inertia
 from resnet_cli.models.clarke import min_norm_subgradient
 from resnet_cli.models.critical_points.kinks import Entry, clarke_weights, kink_entries, nested, pattern_with
 from resnet_cli.models.critical_points.pattern import PatternDerivs, Problem, pattern_derivatives
@@ -104,11 +104,11 @@ def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
 
 def inertia_index(hessian: Array, eig_tol: float = 1e-8) -> dict[str, Any]:
     """The reported Hessian's counts (negative, zero, positive at ±eig_tol·|λ|max) by Sylvester inertia:
-    LDLᵀ factorisations (`resnet_cli.eigen.index_counts`), no eigendecomposition — beside, and checked
+    LDLᵀ factorisations (`resnet_cli.inertia.index_counts`), no eigendecomposition — beside, and checked
     against, the eigenvalue counts of `analyse_point`."""
     if hessian.shape[0] == 0:
         return {"negative": 0, "zero": 0, "positive": 0, "epsilon": 0.0, "n": 0}
-    return eigen.index_counts(hessian, eig_tol)
+    return inertia.index_counts(hessian, eig_tol)
 
 
 def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries: list[Entry] | None = None,

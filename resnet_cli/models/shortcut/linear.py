@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from resnet_cli.eigen import BlockMatrix
+from resnet_cli.inertia import LayerToeplitz
 from resnet_cli.models.shortcut.network import SecondMoments, ShortcutNet, _t, linear_loss_of_map
 
 # --- linear networks from second moments (batched) ---------------------------------------------------------
@@ -185,6 +186,49 @@ def hessian_blocks(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments
     size = one.n_params
     return BlockMatrix(net.n_params, [np.arange(r * size, (r + 1) * size) for r in range(net.units)],
                        [block] * net.units)
+
+
+#: A layer map M counts as orthogonal for `layer_toeplitz` when max |MᵀM − I| is at most this (Householder QR
+#: gives about 1e-15 at d = 10; the similarity then holds to that relative level).
+ORTHOGONAL_TOLERANCE = 1e-12
+
+
+def layer_maps(net: ShortcutNet, weights: np.ndarray) -> np.ndarray | None:
+    """The maps M_t (L, d, d) of a linear network of one-layer units (M_t = W_t plain, I + W_t with a
+    shortcut), else None."""
+    if not net.is_linear or net.unit_layers != 1 or weights.ndim != 4:
+        return None
+    maps = weights[:, 0]
+    return maps + np.eye(net.dim) if net.shortcut else maps
+
+
+def layer_toeplitz(net: ShortcutNet, weights: np.ndarray, moments: SecondMoments) -> LayerToeplitz | None:
+    """The Hessian of a linear network whose every layer map M_t is orthogonal (a plain network at the
+    orthogonal init; a 1-shortcut network at zero, M_t = I), up to an orthogonal similarity, as a
+    `resnet_cli.inertia.LayerToeplitz` (None for any other network or point).
+
+    With Q_t = M_t ⋯ M_1 (Q_0 = I), write a perturbation of layer t as Δ_t = Q_t Δ̃_t Q_{t−1}ᵀ (an orthogonal
+    map of its d² coordinates, (Q_t ⊗ Q_{t−1}) in the (i, j) order). The path around layer t then carries
+    A_t Δ_t B_t = Q_L Δ̃_t and the path through layers s < t carries A_t Δ_t C_ts Δ_s B_s = Q_L Δ̃_t Δ̃_s: in the
+    Hessian formula of `linear_hessian` every block depends on Q_L and the moments only, not on t or s.
+    So the Hessian is similar to a matrix with one diagonal block A and one block B below the diagonal,
+    those of the two-layer network (M_1, M_2) = (Q_L, I) in its own coordinates (Q_1 = Q_2 = Q_L): built
+    here from `linear_hessian` of that network, O(d⁶) — the P × P matrix is never formed."""
+    maps = layer_maps(net, weights)
+    if maps is None:
+        return None
+    d = net.dim
+    gram = np.swapaxes(maps, -1, -2) @ maps
+    if np.abs(gram - np.eye(d)).max() > ORTHOGONAL_TOLERANCE:
+        return None
+    end = end_to_end_map(net, weights)
+    two = ShortcutNet(d, 2, 1, False)
+    H = linear_hessian(two, np.stack([end, np.eye(d)])[:, None], moments)
+    m = d * d
+    first, second = np.kron(end, np.eye(d)), np.kron(end, end)  # coordinates of layers 1 and 2
+    diagonal = first.T @ H[:m, :m] @ first
+    lower = second.T @ H[m:, :m] @ first
+    return LayerToeplitz(net.depth, 0.5 * (diagonal + diagonal.T), lower)
 
 
 def _symmetric_blocks(K: np.ndarray) -> np.ndarray:
