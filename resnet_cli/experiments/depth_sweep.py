@@ -262,8 +262,8 @@ def spectrum_statement(cfg: DepthSweepSettings) -> str:
     statement = _spectrum_statement(cfg)
     counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network]
     if counting and cfg.spectrum != "slq" and cfg.act_mid == "identity":
-        statement += (f"; {' and '.join(counting)} from {COUNTS_FROM} parameters: exact statistics by inertia "
-                      f"counts (brackets ≤ {COUNT_WIDTH:.0e} relative, no size limit)")
+        statement += (f"; {' and '.join(counting)} networks exact at every depth (from {COUNTS_FROM} "
+                      f"parameters by inertia counts, brackets ≤ {COUNT_WIDTH:.0e} relative)")
     return statement
 
 

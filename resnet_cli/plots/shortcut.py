@@ -202,8 +202,9 @@ def _slq_legend(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
     extra: list[tuple[Any, str]] = []
     if any(r.get("cond10_lower") is not None for r in rows):
         conf = next(r["confidence"] for r in rows if r.get("cond10_lower") is not None)
-        extra.append((Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
-                      f"≈ SLQ estimate, bar: {conf:.0%} interval (not a trend)"))
+        if any(r.get("cond10_lower") is not None and not r.get("cond10_too_wide") for r in rows):
+            extra.append((Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", color="0.3"),
+                          f"≈ SLQ estimate, bar: {conf:.0%} interval (not a trend)"))
         if any(r.get("cond10_too_wide") for r in rows):
             extra.append((Line2D([], [], linestyle="none", marker="^", markerfacecolor="white", color="0.3"),
                           "≈ SLQ too wide: cond10 ≥ the triangle"))

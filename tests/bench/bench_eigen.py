@@ -11,6 +11,8 @@ turn, on a fresh copy of the same matrix), medians of CPU time (`time.process_ti
 2. one Sylvester inertia count (LDLᵀ by LAPACK dsytrf) vs the fastest eigensolver, on the same matrices.
 3. `hessian --init zero` exact spectra of 2-shortcut networks: before (the dense Hessian + numpy eigvalsh)
    and after (`shortcut.hessian_blocks`: one unit block, solved once).
+4. Fig. 5's exact statistics of an orthogonal plain network (`depth-sweep`): the dense Hessian + the `auto`
+   eigensolver against counts on the layer-Toeplitz form (`shortcut_problem.measure_by_counts`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from resnet_cli.models import shortcut as sc
 
 SOLVERS = ("numpy", "ev", "evd", "evr", "evx", "evd2") + (("mkl",) if eigen.mkl_available() else ())
 DENSE = int(os.environ.get("BENCH_EIGEN_DENSE", "3200"))  # the dense 'before' of the structure table up to this size
+DENSE_COUNTS = int(os.environ.get("BENCH_EIGEN_DENSE_COUNTS", "6400"))  # the dense side of the counts table
 
 
 def _timed(fn):
@@ -128,10 +131,44 @@ def structure_rows(depths, moments, reps) -> list[dict]:
     return rows
 
 
+def counts_rows(depths, moments, reps) -> list[dict]:
+    """Orthogonal plain networks (seed = depth): cond10 and |λ|max by counts against `spectrum_stats` of the
+    dense Hessian's eigenvalues (the dense route only up to DENSE_COUNTS parameters: 113 s at 12,800)."""
+    from resnet_cli.experiments import shortcut_problem as sp
+    from resnet_cli.spectrum import spectrum_stats
+
+    data = load_digits()
+    rows = []
+    for depth in depths:
+        net = sc.make_network(0, depth, 10)
+        W = sc.init_weights(net, "orthogonal", np.random.default_rng(depth))
+        settings = sp.SpectrumSettings()
+        dense_on = net.n_params <= DENSE_COUNTS
+        before, after, factorisations = [], [], 0
+        dev = None
+        for _ in range(reps if dense_on else 1):
+            problem = sp.Problem(net, data, moments, 0.0, None, np.random.default_rng(0))
+            c, _, m = _timed(lambda: sp.measure_by_counts(problem, W, settings))
+            after.append(c)
+            factorisations = m.brackets["factorisations"]
+            if dense_on:
+                c, _, want = _timed(lambda: spectrum_stats(eigen.eigvalsh(sc.linear_hessian(net, W, moments))))
+                before.append(c)
+                dev = max(abs(m.stats.cond10 - want.cond10) / want.cond10, abs(m.stats.abs_max - want.abs_max) / want.abs_max)
+        b = statistics.median(before) if before else None
+        a = statistics.median(after)
+        rows.append({"depth": depth, "parameters": net.n_params,
+                     f"dense + {eigen.choose_solver(net.n_params)} CPU s": "" if b is None else f"{b:.2f}",
+                     "counts CPU s": f"{a:.2f}", "factorisations": factorisations,
+                     "speed-up": "" if b is None else f"{b / a:.1f}×",
+                     "cond10, |λ|max: max rel. diff": "" if dev is None else f"{dev:.0e}", "load": _uptime()})
+    return rows
+
+
 def run(quick: bool = False) -> dict:
     data = load_digits()
     moments = sc.second_moments(data.X, data.Y)
-    parts = os.environ.get("BENCH_EIGEN_PARTS", "solvers,inertia,structure").split(",")  # re-run a part alone
+    parts = os.environ.get("BENCH_EIGEN_PARTS", "solvers,inertia,structure,counts").split(",")  # re-run a part alone
     # `make bench` stays under 15 minutes: dense sizes up to 3,200 here (5 pairs each); BENCH_EIGEN_DEPTHS=50,100
     # adds n = 5,000 and 10,000 (about 2 and 6 CPU-minutes more at 3 and 1 pairs).
     extra = [int(d) for d in os.environ.get("BENCH_EIGEN_DEPTHS", "").split(",") if d]
@@ -140,6 +177,7 @@ def run(quick: bool = False) -> dict:
     rows = solver_rows(sizes, moments, reps) if "solvers" in parts else []
     irows = inertia_rows([20] if quick else [20, 32, *extra], moments, reps) if "inertia" in parts else []
     srows = structure_rows([8, 16] if quick else [16, 32, 64, 128, 256], moments, 3) if "structure" in parts else []
+    crows = counts_rows([16] if quick else [32, 64, 128], moments, 3) if "counts" in parts else []
     notes = [
         "Matrices: the exact Hessian of a plain linear network, Xavier init (seed = depth), d = 10, n = 100 × depth, "
         "on the bundled digits. CPU time (process_time) medians over interleaved repetitions ('pairs'); "
@@ -152,8 +190,13 @@ def run(quick: bool = False) -> dict:
         "block-diagonal, one 2d² × 2d² block per unit (Li et al. 2017 Theorem 1), all units equal; 'after' builds "
         f"that block and solves it once. Dense 'before' above {DENSE:,} parameters not run here (BENCH_EIGEN_DENSE=6400 "
         "runs depth 64 too; the dense route refused above 10,000 before).",
+        "Counts: an orthogonal plain linear network (seed = depth), the exact statistics of Li et al.'s Fig. 5 "
+        "(`depth-sweep`): the dense Hessian + the `auto` eigensolver + `spectrum_stats`, against the brackets of "
+        "`shortcut_problem.measure_by_counts` (the layer-Toeplitz form, resnet_cli/inertia.py; 1e-12 relative) "
+        f"with the Lanczos run that starts them. Dense side up to {DENSE_COUNTS:,} parameters (3 pairs), "
+        "counts alone above it.",
     ]
-    return {"title": "Eigensolvers, inertia counts and structure-aware exact spectra (resnet_cli/eigen.py)",
+    return {"title": "Eigensolvers, inertia counts and structure-aware exact spectra (resnet_cli/eigen.py, inertia.py)",
             "command": "OPENBLAS_NUM_THREADS=1 .venv/bin/python tests/bench/run_bench.py --only bench_eigen"
             + (" --quick" if quick else ""),
-            "rows": rows, "tables": [t for t in (irows, srows) if t], "notes": notes}
+            "rows": rows, "tables": [t for t in (irows, srows, crows) if t], "notes": notes}
