@@ -34,22 +34,24 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction: 688 s wall, 1304 CPU-s on 2 cores on one machine, 887 s wall, 1736 CPU-s on another with
-## slower dense LAPACK (2026-12-06, runs from a fresh clone; the per-reproduction times and which BLAS kernels made
-## the committed numbers are in docs/reproductions.md, "How long"; the targets below state their own). Each target
+## Every reproduction: 905 s wall, 1755 CPU-s on 2 cores (Intel Xeon with AVX-512, 2026-12-06, from a fresh clone;
+## 688 to 887 s on two AMD EPYC machines before Fig. 5's counts; per reproduction and which BLAS kernels made the
+## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`.
 ARGS ?=
 reproduce: $(STAMP)
 	$(BIN)/resnet-cli reproduce all --docs docs $(ARGS)
 
-## Liu et al. 2019 success rates (both presets) into docs/reproductions.md (about 20 s).
+## Liu et al. 2019 success rates (both presets and the gradient-flow methods) into docs/reproductions.md (42 s in
+## `make reproduce`, 2026-12-06).
 reproduce-success: $(STAMP)
 	$(BIN)/resnet-cli reproduce liu2019-success --docs docs $(ARGS)
 
-## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; measured 2026-12-06, nice'd, load
-## average 3-8 from other jobs: Fig. 5 406 CPU-s / 562 s wall, Fig. 9 79 CPU-s / 82 s, Fig. 10 173 CPU-s / 158 s;
-## Fig. 5 is bound by 21 dense eigvalsh of 6,400 and 21 of 4,800 parameters, ~10 and ~4.5 CPU-s each): JSON results in
+## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; measured 2026-12-06 in `make
+## reproduce` on 2 idle cores: Fig. 5 378 CPU-s / 190 s wall, Fig. 9 114 / 58 s, Fig. 10 254 / 128 s; Fig. 5 is
+## bound by Xavier's 20 dense eigenvalue problems of 4,800 and 6,400 parameters, ~6 and ~17 CPU-s each; its
+## orthogonal and 1-shortcut cells are inertia counts, ~1.5-3.4 CPU-s each to depth 128): JSON results in
 ## docs/data/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
 reproduce-li2017: $(STAMP)
 	$(BIN)/resnet-cli reproduce li2017 --docs docs $(ARGS)
@@ -60,7 +62,8 @@ reproduce-liu2019-beyond: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce liu2019-beyond --docs docs $(ARGS)
 
 ## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; measured
-## 2026-12-06, nice'd, load average ~3: Fig. 3 11 CPU-s / 9 s wall, Fig. 7 64 / 105 s, Fig. 8 179 / 168 s): docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
+## 2026-12-06 in `make reproduce` on 2 idle cores: Fig. 3 13 CPU-s / 6 s wall, Fig. 7 100 / 52 s, Fig. 8 267 / 134 s):
+## docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
 reproduce-li2017-training: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
 
