@@ -31,17 +31,35 @@ import numpy as np
 from resnet_cli import inertia
 
 SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl", "evd2")
-#: ``auto``: (largest size, solver) pairs, ascending; sizes above the last use the last solver. Measured by
-#: tests/bench/bench_eigen.py (docs/benchmarks.md, "Eigensolvers"): medians of interleaved runs, one thread.
-#: On the AMD EPYC of 2026-12-05 every scipy driver was within 3 % of the fastest at each size (numpy's
-#: eigvalsh 6-14 % slower than the fastest); `ev` was fastest from 3,200 on, evr/evx/evd tied below.
-#: `evd2` (LAPACK's two-stage reduction, below) took 0.60× ev's CPU time at n = 6,400 and 0.62× at 4,800
-#: and 0.75× at 3,200 (Hessians of plain linear networks; 2026-12-06, same machine, load ≈ 4), tied at 2,400;
-#: MKL (`mkl`, below) took 0.90-0.97× evd2's time at 3,200 and 6,400, so it keeps precedence where torch is installed.
-AUTO_SOLVERS: tuple[tuple[int, str], ...] = ((2000, "evr"), (2400, "ev"), (10**9, "evd2"))
-#: From this size on ``auto`` takes ``mkl`` when torch is installed (MKL's syevd via torch: see docs/benchmarks.md,
-#: "Eigensolvers"; below it the import of torch and its smaller lead do not pay).
-MKL_FROM = 3000
+#: ``auto``: (largest size, solver) pairs, ascending; sizes above the last use the last solver, and from `MKL_FROM`
+#: parameters on ``mkl`` where torch is installed. Measured by tests/bench/bench_eigen.py (docs/benchmarks.md,
+#: "Eigensolvers"): medians of interleaved runs, one thread, Hessians of plain linear networks. The crossovers
+#: depend on the CPU, so there is one table per vendor (``vendor_id`` of /proc/cpuinfo):
+#: - AMD EPYC (2026-12-05/06): every one-stage driver within 3 % of the fastest at each size; `evd2` (LAPACK's
+#:   two-stage reduction, below) 1.15× evr's time at 2,000, tied at 2,400, 0.75× ev's at 3,200 and 0.60× at
+#:   6,400; MKL 0.90-0.97× evd2's time at 3,200 and 6,400.
+#: - Intel Xeon with AVX-512 (2026-12-06): evd2 1.56× evr's time at 500, the fastest OpenBLAS route from 1,000
+#:   on (0.92× evr's time at 1,000, 0.67× at 2,000, 0.69× at 3,200); MKL 1.21× evd2's at 1,000, 0.71× at 1,600
+#:   and 2,000, 0.61× at 3,200.
+_MEASURED: dict[str, tuple[tuple[tuple[int, str], ...], int]] = {
+    "GenuineIntel": (((800, "evr"), (10**9, "evd2")), 1500),
+    "AuthenticAMD": (((2000, "evr"), (2400, "ev"), (10**9, "evd2")), 3000),
+}
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, …) from /proc/cpuinfo, else ""."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+AUTO_SOLVERS, MKL_FROM = _MEASURED.get(cpu_vendor(), _MEASURED["AuthenticAMD"])
 
 
 def mkl_available() -> bool:

@@ -57,6 +57,14 @@ def test_auto_names_a_real_solver_at_every_size():
         assert eigen.choose_solver(n) in eigen.SOLVERS[1:]
 
 
+def test_every_vendor_table_is_ascending_and_ends_with_the_two_stage_route():
+    for table, mkl_from in eigen._MEASURED.values():
+        limits = [limit for limit, _ in table]
+        assert limits == sorted(limits) and table[-1] == (10**9, "evd2") and mkl_from > limits[0]
+        assert all(name in eigen.SOLVERS for _, name in table)
+    assert (eigen.AUTO_SOLVERS, eigen.MKL_FROM) in eigen._MEASURED.values()
+
+
 def test_auto_takes_mkl_only_where_measured_faster_and_installed(monkeypatch):
     monkeypatch.setattr(eigen, "mkl_available", lambda: True)
     assert eigen.choose_solver(eigen.MKL_FROM) == "mkl"
