@@ -269,11 +269,12 @@ def measure_by_counts(problem: Problem, weights: np.ndarray, spec: SpectrumSetti
     alone: `inertia.bracket_spectrum` of `sc.layer_toeplitz` (orthogonally similar to the Hessian, so the same
     eigenvalues) to relative width COUNT_WIDTH, starting from the Ritz values and the SLQ estimate of one
     Lanczos run on the probes. The statistics are the brackets' midpoints; abs_min and cond are not
-    bracketed (NaN). No eigenvalue is computed: the brackets (`Measurement.brackets`) are the certificate."""
+    bracketed (NaN). No eigenvalue is computed: the brackets (`Measurement.brackets`) are the certificate.
+    Weights whose layer maps are not orthogonal to `sc.ORTHOGONAL_TOLERANCE` get the dense exact spectrum."""
     net = problem.net
     form = sc.layer_toeplitz(net, weights, problem.moments)
     if form is None:
-        raise ValueError("measure_by_counts: the layer maps are not orthogonal (see counts_route)")
+        return measure_hessian(problem, weights, spec, "exact")
     ritz, hint = _lanczos_starts(problem, form.matvec, spec, probes)
     b = inertia.bracket_spectrum(form, COUNT_WIDTH, ritz=ritz, zero_tolerance=ZERO_TOLERANCE, p10_hint=hint)
     if b["zero_matrix"]:

@@ -127,3 +127,18 @@ def test_depth_sweep_takes_the_counts_route_with_the_dense_routes_numbers(monkey
         assert "inertia counts" in counted[kind].extra["exact_by"] and "exact_by" not in dense[kind].extra
         assert counted[kind].spectrum == dense[kind].spectrum == "exact"
         np.testing.assert_allclose(counted[kind].values, dense[kind].values, rtol=1e-10)
+
+
+def test_counts_fall_back_to_the_dense_spectrum_where_a_map_is_not_orthogonal():
+    """A network the counts route was chosen for, at weights that are not orthogonal (here: scaled by 1.01),
+    gets the dense exact statistics, not an error."""
+    cfg = ds.DepthSweepSettings(depth=[4], network=["orthogonal"], trials=1)
+    data = ds.load_data(cfg)
+    moments = sc.second_moments(data.X, data.Y)
+    net = sc.make_network(0, 4, data.dim)
+    W = 1.01 * sc.init_weights(net, "orthogonal", np.random.default_rng(0))
+    problem = sp.Problem(net, data, moments, 0.0, None, np.random.default_rng(1))
+    got = sp.measure_by_counts(problem, W, cfg)
+    want = spectrum_stats(np.linalg.eigvalsh(sc.linear_hessian(net, W, moments)))
+    assert got.brackets is None and got.eigenvalues is not None
+    assert got.stats.cond10 == pytest.approx(want.cond10, rel=1e-10)

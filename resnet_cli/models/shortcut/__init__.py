@@ -33,7 +33,7 @@ from resnet_cli.models.shortcut.network import (  # noqa: F401
     loss_and_gradient, make_network, optimal_linear_loss, optimal_linear_map, second_moments, unflatten,
 )
 from resnet_cli.models.shortcut.linear import (  # noqa: F401
-    end_to_end_map, hessian_blocks, layer_toeplitz, linear_hessian, linear_loss, linear_loss_and_gradient,
+    ORTHOGONAL_TOLERANCE, end_to_end_map, hessian_blocks, layer_toeplitz, linear_hessian, linear_loss, linear_loss_and_gradient,
 )
 from resnet_cli.models.shortcut.curvature import (  # noqa: F401
     hessian, hessian_vector_products, nonlinear_hessian,
