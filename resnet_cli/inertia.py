@@ -103,7 +103,7 @@ class LayerToeplitz:
     below σ, which the block LDLᵀ recursion S_1 = T_11, S_a = T_aa − T_a,a−1 S_{a−1}⁻¹ T_a−1,a gives as the
     sum of the counts of the S_a (each by ``dsysv``: Bunch–Kaufman, which also solves for S_{a−1}⁻¹ T_a−1,a).
     Cost L (m³/3 + 3m³) flops per count against (L·m)³/3 for the dense matrix. The recursion pivots inside a
-    block, not across blocks: tests/basic/test_eigen.py checks its counts against dense counts."""
+    block, not across blocks: tests/basic/test_layer_toeplitz.py checks its counts against dense counts."""
 
     layers: int
     diagonal_block: np.ndarray
@@ -112,11 +112,6 @@ class LayerToeplitz:
     @property
     def size(self) -> int:
         return self.layers * self.diagonal_block.shape[0]
-
-    @property
-    def largest(self) -> int:
-        """The size of the largest matrix a count factorises."""
-        return self.diagonal_block.shape[0]
 
     def count_below(self, sigma: float) -> tuple[int, int]:
         """(#{λ < σ}, #{exactly zero pivots}) by the block recursion of the class docstring."""
@@ -132,8 +127,7 @@ class LayerToeplitz:
         middle = 2.0 * shifted - self.lower - self.lower.T
         above = np.asfortranarray(below.T)
         pivot = shifted
-        negative = zero = 0
-        logdet = 0.0
+        negative, logdet = 0, 0.0
         for _ in range(1, self.layers):
             ldu, ipiv, solved, info = lapack.dsysv(pivot, above, lower=1)
             if info < 0:  # pragma: no cover - an argument error of the wrapper
@@ -146,7 +140,7 @@ class LayerToeplitz:
             pivot = 0.5 * (pivot + pivot.T)
         ldu, ipiv, info = lapack.dsytrf(pivot, lower=1)
         n, z, ld = _inertia_of_d(ldu, ipiv)
-        return negative + n, zero + z, logdet + ld
+        return negative + n, z, logdet + ld
 
     def diagonal(self) -> np.ndarray:
         return np.tile(np.diagonal(self.diagonal_block), self.layers)

@@ -129,16 +129,19 @@ def exact_size(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> int:
     """The largest block the exact spectrum of a cell solves (`solved_size`), before the data are loaded."""
     d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
     net = build_network(cfg, kind, depth, d)
-    if isinstance(net, str):
-        return depth * d * d
-    return solved_size(net, init_for(cfg, kind))
+    return depth * d * d if isinstance(net, str) else solved_size(net, init_for(cfg, kind))
 
 
 def counted(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> bool:
-    """Whether the cell's exact spectrum takes the counts route (`shortcut_problem.counts_route`)."""
-    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
-    net = build_network(cfg, kind, depth, d)
-    return not isinstance(net, str) and counts_route(net, init_for(cfg, kind))
+    """Whether the cell's spectrum comes from counts (`takes_counts`), before the data are loaded."""
+    net = build_network(cfg, kind, depth, dataset_shape(cfg.data, cfg.samples, cfg.dim)[1])
+    return not isinstance(net, str) and takes_counts(cfg, net, init_for(cfg, kind))
+
+
+def takes_counts(cfg: DepthSweepSettings, net: sc.ShortcutNet, init: str) -> bool:
+    """The cell's spectrum is exact under these settings (`spectrum_for`) and comes from counts on the
+    layer-Toeplitz form (`shortcut_problem.counts_route`)."""
+    return counts_route(net, init) and spectrum_for(cfg, solved_size(net, init)) == "exact"
 
 
 def solved_size(net: sc.ShortcutNet, init: str) -> int:
@@ -295,7 +298,7 @@ def init_cond_cell(
         return Cell(kind.name, depth, cfg.measure, "not-applicable", init, note=net)
     size = solved_size(net, init)
     spectrum = spectrum_for(cfg, size)
-    method = "counts" if spectrum == "exact" and counts_route(net, init) else spectrum
+    method = "counts" if takes_counts(cfg, net, init) else spectrum
     if spectrum == "exact" and size > EXACT_MAX_PARAMS:
         raise ConfigError(f"--spectrum exact: {kind.name} at depth {depth} has a dense Hessian of {size} "
                           f"parameters, above {EXACT_MAX_PARAMS}; use --spectrum auto or slq")
@@ -435,7 +438,7 @@ def cell_cost(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> float:
         return float(depth)
     p = float(exact_size(cfg, kind, depth))
     evaluations = 1 if init_for(cfg, kind) == "zero" else cfg.trials
-    if counted(cfg, kind, depth) and p <= cfg.exact_max_params:  # ~60 counts, each of `depth` blocks
+    if counted(cfg, kind, depth):  # ~60 counts, each of `depth` blocks
         return evaluations * (400 * depth * p ** 3 / 1e9 + depth * 0.01)
     return evaluations * (p ** 3 / 1e9 + depth * 0.01 if p <= cfg.exact_max_params else depth * 0.1)
 

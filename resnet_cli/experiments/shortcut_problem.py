@@ -229,21 +229,25 @@ def measure_inertia(problem: Problem, weights: np.ndarray, spec: SpectrumSetting
     """Certified brackets of the statistics by Sylvester inertia counts (`inertia.bracket_spectrum`): Lanczos
     on the probes gives inner values of λmin and λmax (Ritz values lie inside the spectrum), LDLᵀ counts
     certify outer ones and bisect |λ|max, the 10th percentile of |λ| and cond10 to `bracket_width`; the
-    index and near-zero counts are exact. The statistics are the brackets' midpoints (abs_min and cond: NaN,
-    not bracketed)."""
+    index and near-zero counts are exact. The statistics are the brackets' midpoints (`_bracket_stats`)."""
     net = problem.net
     H = exact_blocks(problem, weights)
     width = getattr(spec, "bracket_width", BRACKET_WIDTH)
     ritz, hint = _lanczos_starts(problem, H.matvec, spec, probes)
     b = inertia.bracket_spectrum(H, width, ritz=ritz, zero_tolerance=ZERO_TOLERANCE, p10_hint=hint)
+    return Measurement(_bracket_stats(net.n_params, b, approximate=True), matrix=H if keep_matrix else None,
+                       brackets=b)
+
+
+def _bracket_stats(n_params: int, b: dict[str, Any], approximate: bool) -> SpectrumStats:
+    """The statistics of `inertia.bracket_spectrum`'s brackets: their midpoints; abs_min and cond are not
+    bracketed (NaN). `approximate`: whether the brackets are wide enough to say so (--spectrum inertia)."""
     if b["zero_matrix"]:
-        stats = SpectrumStats(net.n_params, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True, True)
-    else:
-        mid = [0.5 * (b[k][0] + b[k][1]) for k in ("abs_max", "abs_p10", "lambda_min", "lambda_max")]
-        cond10 = float("inf") if b["cond10"] is None else 0.5 * (b["cond10"][0] + b["cond10"][1])
-        stats = SpectrumStats(net.n_params, mid[0], mid[1], float("nan"), cond10, float("nan"),
-                              b["negative"] / net.n_params, mid[2], mid[3], False, True)
-    return Measurement(stats, matrix=H if keep_matrix else None, brackets=b)
+        return SpectrumStats(n_params, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True, approximate)
+    mid = [0.5 * (b[k][0] + b[k][1]) for k in ("abs_max", "abs_p10", "lambda_min", "lambda_max")]
+    cond10 = float("inf") if b["cond10"] is None else 0.5 * (b["cond10"][0] + b["cond10"][1])
+    return SpectrumStats(n_params, mid[0], mid[1], float("nan"), cond10, float("nan"), b["negative"] / n_params,
+                         mid[2], mid[3], False, approximate)
 
 
 def _lanczos_starts(problem: Problem, matvec, spec: SpectrumSettings,
@@ -277,14 +281,7 @@ def measure_by_counts(problem: Problem, weights: np.ndarray, spec: SpectrumSetti
         return measure_hessian(problem, weights, spec, "exact")
     ritz, hint = _lanczos_starts(problem, form.matvec, spec, probes)
     b = inertia.bracket_spectrum(form, COUNT_WIDTH, ritz=ritz, zero_tolerance=ZERO_TOLERANCE, p10_hint=hint)
-    if b["zero_matrix"]:
-        stats = SpectrumStats(net.n_params, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True)
-    else:
-        mid = [0.5 * (b[k][0] + b[k][1]) for k in ("abs_max", "abs_p10", "lambda_min", "lambda_max")]
-        cond10 = float("inf") if b["cond10"] is None else 0.5 * (b["cond10"][0] + b["cond10"][1])
-        stats = SpectrumStats(net.n_params, mid[0], mid[1], float("nan"), cond10, float("nan"),
-                              b["negative"] / net.n_params, mid[2], mid[3], False)
-    return Measurement(stats, brackets=b)
+    return Measurement(_bracket_stats(net.n_params, b, approximate=False), brackets=b)
 
 
 def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:

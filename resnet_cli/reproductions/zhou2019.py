@@ -13,6 +13,7 @@ Cut to fit 5 minutes on 2 cores (the section says the time it took).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from pathlib import Path
@@ -190,7 +191,7 @@ def _share(table: dict, k: int, start: str, key: str) -> str:
 
 def sgd_reading(sgd: dict) -> list[str]:
     table = sgd_table(sgd)
-    share = lambda k, start, key: _share(table, k, start, key)  # noqa: E731
+    share = functools.partial(_share, table)
     return [
         "Plain minibatch SGD has noise of its own: at the spurious point of the population loss the gradient of "
         "a minibatch is not zero, so it moves, and from there it reaches the global optimum in "
