@@ -376,3 +376,9 @@ def test_relu_gd_batched_equals_one_run_at_a_time(data):
             single = sc.gradient_descent(net, W0[j], float(lrs[i, 0]), 25, X=X, Y=Y)
             np.testing.assert_array_equal(batched.losses[:, i, j], single.losses)
             np.testing.assert_array_equal(batched.weights[i, j], single.weights)
+            if batched.diverged[i, j]:  # left the batch at its divergence: frozen at the epoch before
+                epoch = int(batched.diverged_epoch[i, j])
+                before = sc.gradient_descent(net, W0[j], float(lrs[i, 0]), epoch - 1, X=X, Y=Y)
+                assert epoch >= 1 and not before.diverged
+                np.testing.assert_array_equal(batched.weights[i, j], before.weights)
+                assert np.isinf(batched.losses[epoch:, i, j]).all() and np.isnan(batched.grad_norms[epoch:, i, j]).all()

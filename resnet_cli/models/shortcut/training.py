@@ -58,7 +58,9 @@ def gradient_descent(
     e.g. initial weights of shape (runs, R, n, d, d) against rates of shape (k, 1) give a (k, runs) batch. Linear networks step from the second moments (cost
     O(depth·d³) per step whatever m, Li et al. eq. 7); nonlinear ones backpropagate over X, Y. Every member
     evolves exactly as it would alone: the result equals one-member-at-a-time runs. Divergence (NaN/inf)
-    is recorded per member, never raised. ``progress(epoch, epochs)`` is called after each epoch.
+    is recorded per member, never raised; a diverged member leaves the batch (its weights frozen, nothing
+    more computed for it), so a grid whose large rates blow up early costs what its surviving members cost.
+    ``progress(epoch, epochs)`` is called after each epoch.
 
     Long because: the step and its divergence bookkeeping are closures over one record (the descend loop).
     """
@@ -67,23 +69,31 @@ def gradient_descent(
     weights = np.asarray(weights, dtype=np.float64)
     lrs = np.asarray(learning_rates, dtype=np.float64)
     batch = np.broadcast_shapes(weights.shape[:-4], lrs.shape)
-    W = np.array(np.broadcast_to(weights, batch + net.weight_shape), copy=True)
-    lrs = np.broadcast_to(lrs, batch)
+    members = int(np.prod(batch, dtype=np.int64))
+    frozen = np.array(np.broadcast_to(weights, batch + net.weight_shape), order="C")  # every member's weights
+    flat = frozen.reshape((members,) + net.weight_shape)  # a view: members written here are final
+    rates = np.broadcast_to(lrs, batch).reshape(members)
     if net.is_linear:
         if moments is None:
             moments = second_moments(X, Y)
     elif X is None or Y is None:
         raise ValueError("a nonlinear network needs the samples X, Y")
     l_min = optimal_linear_loss(moments if moments is not None else second_moments(X, Y))
-    record = GDResult(W, np.full((epochs + 1,) + batch, np.inf), np.full((epochs + 1,) + batch, np.inf),
+    record = GDResult(frozen, np.full((epochs + 1,) + batch, np.inf), np.full((epochs + 1,) + batch, np.inf),
                       np.full((epochs + 1,) + batch, np.nan), np.zeros(batch, dtype=bool),
                       np.full(batch, -1, dtype=np.int64), l_min)
+    losses, gaps, grad_norms = (a.reshape((epochs + 1, members)) for a in (record.losses, record.gaps,
+                                                                           record.grad_norms))
+    diverged, diverged_epoch = record.diverged.reshape(members), record.diverged_epoch.reshape(members)
     w_star = optimal_linear_map(moments) if net.is_linear else None
-    limit: list[np.ndarray] = []  # the divergence threshold, fixed at epoch 0
+    active = [np.arange(members)]  # the members still descending (rows of the working arrays), in order
+    limit: list[np.ndarray] = []  # the divergence threshold of the active members, fixed at epoch 0
     workspace: dict = {}  # the per-layer buffers of loss_and_gradient, reused at every step
 
     def evaluate(W: np.ndarray, W_before: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Loss and gradient at W (epoch `epoch`), recorded; members that just diverged go back to W_before."""
+        """Loss and gradient of the active members at W (epoch `epoch`), recorded; members that just diverged
+        go back to W_before (their final weights) and leave the batch: the rows returned are the survivors'."""
+        rows = active[0]
         if net.is_linear:
             value, grad, M = linear_loss_and_gradient(net, W, moments)
             gap = linear_loss_gap(M, moments, w_star)
@@ -93,24 +103,23 @@ def gradient_descent(
         if not limit:
             limit.append(BLOWUP * np.maximum(np.where(np.isfinite(value), value, 1.0), 1.0))
         gnorm = np.sqrt(np.sum(grad * grad, axis=(-4, -3, -2, -1)))
-        bad = ~(np.isfinite(value) & np.isfinite(gnorm) & (value <= limit[0])) & ~record.diverged
-        if np.any(bad):
-            record.diverged_epoch = np.where(bad, epoch, record.diverged_epoch)
-            record.diverged = record.diverged | bad
-            W = np.where(bad[..., None, None, None, None], W_before, W)
-        ok = ~record.diverged
-        record.losses[epoch] = np.where(ok, value, np.inf)
-        record.gaps[epoch] = np.where(ok, gap, np.inf)
-        record.grad_norms[epoch] = np.where(ok, gnorm, np.nan)
+        ok = np.isfinite(value) & np.isfinite(gnorm) & (value <= limit[0])
+        losses[epoch, rows], gaps[epoch, rows], grad_norms[epoch, rows] = value, gap, gnorm
+        if not ok.all():
+            bad = rows[~ok]
+            diverged_epoch[bad], diverged[bad] = epoch, True
+            losses[epoch, bad], gaps[epoch, bad], grad_norms[epoch, bad] = np.inf, np.inf, np.nan
+            flat[bad] = W_before[~ok]
+            active[0], limit[0] = rows[ok], limit[0][ok]
+            W, grad = W[ok], grad[ok]
         return W, grad, ok
 
     def step(state: tuple[np.ndarray, np.ndarray], epoch: int) -> tuple[np.ndarray, np.ndarray]:
-        W, grad, ok = evaluate(*state, epoch)
-        rate = np.where(ok, lrs, 0.0)[..., None, None, None, None]
-        return np.where(ok[..., None, None, None, None], W - rate * grad, W), W
+        W, grad, _ = evaluate(*state, epoch)
+        return W - rates[active[0]][:, None, None, None, None] * grad, W
 
     callback = None if progress is None else (lambda state, done: progress(done, epochs))
-    (W, W_before), _ = descend(step, (W, W), epochs, callback=callback)
+    (W, W_before), _ = descend(step, (flat.copy(), flat.copy()), epochs, callback=callback)
     with np.errstate(all="ignore"):
-        record.weights = evaluate(W, W_before, epochs)[0]
+        flat[active[0]] = evaluate(W, W_before, epochs)[0]
     return record
