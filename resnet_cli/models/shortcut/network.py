@@ -289,11 +289,14 @@ def _forward(net: ShortcutNet, weights: np.ndarray, X: np.ndarray, workspace: di
     n = net.unit_layers
     shape = np.broadcast_shapes(weights.shape[:-4] + (1, 1), h.shape)
     Z = _buffer(workspace, "z", (net.depth,) + shape)
+    # Wᵀ of every layer, contiguous: a product with a contiguous right factor runs ~1.5× faster in numpy's
+    # stacked matmul than with the transposed view, and gives the same numbers (tests/models/test_shortcut.py)
+    transposed = np.ascontiguousarray(_t(weights))
     for r in range(net.units):
         unit_inputs.append(h)
         a = _act_into(net.act_pre, h, workspace, ("pre", r))
         for l in range(n):
-            z = np.matmul(a, _t(weights[..., r, l, :, :]), out=Z[r * n + l])
+            z = np.matmul(a, transposed[..., r, l, :, :], out=Z[r * n + l])
             layer_inputs.append(a)
             pre_acts.append(z)
             if l < n - 1:
