@@ -38,9 +38,11 @@ bench: $(BENCH_STAMP)
 ## 688 to 887 s on two AMD EPYC machines before Fig. 5's counts; per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
-## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`.
+## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`. `reproduce` and the two li2017 targets
+## install the bench extra first: with torch present, exact spectra from `eigen.MKL_FROM` parameters on take MKL's
+## LAPACK (resnet_cli/eigen.py; 0.4-0.6x OpenBLAS's time on the Intel Xeon), the same values to rounding.
 ARGS ?=
-reproduce: $(STAMP)
+reproduce: $(BENCH_STAMP)
 	$(BIN)/resnet-cli reproduce all --docs docs $(ARGS)
 
 ## Liu et al. 2019 success rates (both presets and the gradient-flow methods) into docs/reproductions.md (42 s in
@@ -53,7 +55,7 @@ reproduce-success: $(STAMP)
 ## bound by Xavier's 20 dense eigenvalue problems of 4,800 and 6,400 parameters, ~6 and ~17 CPU-s each; its
 ## orthogonal and 1-shortcut cells are inertia counts, ~1.5-3.4 CPU-s each to depth 128): JSON results in
 ## docs/data/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
-reproduce-li2017: $(STAMP)
+reproduce-li2017: $(BENCH_STAMP)
 	$(BIN)/resnet-cli reproduce li2017 --docs docs $(ARGS)
 
 ## Liu et al. 2019 beyond the population loss: finite N, SGD, online SGD, strides, input laws, method definitions
@@ -64,7 +66,7 @@ reproduce-liu2019-beyond: $(STAMP)
 ## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; measured
 ## 2026-12-06 in `make reproduce` on 2 idle cores: Fig. 3 13 CPU-s / 6 s wall, Fig. 7 100 / 52 s, Fig. 8 267 / 134 s):
 ## docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
-reproduce-li2017-training: $(STAMP)
+reproduce-li2017-training: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
 
 ## Hardt & Ma 2017 (`landscape linear-resnet`): data/hardt2017-*.json, figures/hardt2017.png and the

@@ -311,8 +311,10 @@ def _times_d1(name: str, x: np.ndarray, v: np.ndarray, workspace: dict) -> np.nd
     if name == "identity":
         return v  # v * 1.0 == v exactly
     if name == "relu":
-        mask = np.greater(x, 0.0, out=_buffer(workspace, "mask", x.shape))  # 1.0 / 0.0, as (x > 0).astype
-        return np.multiply(v, mask, out=v)
+        mask = workspace.get("mask")  # x > 0 as booleans: v · True = v, v · False = ±0.0, as v · (x > 0).astype
+        if mask is None or mask.shape != x.shape:
+            mask = workspace["mask"] = np.empty(x.shape, dtype=bool)
+        return np.multiply(v, np.greater(x, 0.0, out=mask), out=v)
     return np.multiply(v, _act_d1(name, x), out=v)
 
 
