@@ -69,3 +69,30 @@ def test_spurious_start():
     assert np.allclose(v, -v_star) and np.allclose(a, tl.spurious_optimum(v_star, a_star)[1])
     v, _ = nz.spurious_start(v_star, a_star, angle=2.0)
     assert np.allclose(tl.angle(v, v_star), 2.0)
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_noise_on_w_keeps_a_in_its_plane_same_run_as_the_vector_state(stop):
+    """Oracle for `FilterNoisyState` (what `noisy_state` uses for noise on w): whole runs, with the same draws,
+    against `NoisyState` (the vector update written out): the same v, a, outcomes and trace to rounding, also
+    when finished rows are compacted away (`stop`), and a = [a0, 1, a*] e stays exact along the run."""
+    noise = nz.Noise(0.8, "exponential", 6.0, "w", horizon=2000)
+    v0, a0, v_star, a_star = _problem(4, n=40, p=6, k=9)
+    sched = optim.Schedule("constant", np.full(40, 0.02), np.full(40, 0.0), np.full(40, 0.1), 50)
+    runs = {}
+    for kind in (nz.NoisyState, nz.FilterNoisyState):
+        def rep(v, a, vs, ast, kind=kind):
+            return kind(v, a, vs, ast, noise, np.random.default_rng(9))
+        runs[kind] = optim.run_gd(v0, a0, v_star, a_star, sched, 2000, optim.Criteria(0.05, 0.05, math.pi / 4),
+                                  trace_points=[0, 500, 2000], stop_when_global=stop, representation=rep)
+    vector, filtered = runs[nz.NoisyState], runs[nz.FilterNoisyState]
+    assert isinstance(nz.noisy_state(noise, np.random.default_rng(0))(v0, a0, v_star, a_star), nz.FilterNoisyState)
+    assert np.array_equal(vector.outcome, filtered.outcome) and np.array_equal(vector.iterations, filtered.iterations)
+    assert {"global", "spurious"} <= set(vector.outcome.tolist())  # rows end both ways
+    if stop:  # rows leave the batch at different steps, so take/put are exercised
+        assert len(set(vector.iterations.tolist())) > 3
+    assert np.allclose(filtered.v, vector.v, rtol=0, atol=1e-10) and np.allclose(filtered.a, vector.a, rtol=0, atol=1e-10)
+    assert not np.allclose(filtered.v, v0)  # the run moved
+    for name, values in vector.trace.items():
+        for mine, theirs in zip(filtered.trace[name], values):
+            assert np.allclose(mine, theirs, rtol=1e-9, atol=1e-10), name

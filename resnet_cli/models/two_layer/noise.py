@@ -17,7 +17,9 @@ relative perturbation for every k and teacher). The noise level is annealed on t
 
 The perturbation leaves the plane of v0 and v* (ξ has p − 1 tangent directions) and a leaves span{a0, 1, a*},
 so the exact plane reduction of `optim.PlaneState` does not hold: `NoisyState` is the vector state
-(`optim.VectorState`) with the two perturbations added inside its step.
+(`optim.VectorState`) with the two perturbations added inside its step. With the noise on w only, a still stays
+in span{a0, 1, a*}: `FilterNoisyState` (what `noisy_state` builds then) keeps v as a vector and a as its three
+coefficients, the same run to rounding at a cost per step that does not grow with k.
 
 Perturbed minibatch SGD (and perturbed GD on a fixed sample) is the same law on the sampled gradients of
 `samples.SampleState`: ∇_w L and ∇_a L above become the batch's ∇_w L̂ and ∇_a L̂ (models/two_layer/samples.py),
@@ -37,6 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from resnet_cli.models.two_layer.gd_states import run_statistics
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
@@ -159,12 +162,137 @@ class NoisyState(VectorState):
             self.perturbation.clock = part.perturbation.clock
 
 
+class FilterNoisyState:
+    """Perturbed GD with the noise on w only (`Noise.on` = "w", σ0 > 0): the same run as `NoisyState`, to
+    rounding, at a cost per step that does not grow with k.
+
+    Only ξ perturbs the step, so a moves as in noiseless GD, a ← d a + b a* + c 1 (`VectorState.step`): a stays in
+    span{a0, 1, a*} and is kept as its coefficients e (3 × trials, a = [a0, 1, a*] e, as in `PlaneState`), while
+    v stays a vector (p × trials): ξ leaves the plane of v0 and v*. The sums the step needs are 1ᵀa = (Bᵀ1)ᵀe and
+    aᵀa* = (Bᵀa*)ᵀe with B = [a0, 1, a*]; each step's numbers are those of `VectorState.step` (the same
+    formulas in the same order for v; e in place of a), and the draws are `NoisyState`'s (p × trials normals per
+    step from the same generator, for every row of the batch). tests/models/test_noise.py checks it against
+    `NoisyState` over whole runs."""
+
+    def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, noise: Noise,
+                 rng: np.random.Generator) -> None:
+        if noise.on != "w":
+            raise ValueError("FilterNoisyState perturbs w only")
+        v0, a0 = np.asarray(v0, dtype=float), np.asarray(a0, dtype=float)
+        a_star = np.asarray(a_star, dtype=float)
+        self.v_star, self.a_star, self.a0 = v_star, a_star, a0
+        self._v = np.ascontiguousarray((v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T)
+        self._neg_y = np.ascontiguousarray(-(v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T)
+        n = a0.shape[0]
+        e = np.zeros((3, n))
+        e[0] = 1.0
+        # [aᵀa*, 1ᵀa] = sums over the three rows of qo ⊙ e: qo[0] = Bᵀa*, qo[1] = Bᵀ1 (per trial)
+        qo = np.stack([np.stack([np.sum(a0 * a_star, axis=-1), a_star.sum(axis=-1), np.sum(a_star * a_star, axis=-1)]),
+                       np.stack([a0.sum(axis=-1), np.full(n, float(a0.shape[1])), a_star.sum(axis=-1)])])
+        self._build(e, qo, a_star.sum(axis=-1), np.zeros(n, dtype=bool))
+        self.perturbation = Perturbation(noise, rng, a_star)
+
+    def _build(self, e: np.ndarray, qo: np.ndarray, sum_star: np.ndarray, zeroed: np.ndarray) -> None:
+        """e (3 × trials), qo (2 × 3 × trials), 1ᵀa* and the rows lost to overflow, with `step`'s buffers."""
+        (p, n) = self._v.shape
+        self._e, self._qo, self._sum_star = np.array(e), np.array(qo), np.array(sum_star)
+        self._zeroed, self._pending = np.array(zeroed, dtype=bool), bool(np.any(zeroed))
+        self._etas: tuple | None = None
+        self._buffers = (np.empty((2, 3, n)), np.empty((2, n)), np.empty((p, n)), np.empty((p, n)),
+                         np.empty((6, n)))
+
+    @property
+    def noise(self) -> Noise:
+        return self.perturbation.noise
+
+    @property
+    def v(self) -> np.ndarray:
+        return self._v.T
+
+    @property
+    def a(self) -> np.ndarray:
+        """a = [a0, 1, a*] e, trials × k (a new array)."""
+        e = self._e
+        return self.a0 * e[0][:, None] + e[1][:, None] + self.a_star * e[2][:, None]
+
+    def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        z = self.perturbation
+        z.advance()
+        v, neg_y, e = self._v, self._neg_y, self._e
+        qo_e, sums, t, pv, per = self._buffers
+        a_dot, sum_a = sums
+        neg_cos, sin, far, x, b, c = per
+        if self._pending:  # as VectorState: a row whose ‖u‖ overflowed is lost (0/0 in gd_step)
+            v[:, self._zeroed] = math.nan
+            self._zeroed[:], self._pending = False, False
+        np.multiply(v, neg_y, pv)
+        np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv*
+        np.multiply(self._qo, e, qo_e)
+        np.add.reduce(qo_e, 1, None, sums)  # aᵀa*, 1ᵀa
+        np.multiply(v, neg_cos, t)
+        np.subtract(t, neg_y, t)  # t = (I − vvᵀ)v*
+        np.multiply(t, t, pv)
+        np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
+        np.arctan2(sin, neg_cos, far)  # π − φ
+        decay, scale = self._scales(eta_a, eta_w)
+        np.multiply(a_dot, far, x)
+        np.multiply(neg_cos, far, b)
+        np.subtract(sin, b, b)
+        np.subtract(b, 1.0, b)
+        np.subtract(self._sum_star, sum_a, c)
+        np.multiply(per[3:], scale, per[3:])  # x, b, c times [η_w/π, η_a/π, η_a/π]
+        np.multiply(t, x, t)
+        np.add(t, v, t)
+        if z.on_w():
+            t -= (eta_w * z.level * z.scale_w) * z.draw(t.shape[0])
+        np.multiply(t, t, pv)
+        norm = np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
+        if not math.isfinite(np.dot(norm, norm)):
+            overflow = np.isinf(norm)
+            if overflow.any():
+                self._zeroed |= overflow
+                self._pending = True
+        np.multiply(t, np.divide(1.0, norm, norm), v)
+        np.multiply(e, decay, e)  # a ← d a + b a* + c 1: e ← d e + (0, c, b)
+        np.add(e[1], c, e[1])
+        np.add(e[2], b, e[2])
+
+    def _scales(self, eta_a: np.ndarray, eta_w: np.ndarray) -> tuple[float | np.ndarray, np.ndarray]:
+        return VectorState._scales(self, eta_a, eta_w)  # type: ignore[arg-type]
+
+    def take(self, index: np.ndarray) -> "FilterNoisyState":
+        part = object.__new__(FilterNoisyState)
+        part.v_star, part.a_star, part.a0 = self.v_star[index], self.a_star[index], self.a0[index]
+        part._v, part._neg_y = self._v[:, index], self._neg_y[:, index]
+        part._build(self._e[:, index], self._qo[:, :, index], self._sum_star[index], self._zeroed[index])
+        part.perturbation = self.perturbation.take(index)
+        return part
+
+    def put(self, index: np.ndarray, part: "FilterNoisyState") -> None:
+        self._v[:, index], self._e[:, index], self._zeroed[index] = part._v, part._e, part._zeroed
+        self._pending = bool(self._zeroed.any())
+        self.perturbation.clock = part.perturbation.clock
+
+    def fuse_key(self) -> tuple[str, int]:
+        return ("filter-noisy", id(self))
+
+    def finite(self) -> np.ndarray:
+        return np.isfinite(self._v).all(axis=0) & np.isfinite(self._e).all(axis=0)
+
+    def statistics(self) -> dict[str, np.ndarray]:
+        return run_statistics(self.v, self.a, self.v_star, self.a_star)
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.v.copy(), self.a
+
+
 def noisy_state(noise: Noise, rng: np.random.Generator, over: Any = "plane"):  # noqa: ANN201 (a state factory)
     """The `representation` of `optim.run_gd` for perturbed GD with `noise`, drawing from `rng`, over the GD
     state `over`: the population loss ("plane" or "vector": `NoisyState`) or a state factory of samples.py
     (`states.state_factories` with --samples/--online: perturbed SGD, `perturbed`)."""
     if over in ("plane", "vector"):
-        return lambda v0, a0, v_star, a_star: NoisyState(v0, a0, v_star, a_star, noise, rng)
+        kind = FilterNoisyState if noise.on == "w" and noise.size > 0 else NoisyState
+        return lambda v0, a0, v_star, a_star: kind(v0, a0, v_star, a_star, noise, rng)
     return perturbed(over, noise, rng)
 
 
