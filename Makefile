@@ -40,7 +40,7 @@ bench: $(BENCH_STAMP)
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`. `reproduce` and the two li2017 targets
 ## install the bench extra first: with torch present, exact spectra from `eigen.MKL_FROM` parameters on take MKL's
-## LAPACK (resnet_cli/eigen.py; 0.4-0.6x OpenBLAS's time on the Intel Xeon), the same values to rounding.
+## LAPACK (resnet_cli/eigen.py; 0.61-0.71x the fastest OpenBLAS route on an Intel Xeon), the same values to rounding.
 ARGS ?=
 reproduce: $(BENCH_STAMP)
 	$(BIN)/resnet-cli reproduce all --docs docs $(ARGS)
