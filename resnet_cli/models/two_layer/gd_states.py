@@ -209,11 +209,8 @@ class PlaneState:
         self.normal = np.where(length[:, None] > 0, normal / np.where(length > 0, length, 1.0)[:, None], fallback)
         self.set_angle(np.arccos(cos))
         n, k = a0.shape
-        basis = np.stack([a0, np.ones_like(a0), a_star], axis=-1)  # trials × k × 3
-        self.basis = basis
-        self.gram = np.einsum("nki,nkj->nij", basis, basis)
-        self.ones_b = basis.sum(axis=1)  # Bᵀ1
-        self.astar_b = np.einsum("nk,nki->ni", a_star, basis)  # Bᵀa*
+        self.basis, self.astar_b, self.ones_b = coefficient_basis(a0, a_star)
+        self.gram = np.einsum("nki,nkj->nij", self.basis, self.basis)
         self.sum_star = a_star.sum(axis=-1)
         self.norm2_star = np.sum(a_star**2, axis=-1)
         self.coef = np.zeros((3, n))  # c, stored as rows so each component is contiguous
@@ -365,6 +362,13 @@ class PlaneState:
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         v = self.cs[0][:, None] * self.v_star + self.cs[1][:, None] * self.normal
         return v, np.einsum("nki,ni->nk", self.basis, self.c)
+
+
+def coefficient_basis(a0: np.ndarray, a_star: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The basis B = [a0, 1, a*] (trials × k × 3) of the plane noiseless a-steps keep a in, with Bᵀa* and Bᵀ1
+    (trials × 3): a = B c gives aᵀa* = (Bᵀa*)ᵀc and 1ᵀa = (Bᵀ1)ᵀc (`PlaneState`, noise.FilterNoisyState)."""
+    basis = np.stack([a0, np.ones_like(a0), a_star], axis=-1)
+    return basis, np.einsum("nk,nki->ni", a_star, basis), basis.sum(axis=1)
 
 
 def _any_orthogonal(v_star: np.ndarray) -> np.ndarray:

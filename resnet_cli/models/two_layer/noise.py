@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from resnet_cli.models.two_layer.gd_states import run_statistics
+from resnet_cli.models.two_layer.gd_states import coefficient_basis, run_statistics
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
@@ -180,16 +180,15 @@ class FilterNoisyState:
             raise ValueError("FilterNoisyState perturbs w only")
         v0, a0 = np.asarray(v0, dtype=float), np.asarray(a0, dtype=float)
         a_star = np.asarray(a_star, dtype=float)
-        self.v_star, self.a_star, self.a0 = v_star, a_star, a0
+        self.v_star, self.a_star = v_star, a_star
+        self.basis, astar_b, ones_b = coefficient_basis(a0, a_star)
         self._v = np.ascontiguousarray((v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T)
         self._neg_y = np.ascontiguousarray(-(v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T)
         n = a0.shape[0]
         e = np.zeros((3, n))
         e[0] = 1.0
         # [aᵀa*, 1ᵀa] = sums over the three rows of qo ⊙ e: qo[0] = Bᵀa*, qo[1] = Bᵀ1 (per trial)
-        qo = np.stack([np.stack([np.sum(a0 * a_star, axis=-1), a_star.sum(axis=-1), np.sum(a_star * a_star, axis=-1)]),
-                       np.stack([a0.sum(axis=-1), np.full(n, float(a0.shape[1])), a_star.sum(axis=-1)])])
-        self._build(e, qo, a_star.sum(axis=-1), np.zeros(n, dtype=bool))
+        self._build(e, np.stack([astar_b.T, ones_b.T]), a_star.sum(axis=-1), np.zeros(n, dtype=bool))
         self.perturbation = Perturbation(noise, rng, a_star)
 
     def _build(self, e: np.ndarray, qo: np.ndarray, sum_star: np.ndarray, zeroed: np.ndarray) -> None:
@@ -211,9 +210,8 @@ class FilterNoisyState:
 
     @property
     def a(self) -> np.ndarray:
-        """a = [a0, 1, a*] e, trials × k (a new array)."""
-        e = self._e
-        return self.a0 * e[0][:, None] + e[1][:, None] + self.a_star * e[2][:, None]
+        """a = [a0, 1, a*] e, trials × k (a new array, as `PlaneState.vectors`)."""
+        return np.einsum("nki,in->nk", self.basis, self._e)
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
         z = self.perturbation
@@ -262,7 +260,7 @@ class FilterNoisyState:
 
     def take(self, index: np.ndarray) -> "FilterNoisyState":
         part = object.__new__(FilterNoisyState)
-        part.v_star, part.a_star, part.a0 = self.v_star[index], self.a_star[index], self.a0[index]
+        part.v_star, part.a_star, part.basis = self.v_star[index], self.a_star[index], self.basis[index]
         part._v, part._neg_y = self._v[:, index], self._neg_y[:, index]
         part._build(self._e[:, index], self._qo[:, :, index], self._sum_star[index], self._zeroed[index])
         part.perturbation = self.perturbation.take(index)
