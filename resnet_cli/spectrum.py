@@ -32,6 +32,10 @@ PERCENTILE = 10.0
 CONFIDENCE = 0.95  # each SLQ interval holds with at least this probability (slq_bounds)
 WIDE_FACTOR = 10.0  # an SLQ cond10 interval wider than this ratio (or unbounded) supports no number
 RITZ_ROUNDING = 1e-9  # relative to |λ|max: rounding of Ritz values, added on both sides of an interval
+#: The index at larger zero tolerances, beside the one at ZERO_TOLERANCE (`index_by_tolerance`): where a
+#: Hessian has many eigenvalues between 1e-12 and 1e-8 of |λ|max (a trained deep plain network), the share
+#: called negative depends on where "zero" ends, and a comparison of indexes should show it.
+INDEX_TOLERANCES = (ZERO_TOLERANCE, 1e-10, 1e-8)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,15 @@ def spectrum_stats(eigenvalues: np.ndarray) -> SpectrumStats:
         lambda_max=float(lam.max()),
         zero_matrix=False,
     )
+
+
+def index_by_tolerance(eigenvalues: np.ndarray, tolerances: tuple[float, ...] = INDEX_TOLERANCES) -> dict[str, float]:
+    """{f"{tol:g}": #{λ < −tol·|λ|max} / n} of an exact spectrum: the index of `spectrum_stats` (its
+    ZERO_TOLERANCE is the first of INDEX_TOLERANCES) at each tolerance; all 0 for a zero matrix."""
+    lam = np.asarray(eigenvalues, dtype=np.float64).ravel()
+    abs_max = float(np.abs(lam).max()) if lam.size else 0.0
+    return {f"{tol:g}": float(np.count_nonzero(lam < -tol * abs_max) / lam.size) if abs_max > 0 else 0.0
+            for tol in tolerances}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

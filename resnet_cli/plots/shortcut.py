@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from resnet_cli.plots.common import pyplot, save_figure
-from resnet_cli.report import fmt
+from resnet_cli.report import fmt, power_of_ten
 
 
 def hessian(p: dict[str, Any], path: str) -> None:
@@ -379,19 +379,27 @@ def li2017_fig8(data: dict[str, Any], path: str) -> None:
     of seeds whose 2-shortcut index is below the orthogonal one. Right: ‖∇L‖ and the index along one run."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
+    tolerances = [power_of_ten(t) for t in data.get("share_by_tolerance", {})]
     ax = axes[0]
     for name, series in data["networks"].items():
         _band(ax, series["index"], name)
     ax.set_xlabel(data["x_label"])
     ax.set_ylabel("index (share of λ < 0), mean ± std")
-    ax.set_title(f"index at common losses, depth 16 ({data['seeds']} seeds)", fontsize=9)
+    ax.set_title(f"index at common losses, depth 16 ({data['seeds']} seeds)"
+                 + (f"; λ < −{tolerances[0]}·|λ|max" if tolerances else ""), fontsize=9)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax = axes[1]
     share = data["share"]
     x = np.asarray(share["level"], dtype=float)
     y = np.array([np.nan if v is None else v for v in share["share"]], dtype=float)
-    ax.plot(x, y, marker="o", color="tab:green", label="share of seeds: 2-shortcut index < orthogonal")
+    ax.plot(x, y, marker="o", color="tab:green", label="share of seeds: 2-shortcut index < orthogonal"
+            + (f" (λ < −{tolerances[0]}·|λ|max negative)" if tolerances else ""))
+    for tol, other, style, color in zip(tolerances[1:], list(data.get("share_by_tolerance", {}).values())[1:],
+                                        ("--", "-."), ("tab:purple", "tab:brown")):
+        y = np.array([np.nan if v is None else v for v in other["share"]], dtype=float)
+        ax.plot(x, y, marker="s", markersize=3, linestyle=style, color=color,
+                label=f"the same, |λ| ≤ {tol}·|λ|max counted as zero")
     ax.axhline(0.5, color="0.4", linestyle=":", linewidth=1, label="half of the seeds")
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel(data["x_label"])

@@ -46,6 +46,19 @@ def test_trace_every_and_hessian_every():
     assert q["hessian"] == [] and [row["step"] for row in q["trace"]] == list(range(11))  # about 20 rows: every step
 
 
+def test_index_by_tolerance_against_an_independent_spectrum_at_the_start():
+    cfg = small(steps=4, hessian_every=4, shortcut=0, init="orthogonal")
+    p = ts.run(cfg).to_dict()
+    problem = build_problem(cfg)  # the same seed: the same initial weights
+    W = sc.init_weights(problem.net, cfg.init, problem.init_rng)
+    lam = np.linalg.eigvalsh(sc.hessian(problem.net, W, problem.dataset.X, problem.dataset.Y))
+    for h in p["hessian"]:
+        by = h["index_by_tolerance"]
+        assert by["1e-12"] == h["index"] and by["1e-12"] >= by["1e-10"] >= by["1e-08"]
+    expected = {key: np.mean(lam < -float(key) * np.abs(lam).max()) for key in ("1e-12", "1e-10", "1e-08")}
+    assert p["hessian"][0]["index_by_tolerance"] == pytest.approx(expected, abs=1e-12)
+
+
 def test_segmenting_for_trace_rows_does_not_change_the_numbers():
     a = ts.run(small(steps=12, trace_every=1)).to_dict()
     b = ts.run(small(steps=12, trace_every=12)).to_dict()
