@@ -35,7 +35,45 @@ def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
         }
 
 
-class VectorState:
+class FilterStep:
+    """What the states that keep v as a unit vector per trial (p × trials) share: `VectorState` here and
+    `noise.FilterNoisyState`. The rows lost to overflow (``_zeroed``, ``_pending``), the step sizes' scalings
+    (``_etas``) and v ← u/‖u‖; the subclass's `_build` sets the three attributes."""
+
+    _zeroed: np.ndarray
+    _pending: bool
+    _etas: tuple | None
+
+    def _drop_lost_rows(self, v: np.ndarray) -> None:
+        """gd_step normalizes v = 0 (`_normalize`) to 0/0: a row whose ‖u‖ overflowed is lost (NaN)."""
+        if self._pending:
+            v[:, self._zeroed] = math.nan
+            self._zeroed[:], self._pending = False, False
+
+    def _scales(self, eta_a: np.ndarray, eta_w: np.ndarray) -> tuple[float | np.ndarray, np.ndarray]:
+        """(1 − η_a(π − 1)/π, [η_w/π, η_a/π, η_a/π]), kept while the schedule hands the same arrays; the first
+        one number when it is the same for every trial (the same products, fewer memory passes)."""
+        if self._etas is None or self._etas[0] is not eta_a or self._etas[1] is not eta_w:
+            decay = 1.0 - eta_a * ((PI - 1) / PI)
+            if decay.size and (decay == decay[0]).all():
+                decay = float(decay[0])
+            self._etas = (eta_a, eta_w, decay, np.stack([eta_w / PI, eta_a / PI, eta_a / PI]))
+        return self._etas[2], self._etas[3]
+
+    def _normalize(self, u: np.ndarray, v: np.ndarray, pv: np.ndarray, norm: np.ndarray) -> None:
+        """v ← u/‖u‖ per trial (u, v, the buffer pv: p × trials; norm: trials, overwritten). ‖u‖ may overflow:
+        such a row's v becomes 0 (u/∞), as in gd_step, and `_drop_lost_rows` makes it NaN at the next step."""
+        np.multiply(u, u, pv)
+        np.sqrt(np.add.reduce(pv, 0, None, norm), norm)
+        if not math.isfinite(np.dot(norm, norm)):  # ‖u‖ may have overflowed (or a lost row is still here)
+            overflow = np.isinf(norm)
+            if overflow.any():
+                self._zeroed |= overflow
+                self._pending = True
+        np.multiply(u, np.divide(1.0, norm, norm), v)
+
+
+class VectorState(FilterStep):
     """The GD state as full vectors: v (trials × p), a (trials × k); the update of `gd_step`, fused.
 
     Stored transposed (components × trials), so each component is contiguous over the trials: per-trial
@@ -93,9 +131,7 @@ class VectorState:
         # Every operation writes into a buffer of `_build` (outputs passed by position: cheaper than out=).
         (v, neg_y, a, a_star, z, w, product, pv, pa, a_over, t, sums, sum_a, a_dot, neg_cos, sin, far, norm, xbc,
          x, b, c) = self._views
-        if self._pending:  # gd_step normalizes v = 0 (see below) to 0/0: those rows are lost
-            v[:, self._zeroed] = math.nan
-            self._zeroed[:], self._pending = False, False
+        self._drop_lost_rows(v)
         np.multiply(z, w, product)
         np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv* (both unit)
         np.add.reduce(a_over, 1, None, sums)  # 1ᵀa, aᵀa*
@@ -117,29 +153,12 @@ class VectorState:
         np.multiply(t, x, t)
         np.add(t, v, t)
         self._perturb_w(t, eta_w)
-        np.multiply(t, t, pv)
-        np.sqrt(np.add.reduce(pv, 0, None, norm), norm)
-        if not math.isfinite(np.dot(norm, norm)):  # ‖u‖ may have overflowed (or a lost row is still here)
-            overflow = np.isinf(norm)
-            if overflow.any():  # a diverging: v is now 0 (u/∞) as in gd_step, whose next step turns it into 0/0
-                self._zeroed |= overflow
-                self._pending = True
-        np.multiply(t, np.divide(1.0, norm, norm), v)
+        self._normalize(t, v, pv, norm)
         np.multiply(a_star, b, pa)
         np.multiply(a, decay, a)
         np.add(a, pa, a)
         _rank_one(1.0, c, self._ones, a=self._a_t, overwrite_a=True)  # a += c (the same additions, one pass)
         self._perturb_a(a, eta_a)
-
-    def _scales(self, eta_a: np.ndarray, eta_w: np.ndarray) -> tuple[float | np.ndarray, np.ndarray]:
-        """(1 − η_a(π − 1)/π, [η_w/π, η_a/π, η_a/π]), kept while the schedule hands the same arrays; the first
-        one number when it is the same for every trial (the same products, fewer memory passes)."""
-        if self._etas is None or self._etas[0] is not eta_a or self._etas[1] is not eta_w:
-            decay = 1.0 - eta_a * ((PI - 1) / PI)
-            if decay.size and (decay == decay[0]).all():
-                decay = float(decay[0])
-            self._etas = (eta_a, eta_w, decay, np.stack([eta_w / PI, eta_a / PI, eta_a / PI]))
-        return self._etas[2], self._etas[3]
 
     def _perturb_w(self, u: np.ndarray, eta_w: np.ndarray) -> None:
         """Hook on u = v − η_w ∇_v L (p × trials) before it is normalized: nothing here; perturbed GD

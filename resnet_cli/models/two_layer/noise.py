@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from resnet_cli.models.two_layer.gd_states import coefficient_basis, run_statistics
+from resnet_cli.models.two_layer.gd_states import FilterStep, coefficient_basis, run_statistics
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
@@ -162,7 +162,7 @@ class NoisyState(VectorState):
             self.perturbation.clock = part.perturbation.clock
 
 
-class FilterNoisyState:
+class FilterNoisyState(FilterStep):
     """Perturbed GD with the noise on w only (`Noise.on` = "w", σ0 > 0): the same run as `NoisyState`, to
     rounding, at a cost per step that does not grow with k.
 
@@ -220,9 +220,7 @@ class FilterNoisyState:
         qo_e, sums, t, pv, per = self._buffers
         a_dot, sum_a = sums
         neg_cos, sin, far, x, b, c = per
-        if self._pending:  # as VectorState: a row whose ‖u‖ overflowed is lost (0/0 in gd_step)
-            v[:, self._zeroed] = math.nan
-            self._zeroed[:], self._pending = False, False
+        self._drop_lost_rows(v)
         np.multiply(v, neg_y, pv)
         np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv*
         np.multiply(self._qo, e, qo_e)
@@ -243,20 +241,10 @@ class FilterNoisyState:
         np.add(t, v, t)
         if z.on_w():
             t -= (eta_w * z.level * z.scale_w) * z.draw(t.shape[0])
-        np.multiply(t, t, pv)
-        norm = np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
-        if not math.isfinite(np.dot(norm, norm)):
-            overflow = np.isinf(norm)
-            if overflow.any():
-                self._zeroed |= overflow
-                self._pending = True
-        np.multiply(t, np.divide(1.0, norm, norm), v)
+        self._normalize(t, v, pv, sin)  # sin's buffer holds ‖u‖ now
         np.multiply(e, decay, e)  # a ← d a + b a* + c 1: e ← d e + (0, c, b)
         np.add(e[1], c, e[1])
         np.add(e[2], b, e[2])
-
-    def _scales(self, eta_a: np.ndarray, eta_w: np.ndarray) -> tuple[float | np.ndarray, np.ndarray]:
-        return VectorState._scales(self, eta_a, eta_w)  # type: ignore[arg-type]
 
     def take(self, index: np.ndarray) -> "FilterNoisyState":
         part = object.__new__(FilterNoisyState)
