@@ -267,7 +267,8 @@ def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
                            [hessian_xy(r, "index", True) for r in by_net["orthogonal"]], levels)
     by_tolerance = {tol: ts.lower_share([index_xy(r, tol) for r in by_net["2-shortcut"]],
                                         [index_xy(r, tol) for r in by_net["orthogonal"]], levels)
-                    for tol in by_net["2-shortcut"][0]["hessian"][0]["index_by_tolerance"]}
+                    for tol in next((e.get("index_by_tolerance", {}) for runs in by_net.values() for r in runs
+                                     for e in r["hessian"]), {})}
     for net, runs in by_net.items():
         networks[net]["index_by_tolerance"] = {tol: ts.across_runs([index_xy(r, tol) for r in runs], levels)
                                                for tol in by_tolerance}

@@ -7,7 +7,8 @@ seeded generator: 10 per command for the seven commands (between 0.05 s and 2.5 
 covers imports, the first allocations and the spawn of pool workers), one per preset, and a double Ctrl-C.
 A moment earlier than the process's own signal set-up is moved to it: before the first line of `resnet_cli`
 runs (the interpreter's start, ~50 ms), no program can handle a signal. The runs go three at a time; the
-measured latencies are written to the pytest log (`-rA` shows them).
+measured latencies are written to the pytest log (`-rA` shows them). A run that has not stopped 15 s after
+the signal gets SIGABRT, whose faulthandler dump (the stack of every thread) is the failure message.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def group_members(pgid: int) -> list[str]:
 def interrupt(argv: list[str], folder: Path, moment: float, signum: int = signal.SIGINT, times: int = 1) -> dict:
     """Start `resnet-cli ARGV --out …` in `folder`, signal its group at `moment` s; what happened."""
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    # PYTHONFAULTHANDLER: a run that does not stop is sent SIGABRT first, so its stacks (every thread, every
+    # process of the group) land in the failure message before SIGKILL
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONFAULTHANDLER": "1"}
     env.pop("RESNET_CLI_DEBUG", None)
     start = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "resnet_cli", *argv, "--out", str(folder / "out.json"), "--quiet"],
@@ -123,9 +126,13 @@ def interrupt(argv: list[str], folder: Path, moment: float, signum: int = signal
         try:
             _, err = proc.communicate(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            _, err = proc.communicate()
-            err = b"did not stop within 15 s\n" + err
+            os.killpg(proc.pid, signal.SIGABRT)  # faulthandler prints where each process is
+            try:
+                _, err = proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, err = proc.communicate()
+            err = b"did not stop within 15 s; the stacks at SIGABRT:\n" + err
         latency = time.monotonic() - signalled
     finally:
         if proc.poll() is None:

@@ -110,3 +110,25 @@ def test_li2017_training_presets_parse_and_run_small(name):
     p = ts.run(cfg).to_dict()
     assert len(p["curve"]["loss"]) == 5 and p["norms"]["step"][-1] == 4
     assert cfg.act_mid == ("relu" if name == "li2017-fig7" else "identity")
+
+
+def test_figure8_data_and_claims_show_the_index_at_every_tolerance():
+    """docs/data/li2017-fig8.json (what `reproduce li2017-training` wrote): the share at the first tolerance is
+    the headline share, and the claims state the majority counts of the others as the data give them."""
+    import json
+    from pathlib import Path
+
+    from resnet_cli.reproductions import li2017_training as lt
+
+    d = json.loads((Path(__file__).parents[2] / "docs" / "data" / "li2017-fig8.json").read_text())
+    tolerances = list(d["share_by_tolerance"])
+    assert tolerances == ["1e-12", "1e-10", "1e-08"] and d["share_by_tolerance"]["1e-12"] == d["share"]
+    text = lt.claims_fig8(d)[0][1]
+    for tol, power in zip(tolerances[1:], ("1e-10", "1e-8")):
+        share = d["share_by_tolerance"][tol]
+        cells = [(n, k) for n, k in zip(share["lower"], share["pairs"]) if k]
+        majority = sum(1 for n, k in cells if 2 * n > k)
+        assert f"from {power} on: a majority at {majority} of {len(cells)} levels" in text
+    for net in d["networks"].values():  # counting more eigenvalues as zero can only lower the index
+        ends = [np.mean(net["end_by_tolerance"][t]) for t in tolerances]
+        assert ends[0] >= ends[1] >= ends[2]
