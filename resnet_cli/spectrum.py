@@ -54,6 +54,7 @@ class SpectrumStats:
     zero_matrix: bool
     approximate: bool = False
     bounds: dict | None = None  # SLQ: {statistic: {"lower", "upper"}, "confidence", ...} (slq_bounds)
+    index_by_tolerance: dict | None = None  # exact: the index at each of INDEX_TOLERANCES (index_by_tolerance)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -71,7 +72,8 @@ def spectrum_stats(eigenvalues: np.ndarray) -> SpectrumStats:
     mags = np.abs(lam)
     abs_max = float(mags.max())
     if abs_max == 0.0:
-        return SpectrumStats(lam.size, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True)
+        return SpectrumStats(lam.size, 0.0, 0.0, 0.0, float("nan"), float("nan"), 0.0, 0.0, 0.0, True,
+                             index_by_tolerance=index_by_tolerance(lam))
     threshold = ZERO_TOLERANCE * abs_max
     abs_p10 = float(np.percentile(mags, PERCENTILE))
     abs_min = float(mags.min())
@@ -86,6 +88,7 @@ def spectrum_stats(eigenvalues: np.ndarray) -> SpectrumStats:
         lambda_min=float(lam.min()),
         lambda_max=float(lam.max()),
         zero_matrix=False,
+        index_by_tolerance=index_by_tolerance(lam),
     )
 
 

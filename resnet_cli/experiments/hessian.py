@@ -179,6 +179,8 @@ class HessianResult(ProblemResult):
                        network=self.network, data=self.data, per_trial=self.trials, theory=None)
         if s.get("bounds") is not None:
             payload["bounds"] = s["bounds"]
+        if s.get("index_by_tolerance") is not None:
+            payload["index_by_tolerance"] = s["index_by_tolerance"]
         if self.theory is not None:
             payload["theory"] = {k: v for k, v in self.theory.items() if k != "eigenvalues"}
         if arrays:
@@ -208,6 +210,9 @@ def summarise(stats_list: list[SpectrumStats]) -> dict[str, Any]:
             out["std"][key] = float(np.std(values)) if np.all(np.isfinite(values)) else None
     if any(s.bounds is not None for s in stats_list):
         out["bounds"] = mean_bounds([s.bounds for s in stats_list if not s.zero_matrix])
+    if all(s.index_by_tolerance is not None for s in stats_list):  # exact: the mean index at every tolerance
+        out["index_by_tolerance"] = {tol: float(np.mean([s.index_by_tolerance[tol] for s in stats_list]))
+                                     for tol in stats_list[0].index_by_tolerance}
     return out
 
 

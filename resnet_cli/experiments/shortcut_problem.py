@@ -289,8 +289,9 @@ def stats_dict(stats: SpectrumStats | None) -> dict[str, Any] | None:
     if stats is None:
         return None
     out = asdict(stats)
-    if out.get("bounds") is None:
-        out.pop("bounds", None)
+    for key in ("bounds", "index_by_tolerance"):  # SLQ only; exact spectra only
+        if out.get(key) is None:
+            out.pop(key, None)
     for key, value in out.items():
         if isinstance(value, float) and np.isnan(value):
             out[key] = None

@@ -31,7 +31,6 @@ from resnet_cli.experiments.shortcut_problem import (
 )
 from resnet_cli.experiments.sweep import Progress, no_progress
 from resnet_cli.models import shortcut as sc
-from resnet_cli.spectrum import index_by_tolerance
 
 TRACE_ROWS = 20  # about this many trace rows when --trace-every is not given
 
@@ -144,8 +143,6 @@ def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainRe
             m = measure_hessian(problem, W, cfg)
             hessian.append({"step": step, "loss": float(np.concatenate(losses)[step]),
                             "loss_gap": float(np.concatenate(gaps)[step]), **stats_dict(m.stats)})
-            if m.eigenvalues is not None:  # exact: the index where "zero" ends later too (Figure 8's comparison)
-                hessian[-1]["index_by_tolerance"] = index_by_tolerance(m.eigenvalues)
     loss_arr, gap_arr, grad_arr = np.concatenate(losses), np.concatenate(gaps), np.concatenate(grads)
     last = len(loss_arr) - 1
     trace, norm_series = trace_rows(loss_arr, gap_arr, grad_arr, hessian, norms, every), norm_trace(loss_arr, gap_arr, norms)

@@ -40,6 +40,7 @@ def test_index_by_tolerance_moves_only_with_the_eigenvalues_between_the_toleranc
     assert INDEX_TOLERANCES[0] == ZERO_TOLERANCE and list(by) == ["1e-12", "1e-10", "1e-08"]
     assert by == {"1e-12": 3 / 8, "1e-10": 2 / 8, "1e-08": 1 / 8}
     assert by["1e-12"] == spectrum_stats(lam).index  # the first one is the index itself
+    assert spectrum_stats(lam).index_by_tolerance == by  # and the exact statistics carry them
     assert index_by_tolerance(np.zeros(4)) == {"1e-12": 0.0, "1e-10": 0.0, "1e-08": 0.0}
 
 

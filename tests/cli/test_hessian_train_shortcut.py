@@ -49,6 +49,35 @@ def test_hessian_default_is_two_shortcut_at_zero_with_theorem1(cli, js, one_line
     assert th["predicted"]["cond10"] == pytest.approx(p["cond10"], rel=1e-10)
 
 
+def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js):
+    """A deep Xavier plain network has eigenvalues between 1e-12 and 1e-8 of |λ|max: the JSON gives the index at
+    each tolerance (the first is the index itself), and the output says so in one sentence with those numbers;
+    where they agree (the small init), no sentence."""
+    args = ("hessian", "--init", "xavier", "--shortcut", "0", "--depth", "6", "--seed", "0")
+    p = js(*args)
+    by = p["index_by_tolerance"]
+    assert by["1e-12"] == p["index"] and by["1e-12"] > by["1e-10"] >= by["1e-08"]
+    text = " ".join(cli(*args).stdout.split())
+    assert (f"counts λ < −1e-12·|λ|max as negative; with |λ| ≤ 1e-10·|λ|max as zero, {by['1e-10']:.3g}; "
+            f"with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-08']:.3g}") in text
+    quiet = js("hessian", "--init", "small", "--depth", "4", "--seed", "0")
+    assert len(set(quiet["index_by_tolerance"].values())) == 1
+    assert "many eigenvalues lie near 0" not in cli("hessian", "--init", "small", "--depth", "4", "--seed", "0").stdout
+
+
+def test_train_shortcut_says_when_the_last_index_depends_on_where_zero_ends(cli, js):
+    args = ("train", "shortcut", "--shortcut", "0", "--init", "orthogonal", "--depth", "8", "--steps", "300",
+            "--hessian-every", "150", "--seed", "0")
+    p = js(*args)
+    first, last = p["hessian"][0], p["hessian"][-1]
+    assert len(set(first["index_by_tolerance"].values())) == 1  # at the start the tolerances agree
+    by = last["index_by_tolerance"]
+    assert by["1e-12"] == last["index"] and by["1e-12"] > by["1e-10"] > by["1e-08"]  # after training they do not
+    text = " ".join(cli(*args).stdout.split())
+    assert (f"The index at the last Hessian (step 300) counts λ < −1e-12·|λ|max as negative; with |λ| ≤ "
+            f"1e-10·|λ|max as zero, {by['1e-10']:.3g}; with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-08']:.3g}") in text
+
+
 def test_hessian_three_shortcut_zero_matrix_and_plain_has_no_theory(cli, js, one_line_error):
     p = js("hessian", "--shortcut", "3", "--depth", "6", "--samples", "300")
     assert p["zero_matrix"] and p["abs_max"] == 0 and p["cond10"] is None
