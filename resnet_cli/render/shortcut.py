@@ -438,9 +438,20 @@ def _grid(p: dict[str, Any]) -> None:
 
 
 def hessian_rows(p: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows of `hessian --out x.csv`: one per trial, its statistics flattened."""
-    return [dict(trial=e["trial"], **{k: v for k, v in e.items() if k not in ("trial", "stats")}, **(e["stats"] or {}))
-            for e in p["per_trial"]]
+    """Rows of `hessian --out x.csv`: one per trial, its statistics flattened (a dict value becomes one column
+    per key, e.g. index_by_tolerance_1e-10, bounds_cond10_lower)."""
+    return [_flat(dict(trial=e["trial"], **{k: v for k, v in e.items() if k not in ("trial", "stats")},
+                       **(e["stats"] or {}))) for e in p["per_trial"]]
+
+
+def _flat(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            out.update(_flat(value, f"{prefix}{key}_"))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:

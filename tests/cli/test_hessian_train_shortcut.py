@@ -49,7 +49,7 @@ def test_hessian_default_is_two_shortcut_at_zero_with_theorem1(cli, js, one_line
     assert th["predicted"]["cond10"] == pytest.approx(p["cond10"], rel=1e-10)
 
 
-def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js):
+def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js, tmp_path):
     """A deep Xavier plain network has eigenvalues between 1e-12 and 1e-8 of |λ|max: the JSON gives the index at
     each tolerance (the first is the index itself), and the output says so in one sentence with those numbers;
     where they agree (the small init), no sentence."""
@@ -60,6 +60,12 @@ def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js):
     text = " ".join(cli(*args).stdout.split())
     assert (f"counts λ < −1e-12·|λ|max as negative; with |λ| ≤ 1e-10·|λ|max as zero, {by['1e-10']:.3g}; "
             f"with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-08']:.3g}") in text
+    out = tmp_path / "h.csv"  # one column per tolerance, as each trial's JSON statistics give them
+    assert cli(*args, "--trials", "2", "--out", str(out), "--quiet").code == 0
+    two = js(*args, "--trials", "2")
+    rows = list(csv.DictReader(out.open()))
+    assert [float(r["index_by_tolerance_1e-10"]) for r in rows] == [
+        e["stats"]["index_by_tolerance"]["1e-10"] for e in two["per_trial"]]
     quiet = js("hessian", "--init", "small", "--depth", "4", "--seed", "0")
     assert len(set(quiet["index_by_tolerance"].values())) == 1
     assert "many eigenvalues lie near 0" not in cli("hessian", "--init", "small", "--depth", "4", "--seed", "0").stdout
