@@ -74,7 +74,8 @@ def index_tolerance_note(index: float | None, by_tolerance: dict[str, float] | N
         return  # no difference at the digits shown
     others = "; ".join(f"with |λ| ≤ {power_of_ten(t)}·|λ|max as zero, {fmt(by_tolerance[t], 3)}"
                        for t in tolerances[1:])
-    prose(f"The index{where} counts λ < −{power_of_ten(tolerances[0])}·|λ|max as negative; {others}.", indent="")
+    prose(f"The index{where} counts λ < −{power_of_ten(tolerances[0])}·|λ|max as negative "
+          f"({fmt(by_tolerance[tolerances[0]], 3)}); {others}.", indent="")
 
 
 def hessian(p: dict[str, Any], detail: bool = False) -> None:

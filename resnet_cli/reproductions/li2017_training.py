@@ -190,6 +190,16 @@ def index_xy(payload: dict[str, Any], tolerance: str) -> tuple[np.ndarray, np.nd
     return lg([e["loss_gap"] for e in h]), np.array([e["index_by_tolerance"][tolerance] for e in h], dtype=float)
 
 
+def common_tolerances(by_net: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """The tolerances of `index_by_tolerance` that every Hessian of every run carries, in their order; none
+    when a run lacks them (e.g. a --cache folder from before they were recorded: then no comparison by
+    tolerance rather than a partial one)."""
+    entries = [e.get("index_by_tolerance") or {} for runs in by_net.values() for r in runs for e in r["hessian"]]
+    if not entries:
+        return []
+    return [tol for tol in entries[0] if all(tol in e for e in entries)]
+
+
 def at_floor(runs: list[dict[str, Any]]) -> tuple[int, int]:
     """(Hessians whose |λ|p10 is at or below ZERO_TOLERANCE·|λ|max, all Hessians) over the runs."""
     h = [e for r in runs for e in r["hessian"]]
@@ -267,11 +277,8 @@ def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
                            [hessian_xy(r, "index", True) for r in by_net["orthogonal"]], levels)
     by_tolerance = {tol: ts.lower_share([index_xy(r, tol) for r in by_net["2-shortcut"]],
                                         [index_xy(r, tol) for r in by_net["orthogonal"]], levels)
-                    for tol in next((e.get("index_by_tolerance", {}) for runs in by_net.values() for r in runs
-                                     for e in r["hessian"]), {})}
+                    for tol in common_tolerances(by_net)}
     for net, runs in by_net.items():
-        networks[net]["index_by_tolerance"] = {tol: ts.across_runs([index_xy(r, tol) for r in runs], levels)
-                                               for tol in by_tolerance}
         networks[net]["end_by_tolerance"] = {tol: [r["hessian"][-1]["index_by_tolerance"][tol] for r in runs]
                                              for tol in by_tolerance}
     single_cfg = settings("fig8", quick, seed=0, steps=int(p["single-steps"]),
@@ -305,31 +312,29 @@ def _majority(share: dict[str, list[Any]]) -> tuple[int, int, int, int]:
 
 def claims_fig8(d: dict[str, Any]) -> list[tuple[str, str]]:
     share, seeds = d["share"], d["seeds"]
-    cells = [(lv, n, k) for lv, n, k in zip(share["level"], share["lower"], share["pairs"]) if k]
-    majority = sum(1 for _, n, k in cells if 2 * n > k)
-    total_lower, total = sum(n for _, n, _ in cells), sum(k for _, _, k in cells)
-    per = ", ".join(f"{fmt(lv, 2)}: {n}/{k}" for lv, n, k in cells)
+    majority, levels, total_lower, total = _majority(share)
+    per = ", ".join(f"{fmt(lv, 2)}: {n}/{k}" for lv, n, k in zip(share["level"], share["lower"], share["pairs"]) if k)
     two, orth = d["networks"]["2-shortcut"], d["networks"]["orthogonal"]
     single = d["single"]
     drop = single["largest_drop"]
     tolerances = list(d.get("share_by_tolerance", {}))[1:]  # the first is the index itself (ZERO_TOLERANCE)
     where_zero_ends = "; ".join(
-        f"from {power_of_ten(tol)} on: a majority at {m} of {n} levels, {lo} of {k} pairs" for tol, (m, n, lo, k) in
+        f"a majority at {m} of {n} levels ({lo} of {k} pairs) at tol = {power_of_ten(tol)}" for tol, (m, n, lo, k) in
         ((tol, _majority(d["share_by_tolerance"][tol])) for tol in tolerances))
-    ends = "; ".join(f"from {power_of_ten(tol)} on: 2-shortcut {fmt(np.mean(two['end_by_tolerance'][tol]), 3)}, orthogonal "
-                     f"{fmt(np.mean(orth['end_by_tolerance'][tol]), 3)}" for tol in tolerances)
+    ends = "; ".join(f"2-shortcut {fmt(np.mean(two['end_by_tolerance'][tol]), 3)}, orthogonal "
+                     f"{fmt(np.mean(orth['end_by_tolerance'][tol]), 3)} at tol = {power_of_ten(tol)}" for tol in tolerances)
     return [
         ("\"the index of a 2-shortcut network is always smaller\" (Figure 8, left; depth 16)",
          f"seeds (of {seeds}) whose 2-shortcut index is below the orthogonal one, per level of lg(L − L_min): "
-         f"{per}. A majority of seeds at {majority} of {len(cells)} levels; {total_lower} of {total} "
+         f"{per}. A majority of seeds at {majority} of {levels} levels; {total_lower} of {total} "
          "(seed, level) pairs" + (f". The index counts λ < −{power_of_ten(str(ZERO_TOLERANCE))}·|λ|max as negative; "
-                                  f"with |λ| ≤ tol·|λ|max counted as zero for a larger tol: {where_zero_ends}"
+                                  f"counting |λ| ≤ tol·|λ|max as zero instead, {where_zero_ends}"
                                   if tolerances else "")),
         ("\"... and drops dramatically at the beginning\"",
          f"index at the first Hessian (step 0) → at the last (step {d['steps']}), mean over seeds: 2-shortcut "
          f"{fmt(np.mean(two['start']), 3)} → {fmt(np.mean(two['end']), 3)}, orthogonal "
          f"{fmt(np.mean(orth['start']), 3)} → {fmt(np.mean(orth['end']), 3)}"
-         + (f"; with |λ| ≤ tol·|λ|max counted as zero, at the last Hessian {ends}" if tolerances else "")),
+         + (f"; counting |λ| ≤ tol·|λ|max as zero instead, at the last Hessian: {ends}" if tolerances else "")),
         ("\"The gradient reaches its maximum while the index drops dramatically\" (Figure 8, right)",
          f"seed 0: ‖∇L‖ peaks at step {single['grad_peak_step']} ({fmt(single['grad_peak'], 3)}); the largest "
          f"drop of the index between two Hessians ({single['hessian_every']} steps apart) is "
@@ -358,11 +363,11 @@ REMARKS = {
             "below the orthogonal one in every seed from the start down to lg(L − L_min) ≈ −1.2, in a majority "
             "down to −1.8, and in none at −2.4: \"always smaller\" holds at large losses, not at the lowest ones "
             "we reach. At the lowest level (−2.7) 8 of 10 seeds are lower again, but only because of where zero "
-            "ends: the trained orthogonal network has hundreds of eigenvalues between 1e-12 and 1e-8 of |λ|max "
-            "(750 of its 1,600 below 1e-8·|λ|max in seed 1 at step 1000), about half of them negative. Counted as "
-            "zero from 1e-10 on, 1 of 10 seeds is lower there, from 1e-8 on none, and the orthogonal network's "
-            "final index is 0.379 or 0.24 instead of 0.457 (the 2-shortcut network's moves by 0.001): the middle "
-            "panel shows the three tolerances. \"A majority of seeds\" counts seeds, not the mean curve; the mean curves of the "
+            "ends: the trained orthogonal network has hundreds of eigenvalues with |λ| between 1e-12 and 1e-8 of "
+            "|λ|max (in seed 1 at step 1000, 750 of its 1,600 have |λ| ≤ 1e-8·|λ|max, about half of them "
+            "negative). With |λ| ≤ 1e-10·|λ|max counted as zero, 1 of 10 seeds is lower there, with 1e-8 none, and "
+            "the orthogonal network's final index is 0.379 or 0.24 instead of 0.457 (the 2-shortcut network's "
+            "moves by less than 0.001): the middle panel shows the three tolerances. \"A majority of seeds\" counts seeds, not the mean curve; the mean curves of the "
             "left panel can cross where a few seeds dominate. The first Hessian is at step 0; the sharp drop of "
             "the 2-shortcut index (from 0.5) happens within the first 50 steps, where the orthogonal network's "
             "loss has already fallen by two orders of magnitude, so at equal losses the comparison is between "

@@ -37,11 +37,11 @@ def test_index_by_tolerance_moves_only_with_the_eigenvalues_between_the_toleranc
     # |λ|max = 2: λ = −1e-11 is below −1e-12·2 but not below −1e-10·2; −1e-9 is below −1e-10·2, not −1e-8·2
     lam = np.array([-1.0, -1e-9, -1e-11, -1e-14, 0.0, 3e-11, 2.0, 1.5])
     by = index_by_tolerance(lam)
-    assert INDEX_TOLERANCES[0] == ZERO_TOLERANCE and list(by) == ["1e-12", "1e-10", "1e-08"]
-    assert by == {"1e-12": 3 / 8, "1e-10": 2 / 8, "1e-08": 1 / 8}
+    assert INDEX_TOLERANCES[0] == ZERO_TOLERANCE and list(by) == ["1e-12", "1e-10", "1e-8"]
+    assert by == {"1e-12": 3 / 8, "1e-10": 2 / 8, "1e-8": 1 / 8}
     assert by["1e-12"] == spectrum_stats(lam).index  # the first one is the index itself
     assert spectrum_stats(lam).index_by_tolerance == by  # and the exact statistics carry them
-    assert index_by_tolerance(np.zeros(4)) == {"1e-12": 0.0, "1e-10": 0.0, "1e-08": 0.0}
+    assert index_by_tolerance(np.zeros(4)) == {"1e-12": 0.0, "1e-10": 0.0, "1e-8": 0.0}
 
 
 def test_zero_matrix_is_reported_as_such():

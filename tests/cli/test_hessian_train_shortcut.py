@@ -56,10 +56,10 @@ def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js, tmp_pat
     args = ("hessian", "--init", "xavier", "--shortcut", "0", "--depth", "6", "--seed", "0")
     p = js(*args)
     by = p["index_by_tolerance"]
-    assert by["1e-12"] == p["index"] and by["1e-12"] > by["1e-10"] >= by["1e-08"]
+    assert by["1e-12"] == p["index"] and by["1e-12"] > by["1e-10"] >= by["1e-8"]
     text = " ".join(cli(*args).stdout.split())
-    assert (f"counts λ < −1e-12·|λ|max as negative; with |λ| ≤ 1e-10·|λ|max as zero, {by['1e-10']:.3g}; "
-            f"with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-08']:.3g}") in text
+    assert (f"counts λ < −1e-12·|λ|max as negative ({by['1e-12']:.3g}); with |λ| ≤ 1e-10·|λ|max as zero, "
+            f"{by['1e-10']:.3g}; with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-8']:.3g}") in text
     out = tmp_path / "h.csv"  # one column per tolerance, as each trial's JSON statistics give them
     assert cli(*args, "--trials", "2", "--out", str(out), "--quiet").code == 0
     two = js(*args, "--trials", "2")
@@ -68,7 +68,7 @@ def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js, tmp_pat
         e["stats"]["index_by_tolerance"]["1e-10"] for e in two["per_trial"]]
     quiet = js("hessian", "--init", "small", "--depth", "4", "--seed", "0")
     assert len(set(quiet["index_by_tolerance"].values())) == 1
-    assert "many eigenvalues lie near 0" not in cli("hessian", "--init", "small", "--depth", "4", "--seed", "0").stdout
+    assert "counts λ < −1e-12" not in cli("hessian", "--init", "small", "--depth", "4", "--seed", "0").stdout
 
 
 def test_train_shortcut_says_when_the_last_index_depends_on_where_zero_ends(cli, js):
@@ -78,10 +78,11 @@ def test_train_shortcut_says_when_the_last_index_depends_on_where_zero_ends(cli,
     first, last = p["hessian"][0], p["hessian"][-1]
     assert len(set(first["index_by_tolerance"].values())) == 1  # at the start the tolerances agree
     by = last["index_by_tolerance"]
-    assert by["1e-12"] == last["index"] and by["1e-12"] > by["1e-10"] > by["1e-08"]  # after training they do not
+    assert by["1e-12"] == last["index"] and by["1e-12"] > by["1e-10"] > by["1e-8"]  # after training they do not
     text = " ".join(cli(*args).stdout.split())
-    assert (f"The index at the last Hessian (step 300) counts λ < −1e-12·|λ|max as negative; with |λ| ≤ "
-            f"1e-10·|λ|max as zero, {by['1e-10']:.3g}; with |λ| ≤ 1e-8·|λ|max as zero, {by['1e-08']:.3g}") in text
+    assert (f"The index at the last Hessian (step 300) counts λ < −1e-12·|λ|max as negative ({by['1e-12']:.3g}); "
+            f"with |λ| ≤ 1e-10·|λ|max as zero, {by['1e-10']:.3g}; with |λ| ≤ 1e-8·|λ|max as zero, "
+            f"{by['1e-8']:.3g}") in text
 
 
 def test_hessian_three_shortcut_zero_matrix_and_plain_has_no_theory(cli, js, one_line_error):

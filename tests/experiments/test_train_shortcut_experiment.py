@@ -47,15 +47,17 @@ def test_trace_every_and_hessian_every():
 
 
 def test_index_by_tolerance_against_an_independent_spectrum_at_the_start():
-    cfg = small(steps=4, hessian_every=4, shortcut=0, init="orthogonal")
+    # a plain Xavier network of depth 8: its three tolerances give three different indexes at the start
+    cfg = small(steps=4, hessian_every=4, shortcut=0, init="xavier", depth=8)
     p = ts.run(cfg).to_dict()
     problem = build_problem(cfg)  # the same seed: the same initial weights
     W = sc.init_weights(problem.net, cfg.init, problem.init_rng)
     lam = np.linalg.eigvalsh(sc.hessian(problem.net, W, problem.dataset.X, problem.dataset.Y))
     for h in p["hessian"]:
         by = h["index_by_tolerance"]
-        assert by["1e-12"] == h["index"] and by["1e-12"] >= by["1e-10"] >= by["1e-08"]
-    expected = {key: np.mean(lam < -float(key) * np.abs(lam).max()) for key in ("1e-12", "1e-10", "1e-08")}
+        assert by["1e-12"] == h["index"] and by["1e-12"] >= by["1e-10"] >= by["1e-8"]
+    expected = {key: np.mean(lam < -float(key) * np.abs(lam).max()) for key in ("1e-12", "1e-10", "1e-8")}
+    assert len(set(expected.values())) == 3  # the case tells the tolerances apart
     assert p["hessian"][0]["index_by_tolerance"] == pytest.approx(expected, abs=1e-12)
 
 
@@ -122,13 +124,25 @@ def test_figure8_data_and_claims_show_the_index_at_every_tolerance():
 
     d = json.loads((Path(__file__).parents[2] / "docs" / "data" / "li2017-fig8.json").read_text())
     tolerances = list(d["share_by_tolerance"])
-    assert tolerances == ["1e-12", "1e-10", "1e-08"] and d["share_by_tolerance"]["1e-12"] == d["share"]
+    assert tolerances == ["1e-12", "1e-10", "1e-8"] and d["share_by_tolerance"]["1e-12"] == d["share"]
     text = lt.claims_fig8(d)[0][1]
-    for tol, power in zip(tolerances[1:], ("1e-10", "1e-8")):
+    for tol, (majority, levels) in zip(tolerances[1:], ((10, 12), (9, 12))):  # read off the data by hand
         share = d["share_by_tolerance"][tol]
-        cells = [(n, k) for n, k in zip(share["lower"], share["pairs"]) if k]
-        majority = sum(1 for n, k in cells if 2 * n > k)
-        assert f"from {power} on: a majority at {majority} of {len(cells)} levels" in text
+        assert sum(1 for n, k in zip(share["lower"], share["pairs"]) if k and 2 * n > k) == majority
+        pairs = sum(n for n, k in zip(share["lower"], share["pairs"]) if k)
+        assert f"a majority at {majority} of {levels} levels ({pairs} of 120 pairs) at tol = {tol}" in text
     for net in d["networks"].values():  # counting more eigenvalues as zero can only lower the index
         ends = [np.mean(net["end_by_tolerance"][t]) for t in tolerances]
         assert ends[0] >= ends[1] >= ends[2]
+    # the hand-written remark says what the data say: the lowest level's seeds at each tolerance, the final
+    # orthogonal index at each and how little the 2-shortcut one moves
+    remark = " ".join(lt.REMARKS["fig8"].split())
+    at = int(np.argmin(d["share"]["level"]))
+    assert round(d["share"]["level"][at], 1) == -2.7  # "the lowest level (−2.7)"
+    lowest = [d["share_by_tolerance"][t]["lower"][at] for t in tolerances]
+    assert f"(−2.7) {lowest[0]} of 10 seeds are lower again" in remark and lowest[1:] == [1, 0]
+    assert "1 of 10 seeds is lower there, with 1e-8 none" in remark
+    orth, two = (d["networks"][n]["end_by_tolerance"] for n in ("orthogonal", "2-shortcut"))
+    finals = [lt.fmt(np.mean(orth[t]), 3) for t in tolerances]
+    assert f"final index is {finals[1]} or {finals[2]} instead of {finals[0]}" in remark
+    assert np.ptp([np.mean(two[t]) for t in tolerances]) < 0.001

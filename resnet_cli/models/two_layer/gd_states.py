@@ -35,7 +35,7 @@ def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
         }
 
 
-class FilterStep:
+class UnitVStep:
     """What the states that keep v as a unit vector per trial (p × trials) share: `VectorState` here and
     `noise.FilterNoisyState`. The rows lost to overflow (``_zeroed``, ``_pending``), the step sizes' scalings
     (``_etas``) and v ← u/‖u‖; the subclass's `_build` sets the three attributes."""
@@ -73,7 +73,7 @@ class FilterStep:
         np.multiply(u, np.divide(1.0, norm, norm), v)
 
 
-class VectorState(FilterStep):
+class VectorState(UnitVStep):
     """The GD state as full vectors: v (trials × p), a (trials × k); the update of `gd_step`, fused.
 
     Stored transposed (components × trials), so each component is contiguous over the trials: per-trial

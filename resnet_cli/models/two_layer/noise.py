@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from resnet_cli.models.two_layer.gd_states import FilterStep, coefficient_basis, run_statistics
+from resnet_cli.models.two_layer.gd_states import UnitVStep, coefficient_basis, run_statistics
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
@@ -162,7 +162,7 @@ class NoisyState(VectorState):
             self.perturbation.clock = part.perturbation.clock
 
 
-class FilterNoisyState(FilterStep):
+class FilterNoisyState(UnitVStep):
     """Perturbed GD with the noise on w only (`Noise.on` = "w", σ0 > 0): the same run as `NoisyState`, to
     rounding, at a cost per step that does not grow with k.
 
@@ -241,7 +241,7 @@ class FilterNoisyState(FilterStep):
         np.add(t, v, t)
         if z.on_w():
             t -= (eta_w * z.level * z.scale_w) * z.draw(t.shape[0])
-        self._normalize(t, v, pv, sin)  # sin's buffer holds ‖u‖ now
+        self._normalize(t, v, pv, sin)  # sin's buffer is the scratch of ‖u‖ (then 1/‖u‖)
         np.multiply(e, decay, e)  # a ← d a + b a* + c 1: e ← d e + (0, c, b)
         np.add(e[1], c, e[1])
         np.add(e[2], b, e[2])
