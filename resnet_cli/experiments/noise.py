@@ -76,13 +76,17 @@ def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[floa
     v_star, a_star = tls.draw_teachers(s, rng, s.trials, p, k, "cnn")
     steps, schedule = tls.total_steps(s, k), tls.schedule(s, kind, a_star)
     states = iter(tls.state_factories(s, rng, v_star, a_star, copies=len(angles) * len(laws)))
-    rows = []
+    runs, keys = [], []
     for phi0 in angles:
         v0, a0 = nz.spurious_start(v_star, a_star, phi0)
         for j, law in enumerate(laws):
             state = next(states)
             rep = state if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j), state)
-            gd = optim.run_gd(v0, a0, v_star, a_star, schedule, steps, tls.criteria(s), representation=rep)
-            rows.append({"phi0": phi0, "law": None if law is None else vars(law) | {}, "steps": steps,
-                         **{name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}})
-    return rows
+            runs.append(optim.Run(v0, a0, v_star, a_star, schedule, steps, representation=rep))
+            keys.append((phi0, law))
+    # one program per kind of state (`optim.run_groups`: the perturbed runs of one (p, k) share one state array;
+    # every row's numbers are those of its run alone)
+    results = optim.run_groups(runs, tls.criteria(s))
+    return [{"phi0": phi0, "law": None if law is None else vars(law) | {}, "steps": steps,
+             **{name: int(np.sum(gd.outcome == name)) for name in optim.OUTCOMES}}
+            for (phi0, law), gd in zip(keys, results)]

@@ -75,6 +75,10 @@ class Noise:
         return self.size / (1.0 + self.rate * x)
 
 
+#: `Run.fuse_key`'s group of the FilterNoisyState runs: those of one (p, k) share one state array.
+FUSE_GROUP = "filter-noisy"
+
+
 class Perturbation:
     """The draws of perturbed GD for a batch of trials (rows): the law, its generator, the annealing clock and
     the units ‖a*‖² (w) and ‖a*‖ (a) per row (a_star: trials × k). One home for `NoisyState` (population) and
@@ -118,6 +122,54 @@ class Perturbation:
         part.noise, part.rng, part.clock, part.level, part.n = self.noise, self.rng, self.clock, self.level, self.n
         part.rows, part.scale_w, part.scale_a = self.rows[index], self.scale_w[index], self.scale_a[index]
         return part
+
+
+class Perturbations:
+    """The draws of several perturbed-GD runs stacked into one `FilterNoisyState` (`FilterNoisyState.concat`):
+    one `Perturbation` per run, each with its own law, generator, clock and rows, and ``owner`` (the run of each
+    current row; rows stay grouped by run, in run order). Each run draws exactly what it draws alone (p × its
+    full batch from its own generator, its active rows kept), so a row's noise does not depend on the other runs;
+    a run whose σ_t is 0 draws nothing and adds ±0 (`level` 0 on its rows), as it adds nothing alone."""
+
+    def __init__(self, parts: list[Perturbation], owner: np.ndarray) -> None:
+        self.parts, self.owner = parts, owner
+        self.bounds = np.searchsorted(owner, np.arange(len(parts) + 1))  # run j: rows bounds[j]:bounds[j + 1]
+        self._sizes = np.diff(self.bounds)
+        self.scale_w = np.concatenate([part.scale_w for part in parts])
+        self.level = np.zeros(owner.size)
+
+    @property
+    def clock(self) -> int:
+        return self.parts[0].clock
+
+    @clock.setter
+    def clock(self, value: int) -> None:
+        for part in self.parts:
+            part.clock = value
+
+    def advance(self) -> np.ndarray:
+        """σ_t of every run's step about to be taken, per row (each clock moves on by one step)."""
+        self.level = np.repeat([part.advance() for part in self.parts], self._sizes)
+        return self.level
+
+    def on_w(self) -> bool:
+        return any(part.on_w() for part in self.parts)
+
+    def draw(self, size: int) -> np.ndarray:
+        """size × (active rows): each run's own draws on its rows, zeros where a run adds no noise this step."""
+        out = np.zeros((size, self.owner.size))
+        for j, part in enumerate(self.parts):
+            lo, hi = self.bounds[j], self.bounds[j + 1]
+            if hi > lo and part.on_w():
+                out[:, lo:hi] = part.draw(size)
+        return out
+
+    def take(self, index: np.ndarray) -> "Perturbations":
+        """The rows `index` (ascending positions among the current rows, or a slice), each run keeping its own."""
+        index = np.arange(self.owner.size)[index]
+        owner = self.owner[index]
+        parts = [part.take(index[owner == j] - self.bounds[j]) for j, part in enumerate(self.parts)]
+        return Perturbations(parts, owner)
 
 
 class NoisyState(VectorState):
@@ -259,8 +311,35 @@ class FilterNoisyState(UnitVStep):
         self._pending = bool(self._zeroed.any())
         self.perturbation.clock = part.perturbation.clock
 
-    def fuse_key(self) -> tuple[str, int]:
-        return ("filter-noisy", id(self))
+    def fuse_key(self) -> tuple[str, int, int]:
+        """States with equal keys can be stacked by `concat`: runs of one (p, k) (`Run.fuse_key`)."""
+        return (FUSE_GROUP, self._v.shape[0], self.basis.shape[1])
+
+    @staticmethod
+    def concat(states: "list[FilterNoisyState]") -> "FilterNoisyState":
+        """The trials of several runs of one (p, k) as one state, each run with its own draws (`Perturbations`);
+        every operation of `step` is elementwise across trials, so each row's numbers are those of its run
+        alone. `split` writes the current rows back."""
+        whole = object.__new__(FilterNoisyState)
+        whole.v_star, whole.a_star, whole.basis = (np.concatenate([getattr(s, name) for s in states])
+                                                   for name in ("v_star", "a_star", "basis"))
+        whole._v, whole._neg_y = (np.ascontiguousarray(np.concatenate([getattr(s, name) for s in states], axis=1))
+                                  for name in ("_v", "_neg_y"))
+        whole._build(np.concatenate([s._e for s in states], axis=1), np.concatenate([s._qo for s in states], axis=2),
+                     np.concatenate([s._sum_star for s in states]), np.concatenate([s._zeroed for s in states]))
+        sizes = [s._v.shape[1] for s in states]
+        whole.perturbation = Perturbations([s.perturbation for s in states], np.repeat(np.arange(len(states)), sizes))
+        whole.parts = states
+        return whole
+
+    def split(self) -> "list[FilterNoisyState]":
+        """The runs of a `concat` state, holding the current rows."""
+        start = 0
+        for part in self.parts:
+            rows = np.arange(start, start + part._v.shape[1])
+            part.put(slice(None), self.take(rows))
+            start += rows.size
+        return self.parts
 
     def finite(self) -> np.ndarray:
         return np.isfinite(self._v).all(axis=0) & np.isfinite(self._e).all(axis=0)
@@ -278,7 +357,12 @@ def noisy_state(noise: Noise, rng: np.random.Generator, over: Any = "plane"):  #
     (`states.state_factories` with --samples/--online: perturbed SGD, `perturbed`)."""
     if over in ("plane", "vector"):
         kind = FilterNoisyState if noise.on == "w" and noise.size > 0 else NoisyState
-        return lambda v0, a0, v_star, a_star: kind(v0, a0, v_star, a_star, noise, rng)
+
+        def make(v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> Any:
+            return kind(v0, a0, v_star, a_star, noise, rng)
+        if kind is FilterNoisyState:  # runs of one (p, k) stack into one state array (`optim.run_groups`)
+            make.fuse_group = FUSE_GROUP  # type: ignore[attr-defined]
+        return make
     return perturbed(over, noise, rng)
 
 

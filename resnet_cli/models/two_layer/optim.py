@@ -282,11 +282,15 @@ class Run:
     snapshot_at: int | None = None
 
     def fuse_key(self) -> Any:
-        """Runs with equal keys share one state array: plane runs all; vector runs of one (p, k); others alone."""
+        """Runs with equal keys share one state array: plane runs all; vector runs of one (p, k); runs of a
+        factory with a ``fuse_group`` (noise.py's FilterNoisyState) of one (group, p, k); others alone."""
         if self.representation == "plane":
             return "plane"
         if self.representation == "vector":
             return ("vector", self.v0.shape[1], self.a0.shape[1])
+        group = getattr(self.representation, "fuse_group", None)  # a factory whose states stack (noise.py)
+        if group is not None:
+            return (group, self.v0.shape[1], self.a0.shape[1])
         return id(self)
 
 
