@@ -21,7 +21,8 @@ an exception raised inside a weakref callback or a `__del__` (importlib's module
 "unraisable": printed and dropped, and the run went on as if nothing had been pressed. `_redeliver` (our
 `sys.unraisablehook` while signals are handled) sees such a dropped KeyboardInterrupt or `Terminated`,
 re-arms the handler and sends the same signal again a moment later, when the thread is most likely out of
-the callback; it repeats until the stop lands where it can unwind.
+the callback; it repeats, from a thread that blocks the signal itself, until a handler has raised the stop
+(one sent while a worker is being spawned, when SIGINT is ignored for an instant, is not lost for good).
 Nothing here prints.
 """
 
@@ -32,6 +33,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any, Iterator
 
 __all__ = ["Terminated", "handle_signals", "install", "sigint_blocked", "stop_listening"]
@@ -79,11 +81,25 @@ def _redeliver(unraisable: Any) -> None:
     if _Stop.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         _Stop.raised = False  # the stop never reached the run: let the handler raise it again
-        timer = threading.Timer(REDELIVERY_DELAY, os.kill, (os.getpid(), signum))
-        timer.daemon = True
-        timer.start()
+        threading.Thread(target=_send_until_stopped, args=(signum,), daemon=True, name="resnet-cli-redeliver").start()
         return
     (_chained_hook or sys.__unraisablehook__)(unraisable)
+
+
+def _send_until_stopped(signum: int) -> None:
+    """The redelivery thread: SIGNUM to this process every REDELIVERY_DELAY until a handler has raised the stop.
+
+    The thread blocks the stop signals itself, so the kernel hands them to the main thread only; where the main
+    thread blocks them too (`sigint_blocked`, the instant a worker is spawned), they wait as pending instead
+    of reaching this thread while SIGINT is ignored there and being dropped. And one that is lost all the
+    same (SIG_IGN set while it was pending discards it) is sent again at the next round."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATING})
+    while True:
+        time.sleep(REDELIVERY_DELAY)
+        if _Stop.raised:
+            return
+        os.kill(os.getpid(), signum)
 
 
 def _hook_unraisable() -> Any:

@@ -120,3 +120,30 @@ def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
                 time.sleep(0.005)
         assert time.monotonic() - start < 1.0
         assert ref() is None
+
+
+def test_a_redelivered_stop_lost_while_sigint_is_ignored_is_sent_again():
+    """The instant a worker is spawned SIGINT is ignored (`sigint_blocked`); a redelivered stop that comes then is
+    dropped by the kernel. The redelivery keeps sending until a handler has raised the stop, so it lands once
+    the handler is back (before, one resend was lost for good and the run went on: the interrupt-test flake)."""
+    import time
+    import weakref
+
+    from resnet_cli import signals
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    with signals.handle_signals():
+        weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
+        handler = signal.getsignal(signal.SIGINT)
+        start = time.monotonic()
+        del thing  # the callback raises: unraisable, so the stop is to be delivered again
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as while a worker is spawned, for a few redelivery rounds
+        time.sleep(4 * signals.REDELIVERY_DELAY)
+        with pytest.raises(KeyboardInterrupt):
+            signal.signal(signal.SIGINT, handler)
+            while time.monotonic() - start < 2.0:
+                time.sleep(0.005)
+        assert time.monotonic() - start < 1.0
