@@ -53,9 +53,16 @@ class Terminated(BaseException):
 
 
 class _Stop:
-    """The state of one run: has a stop signal been raised yet?"""
+    """The state of one run: has a stop signal been raised yet? ``run`` counts the runs (`install`,
+    `handle_signals`), so a redelivery left from an earlier in-process run never reaches a later one."""
 
     raised = False
+    run = 0
+
+
+def _new_run() -> None:
+    _Stop.raised = False
+    _Stop.run += 1
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -69,6 +76,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 
 REDELIVERY_DELAY = 0.02  # seconds: time enough to leave the callback that swallowed the stop
+REDELIVERY_FOR = 5.0  # seconds: how long a swallowed stop is sent again at most
 
 
 _chained_hook: Any = None  # the unraisable hook `_redeliver` replaced, for everything that is not a stop of ours
@@ -81,13 +89,15 @@ def _redeliver(unraisable: Any) -> None:
     if _Stop.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         _Stop.raised = False  # the stop never reached the run: let the handler raise it again
-        threading.Thread(target=_send_until_stopped, args=(signum,), daemon=True, name="resnet-cli-redeliver").start()
+        threading.Thread(target=_send_until_stopped, args=(signum, _Stop.run), daemon=True,
+                         name="resnet-cli-redeliver").start()
         return
     (_chained_hook or sys.__unraisablehook__)(unraisable)
 
 
-def _send_until_stopped(signum: int) -> None:
-    """The redelivery thread: SIGNUM to this process every REDELIVERY_DELAY until a handler has raised the stop.
+def _send_until_stopped(signum: int, run: int) -> None:
+    """The redelivery thread: SIGNUM to this process every REDELIVERY_DELAY until a handler has raised the stop
+    of run number `run` (or that run is over: another has begun, or REDELIVERY_FOR seconds have passed).
 
     The thread blocks the stop signals itself, so the kernel hands them to the main thread only; where the main
     thread blocks them too (`sigint_blocked`, the instant a worker is spawned), they wait as pending instead
@@ -95,9 +105,9 @@ def _send_until_stopped(signum: int) -> None:
     same (SIG_IGN set while it was pending discards it) is sent again at the next round."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATING})
-    while True:
+    for _ in range(int(REDELIVERY_FOR / REDELIVERY_DELAY)):
         time.sleep(REDELIVERY_DELAY)
-        if _Stop.raised:
+        if _Stop.raised or _Stop.run != run:
             return
         os.kill(os.getpid(), signum)
 
@@ -132,7 +142,7 @@ def _listen() -> dict[int, Any]:
 def install() -> None:
     """For the whole process (the console script): signals stop the run from now on."""
     if threading.current_thread() is threading.main_thread():
-        _Stop.raised = False
+        _new_run()
         _hook_unraisable()
         _listen()
 
@@ -163,7 +173,7 @@ def handle_signals() -> Iterator[None]:
     raised = _Stop.raised
     hook = _hook_unraisable()
     try:
-        _Stop.raised = False
+        _new_run()
         previous = _listen()
         yield
     finally:
@@ -172,6 +182,7 @@ def handle_signals() -> Iterator[None]:
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         _Stop.raised = raised or _Stop.raised
+        _Stop.run += 1  # the block's run is over: a redelivery still pending for it stops
 
 
 @contextlib.contextmanager
