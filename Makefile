@@ -35,7 +35,8 @@ bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
 ## Every reproduction: 905 s wall, 1755 CPU-s on 2 cores (Intel Xeon with AVX-512, 2026-12-06, from a fresh clone;
-## 688 to 887 s on two AMD EPYC machines before Fig. 5's counts; per reproduction and which BLAS kernels made the
+## 874 s, 1624 CPU-s on an AMD EPYC later that day; 688 to 887 s on two AMD EPYC machines before Fig. 5's counts;
+## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
 ## through ARGS, e.g. `make reproduce-li2017 ARGS="--cache /tmp/li2017-cells"`. `reproduce` and the two li2017 targets
@@ -82,8 +83,9 @@ reproduce-yun2019: $(STAMP)
 
 ## Zhou et al. 2019: perturbed GD and minibatch SGD with annealed noise (success-rate *-noise methods, the noise
 ## level and annealing, starts at the spurious point, perturbed vs plain SGD); the "Zhou et al. 2019" section of
-## docs/reproductions.md (measured 2026-12-06 on 2 cores: in `make reproduce` at load 2.2, 96 s wall, 191 CPU-s;
-## alone with one BLAS thread at load 0.3, 228 s wall, 202 CPU-s; at load 7.9, 330 s wall, 213 CPU-s).
+## docs/reproductions.md (measured 2026-12-06 on 2 cores: alone on an AMD EPYC after its perturbed runs of one
+## (p, k) were stacked, 105 s wall, 209 CPU-s; before, in `make reproduce`, 126 s wall, 250 CPU-s there and 96 to
+## 162 s wall, 191 to 279 CPU-s on other machines and loads).
 reproduce-zhou2019: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
 
