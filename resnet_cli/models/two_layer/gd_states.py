@@ -38,11 +38,13 @@ def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
 class UnitVStep:
     """What the states that keep v as a unit vector per trial (p × trials) share: `VectorState` here and
     `noise.FilterNoisyState`. The rows lost to overflow (``_zeroed``, ``_pending``), the step sizes' scalings
-    (``_etas``) and v ← u/‖u‖; the subclass's `_build` sets the three attributes."""
+    (``_etas``), v ← u/‖u‖ and `split` (the runs of a stacked state); the subclass's `_build` sets the three
+    attributes, its `concat` sets ``parts``."""
 
     _zeroed: np.ndarray
     _pending: bool
     _etas: tuple | None
+    parts: list  # set by a subclass's concat
 
     def _drop_lost_rows(self, v: np.ndarray) -> None:
         """gd_step normalizes v = 0 (`_normalize`) to 0/0: a row whose ‖u‖ overflowed is lost (NaN)."""
@@ -59,6 +61,19 @@ class UnitVStep:
                 decay = float(decay[0])
             self._etas = (eta_a, eta_w, decay, np.stack([eta_w / PI, eta_a / PI, eta_a / PI]))
         return self._etas[2], self._etas[3]
+
+    def split(self) -> list:
+        """The parts of a `concat` state (``parts``, in row order), each holding its current rows again."""
+        start = 0
+        for part in self.parts:
+            rows = np.arange(start, start + part._trials())
+            part.put(slice(None), self.take(rows))  # type: ignore[attr-defined]
+            start += rows.size
+        return self.parts
+
+    def _trials(self) -> int:
+        """The number of trials (rows) this state holds."""
+        raise NotImplementedError
 
     def _normalize(self, u: np.ndarray, v: np.ndarray, pv: np.ndarray, norm: np.ndarray) -> None:
         """v ← u/‖u‖ per trial (u, v, the buffer pv: p × trials; norm: trials, overwritten). ‖u‖ may overflow:
@@ -186,14 +201,8 @@ class VectorState(UnitVStep):
         whole.parts = states
         return whole
 
-    def split(self) -> "list[VectorState]":
-        """The parts of a `concat` state, holding the current rows."""
-        start = 0
-        for part in self.parts:
-            rows = np.arange(start, start + part._z.shape[2])
-            part.put(slice(None), self.take(rows))
-            start += rows.size
-        return self.parts
+    def _trials(self) -> int:
+        return self._z.shape[2]
 
     def take(self, index: np.ndarray) -> "VectorState":
         part = object.__new__(type(self))  # no renormalization: the rows continue bit for bit

@@ -319,7 +319,7 @@ class FilterNoisyState(UnitVStep):
     def concat(states: "list[FilterNoisyState]") -> "FilterNoisyState":
         """The trials of several runs of one (p, k) as one state, each run with its own draws (`Perturbations`);
         every operation of `step` is elementwise across trials, so each row's numbers are those of its run
-        alone. `split` writes the current rows back."""
+        alone. `split` (`UnitVStep.split`) writes the current rows back."""
         whole = object.__new__(FilterNoisyState)
         whole.v_star, whole.a_star, whole.basis = (np.concatenate([getattr(s, name) for s in states])
                                                    for name in ("v_star", "a_star", "basis"))
@@ -332,14 +332,8 @@ class FilterNoisyState(UnitVStep):
         whole.parts = states
         return whole
 
-    def split(self) -> "list[FilterNoisyState]":
-        """The runs of a `concat` state, holding the current rows."""
-        start = 0
-        for part in self.parts:
-            rows = np.arange(start, start + part._v.shape[1])
-            part.put(slice(None), self.take(rows))
-            start += rows.size
-        return self.parts
+    def _trials(self) -> int:
+        return self._v.shape[1]
 
     def finite(self) -> np.ndarray:
         return np.isfinite(self._v).all(axis=0) & np.isfinite(self._e).all(axis=0)
