@@ -29,7 +29,6 @@ Nothing here prints.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import threading
@@ -53,23 +52,23 @@ class Terminated(BaseException):
 
 
 class _Stop:
-    """The state of one run: has a stop signal been raised yet? ``run`` counts the runs (`install`,
-    `handle_signals`), so a redelivery left from an earlier in-process run never reaches a later one."""
+    """The state of one run: has a stop signal been raised yet? ``delivered`` counts the stops raised in this
+    process, so a redelivery ends once a stop has landed, whatever run comes next."""
 
     raised = False
-    run = 0
+    delivered = 0
 
 
-def _new_run() -> None:
-    _Stop.raised = False
-    _Stop.run += 1
+_LOCK = threading.RLock()  # a redelivery's check-then-send against a stop landing (the handler takes it too)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
     """First SIGINT → KeyboardInterrupt, first SIGTERM/SIGHUP → Terminated; later ones are ignored."""
-    if _Stop.raised:
-        return
-    _Stop.raised = True
+    with _LOCK:
+        if _Stop.raised:
+            return
+        _Stop.raised = True
+        _Stop.delivered += 1
     if signum == signal.SIGINT:
         raise KeyboardInterrupt
     raise Terminated(signum)
@@ -89,27 +88,30 @@ def _redeliver(unraisable: Any) -> None:
     if _Stop.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
         signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
         _Stop.raised = False  # the stop never reached the run: let the handler raise it again
-        threading.Thread(target=_send_until_stopped, args=(signum, _Stop.run), daemon=True,
+        threading.Thread(target=_send_until_stopped, args=(signum, _Stop.delivered), daemon=True,
                          name="resnet-cli-redeliver").start()
         return
     (_chained_hook or sys.__unraisablehook__)(unraisable)
 
 
-def _send_until_stopped(signum: int, run: int) -> None:
-    """The redelivery thread: SIGNUM to this process every REDELIVERY_DELAY until a handler has raised the stop
-    of run number `run` (or that run is over: another has begun, or REDELIVERY_FOR seconds have passed).
+def _send_until_stopped(signum: int, delivered: int) -> None:
+    """The redelivery thread: SIGNUM to the main thread every REDELIVERY_DELAY until a stop has landed (more than
+    `delivered` raised), the process stops listening, or REDELIVERY_FOR seconds have passed. The check and the
+    send hold `_LOCK`, which the handler takes to count a stop, so nothing is sent once one has landed.
 
-    The thread blocks the stop signals itself, so the kernel hands them to the main thread only; where the main
-    thread blocks them too (`sigint_blocked`, the instant a worker is spawned), they wait as pending instead
-    of reaching this thread while SIGINT is ignored there and being dropped. And one that is lost all the
-    same (SIG_IGN set while it was pending discards it) is sent again at the next round."""
+    The signal goes to the main thread itself (`pthread_kill`), and this thread blocks the stop signals, so no
+    other thread takes one and drops it while SIGINT is ignored for an instant (`sigint_blocked`, a worker
+    being spawned); one lost all the same (SIG_IGN set while it was pending discards it) is sent again at the
+    next round."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATING})
+    main = threading.main_thread().ident
     for _ in range(int(REDELIVERY_FOR / REDELIVERY_DELAY)):
         time.sleep(REDELIVERY_DELAY)
-        if _Stop.raised or _Stop.run != run:
-            return
-        os.kill(os.getpid(), signum)
+        with _LOCK:
+            if _Stop.raised or _Stop.delivered != delivered or main is None:
+                return
+            signal.pthread_kill(main, signum)
 
 
 def _hook_unraisable() -> Any:
@@ -142,7 +144,7 @@ def _listen() -> dict[int, Any]:
 def install() -> None:
     """For the whole process (the console script): signals stop the run from now on."""
     if threading.current_thread() is threading.main_thread():
-        _new_run()
+        _Stop.raised = False
         _hook_unraisable()
         _listen()
 
@@ -173,7 +175,7 @@ def handle_signals() -> Iterator[None]:
     raised = _Stop.raised
     hook = _hook_unraisable()
     try:
-        _new_run()
+        _Stop.raised = False
         previous = _listen()
         yield
     finally:
@@ -182,7 +184,6 @@ def handle_signals() -> Iterator[None]:
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         _Stop.raised = raised or _Stop.raised
-        _Stop.run += 1  # the block's run is over: a redelivery still pending for it stops
 
 
 @contextlib.contextmanager

@@ -149,3 +149,27 @@ def test_a_redelivered_stop_lost_while_sigint_is_ignored_is_sent_again():
         assert time.monotonic() - start < 1.0 and ref() is None
     with signals.handle_signals():  # the next run: nothing of the last one's redelivery reaches it
         time.sleep(5 * signals.REDELIVERY_DELAY)
+
+
+def test_a_stop_swallowed_before_a_run_begins_lands_in_that_run():
+    """A stop swallowed while the process starts (the console script listens from its first line; importlib's
+    callbacks run while modules import) must still land once the command's own run (`handle_signals`) begins:
+    a run beginning does not cancel a redelivery, only a stop landing does."""
+    import time
+    import weakref
+
+    from resnet_cli import signals
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    with signals.handle_signals():  # the process-wide listening of `install`
+        ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
+        del thing  # swallowed: unraisable
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            with signals.handle_signals():  # the command's run begins right after
+                while time.monotonic() - start < 2.0:
+                    time.sleep(0.005)
+        assert time.monotonic() - start < 1.0 and ref() is None

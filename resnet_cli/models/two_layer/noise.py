@@ -132,6 +132,10 @@ class Perturbations:
     a run whose σ_t is 0 draws nothing and adds ±0 (`level` 0 on its rows), as it adds nothing alone."""
 
     def __init__(self, parts: list[Perturbation], owner: np.ndarray) -> None:
+        if owner.size > 1 and np.any(np.diff(owner) < 0):
+            raise ValueError("the rows of stacked runs must stay grouped by run, in run order")
+        if len({id(part.rng) for part in parts}) < len(parts):  # one stream read by two runs interleaves its draws
+            raise ValueError("stacked perturbed runs need a generator each")
         self.parts, self.owner = parts, owner
         self.bounds = np.searchsorted(owner, np.arange(len(parts) + 1))  # run j: rows bounds[j]:bounds[j + 1]
         self._sizes = np.diff(self.bounds)
