@@ -48,6 +48,24 @@ def test_runs_together_equal_runs_alone(representation, sizes):
         _same(got, alone)
 
 
+@pytest.mark.parametrize("representation", ["plane", "vector"])
+def test_a_run_of_no_iterations_beside_longer_ones_does_not_move(representation):
+    criteria = optim.Criteria(phi_tol=5e-2, a_tol=5e-2, spurious_tol=0.7)
+    longer = _run(3, 5, 3, 120, 200, representation, stop=False)
+    still = _run(4, 5, 3, 120, 200, representation, stop=False)
+    still.iterations, still.trace_points, still.snapshot_at = 0, [0], None
+    got = optim.run_groups([longer, still], criteria, check_every=50)[1]
+    alone = optim.run_gd(still.v0, still.a0, still.v_star, still.a_star, still.schedule, 0, criteria,
+                         trace_points=[0], check_every=50, representation=representation)
+    for name in ("v", "a", "iterations"):  # before: its rows stepped with the longer run's
+        assert np.array_equal(getattr(got, name), getattr(alone, name)), name
+    assert got.outcome.tolist() == alone.outcome.tolist()
+    _same(optim.run_groups([longer, still], criteria, check_every=50)[0],
+          optim.run_gd(longer.v0, longer.a0, longer.v_star, longer.a_star, longer.schedule, longer.iterations, criteria,
+                       trace_points=longer.trace_points, check_every=50, representation=representation,
+                       snapshot_at=longer.snapshot_at))
+
+
 def test_schedule_with_a_stage_one_length_per_trial():
     a = optim.Schedule("ssw", np.full(2, 0.1), np.full(2, 0.2), np.full(2, 0.3), 5)
     b = optim.Schedule("layerwise", np.full(3, 0.4), np.full(3, 0.5), np.full(3, 0.6), 9)

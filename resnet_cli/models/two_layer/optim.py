@@ -406,6 +406,9 @@ def _run_fused(runs: Sequence[Run], criteria: Criteria, check_every: int,
     n, total = int(f.starts[-1]), int(f.ends.max(initial=0))
     schedule = Schedule.stack([run.schedule for run in runs]) if len(runs) > 1 else runs[0].schedule
     batch = Batch(state, state, schedule, np.arange(n), np.repeat(f.ends, f.sizes), np.ones(n, dtype=bool))
+    if len(runs) > 1 and not f.ends.all():  # a run of 0 iterations beside longer ones: its rows never step
+        batch.active = np.flatnonzero(np.repeat(f.ends, f.sizes) > 0)
+        batch.work, batch.sched = state.take(batch.active), schedule.take(batch.active)
 
     def check(b: Batch, done: int) -> object:
         if done % check_every and done not in f.special:
