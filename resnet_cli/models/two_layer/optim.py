@@ -397,6 +397,15 @@ def _parts(state: Any, count: int) -> list[Any]:
     return [state] if count == 1 else state.split()
 
 
+def _first_batch(state: Any, schedule: Schedule, ends: np.ndarray) -> Batch:
+    """Every row active, but those of runs of 0 iterations (beside longer ones): they never step."""
+    batch = Batch(state, state, schedule, np.arange(ends.size), ends.copy(), np.ones(ends.size, dtype=bool))
+    if not ends.all() and ends.any():
+        batch.active = np.flatnonzero(ends > 0)
+        batch.work, batch.sched = state.take(batch.active), schedule.take(batch.active)
+    return batch
+
+
 def _run_fused(runs: Sequence[Run], criteria: Criteria, check_every: int,
                progress: Callable[[int, int], None] | None) -> list[GDResult]:
     """`run_groups` for runs that share one state array (rows in run order)."""
@@ -405,10 +414,7 @@ def _run_fused(runs: Sequence[Run], criteria: Criteria, check_every: int,
     state = states[0] if len(runs) == 1 else type(states[0]).concat(states)
     n, total = int(f.starts[-1]), int(f.ends.max(initial=0))
     schedule = Schedule.stack([run.schedule for run in runs]) if len(runs) > 1 else runs[0].schedule
-    batch = Batch(state, state, schedule, np.arange(n), np.repeat(f.ends, f.sizes), np.ones(n, dtype=bool))
-    if len(runs) > 1 and not f.ends.all():  # a run of 0 iterations beside longer ones: its rows never step
-        batch.active = np.flatnonzero(np.repeat(f.ends, f.sizes) > 0)
-        batch.work, batch.sched = state.take(batch.active), schedule.take(batch.active)
+    batch = _first_batch(state, schedule, np.repeat(f.ends, f.sizes))
 
     def check(b: Batch, done: int) -> object:
         if done % check_every and done not in f.special:
