@@ -29,7 +29,8 @@ from resnet_cli.config import preset_names
 BUSY = {  # each runs for minutes uninterrupted
     "train-two-layer": ["train", "two-layer", "--trials", "20000", "--k", "9", "--steps", "2000000"],
     "train-shortcut": ["train", "shortcut", "--depth", "8", "--steps", "2000000"],
-    "landscape-two-layer": ["landscape", "two-layer", "--k", "9", "--probes", "2000000", "--profile-points", "2000"],
+    "landscape-two-layer": ["landscape", "two-layer", "--k", "9", "--probes", "2000000", "--profile-points", "2000",
+                            "--steps", "2000000"],  # (without --steps it ends after about 4 s)
     "landscape-deep-resnet": ["landscape", "deep-resnet", "--trials", "2000", "--blocks", "1,2"],
     "success-rate": ["success-rate", "--k", "4,9", "--trials", "20000", "--steps", "2000000", "--jobs", "2"],
     "hessian": ["hessian", "--trials", "400", "--depth", "12", "--init", "xavier", "--jobs", "2"],  # dense: ~18 s
