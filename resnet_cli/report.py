@@ -123,12 +123,6 @@ def print_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def power_of_ten(value: float | str) -> str:
-    """A tolerance such as 1e-08 (or its key '1e-08') as printed: '1e-8'."""
-    mantissa, _, exponent = f"{float(value):.0e}".partition("e")
-    return f"{mantissa}e{int(exponent)}"
-
-
 def fmt(x: Any, digits: int = 4) -> str:
     """Compact number formatting for tables (general format, nan/inf spelled out)."""
     if x is None:

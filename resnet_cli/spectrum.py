@@ -92,14 +92,20 @@ def spectrum_stats(eigenvalues: np.ndarray) -> SpectrumStats:
     )
 
 
+def tolerance_key(tol: float) -> str:
+    """A tolerance as `index_by_tolerance` keys it and every output prints it: 1e-08 -> "1e-8"."""
+    mantissa, _, exponent = f"{tol:.0e}".partition("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
 def index_by_tolerance(eigenvalues: np.ndarray, tolerances: tuple[float, ...] = INDEX_TOLERANCES) -> dict[str, float]:
-    """{"1e-12": #{λ < −tol·|λ|max} / n, …} of an exact spectrum: the index of `spectrum_stats` (its
-    ZERO_TOLERANCE is the first of INDEX_TOLERANCES) at each tolerance, keyed as printed ("1e-8", not
-    "1e-08"); all 0 for a zero matrix."""
+    """{"1e-12": #{λ < −tol·|λ|max} / n, …} of an exact spectrum (keys: `tolerance_key`): the index of
+    `spectrum_stats` (its ZERO_TOLERANCE is the first of INDEX_TOLERANCES) at each tolerance; all 0 for a zero
+    matrix."""
     lam = np.asarray(eigenvalues, dtype=np.float64).ravel()
     abs_max = float(np.abs(lam).max()) if lam.size else 0.0
-    return {f"{tol:.0e}".replace("e-0", "e-"): float(np.count_nonzero(lam < -tol * abs_max) / lam.size)
-            if abs_max > 0 else 0.0 for tol in tolerances}
+    return {tolerance_key(tol): float(np.count_nonzero(lam < -tol * abs_max) / lam.size) if abs_max > 0 else 0.0
+            for tol in tolerances}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

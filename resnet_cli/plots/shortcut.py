@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from resnet_cli.plots.common import pyplot, save_figure
-from resnet_cli.report import fmt, power_of_ten
+from resnet_cli.report import fmt
 
 
 def hessian(p: dict[str, Any], path: str) -> None:
@@ -379,7 +379,7 @@ def li2017_fig8(data: dict[str, Any], path: str) -> None:
     of seeds whose 2-shortcut index is below the orthogonal one. Right: ‖∇L‖ and the index along one run."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.3))
-    tolerances = [power_of_ten(t) for t in data.get("share_by_tolerance", {})]
+    tolerances = list(data.get("share_by_tolerance", {}))  # keys as printed (spectrum.tolerance_key)
     ax = axes[0]
     for name, series in data["networks"].items():
         _band(ax, series["index"], name)

@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from resnet_cli.render.common import console, fmt, prose
-from resnet_cli.report import power_of_ten, rows_to_csv, write_atomic
+from resnet_cli.report import rows_to_csv, write_atomic
 from resnet_cli.spectrum import WIDE_FACTOR
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
@@ -64,17 +64,16 @@ def confidence_line(bounds: dict[str, Any], method: str) -> str:
     return f"≈ {method}; \\[intervals] at {bounds['confidence']:.0%} confidence each"
 
 
-def index_tolerance_note(index: float | None, by_tolerance: dict[str, float] | None, where: str = "") -> None:
+def index_tolerance_note(by_tolerance: dict[str, float] | None, where: str = "") -> None:
     """One sentence where the index moves with the zero tolerance at 3 digits (exact spectra:
     `spectrum.index_by_tolerance`, whose first tolerance is the index's own); nothing otherwise."""
-    if index is None or not by_tolerance:
+    if not by_tolerance:
         return
     tolerances = list(by_tolerance)
     if all(fmt(by_tolerance[t], 3) == fmt(by_tolerance[tolerances[0]], 3) for t in tolerances[1:]):
         return  # no difference at the digits shown
-    others = "; ".join(f"with |λ| ≤ {power_of_ten(t)}·|λ|max as zero, {fmt(by_tolerance[t], 3)}"
-                       for t in tolerances[1:])
-    prose(f"The index{where} counts λ < −{power_of_ten(tolerances[0])}·|λ|max as negative "
+    others = "; ".join(f"with |λ| ≤ {t}·|λ|max as zero, {fmt(by_tolerance[t], 3)}" for t in tolerances[1:])
+    prose(f"The index{where} counts λ < −{tolerances[0]}·|λ|max as negative "
           f"({fmt(by_tolerance[tolerances[0]], 3)}); {others}.", indent="")
 
 
@@ -94,7 +93,7 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
                           "[/dim]")
     if p["zero_matrix"]:
         console.print("The Hessian is exactly zero at this point (every eigenvalue is 0).")
-    index_tolerance_note(p.get("index"), p.get("index_by_tolerance"), " (mean over trials)" if trials > 1 else "")
+    index_tolerance_note(p.get("index_by_tolerance"), " (mean over trials)" if trials > 1 else "")
     if p.get("spectrum") == "inertia":
         _brackets(p)
     if p["diverged_trials"]:
@@ -272,7 +271,7 @@ def train(p: dict[str, Any], detail: bool = False) -> None:
     console.print(f"L_min (best linear map, least squares) = {fmt(p['l_min'], 6)}"
                   + ("" if linear else "  [dim](a nonlinear network may go below it)[/dim]"))
     last = (p.get("hessian") or [{}])[-1]
-    index_tolerance_note(last.get("index"), last.get("index_by_tolerance"), f" at the last Hessian (step {last.get('step')})")
+    index_tolerance_note(last.get("index_by_tolerance"), f" at the last Hessian (step {last.get('step')})")
     if slq:
         confidence = next(r["confidence"] for r in p["trace"] if "confidence" in r)
         console.print(f"≈ SLQ ({cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes): cond10 in \\[a, b] "

@@ -28,11 +28,11 @@ import numpy as np
 from resnet_cli.config import load_toml
 from resnet_cli.executor import run_cells
 from resnet_cli.experiments import train_shortcut as ts
-from resnet_cli.report import fmt, power_of_ten
+from resnet_cli.report import fmt
 from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, read_json,
                                              read_record, record_machine, stored, timed_payload, write_json,
                                              write_record)
-from resnet_cli.spectrum import ZERO_TOLERANCE
+from resnet_cli.spectrum import ZERO_TOLERANCE, tolerance_key
 
 BEGIN = "<!-- li2017-training:begin -->"
 END = "<!-- li2017-training:end -->"
@@ -319,15 +319,15 @@ def claims_fig8(d: dict[str, Any]) -> list[tuple[str, str]]:
     drop = single["largest_drop"]
     tolerances = list(d.get("share_by_tolerance", {}))[1:]  # the first is the index itself (ZERO_TOLERANCE)
     where_zero_ends = "; ".join(
-        f"a majority at {m} of {n} levels ({lo} of {k} pairs) at tol = {power_of_ten(tol)}" for tol, (m, n, lo, k) in
+        f"a majority at {m} of {n} levels ({lo} of {k} pairs) at tol = {tol}" for tol, (m, n, lo, k) in
         ((tol, _majority(d["share_by_tolerance"][tol])) for tol in tolerances))
     ends = "; ".join(f"2-shortcut {fmt(np.mean(two['end_by_tolerance'][tol]), 3)}, orthogonal "
-                     f"{fmt(np.mean(orth['end_by_tolerance'][tol]), 3)} at tol = {power_of_ten(tol)}" for tol in tolerances)
+                     f"{fmt(np.mean(orth['end_by_tolerance'][tol]), 3)} at tol = {tol}" for tol in tolerances)
     return [
         ("\"the index of a 2-shortcut network is always smaller\" (Figure 8, left; depth 16)",
          f"seeds (of {seeds}) whose 2-shortcut index is below the orthogonal one, per level of lg(L − L_min): "
          f"{per}. A majority of seeds at {majority} of {levels} levels; {total_lower} of {total} "
-         "(seed, level) pairs" + (f". The index counts λ < −{power_of_ten(str(ZERO_TOLERANCE))}·|λ|max as negative; "
+         "(seed, level) pairs" + (f". The index counts λ < −{tolerance_key(ZERO_TOLERANCE)}·|λ|max as negative; "
                                   f"counting |λ| ≤ tol·|λ|max as zero instead, {where_zero_ends}"
                                   if tolerances else "")),
         ("\"... and drops dramatically at the beginning\"",
