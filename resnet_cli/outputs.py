@@ -28,6 +28,7 @@ import stat
 from pathlib import Path
 from typing import Iterator
 
+from resnet_cli import signals
 from resnet_cli.errors import UserError
 
 __all__ = ["atomic_path", "check_writable", "real_target", "write_atomic"]
@@ -122,11 +123,12 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         fd = -1
         os.replace(tmp, target)
     except BaseException:
-        if fd >= 0:
+        with signals.cleaning():
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
             with contextlib.suppress(OSError):
-                os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+                os.unlink(tmp)
         raise
     _fsync_folder(target.parent)
 

@@ -16,13 +16,17 @@ files removed) is ignored, so clean-up is never cut short and the exit code stay
 restores what was there. The exit codes themselves live in one table, `edge.outcome`.
 Handlers can only be installed from the main thread; elsewhere both do nothing.
 
-A stop that is swallowed is delivered again. Python runs a signal handler wherever the main thread is, and
-an exception raised inside a weakref callback or a `__del__` (importlib's module-lock callback, for one) is
-"unraisable": printed and dropped, and the run went on as if nothing had been pressed. `_redeliver` (our
-`sys.unraisablehook` while signals are handled) sees such a dropped KeyboardInterrupt or `Terminated`,
-re-arms the handler and sends the same signal again a moment later, when the thread is most likely out of
-the callback; it repeats, from a thread that blocks the signal itself, until a handler has raised the stop
-(one sent while a worker is being spawned, when SIGINT is ignored for an instant, is not lost for good).
+A stop that is swallowed is raised again. Python runs a signal handler wherever the main thread is, and a
+stop can be lost on its way to the run's end: an exception raised inside a weakref callback or a `__del__`
+(importlib's module-lock callback, for one) is "unraisable", printed and dropped; one raised inside a bare
+`except:` or C code that clears errors (while modules import) is dropped without a trace. So a stop is "in
+flight" from the moment a handler raises it until it reaches the end of its run (an exception leaves
+`handle_signals`, or the edge calls `stop_listening`). While anything listens, a watchdog thread sends the
+signal to the main thread again when a stop in flight was swallowed: at once (every REDELIVERY_DELAY, until a
+handler raises it) when the unraisable hook saw it dropped, and after SWALLOWED_AFTER seconds outside clean-up
+blocks (`cleaning`, `signals_deferred`) when it just never arrived. A run that ends normally with a stop in
+flight ends with that stop instead. The watchdog blocks the stop signals itself, so it never takes one and
+drops it while SIGINT is ignored for an instant (`sigint_blocked`, a worker being spawned).
 Nothing here prints.
 """
 
@@ -35,7 +39,7 @@ import threading
 import time
 from typing import Any, Iterator
 
-__all__ = ["Terminated", "handle_signals", "install", "sigint_blocked", "stop_listening"]
+__all__ = ["Terminated", "cleaning", "handle_signals", "install", "sigint_blocked", "signals_deferred", "stop_listening"]
 
 
 class Terminated(BaseException):
@@ -52,14 +56,26 @@ class Terminated(BaseException):
 
 
 class _Stop:
-    """The state of one run: has a stop signal been raised yet? ``delivered`` counts the stops raised in this
-    process, so a redelivery ends once a stop has landed, whatever run comes next."""
+    """The process's stop state. ``raised``: this run's stop has been raised (later signals are ignored).
+    ``delivered`` counts the stops raised in this process and ``arrived`` those that reached the end of their
+    run (a listening block left by an exception, or `stop_listening`): a stop is in flight while
+    ``delivered > arrived``. ``signum`` is its signal, ``last`` the monotonic time it was last raised or sent,
+    ``cleaning`` the clean-up blocks running now (`cleaning`), ``listening`` the listening blocks open now
+    (``installed``: `install`'s, for the whole process, counts as one) and ``watching`` whether the watchdog
+    thread runs."""
 
     raised = False
     delivered = 0
+    arrived = 0
+    signum = signal.SIGINT
+    last = 0.0
+    cleaning = 0
+    listening = 0
+    installed = False
+    watching = False
 
 
-_LOCK = threading.RLock()  # a redelivery's check-then-send against a stop landing (the handler takes it too)
+_LOCK = threading.RLock()  # the watchdog's check-then-send against a stop landing (the handler takes it too)
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -69,49 +85,118 @@ def _on_signal(signum: int, frame: Any) -> None:
             return
         _Stop.raised = True
         _Stop.delivered += 1
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
+        _Stop.signum, _Stop.last = signum, time.monotonic()
+    raise _stop_exception(signum)
 
 
-REDELIVERY_DELAY = 0.02  # seconds: time enough to leave the callback that swallowed the stop
-REDELIVERY_FOR = 5.0  # seconds: how long a swallowed stop is sent again at most
+def _stop_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+
+REDELIVERY_DELAY = 0.02  # seconds: time enough to leave the callback that swallowed the stop; the watchdog's tick
+SWALLOWED_AFTER = 0.75  # seconds: a raised stop that has not reached its run's end by then (outside clean-up) was
+# swallowed, and is raised again
 
 
 _chained_hook: Any = None  # the unraisable hook `_redeliver` replaced, for everything that is not a stop of ours
 
 
 def _redeliver(unraisable: Any) -> None:
-    """sys.unraisablehook: a stop of ours swallowed by a callback is sent again; anything else goes on to the
-    previous hook."""
+    """sys.unraisablehook: a stop of ours swallowed by a callback is sent again (by the watchdog, one tick
+    later); anything else goes on to the previous hook."""
     exc = unraisable.exc_value
     if _Stop.raised and isinstance(exc, (KeyboardInterrupt, Terminated)):
-        signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-        _Stop.raised = False  # the stop never reached the run: let the handler raise it again
-        threading.Thread(target=_send_until_stopped, args=(signum, _Stop.delivered), daemon=True,
-                         name="resnet-cli-redeliver").start()
+        with _LOCK:
+            _Stop.raised = False  # the stop never reached the run: let the handler raise it again
+            _Stop.last = time.monotonic()
         return
     (_chained_hook or sys.__unraisablehook__)(unraisable)
 
 
-def _send_until_stopped(signum: int, delivered: int) -> None:
-    """The redelivery thread: SIGNUM to the main thread every REDELIVERY_DELAY until a stop has landed (more than
-    `delivered` raised), the process stops listening, or REDELIVERY_FOR seconds have passed. The check and the
-    send hold `_LOCK`, which the handler takes to count a stop, so nothing is sent once one has landed.
+def _watchdog() -> None:
+    """The watchdog thread, while anything listens: a stop in flight is sent again to the main thread
+    (`pthread_kill`) when it was swallowed. Either visibly (the unraisable hook reset ``raised``: sent every
+    REDELIVERY_DELAY until a handler raises it), or silently: raised SWALLOWED_AFTER seconds ago, outside any
+    clean-up, and not arrived (a bare ``except:``, or C code clearing the error, while modules import). A
+    stop's normal way to its run's end takes milliseconds, clean-up blocks aside, which defer it (and the
+    watchdog). The check and the send hold `_LOCK`, which the handler takes to count a stop.
 
-    The signal goes to the main thread itself (`pthread_kill`), and this thread blocks the stop signals, so no
-    other thread takes one and drops it while SIGINT is ignored for an instant (`sigint_blocked`, a worker
-    being spawned); one lost all the same (SIG_IGN set while it was pending discards it) is sent again at the
-    next round."""
+    This thread blocks the stop signals, so it never takes one itself and drops it while SIGINT is ignored
+    for an instant (`sigint_blocked`, a worker being spawned); one lost all the same (SIG_IGN set while it
+    was pending discards it) is sent again at the next tick."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, *_TERMINATING})
     main = threading.main_thread().ident
-    for _ in range(int(REDELIVERY_FOR / REDELIVERY_DELAY)):
+    while True:
         time.sleep(REDELIVERY_DELAY)
         with _LOCK:
-            if _Stop.raised or _Stop.delivered != delivered or main is None:
+            if _Stop.listening <= 0 or main is None:
+                _Stop.watching = False
                 return
-            signal.pthread_kill(main, signum)
+            now = time.monotonic()
+            if _Stop.delivered <= _Stop.arrived:
+                continue
+            if _Stop.cleaning:
+                _Stop.last = now
+            elif now - _Stop.last >= (SWALLOWED_AFTER if _Stop.raised else REDELIVERY_DELAY):
+                _Stop.raised, _Stop.last = False, now
+                signal.pthread_kill(main, _Stop.signum)
+
+
+def _start_watching() -> None:
+    """Count one more listening block; start the watchdog if it is not running."""
+    with _LOCK:
+        _Stop.listening += 1
+        if _Stop.watching:
+            return
+        _Stop.watching = True
+    threading.Thread(target=_watchdog, daemon=True, name="resnet-cli-watchdog").start()
+
+
+def _arrived() -> None:
+    """The stop in flight (if any) reached its run's end: nothing is to be sent again."""
+    with _LOCK:
+        _Stop.arrived = _Stop.delivered
+
+
+@contextlib.contextmanager
+def cleaning() -> Iterator[None]:
+    """A clean-up block (workers stopped, a temp file removed): the watchdog sends nothing while it runs."""
+    with _LOCK:
+        _Stop.cleaning += 1
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _Stop.cleaning -= 1
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """A clean-up block that must not be cut short (workers stopped, a cluster's futures cancelled):
+    SIGINT/SIGTERM that come meanwhile are remembered, not raised, and sent again right after it; the
+    watchdog waits for it too (`cleaning`)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def remember(signum: int, frame: Any) -> None:
+        caught.append(signum)
+
+    try:
+        with cleaning():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, remember)
+            try:
+                yield
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+    finally:
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 def _hook_unraisable() -> Any:
@@ -147,15 +232,24 @@ def install() -> None:
         _Stop.raised = False
         _hook_unraisable()
         _listen()
+        if not _Stop.installed:
+            _Stop.installed = True
+            _start_watching()
 
 
 def stop_listening() -> None:
-    """The run is over (its exit code is decided): signals that come now change nothing.
+    """The run is over (its exit code is decided): signals that come now change nothing, and a stop in flight
+    has arrived.
 
     They are ignored outright, not only by our handler: while the interpreter shuts down CPython puts every
     Python-level handler back to SIG_DFL, and a Ctrl-C in that instant killed a finished run by the signal
     (exit −2 instead of 0 or 130). An ignored disposition is left as it is."""
-    _Stop.raised = True
+    with _LOCK:
+        _Stop.raised = True
+        _Stop.arrived = _Stop.delivered
+        if _Stop.installed:
+            _Stop.installed = False
+            _Stop.listening -= 1
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, *_TERMINATING):
             signal.signal(signum, signal.SIG_IGN)
@@ -174,16 +268,26 @@ def handle_signals() -> Iterator[None]:
     previous: dict[int, Any] = {}
     raised = _Stop.raised
     hook = _hook_unraisable()
+    _start_watching()
     try:
         _Stop.raised = False
         previous = _listen()
         yield
+        with _LOCK:
+            in_flight = _Stop.delivered > _Stop.arrived
+        if in_flight:  # the run ended, but a stop came and was swallowed on the way: it ends the run now
+            raise _stop_exception(_Stop.signum)
+    except BaseException:
+        _arrived()  # whatever ends the run, a stop in flight has reached its end
+        raise
     finally:
         sys.unraisablehook = hook
         for signum, handler in previous.items():
             # None means "installed from C, not from Python": the best we can restore is the default.
             signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        _Stop.raised = raised or _Stop.raised
+        with _LOCK:
+            _Stop.raised = raised or _Stop.raised
+            _Stop.listening -= 1
 
 
 @contextlib.contextmanager

@@ -31,7 +31,7 @@ from typing import Any, Callable, Sequence
 from resnet_cli.errors import UserError, quiet_floating_point
 from resnet_cli.executor.blas import pin_blas
 from resnet_cli.executor.cell import CellCancelled, cell_hook
-from resnet_cli.executor.pool import signals_deferred
+from resnet_cli.signals import signals_deferred
 
 #: Seconds the scheduler has to accept the connection and identify itself.
 CONNECT_TIMEOUT = 15.0

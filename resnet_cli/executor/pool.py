@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import signal
-import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from resnet_cli.executor.blas import one_thread
 from resnet_cli.executor.cell import cell_hook, run_pinned, worker_init
-from resnet_cli.signals import sigint_blocked
+from resnet_cli.signals import sigint_blocked, signals_deferred
 
 #: Seconds a terminated worker gets before SIGKILL.
 WORKER_GRACE = 1.0
@@ -33,29 +31,6 @@ POLL_SECONDS = 0.25
 
 Finish = Callable[[int, Any], None]
 Partial = Callable[[dict[int, float]], None]
-
-
-@contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """While cleaning up, remember SIGINT/SIGTERM instead of raising mid-clean-up; re-deliver afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous: dict[int, Any] = {}
-
-    def remember(signum: int, frame: Any) -> None:
-        caught.append(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, remember)
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
-        if caught:
-            signal.raise_signal(caught[0])
 
 
 def run_here(fn: Callable[[Any], Any], tasks: Sequence[Any], todo: Sequence[int], finish: Finish,
