@@ -6,7 +6,8 @@
   trial-step whatever p and k (the derivation is in resnet_cli/models/two_layer/optim.py's docstring).
 
 Both offer the driver's interface: step(η_a, η_w), take/put (compaction), finite, statistics, vectors; and
-fuse_key/concat/split, which stack the trials of several runs into one state (`optim.run_groups`).
+concat/split, which stack the trials of several runs into one state (`optim.run_groups`; which runs stack is
+`optim.Run.fuse_key`'s decision).
 """
 
 from __future__ import annotations
@@ -182,10 +183,6 @@ class VectorState(UnitVStep):
     def _perturb_a(self, a_new: np.ndarray, eta_a: np.ndarray) -> None:
         """Hook on the new a = a − η_a ∇_a L (k × trials): nothing here (noise.py subtracts η_a ξ_a)."""
 
-    def fuse_key(self) -> tuple[str, int, int]:
-        """States with equal keys can be stacked by `concat`: vector states of one (p, k)."""
-        return ("vector", self._p, self._z.shape[1] - self._p)
-
     def _parts(self, index: np.ndarray | slice = slice(None)) -> tuple[np.ndarray, ...]:
         """What `_build` takes (components × trials): v, unit v*, a, a*, of the trials `index`."""
         p, (z, w) = self._p, (self._z[0][:, index], self._w[:, index])
@@ -330,10 +327,6 @@ class PlaneState:
             value = getattr(self, name)
             setattr(part, name, None if value is None else value[index])
         return part
-
-    def fuse_key(self) -> str:
-        """States with equal keys can be stacked by `concat`: every plane state (a step is O(1) whatever p, k)."""
-        return "plane"
 
     @staticmethod
     def concat(states: "list[PlaneState]") -> "PlaneState":

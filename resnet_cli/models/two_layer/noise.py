@@ -315,10 +315,6 @@ class FilterNoisyState(UnitVStep):
         self._pending = bool(self._zeroed.any())
         self.perturbation.clock = part.perturbation.clock
 
-    def fuse_key(self) -> tuple[str, int, int]:
-        """States with equal keys can be stacked by `concat`: runs of one (p, k) (`Run.fuse_key`)."""
-        return (FUSE_GROUP, self._v.shape[0], self.basis.shape[1])
-
     @staticmethod
     def concat(states: "list[FilterNoisyState]") -> "FilterNoisyState":
         """The trials of several runs of one (p, k) as one state, each run with its own draws (`Perturbations`);
