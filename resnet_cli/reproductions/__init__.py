@@ -9,13 +9,16 @@ the stored data without running anything. docs/reproductions.md is what they wro
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Callable
 
 from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
                                       stride_landscape, yun2019, zhou2019)
-from resnet_cli.reproductions.common import TITLE, Context, Execution, Reproduction, write_marked_section
+from resnet_cli.reproductions.common import (TITLE, Context, Execution, Reproduction, check_parts, cpu_seconds,
+                                             record_or_empty, record_run, recorded_wall, write_marked_section)
+from resnet_cli.resources import format_duration
 
 #: In the order `all` runs them (li2017-training's section goes after li2017's).
 REPRODUCTIONS: dict[str, Reproduction] = {
@@ -41,16 +44,25 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
     reps = chosen(name)
     if execution.only and len(reps) != 1:
         raise UserError("--only: name one reproduction, not all")
+    for rep in reps:
+        check_parts(rep, execution.only)  # before anything is said or run
     if execution.quick and not render_only:
         for rep in reps:
             if not rep.quick:
                 raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
                                 + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
     written = []
+    if not render_only:
+        log(recorded_line(name, docs, reps))
     for rep in reps:
         ctx = Context(docs=docs, execution=execution, log=lambda message, n=rep.name: log(f"[{n}] {message}"))
         if not render_only:
+            before, start, cpu = record_or_empty(docs, rep.name), time.perf_counter(), cpu_seconds()
             rep.build(ctx)
+            took = time.perf_counter() - start
+            if not execution.only:  # the whole run's time, for the next run's line (a build's own stays)
+                record_run(docs, rep.name, before, wall=took, cpu=cpu_seconds() - cpu)
+            ctx.log(f"done in {format_duration(took)}")
         elif rep.begin is None:
             log(f"[{rep.name}] nothing to render: its page is the output of its runs (run it without --render-only)")
             continue
@@ -60,3 +72,18 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
             write_marked_section(docs / "reproductions.md", text, rep.begin, rep.end, after=rep.after, title=TITLE)
             written.append(docs / "reproductions.md")
     return written
+
+
+def recorded_line(name: str, docs: Path, reps: list[Reproduction]) -> str:
+    """What a run is to expect, from the wall time of the last recorded runs in `docs` (`recorded_wall`):
+    "[all] the last recorded runs took 14 min 35 s (wall clock, docs/data); not recorded: yun2019"."""
+    walls = {rep.name: recorded_wall(docs, rep) for rep in reps}
+    known = [w for w in walls.values() if w is not None]
+    missing = [n for n, w in walls.items() if w is None]
+    where = docs / "data"
+    if not known:
+        return f"[{name}] no recorded run in {where} to say how long this takes"
+    what = "the last recorded runs" if len(reps) > 1 else "the last recorded run"
+    line = f"[{name}] {what} took {format_duration(sum(known))} (wall clock, {where})"
+    return line + (f"; not recorded: {', '.join(missing)}" if missing else "")
+

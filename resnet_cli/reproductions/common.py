@@ -71,6 +71,7 @@ class Reproduction:
     after: str | None = None            # a new section goes right after this marker
     parts: tuple[str, ...] = ()         # what --only may choose
     quick: bool = False                 # has a --quick size
+    part_data: str | None = None        # the stem of a part's data file ("li2017-{}"), which keeps its wall_seconds
 
 
 def flag_text(flag: str, value: Any) -> list[str]:
@@ -105,6 +106,49 @@ def write_record(docs: Path, name: str, **facts: Any) -> None:
 def read_record(docs: Path, name: str) -> dict[str, Any]:
     path = record_path(docs, name)
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def record_or_empty(docs: Path, name: str) -> dict[str, Any]:
+    """The run record, or {} where it is missing or damaged (what a run writes does not depend on it)."""
+    try:
+        record = read_record(docs, name)
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def record_run(docs: Path, name: str, before: dict[str, Any], **facts: Any) -> None:
+    """After a build: its run record gets `facts` (the run's wall and CPU seconds), except those the build has
+    just written itself (the record then differs from `before`, read before the build); a record the build did
+    not write is this run's from the date on."""
+    now = record_or_empty(docs, name)
+    base = {"date": time.strftime("%Y-%m-%d"), "machine": platform.machine(), "cores": os.cpu_count()}
+    record = {**base, **facts, **now} if now != before else {**now, **base, **facts}
+    write_atomic(record_path(docs, name), dumps(record) + "\n")
+
+
+def recorded_wall(docs: Path, rep: Reproduction) -> float | None:
+    """The wall seconds the last recorded run of `rep` in `docs` took, or None where nothing (readable) records
+    it: the sum of its parts' `wall_seconds` (each part's data file keeps its own, so a run of some parts stays
+    right), else the record's `wall` (its build's, or `reproduce`'s), else the sum of its per-command
+    `seconds`. Never raises: a missing or damaged file only means no number."""
+
+    def number(value: Any) -> float | None:
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    try:
+        if rep.part_data is not None:
+            walls = [number(json.loads((docs / "data" / f"{rep.part_data.format(part)}.json").read_text(
+                encoding="utf-8")).get("wall_seconds")) for part in rep.parts]
+            return None if any(w is None for w in walls) else float(sum(walls))  # type: ignore[arg-type]
+        record = record_or_empty(docs, rep.name)
+        if number(record.get("wall")) is not None:
+            return number(record["wall"])
+        seconds = record.get("seconds")
+        parts = [number(v) for v in seconds.values()] if isinstance(seconds, dict) and seconds else [None]
+        return None if any(v is None for v in parts) else float(sum(parts))  # type: ignore[arg-type]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
 
 
 def record_machine(record: dict[str, Any]) -> str:

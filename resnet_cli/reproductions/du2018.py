@@ -219,5 +219,5 @@ def reading(data: dict[str, Any], grid: list[str], lrs: list[str]) -> list[str]:
 
 
 REPRODUCTION = Reproduction(
-    name=NAME, summary="Du et al.: the two phases of GD with weight normalization (about 3 min)",
+    name=NAME, summary="Du et al.: the two phases of GD with weight normalization",
     begin=BEGIN, end=END, build=build, section=section, draw=draw)

@@ -380,5 +380,6 @@ def section(docs: Path) -> str:
 
 
 REPRODUCTION = Reproduction(
-    name="li2017", summary="Li et al. 2017 Figures 5, 9, 10 (depth-sweep presets; about 11 CPU-min, 7-13 min wall on 2 shared cores)",
-    begin=BEGIN, end=END, build=build, section=section, draw=draw, parts=FIGURES, quick=True)
+    name="li2017", summary="Li et al. 2017 Figures 5, 9, 10 (depth-sweep presets)",
+    begin=BEGIN, end=END, build=build, section=section, draw=draw, parts=FIGURES, quick=True,
+    part_data="li2017-{}")

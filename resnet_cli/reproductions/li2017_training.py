@@ -431,5 +431,6 @@ def draw(docs: Path) -> None:
 
 
 REPRODUCTION = Reproduction(
-    name="li2017-training", summary="Li et al. 2017 Figures 3, 7, 8 (train shortcut presets; about 4 CPU-min, 5 min wall on 2 shared cores)",
-    begin=BEGIN, end=END, after=AFTER, build=build, section=section, draw=draw, parts=FIGURES, quick=True)
+    name="li2017-training", summary="Li et al. 2017 Figures 3, 7, 8 (train shortcut presets)",
+    begin=BEGIN, end=END, after=AFTER, build=build, section=section, draw=draw, parts=FIGURES, quick=True,
+    part_data="li2017-{}")

@@ -320,5 +320,5 @@ def trace_table(trace: dict) -> list[str]:
 
 
 REPRODUCTION = Reproduction(
-    name="liu2019-beyond", summary="Liu et al. 2019 with finite samples, SGD, strides, input laws (about 10 min)",
+    name="liu2019-beyond", summary="Liu et al. 2019 with finite samples, SGD, strides, input laws",
     begin=BEGIN, end=END, build=build, section=section)

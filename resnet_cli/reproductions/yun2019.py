@@ -37,7 +37,7 @@ HEADER = ("# Yun et al. 2019: output of `make reproduce-yun2019`\n\n"
 def build(ctx: Context) -> None:
     ex = ctx.execution
     if ex.quick:
-        raise UserError("--quick: yun2019 has no quick size (it takes about 50 s)")
+        raise UserError("--quick: yun2019 has no quick size (a full run takes well under a minute)")
     (ctx.docs / "data").mkdir(parents=True, exist_ok=True)
     (ctx.docs / "figures").mkdir(parents=True, exist_ok=True)
     extra = [tok for flag, value in (("jobs", ex.jobs), ("dask", ex.dask), ("cache", ex.cache)) if value is not None
@@ -64,5 +64,5 @@ def section(docs: Path) -> None:
 
 
 REPRODUCTION = Reproduction(
-    name="yun2019", summary="Yun et al. 2019 critical points (landscape deep-resnet presets; about 50 s)",
+    name="yun2019", summary="Yun et al. 2019 critical points (landscape deep-resnet presets)",
     begin=None, end=None, build=build, section=section)

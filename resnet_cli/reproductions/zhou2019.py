@@ -342,5 +342,5 @@ def reading(levels: dict, spurious: list[dict]) -> list[str]:
 
 
 REPRODUCTION = Reproduction(
-    name=NAME, summary="Zhou et al. 2019: perturbed GD and SGD with annealed noise (about 4 min)",
+    name=NAME, summary="Zhou et al. 2019: perturbed GD and SGD with annealed noise",
     begin=BEGIN, end=END, build=build, section=section)

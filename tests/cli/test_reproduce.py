@@ -114,3 +114,44 @@ def test_fig5_claims_rest_only_on_cells_the_table_shows():
     p = {"rows": [row(1, 1.0), row(8, 20.0), row(64, 180.0), row(128, 5.0, wide=True)]}
     (claim,) = [c for c in li2017.claims_fig5(p) if "orthogonal initialization the" in c[0]]
     assert "→ 180 at depth 64" in claim[1] and "128 left out" in claim[1] and claim[2] == "agrees"
+
+
+def test_the_run_says_how_long_the_last_recorded_run_took(tmp_path):
+    """A run starts with the wall time of the last recorded runs in its docs folder, ends each reproduction
+    with its own, and records it (so the next run's first line is this run's time)."""
+    from resnet_cli.reproductions import Execution, recorded_line, reproduce
+    from resnet_cli.reproductions.common import read_record, recorded_wall
+
+    rep = REPRODUCTIONS["li2017-training"]
+    assert recorded_line("all", DOCS, list(REPRODUCTIONS.values())).startswith("[all] the last recorded runs took ")
+    fig = {part: json.loads((DOCS / "data" / f"li2017-{part}.json").read_text()) for part in rep.parts}
+    assert recorded_wall(DOCS, rep) == pytest.approx(sum(f["wall_seconds"] for f in fig.values()))
+    assert recorded_line("li2017-training", tmp_path, [rep]) == (
+        f"[li2017-training] no recorded run in {tmp_path / 'data'} to say how long this takes")
+    lines: list[str] = []
+    reproduce("li2017-training", tmp_path, Execution(jobs=1, quick=True, only=("fig3",)), log=lines.append)
+    assert lines[0].startswith("[li2017-training] no recorded run") and lines[-1].startswith("[li2017-training] done in ")
+    assert recorded_wall(tmp_path, rep) is None  # the other parts were not run: no time for the whole
+    assert "wall" not in read_record(tmp_path, rep.name)  # --only: not the whole run's time
+
+
+def test_a_run_record_keeps_what_the_build_wrote_and_dates_the_rest(tmp_path):
+    from resnet_cli.reproductions.common import read_record, record_run, recorded_wall, write_record
+
+    rep = REPRODUCTIONS["zhou2019"]
+    (tmp_path / "data").mkdir()
+    write_record(tmp_path, rep.name, wall=100.0, cpu=190.0, load=1.0)
+    before = read_record(tmp_path, rep.name)
+    write_record(tmp_path, rep.name, wall=50.0, cpu=95.0, load=0.5)  # the build writes its own record
+    record_run(tmp_path, rep.name, before, wall=51.0, cpu=96.0)
+    assert read_record(tmp_path, rep.name)["wall"] == 50.0 and recorded_wall(tmp_path, rep) == 50.0
+    before = read_record(tmp_path, rep.name)  # a build that writes no record: this run's time replaces the old
+    record_run(tmp_path, rep.name, before, wall=20.0, cpu=39.0)
+    assert read_record(tmp_path, rep.name)["wall"] == 20.0 and read_record(tmp_path, rep.name)["cpu"] == 39.0
+    (tmp_path / "data" / "reproduce-zhou2019.json").write_bytes(b"\xff{ not json")  # damaged: no number, no error
+    assert recorded_wall(tmp_path, rep) is None
+    record_run(tmp_path, rep.name, {}, wall=7.0, cpu=13.0)
+    assert recorded_wall(tmp_path, rep) == 7.0
+    seconds = REPRODUCTIONS["liu2019-success"]
+    write_record(tmp_path, seconds.name, seconds={"a": 1.5, "b": 2.5})
+    assert recorded_wall(tmp_path, seconds) == 4.0
