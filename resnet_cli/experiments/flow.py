@@ -51,6 +51,7 @@ class FlowRun:
     trace_iterations: list[int] = field(default_factory=list)
     trace: dict[str, list[np.ndarray]] = field(default_factory=dict)
     end: tuple[np.ndarray, np.ndarray] | None = None  # (v, a) at the horizon, trials × p and trials × k
+    solver_failure: str = ""  # why the solver gave up before the horizon (its trials count as diverged), or ""
 
     def counts(self) -> dict[str, int]:
         return {name: int(np.sum(self.outcome == name)) for name in optim.OUTCOMES}
@@ -149,7 +150,8 @@ def run_flow(
     refined, residual, _ = fl.newton_fixed_point(y_limit, problem, tol=newton_tol)
     kinds = limit_kinds(refined, residual, state, v_star, a_star, newton_tol)
     tick(total, 0.0)
-    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps, wanted[: len(kept)], trace, end)
+    return FlowRun(outcome, final, kinds, limit_time, residual, nfev, solver_steps, wanted[: len(kept)], trace, end,
+                   "" if horizon.success else horizon.message)
 
 
 def _continue(horizon: fl.FlowResult, problem: fl.FlowProblem, stages: list[tuple[np.ndarray, np.ndarray]],
@@ -166,12 +168,14 @@ def _continue(horizon: fl.FlowResult, problem: fl.FlowProblem, stages: list[tupl
     extra = np.maximum(np.asarray(stages[-1][0], dtype=float), 1.0)
     y_limit = y.copy()
     for round_ in range(rounds):
-        active = np.flatnonzero(~np.isfinite(limit_time))
+        active = np.flatnonzero(~np.isfinite(limit_time) & np.isfinite(y_limit).all(axis=1))
         if active.size == 0:
             break
         part = problem.take(active)
         more = fl.integrate(y_limit[active], part, [(extra[active], np.ones(active.size))], **solver)
         nfev, solver_steps = nfev + more.nfev, solver_steps + more.steps
+        if not more.success:  # the solver gave up: these trials' limits stay unknown ("not converged")
+            break
         y_limit[active] = more.y
         elapsed = elapsed + extra
         slow = np.linalg.norm(fl.velocity(more.y, part), axis=1) <= converge_tol

@@ -335,7 +335,7 @@ def flow_cell(s: SuccessSettings, p: int, k: int, method: str, v_star: np.ndarra
     limits = {f"limit_{name.replace(' ', '_')}": count for name, count in run.limit_counts().items()}
     summary = {**output1_summary(None, run.outcome), "output1_outside": True,
                **limits, "flow_rtol": s.flow_rtol, "flow_atol": s.flow_atol, "flow_solver": s.flow_solver,
-               "flow_evaluations": run.nfev}
+               "flow_evaluations": run.nfev, "flow_solver_failure": run.solver_failure}
     return Cell(p, k, method, n, counts, counts["global"] / n, low, high, steps, schedule.stage1_iterations,
                 float(steps), median_start_angle(v0, v_star), against, summary)
 

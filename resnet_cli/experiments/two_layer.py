@@ -69,7 +69,8 @@ class TrainResult:
         ]
         trace = {"step": gd.trace_iterations, **{key: np.array(gd.trace[key]).T for key in STATS}}
         extra = {} if self.flow is None else {"flow": {"limits": self.flow.limit_counts(), "evaluations": self.flow.nfev,
-                                                       "solver_steps": self.flow.steps}}
+                                                       "solver_steps": self.flow.steps,
+                                                       "solver_failure": self.flow.solver_failure}}
         return {"command": s.COMMAND, "config": config, "counts": self.counts, "runs": runs, "trace": trace, **extra}
 
 

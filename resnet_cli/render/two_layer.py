@@ -117,6 +117,15 @@ def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
           f"σ_t = {law}", "dim")
 
 
+def flow_failure_note(failure: str, where: str = "") -> None:
+    """One sentence where the ODE solver gave up before the horizon: its trials' state is unknown (NaN), so they
+    count as diverged although the flow itself does not diverge."""
+    if failure:
+        prose(f"the flow solver gave up{' on ' + where if where else ''} ({failure}): no state is known past that "
+              "point, so its trials count as diverged; smaller step sizes or another --flow-solver may get through",
+              "yellow")
+
+
 def method_note(method: str) -> str:
     """The one-line description of a method (a "-flow" method: its GD method's, in continuous time)."""
     if method.endswith(FLOW):
@@ -160,6 +169,7 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
         ends = ", ".join(f"{name} {count}" for name, count in payload["flow"]["limits"].items() if count)
         prose(f"gradient flow of the schedule (step → 0; 'steps' is the horizon of the GD run it replaces; scipy "
               f"{cfg['flow_solver']}, rtol {cfg['flow_rtol']:g}); where the flow ends (t → ∞, Newton-pinned): {ends}")
+        flow_failure_note(payload["flow"].get("solver_failure", ""))
     if "theorems" in runs[0]:
         output1_headline(cfg, runs)
     r0 = runs[0]
@@ -416,6 +426,8 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     output1_sentence(cfg, cells)
     prose(method_legend(methods), "dim")
     noise_line(cfg, methods)
+    for row in cells:
+        flow_failure_note(row.get("flow_solver_failure", ""), f"{row['method']} at p = {row['p']}, k = {row['k']}")
     if not detail:
         prose("more: --detail (outcomes, Theorem 1 per cell, criteria); docs/success-rate.md", "dim")
         return

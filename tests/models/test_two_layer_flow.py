@@ -120,3 +120,36 @@ def test_rotated_cos_sin_stay_on_the_angle():
     assert np.abs(v_plane - vector.v).max() < 1e-10 and np.abs(a_plane - vector.a).max() < 1e-10
     spread = np.abs(plane.theta)
     assert spread.min() < 0.01 and spread.max() > 3.0  # both basins are reached: global and spurious rows
+
+
+@pytest.mark.parametrize("method", ["BDF", "RK45"])
+def test_a_solver_that_gives_up_is_a_result_not_a_crash(method, monkeypatch):
+    """Step sizes like 1e300 make the flow's stages astronomically long: BDF's Newton matrix is singular (scipy
+    raised "Factor is exactly singular") and RK45 takes tiny steps without end. Either way `integrate` returns
+    an unsuccessful result with the solver's reason, the state unknown (NaN), and Newton leaves such rows alone."""
+    v_star, a_star, v0, a0 = problem(5)
+    n = len(a_star)
+    state = optim.PlaneState(v0, a0, v_star, a_star)
+    flow = fl.FlowProblem.from_plane(state)
+    monkeypatch.setattr(fl, "MAX_STAGE_STEPS", 2000)
+    stages = [(np.full(n, 1e300), np.full(n, 1.0))]
+    result = fl.integrate(fl.initial_point(state), flow, stages, method=method)
+    assert not result.success and result.message
+    assert np.isnan(result.y).all()
+    if method == "RK45":
+        assert "more than 2,000 steps" in result.message
+    y, residual, used = fl.newton_fixed_point(result.y, flow)
+    assert np.isnan(residual).all() and (used == 0).all()
+    ordinary = fl.integrate(fl.initial_point(state), flow, [(np.full(n, 1.0), np.full(n, 1.0))], method=method)
+    assert ordinary.success and np.isfinite(ordinary.y).all()
+
+
+def test_the_flow_at_a_step_size_of_1e300_ends_with_a_result(cli):
+    """`train two-layer --flow --lr 1e300` ended in "internal error: RuntimeError: Factor is exactly singular"."""
+    r = cli("train", "two-layer", "--quiet", "--steps", "50", "--stage1-steps", "1", "--flow", "--lr", "1e300")
+    assert r.code == 0, r.stderr
+    assert "outcomes: diverged 1" in r.stdout and "the flow solver gave up (BDF failed: " in r.stdout
+    r = cli("success-rate", "--quiet", "--trials", "2", "--steps", "30", "--stage1-steps", "1", "--k", "4",
+            "--method", "resnet-ssw-flow", "--lr", "1e300")
+    assert r.code == 0, r.stderr
+    assert "the flow solver gave up on resnet-ssw-flow at p = 8, k = 4 (BDF failed: " in " ".join(r.stdout.split())
