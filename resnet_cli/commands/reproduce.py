@@ -35,10 +35,33 @@ def command(
     parts = tuple(p.strip() for p in only.split(",")) if only else ()
     if any(not p for p in parts):
         raise UserError(f"--only {only}: an empty item")
-    folder = Path(docs)
+    folder = _docs_folder(docs, render_only)
     if quick and not render_only and folder.resolve() == Path("docs").resolve() and (folder / "data").exists():
         raise UserError("--quick: give --docs another folder (e.g. /tmp/repro); docs/ holds the real results")
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
     for page in dict.fromkeys(reproduce(name, folder, execution, render_only=render_only, log=log)):
         print(f"wrote {page}")
+
+
+def _docs_folder(docs: str, render_only: bool) -> Path:
+    """--docs checked before anything runs: a folder (created with its parents if missing, for a run), one that
+    holds data/ for --render-only, and a reproductions.md in it that can be written."""
+    from resnet_cli.errors import UserError
+    from resnet_cli.outputs import check_writable
+
+    if not docs:
+        raise UserError("--docs '': must not be empty (leave the option out for docs/)")
+    folder = Path(docs)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--docs {docs}: is not a folder")
+    if render_only and not (folder / "data").is_dir():
+        raise UserError(f"--docs {docs}: no data/ folder to render from (run the reproduction first, without "
+                        "--render-only)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--docs {docs}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
+    check_writable(folder / "reproductions.md", "--docs")
+    return folder
+

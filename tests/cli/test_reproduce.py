@@ -155,3 +155,16 @@ def test_a_run_record_keeps_what_the_build_wrote_and_dates_the_rest(tmp_path):
     seconds = REPRODUCTIONS["liu2019-success"]
     write_record(tmp_path, seconds.name, seconds={"a": 1.5, "b": 2.5})
     assert recorded_wall(tmp_path, seconds) == 4.0
+
+
+def test_a_docs_folder_that_cannot_serve_is_one_line_before_any_work(cli, one_line_error, tmp_path):
+    """--docs was checked only when the page was written: a missing parent gave "internal error:
+    FileNotFoundError", a file "NotADirectoryError", and '' wrote into the current folder."""
+    (tmp_path / "a-file").write_text("x")
+    for docs, message in [("", "--docs '': must not be empty"),
+                          (str(tmp_path / "a-file"), "is not a folder"),
+                          (str(tmp_path / "missing" / "deeper"), "no data/ folder to render from"),
+                          (str(tmp_path), "no data/ folder to render from")]:
+        args = ["reproduce", "li2017", "--docs", docs] + ([] if docs == "" else ["--render-only"])
+        assert message in one_line_error(cli(*args))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written, nothing created
