@@ -97,8 +97,9 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
     if p.get("spectrum") == "inertia":
         _brackets(p)
     if p["diverged_trials"]:
-        console.print(f"[yellow]{p['diverged_trials']} of {trials} trials diverged during training "
-                      "(excluded from the statistics).[/yellow]")
+        total = trials + p["diverged_trials"]  # `trials`: those the statistics are over
+        console.print(f"[yellow]{p['diverged_trials']} of {total} trials diverged during training "
+                      f"({'excluded from the statistics' if trials else 'no statistics'}).[/yellow]")
     if th is not None:
         _theorem1(th, p["abs_max"] or 0.0)
     elif cfg["at"] == "init" and cfg["init"] == "zero" and net["shortcut"] == 0:

@@ -149,6 +149,9 @@ def test_hessian_trained_and_divergence(cli, js, one_line_error):
     p = js("hessian", "--depth", "4", "--init", "small", "--at", "trained", "--steps", "30", "--lr", "1000",
            "--samples", "300")
     assert p["diverged_trials"] == 1 and p["per_trial"][0]["diverged"] and p["abs_max"] is None
+    r = cli("hessian", "--depth", "4", "--init", "small", "--at", "trained", "--steps", "30", "--lr", "1000",
+            "--samples", "300", "--trials", "3", "--quiet")
+    assert r.code == 0 and "3 of 3 trials diverged during training (no statistics)." in r.stdout  # was "3 of 0"
 
 
 def test_hessian_gaussian_mnist_and_config(tmp_path, cli, js, one_line_error):
