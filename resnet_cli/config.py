@@ -23,7 +23,7 @@ import types
 import typing
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 from resnet_cli.errors import ConfigError
 from resnet_cli.vocabulary import SECTIONS, rename_values, renamed_key
@@ -410,6 +410,18 @@ def require(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless condition holds."""
     if not condition:
         raise ConfigError(message)
+
+
+def require_distinct(flag: str, values: Sequence[Any], key: Callable[[Any], Any] = lambda value: value) -> None:
+    """ConfigError unless no value of a list option is given twice (`key`: what counts as the same, e.g. an
+    alias and its name): "--k 4,4: 4 is listed twice"."""
+    seen: set[Any] = set()
+    for value in values:
+        if key(value) in seen:
+            shown = ",".join(str(v) for v in values)
+            raise ConfigError(f"{flag} {shown}: {value} is listed twice" + (
+                "" if key(value) == value else f" (as {key(value)})"))
+        seen.add(key(value))
 
 
 

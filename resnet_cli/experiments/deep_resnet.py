@@ -62,7 +62,7 @@ from typing import Any, Callable, ClassVar, Optional
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import setting
+from resnet_cli.config import require_distinct, setting
 from resnet_cli.data import Dataset, check_spec, dataset_shape, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
@@ -117,6 +117,7 @@ class DeepResnetSettings(SweepSettings):
 
     def check(self) -> None:
         check_spec(self.data)
+        require_distinct("--blocks", self.blocks)
         budget.check(cost(self))
 
 

@@ -33,7 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import parse_float_list, require, setting
+from resnet_cli.config import parse_float_list, require, require_distinct, setting
 from resnet_cli.data import Dataset, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor import cell_progress
@@ -104,7 +104,7 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     def check(self) -> None:
         super().check()
         for flag, values in (("--depth", self.depth), ("--network", self.network), ("--lr", self.lr)):
-            require(len(set(values)) == len(values), f"{flag}: a value is listed twice")
+            require_distinct(flag, values)
         budget.check(cost(self))
 
 

@@ -30,7 +30,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import Settings, require, setting
+from resnet_cli.config import Settings, require, require_distinct, setting
 from resnet_cli.data import check_spec, dataset_shape, load_dataset
 from resnet_cli.errors import ConfigError
 from resnet_cli.executor.blas import one_thread
@@ -73,8 +73,8 @@ class LinearResnetSettings(Settings):
         kind = check_spec(self.data)
         if kind in ("yun-example1", "yun-example2"):
             raise ConfigError(f"--data {self.data}: choose gaussian, digits or mnist:PATH (d_in = d_out)")
-        require(len(set(self.blocks)) == len(self.blocks), "--blocks: a value is listed twice")
-        require(len(set(self.radius)) == len(self.radius), "--radius: a value is listed twice")
+        require_distinct("--blocks", self.blocks)
+        require_distinct("--radius", self.radius)
         d = data_dim(self)
         for L in self.blocks:
             P = lr.n_params(d, L)

@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import require, setting
+from resnet_cli.config import require, require_distinct, setting
 from resnet_cli.executor import cell_progress
 from resnet_cli.experiments import flow
 from resnet_cli.experiments.noise import NoiseSettings, check_population, noise_law, noise_rng
@@ -65,7 +65,9 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
         tls.check_stride(self.stride, self.p)
         check_population(any(m in NOISY for m in self.method), overlapping=tls.overlapping(self.stride, self.p))
         names = [ALIASES.get(m, m) for m in self.method]
-        require(len(set(names)) == len(names), f"--method {','.join(self.method)}: a method twice")
+        require_distinct("--method", self.method, key=lambda m: ALIASES.get(m, m))
+        require_distinct("--p", self.p)
+        require_distinct("--k", self.k)
         flows = [name for name in names if name.endswith(FLOW)]
         require(not flows or not tls.sampled(self), f"--method {','.join(flows)}: the gradient flow is of the population "
                 "loss; drop --samples/--online")
@@ -78,7 +80,8 @@ def cost(s: SuccessSettings) -> budget.Cost:
     """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
     return budget.two_layer(s.p, s.k, success_programs(s) * s.trials, {k: tls.total_steps(s, k) for k in s.k},
                             trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s), together=batched(s),
-                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s)))
+                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s),
+                                              **tls.sample_flags(s)))
 
 
 def success_programs(s: SuccessSettings) -> int:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 
 from resnet_cli import budget
-from resnet_cli.config import Settings, require, setting
+from resnet_cli.config import Settings, require, require_distinct, setting
 from resnet_cli.experiments import noise
 from resnet_cli.experiments.flow import FlowSettings
 from resnet_cli.experiments.noise import NoiseSettings
@@ -248,6 +248,12 @@ def step_flags(s: StepSettings) -> dict[str, int]:
     return {"steps": s.steps} if s.steps is not None else {"stage2_steps": s.stage2_steps}
 
 
+def sample_flags(s: SampleSettings) -> dict[str, int]:
+    """The sample options that size a run's arrays (training set, minibatch), where given, for the flags a
+    refusal names: --samples, --batch."""
+    return {name: value for name, value in (("samples", s.samples), ("batch", s.batch)) if value is not None}
+
+
 # --- the commands' settings -------------------------------------------------------------------------------
 
 
@@ -279,7 +285,7 @@ def train_cost(s: TrainSettings) -> budget.Cost:
     """Memory and time of `train two-layer` before any allocation (resnet_cli/budget.py): the GD programs over
     the trials."""
     return budget.two_layer([s.p], [s.k], train_programs(s) * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
-                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s)))
+                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s)))
 
 
 def train_programs(s: TrainSettings) -> int:
@@ -305,7 +311,7 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     def check(self) -> None:
         super().check()
         check_stride(self.stride, [self.p])
-        require(len(set(self.schedule)) == len(self.schedule), f"--schedule {','.join(self.schedule)}: a schedule twice")
+        require_distinct("--schedule", self.schedule)
         budget.check(landscape_cost(self))
 
 

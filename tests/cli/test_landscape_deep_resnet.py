@@ -373,3 +373,8 @@ def test_a_counterexample_is_one_at_both_tolerances_without_escape(cli):
         assert p["index"] == pytest.approx(p["index_count"] / p["index_dim"])
         assert p["index_count"] == p["hessian"]["negative"]
     assert row["saddle_index_counts"] and all(0 < c <= d for c, d in row["saddle_index_counts"])
+
+
+def test_blocks_listed_twice_is_one_line(cli, one_line_error):
+    """`--blocks 1,1` ran the same cells twice, silently."""
+    assert "--blocks 1,1: 1 is listed twice" in one_line_error(cli("landscape", "deep-resnet", "--blocks", "1,1"))

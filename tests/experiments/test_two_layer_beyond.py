@@ -54,7 +54,7 @@ def test_old_method_names_are_aliases_with_a_notice():
     s = sr.SuccessSettings.resolve(None, {"method": "cnn,resnet,resnet-ssw"}, notify=notes.append)
     assert s.method == ["cnn-large-w", "resnet-large-w", "resnet-ssw"]
     assert len(notes) == 2 and "--method cnn is deprecated" in notes[0] and "use resnet-large-w" in notes[1]
-    with pytest.raises(ConfigError, match="a method twice"):
+    with pytest.raises(ConfigError, match="cnn-large-w is listed twice"):
         sr.SuccessSettings.resolve(None, {"method": "cnn,cnn-large-w"})
     assert sr.method_spec("resnet") == sr.METHODS["resnet-large-w"] == ("resnet", "constant")
 
@@ -150,3 +150,12 @@ def test_work_estimate_counts_every_multiplier():
     # cells × (3 methods + resnet-ssw on Theorem 1's own steps) × trials × steps
     assert grid["trial_steps"] == 2 * (3 + 1) * 10 * 100
     assert tls.train_cost(exp.TrainSettings(trials=2, steps=300)).work["trial_steps"] == 2 * 2 * 300  # + own steps
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("k", "4,9,4", "--k 4,9,4: 4 is listed twice"),  # was accepted: one table row, two identical --out rows
+    ("p", "8,8", "--p 8,8: 8 is listed twice"),
+])
+def test_a_size_listed_twice_is_refused(flag, value, message):
+    with pytest.raises(ConfigError, match=message):
+        sr.SuccessSettings.resolve(None, {flag: value})

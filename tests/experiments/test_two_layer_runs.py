@@ -87,7 +87,7 @@ def test_landscape_payload_gives_the_resnet_parametrization():
         (exp.TrainSettings, {"lr_a": 0.0}, "--lr-a 0.0: must be greater than 0"),
         (exp.TrainSettings, {"prior_angle": 190.0}, "--prior-angle 190.0: must be at most 180"),
         (exp.TrainSettings, {"student": "vgg"}, "--student 'vgg': choose from resnet, cnn"),
-        (exp.LandscapeSettings, {"schedule": "ssw,ssw"}, "--schedule ssw,ssw: a schedule twice"),
+        (exp.LandscapeSettings, {"schedule": "ssw,ssw"}, "--schedule ssw,ssw: ssw is listed twice"),
         (exp.LandscapeSettings, {"schedule": "ssw,bogus"}, "--schedule 'bogus': choose from"),
     ],
 )
