@@ -225,7 +225,7 @@ def load_toml(source: str) -> dict[str, Any]:
         if path.is_dir():
             raise ConfigError(f"--config {source}: is a folder, not a TOML file")
         if not path.is_file():
-            raise ConfigError(f"--config {source}: file not found")
+            raise ConfigError(f"--config {source}: " + ("not a regular file" if path.exists() else "file not found"))
         try:
             text = path.read_bytes().decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -278,3 +278,11 @@ def test_write_marked_section_replaces_only_its_part(tmp_path):
     assert page.read_text() == ("# Reproductions\n\n<!-- a -->\nA2\n<!-- /a -->\n\n<!-- c -->\nC\n<!-- /c -->\n\n"
                                 "<!-- b -->\nB1\n<!-- /b -->\n")
     assert [p.name for p in tmp_path.iterdir()] == ["reproductions.md"]
+
+
+def test_a_config_path_that_is_not_a_regular_file_says_so(tmp_path):
+    """/dev/null exists: "file not found" misled; a missing file still says it is not found."""
+    with pytest.raises(ConfigError, match=r"^--config /dev/null: not a regular file$"):
+        load_toml("/dev/null")
+    with pytest.raises(ConfigError, match=r": file not found$"):
+        load_toml(str(tmp_path / "missing.toml"))
