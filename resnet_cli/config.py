@@ -310,7 +310,10 @@ class Settings:
                     raise ConfigError(f"--config {source}: {spelled[key]!r} and {raw_key!r} both set {flag_of(key)}; "
                                       "keep one")
                 spelled[key] = raw_key
-                values[key] = cls._coerce(key, value)
+                try:
+                    values[key] = cls._coerce(key, value)
+                except ConfigError as exc:  # say which file holds the value
+                    raise ConfigError(f"--config {source}: {exc}") from None
         for key, value in (overrides or {}).items():
             if value is None:
                 continue

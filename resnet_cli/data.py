@@ -351,7 +351,10 @@ def load_dataset(
         return load_digits(samples)
     if kind == "mnist":
         _require_ten(dim, "mnist")
-        return load_mnist(spec[len("mnist:"):] if spec.startswith("mnist:") else "", samples)
+        try:
+            return load_mnist(spec[len("mnist:"):] if spec.startswith("mnist:") else "", samples)
+        except DataError as exc:  # name the option the files came from
+            raise DataError(f"--data {spec}: {exc}") from None
     if rng is None:
         raise ValueError("gaussian data needs an rng")
     if teacher not in TEACHERS:

@@ -193,3 +193,8 @@ def test_check_spec_names_the_flag():
 def test_dataset_shape_is_what_load_dataset_gives(spec, samples, dim, teacher):
     loaded = data_module.load_dataset(spec, np.random.default_rng(0), samples=samples, dim=dim, teacher=teacher)
     assert data_module.dataset_shape(spec, samples, dim, teacher) == (loaded.X.shape[0], loaded.X.shape[1], loaded.Y.shape[1])
+
+
+def test_missing_mnist_files_name_the_data_option(tmp_path):
+    with pytest.raises(DataError, match=rf"^--data mnist:{tmp_path}/none.npz: data file not found: "):
+        load_dataset(f"mnist:{tmp_path}/none.npz")

@@ -286,3 +286,12 @@ def test_a_config_path_that_is_not_a_regular_file_says_so(tmp_path):
         load_toml("/dev/null")
     with pytest.raises(ConfigError, match=r": file not found$"):
         load_toml(str(tmp_path / "missing.toml"))
+
+
+def test_a_wrong_type_in_a_config_file_names_the_file(tmp_path):
+    from resnet_cli.experiments.two_layer import TrainSettings
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[train-two-layer]\nsteps = "abc"\n')
+    with pytest.raises(ConfigError, match=rf"^--config {bad}: --steps 'abc': must be a whole number"):
+        TrainSettings.resolve(str(bad))
