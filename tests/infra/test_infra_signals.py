@@ -98,6 +98,14 @@ def test_an_interrupt_wrapped_by_python_is_still_an_interrupt():
     assert outcome(RuntimeError("plain"))[0] == 1
 
 
+@pytest.fixture
+def quick_watchdog(monkeypatch):
+    """A shorter wait before a silently swallowed stop is raised again (the watchdog reads it at every tick)."""
+    from resnet_cli import signals
+
+    monkeypatch.setattr(signals, "SWALLOWED_AFTER", 0.3)
+
+
 def _watchdogs() -> int:
     return sum(t.name == "resnet-cli-watchdog" for t in threading.enumerate())
 
@@ -134,7 +142,7 @@ def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
     assert ref() is None
 
 
-def test_a_redelivered_stop_lost_while_sigint_is_ignored_is_sent_again():
+def test_a_redelivered_stop_lost_while_sigint_is_ignored_is_sent_again(quick_watchdog):
     """The instant a worker is spawned SIGINT is ignored (`sigint_blocked`); a redelivered stop that comes then is
     dropped by the kernel. The watchdog keeps sending until a handler has raised the stop, so it lands once
     the handler is back (before, one resend was lost for good and the run went on: the interrupt-test flake)."""
@@ -195,7 +203,7 @@ def _swallow_a_stop(signum: int = signal.SIGINT) -> None:
 
 
 @pytest.mark.parametrize("signum,stop", [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
-def test_a_stop_swallowed_without_a_trace_is_raised_again(signum, stop):
+def test_a_stop_swallowed_without_a_trace_is_raised_again(signum, stop, quick_watchdog):
     """The rare lost Ctrl-C of the interrupt tests (a run signalled at 0.5 s, while modules import, went on and
     exited 0): the watchdog sees a stop that has not reached its run's end SWALLOWED_AFTER seconds after it was
     raised, and raises it again, well within the 2 s a stop may take."""
@@ -214,7 +222,7 @@ def test_a_stop_swallowed_without_a_trace_is_raised_again(signum, stop):
     assert _watchdogs() == 0  # nothing listens any more: the watchdog is gone
 
 
-def test_a_run_that_ends_with_a_swallowed_stop_ends_with_that_stop():
+def test_a_run_that_ends_with_a_swallowed_stop_ends_with_that_stop(quick_watchdog):
     """A run that finishes before the watchdog's turn still ends with the stop (exit 130), not as a success."""
     import time
 
@@ -229,7 +237,7 @@ def test_a_run_that_ends_with_a_swallowed_stop_ends_with_that_stop():
         _busy(signals.SWALLOWED_AFTER + 0.25)
 
 
-def test_the_watchdog_waits_for_clean_up():
+def test_the_watchdog_waits_for_clean_up(quick_watchdog):
     """Clean-up (workers stopped, a temp file removed) is never cut short: no stop is raised again while a
     `cleaning` block runs, however long it takes, and a swallowed one still lands after it."""
     import time
