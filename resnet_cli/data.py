@@ -255,7 +255,7 @@ def make_relu_teacher(samples: int, dim: int, rng: np.random.Generator, noise: f
     Teacher (ours, for `landscape deep-resnet`): y = aᵀσ(S x) + noise·ε with S ~ N(0, I/dim) of shape
     (dim, dim), a ~ N(0, 1/dim) per entry, ε ~ N(0, 1); d_out = 1. The ReLU part makes the best linear
     predictor strictly suboptimal. The draws are made sample-as-column (X first, as (dim, samples)) so the
-    stream is that of release 0.1; the arrays returned have samples as rows.
+    stream is that of the development snapshots before 0.1.0; the arrays returned have samples as rows.
     """
     if samples < 1 or dim < 1:
         raise ConfigError(f"gaussian data needs --samples >= 1 and --dim >= 1, got {samples} and {dim}")

@@ -60,8 +60,10 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
             before, start, cpu = record_or_empty(docs, rep.name), time.perf_counter(), cpu_seconds()
             rep.build(ctx)
             took = time.perf_counter() - start
-            if not execution.only:  # the whole run's time, for the next run's line (a build's own stays)
-                record_run(docs, rep.name, before, wall=took, cpu=cpu_seconds() - cpu)
+            # the whole run's time, for the next run's line (a build's own stays; --only runs a part: no time),
+            # and whether it was a --quick run (whose folder another --quick run may overwrite)
+            timing = {} if execution.only else {"wall": took, "cpu": cpu_seconds() - cpu}
+            record_run(docs, rep.name, before, **timing, quick=execution.quick)
             ctx.log(f"done in {format_duration(took)}")
         elif rep.begin is None:
             log(f"[{rep.name}] nothing to render: its page is the output of its runs (run it without --render-only)")

@@ -117,6 +117,16 @@ def record_or_empty(docs: Path, name: str) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
+def full_results(docs: Path) -> list[str]:
+    """The run records in DIR/data of runs made at full size (every record not marked ``quick``: those of
+    reproductions run before the mark was kept count as full), which a --quick run must not overwrite."""
+    folder = docs / "data"
+    if not folder.is_dir():
+        return []
+    return [path.name for path in sorted(folder.glob("reproduce-*.json"))
+            if not record_or_empty(docs, path.name[len("reproduce-"):-len(".json")]).get("quick")]
+
+
 def record_run(docs: Path, name: str, before: dict[str, Any], **facts: Any) -> None:
     """After a build: its run record gets `facts` (the run's wall and CPU seconds), except those the build has
     just written itself (the record then differs from `before`, read before the build); a record the build did

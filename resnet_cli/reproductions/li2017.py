@@ -56,7 +56,7 @@ def draw(docs: Path) -> None:
             plots.depth_sweep(load_result(path), str(docs / "figures" / f"li2017-{name}.png"))
 
 
-# Results stored by release 0.1 (docs/data/*.json before `make reproduce-li2017` is run again) used the old
+# Results stored by the development snapshots before 0.1.0 (docs/data/*.json before `make reproduce-li2017` is run again) used the old
 # vocabulary; --render-only reads them under the new names.
 OLD_CONFIG_KEYS = {"depths": "depth", "networks": "network", "runs": "trials", "epochs": "steps", "lrs": "lr",
                    "method": "spectrum", "probes": "lanczos_probes"}

@@ -168,3 +168,11 @@ def test_a_docs_folder_that_cannot_serve_is_one_line_before_any_work(cli, one_li
         args = ["reproduce", "li2017", "--docs", docs] + ([] if docs == "" else ["--render-only"])
         assert message in one_line_error(cli(*args))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written, nothing created
+
+
+def test_quick_is_refused_into_any_folder_with_full_results(cli, one_line_error, tmp_path):
+    """Only a folder named docs was protected: a copy of docs/ elsewhere was overwritten by --quick."""
+    copy = tmp_path / "copy"
+    shutil.copytree(DOCS / "data", copy / "data")
+    line = one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(copy)))
+    assert f"--quick: {copy} holds the results of full runs (reproduce-" in line
