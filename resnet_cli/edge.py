@@ -194,6 +194,23 @@ def prepare_streams() -> list[str]:
     return closed
 
 
+def prepare_environment() -> None:
+    """What the process inherits that would break it before any work, set right or refused here:
+    COLUMNS/LINES that are not positive whole numbers are dropped (rich took COLUMNS=0 as a width of 0, and
+    tables vanished or text wrapping raised), and a current folder that no longer exists is a user error
+    (worker processes and relative paths need it)."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not (value.strip().isdigit() and int(value) > 0):
+            del os.environ[name]
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        from resnet_cli.errors import UserError
+
+        raise UserError("the current folder no longer exists: cd to one that does and run again") from None
+
+
 def prepare_matplotlib() -> None:
     """MPLCONFIGDIR in a private temp folder when matplotlib's default config folder cannot be written
     (read-only HOME): matplotlib would otherwise warn on stderr on every `--plot`."""
@@ -258,6 +275,7 @@ def main() -> None:
     code: int
     try:
         closed = prepare_streams()
+        prepare_environment()
         quiet_import_warnings()
         prepare_matplotlib()
         argv = sys.argv[1:]

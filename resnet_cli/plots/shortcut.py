@@ -23,6 +23,18 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if exact:
         ax.hist(np.concatenate(exact), bins=80, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
                 color="tab:blue", alpha=0.8, label="measured eigenvalues" + (" (mean count over trials)" if trials > 1 else ""))
+    elif spectra and all("brackets" in s for s in spectra):  # --spectrum inertia: counts, no eigenvalues to bin
+        for i, s in enumerate(spectra):
+            b = s["brackets"]
+            for key, sign, color, label in (("lambda_min", 1, "tab:blue", "λmin, λmax (bracket by inertia counts)"),
+                                            ("lambda_max", 1, "tab:blue", None),
+                                            ("abs_p10", 1, "tab:green", "±|λ|p10 (bracket by inertia counts)"),
+                                            ("abs_p10", -1, "tab:green", None)):
+                if b.get(key):
+                    lo, hi = sorted(sign * np.asarray(b[key], dtype=float))
+                    ax.axvspan(lo, hi, color=color, alpha=0.5, linewidth=2,
+                               label=label if i == 0 and label else None)
+                    ax.axvline(0.5 * (lo + hi), color=color, linewidth=1.5)
     elif spectra:
         nodes = np.concatenate([s["nodes"] for s in spectra])
         weights = np.concatenate([s["weights"] for s in spectra])
@@ -34,8 +46,13 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
-    ax.set_xlabel("eigenvalue λ")
-    ax.set_ylabel("count per bin" + (" (mean over trials)" if trials > 1 else ""))
+    counted = bool(spectra) and all("brackets" in s for s in spectra)
+    ax.set_xlabel("eigenvalue λ" + (" (--spectrum inertia: brackets from counts, no eigenvalues to bin)" if counted
+                                    else ""))
+    if counted and (predicted is None or not len(predicted)):
+        ax.set_yticks([])  # nothing is binned: no counts to read
+    else:
+        ax.set_ylabel("count per bin" + (" (mean over trials)" if trials > 1 else ""))
     ax.set_ylim(bottom=0)
     cfg = p["config"]
     where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"

@@ -68,8 +68,7 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
         elif rep.begin is None:
             log(f"[{rep.name}] nothing to render: its page is the output of its runs (run it without --render-only)")
             continue
-        rep.draw(docs)
-        text = rep.section(docs)
+        text = _render(rep, docs, stored=render_only)
         if text is not None and rep.begin is not None and rep.end is not None:
             write_marked_section(docs / "reproductions.md", text, rep.begin, rep.end, after=rep.after, title=TITLE)
             written.append(docs / "reproductions.md")
@@ -88,4 +87,21 @@ def recorded_line(name: str, docs: Path, reps: list[Reproduction]) -> str:
     what = "the last recorded runs" if len(reps) > 1 else "the last recorded run"
     line = f"[{name}] {what} took {format_duration(sum(known))} (wall clock, {where})"
     return line + (f"; not recorded: {', '.join(missing)}" if missing else "")
+
+
+def _render(rep: Reproduction, docs: Path, stored: bool) -> str | None:
+    """Draw `rep`'s figures and render its section from DIR/data. Data a user kept (`stored`: --render-only)
+    may be damaged or of another shape: anything that breaks the render then is one line naming the folder,
+    not an internal error."""
+    try:
+        rep.draw(docs)
+        return rep.section(docs)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 -- only for stored data, see above
+        if not stored:
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:120]
+        raise UserError(f"reproduce {rep.name} --render-only: the data in {docs / 'data'} do not render "
+                        f"({type(exc).__name__}: {first}); run it again without --render-only") from None
 

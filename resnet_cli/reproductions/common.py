@@ -216,6 +216,8 @@ def read_json(path: Path) -> dict[str, Any]:
         return from_jsonable(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise UserError(f"{path}: missing (run the reproduction first, without --render-only)") from None
+    except (ValueError, OSError) as exc:  # JSON errors and non-UTF-8 bytes are ValueErrors
+        raise UserError(f"{path}: cannot be read as JSON ({type(exc).__name__}); run the reproduction again") from None
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -233,8 +235,14 @@ def write_marked_section(path: str | os.PathLike, section: str, begin: str, end:
     present, else at the end (a new file starts with `title`). Each reproduction owns one part of
     reproductions.md this way and rewrites only it; the file is replaced atomically."""
     target = Path(path)
-    old = target.read_text(encoding="utf-8") if target.exists() else title
+    try:
+        old = target.read_text(encoding="utf-8") if target.exists() else title
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{target}: not UTF-8 text (byte {exc.start}); fix or remove it") from None
     body = section.rstrip("\n")
+    if (begin in old) != (end in old) or old.count(begin) > 1 or old.count(end) > 1:
+        raise UserError(f"{target}: its markers {begin} … {end} are not one pair (one is missing or repeated); "
+                        "fix the page, the section goes between them")
     if begin in old and end in old:
         head, rest = old.split(begin, 1)
         new = head + body + rest.split(end, 1)[1]

@@ -315,3 +315,12 @@ def test_hessian_jobs_1_and_2_give_identical_json(tmp_path, cli, name):
     assert outputs[0] == outputs[1] == outputs[2] == outputs[3]
     config = json.loads(outputs[0][0])["config"]
     assert not {"jobs", "dask", "cache"} & set(config)
+
+
+def test_hessian_inertia_plot_draws_the_brackets(cli, tmp_path):
+    """`--spectrum inertia --plot` ended in "internal error: KeyError: 'nodes'" (counts have no eigenvalues)."""
+    for extra in ([], ["--shortcut", "0", "--init", "xavier"]):
+        png = tmp_path / f"i{len(extra)}.png"
+        r = cli("hessian", "--spectrum", "inertia", "--plot", str(png), "--quiet", *extra)
+        assert r.code == 0, r.stderr
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
