@@ -176,3 +176,21 @@ def test_quick_is_refused_into_any_folder_with_full_results(cli, one_line_error,
     shutil.copytree(DOCS / "data", copy / "data")
     line = one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(copy)))
     assert f"--quick: {copy} holds the results of full runs (reproduce-" in line
+
+
+def test_render_only_on_damaged_data_or_page_is_one_line(cli, one_line_error, tmp_path):
+    """A damaged data file made --render-only an internal error (exit 1) for every kind of damage; a page whose
+    end marker was lost got a second copy of the section."""
+    shutil.copytree(DOCS / "data", tmp_path / "data")
+    shutil.copy(DOCS / "reproductions.md", tmp_path / "reproductions.md")
+    fig = tmp_path / "data" / "liu2019-success.json"
+    good = fig.read_text()
+    for damage, message in [(good[: len(good) // 2], "cannot be read as JSON"), ("[1, 2]", "do not render")]:
+        fig.write_text(damage)
+        assert message in one_line_error(cli("reproduce", "liu2019-success", "--render-only", "--docs", str(tmp_path)))
+    fig.write_text(good)
+    page = tmp_path / "reproductions.md"
+    page.write_text(page.read_text().replace("<!-- liu2019:end -->", ""))
+    before = page.read_text()
+    line = one_line_error(cli("reproduce", "liu2019-success", "--render-only", "--docs", str(tmp_path)))
+    assert "are not one pair" in line and page.read_text() == before
