@@ -42,6 +42,7 @@ def run_cells(
     weights: Sequence[float] | None = None,
     progress: Callable[[float, float], None] | None = None,
     warn: Callable[[str], None] | None = None,
+    on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
     """Run ``fn(task)`` for every task; return the results in task order.
 
@@ -50,7 +51,8 @@ def run_cells(
     more than the cells left to compute; one cell runs here). ``dask``: a scheduler address (``jobs`` then
     ignored). ``cache``: a folder of finished cells (created if missing). ``weights``: per-cell cost, for
     ``progress(done, total)`` and for scheduling (largest first); 1 each by default. ``warn(message)``:
-    cache warnings (default: `warnings.warn` with `CacheWarning`). Raises UserError for a bad ``jobs``,
+    cache warnings (default: `warnings.warn` with `CacheWarning`). ``on_result(i, value)``: called in this
+    process as each computed cell finishes (a caller's own keeping). Raises UserError for a bad ``jobs``,
     an unusable ``cache`` folder or ``dask`` scheduler — all before any cell runs.
     """
     from resnet_cli.executor import pool
@@ -72,6 +74,8 @@ def run_cells(
         results[i] = value
         if store is not None:
             store.store(keys[i], value, fn)
+        if on_result is not None:
+            on_result(i, value)
         done += w[i]
         report(done, total)
 

@@ -31,6 +31,9 @@ def no_progress(completed: float = 0, total: float = 1, description: str | None 
 
 #: Settings fields that choose where cells run: not part of a result, nor of a cell's cache key.
 EXECUTION_FIELDS = ("jobs", "dask", "cache")
+#: With --cache, `run_batched` makes this many groups per worker, each kept as it ends (an interrupted run keeps
+#: the ended ones); without, one group per worker.
+CACHE_GROUPS = 4
 
 
 @dataclass(frozen=True)
@@ -78,19 +81,24 @@ def run_batched(settings: SweepSettings, cell: Callable[[Any], Any], batch: Call
     keys = [cell_key(cell, task) for task in tasks] if store else []
     results = [store.load(key) for key in keys] if store else [MISSING] * len(tasks)
     todo = sorted((i for i, r in enumerate(results) if r is MISSING), key=lambda i: -w[i])
-    bins: list[list[int]] = [[] for _ in range(min(workers(settings), len(todo)))]
+    # With --cache a group is kept as it ends, so an interrupted run keeps the groups that ended: more, smaller
+    # groups then (CACHE_GROUPS per worker), at some batching speed; the numbers do not depend on the groups.
+    groups = workers(settings) * (CACHE_GROUPS if store else 1)
+    bins: list[list[int]] = [[] for _ in range(min(groups, len(todo)))]
     for i in todo:
         min(bins, key=lambda b: sum(w[j] for j in b)).append(i)
     bins = [sorted(b) for b in bins]
     cached = sum(w[i] for i, r in enumerate(results) if r is not MISSING)
     report = None if progress is None else (lambda done, total: progress(cached + done, cached + total))
-    per_group = run_cells(batch, [group(tuple(tasks[i] for i in b)) for b in bins], jobs=workers(settings),
-                          dask=settings.dask or None, weights=[sum(w[i] for i in b) for b in bins], progress=report)
-    for b, values in zip(bins, per_group):
-        for i, value in zip(b, values):
+    def keep(g: int, values: list[Any]) -> None:  # a group's cells, as the group ends
+        for i, value in zip(bins[g], values):
             results[i] = value
             if store:
                 store.store(keys[i], value, cell)
+
+    run_cells(batch, [group(tuple(tasks[i] for i in b)) for b in bins], jobs=workers(settings),
+              dask=settings.dask or None, weights=[sum(w[i] for i in b) for b in bins], progress=report,
+              on_result=keep)
     if progress is not None and not todo:
         progress(cached, cached)
     return results
