@@ -27,6 +27,7 @@ from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, la
                                  landscape_two_layer, reproduce,
                                  success_rate, train_shortcut, train_two_layer)
 from resnet_cli.edge import INTERNAL, outcome
+from resnet_cli.outputs import forget_written
 from resnet_cli.signals import handle_signals
 from resnet_cli.vocabulary import rewrite_argv
 
@@ -145,6 +146,7 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
     (the table of exit codes is `edge.outcome`; docs/cli.md)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv or os.environ.get("RESNET_CLI_DEBUG", "") not in ("", "0")
+    forget_written()
     try:
         argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
         command = typer.main.get_command(application if application is not None else app)

@@ -62,22 +62,35 @@ def _interrupt_in_chain(exc: BaseException) -> BaseException | None:
     return None
 
 
+def _kept(line: str) -> str:
+    """A stop's line, true for a run that had completed some outputs before it (a reproduction writes many):
+    those are kept, whole; only "nothing written" if none was."""
+    from resnet_cli.outputs import written
+
+    done = written()
+    if not done:
+        return line
+    files = f"the {len(done)} files written before it are whole and kept" if len(done) > 1 else \
+        "the file written before it is whole and kept"
+    return line.replace("nothing written", f"{files} (the last: {done[-1]}), nothing else written")
+
+
 def outcome(exc: BaseException) -> tuple[int, str | None]:
     """(exit code, one stderr line or None) for an exception that reached the edge; the exit-code table."""
     exc = _interrupt_in_chain(exc) or exc
     if isinstance(exc, KeyboardInterrupt):  # first: an interrupt may come while click itself imports
-        return 130, INTERRUPTED_LINE
+        return 130, _kept(INTERRUPTED_LINE)
     if isinstance(exc, signals.Terminated):
-        return exc.exit_code, f"terminated (signal {exc.signum}): stopped, nothing written"
+        return exc.exit_code, _kept(f"terminated (signal {exc.signum}): stopped, nothing written")
     import click
 
     from resnet_cli.errors import UserError
 
     if isinstance(exc, click.exceptions.Exit):
         code = exc.exit_code
-        return code, INTERRUPTED_LINE if code == 130 else None
+        return code, _kept(INTERRUPTED_LINE) if code == 130 else None
     if isinstance(exc, click.exceptions.Abort):
-        return 130, INTERRUPTED_LINE
+        return 130, _kept(INTERRUPTED_LINE)
     if isinstance(exc, click.UsageError):
         message = " ".join(exc.format_message().split())
         where = f"{exc.ctx.command_path}: " if exc.ctx is not None else "resnet-cli: "

@@ -103,6 +103,19 @@ def _keep_existing_mode(fd: int, target: Path) -> None:
             os.fchmod(fd, stat.S_IMODE(st.st_mode))
 
 
+_WRITTEN: list[str] = []  # the outputs completed since `forget_written` (the start of a run)
+
+
+def forget_written() -> None:
+    """A run begins: no output of it is complete yet (`written`)."""
+    _WRITTEN.clear()
+
+
+def written() -> list[str]:
+    """The outputs (as given) completed since the run began, in order: what a stopped run keeps."""
+    return list(_WRITTEN)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[str]:
     """Yield a temp file path to write (e.g. `fig.savefig(tmp)`); on success it replaces `path` atomically.
@@ -122,6 +135,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         os.close(fd)
         fd = -1
         os.replace(tmp, target)
+        _WRITTEN.append(os.fspath(path))
     except BaseException:
         with signals.cleaning():
             if fd >= 0:

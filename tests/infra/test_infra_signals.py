@@ -289,3 +289,20 @@ def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_pa
     assert lines == ["interrupted (Ctrl-C): stopped, nothing written"]
     assert ended - float(swallowed_at) < 2.0
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_stop_after_some_outputs_says_they_are_kept(tmp_path):
+    """`reproduce` writes many files: a Ctrl-C after some of them said "nothing written"."""
+    from resnet_cli import outputs
+    from resnet_cli.edge import INTERRUPTED_LINE
+
+    outputs.forget_written()
+    assert outcome(KeyboardInterrupt()) == (130, INTERRUPTED_LINE)
+    outputs.write_atomic(tmp_path / "a.json", "{}")
+    outputs.write_atomic(tmp_path / "b.json", "{}")
+    code, line = outcome(KeyboardInterrupt())
+    assert code == 130 and line == ("interrupted (Ctrl-C): stopped, the 2 files written before it are whole and kept "
+                                    f"(the last: {tmp_path / 'b.json'}), nothing else written")
+    assert outcome(Terminated(signal.SIGTERM))[1].startswith("terminated (signal 15): stopped, the 2 files written")
+    outputs.forget_written()
+    assert outcome(Terminated(signal.SIGTERM))[1] == "terminated (signal 15): stopped, nothing written"
