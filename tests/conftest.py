@@ -79,3 +79,12 @@ def one_line_error():
     """`one_line_error(result)` asserts exit 2, exactly one stderr line, no traceback; returns the line."""
     return _one_line_error
 
+
+
+@pytest.fixture(autouse=True)
+def _no_outputs_of_earlier_tests():
+    """Each test starts as a run does: no completed output yet (`outputs.written`, which a stop's line reports;
+    `cli.run` forgets them when it begins, a test calling `edge.outcome` directly does not)."""
+    from resnet_cli import outputs
+
+    outputs.forget_written()

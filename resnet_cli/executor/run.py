@@ -41,8 +41,7 @@ def run_cells(
     cache: str | os.PathLike | None = None,
     weights: Sequence[float] | None = None,
     progress: Callable[[float, float], None] | None = None,
-    warn: Callable[[str], None] | None = None,
-    on_result: Callable[[int, Any], None] | None = None,
+    warn: Callable[[str], None] | None = None, on_result: Callable[[int, Any], None] | None = None,
 ) -> list[Any]:
     """Run ``fn(task)`` for every task; return the results in task order.
 
@@ -50,10 +49,9 @@ def run_cells(
     cell's full config and seed. ``jobs``: 1 = this process, N > 1 = a local pool of N spawn workers (never
     more than the cells left to compute; one cell runs here). ``dask``: a scheduler address (``jobs`` then
     ignored). ``cache``: a folder of finished cells (created if missing). ``weights``: per-cell cost, for
-    ``progress(done, total)`` and for scheduling (largest first); 1 each by default. ``warn(message)``:
-    cache warnings (default: `warnings.warn` with `CacheWarning`). ``on_result(i, value)``: called in this
-    process as each computed cell finishes (a caller's own keeping). Raises UserError for a bad ``jobs``,
-    an unusable ``cache`` folder or ``dask`` scheduler — all before any cell runs.
+    ``progress(done, total)`` and for scheduling (largest first); 1 each by default. ``warn(message)``: cache
+    warnings (`warnings.warn` by default). ``on_result(i, value)``: here, as each computed cell finishes. Raises
+    UserError for a bad ``jobs``, an unusable ``cache`` folder or ``dask`` scheduler — all before any cell runs.
     """
     from resnet_cli.executor import pool
 
@@ -74,8 +72,7 @@ def run_cells(
         results[i] = value
         if store is not None:
             store.store(keys[i], value, fn)
-        if on_result is not None:
-            on_result(i, value)
+        (on_result or (lambda i, value: None))(i, value)
         done += w[i]
         report(done, total)
 

@@ -33,7 +33,6 @@ def test_a_deleted_current_folder_is_one_line_exit_2(tmp_path):
     script = ("import os, sys, subprocess; os.chdir(sys.argv[1]); os.rmdir(sys.argv[1]); "
               "sys.exit(subprocess.run([sys.executable, '-m', 'resnet_cli', 'depth-sweep', '--depth', '2,4', "
               "'--trials', '2']).returncode)")
-    r = subprocess.run([sys.executable, "-c", script, str(gone)], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    r = subprocess.run([sys.executable, "-c", script, str(gone)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines() == ["error: the current folder no longer exists: cd to one that does and run again"]
