@@ -55,7 +55,8 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
     if not render_only:
         log(recorded_line(name, docs, reps))
     for rep in reps:
-        ctx = Context(docs=docs, execution=execution, log=lambda message, n=rep.name: log(f"[{n}] {message}"))
+        ctx = Context(docs=docs, execution=execution,
+                      log=lambda message, n=rep.name: log(f"[{n}] {_in_folder(message, docs)}"))
         if not render_only:
             before, start, cpu = record_or_empty(docs, rep.name), time.perf_counter(), cpu_seconds()
             rep.build(ctx)
@@ -104,4 +105,12 @@ def _render(rep: Reproduction, docs: Path, stored: bool) -> str | None:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise UserError(f"reproduce {rep.name} --render-only: the data in {docs / 'data'} do not render "
                         f"({type(exc).__name__}: {first}); run it again without --render-only") from None
+
+
+def _in_folder(message: str, docs: Path) -> str:
+    """A log line as true for this run: the commands a section shows write to docs/…; a run into another
+    --docs folder writes there."""
+    if docs.resolve() == Path("docs").resolve():
+        return message
+    return message.replace(" docs/", f" {docs}/")
 

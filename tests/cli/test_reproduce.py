@@ -194,3 +194,12 @@ def test_render_only_on_damaged_data_or_page_is_one_line(cli, one_line_error, tm
     before = page.read_text()
     line = one_line_error(cli("reproduce", "liu2019-success", "--render-only", "--docs", str(tmp_path)))
     assert "are not one pair" in line and page.read_text() == before
+
+
+def test_log_lines_name_the_folder_the_run_writes(tmp_path):
+    from resnet_cli.reproductions import _in_folder
+
+    line = "resnet-cli success-rate --seed 0 --out docs/data/x.json --plot docs/figures/x.png"
+    assert _in_folder(line, tmp_path) == (f"resnet-cli success-rate --seed 0 --out {tmp_path}/data/x.json --plot "
+                                          f"{tmp_path}/figures/x.png")
+    assert _in_folder(line, Path("docs")) == line
