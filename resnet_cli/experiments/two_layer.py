@@ -67,7 +67,8 @@ class TrainResult:
             }
             for i in range(s.trials)
         ]
-        trace = {"step": gd.trace_iterations, **{key: np.array(gd.trace[key]).T for key in STATS}}
+        trace = {"step": gd.trace_iterations,  # (no records: a flow whose solver gave up before the first)
+                 **{key: np.array(gd.trace[key]).T if gd.trace.get(key) else np.empty((s.trials, 0)) for key in STATS}}
         extra = {} if self.flow is None else {"flow": {"limits": self.flow.limit_counts(), "evaluations": self.flow.nfev,
                                                        "solver_steps": self.flow.steps,
                                                        "solver_failure": self.flow.solver_failure}}

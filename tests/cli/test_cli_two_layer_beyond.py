@@ -77,3 +77,17 @@ def test_landscape_basins_train_on_samples(cli):
     assert len(data["basin"]["outcomes"]["ssw"]) == 3
     population = json.loads(cli(*args[:-5], "--json").stdout)
     assert population["critical_points"] == data["critical_points"]  # population objects, same teacher
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "two-layer", "--stage2-steps", "200", "--trials", "2", "--noise", "1e300"],  # KeyError: 'phi'
+    ["train", "two-layer", "--stage2-steps", "200", "--trials", "1", "--lr-a", "1e160"],  # OverflowError
+    ["success-rate", "--trials", "10", "--k", "4", "--method", "resnet-ssw", "--lr-a", "1e300"],  # OverflowError
+    ["train", "two-layer", "--trials", "2", "--k", "2", "--p", "2", "--stage2-steps", "100", "--flow", "--schedule",
+     "large-both", "--lr", "1e300"],  # KeyError: 'loss' (a flow that recorded nothing)
+])
+def test_extreme_step_sizes_and_noise_are_results(cli, args):
+    """Each of these ended in 'internal error' (a third review round); divergence is a result."""
+    r = cli(*args, "--quiet")
+    assert r.code == 0, r.stderr
+    assert "diverged" in r.stdout or "0.000 (" in r.stdout

@@ -57,7 +57,7 @@ def theorem1_eta_a(k: int) -> float:
 
 def theorem1_eta_w(a_star: np.ndarray, eta_a: float, c: float) -> np.ndarray:
     """Stage-I step size for w: η_w = C ‖a*‖² η_a² (Liu et al. 2019, Theorem 1), one per trial."""
-    return c * np.sum(a_star**2, axis=-1) * eta_a**2
+    return c * np.sum(a_star**2, axis=-1) * (eta_a * eta_a)  # (inf past 1e154, not OverflowError as eta_a**2)
 
 
 def theorem2_eta(a_star: np.ndarray, k: int, m: np.ndarray | None = None, big_m: np.ndarray | None = None) -> np.ndarray:

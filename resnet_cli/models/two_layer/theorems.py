@@ -272,7 +272,8 @@ def theorem_report(a_star: np.ndarray, t1: int, iterations: list[int], trace: di
     stats = {key: np.stack(trace[key], axis=1) for key in ("phi", "a_dot_astar", "loss", "a_err")}
     norm2 = np.sum(a_star**2, axis=1)
     out_its, out_stats = (its, stats) if output1 is None else (
-        np.asarray(output1[0]), {key: np.stack(output1[1][key], axis=1) for key in ("phi", "a_dot_astar")})
+        np.asarray(output1[0]), {key: np.stack(output1[1][key], axis=1) for key in ("phi", "a_dot_astar")}
+        if len(output1[0]) else {})  # (Theorem 1's own run may record nothing: every row diverged at once)
     in_window = int(np.sum(out_its >= t1)) if check_output1 else 0
     held = first = phi_max = lo = hi = None
     if in_window:
