@@ -104,7 +104,7 @@ class DeepResnetSettings(SweepSettings):
     steps: int = setting(20000, min=1)
     lr: float = setting(0.01, min=0, open_min=True)
     grad_tol: float = setting(1e-6, min=0, open_min=True)
-    gap_tol: float = setting(1e-4, min=0)
+    gap_tol: float = setting(1e-4, min=1e-12)  # below, rounding of R (1e-16 relative) would decide the class
     eig_tol: float = setting(1e-5, min=0)
     init: str = setting("standard", choices=("standard", "near-identity"))
     init_scale: float = setting(0.5, min=0, open_min=True, max=1e3)
@@ -313,7 +313,7 @@ def run_cell(task: CellTask, progress: Callable[[float], None] | None = None) ->
     else:
         starts = task.theta0 if res is None else res.theta
         pts = newton_points(net, L, problem, starts, "random" if res is None else "gd",
-                             task.linear_risk, cfg, extra, gd=res, progress=after_finder)
+                             task.linear_risk, task.scale, cfg, extra, gd=res, progress=after_finder)
     row = row_summary(net, L, shape.n_params, net_width, hidden, pts, cfg.trials, task.linear_risk)
     row.update(newton_summary(pts, cfg) if cfg.finder != "gd" else {"finder": "gd"})
     return row, pts

@@ -162,8 +162,8 @@ def _class_of(info: dict[str, Any]) -> dict[str, Any]:
             "lambda_min": hess["lambda_min"]}
 
 
-def _analysed(problem: cp.Problem, fr: cp.FinderResult, b: int, linear_risk: float, cfg: DeepResnetSettings,
-              same_point: dict[int, int], same_predictor: dict[int, int]) -> dict[str, Any]:
+def _analysed(problem: cp.Problem, fr: cp.FinderResult, b: int, linear_risk: float, scale: float,
+              cfg: DeepResnetSettings, same_point: dict[int, int], same_predictor: dict[int, int]) -> dict[str, Any]:
     """The analysis of converged point b (`critical_points.analyse_point` at both eigenvalue tolerances,
     `honest_kind`, de-duplication labels): the keys `newton_points` adds to it."""
     # the finder's kink entries and slopes, plus every other sample on a kink (|z| ≤ 1e-9·max(1, |z|)),
@@ -175,7 +175,7 @@ def _analysed(problem: cp.Problem, fr: cp.FinderResult, b: int, linear_risk: flo
             entries.append((layer, j, i))
             weights.append(float(z[layer][j, i] > 0))
     kw = {"linear_risk": linear_risk, "entries": entries, "weights": weights, "gap_tol": cfg.gap_tol,
-          "max_pieces": MAX_PIECES}
+          "max_pieces": MAX_PIECES, "risk_scale": scale}
     info = cp.analyse_point(problem, fr.theta[b], eig_tol=cfg.eig_tol, probe_directions=ESCAPE_DIRECTIONS,
                             **kw)
     unused = len(entries) - len(fr.kinks[b])
@@ -208,7 +208,8 @@ def _analysed(problem: cp.Problem, fr: cp.FinderResult, b: int, linear_risk: flo
 
 
 def newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.ndarray, start: str,
-                   linear_risk: float, cfg: DeepResnetSettings, extra: Callable[[np.ndarray], dict[str, Any]],
+                   linear_risk: float, scale: float, cfg: DeepResnetSettings,
+                   extra: Callable[[np.ndarray], dict[str, Any]],
                    gd: DescentResult | None = None, progress: Callable[[int], None] | None = None,
                    ) -> list[dict[str, Any]]:
     """Newton/LM from every start, then per point: stationarity (smooth and Clarke), kinks, pieces, the
@@ -235,7 +236,7 @@ def newton_points(network: str, blocks: int, problem: cp.Problem, starts: np.nda
             point["gd"] = {"steps": int(gd.steps[b]), "converged": bool(gd.converged[b]),
                            "risk": float(gd.risk[b]), "stationarity": float(gd.stationarity[b])}
         if fr.converged[b]:
-            point.update(_analysed(problem, fr, b, linear_risk, cfg, same_point, same_predictor))
+            point.update(_analysed(problem, fr, b, linear_risk, scale, cfg, same_point, same_predictor))
         else:
             flat = cp.flatness_at(problem, fr.theta[b], cfg.eig_tol)
             point.update({"stationarity": max(float(fr.residual[b]), float(fr.kink_gap[b])),

@@ -64,7 +64,7 @@ class LinearResnetSettings(Settings):
     # λ0 of μ = λ‖∇R‖: 10 keeps the first steps short, so starts near identity end near identity (with the
     # finder's 1e-3, Newton's first steps jump from radius 0.2 to ~1.3; measured, docs/landscape.md)
     damping: float = setting(10.0, min=0, open_min=True, max=1e12)
-    gap_tol: float = setting(1e-6, min=0)
+    gap_tol: float = setting(1e-6, min=1e-12)  # below, rounding of R would decide the class
     eig_tol: float = setting(1e-8, min=0)
     probes: int = setting(200, min=0, max=100000)
     seed: int = setting(0)

@@ -378,3 +378,15 @@ def test_a_counterexample_is_one_at_both_tolerances_without_escape(cli):
 def test_blocks_listed_twice_is_one_line(cli, one_line_error):
     """`--blocks 1,1` ran the same cells twice, silently."""
     assert "--blocks 1,1: 1 is listed twice" in one_line_error(cli("landscape", "deep-resnet", "--blocks", "1,1"))
+
+
+def test_a_point_within_the_printed_tolerance_of_a_zero_linear_risk_is_equal(cli):
+    """With R_lin = 0 the tolerance printed is gap-tol × a floor (1.7e-19 here); the class used gap-tol × R_lin = 0,
+    so a point of risk 1e-25 was a 'counterexample'."""
+    r = cli("landscape", "deep-resnet", "--jobs", "1", "--trials", "2", "--newton-steps", "20", "--data", "gaussian",
+            "--samples", "2", "--dim", "1", "--json")
+    assert r.code == 0, r.stderr
+    p = json.loads(r.stdout)
+    assert p["linear_risk"] == 0.0 and p["risk_tol"] > 0
+    for point in p["points"]:
+        assert point["risk"] <= p["risk_tol"] and point["kind"] == "equal"

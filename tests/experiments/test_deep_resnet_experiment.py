@@ -262,7 +262,7 @@ def test_newton_merges_symmetric_copies():
     p["U1"], p["b1"], p["V1"] = p["U1"][::-1] * 3.0, p["b1"][::-1] * 3.0, p["V1"][:, ::-1] / 3.0
     copy = exp.dr.pack(shape.spec(), {k: v[None] for k, v in p.items()}, (1,))[0]
     cfg = S.resolve(overrides={"finder": "newton"})
-    pts = exp.newton_points("resnet", 1, problem, np.stack([point, copy]), "random", 0.1, cfg, lambda th: {})
+    pts = exp.newton_points("resnet", 1, problem, np.stack([point, copy]), "random", 0.1, 0.1, cfg, lambda th: {})
     assert [q["converged"] for q in pts] == [True, True]
     assert pts[0]["duplicate_of"] is None and pts[1]["duplicate_of"] == 0
     assert exp.newton_summary(pts, cfg)["merged"] == 1

@@ -113,7 +113,8 @@ def inertia_index(hessian: Array, eig_tol: float = 1e-8) -> dict[str, Any]:
 
 def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries: list[Entry] | None = None,
                   weights: Array | None = None, kink_tol: float = 1e-9, gap_tol: float = 1e-4, eig_tol: float = 1e-8,
-                  max_pieces: int = 256, probe_directions: int = 1000) -> dict[str, Any]:
+                  max_pieces: int = 256, probe_directions: int = 1000, risk_scale: float | None = None
+                  ) -> dict[str, Any]:
     """Everything about one critical point θ (P,): risk, stationarity, kinks, second order, class, index.
 
     Kinks: `entries` (layer, unit, sample) — by default those with |z| ≤ kink_tol·max(1, max|z|) — with their
@@ -156,7 +157,7 @@ def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries
                       "negative": neg, "zero": zero, "positive": pos, "inertia": inertia_index(reported, eig_tol)}
     out["index"] = neg / evals.size if evals.size else 0.0
     out["flatness"] = gradient_flatness(der.grad[0], H, eig_tol)
-    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol)
+    out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol, risk_scale=risk_scale)
     out["escape_probe"] = None
     if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
         null = evecs[:, np.abs(evals) <= eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)]
@@ -243,10 +244,12 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
             "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
 
 
-def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float = 1e-4) -> str:
+def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float = 1e-4,
+                   risk_scale: float | None = None) -> str:
     """"better" / "equal" (at least as good as linear), "strict_saddle", "counterexample", "kink_undecided".
 
-    gap = R − R_lin against tol = gap_tol·R_lin. For a worse point: strict_saddle when the reported Hessian
+    gap = R − R_lin against tol = gap_tol·`risk_scale` (default R_lin; a caller whose R_lin may be 0 passes a
+    floor, as `landscape deep-resnet` does, so "equal" means what its printed tolerance says). For a worse point: strict_saddle when the reported Hessian
     (smooth Hessian, or the kink-manifold Hessian at a kink point — a certified descent curve along the
     kinks) has a negative eigenvalue; otherwise, at a smooth point, counterexample (no negative curvature:
     a possibly degenerate local minimum worse than linear). At a kink point without negative curvature on
@@ -254,7 +257,7 @@ def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float =
     (0, 1) (every direction leaving the manifold raises R at first order) and no enumerated piece has
     negative curvature; otherwise kink_undecided.
     """
-    scale = max(abs(linear_risk), 1e-300)
+    scale = max(abs(linear_risk), 1e-300) if risk_scale is None else risk_scale
     gap = info["gap"]
     if gap < -gap_tol * scale:
         return "better"
