@@ -304,7 +304,7 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     basin_a: int = setting(5, min=1)
     schedule: list[str] = setting(["ssw", "constant"], choices=SCHEDULES)
     probes: int = setting(2000, min=1)
-    probe_radius: float = setting(1e-2, min=0, open_min=True)
+    probe_radius: float = setting(1e-2, min=0, open_min=True, max=1.0)  # a local probe (sizes of π flip verdicts)
     trials: int = setting(32, min=1)  # with --stride s < p: GD search starts at each stride s = p … s
     seed: int = setting(0)
 
