@@ -264,7 +264,8 @@ def spectrum_for(cfg: DepthSweepSettings, size: int) -> str:
 def spectrum_statement(cfg: DepthSweepSettings) -> str:
     statement = _spectrum_statement(cfg)
     counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network]
-    if counting and cfg.spectrum != "slq" and cfg.act_mid == "identity":
+    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]  # the counts factorise d² × d² blocks (`solved_size`)
+    if counting and cfg.act_mid == "identity" and spectrum_for(cfg, d * d) == "exact":
         statement += (f"; {' and '.join(counting)} networks exact at every depth (from {COUNTS_FROM} "
                       f"parameters by inertia counts, brackets ≤ {COUNT_WIDTH:.0e} relative)")
     return statement

@@ -212,3 +212,13 @@ def test_cell_streams_come_from_the_rng_helper():
     seqs = np.random.SeedSequence([7, kind.code, 4]).spawn(2)
     assert init_rng.random() == np.random.default_rng(seqs[0]).random()
     assert probe_rng.random() == np.random.default_rng(seqs[1]).random()
+
+
+def test_the_counts_sentence_only_where_the_counts_run():
+    """With --exact-max-params below d² the orthogonal and 1-shortcut cells are SLQ; the statement said they were
+    exact by counts."""
+    on = ds.DepthSweepSettings.resolve(None, {"depth": "2", "trials": 1})
+    off = ds.DepthSweepSettings.resolve(None, {"depth": "2", "trials": 1, "exact_max_params": 1})
+    assert "inertia counts" in ds.spectrum_statement(on)
+    assert "inertia counts" not in ds.spectrum_statement(off)
+    assert not ds.takes_counts(off, ds.build_network(off, ds.NETWORK_KINDS["orthogonal"], 2, 10), "orthogonal")
