@@ -173,8 +173,10 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
     if "theorems" in runs[0]:
         output1_headline(cfg, runs)
     r0 = runs[0]
-    prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: η_a = {fmt(r0['lr_a'])}, η_w = "
-          f"{fmt(r0['stage1_lr_w'])}, then η = {fmt(r0['lr'])}")
+    per_trial = len(runs) > 1 and any(r[key] != r0[key] for r in runs for key in ("lr_a", "stage1_lr_w", "lr"))
+    prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: " + ("trial 0 " if per_trial else "")
+          + f"η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}, then η = {fmt(r0['lr'])}"
+          + (" (they depend on the teacher: every trial's in --json)" if per_trial else ""))
     noise_line(cfg)
     if detail or cfg.get("data", "population") != "population":
         prose(f"gradients: {cfg.get('data', 'population')} (outcomes judged on the population loss)")
