@@ -544,4 +544,15 @@ def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
                      f"eigensolver's rounding, so cond10 is only known to exceed {BEYOND}")
     if any(c.status == "degenerate" for c in cells):
         notes.append("H = 0: degenerate, the Hessian is exactly 0 at the initial point, so cond10 is undefined")
+    absent = [n for n in cfg.network if all(c.status == "not-applicable" for c in cells if c.network == n)]
+    if absent:
+        notes.append("n/a: " + "; ".join(f"{n} has no network at any depth here ({_why_absent(n, cfg)})"
+                                         for n in absent))
     return notes
+
+
+def _why_absent(name: str, cfg: DepthSweepSettings) -> str:
+    kind = NETWORK_KINDS[name]
+    if kind.shortcut:
+        return f"its depth must be a multiple of {kind.shortcut}"
+    return "with --act-mid relu a plain network needs an even depth"

@@ -222,3 +222,14 @@ def test_the_counts_sentence_only_where_the_counts_run():
     assert "inertia counts" in ds.spectrum_statement(on)
     assert "inertia counts" not in ds.spectrum_statement(off)
     assert not ds.takes_counts(off, ds.build_network(off, ds.NETWORK_KINDS["orthogonal"], 2, 10), "orthogonal")
+
+
+def test_a_network_absent_at_every_depth_gets_a_note():
+    """The default depths (2, 4, …, 32) have no 3-shortcut network: its column was all n/a with no word why."""
+    cfg = ds.DepthSweepSettings.resolve(None, {"depth": "2,4", "trials": 1, "network": "2-shortcut,3-shortcut"})
+    cells = [ds.Cell("2-shortcut", 2, "init-cond", "ok", "zero"),
+             ds.Cell("3-shortcut", 2, "init-cond", "not-applicable", "zero"),
+             ds.Cell("3-shortcut", 4, "init-cond", "not-applicable", "zero")]
+    notes = ds.sweep_notes(cfg, cells)
+    assert "n/a: 3-shortcut has no network at any depth here (its depth must be a multiple of 3)" in notes
+    assert not any("2-shortcut has no network" in n for n in notes)
