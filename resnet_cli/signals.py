@@ -246,7 +246,7 @@ def stop_listening() -> None:
     (exit −2 instead of 0 or 130). An ignored disposition is left as it is."""
     with _LOCK:
         _Stop.raised = True
-        _Stop.arrived = _Stop.delivered
+        _arrived()
         if _Stop.installed:
             _Stop.installed = False
             _Stop.listening -= 1

@@ -10,7 +10,6 @@ import typer
 
 from resnet_cli.commands import options as o
 from resnet_cli.reproductions import REPRODUCTIONS, Execution, reproduce
-from resnet_cli.reproductions.common import full_results
 
 NAMES = ", ".join(["all", *REPRODUCTIONS])
 Name = Annotated[str, typer.Argument(help=f"Which reproduction: {NAMES}.", metavar="NAME|all")]
@@ -37,11 +36,6 @@ def command(
     if any(not p for p in parts):
         raise UserError(f"--only {only}: an empty item")
     folder = _docs_folder(docs, render_only)
-    if quick and not render_only:
-        full = full_results(folder)
-        if full:
-            raise UserError(f"--quick: {folder} holds the results of full runs ({', '.join(full[:3])}"
-                            f"{', …' if len(full) > 3 else ''}); give --docs another folder (e.g. /tmp/repro)")
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
     for page in dict.fromkeys(reproduce(name, folder, execution, render_only=render_only, log=log)):

@@ -19,11 +19,12 @@ def hessian(p: dict[str, Any], path: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     spectra = p["spectra"]
     exact = [s["eigenvalues"] for s in spectra if "eigenvalues" in s]
+    counted = bool(spectra) and all("brackets" in s for s in spectra)  # --spectrum inertia
     trials = len(spectra)
     if exact:
         ax.hist(np.concatenate(exact), bins=80, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
                 color="tab:blue", alpha=0.8, label="measured eigenvalues" + (" (mean count over trials)" if trials > 1 else ""))
-    elif spectra and all("brackets" in s for s in spectra):  # --spectrum inertia: counts, no eigenvalues to bin
+    elif counted:  # --spectrum inertia: counts, no eigenvalues to bin
         for i, s in enumerate(spectra):
             b = s["brackets"]
             for key, sign, color, label in (("lambda_min", 1, "tab:blue", "λmin, λmax (bracket by inertia counts)"),
@@ -46,7 +47,6 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
-    counted = bool(spectra) and all("brackets" in s for s in spectra)
     ax.set_xlabel("eigenvalue λ" + (" (--spectrum inertia: brackets from counts, no eigenvalues to bin)" if counted
                                     else ""))
     if counted and (predicted is None or not len(predicted)):

@@ -17,7 +17,8 @@ from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
                                       stride_landscape, yun2019, zhou2019)
 from resnet_cli.reproductions.common import (TITLE, Context, Execution, Reproduction, check_parts, cpu_seconds,
-                                             record_or_empty, record_run, recorded_wall, write_marked_section)
+                                             full_results, record_or_empty, record_run, recorded_wall,
+                                             write_marked_section)
 from resnet_cli.resources import format_duration
 
 #: In the order `all` runs them (li2017-training's section goes after li2017's).
@@ -51,6 +52,10 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
             if not rep.quick:
                 raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
                                 + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
+        full = full_results(docs)
+        if full:
+            raise UserError(f"--quick: {docs} holds the results of full runs ({', '.join(full[:3])}"
+                            f"{', …' if len(full) > 3 else ''}); give --docs another folder (e.g. /tmp/repro)")
     written = []
     if not render_only:
         log(recorded_line(name, docs, reps))

@@ -148,8 +148,8 @@ def recorded_wall(docs: Path, rep: Reproduction) -> float | None:
 
     try:
         if rep.part_data is not None:
-            walls = [number(json.loads((docs / "data" / f"{rep.part_data.format(part)}.json").read_text(
-                encoding="utf-8")).get("wall_seconds")) for part in rep.parts]
+            walls = [number(read_json(docs / "data" / f"{rep.part_data.format(part)}.json").get("wall_seconds"))
+                     for part in rep.parts]
             return None if any(w is None for w in walls) else float(sum(walls))  # type: ignore[arg-type]
         record = record_or_empty(docs, rep.name)
         if number(record.get("wall")) is not None:
@@ -157,7 +157,7 @@ def recorded_wall(docs: Path, rep: Reproduction) -> float | None:
         seconds = record.get("seconds")
         parts = [number(v) for v in seconds.values()] if isinstance(seconds, dict) and seconds else [None]
         return None if any(v is None for v in parts) else float(sum(parts))  # type: ignore[arg-type]
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (UserError, AttributeError, TypeError):  # (read_json: a missing or damaged file is a UserError)
         return None
 
 

@@ -118,12 +118,9 @@ def _busy(seconds: float) -> None:
         time.sleep(0.005)
 
 
-def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
-    """Python runs the handler inside whatever the main thread executes; a KeyboardInterrupt raised in a weakref
-    callback (importlib's module-lock callback, in a real run) is unraisable and was dropped, so the run went
-    on. Now the unraisable hook has the watchdog send the signal again, and the stop lands right after the
-    callback."""
-    import time
+def _swallow_in_a_callback():
+    """A SIGINT stop raised inside a weakref callback, which the interpreter drops as unraisable (importlib's
+    module-lock callback does this in a real run); the dead reference, to check the callback ran."""
     import weakref
 
     from resnet_cli import signals
@@ -132,11 +129,24 @@ def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
         pass
 
     thing = Thing()
+    ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
+    del thing  # the callback raises: unraisable, swallowed by the interpreter
+    return ref
+
+
+def test_a_stop_swallowed_by_a_weakref_callback_is_delivered_again():
+    """Python runs the handler inside whatever the main thread executes; a KeyboardInterrupt raised in a weakref
+    callback (importlib's module-lock callback, in a real run) is unraisable and was dropped, so the run went
+    on. Now the unraisable hook has the watchdog send the signal again, and the stop lands right after the
+    callback."""
+    import time
+
+    from resnet_cli import signals
+
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         with signals.handle_signals():
-            ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
-            del thing  # the callback raises: unraisable, swallowed by the interpreter
+            ref = _swallow_in_a_callback()
             _busy(2.0)
     assert time.monotonic() - start < signals.SWALLOWED_AFTER / 2
     assert ref() is None
@@ -147,20 +157,14 @@ def test_a_redelivered_stop_lost_while_sigint_is_ignored_is_sent_again(quick_wat
     dropped by the kernel. The watchdog keeps sending until a handler has raised the stop, so it lands once
     the handler is back (before, one resend was lost for good and the run went on: the interrupt-test flake)."""
     import time
-    import weakref
 
     from resnet_cli import signals
 
-    class Thing:
-        pass
-
-    thing = Thing()
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         with signals.handle_signals():
-            ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
             handler = signal.getsignal(signal.SIGINT)
-            del thing  # the callback raises: unraisable, so the stop is to be delivered again
+            ref = _swallow_in_a_callback()  # so the stop is to be delivered again
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # as while a worker is spawned, for a few rounds
             time.sleep(4 * signals.REDELIVERY_DELAY)
             signal.signal(signal.SIGINT, handler)
@@ -175,18 +179,12 @@ def test_a_stop_swallowed_before_a_run_begins_lands_in_that_run():
     callbacks run while modules import) must still land once the command's own run (`handle_signals`) begins:
     a run beginning does not cancel a redelivery, only a stop arriving does."""
     import time
-    import weakref
 
     from resnet_cli import signals
 
-    class Thing:
-        pass
-
-    thing = Thing()
     with pytest.raises(KeyboardInterrupt):
         with signals.handle_signals():  # the process-wide listening of `install`
-            ref = weakref.ref(thing, lambda _ref: signals._on_signal(signal.SIGINT, None))
-            del thing  # swallowed: unraisable
+            ref = _swallow_in_a_callback()
             start = time.monotonic()
             with signals.handle_signals():  # the command's run begins right after
                 _busy(2.0)
