@@ -377,8 +377,10 @@ def _bracket_edge(matrix, n: int, top: bool, inner: float, width: float, bound: 
     """λmax (top) or λmin to absolute `width`, given an inner value (λmin ≤ inner ≤ λmax: a Ritz value or
     a diagonal entry) and |λ| ≤ bound (Gershgorin). λmax < s ⇔ #{λ < s} = n; λmin ≥ s ⇔ #{λ < s} = 0.
     The first probe sits `width` beyond the inner value (Ritz values are usually that close), then
-    bisection; one factorisation per probe."""
-    lo, hi = (inner, bound) if top else (-bound, inner)
+    bisection; one factorisation per probe. The inner end keeps a margin of 64ε · bound for the rounding of
+    a Ritz value, which may lie that far outside the spectrum."""
+    margin = 64 * np.finfo(float).eps * bound
+    lo, hi = (inner - margin, bound) if top else (-bound, inner + margin)
     nudge = [1e-4 * width, width]  # Ritz values of the extremes are usually accurate far beyond `width`
     probe = inner + nudge.pop(0) if top else inner - nudge.pop(0)
     spent = 0

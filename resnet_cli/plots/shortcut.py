@@ -111,7 +111,8 @@ def train(p: dict[str, Any], path: str) -> None:
 def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, name: str, marker: str,
                   slq: bool, log: bool) -> None:
     """One Hessian statistic along training: exact values joined by a line; SLQ estimates hollow, with their
-    interval as a bar, joined to nothing (a lower bound 0 on the lg axis: the bar runs to the axis' bottom)."""
+    interval as a bar, joined to nothing (a lower bound 0 on the lg axis: the bar runs to the axis' bottom; no
+    upper bound: the bar runs above every value, to a triangle pointing up)."""
     y = np.array([h[key] for h in hess], dtype=float)
     tiny = 1e-300
     if not slq or not all(h.get("bounds") for h in hess):
@@ -123,8 +124,15 @@ def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, 
         floor = np.log10(max(np.min(y[y > 0]) if np.any(y > 0) else 1.0, tiny)) - 1.0  # where "0" is drawn
         y, lo, hi = (np.log10(np.maximum(v, tiny)) for v in (y, lo, hi))
         lo = np.maximum(lo, floor)
-    ax.errorbar(x, y, yerr=[np.maximum(y - lo, 0), np.maximum(hi - y, 0)], linestyle="none", marker=marker,
-                markerfacecolor="white", capsize=3, label=f"≈ {name} (SLQ)")
+    open_top = ~np.isfinite(hi)
+    if open_top.any():
+        top = float(np.nanmax(np.concatenate([y, hi[~open_top]])))
+        hi = np.where(open_top, top + (1.0 if log else 0.1 * max(abs(top), 1.0)), hi)
+    bars = ax.errorbar(x, y, yerr=[np.maximum(y - lo, 0), np.maximum(hi - y, 0)], linestyle="none", marker=marker,
+                       markerfacecolor="white", capsize=3, label=f"≈ {name} (SLQ)")
+    if open_top.any():
+        ax.plot(x[open_top], hi[open_top], linestyle="none", marker="^", color=bars[0].get_color(),
+                label=f"{name}: no upper bound")
 
 
 def _depth_axis(ax: Any, depths: list[int]) -> None:

@@ -56,12 +56,16 @@ def interval(bound: dict[str, Any] | None, digits: int = 3) -> str:
         return "—"
     lo, hi = bound["lower"], bound["upper"]
     upper = "∞)" if hi is None or not math.isfinite(hi) else fmt(outward(hi, digits, True), digits) + "]"
-    return f"[{fmt(outward(lo, digits, False), digits)}, {upper}"
+    lower = "(−∞" if lo is None or not math.isfinite(lo) else "[" + fmt(outward(lo, digits, False), digits)
+    return f"{lower}, {upper}"
 
 
 def confidence_line(bounds: dict[str, Any], method: str) -> str:
     """What an SLQ interval is, in one line."""
-    return f"≈ {method}; \\[intervals] at {bounds['confidence']:.0%} confidence each"
+    line = f"≈ {method}; \\[intervals] at {bounds['confidence']:.0%} confidence each"
+    if bounds.get("edges_converged", True):
+        return line
+    return line + "; ∞: Lanczos has not converged at that edge (raise --lanczos-steps)"
 
 
 def index_tolerance_note(by_tolerance: dict[str, float] | None, where: str = "") -> None:

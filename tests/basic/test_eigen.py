@@ -193,6 +193,20 @@ def test_certified_brackets_contain_the_exact_statistics(seed):
     assert b["negative"] == int(round(exact.index * n))
 
 
+def test_brackets_hold_the_exact_edges_when_ritz_values_round_outside():
+    """Converged Ritz values may lie a rounding outside [λmin, λmax]: the brackets still hold the exact edges,
+    compared with no tolerance."""
+    rng = np.random.default_rng(7)
+    lam = rng.standard_normal(60)
+    H = _with_spectrum(rng, lam)
+    exact = np.linalg.eigvalsh(H)
+    ritz = (exact[0] - 4e-15 * abs(exact[0]), exact[-1] + 4e-15 * abs(exact[-1]))
+    b = inertia.bracket_spectrum(H, 1e-12, ritz=ritz)
+    assert b["lambda_min"][0] <= exact[0] <= b["lambda_min"][1]
+    assert b["lambda_max"][0] <= exact[-1] <= b["lambda_max"][1]
+    assert b["abs_max"][0] <= np.abs(exact).max() <= b["abs_max"][1]
+
+
 def test_brackets_of_a_zero_and_a_beyond_precision_spectrum():
     assert inertia.bracket_spectrum(np.zeros((5, 5)))["zero_matrix"]
     rng = np.random.default_rng(2)
