@@ -62,16 +62,17 @@ def train(payload: dict[str, Any], path: str) -> None:
 SWEEP_STYLE = {  # a point of the stride sweep: (colour, marker, legend label)
     "minimum": ("tab:red", "o", "followed point: non-global local minimum"),
     "saddle": ("tab:orange", "s", "followed point: saddle"),
+    "undecided": ("tab:gray", "^", "followed point: undecided (probes within rounding)"),
     "global": ("tab:green", "D", "followed point: global optimum (drained)"),
     "other": ("tab:purple", "x", "other non-global local minimum (GD search)"),
 }
 
 
 def sweep_kind(row: dict[str, Any]) -> str:
-    """The class of a followed point in SWEEP_STYLE: global, non-global minimum or saddle."""
+    """The class of a followed point in SWEEP_STYLE: global, non-global minimum, saddle or undecided."""
     if row["kind"] == "global":
         return "global"
-    return "minimum" if row["verdict"] == "local minimum" else "saddle"
+    return {"local minimum": "minimum", "undecided": "undecided"}.get(row["verdict"], "saddle")
 
 
 def _stride_panel(ax: Any, sweep: dict[str, Any]) -> None:
@@ -103,10 +104,10 @@ def stride_sweeps(sweeps: dict[int, dict[str, Any]], path: str) -> None:
 
     seeds = sorted(sweeps)
     strides = sweeps[seeds[0]]["strides"]
-    order = ["minimum", "saddle", "global"]
+    order = ["minimum", "saddle", "undecided", "global"]
     code = np.array([[order.index(sweep_kind(r)) for r in sweeps[seed]["spurious_branch"]] for seed in seeds])
     fig, (grid, count) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained", width_ratios=(1.1, 1))
-    grid.imshow(code, cmap=ListedColormap([SWEEP_STYLE[k][0] for k in order]), vmin=0, vmax=2, aspect="auto",
+    grid.imshow(code, cmap=ListedColormap([SWEEP_STYLE[k][0] for k in order]), vmin=0, vmax=3, aspect="auto",
                 alpha=0.55)
     for i, seed in enumerate(seeds):
         for j, r in enumerate(sweeps[seed]["spurious_branch"]):
@@ -119,7 +120,7 @@ def stride_sweeps(sweeps: dict[int, dict[str, Any]], path: str) -> None:
     grid.set_title("the spurious point of s = p followed along s\n(text: its loss L_s)", fontsize=10)
     grid.legend(handles=[Patch(color=SWEEP_STYLE[k][0], alpha=0.55, label=SWEEP_STYLE[k][2].split(": ")[1])
                          for k in order if (code == order.index(k)).any()],
-                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8)
     followed = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum" for seed in seeds)
                 for j in range(len(strides))]
     anywhere = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum"

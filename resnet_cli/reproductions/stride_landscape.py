@@ -68,9 +68,11 @@ def _number(x: float) -> str:
 
 
 def _letter(row: dict[str, Any]) -> str:
-    """M: a non-global local minimum, G: the global optimum, S (Sn): a saddle (of index n)."""
+    """M: a non-global local minimum, G: the global optimum, S (Sn): a saddle (of index n), ?: undecided."""
     if row["kind"] == "global":
         return "G"
+    if row["verdict"] == "undecided":
+        return "?"
     return "M" if row["verdict"] == "local minimum" else f"S{row['index']}" if row["index"] else "S"
 
 

@@ -98,13 +98,15 @@ def probe_minimum(
     rng: np.random.Generator, v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, probes: int, radius: float,
     model: Optional[Model] = None,
 ) -> tuple[bool, float]:
-    """Probe perturbations of size `radius`: is L higher (by more than rounding) at all of them?
+    """Probe perturbations of size `radius`: is L higher (by more than rounding) at all of them, lower (by
+    more than rounding) at some, or neither (every change within rounding: the probe cannot tell)?
 
     Two kinds, `probes` each: (1) v rotated on the sphere and a shifted, both at random; (2) v rotated at
     random with a re-optimized in closed form, min_a L(v', a) (L is strictly convex in a, so the point is a
     local minimum iff v is one of this reduced loss). Kind (2) sees descent directions of higher order that
     random joint perturbations miss (at φ = π the loss changes only as ε³ along v).
-    Returns (all higher, smallest L(probe) − L(point)). `model`: the loss (default: `non_overlapping`).
+    Returns ("higher" | "lower" | "within rounding", smallest L(probe) − L(point)). `model`: the loss
+    (default: `non_overlapping`).
     """
     p, k = v.size, a.size
     model = model or non_overlapping(v_star, a_star)
@@ -129,7 +131,8 @@ def probe_minimum(
         reduced.append(model.reduced(np.cos(size) * v + np.sin(size) * dv) - base)
     delta = np.concatenate([*joint, *reduced])
     rounding = 1e-12 * max(1.0, abs(base))  # changes below this are float noise, not descent
-    return bool(np.all(delta > rounding)), float(delta.min())
+    worst = float(delta.min())
+    return ("higher" if worst > rounding else "lower" if worst < -rounding else "within rounding"), worst
 
 
 def classify_point(
@@ -149,13 +152,14 @@ def classify_point(
     elif eig.min() < -1e-9 * scale:
         verdict, method = "saddle", "Hessian has a negative eigenvalue"
     else:
-        higher, worst = probe_minimum(rng, v, a, v_star, a_star, probes, probe_radius, model)
+        outcome, worst = probe_minimum(rng, v, a, v_star, a_star, probes, probe_radius, model)
         zero = int(np.sum(np.abs(eig) <= 1e-9 * scale))
-        verdict = "local minimum" if higher else "saddle"
+        verdict = {"higher": "local minimum", "lower": "saddle"}.get(outcome, "undecided")
+        seen = {"higher": "all higher", "lower": "some lower"}.get(outcome, "every change within rounding "
+                                                                              "(raise --probe-radius)")
         method = (
             f"Hessian degenerate ({zero} zero eigenvalues); probed {2 * probes} perturbations of size "
-            f"{probe_radius:g} (half with a re-optimized): {'all higher' if higher else 'some lower'} "
-            f"(min ΔL = {worst:.3e})"
+            f"{probe_radius:g} (half with a re-optimized): {seen} (min ΔL = {worst:.3e})"
         )
     return CriticalPoint(
         kind=kind,
