@@ -103,16 +103,16 @@ class DeepResnetSettings(SweepSettings):
     trials: int = setting(20, min=1, max=10000)
     steps: int = setting(20000, min=1)
     lr: float = setting(0.01, min=0, open_min=True)
-    grad_tol: float = setting(1e-6, min=0, open_min=True)
+    grad_tol: float = setting(1e-6, min=0, open_min=True, max=1e-3)  # above, far-from-critical points pass
     gap_tol: float = setting(1e-4, min=1e-12)  # below, rounding of R (1e-16 relative) would decide the class
-    eig_tol: float = setting(1e-5, min=0)
+    eig_tol: float = setting(1e-5, min=0, max=1e-2)  # above, a clearly negative λmin would not be a saddle
     init: str = setting("standard", choices=("standard", "near-identity"))
     init_scale: float = setting(0.5, min=0, open_min=True, max=1e3)
     finder: str = setting("newton", choices=FINDERS)
     newton_steps: int = setting(300, min=1, max=100000)
-    newton_tol: float = setting(1e-10, min=0, open_min=True)
+    newton_tol: float = setting(1e-10, min=0, open_min=True, max=1e-3)
     dedup_tol: float = setting(1e-6, min=0)
-    eig_tol_alt: float = setting(1e-8, min=0)
+    eig_tol_alt: float = setting(1e-8, min=0, max=1e-2)
     seed: int = setting(0)
 
     def check(self) -> None:

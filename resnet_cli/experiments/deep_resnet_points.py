@@ -136,8 +136,9 @@ def gd_points(network: str, blocks: int, res: DescentResult, hess_fn: Callable[[
             raw, alt = classify(*args), classify(*args, eig_tol=cfg.eig_tol_alt)
             probe = None
             if raw in ("counterexample", "kink_undecided"):
-                null = evecs[:, np.abs(evals) <= cfg.eig_tol * max(lam_absmax, 1e-300)]
-                probe = cp.escape_probe(problem, th, null, directions=ESCAPE_DIRECTIONS)
+                near = np.abs(evals) <= cfg.eig_tol * max(lam_absmax, 1e-300)
+                probe = cp.escape_probe(problem, th, evecs[:, near], directions=ESCAPE_DIRECTIONS,
+                                        eigenvalues=evals[near])
             point["kind"], point["undecided_reasons"] = cp.honest_kind(raw, alt, probe, cfg.eig_tol_alt)
             neg = int((evals < -cfg.eig_tol * max(lam_absmax, 1e-300)).sum())
             point.update(kind_at_eig_tol=raw, alt={"eig_tol": cfg.eig_tol_alt, "kind": alt}, escape_probe=probe,

@@ -60,12 +60,12 @@ class LinearResnetSettings(Settings):
     radius: list[float] = setting(list(DEFAULT_RADII), min=0, open_min=True, max=100, shown="0.2,0.4,..,2")
     trials: int = setting(8, min=1, max=10000)
     newton_steps: int = setting(300, min=1, max=100000)
-    newton_tol: float = setting(1e-10, min=0, open_min=True)
+    newton_tol: float = setting(1e-10, min=0, open_min=True, max=1e-3)  # above, far-from-critical points pass
     # λ0 of μ = λ‖∇R‖: 10 keeps the first steps short, so starts near identity end near identity (with the
     # finder's 1e-3, Newton's first steps jump from radius 0.2 to ~1.3; measured, docs/landscape.md)
     damping: float = setting(10.0, min=0, open_min=True, max=1e12)
     gap_tol: float = setting(1e-6, min=1e-12)  # below, rounding of R would decide the class
-    eig_tol: float = setting(1e-8, min=0)
+    eig_tol: float = setting(1e-8, min=0, max=1e-2)  # above, a clearly negative λmin would not be a saddle
     probes: int = setting(200, min=0, max=100000)
     seed: int = setting(0)
 
@@ -143,8 +143,9 @@ def analyse(theta: np.ndarray, converged: bool, mom: lr.Moments, optimum: float,
     elif counts["negative"] > 0:
         kind = "saddle"
     else:
-        null = evecs[:, np.abs(evals) <= counts["epsilon"]]
-        probe = cp.escape_probe(_RiskOf(mom), theta, null, directions=cfg.probes, radii=PROBE_RADII, seed=cfg.seed)
+        near = np.abs(evals) <= counts["epsilon"]
+        probe = cp.escape_probe(_RiskOf(mom), theta, evecs[:, near], directions=cfg.probes, radii=PROBE_RADII,
+                                seed=cfg.seed, eigenvalues=evals[near])
         point["escape"] = {"dim": probe["dim"], "min_change": probe["min_change"], "descent": probe["descent"]}
         kind = "higher-order saddle" if probe["descent"] else "local minimum"
     return {**point, "kind": kind, "stationary": "critical"}

@@ -100,6 +100,11 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("linear-resnet-radius-1e300", [*LR, "--radius", "1e300"])
     add("linear-resnet-dim-100000", [*LR, "--dim", "100000"])
     add("linear-resnet-blocks-1000", [*LR, "--blocks", "1000"])
+    add("linear-resnet-eig-tol-half", [*LR, "--eig-tol", "0.5"])  # a λmin of −2 was called a local minimum
+    add("linear-resnet-newton-tol-1e300", [*LR, "--newton-tol", "1e300"])
+    add("linear-resnet-probes-0", [*SMALL["linear-resnet"], "--eig-tol", "1e-2", "--probes", "0"], 0)
+    add("deep-resnet-newton-tol-1e6", [*DR, "--newton-tol", "1e6"])  # a gradient of 2.75 was "critical"
+    add("deep-resnet-grad-tol-1e6", [*DR, "--finder", "gd", "--grad-tol", "1e6"])
     add("linear-resnet-trials-1e9", [*LR, "--trials", "1000000000"])
     add("linear-resnet-hessians-too-many", [*LR, "--trials", "10000", "--dim", "5", "--blocks", "20"])
     add("linear-resnet-data-yun", [*LR, "--data", "yun-example1"])

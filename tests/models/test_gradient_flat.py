@@ -77,3 +77,29 @@ def test_honest_kind_needs_both_tolerances_and_no_escape():
     assert [r["code"] for r in cp.honest_kind("kink_undecided", "kink_undecided", None, 1e-8)[1]] == ["kink"]
     for kind in ("better", "equal", "strict_saddle"):
         assert cp.honest_kind(kind, "counterexample", descent, 1e-8) == (kind, [])
+
+
+class _Quadratic:
+    """R(θ) = ½ θᵀ diag(λ) θ: a saddle whose one negative eigenvalue hides among many near-zero ones."""
+
+    def __init__(self, lam):
+        self.lam = np.asarray(lam, dtype=float)
+
+    def risk(self, thetas):
+        return 0.5 * np.sum(self.lam * np.asarray(thetas) ** 2, axis=-1)
+
+
+def test_escape_probe_tests_negative_eigenvectors_inside_the_tolerance():
+    """A negative eigenvalue below the tolerance is probed along its own eigenvector: random directions of the
+    40-dimensional near-null space miss it (the positive ones outweigh it), its eigenvector does not; with no
+    random direction at all (--probes 0) it is still tested and nothing breaks."""
+    lam = np.array([-1.0] + [30.0] * 39)  # all inside a tolerance of 0.5 · max |λ| …
+    problem, basis = _Quadratic(lam), np.eye(40)
+    random_only = cp.escape_probe(problem, np.zeros(40), basis, directions=200)
+    assert not random_only["descent"]
+    both = cp.escape_probe(problem, np.zeros(40), basis, directions=200, eigenvalues=lam)
+    assert both["descent"] and both["directions"] == 202
+    alone = cp.escape_probe(problem, np.zeros(40), basis, directions=0, eigenvalues=lam)
+    assert alone["descent"] and alone["directions"] == 2
+    nothing = cp.escape_probe(problem, np.zeros(40), basis, directions=0)
+    assert nothing == {**nothing, "directions": 0, "radii": [], "min_change": [], "descent": False}

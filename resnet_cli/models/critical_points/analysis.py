@@ -160,8 +160,9 @@ def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries
     out["kind"] = classify_point(out, linear_risk=linear_risk, gap_tol=gap_tol, risk_scale=risk_scale)
     out["escape_probe"] = None
     if out["kind"] in ("counterexample", "kink_undecided") and probe_directions > 0:
-        null = evecs[:, np.abs(evals) <= eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)]
-        out["escape_probe"] = escape_probe(problem, theta, null, directions=probe_directions)
+        near = np.abs(evals) <= eig_tol * max(float(np.abs(evals).max(initial=0.0)), 1e-300)
+        out["escape_probe"] = escape_probe(problem, theta, evecs[:, near], directions=probe_directions,
+                                           eigenvalues=evals[near])
     return out
 
 
@@ -223,24 +224,35 @@ def _pieces(problem: Problem, theta: Array, z: list[Array], entries: list[Entry]
 
 
 def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int = 1000,
-                 radii: tuple[float, ...] = (1e-3, 1e-2, 1e-1), seed: int = 0) -> dict[str, Any]:
-    """Evidence for a higher-order saddle: min of R(θ + r d) − R(θ) over random unit d in span(basis).
+                 radii: tuple[float, ...] = (1e-3, 1e-2, 1e-1), seed: int = 0,
+                 eigenvalues: Array | None = None) -> dict[str, Any]:
+    """Evidence for a higher-order saddle: min of R(θ + r d) − R(θ) over random unit d in span(basis), and
+    over ±each basis vector whose eigenvalue (`eigenvalues`, (q,), when given) is negative.
 
-    basis (P, q): the Hessian's (near-)null eigenvectors. Without negative curvature, second order is
-    silent there; a decrease found at radius r shows the point is not a minimum within r (cubic or
-    quartic escape). Evidence, not a proof: a decrease is a fact at radius r; no decrease proves nothing.
+    basis (P, q): the Hessian's (near-)null eigenvectors, i.e. within the eigenvalue tolerance. Without
+    negative curvature, second order is silent there; a decrease found at radius r shows the point is not a
+    minimum within r (cubic or quartic escape). A negative eigenvalue inside the tolerance is tested along
+    its own eigenvector, where random directions can miss it. Evidence, not a proof: a decrease is a fact
+    at radius r; no decrease proves nothing.
     Returns {dim, directions, radii, min_change per radius, descent (bool: some change < −1e-12·(1+R))}.
     """
     q = basis.shape[1]
     R0 = float(problem.risk(theta[None])[0])
     changes = []
-    if q:
+    parts = []
+    if q and directions:
         rng = make_rng(seed)
         d = basis @ rng.normal(size=(q, directions))
-        d /= np.linalg.norm(d, axis=0, keepdims=True)
+        parts.append(d / np.linalg.norm(d, axis=0, keepdims=True))
+    if q and eigenvalues is not None and np.any(eigenvalues < 0):
+        own = basis[:, eigenvalues < 0]
+        parts += [own, -own]
+    if parts:
+        d = np.concatenate(parts, axis=1)
         for r in radii:
             changes.append(float((problem.risk(theta[None] + r * d.T) - R0).min()))
-    return {"dim": q, "directions": directions if q else 0, "radii": list(radii) if q else [],
+    tried = sum(part.shape[1] for part in parts)
+    return {"dim": q, "directions": tried, "radii": list(radii) if tried else [],
             "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
 
 
