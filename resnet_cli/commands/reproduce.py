@@ -32,9 +32,12 @@ def command(
 
     if jobs is not None and jobs < 1:
         raise UserError(f"--jobs {jobs}: must be a whole number, at least 1")
-    parts = tuple(p.strip() for p in only.split(",")) if only else ()
-    if any(not p for p in parts):
+    from resnet_cli.config import require_distinct
+
+    parts = tuple(p.strip() for p in only.split(",")) if only is not None else ()
+    if only is not None and (not parts or any(not p for p in parts)):
         raise UserError(f"--only {only}: an empty item")
+    require_distinct("--only", parts)
     folder = _docs_folder(docs, render_only)
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
@@ -53,6 +56,9 @@ def _docs_folder(docs: str, render_only: bool) -> Path:
     folder = Path(docs)
     if folder.exists() and not folder.is_dir():
         raise UserError(f"--docs {docs}: is not a folder")
+    for sub in ("data", "figures"):
+        if (folder / sub).exists() and not (folder / sub).is_dir():
+            raise UserError(f"--docs {docs}: {folder / sub} is not a folder")
     if render_only and not (folder / "data").is_dir():
         raise UserError(f"--docs {docs}: no data/ folder to render from (run the reproduction first, without "
                         "--render-only)")

@@ -16,7 +16,8 @@ from typing import Callable
 from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
                                       stride_landscape, yun2019, zhou2019)
-from resnet_cli.reproductions.common import (TITLE, Context, Execution, Reproduction, check_parts, cpu_seconds,
+from resnet_cli.reproductions.common import (TITLE, Context, Execution, Reproduction, check_markers, check_parts,
+                                             cpu_seconds,
                                              full_results, record_or_empty, record_run, recorded_wall,
                                              write_marked_section)
 from resnet_cli.resources import format_duration
@@ -47,6 +48,8 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
         raise UserError("--only: name one reproduction, not all")
     for rep in reps:
         check_parts(rep, execution.only)  # before anything is said or run
+        if rep.begin is not None and rep.end is not None:
+            check_markers(docs / "reproductions.md", rep.begin, rep.end)
     if execution.quick and not render_only:
         for rep in reps:
             if not rep.quick:

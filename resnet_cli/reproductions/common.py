@@ -235,14 +235,8 @@ def write_marked_section(path: str | os.PathLike, section: str, begin: str, end:
     present, else at the end (a new file starts with `title`). Each reproduction owns one part of
     reproductions.md this way and rewrites only it; the file is replaced atomically."""
     target = Path(path)
-    try:
-        old = target.read_text(encoding="utf-8") if target.exists() else title
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{target}: not UTF-8 text (byte {exc.start}); fix or remove it") from None
+    old = check_markers(target, begin, end, title)
     body = section.rstrip("\n")
-    if (begin in old) != (end in old) or old.count(begin) > 1 or old.count(end) > 1:
-        raise UserError(f"{target}: its markers {begin} … {end} are not one pair (one is missing or repeated); "
-                        "fix the page, the section goes between them")
     if begin in old and end in old:
         head, rest = old.split(begin, 1)
         new = head + body + rest.split(end, 1)[1]
@@ -252,6 +246,19 @@ def write_marked_section(path: str | os.PathLike, section: str, begin: str, end:
     else:
         new = old.rstrip("\n") + "\n\n" + body + "\n"
     write_atomic(target, new)
+
+
+def check_markers(target: Path, begin: str, end: str, title: str = "# Reproductions\n") -> str:
+    """The page's text (`title` for a page not yet written), refused unless it is UTF-8 and holds the markers
+    as one pair or not at all: run before a reproduction computes, and again when it writes."""
+    try:
+        old = target.read_text(encoding="utf-8") if target.exists() else title
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{target}: not UTF-8 text (byte {exc.start}); fix or remove it") from None
+    if (begin in old) != (end in old) or old.count(begin) > 1 or old.count(end) > 1:
+        raise UserError(f"{target}: its markers {begin} … {end} are not one pair (one is missing or repeated); "
+                        "fix the page, the section goes between them")
+    return old
 
 
 def marked_section(text: str, begin: str, end: str) -> str | None:

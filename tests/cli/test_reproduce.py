@@ -170,6 +170,25 @@ def test_a_docs_folder_that_cannot_serve_is_one_line_before_any_work(cli, one_li
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written, nothing created
 
 
+def test_a_page_or_subfolder_that_cannot_serve_is_refused_before_computing(cli, one_line_error, tmp_path):
+    """A file named data or figures in --docs gave "internal error: FileExistsError" (figures: after the
+    computing); a page whose markers are not one pair was refused only after the computing; --only named a
+    part twice ran it twice and --only '' ran everything."""
+    for sub in ("data", "figures"):
+        folder = tmp_path / sub.upper()
+        folder.mkdir()
+        (folder / sub).write_text("a file")
+        assert "is not a folder" in one_line_error(cli("reproduce", "du2018", "--quick", "--docs", str(folder)))
+        assert sorted(p.name for p in folder.iterdir()) == [sub]
+    page = tmp_path / "page"
+    page.mkdir()
+    (page / "reproductions.md").write_text("# R\n<!-- liu2019:begin -->\nx\n")
+    assert "not one pair" in one_line_error(cli("reproduce", "liu2019-success", "--quick", "--docs", str(page)))
+    assert sorted(p.name for p in page.iterdir()) == ["reproductions.md"]
+    for only, message in (("fig5,fig5", "fig5 is listed twice"), ("", "an empty item")):
+        assert message in one_line_error(cli("reproduce", "li2017", "--only", only, "--quick", "--docs", str(page)))
+
+
 def test_quick_is_refused_into_any_folder_with_full_results(cli, one_line_error, tmp_path):
     """Only a folder named docs was protected: a copy of docs/ elsewhere was overwritten by --quick."""
     copy = tmp_path / "copy"
