@@ -174,3 +174,21 @@ def test_trace_points_off_the_check_grid_are_recorded():
     assert traced.trace_iterations == [0, 7, 150, 400]
     np.testing.assert_array_equal(traced.v, plain.v)
     np.testing.assert_array_equal(traced.a, plain.a)
+
+
+def test_population_losses_never_round_below_zero_at_the_optimum():
+    """At v = v*, a = a* the three terms of L cancel and rounded to −1.4e-14 in the CSV of `train two-layer`;
+    an expected square is never negative (the closed form, the stride form and the linear-network form)."""
+    from resnet_cli.models.shortcut.network import linear_loss_of_map, optimal_linear_map, second_moments
+    from resnet_cli.models.two_layer.population import population_loss
+    from resnet_cli.models.two_layer.samples import stride_population_loss
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        p, k = int(rng.integers(2, 9)), int(rng.integers(1, 101))
+        v, a = rng.standard_normal(p), rng.standard_normal(k) * 10
+        assert population_loss(v, a, v, a) >= 0.0
+        assert stride_population_loss(v, a, v, a, p) >= 0.0
+        X, Y = rng.standard_normal((1, 3)), rng.standard_normal((1, 3))  # one sample: an exact fit
+        moments = second_moments(X, Y)
+        assert linear_loss_of_map(optimal_linear_map(moments), moments) >= 0.0

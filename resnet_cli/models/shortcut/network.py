@@ -211,11 +211,12 @@ def optimal_linear_map(moments: SecondMoments) -> np.ndarray:
 
 
 def linear_loss_of_map(end_to_end: np.ndarray, moments: SecondMoments) -> np.ndarray:
-    """L(M) = ½ tr Σ_YY − ⟨M, Σ_YX⟩ + ½ ⟨M Σ_XX, M⟩ for end-to-end maps M of shape (..., d, d)."""
+    """L(M) = ½ tr Σ_YY − ⟨M, Σ_YX⟩ + ½ ⟨M Σ_XX, M⟩ for end-to-end maps M of shape (..., d, d); a mean
+    square, so never below 0 (the cancellation can round to −2e-16 where the fit is exact: that is 0)."""
     m = end_to_end
-    return 0.5 * moments.yy_trace - np.sum(m * moments.yx, axis=(-2, -1)) + 0.5 * np.sum(
+    return np.maximum(0.5 * moments.yy_trace - np.sum(m * moments.yx, axis=(-2, -1)) + 0.5 * np.sum(
         (m @ moments.xx) * m, axis=(-2, -1)
-    )
+    ), 0.0)
 
 
 def optimal_linear_loss(moments: SecondMoments) -> float:

@@ -373,7 +373,7 @@ class PlaneState:
             d[:, 2] -= 1.0  # a − a* = B (c − e₃), well conditioned near a = a*
             a_err = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", d, self.gram, d), 0.0))
             return {
-                "loss": star_m_star - 2 * a_n_star + a_m_a,
+                "loss": np.maximum(star_m_star - 2 * a_n_star + a_m_a, 0.0),  # ≥ 0, as `population_loss_phi`
                 "phi": phi,
                 "a_dot_astar": a_dot,
                 "a_err": a_err,

@@ -71,11 +71,13 @@ def direction(w: np.ndarray, offset: np.ndarray | float = 0.0) -> np.ndarray:
 
 
 def population_loss_phi(phi: np.ndarray, a: np.ndarray, a_star: np.ndarray) -> np.ndarray:
-    """L = a*ᵀMa* − 2aᵀN(φ)a* + aᵀMa as a function of the angle φ (Liu et al. 2019)."""
-    return (
+    """L = a*ᵀMa* − 2aᵀN(φ)a* + aᵀMa as a function of the angle φ (Liu et al. 2019); an expected square, so
+    never below 0 (the cancellation of the three terms can round to −1e-14 at the optimum: that is 0)."""
+    return np.maximum(
         np.sum(a_star * apply_M(a_star), axis=-1)
         - 2 * np.sum(a * apply_N(phi, a_star), axis=-1)
-        + np.sum(a * apply_M(a), axis=-1)
+        + np.sum(a * apply_M(a), axis=-1),
+        0.0,
     )
 
 

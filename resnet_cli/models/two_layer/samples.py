@@ -314,10 +314,11 @@ def stride_population_loss(
     k_ss, _ = _kernel_from_cos(lag_cosines(v_star, v_star, stride, q))
     k_vs, _ = _kernel_from_cos(lag_cosines(v, v_star, stride, q))
     k_vv, _ = _kernel_from_cos(lag_cosines(v, v, stride, q))
-    return (
+    return np.maximum(  # an expected square: a rounding below 0 is 0 (as `population_loss_phi`)
         np.sum(a_star * apply_K(k_ss, a_star), axis=-1)
         - 2 * np.sum(a * apply_K(k_vs, a_star), axis=-1)
-        + np.sum(a * apply_K(k_vv, a), axis=-1)
+        + np.sum(a * apply_K(k_vv, a), axis=-1),
+        0.0,
     )
 
 
