@@ -104,7 +104,12 @@ def method_legend(methods: list[str]) -> str:
 
 
 def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
-    """One line on perturbed GD's noise law (models/two_layer/noise.py), when the run has it."""
+    """One line on perturbed GD's noise law (models/two_layer/noise.py), when the run has it; with `methods`
+    (success-rate) only the -noise methods have it, and a --noise without one of them says it did nothing."""
+    if methods is not None and not any(m.endswith("-noise") for m in methods):
+        if cfg.get("noise") is not None:
+            prose("--noise has no effect here: only the methods cnn-noise and resnet-noise add noise", "dim")
+        return
     if not (cfg.get("noise") or any(m.endswith("-noise") for m in methods or [])):
         return
     size = DEFAULT_SIZE if cfg.get("noise") is None else cfg["noise"]
@@ -215,7 +220,9 @@ def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
             return
     checks = [run["theorems"] for run in runs if run["theorems"]["output1_held"] is not None]
     if not checks:
-        prose("Theorem 1, output (1): no recorded step in [T1, T]", "dim")
+        why = ("not checked on the gradient flow (it is a statement about GD's steps)" if cfg.get("flow")
+               else "no recorded step in [T1, T]")
+        prose(f"Theorem 1, output (1): {why}", "dim")
         return
     held = sum(t["output1_held"] for t in checks)
     lows = [t["a_dot_min_rel"] for t in checks if t["a_dot_min_rel"] is not None]
@@ -508,11 +515,24 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         tight = f" (tightest m = {fmt(min(lows), 2)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²)" if lows and highs else ""
         parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
     outside = list(dict.fromkeys(c["method"] for c in cells if c.get("output1_outside") and c not in checked))
+    # inside the hypotheses but with no recorded step in [T1, T]: stage I alone fills the run (T1 ≥ T)
+    short = [c for c in cells if c.get("output1_global") is None and not c.get("output1_outside")]
+    unchecked = f"k = {', '.join(dict.fromkeys(str(c['k']) for c in short))}" if short else ""
+    window = (f"not checked at {unchecked}: no recorded step in [T1, T] (stage I, {_t1s(short)} steps, fills "
+              "the run)") if short else ""
     if not parts:
-        prose("Theorem 1, output (1): no method here meets its hypotheses; --theorem-all checks them anyway")
+        prose("Theorem 1, output (1): " + "; ".join(
+            ([window] if window else []) + (["no method here meets its hypotheses; --theorem-all checks them "
+                                             "anyway"] if outside else [])))
         return
     left = f"; not checked (outside its hypotheses): {', '.join(outside)}" if outside else ""
-    prose(f"Theorem 1, output (1) {output1_window(cfg)}: {'; '.join(parts)}{left}")
+    prose(f"Theorem 1, output (1) {output1_window(cfg)}: {'; '.join(parts)}{left}" + (f"; {window}" if window else ""))
+
+
+def _t1s(cells: list[dict[str, Any]]) -> str:
+    """The stage-I lengths T1 of some cells: "2096" or "2096–5000"."""
+    t1 = sorted({int(c.get("stage1_steps") or 0) for c in cells})
+    return str(t1[0]) if len(t1) == 1 else f"{t1[0]}–{t1[-1]}"
 
 
 def output1(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:

@@ -73,3 +73,17 @@ def test_help_lists_every_option(cli):
                    "--seed", "--config", "--out", "--json", "--plot", "--quiet", "--teacher-v", "--teacher-a", "--lr",
                    "--lr-a", "--lr-w", "--c-lr-w", "--spurious-tol"):
         assert option in text, option
+
+
+def test_printed_reasons_for_unchecked_theorem_and_idle_noise_are_true(cli):
+    """A k whose stage I fills the run was dropped from "held in 5 of 5" or blamed on the hypotheses; a
+    --noise that no method uses claimed perturbed GD."""
+    out = " ".join(cli("success-rate", "--k", "4,16", "--trials", "3", "--steps", "1000", "--method", "resnet-ssw",
+                       "--jobs", "1").stdout.split())
+    assert "held in 3 of 3" in out and "not checked at k = 16: no recorded step in [T1, T]" in out
+    out = " ".join(cli("success-rate", "--k", "4", "--trials", "3", "--steps", "100", "--method", "resnet-ssw",
+                       "--jobs", "1").stdout.split())
+    assert "not checked at k = 4" in out and "meets its hypotheses" not in out
+    out = " ".join(cli("success-rate", "--k", "4", "--trials", "3", "--stage2-steps", "50", "--method", "resnet-ssw",
+                       "--noise", "2", "--jobs", "1").stdout.split())
+    assert "--noise has no effect here" in out and "perturbed GD" not in out

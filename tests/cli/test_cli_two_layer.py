@@ -183,3 +183,8 @@ def test_module_entry_point_and_version():
     assert r.returncode == 0 and r.stdout.startswith("resnet-cli ")
     r = subprocess.run([sys.executable, "-m", "resnet_cli", "train", "two-layer", "--k", "0"], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+
+
+def test_flow_says_why_theorem1_is_not_checked(cli):
+    out = " ".join(cli("train", "two-layer", "--flow", "--stage2-steps", "100", "--trials", "2").stdout.split())
+    assert "not checked on the gradient flow" in out and "no recorded step" not in out
