@@ -153,7 +153,9 @@ PLAIN_EVERY = 10.0
 def plain_progress(description: str, every: float | None = None, write: Callable[[str], None] | None = None,
                    clock: Callable[[], float] | None = None) -> Callable[..., None]:
     """`update(completed, total)` that writes one plain line every `every` seconds (logs, CI, Makefiles):
-    "success rate: 43% (1 min 12 s elapsed, ~1 min 36 s left)". Nothing during the first `every` seconds."""
+    "success rate: 43% (1 min 12 s elapsed, ~1 min 36 s left)". Nothing during the first `every` seconds.
+    The time left comes from the work done since the first call: work already done then (cells a --cache
+    held) took no time here and would make it look too short."""
     import time
 
     if every is None:
@@ -164,16 +166,19 @@ def plain_progress(description: str, every: float | None = None, write: Callable
     clock = clock or time.monotonic
     write = write or (lambda line: (sys.stderr.write(line + "\n"), sys.stderr.flush()))
     start = clock()
-    state = {"next": start + every}
+    state: dict[str, Any] = {"next": start + every, "base": None}
 
     def update(completed: float = 0, total: float = 1, description_now: str | None = None, **_: Any) -> None:
         now = clock()
+        fraction = min(max(completed / total, 0.0), 1.0) if total else 0.0
+        if state["base"] is None:
+            state["base"] = fraction
         if now < state["next"]:
             return
         state["next"] = now + every
-        fraction = min(max(completed / total, 0.0), 1.0) if total else 0.0
         elapsed = now - start
-        remaining = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        rate = (fraction - state["base"]) / elapsed if elapsed > 0 else 0.0
+        remaining = (1 - fraction) / rate if rate > 0 else None
         write(f"{description}: {fraction:.0%} ({progress_times(elapsed, remaining)})")
 
     return update

@@ -72,12 +72,13 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
             # the whole run's time, for the next run's line (a build's own stays; --only runs a part: no time),
             # and whether it was a --quick run (whose folder another --quick run may overwrite)
             timing = {} if execution.only else {"wall": took, "cpu": cpu_seconds() - cpu}
-            record_run(docs, rep.name, before, **timing, quick=execution.quick)
+            # cache: cells read from --cache took no time here, so its times are not the run's (recorded_wall)
+            record_run(docs, rep.name, before, **timing, quick=execution.quick, cache=bool(execution.cache))
             ctx.log(f"done in {format_duration(took)}")
         elif rep.begin is None:
             log(f"[{rep.name}] nothing to render: its page is the output of its runs (run it without --render-only)")
             continue
-        text = _render(rep, docs, stored=render_only)
+        text = _quick_mark(_render(rep, docs, stored=render_only), record_or_empty(docs, rep.name))
         if text is not None and rep.begin is not None and rep.end is not None:
             write_marked_section(docs / "reproductions.md", text, rep.begin, rep.end, after=rep.after, title=TITLE)
             written.append(docs / "reproductions.md")
@@ -113,6 +114,17 @@ def _render(rep: Reproduction, docs: Path, stored: bool) -> str | None:
         first = (str(exc).strip().splitlines() or [""])[0][:120]
         raise UserError(f"reproduce {rep.name} --render-only: the data in {docs / 'data'} do not render "
                         f"({type(exc).__name__}: {first}); run it again without --render-only") from None
+
+
+def _quick_mark(text: str | None, record: dict) -> str | None:
+    """A section made by a --quick run says so under its heading: its sizes are not the reproduction's."""
+    if text is None or not record.get("quick"):
+        return text
+    lines = text.split("\n")
+    at = next((i + 1 for i, line in enumerate(lines) if line.startswith("#")), 1)
+    note = ("> **A `--quick` run**: reduced sizes, for a check of the pipeline; the numbers below are not the "
+            "reproduction's (run it without `--quick` for those).")
+    return "\n".join(lines[:at] + ["", note] + lines[at:])
 
 
 def _in_folder(message: str, docs: Path) -> str:

@@ -141,12 +141,14 @@ def recorded_wall(docs: Path, rep: Reproduction) -> float | None:
     """The wall seconds the last recorded run of `rep` in `docs` took, or None where nothing (readable) records
     it: the sum of its parts' `wall_seconds` (each part's data file keeps its own, so a run of some parts stays
     right), else the record's `wall` (its build's, or `reproduce`'s), else the sum of its per-command
-    `seconds`. Never raises: a missing or damaged file only means no number."""
+    `seconds`; None after a run with --cache. Never raises: a missing or damaged file only means no number."""
 
     def number(value: Any) -> float | None:
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     try:
+        if record_or_empty(docs, rep.name).get("cache"):
+            return None  # a run with --cache: the cells it read took no time (its parts' times are too short)
         if rep.part_data is not None:
             walls = [number(read_json(docs / "data" / f"{rep.part_data.format(part)}.json").get("wall_seconds"))
                      for part in rep.parts]

@@ -120,7 +120,7 @@ def test_the_run_says_how_long_the_last_recorded_run_took(tmp_path):
     """A run starts with the wall time of the last recorded runs in its docs folder, ends each reproduction
     with its own, and records it (so the next run's first line is this run's time)."""
     from resnet_cli.reproductions import Execution, recorded_line, reproduce
-    from resnet_cli.reproductions.common import read_record, recorded_wall
+    from resnet_cli.reproductions.common import read_record, recorded_wall, write_record
 
     rep = REPRODUCTIONS["li2017-training"]
     assert recorded_line("all", DOCS, list(REPRODUCTIONS.values())).startswith("[all] the last recorded runs took ")
@@ -133,6 +133,14 @@ def test_the_run_says_how_long_the_last_recorded_run_took(tmp_path):
     assert lines[0].startswith("[li2017-training] no recorded run") and lines[-1].startswith("[li2017-training] done in ")
     assert recorded_wall(tmp_path, rep) is None  # the other parts were not run: no time for the whole
     assert "wall" not in read_record(tmp_path, rep.name)  # --only: not the whole run's time
+    cached = tmp_path / "cached"
+    reproduce("li2017-training", cached, Execution(jobs=1, quick=True, only=("fig3",), cache=str(tmp_path / "c")))
+    assert read_record(cached, rep.name)["cache"] is True
+    du = REPRODUCTIONS["du2018"]
+    write_record(cached, du.name, wall=8.0)
+    assert recorded_wall(cached, du) == 8.0
+    write_record(cached, du.name, wall=0.01, cache=True)
+    assert recorded_wall(cached, du) is None  # cells read from --cache take no time: not a run's time
 
 
 def test_a_run_record_keeps_what_the_build_wrote_and_dates_the_rest(tmp_path):
