@@ -132,7 +132,7 @@ def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, 
                        markerfacecolor="white", capsize=3, label=f"≈ {name} (SLQ)")
     if open_top.any():
         ax.plot(x[open_top], hi[open_top], linestyle="none", marker="^", color=bars[0].get_color(),
-                label=f"{name}: no upper bound")
+                label=f"≈ {name}: no upper bound")
 
 
 def _depth_axis(ax: Any, depths: list[int]) -> None:
