@@ -74,7 +74,8 @@ def test_config_file(cli, tmp_path):
 
 
 def test_digits_data(cli):
-    r = cli(*QUICK, "--data", "digits", "--samples", "40", "--hidden", "1", "--finder", "gd", "--json")  # data shapes only
+    r = cli(*QUICK, "--data", "digits", "--samples", "40", "--hidden", "1", "--finder", "gd", "--steps", "200",
+            "--json")  # data shapes only
     assert r.code == 0, r.stderr
     data = json.loads(r.stdout)["data"]
     assert (data["d_in"], data["d_out"], data["samples"]) == (10, 10, 40)
@@ -132,7 +133,8 @@ def test_jobs_1_and_2_give_identical_json(cli):
     """Every (blocks, network) cell gets its starts from the parent's one generator and runs BLAS on one
     thread: the JSON is the same, bitwise, in this process and in a pool of 2."""
     for finder in ("newton", "gd"):
-        args = (*QUICK, "--blocks", "1,2", "--compare", "fc", "--finder", finder, "--json")
+        steps = ("--steps", "500") if finder == "gd" else ()  # (the default 20000 GD steps: 7 s of nothing new)
+        args = (*QUICK, "--blocks", "1,2", "--compare", "fc", "--finder", finder, *steps, "--json")
         one, two = cli(*args, "--jobs", "1"), cli(*args, "--jobs", "2")
         assert one.code == 0 and two.code == 0, one.stderr + two.stderr
         assert two.stdout == one.stdout
