@@ -284,9 +284,9 @@ def _say(line: str | None) -> None:
 
 def main() -> None:
     """Console-script entry point (`resnet-cli`, `python -m resnet_cli`); never returns."""
-    signals.install()
     code: int
     try:
+        signals.install()  # inside: a signal right after the handler is set (the watchdog not yet started) is a stop
         closed = prepare_streams()
         prepare_environment()
         quiet_import_warnings()

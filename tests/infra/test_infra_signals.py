@@ -289,6 +289,27 @@ def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_pa
     assert not (tmp_path / "out.json").exists()
 
 
+def test_a_stop_while_the_handlers_are_being_installed_is_exit_130(tmp_path):
+    """A Ctrl-C right after the handler is set, while the watchdog thread starts (seen in CI: the preset
+    yun2019-example1 signalled at that instant), raised outside main's try: a traceback, killed by SIGINT."""
+    import subprocess
+    import sys
+
+    script = (
+        "import signal, sys\n"
+        "from resnet_cli import signals\n"
+        "def start():\n"
+        "    signal.raise_signal(signal.SIGINT)  # the handler is in place: it raises here\n"
+        "signals._start_watching = start\n"
+        "sys.argv = ['resnet-cli', '--version']\n"
+        "from resnet_cli.edge import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines() == ["interrupted (Ctrl-C): stopped, nothing written"]
+
+
 def test_a_stop_after_some_outputs_says_they_are_kept(tmp_path):
     """`reproduce` writes many files: a Ctrl-C after some of them said "nothing written"."""
     from resnet_cli import outputs
