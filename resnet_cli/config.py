@@ -82,7 +82,8 @@ def check_scalar(
         if not math.isfinite(x):
             raise ConfigError(f"{name} {x}: must be a finite number")
     elif int in targets and (isinstance(x, bool) or not isinstance(x, numbers.Integral)):
-        raise ConfigError(f"{name} {x!r}: must be a whole number")
+        shown = str(x).lower() if isinstance(x, bool) else repr(x)  # TOML's spelling of a boolean
+        raise ConfigError(f"{name} {shown}: must be a whole number")
     elif int in targets and not -INT_MAX - 1 <= x <= INT_MAX:
         raise ConfigError(f"{name} {x}: too large (at most {INT_MAX})")
     elif not isinstance(x, targets):
@@ -227,7 +228,7 @@ def load_toml(source: str) -> dict[str, Any]:
         if not path.is_file():
             raise ConfigError(f"--config {source}: " + ("not a regular file" if path.exists() else "file not found"))
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode("utf-8").removeprefix("\ufeff")  # (a BOM some editors write)
         except UnicodeDecodeError as exc:
             raise ConfigError(f"--config {source}: not UTF-8 text (byte {exc.start})") from None
         except OSError as exc:

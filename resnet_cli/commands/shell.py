@@ -66,7 +66,7 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     typed = typed_settings(ctx)
     settings = settings_cls.resolve(params.get("config"), typed, notify=notify)
     out, plot = params.get("out"), params.get("plot")
-    check_outputs({"--out": out, "--plot": plot,
+    check_outputs({"--out": out, "--plot": plot, "--cache": params.get("cache"),  # (a folder: no file there)
                    **{"--" + name.replace("_", "-"): params.get(name) for name in view.files}})
     check_out_path(out)
     if plot:
@@ -102,7 +102,7 @@ def check_outputs(paths: dict[str, str | None]) -> None:
             raise ConfigError(f"{flag} '': must not be empty (leave the option out instead)")
         target = os.fspath(real_target(path))
         if target in seen:
-            raise ConfigError(f"{seen[target]} and {flag} name the same file {path}: give each its own")
+            raise ConfigError(f"{seen[target]} and {flag} name the same path {path}: give each its own")
         seen[target] = flag
 
 

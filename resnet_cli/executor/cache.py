@@ -79,7 +79,7 @@ class CellCache:
                 raise ValueError("no header")
             header = json.loads(data[len(self.MAGIC):end].decode("utf-8"))
             stored_key, digest, size = header["key"], header["sha256"], header["size"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, RecursionError):  # (deep nesting: '[[[…')
             self.warn(f"cache entry {path} is corrupt (unreadable header); computing the cell again")
             return None
         if stored_key != key:

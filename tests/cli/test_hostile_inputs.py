@@ -100,6 +100,8 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("linear-resnet-radius-1e300", [*LR, "--radius", "1e300"])
     add("linear-resnet-dim-100000", [*LR, "--dim", "100000"])
     add("linear-resnet-blocks-1000", [*LR, "--blocks", "1000"])
+    add("success-rate-cache-is-out", [*SMALL["success-rate"], "--cache", "{tmp}/same-dir.csv", "--out",
+                                      "{tmp}/same-dir.csv"])  # created the folder, computed, then refused
     add("linear-resnet-eig-tol-half", [*LR, "--eig-tol", "0.5"])  # a λmin of −2 was called a local minimum
     add("linear-resnet-newton-tol-1e300", [*LR, "--newton-tol", "1e300"])
     add("linear-resnet-probes-0", [*SMALL["linear-resnet"], "--eig-tol", "1e-2", "--probes", "0"], 0)

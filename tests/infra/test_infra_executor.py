@@ -165,9 +165,10 @@ def _entry(cache: Path, task) -> Path:
         (lambda b: b[: len(b) // 2], "corrupt"),  # truncated
         (lambda b: b"\x80\x04garbage", "not a resnet-cli cache entry"),
         (lambda b: CellCache.MAGIC + b"{not json\n" + b, "corrupt"),
+        (lambda b: CellCache.MAGIC + b"[" * 100_000 + b"\n" + b, "corrupt"),  # nested past the recursion limit
         (lambda b: b"", "not a resnet-cli cache entry"),
     ],
-    ids=["flipped-byte", "truncated", "garbage", "bad-header", "empty"],
+    ids=["flipped-byte", "truncated", "garbage", "bad-header", "deep-header", "empty"],
 )
 def test_a_damaged_entry_is_ignored_with_a_warning_and_recomputed(tmp_path, damage, word):
     log, cache = tmp_path / "log", tmp_path / "cache"

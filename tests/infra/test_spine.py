@@ -193,7 +193,7 @@ def test_parse_lists():
 def test_check_scalar_shapes_every_range_error():
     assert check_scalar(3, "--k", int, 1) == 3
     for value, message in [(0, "--k 0: must be at least 1"), (1.5, "--k 1.5: must be a whole number"),
-                           (True, "--k True: must be a whole number")]:
+                           (True, "--k true: must be a whole number")]:
         with pytest.raises(ConfigError, match=f"^{message}$"):
             check_scalar(value, "--k", int, 1)
     with pytest.raises(ConfigError, match="must be a finite number"):
@@ -295,3 +295,15 @@ def test_a_wrong_type_in_a_config_file_names_the_file(tmp_path):
     bad.write_text('[train-two-layer]\nsteps = "abc"\n')
     with pytest.raises(ConfigError, match=rf"^--config {bad}: --steps 'abc': must be a whole number"):
         TrainSettings.resolve(str(bad))
+
+
+def test_a_config_file_with_a_bom_reads_and_a_boolean_count_is_named_as_toml_spells_it(tmp_path):
+    import pytest
+
+    from resnet_cli.config import ConfigError, check_scalar, load_toml
+
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[success-rate]\ntrials = 5\n")  # as some editors save UTF-8
+    assert load_toml(str(path)) == {"success-rate": {"trials": 5}}
+    with pytest.raises(ConfigError, match="--trials true: must be a whole number"):
+        check_scalar(True, "--trials", int)
