@@ -54,8 +54,10 @@ def preamble(payload: dict[str, Any]) -> None:
                       f"∇R = 0 (≤ {cfg['newton_steps']} iterations) from {start}; a trial reaches a critical "
                       f"point when ‖∇R‖ < {cfg['newton_tol']:g} or, at a ReLU kink, the Clarke subgradient "
                       f"norm and the kink gap are; seed {cfg['seed']}")
-    console.print(f"risk tolerance tol = gap-tol·R_lin = {fmt(payload['risk_tol'])}: |R − R_lin| ≤ tol counts "
-                  "as equal to linear")
+    floor = payload["risk_tol"] > cfg["gap_tol"] * payload["linear_risk"] * (1 + 1e-9)  # R_lin at rounding level
+    scale = "1e-12·mean ‖y‖²" if floor else "R_lin"
+    console.print(f"risk tolerance tol = gap-tol·{scale} = {fmt(payload['risk_tol'])}"
+                  + (" (R_lin is below that floor)" if floor else "") + ": |R − R_lin| ≤ tol counts as equal to linear")
 
 
 def _result_table(payload: dict[str, Any]) -> Table:

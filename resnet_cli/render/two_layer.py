@@ -179,8 +179,10 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
         output1_headline(cfg, runs)
     r0 = runs[0]
     per_trial = len(runs) > 1 and any(r[key] != r0[key] for r in runs for key in ("lr_a", "stage1_lr_w", "lr"))
+    stage2 = (f", then η = {fmt(r0['lr'])}" if cfg["stage1_steps"] < cfg["steps"] else
+              f"; stage II never starts (--steps {cfg['steps']} ≤ T1)")
     prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: " + ("trial 0 " if per_trial else "")
-          + f"η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}, then η = {fmt(r0['lr'])}"
+          + f"η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}{stage2}"
           + (" (they depend on the teacher: every trial's in --json)" if per_trial else ""))
     noise_line(cfg)
     if detail or cfg.get("data", "population") != "population":

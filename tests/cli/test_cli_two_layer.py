@@ -188,3 +188,8 @@ def test_module_entry_point_and_version():
 def test_flow_says_why_theorem1_is_not_checked(cli):
     out = " ".join(cli("train", "two-layer", "--flow", "--stage2-steps", "100", "--trials", "2").stdout.split())
     assert "not checked on the gradient flow" in out and "no recorded step" not in out
+
+
+def test_a_run_shorter_than_stage_one_says_stage_two_never_starts(cli):
+    out = " ".join(cli("train", "two-layer", "--steps", "100", "--stage1-steps", "200").stdout.split())
+    assert "stage II never starts (--steps 100 ≤ T1)" in out and "then η =" not in out

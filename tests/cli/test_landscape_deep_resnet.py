@@ -392,3 +392,9 @@ def test_a_point_within_the_printed_tolerance_of_a_zero_linear_risk_is_equal(cli
     assert p["linear_risk"] == 0.0 and p["risk_tol"] > 0
     for point in p["points"]:
         assert point["risk"] <= p["risk_tol"] and point["kind"] == "equal"
+
+
+def test_the_tolerance_line_names_the_floor_when_r_lin_is_below_it(cli):
+    """With R_lin ≈ 1e-32 the line said "gap-tol·R_lin = 2.4e-18", a product that is 1e-36."""
+    out = " ".join(cli(*QUICK, "--data", "gaussian", "--samples", "3", "--dim", "4", "--detail").stdout.split())
+    assert "tol = gap-tol·1e-12·mean ‖y‖² = " in out and "(R_lin is below that floor)" in out
