@@ -25,15 +25,24 @@ def _opt(value: Any, digits: int = 3) -> str:
     return "-" if value is None else fmt(value, digits)
 
 
+def _radius(value: float) -> str:
+    """A start radius in the fewest characters ("0.5", "1e-300"): the column must fit 80 with the others."""
+    return f"{value:.3g}"
+
+
+KIND_SHOWN = {"local minimum": "local min", "higher-order saddle": "h.o. saddle"}  # the headline's words
+
+
 def _result_table(payload: dict[str, Any]) -> Table:
     table = Table(title="Critical points found from starts at radius r0 = max_j ‖A_j‖₂ (counts)",
-                  box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False, title_justify="left")
+                  box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False, title_justify="left",
+                  collapse_padding=True)
     heads = ("L", "r0", "starts", "global", "saddle", "index", "h.o.\nsaddle", "local\nmin", "not\nconv.",
              "non-global\nleast r")
     for i, head in enumerate(heads):
         table.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
     for row in payload["rows"]:
-        table.add_row(str(row["blocks"]), fmt(row["start_radius"], 3), str(row["starts"]), str(row["global"]),
+        table.add_row(str(row["blocks"]), _radius(row["start_radius"]), str(row["starts"]), str(row["global"]),
                       str(row["saddle"]), _range(row["index_min"], row["index_max"]), str(row["higher_order_saddle"]),
                       str(row["local_minimum"]), str(row["not_converged"]), _opt(row["nonglobal_radius_min"]))
     return table
@@ -79,15 +88,15 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
 
 def _nonglobal_table(payload: dict[str, Any]) -> None:
     table = Table(title="Non-global critical points, by radius", box=box.SIMPLE_HEAD, show_edge=False,
-                  padding=(0, 1), pad_edge=False, title_justify="left")
+                  padding=(0, 1), pad_edge=False, title_justify="left", collapse_padding=True)
     for i, head in enumerate(("L", "r0", "radius", "σ_min", "R − R*", "neg", "zero", "pos", "λmin", "kind")):
         table.add_column(head, justify="left" if i in (0, 9) else "right", no_wrap=True)
     points = sorted((p for p in payload["points"] if p["kind"] not in ("global", "not converged")),
                     key=lambda p: (p["blocks"], p["radius"]))
     for p in points:
-        table.add_row(str(p["blocks"]), fmt(p["start_radius"], 3), fmt(p["radius"], 4), fmt(p["sigma_min"], 2),
+        table.add_row(str(p["blocks"]), _radius(p["start_radius"]), fmt(p["radius"], 4), fmt(p["sigma_min"], 2),
                       fmt(p["gap"], 4), str(p["negative"]), str(p["zero"]), str(p["positive"]),
-                      fmt(p["lambda_min"], 3), p["kind"])
+                      fmt(p["lambda_min"], 3), KIND_SHOWN.get(p["kind"], p["kind"]))
     console.print(table)
 
 

@@ -71,6 +71,8 @@ CASES = [
     Case("landscape linear-resnet", ("landscape", "linear-resnet", "--trials", "2")),
     Case("landscape linear-resnet --detail", ("landscape", "linear-resnet", "--trials", "2", "--blocks", "2,3",
                                               "--detail"), None),
+    Case("landscape linear-resnet, a tiny radius", ("landscape", "linear-resnet", "--trials", "1", "--radius",
+                                                    "1.23456e-5,0.5", "--detail"), None),  # (cut to 1.23e-…)
     Case("landscape deep-resnet, near-identity", ("landscape", "deep-resnet", "--config", "yun2019-near-identity",
                                                   "--trials", "6", "--jobs", "1")),
     Case("landscape deep-resnet --detail", ("landscape", "deep-resnet", "--config", "yun2019-example2", "--detail"),
