@@ -192,6 +192,11 @@ def _change(a: int, b: int) -> str:
     return str(a) if a == b else f"{a} → {b}"
 
 
+def _ratio(value: float | None) -> str:
+    """A risk ratio in a narrow column ("1.234"; "4e+15" where R_lin near 0 makes it huge: one digit tells)."""
+    return fmt(value) if value is None or abs(value) < 1e5 else f"{value:.0e}"
+
+
 def newton_landscape(payload: dict[str, Any]) -> None:
     """Secondary tables of the Newton finders: convergence and de-duplication, kinks, the two tolerances."""
     cfg, tol = payload["config"], payload["risk_tol"]
@@ -210,7 +215,7 @@ def newton_landscape(payload: dict[str, Any]) -> None:
         net, L = row["network"], str(row["blocks"])
         reached.add_row(net, L, f"{row['points']}/{row['trials']}", str(row["converged_at_kink"]),
                         f"{row['distinct']} ({row['merged']})", str(row["distinct_predictors"]),
-                        _risk(row["best_risk"], tol), fmt(row["max_risk_ratio_not_saddle"]))
+                        _risk(row["best_risk"], tol), _ratio(row["max_risk_ratio_not_saddle"]))
         if row["converged_at_kink"]:
             lam = fmt(row["pieces_lambda_min"], 3) if row["points_with_negative_piece"] else "none < 0"
             kinks.add_row(net, L, str(row["converged_at_kink"]), _below(row["max_smooth_grad_norm_at_kinks"], gtol),

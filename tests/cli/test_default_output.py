@@ -75,6 +75,8 @@ CASES = [
                                                     "1.23456e-5,0.5", "--detail"), None),  # (cut to 1.23e-…)
     Case("landscape deep-resnet, near-identity", ("landscape", "deep-resnet", "--config", "yun2019-near-identity",
                                                   "--trials", "6", "--jobs", "1")),
+    Case("landscape deep-resnet, R_lin ≈ 0", ("landscape", "deep-resnet", "--data", "gaussian", "--samples", "3",
+                                             "--dim", "4", "--trials", "6", "--detail"), None),  # (3.762e+…)
     Case("landscape deep-resnet --detail", ("landscape", "deep-resnet", "--config", "yun2019-example2", "--detail"),
          None),
     Case("train shortcut --detail", ("train", "shortcut", "--hessian-every", "50", "--spectrum", "slq",
