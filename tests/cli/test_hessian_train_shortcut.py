@@ -324,3 +324,9 @@ def test_hessian_inertia_plot_draws_the_brackets(cli, tmp_path):
         r = cli("hessian", "--spectrum", "inertia", "--plot", str(png), "--quiet", *extra)
         assert r.code == 0, r.stderr
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_a_zero_hessian_under_slq_reads_zero_not_no_bound(cli):
+    """Theorem 1, n = 3: H = 0. SLQ's probes all give Hv = 0; the table said "no bound (SLQ)" beside it."""
+    out = cli("hessian", "--shortcut", "3", "--depth", "6", "--spectrum", "slq", "--lanczos-probes", "5").stdout
+    assert "no bound" not in out and out.count("[0, 0]") == 5 and "exactly zero" in out
