@@ -291,7 +291,8 @@ class Settings:
         notify: Callable[[str], None] | None = None,
     ):
         """defaults < the command's table in `source` (file or preset) < `overrides` (None = not given)."""
-        names = {f.name for f in dataclasses.fields(cls)}
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        names = set(fields)
         values: dict[str, Any] = {}
         if source is not None and not str(source).strip():
             raise ConfigError("--config '': must not be empty (leave the option out instead)")
@@ -313,6 +314,8 @@ class Settings:
                 spelled[key] = raw_key
                 try:
                     values[key] = cls._coerce(key, value)
+                    if (overrides or {}).get(key) is None:  # (a value the command line replaces may stay)
+                        cls._check_field(fields[key], values[key])
                 except ConfigError as exc:  # say which file holds the value
                     raise ConfigError(f"--config {source}: {exc}") from None
         for key, value in (overrides or {}).items():
@@ -382,25 +385,28 @@ class Settings:
     # --- validation -----------------------------------------------------------------------------------
     def validate(self) -> None:
         """Check every field against its `setting(...)` metadata, then the cross-field rules of `check`."""
+        for f in dataclasses.fields(self):
+            self._check_field(f, getattr(self, f.name))
+        self.check()
+
+    @staticmethod
+    def _check_field(f: dataclasses.Field, value: Any) -> None:
+        """One field's value against its `setting(...)` metadata: the seed, choices, type and range."""
         from resnet_cli.rng import check_seed
 
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            name = flag_of(f.name)
-            if f.name == "seed":
-                check_seed(value)
-                continue
-            if value is None:
-                continue
-            meta = f.metadata
-            items = value if isinstance(value, list) else [value]
-            for item in items:
-                if meta.get("choices") is not None and item not in meta["choices"]:
-                    raise ConfigError(f"{name} {item!r}: choose from {', '.join(meta['choices'])}")
-                if isinstance(item, (int, float)) and not isinstance(item, bool):
-                    check_scalar(item, name, float if isinstance(item, float) else int,
-                                 meta.get("min"), meta.get("max"), meta.get("open_min", False))
-        self.check()
+        name = flag_of(f.name)
+        if f.name == "seed":
+            check_seed(value)
+            return
+        if value is None:
+            return
+        meta = f.metadata
+        for item in value if isinstance(value, list) else [value]:
+            if meta.get("choices") is not None and item not in meta["choices"]:
+                raise ConfigError(f"{name} {item!r}: choose from {', '.join(meta['choices'])}")
+            if isinstance(item, (int, float)) and not isinstance(item, bool):
+                check_scalar(item, name, float if isinstance(item, float) else int,
+                             meta.get("min"), meta.get("max"), meta.get("open_min", False))
 
     def check(self) -> None:
         """Cross-field rules of one experiment (override; raise ConfigError naming the flags)."""

@@ -307,3 +307,19 @@ def test_a_config_file_with_a_bom_reads_and_a_boolean_count_is_named_as_toml_spe
     assert load_toml(str(path)) == {"success-rate": {"trials": 5}}
     with pytest.raises(ConfigError, match="--trials true: must be a whole number"):
         check_scalar(True, "--trials", int)
+
+
+def test_a_bad_value_in_a_config_file_names_the_file_unless_the_command_line_replaces_it(tmp_path):
+    """`spectrum = "auto"` in a file said "--spectrum 'auto': …", blaming a flag nobody typed."""
+    import pytest
+
+    from resnet_cli.config import ConfigError
+    from resnet_cli.experiments.hessian import HessianSettings
+
+    path = tmp_path / "h.toml"
+    for body, message in (('spectrum = "auto"\n', "--spectrum 'auto': choose from"),
+                          ("trials = 0\n", "--trials 0: must be at least 1")):
+        path.write_text("[hessian]\n" + body)
+        with pytest.raises(ConfigError, match=f"^--config {path}: {message}"):
+            HessianSettings.resolve(str(path))
+    assert HessianSettings.resolve(str(path), {"trials": 2}).trials == 2
