@@ -485,12 +485,13 @@ def rate_tables(methods: list[str], by_pk: dict[tuple[int, int], dict[str, dict[
         return f"{RATE.format(row['rate'])} [dim]({interval})[/dim]" if one_line else \
             f"{RATE.format(row['rate'])}\n[dim]{interval}[/dim]"
 
-    one_line = key_width + sum(max(len(m), 19) + 3 for m in methods) <= WIDTH
+    width = min(WIDTH, console.width)  # (a narrower terminal: more, narrower tables, still whole names)
+    one_line = key_width + sum(max(len(m), 19) + 3 for m in methods) <= width
     chunks: list[list[str]] = [[]]
     used = key_width
     for method in methods:
         need = max(len(method), 19 if one_line else 11) + 3
-        if chunks[-1] and used + need > WIDTH:
+        if chunks[-1] and used + need > width:
             chunks.append([])
             used = key_width
         chunks[-1].append(method)

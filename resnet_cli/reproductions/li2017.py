@@ -15,6 +15,7 @@ from pathlib import Path
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.render.shortcut import cell_text
 from resnet_cli.report import fmt
+from resnet_cli.resources import format_duration
 from resnet_cli.reproductions.common import (Context, Reproduction, check_parts, read_json,
                                              read_record, record_machine, stored, timed_payload, write_json,
                                              write_record)
@@ -41,7 +42,7 @@ def build(ctx: Context) -> None:
         ctx.log(f"resnet-cli depth-sweep --config li2017-{name} --seed {SEED}" + (" (quick)" if ctx.execution.quick else ""))
         payload = timed_payload(lambda settings=settings: ds.run(settings).to_dict())
         write_json(ctx.data(f"li2017-{name}"), payload)
-        ctx.log(f"{name}: {payload['wall_seconds']:.0f} s wall, {payload['cpu_seconds']:.0f} s CPU")
+        ctx.log(f"{name}: {format_duration(payload['wall_seconds'])} wall, {format_duration(payload['cpu_seconds'])} CPU")
     write_record(ctx.docs, "li2017")
 
 

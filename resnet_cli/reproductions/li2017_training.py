@@ -29,6 +29,7 @@ from resnet_cli.config import load_toml
 from resnet_cli.executor import run_cells
 from resnet_cli.experiments import train_shortcut as ts
 from resnet_cli.report import fmt
+from resnet_cli.resources import format_duration
 from resnet_cli.reproductions.common import (Context, Execution, Reproduction, check_parts, read_json,
                                              read_record, record_machine, stored, timed_payload, write_json,
                                              write_record)
@@ -415,7 +416,7 @@ def build(ctx: Context) -> None:
                 + (" (quick)" if ctx.execution.quick else ""))
         data = timed_payload(lambda name=name: BUILD[name](ctx.execution.quick, ctx.execution))
         write_json(ctx.data(f"li2017-{name}"), data)
-        ctx.log(f"{NUMBER[name]}: {data['wall_seconds']:.0f} s wall, {data['cpu_seconds']:.0f} s CPU")
+        ctx.log(f"{NUMBER[name]}: {format_duration(data['wall_seconds'])} wall, {format_duration(data['cpu_seconds'])} CPU")
     write_record(ctx.docs, "li2017-training")
 
 
