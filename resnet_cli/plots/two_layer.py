@@ -241,6 +241,9 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
             ax.errorbar(x, rate, yerr=err, marker="osD^vP*X"[i % 8], ls="none", capsize=3, label=method)
         if x_key == "p":
             ax.set_xscale("log", base=2)
+        if len(cfg[x_key]) == 1:  # one k (or p): the dodged points near their tick, not at the axis' edges
+            only = float(cfg[x_key][0])
+            ax.set_xlim(*((only / 2 ** 0.5, only * 2 ** 0.5) if x_key == "p" else (only - 0.5, only + 0.5)))
         ax.set_xticks(cfg[x_key], [str(v) for v in cfg[x_key]])
         ax.minorticks_off()
         ax.set_xlabel(x_key)

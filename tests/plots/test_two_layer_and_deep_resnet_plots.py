@@ -148,6 +148,14 @@ def test_success_rate_points_are_not_joined(figures, checks):
     assert len(set(_legend_styles(ax))) == len(_legend_styles(ax))
 
 
+def test_success_rate_with_one_k_keeps_the_points_by_their_tick(figures):
+    """One k: the dodge of ±0.0125 was the whole axis, so the two methods sat at its two edges."""
+    cfg = success_rate.SuccessSettings(k=[4], trials=5, stage2_steps=50, method=["resnet-ssw", "cnn-large-w"], jobs=1)
+    tl_plots.success_rate(api.run(cfg).to_dict(), "unused.png")
+    left, right = figures[0].axes[0].get_xlim()
+    assert left <= 3.6 and right >= 4.4
+
+
 def test_landscape_two_layer_with_stride_shows_the_sweep(figures, checks):
     """With --stride s < p the first panel is the followed spurious point's loss against s (every class in
     the legend drawn, s = p on the left) and the other panels are the profile and basin maps as before."""
