@@ -9,6 +9,7 @@ through `executor.run_cells` (in this process or in worker processes; results do
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -27,6 +28,7 @@ from resnet_cli.experiments.two_layer_settings import (OutcomeSettings, SampleSe
                                                        TheoremSettings)
 from resnet_cli.models.two_layer import optim, population as tl
 from resnet_cli.models.two_layer.methods import ALIASES, FLOW, FLOW_METHODS, METHODS, NOISY, method_spec  # noqa: F401
+from resnet_cli.models.two_layer.flow import SOLVER_TIME
 from resnet_cli.models.two_layer.noise import noisy_state
 from resnet_cli.rng import cell_rng
 from resnet_cli.experiments.summary import short_repr
@@ -78,10 +80,15 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
 
 def cost(s: SuccessSettings) -> budget.Cost:
     """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
-    return budget.two_layer(s.p, s.k, success_programs(s) * s.trials, {k: tls.total_steps(s, k) for k in s.k},
+    programs = success_programs(s)
+    full = budget.two_layer(s.p, s.k, programs * s.trials, {k: tls.total_steps(s, k) for k in s.k},
                             trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s), together=batched(s),
                             sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s),
                                               **tls.sample_flags(s)))
+    # a flow method's time is its solver's (SOLVER_TIME, relative to the GD time counted above)
+    flows = sum(m.endswith(FLOW) for m in s.method)
+    factor = (programs - flows + flows * SOLVER_TIME[s.flow_solver]) / programs
+    return dataclasses.replace(full, seconds=full.seconds * factor)
 
 
 def success_programs(s: SuccessSettings) -> int:

@@ -13,6 +13,7 @@ functions below, which pass the fields as explicit arguments to the engine (resn
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -25,6 +26,7 @@ from resnet_cli.experiments import noise
 from resnet_cli.experiments.flow import FlowSettings
 from resnet_cli.experiments.noise import NoiseSettings
 from resnet_cli.models.two_layer import optim, population as tl, samples as ts, states, theorems as th
+from resnet_cli.models.two_layer.flow import SOLVER_TIME
 
 if TYPE_CHECKING:
     from resnet_cli.experiments.success_rate import SuccessSettings
@@ -284,8 +286,10 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
 def train_cost(s: TrainSettings) -> budget.Cost:
     """Memory and time of `train two-layer` before any allocation (resnet_cli/budget.py): the GD programs over
     the trials."""
-    return budget.two_layer([s.p], [s.k], train_programs(s) * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
+    full = budget.two_layer([s.p], [s.k], train_programs(s) * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
                             sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s)))
+    # --flow: its solver's time (SOLVER_TIME, relative to the GD run counted above)
+    return dataclasses.replace(full, seconds=full.seconds * SOLVER_TIME[s.flow_solver]) if s.flow else full
 
 
 def train_programs(s: TrainSettings) -> int:

@@ -93,3 +93,20 @@ def test_refusal_and_notice_follow_the_estimate():
                                           (3 * 86400 + 4 * 3600, "3 d 4 h"), (5 * 365.25 * 86400, "5.0 years")])
 def test_one_duration_format(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_a_flow_estimate_counts_its_solver():
+    """RK45 and DOP853 on the stiff flows of large steps took 25–45× the BDF estimate (17.9 s estimated at
+    0.84 s); the estimate scales a flow's time by its solver (models/two_layer/flow.py SOLVER_TIME)."""
+    from resnet_cli import budget
+    from resnet_cli.experiments import success_rate as sr
+    from resnet_cli.experiments import two_layer_settings as tls
+
+    def success(solver, methods=("cnn-large-w-flow",)):
+        return budget.wall_seconds(sr.cost(sr.SuccessSettings(k=[16], trials=20, method=list(methods),
+                                                              flow_solver=solver, jobs=1)))
+
+    assert success("RK45") > 10 * success("BDF") and success("DOP853") > success("RK45")
+    assert success("RK45", ("cnn-large-w",)) == success("BDF", ("cnn-large-w",))  # GD methods: no solver
+    train = [budget.wall_seconds(tls.train_cost(tls.TrainSettings(flow=True, flow_solver=s))) for s in ("BDF", "RK45")]
+    assert train[1] > 10 * train[0]

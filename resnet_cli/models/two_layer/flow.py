@@ -38,6 +38,11 @@ LAMBDA = (PI - 1) / PI
 # BDF first: on 1000 trials of the liu2019-success schedules it took 0.41 s (k = 4) and 0.40 s (k = 100) at
 # rtol 1e-8, against Radau 1.97 and 1.01 s, LSODA 8.44 and 0.16 s, RK45 2.34 and 0.56 s (one run, 2 cores).
 METHODS = ("BDF", "LSODA", "Radau", "RK45", "DOP853")
+#: CPU time of each solver on a flow relative to BDF's, for the estimate before a run (`resnet_cli/budget.py`
+#: counts a flow trial as the GD trial it replaces, which BDF matches). Measured: success-rate --k 4 and 36,
+#: 20 trials of cnn-large-w-flow at the default tolerances; estimate/measured 0.2–0.4 for BDF and Radau,
+#: 0.5–1.8 LSODA, 25–27 RK45, 43–44 DOP853 (the flow is stiff: explicit solvers take tiny steps).
+SOLVER_TIME = {"BDF": 1.0, "Radau": 1.0, "LSODA": 2.0, "RK45": 30.0, "DOP853": 45.0}
 #: Accepted steps a stage may take before its solver is given up (a non-stiff solver on a stiff flow, e.g. RK45 at
 #: step sizes of 1e300, takes tiny steps without end). The liu2019-success schedules take at most a few thousand
 #: (tests/models/test_two_layer_flow.py).
