@@ -62,7 +62,10 @@ EXPERIMENTS: dict[type, Experiment] = {
 def cost(settings: Settings) -> budget.Cost | None:
     """The estimate of a run of `settings` (None for settings of no registered experiment)."""
     experiment = EXPERIMENTS.get(type(settings))
-    return None if experiment is None else experiment.cost(settings)
+    if experiment is None:
+        return None
+    settings.validate()  # (a negative count gave a negative memory estimate)
+    return experiment.cost(settings)
 
 
 def run(settings: Settings, progress: Callable[[float, float], None] | None = None) -> Any:
@@ -75,12 +78,11 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
     if experiment is None:
         raise TypeError(f"no experiment for {type(settings).__name__}")
     runner = experiment.run
-    if any(f.name == "jobs" for f in dataclasses.fields(settings)):
-        if settings.jobs is None:
-            settings = dataclasses.replace(settings, jobs=1)
-        elif settings.jobs > 1 and not getattr(settings, "dask", None) and _importing_main_in_a_worker():
-            raise RuntimeError(UNGUARDED)
+    if any(f.name == "jobs" for f in dataclasses.fields(settings)) and settings.jobs is None:
+        settings = dataclasses.replace(settings, jobs=1)
     settings.validate()
+    if getattr(settings, "jobs", 1) > 1 and not getattr(settings, "dask", None) and _importing_main_in_a_worker():
+        raise RuntimeError(UNGUARDED)
     return runner(settings) if progress is None else runner(settings, progress=progress)
 
 

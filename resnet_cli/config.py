@@ -275,6 +275,27 @@ def _strip_optional(tp: Any) -> Any:
     return tp
 
 
+def _scalar(name: str, tp: Any, value: Any) -> Any:
+    """One value as `tp` (int, float, bool, str): numpy numbers become Python ones; anything else is an error."""
+    boolean = isinstance(value, bool) or type(value).__name__ == "bool"  # (numpy's bool: not imported here)
+    if tp is bool:
+        if boolean:
+            return bool(value)
+        raise ConfigError(f"{name} {value!r}: must be true or false")
+    if tp is int:
+        if isinstance(value, numbers.Integral) and not boolean:
+            return int(value)
+        shown = str(value).lower() if isinstance(value, bool) else repr(value)
+        raise ConfigError(f"{name} {shown}: must be a whole number")
+    if tp is float:
+        if isinstance(value, numbers.Real) and not boolean:
+            return float(value)
+        raise ConfigError(f"{name} {value!r}: must be a number")
+    if tp is str and not isinstance(value, str):
+        raise ConfigError(f"{name} {value!r}: must be a string")
+    return value
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Base of every experiment's settings dataclass (see the module docstring)."""
@@ -384,10 +405,34 @@ class Settings:
 
     # --- validation -----------------------------------------------------------------------------------
     def validate(self) -> None:
-        """Check every field against its `setting(...)` metadata, then the cross-field rules of `check`."""
+        """Check every field's type (settings built in Python skip the parsing of the command line: a string,
+        None or numpy number where a count belongs; numpy numbers become Python ones), then its
+        `setting(...)` metadata, then the cross-field rules of `check`."""
         for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, self._typed(f.name, getattr(self, f.name)))
             self._check_field(f, getattr(self, f.name))
         self.check()
+
+    @classmethod
+    def _typed(cls, key: str, value: Any) -> Any:
+        """`value` as the field's type (int, float, bool, str, a list of one of them; None where Optional),
+        or ConfigError naming the flag: "--trials '4': must be a whole number"."""
+        name, hint = flag_of(key), cls._field_type(key)
+        tp = _strip_optional(hint)
+        if value is None:
+            if tp is not hint:
+                return None
+            raise ConfigError(f"{name} None: must be given (leave it out for the default)")
+        if typing.get_origin(tp) is list:
+            (item,) = typing.get_args(tp)
+            if hasattr(value, "tolist") and not isinstance(value, (list, tuple, str)):  # a numpy array
+                value = value.tolist()
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{name} {value!r}: must be a list, e.g. [{value!r}]")
+            if not value:
+                raise ConfigError(f"{name} []: must list at least one value")
+            return [_scalar(name, item, v) for v in value]
+        return _scalar(name, tp, value)
 
     @staticmethod
     def _check_field(f: dataclasses.Field, value: Any) -> None:

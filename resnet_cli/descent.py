@@ -9,7 +9,8 @@ warnings are silenced inside: divergence is a result the engines record, not an 
 
 The engines keep what is theirs in their state and step:
 - Liu et al. 2019 (`optim.run_gd`): GD with normalization and step-size schedules; the exact reduced
-  plane-coordinate state (`optim.PlaneState`) or the reference vector state; finished trials compacted.
+  plane-coordinate state (`gd_states.PlaneState`) or the reference vector state; finished trials compacted.
+- Liu et al. at stride s < p (`stride_landscape.descend`): normalized GD on `samples.StrideState`.
 - Li et al. 2017 (`models.shortcut.gradient_descent`): full-batch GD over stacks of learning rates × runs.
 - Yun et al. 2019 (`models.clarke.gradient_descent`): per-start Armijo step control along the
   min-norm (Clarke) subgradient.

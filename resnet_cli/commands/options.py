@@ -101,7 +101,7 @@ Schedule = Annotated[
               "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS)
 ]
 ScheduleList = Annotated[
-    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise.", STEPS,
+    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise, a-first.", STEPS,
               metavar=NAME_LIST)
 ]
 MethodList = Annotated[

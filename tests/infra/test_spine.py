@@ -323,3 +323,36 @@ def test_a_bad_value_in_a_config_file_names_the_file_unless_the_command_line_rep
         with pytest.raises(ConfigError, match=f"^--config {path}: {message}"):
             HessianSettings.resolve(str(path))
     assert HessianSettings.resolve(str(path), {"trials": 2}).trials == 2
+
+
+def test_settings_built_in_python_are_type_checked_like_flags():
+    """A notebook skips the command line's parsing: a string, None, a float or a scalar where a count or a list
+    belongs crashed inside the engine (TypeError, KeyError 'x', 'r,e,s,n,…: e is listed twice'), and numpy
+    integers skipped the range checks and broke json.dumps of the result."""
+    import json
+
+    import numpy as np
+    import pytest
+
+    from resnet_cli import api
+    from resnet_cli.config import ConfigError
+
+    bad = [(api.TrainSettings, {"trials": "4"}, "--trials '4': must be a whole number"),
+           (api.TrainSettings, {"trials": 2.0}, "--trials 2.0: must be a whole number"),
+           (api.TrainSettings, {"trials": None}, "--trials None: must be given"),
+           (api.TrainSettings, {"trials": np.int64(-3)}, "--trials -3: must be at least 1"),
+           (api.TrainSettings, {"online": "yes"}, "--online 'yes': must be true or false"),
+           (api.TrainSettings, {"student": None}, "--student None: must be given"),
+           (api.HessianSettings, {"lr": "x"}, "--lr 'x': must be a number"),
+           (api.SuccessSettings, {"k": 4}, "--k 4: must be a list"),
+           (api.SuccessSettings, {"k": []}, "--k \\[\\]: must list at least one value"),
+           (api.SuccessSettings, {"method": "resnet-ssw"}, "--method 'resnet-ssw': must be a list"),
+           (api.SuccessSettings, {"jobs": "2"}, "--jobs '2': must be a whole number"),
+           (api.DepthSweepSettings, {"network": "xavier"}, "--network 'xavier': must be a list")]
+    for cls, values, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            api.run(cls(**values))
+    with pytest.raises(ConfigError, match="--trials -1"):
+        api.cost(api.TrainSettings(trials=-1))  # (a negative memory estimate before)
+    result = api.run(api.TrainSettings(seed=np.int64(0), trials=np.int64(2), stage2_steps=10)).to_dict()
+    assert json.dumps(result["config"]) and type(result["config"]["trials"]) is int

@@ -27,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
+from resnet_cli import descent as driver
 from resnet_cli.models.two_layer import landscape as critical, population as tl, samples as ts
 
 PI = math.pi
@@ -287,9 +288,12 @@ def descend(v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarr
     n = v0.shape[0]
     state = ts.StrideState(v0, a0, np.tile(v_star, (n, 1)), np.tile(a_star, (n, 1)), stride)
     eta = np.full(n, lr)
-    with np.errstate(all="ignore"):
-        for _ in range(steps):
-            state.step(eta, eta)
+
+    def step(st: ts.StrideState, _: int) -> ts.StrideState:
+        st.step(eta, eta)  # (in place)
+        return st
+
+    state, _ = driver.descend(step, state, steps)  # the one optimizer loop (resnet_cli/descent.py)
     return state.v, state.a
 
 
