@@ -183,11 +183,20 @@ def _slq_points(ax: Any, rows: list[dict[str, Any]], color: str, dodge: float = 
 
 
 def _network_series(ax: Any, p: dict[str, Any], name: str, marker: str, dodge: float, init_cond: bool,
-                    values: list[float]) -> str:
+                    values: list[float], unbounded: list[int]) -> str | None:
     """One network's points of the depth-sweep figure (exact with error bars, SLQ estimates, Theorem 1's
-    line); every drawn y value is appended to `values`. Returns the network's colour."""
+    line); every drawn y value is appended to `values`, and the depths of SLQ cells with no bound at all (a
+    lower bound of 0 has no place on a log axis) to `unbounded`. Returns the network's colour, None when
+    nothing of it is drawn."""
     ax_rows = p["rows"]
     rows = [r for r in ax_rows if r["network"] == name and r["status"] == "ok" and r["mean"] is not None]
+    nothing = [r for r in rows if r.get("spectrum") == "slq" and r.get("cond10_too_wide")
+               and not (r.get("cond10_lower") or 0.0) > 0]
+    unbounded += [r["depth"] for r in nothing]
+    rows = [r for r in rows if r not in nothing]
+    theory_rows = [r for r in ax_rows if r["network"] == name and r.get("theory_cond10") is not None]
+    if not rows and not (init_cond and theory_rows):
+        return None
     label = name
     partial = [r for r in ax_rows if r["network"] == name and r["status"] in ("degenerate", "not-applicable")]
     if partial:
@@ -203,9 +212,10 @@ def _network_series(ax: Any, p: dict[str, Any], name: str, marker: str, dodge: f
         line = ax.errorbar(x, y, yerr=[lower, s], marker=marker, capsize=3, label=label)[0]
         color = line.get_color()
         values += list(y - lower) + list(y + s)
-    else:  # only estimates: a legend entry of the colour alone
+    else:  # only estimates: a legend entry of the colour alone (none when only Theorem 1's line is drawn)
         color = ax._get_lines.get_next_color()
-        ax.plot([], [], marker=marker, linestyle="none", markerfacecolor="white", color=color, label=label)
+        if slq:
+            ax.plot([], [], marker=marker, linestyle="none", markerfacecolor="white", color=color, label=label)
     if slq:
         _slq_points(ax, slq, color, dodge)
         values += [v for r in slq for v in (r["cond10_lower"], r["cond10_upper"], r["mean"])
@@ -254,7 +264,12 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
         if absent:
             missing.append(f"{name} ({absent})")
             continue
-        colors[name] = _network_series(ax, p, name, markers[name], dodge[name], init_cond, values)
+        unbounded: list[int] = []
+        color = _network_series(ax, p, name, markers[name], dodge[name], init_cond, values, unbounded)
+        if color is not None:
+            colors[name] = color
+        if unbounded:
+            missing.append(f"{name} at depth {', '.join(map(str, unbounded))} (≈ SLQ: no bound)")
     extra = _slq_legend(p["rows"])
     if init_cond:
         for name in cfg["network"]:
