@@ -98,11 +98,18 @@ def train(p: dict[str, Any], path: str) -> None:
                 (axes[0, 2], "8", "index (share of λ < 0)", (("index", "index", "o"),), False)):
             for key, name, marker in series:
                 _trace_points(ax, x, hess, key, name, marker, slq, log=log)
+            zero = sum(bool(h.get("zero_matrix")) for h in hess)
+            if log and zero:
+                ax.text(0.5, 0.5, f"H = 0 at {zero} of {len(hess)} Hessian steps:\nno |λ| to draw there",
+                        transform=ax.transAxes, ha="center", va="center", fontsize=8, color="0.3")
             ax.xaxis.set_major_locator(MaxNLocator(5))
             ax.set_xlabel(f"lg({label})")
             ax.set_ylabel(ylabel)
-            ax.legend(fontsize=8)
-            ax.set_title(f"Fig. {figure} of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if slq else ""), fontsize=9)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=8)
+            bars = slq and all(h.get("bounds") for h in hess)  # (H = 0: exact zeros, no interval drawn)
+            ax.set_title(f"Fig. {figure} of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if bars else ""),
+                         fontsize=9)
     fig.suptitle(net["description"], fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
@@ -116,7 +123,9 @@ def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, 
     y = np.array([h[key] for h in hess], dtype=float)
     tiny = 1e-300
     if not slq or not all(h.get("bounds") for h in hess):
-        ax.plot(x, np.log10(np.maximum(y, tiny)) if log else y, marker=marker, label=name)
+        # lg of 0 (H = 0, Theorem 1 at n ≥ 3) is not drawn: it was a point at −300 (train() says so)
+        if not log or np.any(y > 0):
+            ax.plot(x, np.log10(np.where(y > 0, y, np.nan)) if log else y, marker=marker, label=name)
         return
     lo = np.array([h["bounds"][key]["lower"] for h in hess], dtype=float)
     hi = np.array([h["bounds"][key]["upper"] for h in hess], dtype=float)
