@@ -57,9 +57,18 @@ def hessian(p: dict[str, Any], path: str) -> None:
     cfg = p["config"]
     where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"
     method = {"exact": "exact eigvalsh", "slq": f"SLQ {cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes"}
-    ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {trials} trial{'s' * (trials != 1)}, "
+    diverged = p.get("diverged_trials") or 0
+    total = trials + diverged
+    shown = f"{total} trial{'s' * (total != 1)}" + (f", {diverged} diverged (not drawn)" if diverged else "")
+    ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {shown}, "
                  f"{method.get(p['spectrum'], p['spectrum'])}\n{p['network']['description']}", fontsize=9)
-    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
+    if not spectra:
+        ax.text(0.5, 0.5, f"every trial diverged during the {cfg['steps']} GD steps:\nno Hessian to draw",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     save_figure(fig, path)
 
 
