@@ -307,7 +307,8 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
     for handle, text in extra:
         handles.append(handle)
         labels.append(text)
-    ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    if handles:
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     if missing:
         ax.text(1.02, 0.0, "not drawn:\n" + "\n".join(missing), transform=ax.transAxes, fontsize=8, va="bottom",
                 color="0.3")
@@ -351,7 +352,11 @@ def _best_lr(ax: Any, p: dict[str, Any]) -> None:
     if any_flat:
         handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none", color="0.3"))
         labels.append("flat grid (rate not meaningful)")
-    ax.legend(handles, labels, fontsize=8)
+    if handles:
+        ax.legend(handles, labels, fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no best rate at any depth:\nevery rate diverged (left: not drawn)", transform=ax.transAxes,
+                ha="center", va="center", fontsize=9, color="0.3")
 
 
 # --- reproductions of Li et al. (2017) Figures 3, 7, 8 (resnet_cli/reproductions/li2017_training.py) ------
