@@ -67,6 +67,10 @@ def label_panel(ax: Any, payload: dict[str, Any]) -> None:
                            label=f"{net}{', at a ReLU kink' if kink else ''} ({len(x)})", **style)
                 ys += y
     ax.axhline(1.0, color="k", lw=0.8, zorder=1, label="R = R_lin")
+    if not used:
+        starts = len(payload["points"]) or cfg.get("trials", 0) * len(nets)
+        ax.text(0.5, 0.7, f"no critical or gradient-flat point:\nno start of {starts} converged",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
     ax.set_xticks(range(len(used)), [dict(CATEGORIES)[key] for key in used])
     ax.set_xlim(-0.6, len(used) - 0.4)
     ax.set_yscale("log")
@@ -122,8 +126,9 @@ def depth_panel(ax: Any, payload: dict[str, Any]) -> None:
         shift = 2.0 ** (0.08 * (i - (len(nets) - 1) / 2)) if len(depths) > 1 else 1.0
         x = np.array([r["blocks"] for r in sel], dtype=float) * shift
         key = "max_risk_ratio_not_saddle" if newton else "max_risk_ratio"
-        y = np.array([r[key] for r in sel], dtype=float)
-        ax.plot(x, y, marker=MARKERS[net], color=f"C{i}", label=f"{net}, not a strict saddle" if newton else net)
+        y = np.array([np.nan if r[key] is None else r[key] for r in sel], dtype=float)
+        if np.isfinite(y).any():  # (a network with no critical point at any depth: no line, no legend entry)
+            ax.plot(x, y, marker=MARKERS[net], color=f"C{i}", label=f"{net}, not a strict saddle" if newton else net)
         ys += [v for v in y if np.isfinite(v)]
         if newton:
             every = np.array([r["max_risk_ratio"] for r in sel], dtype=float)
@@ -133,9 +138,14 @@ def depth_panel(ax: Any, payload: dict[str, Any]) -> None:
                         label=f"{net}, all points (saddles too)")
                 ys += list(every[higher])
     ax.axhline(1.0, color="k", lw=0.8, label="R = R_lin")
+    if len(ys) == 1:
+        ax.text(0.5, 0.7, "no critical point at any depth", transform=ax.transAxes, ha="center", fontsize=9,
+                color="0.3")
     if len(depths) > 1:
         ax.set_xscale("log", base=2)
         ax.set_xlim(depths[0] / 1.4, depths[-1] * 1.4)
+    else:
+        ax.set_xlim(depths[0] - 0.5, depths[0] + 0.5)
     ax.set_xticks(depths, [str(d) for d in depths])
     ax.minorticks_off()
     ax.set_yscale("log")
