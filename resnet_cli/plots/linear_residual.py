@@ -24,6 +24,10 @@ def landscape(payload: dict[str, Any], path: str) -> None:
         if pts:
             ax.scatter([p["radius"] for p in pts], [max(p["gap"], floor) for p in pts], color=color, marker=marker,
                        s=22, alpha=0.8, label=f"{kind} ({len(pts)})")
+    unconverged = len(payload["points"]) - len(points)
+    if unconverged:  # not drawn (no critical point where they stopped): said, not left out without a word
+        ax.text(0.98, 0.02, f"not drawn: {unconverged} of {len(payload['points'])} starts did not converge",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="0.3")
     ax.set_yscale("log")
     ax.set_xlim(0, xmax)
     ax.set_xlabel("radius of the critical point, max_j ‖A_j‖₂")
