@@ -85,6 +85,9 @@ def train(p: dict[str, Any], path: str) -> None:
     fig, axes = plt.subplots(1, ncols, figsize=(4.4 * ncols, 3.8), squeeze=False)
     ax = axes[0, 0]
     ax.semilogy(np.arange(len(curve)), np.where(curve > 0, curve, np.nan), label=label)
+    if p.get("diverged"):
+        ax.axvline(p.get("diverged_step") or 0, color="purple", ls=":", lw=1,
+                   label=f"diverged at step {p.get('diverged_step')} (run stopped)")
     ax.set_xlabel("step")
     ax.set_ylabel(label)
     ax.legend(fontsize=8)

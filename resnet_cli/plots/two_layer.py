@@ -30,6 +30,9 @@ def train(payload: dict[str, Any], path: str) -> None:
 
     cfg, trace, runs = payload["config"], payload["trace"], payload["runs"][:20]
     steps = np.array(trace["step"])
+    total = cfg["steps"] if cfg.get("steps") is not None else cfg["stage1_steps"] + cfg["stage2_steps"]
+    stage2 = cfg["stage1_steps"] < total  # (else the run ends in stage I: no line for an end that never comes)
+    ends = sorted({run["steps"] for run in runs if run["outcome"] == "diverged" and run.get("steps")})
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     panels = (("loss", "loss L(v, a)", True), ("phi", "angle φ (rad)", False), ("a_dot_astar", "aᵀa*", False))
     for ax, (key, label, log) in zip(axes, panels):
@@ -44,17 +47,25 @@ def train(payload: dict[str, Any], path: str) -> None:
             ax.axhline(0, color="grey", ls=":", lw=1, label="aᵀa* = 0")
         if not log and ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
-        ax.axvline(cfg["stage1_steps"], color="black", ls="--", lw=0.8)
+        if stage2:
+            ax.axvline(cfg["stage1_steps"], color="black", ls="--", lw=0.8)
+        for end in ends:  # where a run blew up (its curve stops at its last finite record)
+            ax.axvline(end, color=OUTCOME_COLOR["diverged"], ls=":", lw=1)
         ax.set_xscale("symlog", linthresh=10)
-        ax.set_xlim(left=0)
+        ax.set_xlim(0, max(total, 1))
         ax.set_xlabel("step (symlog)")
         ax.set_ylabel(label)
     shown = [name for name in OUTCOME_COLOR if any(run["outcome"] == name for run in runs)]
-    handles = _outcome_handles(shown) + [Line2D([], [], color="black", ls="--", lw=0.8, label="end of stage I")]
+    handles = _outcome_handles(shown) + ([Line2D([], [], color="black", ls="--", lw=0.8, label="end of stage I")]
+                                         if stage2 else [])
+    if ends:
+        handles.append(Line2D([], [], color=OUTCOME_COLOR["diverged"], ls=":", lw=1, label="diverged here"))
     axes[0].legend(handles=handles, fontsize=8, title=f"loss floored at {LOSS_FLOOR:g}", title_fontsize=7)
     fig.suptitle(f"train two-layer: {cfg['student']} student, p={cfg['p']}, k={cfg['k']}, schedule "
                  f"{cfg['schedule']}, seed {cfg['seed']}" + (" (first 20 trials)" if len(payload["runs"]) > 20 else "")
-                 + f"\ngradients: {cfg.get('data', 'population')}; curves: population loss, angle and aᵀa*",
+                 + ("\ngradient flow of the schedule (step → 0; 'step' is the time of the GD run it replaces)"
+                    if cfg.get("flow") else f"\ngradients: {cfg.get('data', 'population')}")
+                 + "; curves: population loss, angle and aᵀa*",
                  fontsize=10)
     save_figure(fig, path)
 
