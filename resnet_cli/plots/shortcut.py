@@ -47,6 +47,13 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
+    if counted:  # the brackets clear of the frame (the x range was the histogram's, with λmin, λmax on its edges)
+        ends = [v for s in spectra for key in ("lambda_min", "lambda_max") if s["brackets"].get(key)
+                for v in s["brackets"][key]]
+        ends += list(np.asarray(predicted, dtype=float)) if predicted is not None and len(predicted) else []
+        lo, hi = min(ends), max(ends)
+        pad = 0.06 * max(hi - lo, abs(hi), abs(lo), 1e-300)
+        ax.set_xlim(lo - pad, hi + pad)
     ax.set_xlabel("eigenvalue λ" + (" (--spectrum inertia: brackets from counts, no eigenvalues to bin)" if counted
                                     else ""))
     if counted and (predicted is None or not len(predicted)):
@@ -158,14 +165,20 @@ def _trace_points(ax: Any, x: np.ndarray, hess: list[dict[str, Any]], key: str, 
 
 def _depth_axis(ax: Any, depths: list[int]) -> None:
     """Log-scaled depth axis with a tick at every swept depth, labelled where the label has room: a depth at
-    least 1.9 times the last labelled one (1, 2, 4, 8, … of 1, 2, 3, 4, 6, 8, …), so no two labels overlap."""
+    least a twelfth of the axis' log-span beyond the last labelled one (2, 4, 6 all labelled; of 1 … 128:
+    1, 2, 3, 6, 12, …), so no two labels overlap. A single depth sits mid-axis."""
+    import math
+
     from matplotlib.ticker import NullFormatter
 
     ax.set_xscale("log")
+    if len(depths) == 1:
+        ax.set_xlim(depths[0] / 1.5, depths[0] * 1.5)  # (else the networks' dodge spans the whole axis)
     ax.set_xticks(depths)
+    span = math.log(max(max(depths) / min(depths), 2.0))
     labels, last = [], None
     for d in depths:
-        roomy = last is None or d >= 1.9 * last
+        roomy = last is None or math.log(d / last) >= span / 12
         labels.append(str(d) if roomy else "")
         last = d if roomy else last
     ax.set_xticklabels(labels)

@@ -236,7 +236,8 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
     cfg, cells = payload["config"], payload["cells"]
     x_key, panel_key = ("p", "k") if len(cfg["k"]) == 1 and len(cfg["p"]) > 1 else ("k", "p")
     panels = cfg[panel_key]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.8, 4), squeeze=False,
+                             layout="constrained")
     for ax, value in zip(axes[0], panels):
         methods = cfg["method"]
         for i, method in enumerate(methods):
@@ -249,7 +250,7 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
             rate = np.array([r["rate"] for r in rows])
             err = np.maximum(0.0, [[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]])
             # markers only: the success rate is measured at these k (or p), nothing in between
-            ax.errorbar(x, rate, yerr=err, marker="osD^vP*X"[i % 8], ls="none", capsize=3, label=method)
+            ax.errorbar(x, rate, yerr=err, marker="osD^vP*Xph<>"[i % 12], ls="none", capsize=3, label=method)
         if x_key == "p":
             ax.set_xscale("log", base=2)
         if len(cfg[x_key]) == 1:  # one k (or p): the dodged points near their tick, not at the axis' edges
@@ -260,7 +261,10 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
         ax.set_xlabel(x_key)
         ax.set_ylabel("share reaching the global optimum")
         ax.set_ylim(-0.02, 1.05)
-        ax.set_title(f"{panel_key} = {value}, {cfg['trials']} trials per point, seed {cfg['seed']}\n"
+        ax.set_title(f"{panel_key} = {value}, {cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per point, "
+                     f"seed {cfg['seed']}\n"
                      f"gradients: {cfg.get('data', 'population')}", fontsize=9)
-        ax.legend(fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7)
+    # one legend, beside the last panel: inside, with many methods or a rate near every corner, it hid bars
+    axes[0][-1].legend(fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     save_figure(fig, path)
