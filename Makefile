@@ -35,7 +35,7 @@ bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
 ## Every reproduction: 905 s wall, 1755 CPU-s on 2 cores (Intel Xeon with AVX-512, 2026-12-06, from a fresh clone;
-## 874 s, 1624 CPU-s on an AMD EPYC later that day; 688 to 887 s on two AMD EPYC machines before Fig. 5's counts;
+## 874 s, 1624 CPU-s on an AMD EPYC later that day; 863 s, 1,685 CPU-s there on 2026-12-07; 688 to 887 s on two AMD EPYC machines before Fig. 5's counts;
 ## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
