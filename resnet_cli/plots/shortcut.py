@@ -47,13 +47,8 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
         ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
-    if counted:  # the brackets clear of the frame (the x range was the histogram's, with λmin, λmax on its edges)
-        ends = [v for s in spectra for key in ("lambda_min", "lambda_max") if s["brackets"].get(key)
-                for v in s["brackets"][key]]
-        ends += list(np.asarray(predicted, dtype=float)) if predicted is not None and len(predicted) else []
-        lo, hi = min(ends), max(ends)
-        pad = 0.06 * max(hi - lo, abs(hi), abs(lo), 1e-300)
-        ax.set_xlim(lo - pad, hi + pad)
+    if counted:
+        _clear_of_the_frame(ax, spectra, predicted)
     ax.set_xlabel("eigenvalue λ" + (" (--spectrum inertia: brackets from counts, no eigenvalues to bin)" if counted
                                     else ""))
     if counted and (predicted is None or not len(predicted)):
@@ -64,8 +59,7 @@ def hessian(p: dict[str, Any], path: str) -> None:
     cfg = p["config"]
     where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"
     method = {"exact": "exact eigvalsh", "slq": f"SLQ {cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes"}
-    diverged = p.get("diverged_trials") or 0
-    total = trials + diverged
+    diverged, total = p.get("diverged_trials") or 0, trials + (p.get("diverged_trials") or 0)
     shown = f"{total} trial{'s' * (total != 1)}" + (f", {diverged} diverged (not drawn)" if diverged else "")
     ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {shown}, "
                  f"{method.get(p['spectrum'], p['spectrum'])}\n{p['network']['description']}", fontsize=9)
@@ -77,6 +71,17 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     save_figure(fig, path)
+
+
+def _clear_of_the_frame(ax: Any, spectra: list[dict[str, Any]], predicted: Any) -> None:
+    """--spectrum inertia: an x range with the λmin, λmax brackets inside it (it was the histogram's, with the
+    brackets on its edges, under the frame)."""
+    ends = [v for s in spectra for key in ("lambda_min", "lambda_max") if s["brackets"].get(key)
+            for v in s["brackets"][key]]
+    ends += list(np.asarray(predicted, dtype=float)) if predicted is not None and len(predicted) else []
+    lo, hi = min(ends), max(ends)
+    pad = 0.06 * max(hi - lo, abs(hi), abs(lo), 1e-300)
+    ax.set_xlim(lo - pad, hi + pad)
 
 
 def train(p: dict[str, Any], path: str) -> None:

@@ -3,7 +3,7 @@ no process of the run's group left, no file written (docs/cli.md, "Exit codes").
 
 Each run is `python -m resnet_cli …` in its own session without a terminal; the signal goes to the whole
 process group, as a terminal's Ctrl-C does (worker processes included). The moments are drawn once from a
-seeded generator: 7 per command for the seven commands (between 0.05 s and 2.5 s after the start, which
+seeded generator: 5 per command for the seven commands (between 0.05 s and 2.5 s after the start, which
 covers imports, the first allocations and the spawn of pool workers), one per preset, and a double Ctrl-C.
 A moment earlier than the process's own signal set-up is moved to it: before the first line of `resnet_cli`
 runs (the interpreter's start, ~50 ms), no program can handle a signal. The runs go three at a time; the
@@ -39,7 +39,7 @@ BUSY = {  # each runs for minutes uninterrupted
 }
 COMMAND_OF = {"train-shortcut": ["train", "shortcut"], "depth-sweep": ["depth-sweep"],
               "success-rate": ["success-rate"], "landscape-deep-resnet": ["landscape", "deep-resnet"]}
-MOMENTS_PER_COMMAND = 7
+MOMENTS_PER_COMMAND = 5
 
 
 def _preset_argv(name: str) -> list[str]:
