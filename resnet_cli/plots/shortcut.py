@@ -350,19 +350,27 @@ def _best_lr(ax: Any, p: dict[str, Any]) -> None:
 
     cfg = p["config"]
     any_flat = False
-    for name in cfg["network"]:
+    names = cfg["network"]
+    for i, name in enumerate(names):
         rows = [r for r in p["rows"] if r["network"] == name and r.get("best_lr") is not None]
         if not rows:  # no best rate at any depth: not drawn (the left panel says why)
             continue
+        # networks side by side at each depth, as on the left panel and with its markers: equal best rates of
+        # two networks hid one under the other
+        dodge, marker = 1.045 ** (i - (len(names) - 1) / 2), "osDvP"[i % 5]
         firm = [r for r in rows if not r["best_lr_flat"]]
-        line = ax.plot([r["depth"] for r in firm], [r["best_lr"] for r in firm], marker="o", label=name)[0]
+        color = ax._get_lines.get_next_color()
+        if firm:
+            ax.plot([r["depth"] * dodge for r in firm], [r["best_lr"] for r in firm], marker=marker, color=color,
+                    label=name)
         flat = [r for r in rows if r["best_lr_flat"]]
-        if flat:
+        if flat:  # (only flat cells: the network's legend entry is its hollow marker)
             any_flat = True
-            ax.plot([r["depth"] for r in flat], [r["best_lr"] for r in flat], linestyle="none", marker="o",
-                    markerfacecolor="none", color=line.get_color())
+            ax.plot([r["depth"] * dodge for r in flat], [r["best_lr"] for r in flat], linestyle="none",
+                    marker=marker, markerfacecolor="none", color=color, label=None if firm else name)
     _depth_axis(ax, cfg["depth"])
     ax.set_yscale("log")
+    ax.set_ylim(min(cfg["lr"]) / 1.6, max(cfg["lr"]) * 1.6)  # (a rate at the grid's end sat on the frame)
     ax.set_yticks(cfg["lr"])  # the whole grid: where the best rate sits within it
     ax.set_yticklabels([fmt(x, 2) for x in cfg["lr"]])
     ax.yaxis.set_minor_formatter(NullFormatter())
