@@ -342,6 +342,7 @@ class Settings:
         for key, value in (overrides or {}).items():
             if value is None:
                 continue
+            key = key.replace("-", "_") if isinstance(key, str) else key  # ("lr-a", as a TOML file spells it)
             if key not in names:
                 raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
             values[key] = cls._coerce(key, value)

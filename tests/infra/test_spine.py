@@ -356,3 +356,10 @@ def test_settings_built_in_python_are_type_checked_like_flags():
         api.cost(api.TrainSettings(trials=-1))  # (a negative memory estimate before)
     result = api.run(api.TrainSettings(seed=np.int64(0), trials=np.int64(2), stage2_steps=10)).to_dict()
     assert json.dumps(result["config"]) and type(result["config"]["trials"]) is int
+
+
+def test_resolve_takes_the_toml_spelling_of_a_key():
+    """`resolve(None, {"lr-a": 0.1})` said "--lr-a: not an option of success-rate", though a TOML file takes it."""
+    from resnet_cli.experiments.success_rate import SuccessSettings
+
+    assert SuccessSettings.resolve(None, {"lr-a": 0.1}).lr_a == SuccessSettings.resolve(None, {"lr_a": 0.1}).lr_a == 0.1
