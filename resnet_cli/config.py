@@ -282,11 +282,8 @@ def _scalar(name: str, tp: Any, value: Any) -> Any:
         if boolean:
             return bool(value)
         raise ConfigError(f"{name} {value!r}: must be true or false")
-    if tp is int:
-        if isinstance(value, numbers.Integral) and not boolean:
-            return int(value)
-        shown = str(value).lower() if isinstance(value, bool) else repr(value)
-        raise ConfigError(f"{name} {shown}: must be a whole number")
+    if tp is int:  # check_scalar says what is wrong with anything else (a bool in TOML's spelling)
+        return check_scalar(int(value) if isinstance(value, numbers.Integral) and not boolean else value, name, int)
     if tp is float:
         if isinstance(value, numbers.Real) and not boolean:
             return float(value)

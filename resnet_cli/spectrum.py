@@ -346,16 +346,14 @@ def _edge_intervals(quad: Quadrature) -> tuple[tuple[float, float], tuple[float,
     """λmin, λmax and |λ|max intervals of `slq_bounds` (see there), each widened by RITZ_ROUNDING · |λ|max,
     and whether both edges converged (every probe's extreme residual below EDGE_RESIDUAL · |λ|max)."""
     lo_res, hi_res = quad.residuals[:, 0], quad.residuals[:, 1]
-    bottom = min(float(th[0]) for th in quad.nodes)
-    top = max(float(th[-1]) for th in quad.nodes)
+    firsts, lasts = np.array([th[0] for th in quad.nodes]), np.array([th[-1] for th in quad.nodes])
+    bottom, top = float(firsts.min()), float(lasts.max())
     scale = max(abs(bottom), abs(top))  # ≤ |λ|max
     pad = RITZ_ROUNDING * scale
     bottom_converged = bool(np.all(lo_res <= EDGE_RESIDUAL * scale))
     top_converged = bool(np.all(hi_res <= EDGE_RESIDUAL * scale))
-    bottoms = np.array([th[0] for th in quad.nodes]) - lo_res
-    tops = np.array([th[-1] for th in quad.nodes]) + hi_res
-    lam_min = (float(bottoms.min()) - pad if bottom_converged else -np.inf, bottom + pad)
-    lam_max = (top - pad, float(tops.max()) + pad if top_converged else np.inf)
+    lam_min = (float((firsts - lo_res).min()) - pad if bottom_converged else -np.inf, bottom + pad)
+    lam_max = (top - pad, float((lasts + hi_res).max()) + pad if top_converged else np.inf)
     abs_max = (max(0.0, scale - pad), max(abs(lam_min[0]), abs(lam_max[1])))
     return lam_min, lam_max, abs_max, bottom_converged and top_converged
 

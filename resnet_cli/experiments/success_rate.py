@@ -9,7 +9,6 @@ through `executor.run_cells` (in this process or in worker processes; results do
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -28,7 +27,6 @@ from resnet_cli.experiments.two_layer_settings import (OutcomeSettings, SampleSe
                                                        TheoremSettings)
 from resnet_cli.models.two_layer import optim, population as tl
 from resnet_cli.models.two_layer.methods import ALIASES, FLOW, FLOW_METHODS, METHODS, NOISY, method_spec  # noqa: F401
-from resnet_cli.models.two_layer.flow import SOLVER_TIME
 from resnet_cli.models.two_layer.noise import noisy_state
 from resnet_cli.rng import cell_rng
 from resnet_cli.experiments.summary import short_repr
@@ -85,10 +83,7 @@ def cost(s: SuccessSettings) -> budget.Cost:
                             trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s), together=batched(s),
                             sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s),
                                               **tls.sample_flags(s)))
-    # a flow method's time is its solver's (SOLVER_TIME, relative to the GD time counted above)
-    flows = sum(m.endswith(FLOW) for m in s.method)
-    factor = (programs - flows + flows * SOLVER_TIME[s.flow_solver]) / programs
-    return dataclasses.replace(full, seconds=full.seconds * factor)
+    return tls.with_flow_time(full, programs, sum(m.endswith(FLOW) for m in s.method), s.flow_solver)
 
 
 def success_programs(s: SuccessSettings) -> int:

@@ -286,10 +286,17 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
 def train_cost(s: TrainSettings) -> budget.Cost:
     """Memory and time of `train two-layer` before any allocation (resnet_cli/budget.py): the GD programs over
     the trials."""
-    full = budget.two_layer([s.p], [s.k], train_programs(s) * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
+    programs = train_programs(s)
+    full = budget.two_layer([s.p], [s.k], programs * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
                             sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s)))
-    # --flow: its solver's time (SOLVER_TIME, relative to the GD run counted above)
-    return dataclasses.replace(full, seconds=full.seconds * SOLVER_TIME[s.flow_solver]) if s.flow else full
+    return with_flow_time(full, programs, programs if s.flow else 0, s.flow_solver)
+
+
+def with_flow_time(cost: budget.Cost, programs: int, flows: int, solver: str) -> budget.Cost:
+    """`cost` of `programs` GD programs, `flows` of which are gradient flows: a flow's time is its solver's
+    (`models.two_layer.flow.SOLVER_TIME`, relative to the GD time the cost counts for it)."""
+    factor = (programs - flows + flows * SOLVER_TIME[solver]) / programs
+    return dataclasses.replace(cost, seconds=cost.seconds * factor)
 
 
 def train_programs(s: TrainSettings) -> int:

@@ -260,8 +260,7 @@ def _network_series(ax: Any, p: dict[str, Any], name: str, marker: str, dodge: f
         values += [v for r in slq for v in (r["cond10_lower"], r["cond10_upper"], r["mean"])
                    if v is not None and np.isfinite(v)]
         values += [10 * r["cond10_lower"] for r in slq if r.get("cond10_too_wide")]
-    theory = [(r["depth"], r["theory_cond10"]) for r in ax_rows
-              if r["network"] == name and r.get("theory_cond10") is not None]
+    theory = [(r["depth"], r["theory_cond10"]) for r in theory_rows]
     if init_cond and theory:  # drawn above the measured line (they coincide at zero init): dashed, on top
         ax.plot([d * dodge for d, _ in theory], [v for _, v in theory], linestyle=(0, (4, 3)), color="black",
                 linewidth=1.2, zorder=5, label=f"{name}: Theorem 1")
@@ -339,34 +338,33 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
     else:
         figure = "9" if cfg["act_mid"] == "identity" else "10"
         ax.set_title(f"Best {p['quantity']} after {cfg['steps']} GD steps (Li et al., Fig. {figure})", fontsize=9)
-        _best_lr(axes[0, 1], p)
+        _best_lr(axes[0, 1], p, dodge, markers)
     fig.tight_layout()
     save_figure(fig, path)
 
 
-def _best_lr(ax: Any, p: dict[str, Any]) -> None:
+def _best_lr(ax: Any, p: dict[str, Any], dodge: dict[str, float], markers: dict[str, str]) -> None:
+    """The best rate per network against depth, networks side by side with the markers of the left panel
+    (`dodge`, `markers`: depth_sweep's): equal best rates of two networks hid one under the other."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullFormatter
 
     cfg = p["config"]
     any_flat = False
-    names = cfg["network"]
-    for i, name in enumerate(names):
+    for name in cfg["network"]:
         rows = [r for r in p["rows"] if r["network"] == name and r.get("best_lr") is not None]
         if not rows:  # no best rate at any depth: not drawn (the left panel says why)
             continue
-        # networks side by side at each depth, as on the left panel and with its markers: equal best rates of
-        # two networks hid one under the other
-        dodge, marker = 1.045 ** (i - (len(names) - 1) / 2), "osDvP"[i % 5]
+        shift, marker = dodge[name], markers[name]
         firm = [r for r in rows if not r["best_lr_flat"]]
         color = ax._get_lines.get_next_color()
         if firm:
-            ax.plot([r["depth"] * dodge for r in firm], [r["best_lr"] for r in firm], marker=marker, color=color,
+            ax.plot([r["depth"] * shift for r in firm], [r["best_lr"] for r in firm], marker=marker, color=color,
                     label=name)
         flat = [r for r in rows if r["best_lr_flat"]]
         if flat:  # (only flat cells: the network's legend entry is its hollow marker)
             any_flat = True
-            ax.plot([r["depth"] * dodge for r in flat], [r["best_lr"] for r in flat], linestyle="none",
+            ax.plot([r["depth"] * shift for r in flat], [r["best_lr"] for r in flat], linestyle="none",
                     marker=marker, markerfacecolor="none", color=color, label=None if firm else name)
     _depth_axis(ax, cfg["depth"])
     ax.set_yscale("log")

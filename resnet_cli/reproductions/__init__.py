@@ -17,8 +17,7 @@ from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
                                       stride_landscape, yun2019, zhou2019)
 from resnet_cli.reproductions.common import (TITLE, Context, Execution, Reproduction, check_markers, check_parts,
-                                             cpu_seconds,
-                                             full_results, record_or_empty, record_run, recorded_wall,
+                                             cpu_seconds, full_results, record_or_empty, record_run, recorded_wall,
                                              write_marked_section)
 from resnet_cli.resources import format_duration
 

@@ -147,13 +147,13 @@ def recorded_wall(docs: Path, rep: Reproduction) -> float | None:
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
     try:
-        if record_or_empty(docs, rep.name).get("cache"):
+        record = record_or_empty(docs, rep.name)
+        if record.get("cache"):
             return None  # a run with --cache: the cells it read took no time (its parts' times are too short)
         if rep.part_data is not None:
             walls = [number(read_json(docs / "data" / f"{rep.part_data.format(part)}.json").get("wall_seconds"))
                      for part in rep.parts]
             return None if any(w is None for w in walls) else float(sum(walls))  # type: ignore[arg-type]
-        record = record_or_empty(docs, rep.name)
         if number(record.get("wall")) is not None:
             return number(record["wall"])
         seconds = record.get("seconds")
