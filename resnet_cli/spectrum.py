@@ -444,6 +444,14 @@ def trial_confidence(trials: int, confidence: float = CONFIDENCE) -> float:
     return 1.0 - (1.0 - confidence) / max(int(trials), 1)
 
 
+def zero_certified(probes: int, trials: int = 1, confidence: float = CONFIDENCE) -> bool:
+    """Whether "H = 0" from `probes` Rademacher probes that all gave Hv = 0, in each of `trials` trials, holds
+    with probability ≥ `confidence`: were H ≠ 0, a Rademacher probe would lie in its null space (a proper
+    subspace) with probability ≤ 1/2, so all probes of a trial do so with probability ≤ 2^-probes, and each
+    trial must meet `trial_confidence`."""
+    return 2.0 ** -int(probes) <= 1.0 - trial_confidence(trials, confidence)
+
+
 def slq_stats(quad: Quadrature, confidence: float = CONFIDENCE) -> SpectrumStats:
     """`density_stats` of the quadrature's density, with the intervals of `slq_bounds` (or none for H = 0)."""
     stats = density_stats(*quad.flat(), quad.n)

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from resnet_cli.render.common import console, fmt, prose
 from resnet_cli.report import rows_to_csv, write_atomic
-from resnet_cli.spectrum import WIDE_FACTOR
+from resnet_cli.spectrum import WIDE_FACTOR, zero_certified
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
 STAT_NAMES = [("abs_max", "|λ| max"), ("abs_p10", "|λ| 10th percentile"), ("cond10", "cond10 = |λ|max/|λ|p10"),
@@ -144,10 +144,8 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
     undefined = key in ("cond10", "cond")
     if p["zero_matrix"] and undefined:
         cells = ["undefined (H = 0)"] + ([""] if slq else [])
-    elif slq and p["zero_matrix"]:
-        # Hv = 0 for every probe: were H ≠ 0, a Rademacher probe would lie in its null space with probability
-        # ≤ 1/2, so m ≥ 5 probes all doing so has probability ≤ 2^-5 < 5 %
-        cells = ["0", "[0, 0]" if p["config"].get("lanczos_probes", 0) >= 5 else "—"]
+    elif slq and p["zero_matrix"]:  # Hv = 0 for every probe (spectrum.zero_certified: when that is a 95 % fact)
+        cells = ["0", "[0, 0]" if zero_certified(p["config"].get("lanczos_probes", 0), trials) else "—"]
     elif slq and (bounds is None or key not in bounds):
         cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
     elif slq and key == "cond10" and bounds["cond10_too_wide"]:

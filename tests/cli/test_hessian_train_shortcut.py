@@ -330,3 +330,7 @@ def test_a_zero_hessian_under_slq_reads_zero_not_no_bound(cli):
     """Theorem 1, n = 3: H = 0. SLQ's probes all give Hv = 0; the table said "no bound (SLQ)" beside it."""
     out = cli("hessian", "--shortcut", "3", "--depth", "6", "--spectrum", "slq", "--lanczos-probes", "5").stdout
     assert "no bound" not in out and out.count("[0, 0]") == 5 and "exactly zero" in out
+    # two trials: each must hold at 97.5 %, and 2^-5 = 3.1 % is not below 2.5 % (the claim ignored the trials)
+    two = cli("hessian", "--shortcut", "3", "--depth", "6", "--spectrum", "slq", "--lanczos-probes", "5",
+              "--trials", "2").stdout
+    assert "[0, 0]" not in two and "no bound" not in two
