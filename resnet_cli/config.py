@@ -493,13 +493,22 @@ class Inert:
     when: str
     values: tuple[Any, ...]
     only: bool = False
+    #: instead of `when`/`values`: a test of the settings and the words that say it ("without --stride s < p")
+    test: Callable[[Any], bool] | None = None
+    because: str = ""
 
     def applies(self, settings: Any) -> bool:
-        if getattr(settings, "COMMAND", "") not in self.commands or not hasattr(settings, self.when):
+        if getattr(settings, "COMMAND", "") not in self.commands:
+            return False
+        if self.test is not None:
+            return self.test(settings)
+        if not hasattr(settings, self.when):
             return False
         return (getattr(settings, self.when) in self.values) != self.only
 
     def notice(self, settings: Any) -> str:
+        if self.test is not None:
+            return f"note: {flag_of(self.flag)} has no effect {self.because}"
         now = getattr(settings, self.when)
         shown = now if not isinstance(now, bool) else str(now).lower()
         if self.only:
@@ -520,11 +529,15 @@ INERT: tuple[Inert, ...] = (
       for f in ("spectrum", "lanczos_probes", "lanczos_steps", "exact_max_params")),
     Inert(("depth-sweep",), "exact_max_params", "spectrum", ("auto",), only=True),
     Inert(("landscape deep-resnet",), "rho", "data", ("yun-example1",), only=True),
+    Inert(("landscape deep-resnet",), "samples", "data", ("yun-example1", "yun-example2")),
+    Inert(("landscape deep-resnet",), "dim", "data", ("gaussian",), only=True),
     *(Inert(("landscape deep-resnet",), f, "finder", ("newton",)) for f in ("steps", "lr", "grad_tol")),
     *(Inert(("landscape deep-resnet",), f, "finder", ("gd",)) for f in ("newton_steps", "newton_tol")),
     Inert(("landscape deep-resnet",), "init_scale", "init", ("near-identity",), only=True),
     Inert(("landscape deep-resnet",), "fc_width", "compare", ("fc",), only=True),
     Inert(("train two-layer",), "same_teacher", "trials", (1,)),
+    Inert(("landscape two-layer",), "trials", "stride", (), test=lambda s: s.stride is None or s.stride >= s.p,
+          because="without --stride s < p (its GD search starts at the overlapping strides)"),
 )
 
 

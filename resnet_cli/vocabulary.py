@@ -21,8 +21,9 @@ from __future__ import annotations
 #   optimizer iterations           -> --steps    (was --iterations, --epochs)
 #   a step size                    -> --lr, --lr-a, --lr-w, --c-lr-w  (was --eta, --eta-a, --eta-w, --c-eta-w)
 #   a flag that a sweep may list    -> singular: --schedule, --depth, --lr, --network, --method
-#   Lanczos probe vectors          -> --lanczos-probes (was --probes; --probes stays the landscape's probes)
+#   Lanczos probe vectors          -> --lanczos-probes (was --probes; --probes is the landscapes' probes)
 #   the spectrum method            -> --spectrum (was --method; --method is success-rate's training method)
+#   the initial weights            -> --init (depth-sweep's was --shortcut-init)
 #   a trace row every N steps      -> --trace-every (was --log-every)
 _TWO_LAYER = {
     "--eta": "--lr",
@@ -33,7 +34,10 @@ _TWO_LAYER = {
     "--stage1-iterations": "--stage1-steps",
     "--stage2-iterations": "--stage2-steps",
 }
-_SPECTRUM = {"--method": "--spectrum", "--probes": "--lanczos-probes", "--epochs": "--steps"}
+# --method and --probes, the old spellings of --spectrum and --lanczos-probes, were dropped before REMOVED_IN:
+# both are flags of other commands (success-rate's training method, the landscapes' probes), and one name
+# must not mean two things.
+_SPECTRUM = {"--epochs": "--steps"}
 
 RENAMED: dict[str, dict[str, str]] = {
     "train two-layer": dict(_TWO_LAYER),
@@ -41,7 +45,8 @@ RENAMED: dict[str, dict[str, str]] = {
     "success-rate": {**_TWO_LAYER, "--methods": "--method"},
     "hessian": {**_SPECTRUM, "--runs": "--trials"},
     "train shortcut": {**_SPECTRUM, "--log-every": "--trace-every"},
-    "depth-sweep": {**_SPECTRUM, "--runs": "--trials", "--depths": "--depth", "--networks": "--network", "--lrs": "--lr"},
+    "depth-sweep": {**_SPECTRUM, "--runs": "--trials", "--depths": "--depth", "--networks": "--network", "--lrs": "--lr",
+                    "--shortcut-init": "--init"},
     "landscape deep-resnet": {"--inits": "--trials"},
     "landscape linear-resnet": {},
 }

@@ -17,7 +17,7 @@ VIEW = View(render=tables.depth_sweep, rows=lambda payload: payload["rows"], plo
 @o.defaults_from(exp.DepthSweepSettings)
 def command(ctx: typer.Context, *, depth: o.DepthList, network: o.NetworkList, measure: o.Measure,
             act_mid: o.ActMid, data: o.Data, samples: o.Samples, dim: o.Dim, trials: o.Trials,
-            shortcut_init: o.ShortcutInit, steps: o.Steps, lr: o.LrGrid, spectrum: o.Spectrum,
+            init: o.ShortcutInit, steps: o.Steps, lr: o.LrGrid, spectrum: o.Spectrum,
             exact_max_params: o.ExactMaxParams, lanczos_steps: o.LanczosSteps, lanczos_probes: o.LanczosProbes, eigensolver: o.Eigensolver,
             jobs: o.Jobs, dask: o.Dask, cache: o.Cache, seed: o.Seed, config: o.Config = None, out: o.Out = None, json_out: o.Json = False,
             plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False) -> None:

@@ -17,7 +17,7 @@ VIEW = View(render=tables.landscape, rows=lambda payload: payload["rows"], plot=
 @o.defaults_from(exp.DeepResnetSettings)
 def command(ctx: typer.Context, *, data: o.Data, rho: o.Rho, samples: o.Samples, dim: o.Dim, blocks: o.Blocks,
             width: o.Width, hidden: o.Hidden, bias: o.Bias, compare: o.Compare, fc_width: o.FcWidth,
-            trials: o.Trials, steps: o.Steps, lr: o.Lr, grad_tol: o.GradTol, gap_tol: o.GapTol,
+            trials: o.Trials, steps: o.Steps, lr: o.LrAdaptive, grad_tol: o.GradTol, gap_tol: o.GapTol,
             eig_tol: o.EigTol, init: o.ResnetInit, init_scale: o.InitScale, finder: o.Finder,
             newton_steps: o.NewtonSteps, newton_tol: o.NewtonTol, dedup_tol: o.DedupTol, eig_tol_alt: o.EigTolAlt,
             jobs: o.Jobs, dask: o.Dask, cache: o.Cache, seed: o.Seed,

@@ -20,7 +20,7 @@ def command(
     probes: o.Probes, probe_radius: o.ProbeRadius, lr_a: o.LrA, lr_w: o.LrW, lr: o.LrStage2, c_lr_w: o.CLrW,
     stage1_steps: o.Stage1Steps, steps: o.TotalSteps, stage2_steps: o.Stage2Steps,
     phi_tol: o.PhiTol, a_tol: o.ATol, spurious_tol: o.SpuriousTol, samples: o.TwoLayerSamples, batch: o.Batch,
-    online: o.Online, label_noise: o.LabelNoise, inputs: o.Inputs, stride: o.Stride, trials: o.Trials, seed: o.Seed,
+    online: o.Online, label_noise: o.LabelNoise, inputs: o.Inputs, stride: o.Stride, trials: o.SearchStarts, seed: o.Seed,
     config: o.Config = None, out: o.Out = None, json_out: o.Json = False, plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False,
 ) -> None:
     """The population landscape of one teacher: critical points, the loss along φ, basins of GD."""

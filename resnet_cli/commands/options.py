@@ -86,6 +86,9 @@ Cache = Annotated[
 ]
 Steps = Annotated[int, _opt("--steps", "Optimizer steps (iterations of gradient descent).", STEPS)]
 Lr = Annotated[float, _opt("--lr", "Step size of gradient descent.", STEPS)]
+LrAdaptive = Annotated[float, _opt("--lr", "Initial step size of the finder's GD (--finder gd), adapted per start "
+                                   "(× 1.2 after a step that lowers the risk enough, ÷ 2 after one that does not).",
+                                   STEPS)]
 
 # --- two-layer (Liu et al. 2019) ----------------------------------------------------------------------------
 METHODS = (*_METHODS, *_FLOW_METHODS)  # completion offers these, not the deprecated aliases the settings still accept
@@ -98,7 +101,8 @@ KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 
                             metavar=INT_LIST)]
 Schedule = Annotated[
     str, _opt("--schedule", "ssw (step-size warm-up); constant (large step η on w from step 0, Theorem 1's η_a on "
-              "a); large-both (η on both layers from step 0); layerwise (a alone in stage I).", STEPS)
+              "a); large-both (η on both layers from step 0); layerwise (a alone in stage I, w alone in stage "
+              "II); a-first (a alone in stage I, both in stage II).", STEPS)
 ]
 ScheduleList = Annotated[
     str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise, a-first.", STEPS,
@@ -114,8 +118,8 @@ SameTeacher = Annotated[bool, _opt("--same-teacher/--no-same-teacher", "All tria
 TraceEvery = Annotated[Optional[int], _opt("--trace-every", "A trace row every N steps.")]
 TeacherV = Annotated[
     Optional[str],
-    _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere. "
-         "Default: prior for the resnet student, sphere for cnn.", TEACHER),
+    _opt("--teacher-v", "How v* is drawn: prior (uniform on the cap angle(v*, e) ≤ --prior-angle) or sphere.",
+         TEACHER),
 ]
 TeacherA = Annotated[str, _opt("--teacher-a", "How a* is drawn: gaussian N(0, I), uniform U[-1,1]^k, ones.", TEACHER)]
 PriorAngle = Annotated[float, _opt("--prior-angle", "Cap half-angle of the skip-layer prior, degrees (60 ⇔ ‖w*‖ ≤ 1).", TEACHER)]
@@ -123,8 +127,8 @@ LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (default: Th
 LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (default: Theorem 1's C‖a*‖²η_a²).", STEPS)]
 LrStage2 = Annotated[
     Optional[float],
-    _opt("--lr", "Stage-II step for both layers (default: Theorem 2's min{m/(2M²), 5π²/(4(k+π−1)²)} with m = M = "
-         "‖a*‖²).", STEPS),
+    _opt("--lr", "η: the stage-II step for both layers, and the large step from step 0 under constant (on w) and "
+         "large-both (on both) (default: Theorem 2's min{m/(2M²), 5π²/(4(k+π−1)²)} with m = M = ‖a*‖²).", STEPS),
 ]
 CLrW = Annotated[float, _opt("--c-lr-w", "The constant C of Theorem 1's η_w (not given in the paper).", STEPS)]
 Stage1Steps = Annotated[Optional[int], _opt("--stage1-steps", "Stage-I length T1 (default: Theorem 1's ⌈1/η_a⌉).", STEPS)]
@@ -136,7 +140,10 @@ SpuriousTol = Annotated[float, _opt("--spurious-tol", "spurious: final φ above 
 ProfilePoints = Annotated[int, _opt("--profile-points", "Points of the φ-profile on [0, π].")]
 BasinPhi = Annotated[int, _opt("--basin-phi", "Rows of the basin map: initial angles φ0 on [0, π].")]
 BasinA = Annotated[int, _opt("--basin-a", "Columns of the basin map: a0 = q·a* for q on [−1, 1].")]
-Probes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate.")]
+Probes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate: N "
+                               "directions, each at ± up to --probe-radius.")]
+SearchStarts = Annotated[int, _opt("--trials", "GD search starts at each overlapping stride (only with --stride "
+                                   "s < p: the search for the critical points at strides p … s).")]
 ProbeRadius = Annotated[float, _opt("--probe-radius", "Largest perturbation size of the probes.")]
 DATA, THEOREMS = "Data and SGD (default: the exact population loss)", "Theorem checks"
 TwoLayerSamples = Annotated[
@@ -188,7 +195,7 @@ PlainUnit = Annotated[
               "would (paper: 2).", NETWORK)
 ]
 DATA_HELP = ("digits (bundled UCI digits), mnist:PATH (IDX files, a folder of them, or .npz), gaussian, or the "
-             "examples of Yun et al. 2019, yun-example1 | yun-example2 (landscape deep-resnet).")
+             "examples of Yun et al. 2019, yun-example1 | yun-example2 (fixed points; not in landscape linear-resnet).")
 Data = Annotated[str, _opt("--data", DATA_HELP, NETWORK, metavar="NAME|mnist:PATH")]
 Samples = Annotated[Optional[int], _opt("--samples", "Number of samples (gaussian), or the first N of a data set.", NETWORK)]
 Dim = Annotated[Optional[int], _opt("--dim", "Input dimension of --data gaussian.", NETWORK)]
@@ -209,7 +216,7 @@ HessianEvery = Annotated[int, _opt("--hessian-every", "Hessian statistics every 
 NetworkList = Annotated[str, _opt("--network", "Network kinds, a comma list (2-shortcut, 1-shortcut, 3-shortcut, "
                                    "xavier, orthogonal).", SWEEP, metavar=NAME_LIST)]
 Measure = Annotated[str, _opt("--measure", "init-cond (Fig. 5) or final-loss (Figs. 9, 10).", SWEEP)]
-ShortcutInit = Annotated[str, _opt("--shortcut-init", "Init of the shortcut networks: auto, zero or small.", NETWORK)]
+ShortcutInit = Annotated[str, _opt("--init", "Init of the n-shortcut kinds: auto, zero or small (the plain kinds carry theirs: xavier, orthogonal).", NETWORK)]
 LrGrid = Annotated[str, _opt("--lr", "Step-size grid: a list (1e-3,0.01), or logspace:LO:HI:N (N points, 10^LO … "
                               "10^HI).", SWEEP, metavar=FLOAT_LIST)]
 

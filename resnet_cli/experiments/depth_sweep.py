@@ -95,7 +95,7 @@ class DepthSweepSettings(DataSettings, SpectrumSettings, SweepSettings):
     measure: str = setting("init-cond", choices=MEASURES)
     act_mid: str = setting("identity", choices=ACT_MIDS)
     trials: int = setting(10, min=1)
-    shortcut_init: str = setting("auto", choices=SHORTCUT_INITS)
+    init: str = setting("auto", choices=SHORTCUT_INITS)
     steps: int = setting(1000, min=1)
     lr: list[float] = setting(parse_float_list(DEFAULT_LRS), min=0.0, open_min=True, shown=DEFAULT_LRS)
     spectrum: str = setting("auto", choices=SPECTRA)
@@ -154,8 +154,8 @@ def init_for(cfg: DepthSweepSettings, kind: NetworkKind) -> str:
     """The initialisation a kind gets under these settings' measure (see the module docstring)."""
     if kind.init is not None:
         return kind.init
-    if cfg.shortcut_init != "auto":
-        return cfg.shortcut_init
+    if cfg.init != "auto":
+        return cfg.init
     return "zero" if cfg.measure == "init-cond" else "small"
 
 

@@ -58,6 +58,7 @@ class SuccessSettings(TeacherSettings, StepSettings, OutcomeSettings, SampleSett
     k: list[int] = setting([4, 9, 16, 25, 36, 49, 64, 81, 100], min=1)
     method: list[str] = setting(["cnn-large-w", "resnet-large-w", "resnet-ssw"], choices=(*METHODS, *FLOW_METHODS, *ALIASES))
     trials: int = setting(1000, min=1)
+    teacher_v: str | None = setting(None, choices=tls.TEACHER_V, shown="prior")  # for every method (docstring)
     seed: int = setting(0)
 
     def check(self) -> None:

@@ -51,7 +51,7 @@ class TeacherSettings(Settings):
     resnet student, sphere for cnn. a*: ``gaussian`` N(0, I_k), ``uniform`` U[−1, 1]^k, or ``ones``.
     """
 
-    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="by student")
+    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="by student: prior for resnet, sphere for cnn")
     teacher_a: str = setting("gaussian", choices=TEACHER_A)
     prior_angle: float = setting(60.0, min=0, open_min=True, max=180)
 
@@ -270,6 +270,7 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
     trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
     delta: float = setting(1e-3, min=0)
     flow: bool = setting(False)
+    noise: Optional[float] = setting(None, min=0, shown="off")  # no *-noise methods here
     seed: int = setting(0)
 
     def check(self) -> None:
@@ -317,6 +318,7 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     probes: int = setting(2000, min=1)
     probe_radius: float = setting(1e-2, min=0, open_min=True, max=1.0)  # a local probe (sizes of π flip verdicts)
     trials: int = setting(32, min=1)  # with --stride s < p: GD search starts at each stride s = p … s
+    teacher_v: Optional[str] = setting(None, choices=TEACHER_V, shown="prior")
     seed: int = setting(0)
 
     def check(self) -> None:

@@ -21,8 +21,15 @@ def hessian(p: dict[str, Any], path: str) -> None:
     exact = [s["eigenvalues"] for s in spectra if "eigenvalues" in s]
     counted = bool(spectra) and all("brackets" in s for s in spectra)  # --spectrum inertia
     trials = len(spectra)
+    predicted = p["theory_eigenvalues"]
+    # one set of bins for the measured spectrum and Theorem 1's, so that their bars compare bin by bin
+    binned = [np.asarray(e, dtype=float) for e in exact] or (
+        [np.asarray(s["nodes"], dtype=float) for s in spectra] if spectra and not counted else [])
+    if predicted is not None and len(predicted):
+        binned.append(np.asarray(predicted, dtype=float))
+    edges = np.histogram_bin_edges(np.concatenate(binned), bins=80) if binned else 80
     if exact:
-        ax.hist(np.concatenate(exact), bins=80, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
+        ax.hist(np.concatenate(exact), bins=edges, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
                 color="tab:blue", alpha=0.8, label="measured eigenvalues" + (" (mean count over trials)" if trials > 1 else ""))
     elif counted:  # --spectrum inertia: counts, no eigenvalues to bin
         for i, s in enumerate(spectra):
@@ -39,14 +46,13 @@ def hessian(p: dict[str, Any], path: str) -> None:
     elif spectra:
         nodes = np.concatenate([s["nodes"] for s in spectra])
         weights = np.concatenate([s["weights"] for s in spectra])
-        ax.hist(nodes, bins=80, weights=weights * p["n_params"] / trials, color="tab:blue", alpha=0.45,
+        ax.hist(nodes, bins=edges, weights=weights * p["n_params"] / trials, color="tab:blue", alpha=0.45,
                 hatch="//", edgecolor="tab:blue", label="≈ SLQ density (approximate, scaled to counts)")
         ax.plot(nodes, np.zeros_like(nodes), linestyle="none", marker="x", color="0.2", clip_on=False,
                 label="SLQ Ritz values (nodes)")
-    predicted = p["theory_eigenvalues"]
     if predicted is not None and len(predicted):
         case = {"n>=3": "n ≥ 3", "n=2": "n = 2", "n=1": "n = 1"}.get(p["theory"]["case"], p["theory"]["case"])
-        ax.hist(predicted, bins=80, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
+        ax.hist(predicted, bins=edges, histtype="step", color="tab:red", linewidth=1.5, label=f"Theorem 1 ({case})")
     if counted:
         _clear_of_the_frame(ax, spectra, predicted)
     ax.set_xlabel("eigenvalue λ" + (" (--spectrum inertia: brackets from counts, no eigenvalues to bin)" if counted

@@ -115,7 +115,7 @@ def test_presets_and_flags_over_them(cli, js, one_line_error):
 
 def test_gaussian_data_slq_options_and_shortcut_init(cli, js, one_line_error):
     p = js("--data", "gaussian", "--samples", "300", "--dim", "4", "--depth", "4", "--network", "1-shortcut",
-           "--spectrum", "slq", "--lanczos-steps", "30", "--lanczos-probes", "3", "--shortcut-init", "small", "--trials", "2")
+           "--spectrum", "slq", "--lanczos-steps", "30", "--lanczos-probes", "3", "--init", "small", "--trials", "2")
     row = p["rows"][0]
     assert p["data"]["dim"] == 4 and row["spectrum"] == "slq" and row["init"] == "small" and row["trials"] == 2
     assert p["config"]["lanczos_steps"] == 30 and p["config"]["lanczos_probes"] == 3
@@ -125,7 +125,7 @@ def test_help_lists_every_option(cli, js, one_line_error):
     r = cli("depth-sweep", "--help")
     assert r.code == 0
     for option in ("--depth", "--network", "--measure", "--act-mid", "--data", "--samples", "--dim", "--trials",
-                   "--shortcut-init", "--steps", "--lr", "--spectrum", "--exact-max-params", "--lanczos-steps",
+                   "--init", "--steps", "--lr", "--spectrum", "--exact-max-params", "--lanczos-steps",
                    "--lanczos-probes", "--jobs", "--config", "--seed", "--out", "--json", "--plot", "--quiet"):
         assert option in r.stdout, option
 
@@ -146,7 +146,7 @@ def test_help_lists_every_option(cli, js, one_line_error):
     ("--jobs", "0"),
     ("--spectrum", "power"),
     ("--exact-max-params", "0"),
-    ("--shortcut-init", "xavier"),
+    ("--init", "xavier"),
     ("--depth", "3", "--network", "2-shortcut"),
     ("--depth", "1024", "--network", "xavier", "--spectrum", "exact"),  # 102,400 parameters, dense
     ("--data", "mnist:/no/such/file.npz"),

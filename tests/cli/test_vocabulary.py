@@ -3,6 +3,7 @@ flag, and the old spellings (resnet_cli/vocabulary.py) still reach the new flags
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -86,6 +87,26 @@ def test_old_spellings_are_hidden_and_reach_a_new_flag(command):
         assert new in registered, f"{command}: {old} maps to {new}, which the command does not have"
 
 
+def test_no_old_spelling_is_a_flag_of_any_command():
+    """An old spelling rewritten in one command must not be a flag of another: `--probes` meant Lanczos
+    probes in hessian but escape probes in the landscapes, and a flat config key read by both changed meaning."""
+    registered = _registered()
+    for command, table in RENAMED.items():
+        for old in table:
+            assert old not in registered, f"{command}: old spelling {old} is a flag of {sorted(registered[old])}"
+
+
+def test_depth_sweep_init_is_the_one_init_flag(tmp_path):
+    from resnet_cli.experiments.depth_sweep import DepthSweepSettings
+
+    notes = []
+    assert DepthSweepSettings.resolve(None, {"init": "small"}).init == "small"
+    config = tmp_path / "c.toml"
+    config.write_text('[depth-sweep]\nshortcut-init = "zero"\n', encoding="utf-8")
+    assert DepthSweepSettings.resolve(str(config), {}, notify=notes.append).init == "zero"
+    assert any("--shortcut-init" in n and "--init" in n for n in notes)
+
+
 def test_choices_are_listed_in_help(help_text):
     text = help_text("hessian")
     assert "[zero|small|xavier|orthogonal]" in text
@@ -125,3 +146,35 @@ def test_old_values_are_rewritten_for_flags_files_and_python(tmp_path):
     assert settings.method == ["resnet-large-w"] and settings.lr == 0.1
     assert [n.split(" is deprecated")[0] for n in notes] == [
         "note: config key 'methods' (--methods)", "note: config key 'eta' (--eta)", "note: --method resnet"]
+
+
+def test_inert_notices_name_the_flags_that_do_nothing():
+    """landscape two-layer's --trials acts only with --stride s < p; landscape deep-resnet's --samples not on
+    Yun's fixed examples, its --dim only on gaussian data."""
+    from resnet_cli.config import inert_notices
+    from resnet_cli.experiments.deep_resnet import DeepResnetSettings
+    from resnet_cli.experiments.two_layer_settings import LandscapeSettings
+
+    plain = LandscapeSettings.resolve(None, {"trials": 3})
+    assert inert_notices(plain, {"trials"}) == [
+        "note: --trials has no effect without --stride s < p (its GD search starts at the overlapping strides)"]
+    assert inert_notices(LandscapeSettings.resolve(None, {"trials": 3, "stride": 8}), {"trials"})
+    assert not inert_notices(LandscapeSettings.resolve(None, {"trials": 3, "stride": 4}), {"trials"})
+    yun = DeepResnetSettings.resolve(None, {"samples": 10, "dim": 3})
+    assert inert_notices(yun, {"samples", "dim"}) == [
+        "note: --samples has no effect with --data yun-example1",
+        "note: --dim has no effect with --data yun-example1 (only with --data gaussian)"]
+    assert not inert_notices(DeepResnetSettings.resolve(None, {"data": "gaussian", "dim": 3}), {"samples", "dim"})
+
+
+def test_help_defaults_say_what_each_command_does():
+    """--teacher-v: prior in success-rate and landscape two-layer (no student there), by student in train
+    two-layer; --noise is off in train two-layer (no *-noise methods)."""
+    from resnet_cli.experiments.success_rate import SuccessSettings
+    from resnet_cli.experiments.two_layer_settings import LandscapeSettings, TrainSettings
+
+    shown = {cls.COMMAND: {f.name: f.metadata.get("shown") for f in dataclasses.fields(cls)}
+             for cls in (SuccessSettings, LandscapeSettings, TrainSettings)}
+    assert shown["success-rate"]["teacher_v"] == shown["landscape two-layer"]["teacher_v"] == "prior"
+    assert shown["train two-layer"]["teacher_v"].startswith("by student")
+    assert shown["train two-layer"]["noise"] == "off"

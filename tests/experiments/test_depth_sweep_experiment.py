@@ -47,7 +47,7 @@ def test_one_shortcut_grows_three_shortcut_degenerate_plain_grows():
 def test_relu_mid_at_zero_is_degenerate_and_small_init_is_not():
     cells = sweep(depth=[2], network=["2-shortcut"], act_mid="relu", samples=200)
     assert cells[("2-shortcut", 2)].status == "degenerate"  # ReLU'(0) = 0: Theorem 1's coefficient is 0
-    cells = sweep(depth=[2], network=["2-shortcut"], act_mid="relu", samples=200, shortcut_init="small", trials=2)
+    cells = sweep(depth=[2], network=["2-shortcut"], act_mid="relu", samples=200, init="small", trials=2)
     assert cells[("2-shortcut", 2)].status == "ok" and cells[("2-shortcut", 2)].init == "small"
 
 
@@ -118,7 +118,7 @@ def test_all_rates_diverging_is_a_result():
 
 def test_zero_init_training_stays_at_zero_for_two_shortcut():
     """Theorem 1's point is stationary (n >= 2): GD from exact zero does not move; its gap is L(0) − L_min."""
-    cells = sweep(depth=[4], network=["2-shortcut"], measure="final-loss", shortcut_init="zero", steps=20,
+    cells = sweep(depth=[4], network=["2-shortcut"], measure="final-loss", init="zero", steps=20,
                   lr=[0.1, 1.0])
     c = cells[("2-shortcut", 4)]
     data = ds.load_data(ds.DepthSweepSettings())
@@ -162,7 +162,7 @@ def test_best_rate_and_flat_rules_on_a_hand_made_grid():
     {"depth": [0]}, {"depth": []}, {"depth": [2, 2]}, {"network": ["resnet"]}, {"network": []},
     {"lr": []}, {"lr": [-0.1]}, {"lr": [float("nan")]}, {"measure": "final"}, {"act_mid": "tanh"},
     {"trials": 0}, {"steps": 0}, {"spectrum": "lanczos"}, {"exact_max_params": 0}, {"exact_max_params": 10**6},
-    {"shortcut_init": "xavier"}, {"lanczos_probes": 0}, {"jobs": 0}, {"seed": -1},
+    {"init": "xavier"}, {"lanczos_probes": 0}, {"jobs": 0}, {"seed": -1},
 ])
 def test_bad_configs_raise_config_error(kw):
     with pytest.raises(ConfigError):

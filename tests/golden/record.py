@@ -22,7 +22,7 @@ CASES = {
     "success_rate": ["success-rate", "--p", "6", "--k", "3,5", "--trials", "40", "--stage2-iterations", "300", "--methods", "cnn,resnet,resnet-ssw,resnet-a-first", "--jobs", "1", "--seed", "4"],
     "hessian_theorem": ["hessian", "--shortcut", "2", "--depth", "4", "--init", "zero", "--samples", "40", "--data", "gaussian", "--dim", "4", "--seed", "1"],
     "hessian_trained": ["hessian", "--shortcut", "1", "--depth", "3", "--init", "xavier", "--at", "trained", "--epochs", "30", "--lr", "0.05", "--runs", "2", "--data", "digits", "--seed", "5"],
-    "hessian_slq": ["hessian", "--shortcut", "2", "--depth", "4", "--init", "small", "--method", "slq", "--lanczos-steps", "20", "--probes", "3", "--act-mid", "relu", "--data", "digits", "--seed", "7"],
+    "hessian_slq": ["hessian", "--shortcut", "2", "--depth", "4", "--init", "small", "--spectrum", "slq", "--lanczos-steps", "20", "--lanczos-probes", "3", "--act-mid", "relu", "--data", "digits", "--seed", "7"],
     "train_shortcut": ["train", "shortcut", "--shortcut", "2", "--depth", "4", "--init", "small", "--data", "digits", "--epochs", "40", "--lr", "0.1", "--hessian-every", "20", "--log-every", "10", "--seed", "0"],
     "depth_sweep_cond": ["depth-sweep", "--depths", "2,3,4", "--networks", "2-shortcut,1-shortcut,xavier,orthogonal", "--measure", "init-cond", "--runs", "2", "--jobs", "1", "--seed", "0"],
     "depth_sweep_loss": ["depth-sweep", "--depths", "2,4", "--networks", "2-shortcut,xavier", "--measure", "final-loss", "--epochs", "30", "--lrs", "logspace:-2:0:3", "--runs", "2", "--act-mid", "relu", "--samples", "60", "--jobs", "1", "--seed", "0"],
