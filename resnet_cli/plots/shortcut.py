@@ -140,7 +140,9 @@ def train(p: dict[str, Any], path: str) -> None:
             bars = slq and all(h.get("bounds") for h in hess)  # (H = 0: exact zeros, no interval drawn)
             ax.set_title(f"Fig. {figure} of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if bars else ""),
                          fontsize=9)
-    fig.suptitle(net["description"], fontsize=9)
+    cfg = p["config"]
+    fig.suptitle(f"{net['description']}\nGD, lr {fmt(cfg['lr'])}, init {cfg['init']}, "
+                 + _run_line(cfg, p.get("data") or {}, "one run"), fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -253,12 +255,11 @@ def _network_series(ax: Any, p: dict[str, Any], name: str, marker: str, dodge: f
     y = np.array([r["mean"] for r in exact], dtype=float)
     s = np.array([r["std"] or 0.0 for r in exact], dtype=float)
     lower = np.minimum(s, y * (1 - 1e-3))  # keep the lower bar above 0 on a log axis
+    color = network_style(name)[0]
     if exact:
-        line = ax.errorbar(x, y, yerr=[lower, s], marker=marker, capsize=3, label=label)[0]
-        color = line.get_color()
+        ax.errorbar(x, y, yerr=[lower, s], marker=marker, capsize=3, label=label, color=color)
         values += list(y - lower) + list(y + s)
     else:  # only estimates: a legend entry of the colour alone (none when only Theorem 1's line is drawn)
-        color = ax._get_lines.get_next_color()
         if slq:
             ax.plot([], [], marker=marker, linestyle="none", markerfacecolor="white", color=color, label=label)
     if slq:
@@ -290,6 +291,24 @@ def _slq_legend(rows: list[dict[str, Any]]) -> list[tuple[Any, str]]:
     return extra
 
 
+#: One colour and marker per network kind in every figure, whichever kinds a run sweeps (a kind's colour
+#: followed the order of --network, so xavier was blue in one figure and green in the next).
+NETWORK_STYLE = {"2-shortcut": ("tab:blue", "o"), "1-shortcut": ("tab:orange", "s"), "3-shortcut": ("tab:green", "D"),
+                 "xavier": ("tab:red", "v"), "orthogonal": ("tab:purple", "P")}
+
+
+def network_style(name: str) -> tuple[str, str]:
+    """(colour, marker) of a network kind (grey and a plus for a name outside `NETWORK_STYLE`)."""
+    return NETWORK_STYLE.get(name, ("0.4", "X"))
+
+
+def _run_line(cfg: dict[str, Any], data: dict[str, Any], trials: str) -> str:
+    """What a figure's numbers come from, for its title: data, trials, seed."""
+    samples = data.get("samples")
+    return (f"{data.get('name', cfg.get('data'))}" + (f" ({samples} samples, d = {data.get('dim')})" if samples else "")
+            + f", {trials}, seed {cfg.get('seed')}")
+
+
 def depth_sweep(p: dict[str, Any], path: str) -> None:
     plt = pyplot()
     cfg = p["config"]
@@ -297,7 +316,7 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
     ncols = 1 if init_cond else 2
     fig, axes = plt.subplots(1, ncols, figsize=(5.4 * ncols + 2.2, 4.2), squeeze=False)
     ax = axes[0, 0]
-    markers = dict(zip(cfg["network"], "osDvP"))
+    markers = {name: network_style(name)[1] for name in cfg["network"]}
     # networks side by side at each depth (log axis: a factor apart) so that equal values do not hide each other
     dodge = {name: 1.045 ** (i - (len(cfg["network"]) - 1) / 2) for i, name in enumerate(cfg["network"])}
     missing: list[str] = []  # networks with no point: said under the axes, not as an empty legend entry
@@ -339,12 +358,16 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
         ax.text(1.02, 0.0, "not drawn:\n" + "\n".join(missing), transform=ax.transAxes, fontsize=8, va="bottom",
                 color="0.3")
     ax.grid(True, which="both", alpha=0.3)
+    trials = f"{cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per cell (zero init: one)"
     if init_cond:
-        ax.set_title("Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)", fontsize=9)
+        ax.set_title("Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)\n"
+                     + _run_line(cfg, p.get("data") or {}, trials), fontsize=9)
     else:
         figure = "9" if cfg["act_mid"] == "identity" else "10"
         ax.set_title(f"Best {p['quantity']} after {cfg['steps']} GD steps (Li et al., Fig. {figure})", fontsize=9)
         _best_lr(axes[0, 1], p, dodge, markers)
+        fig.suptitle(f"mid activation {cfg['act_mid']}, " + _run_line(cfg, p.get("data") or {}, trials)
+                     + f", {len(cfg['lr'])} learning rates", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
 
@@ -363,7 +386,7 @@ def _best_lr(ax: Any, p: dict[str, Any], dodge: dict[str, float], markers: dict[
             continue
         shift, marker = dodge[name], markers[name]
         firm = [r for r in rows if not r["best_lr_flat"]]
-        color = ax._get_lines.get_next_color()
+        color = network_style(name)[0]
         if firm:
             ax.plot([r["depth"] * shift for r in firm], [r["best_lr"] for r in firm], marker=marker, color=color,
                     label=name)
@@ -452,9 +475,8 @@ def li2017_fig7(data: dict[str, Any], path: str) -> None:
     """lg |λ|max and lg |λ|p10 against lg(loss) per network: mean over runs at common levels (± std)."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8.0, 5.6))
-    colors = {"2-shortcut": "tab:blue", "orthogonal": "tab:orange"}
     for name, series in data["networks"].items():
-        color = colors.get(name)
+        color = network_style(name)[0]
         _band(ax, series["abs_max"], f"{name}: maximum |λ|", color=color)
         floor = series.get("p10_at_floor", 0)
         note = (f" (≤ 1e-12·|λ|max, zero to rounding, in {floor} of {series['hessians']} Hessians: drawn at "
