@@ -187,8 +187,14 @@ def landscape(payload: dict[str, Any], path: str) -> None:
         outcomes = np.array(basin["outcomes"][kind], dtype=object)
         seen |= set(outcomes.ravel().tolist())
         ax.imshow(np.vectorize(code.get)(outcomes).astype(float), cmap=cmap, vmin=0, vmax=3, aspect="auto",
-                  origin="lower", extent=(*_edges(q), *_edges(p0)))
+                  origin="lower", extent=(*_edges(q, 2.0), *_edges(p0, 180.0)))
         ax.axhline(math.degrees(basin["resnet_init_phi0"]), **RESNET_INIT)
+        # a grid of one row or column: its cell at its place in the whole domain (q on [−1, 1], φ0 on [0°, 180°]),
+        # not stretched over the axis as a strip
+        if len(q) == 1:
+            ax.set_xlim(-1.0 - 2.0 / 16, 1.0 + 2.0 / 16)
+        if len(p0) == 1:
+            ax.set_ylim(-180.0 / 16, 180.0 + 180.0 / 16)
         _grid_ticks(ax.set_yticks, p0)
         _grid_ticks(ax.set_xticks, q)
         ax.set_xlabel("a0 = q·a*: q")
@@ -224,8 +230,9 @@ def _span(values: list[float]) -> float:
     return float(max(values) - min(values)) or 1.0
 
 
-def _edges(x: np.ndarray) -> tuple[float, float]:
-    step = float(x[1] - x[0]) if len(x) > 1 else 1.0
+def _edges(x: np.ndarray, span: float) -> tuple[float, float]:
+    """The extent of cells centred on the grid x; a single value gets an eighth of the domain's `span`."""
+    step = float(x[1] - x[0]) if len(x) > 1 else span / 8
     return float(x[0] - step / 2), float(x[-1] + step / 2)
 
 
