@@ -52,9 +52,13 @@ RENAMED: dict[str, dict[str, str]] = {
 }
 
 #: Old values of a setting -> new ones, per command and settings field (the method names before the
-#: large-step variants were told apart; docs/success-rate.md).
+#: large-step variants were told apart, docs/success-rate.md; the schedule `constant`, now `large-w` as in
+#: the method names).
 RENAMED_VALUES: dict[str, dict[str, dict[str, str]]] = {
     "success-rate": {"method": {"cnn": "cnn-large-w", "resnet": "resnet-large-w"}},
+    # the schedule of the *-large-w methods had its own name, beside large-both
+    "train two-layer": {"schedule": {"constant": "large-w"}},
+    "landscape two-layer": {"schedule": {"constant": "large-w"}},
 }
 
 #: The release that removes every old spelling above (the package is at 0.1.x: they work until then).

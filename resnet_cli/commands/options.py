@@ -100,12 +100,13 @@ PList = Annotated[str, _opt("--p", "Patch dimensions: a list or range (8 | 4,8,1
 KList = Annotated[str, _opt("--k", "Numbers of patches: a list or range (4,9,16 | 1:10 | 4:100:x2).", SWEEP,
                             metavar=INT_LIST)]
 Schedule = Annotated[
-    str, _opt("--schedule", "ssw (step-size warm-up); constant (large step η on w from step 0, Theorem 1's η_a on "
+    str, _opt("--schedule", "ssw (step-size warm-up); large-w (large step η on w from step 0, Theorem 1's η_a on "
               "a); large-both (η on both layers from step 0); layerwise (a alone in stage I, w alone in stage "
-              "II); a-first (a alone in stage I, both in stage II).", STEPS)
+              "II); a-first (a alone in stage I, both in stage II); constant: the old name of large-w.", STEPS)
 ]
 ScheduleList = Annotated[
-    str, _opt("--schedule", "Schedules, a comma list of ssw, constant, large-both, layerwise, a-first.", STEPS,
+    str, _opt("--schedule", "Schedules, a comma list of ssw, large-w, large-both, layerwise, a-first (constant: the old name "
+              "of large-w).", STEPS,
               metavar=NAME_LIST)
 ]
 MethodList = Annotated[
@@ -127,7 +128,7 @@ LrA = Annotated[Optional[float], _opt("--lr-a", "Stage-I step for a (default: Th
 LrW = Annotated[Optional[float], _opt("--lr-w", "Stage-I step for w (default: Theorem 1's C‖a*‖²η_a²).", STEPS)]
 LrStage2 = Annotated[
     Optional[float],
-    _opt("--lr", "η: the stage-II step for both layers, and the large step from step 0 under constant (on w) and "
+    _opt("--lr", "η: the stage-II step for both layers, and the large step from step 0 under large-w (on w) and "
          "large-both (on both) (default: Theorem 2's min{m/(2M²), 5π²/(4(k+π−1)²)} with m = M = ‖a*‖²).", STEPS),
 ]
 CLrW = Annotated[float, _opt("--c-lr-w", "The constant C of Theorem 1's η_w (not given in the paper).", STEPS)]

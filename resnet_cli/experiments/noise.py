@@ -59,7 +59,7 @@ def noise_rng(seed: int, *keys: int) -> np.random.Generator:
     return cell_rng(seed, *keys, NOISE_KEY)
 
 
-def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "constant",
+def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "large-w",
                     ) -> list[dict[str, Any]]:
     """"From any initialization": the CNN student started at angle φ0 from v* (π: the spurious point (−v*, ā)
     itself) with a0 = ā, trained by the *-large-w schedule of `settings` (a `StepSettings`, `TeacherSettings`,

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 STUDENTS = tl.STUDENTS
 SCHEDULES = optim.PLANS
+#: accepted as well, rewritten with a notice (resnet_cli/vocabulary.py): the old name of large-w
+OLD_SCHEDULES = ("constant",)
 TEACHER_V = tl.TEACHER_V
 TEACHER_A = tl.TEACHER_A
 TRAJECTORIES = ("theorem1", "run")
@@ -264,7 +266,7 @@ class TrainSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSettings
                     FlowSettings, NoiseSettings):
     COMMAND = "train two-layer"
     student: str = setting("resnet", choices=STUDENTS)
-    schedule: str = setting("ssw", choices=SCHEDULES)
+    schedule: str = setting("ssw", choices=(*SCHEDULES, *OLD_SCHEDULES))
     trials: int = setting(1, min=1)
     same_teacher: bool = setting(False)
     trace_every: Optional[int] = setting(None, min=1, shown="about 24, log-spaced")
@@ -314,7 +316,7 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
     profile_points: int = setting(19, min=2)
     basin_phi: int = setting(7, min=1)
     basin_a: int = setting(5, min=1)
-    schedule: list[str] = setting(["ssw", "constant"], choices=SCHEDULES)
+    schedule: list[str] = setting(["ssw", "large-w"], choices=(*SCHEDULES, *OLD_SCHEDULES))
     probes: int = setting(2000, min=1)
     probe_radius: float = setting(1e-2, min=0, open_min=True, max=1.0)  # a local probe (sizes of π flip verdicts)
     trials: int = setting(32, min=1)  # with --stride s < p: GD search starts at each stride s = p … s

@@ -11,6 +11,15 @@ from resnet_cli.plots.common import pyplot, save_figure
 from resnet_cli.report import fmt
 
 
+def _shared_bins(measured: list[Any], predicted: Any) -> Any:
+    """80 bins over the measured values (eigenvalues or SLQ nodes) and Theorem 1's together: one set of edges
+    for both histograms, so that their bars compare bin by bin."""
+    binned = [np.asarray(m, dtype=float) for m in measured]
+    if predicted is not None and len(predicted):
+        binned.append(np.asarray(predicted, dtype=float))
+    return np.histogram_bin_edges(np.concatenate(binned), bins=80) if binned else 80
+
+
 def hessian(p: dict[str, Any], path: str) -> None:
     """Histogram of the measured spectrum (SLQ: the density scaled to counts, marked approximate) and
     Theorem 1's prediction; linear counts (a repeated eigenvalue is as tall as its multiplicity). `p` is
@@ -22,12 +31,7 @@ def hessian(p: dict[str, Any], path: str) -> None:
     counted = bool(spectra) and all("brackets" in s for s in spectra)  # --spectrum inertia
     trials = len(spectra)
     predicted = p["theory_eigenvalues"]
-    # one set of bins for the measured spectrum and Theorem 1's, so that their bars compare bin by bin
-    binned = [np.asarray(e, dtype=float) for e in exact] or (
-        [np.asarray(s["nodes"], dtype=float) for s in spectra] if spectra and not counted else [])
-    if predicted is not None and len(predicted):
-        binned.append(np.asarray(predicted, dtype=float))
-    edges = np.histogram_bin_edges(np.concatenate(binned), bins=80) if binned else 80
+    edges = _shared_bins(exact or ([s["nodes"] for s in spectra] if spectra and not counted else []), predicted)
     if exact:
         ax.hist(np.concatenate(exact), bins=edges, weights=np.full(sum(len(e) for e in exact), 1.0 / trials),
                 color="tab:blue", alpha=0.8, label="measured eigenvalues" + (" (mean count over trials)" if trials > 1 else ""))
@@ -63,12 +67,7 @@ def hessian(p: dict[str, Any], path: str) -> None:
         ax.set_ylabel("count per bin" + (" (mean over trials)" if trials > 1 else ""))
     ax.set_ylim(bottom=0)
     cfg = p["config"]
-    where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"
-    method = {"exact": "exact eigvalsh", "slq": f"SLQ {cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes"}
-    diverged, total = p.get("diverged_trials") or 0, trials + (p.get("diverged_trials") or 0)
-    shown = f"{total} trial{'s' * (total != 1)}" + (f", {diverged} diverged (not drawn)" if diverged else "")
-    ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {shown}, "
-                 f"{method.get(p['spectrum'], p['spectrum'])}\n{p['network']['description']}", fontsize=9)
+    _hessian_title(ax, p, trials)
     if not spectra:
         ax.text(0.5, 0.5, f"every trial diverged during the {cfg['steps']} GD steps:\nno Hessian to draw",
                 transform=ax.transAxes, ha="center", va="center", fontsize=9, color="0.3")
@@ -77,6 +76,17 @@ def hessian(p: dict[str, Any], path: str) -> None:
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
     save_figure(fig, path)
+
+
+def _hessian_title(ax: Any, p: dict[str, Any], trials: int) -> None:
+    """Where the spectrum is taken, how many trials (diverged ones counted) and by which method."""
+    cfg = p["config"]
+    where = "at init" if cfg["at"] == "init" else f"after {cfg['steps']} GD steps"
+    method = {"exact": "exact eigvalsh", "slq": f"SLQ {cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes"}
+    diverged, total = p.get("diverged_trials") or 0, trials + (p.get("diverged_trials") or 0)
+    shown = f"{total} trial{'s' * (total != 1)}" + (f", {diverged} diverged (not drawn)" if diverged else "")
+    ax.set_title(f"Hessian spectrum {where}, init {cfg['init']}, {shown}, "
+                 f"{method.get(p['spectrum'], p['spectrum'])}\n{p['network']['description']}", fontsize=9)
 
 
 def _clear_of_the_frame(ax: Any, spectra: list[dict[str, Any]], predicted: Any) -> None:
@@ -358,18 +368,24 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
         ax.text(1.02, 0.0, "not drawn:\n" + "\n".join(missing), transform=ax.transAxes, fontsize=8, va="bottom",
                 color="0.3")
     ax.grid(True, which="both", alpha=0.3)
-    trials = f"{cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per cell (zero init: one)"
-    if init_cond:
-        ax.set_title("Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)\n"
-                     + _run_line(cfg, p.get("data") or {}, trials), fontsize=9)
-    else:
-        figure = "9" if cfg["act_mid"] == "identity" else "10"
-        ax.set_title(f"Best {p['quantity']} after {cfg['steps']} GD steps (Li et al., Fig. {figure})", fontsize=9)
+    _depth_sweep_titles(fig, ax, p)
+    if not init_cond:
         _best_lr(axes[0, 1], p, dodge, markers)
-        fig.suptitle(f"mid activation {cfg['act_mid']}, " + _run_line(cfg, p.get("data") or {}, trials)
-                     + f", {len(cfg['lr'])} learning rates", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path)
+
+
+def _depth_sweep_titles(fig: Any, ax: Any, p: dict[str, Any]) -> None:
+    """The left panel's title (the paper's figure) and what the numbers come from: data, trials, seed."""
+    cfg = p["config"]
+    run = _run_line(cfg, p.get("data") or {}, f"{cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per cell "
+                    "(zero init: one)")
+    if p["measure"] == "init-cond":
+        ax.set_title(f"Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)\n{run}", fontsize=9)
+        return
+    figure = "9" if cfg["act_mid"] == "identity" else "10"
+    ax.set_title(f"Best {p['quantity']} after {cfg['steps']} GD steps (Li et al., Fig. {figure})", fontsize=9)
+    fig.suptitle(f"mid activation {cfg['act_mid']}, {run}, {len(cfg['lr'])} learning rates", fontsize=9)
 
 
 def _best_lr(ax: Any, p: dict[str, Any], dodge: dict[str, float], markers: dict[str, str]) -> None:

@@ -3,7 +3,7 @@
 The paper is cited in the NeurIPS 2019 reviews of Liu et al. as "Du et al (2017)" (Gradient descent learns
 one-hidden-layer CNN: don't be afraid of spurious local minima); its CNN is the `cnn` student here. Runs:
 `train two-layer` with a trace every 2 steps for the CNN and the ResNet under the schedules with and without
-warm-up (ssw, constant = large step on w only, large-both = one step η on both layers, Du's GD), k = 4, 9,
+warm-up (ssw, large-w = large step on w only, large-both = one step η on both layers, Du's GD), k = 4, 9,
 16, 36, 50 trials each, T1 + 5000 steps; and at k = 16 the large-both runs at four step sizes η (--lr).
 The phase boundary is read two ways (models/two_layer/phases.py): the corner of a two-piece linear fit of
 log10 loss (a change point of its slope), and the first step at which φ_t ≤ φ_0/2. Only trials that end at
@@ -26,7 +26,7 @@ BEGIN, END = "<!-- du2018:begin -->", "<!-- du2018:end -->"
 NAME = "du2018"
 SEED = 0
 KS = [4, 9, 16, 36]
-KINDS = [("cnn", "large-both"), ("cnn", "constant"), ("resnet", "large-both"), ("resnet", "constant"),
+KINDS = [("cnn", "large-both"), ("cnn", "large-w"), ("resnet", "large-both"), ("resnet", "large-w"),
          ("resnet", "ssw")]
 LRS = [0.005, 0.01, 0.02, 0.04]
 BASE = {"trials": 50, "stage2_steps": 5000, "trace_every": 2}
@@ -142,7 +142,7 @@ def section(docs: Path) -> str:
     data = read_json(docs / "data" / f"{NAME}-phases.json")["summaries"]
     grid = [f"{st}-{sc}-k{k}" for st, sc in KINDS for k in KS]
     lrs = [f"{st}-large-both-lr{lr:g}" for st in ("cnn", "resnet") for lr in LRS]
-    warm = [data[n] for n in grid if "-ssw-" in n or "-constant-" in n]
+    warm = [data[n] for n in grid if "-ssw-" in n or "-large-w-" in n]
     both = [data[n] for n in grid if "-large-both-" in n]
     at_t1 = sum(abs(s["tau"] - s["t1"]) <= 0.02 * s["t1"] for s in warm if "tau" in s)
     shape_both = sum(s.get("shape", 0) for s in both), sum(s["global"] for s in both)
@@ -170,7 +170,7 @@ def section(docs: Path) -> str:
         "|---|---|",
         f"| slow, then fast (Du's GD: one step η on both layers) | large-both: fast slope ≥ {SHAPE_RATIO}× the slow "
         f"one in {shape_both[0]} of {shape_both[1]} global trials over k = 4…36, CNN and ResNet |",
-        f"| (with a warm-up or a small stage-I step on a: ssw, constant) | {shape_warm[0]} of {shape_warm[1]}; the "
+        f"| (with a warm-up or a small stage-I step on a: ssw, large-w) | {shape_warm[0]} of {shape_warm[1]}; the "
         f"change point τ sits at T1 (within 2%) in {at_t1} of {len(warm)} runs: the slow phase is the schedule's "
         "stage I |",
         "",
@@ -208,9 +208,9 @@ def reading(data: dict[str, Any], grid: list[str], lrs: list[str]) -> list[str]:
         "rule few trials count as two-phase: the shape is there in the CNN, mildly, and over a few percent of the "
         f"time to converge; the ResNet, started at w0 = 0 closer to v*, has almost none (τ = {fmt(res, 'tau')}, "
         f"ratios {ratios(res)}). With the warm-up (ssw) or Theorem "
-        "1's small stage-I step on a (constant), the loss is flat until T1 and the change point is T1 itself: the "
+        "1's small stage-I step on a (large-w), the loss is flat until T1 and the change point is T1 itself: the "
         "slow phase is imposed by the schedule, not found by GD — while the angle, read by the φ_0/2 "
-        "definition, has already halved long before T1 under 'constant' (large step on w). Against the step "
+        "definition, has already halved long before T1 under 'large-w' (large step on w). Against the step "
         f"size (CNN, k = 16, η = {', '.join(f'{lr:g}' for lr in LRS)}): τ = {fmt(steps, 'tau')} and the fast "
         f"phase {fmt(steps, 'fast')} steps, so η·τ ≈ {prod(steps, 'tau')} and η·(fast phase) ≈ "
         f"{prod(steps, 'fast')}: both phases scale as 1/η, and their ratio does not depend on η.",

@@ -70,8 +70,8 @@ def tour_cases(tmp: str) -> list[Case]:
 
     return [
         Case("train two-layer", ["train", "two-layer"], "README"),
-        Case("train two-layer --student cnn --schedule constant --seed 7",
-             ["train", "two-layer", "--student", "cnn", "--schedule", "constant", "--seed", "7"], "README"),
+        Case("train two-layer --student cnn --schedule large-w --seed 7",
+             ["train", "two-layer", "--student", "cnn", "--schedule", "large-w", "--seed", "7"], "README"),
         Case("train two-layer --trials 200 --k 16 --json",
              ["train", "two-layer", "--trials", "200", "--k", "16", "--json"], "README"),
         Case("train two-layer --k 16 --samples 1024 --batch 8 --trials 20",

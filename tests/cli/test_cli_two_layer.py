@@ -62,7 +62,7 @@ def test_old_spellings_still_work_with_a_notice(cli):
 
 
 def test_same_seed_same_json(cli):
-    args = (*TRAIN, "--student", "cnn", "--schedule", "constant", "--trials", "4", "--seed", "9", "--json", "--steps", "2000")
+    args = (*TRAIN, "--student", "cnn", "--schedule", "large-w", "--trials", "4", "--seed", "9", "--json", "--steps", "2000")
     assert cli(*args).stdout == cli(*args).stdout
     land = (*FAST_LAND, "--seed", "3", "--json")
     assert cli(*land).stdout == cli(*land).stdout
@@ -157,7 +157,7 @@ def test_landscape_json_has_teacher_and_critical_points(cli):
         assert cp["grad_norm"] < 1e-12
     assert data["critical_points"][0]["loss"] == pytest.approx(0, abs=1e-12)
     assert len(data["basin"]["outcomes"]["ssw"]) == 3
-    assert data["config"]["schedule"] == ["ssw", "constant"]
+    assert data["config"]["schedule"] == ["ssw", "large-w"]
 
 
 def test_landscape_table_and_out(cli, monkeypatch, tmp_path):

@@ -45,7 +45,7 @@ CASES = [
     Case("train two-layer", ("train", "two-layer")),
     Case("train two-layer --detail", ("train", "two-layer", "--detail"), None),
     Case("train two-layer, 30 trials", ("train", "two-layer", "--trials", "30", "--steps", "600")),
-    Case("train two-layer, cnn", ("train", "two-layer", "--student", "cnn", "--schedule", "constant", "--trials", "3")),
+    Case("train two-layer, cnn", ("train", "two-layer", "--student", "cnn", "--schedule", "large-w", "--trials", "3")),
     Case("landscape two-layer", ("landscape", "two-layer")),
     Case("landscape two-layer --detail", ("landscape", "two-layer", "--detail"), None),
     # Li et al. (2017): SLQ cells are made cheap by a low exact limit (the layout is the default one)

@@ -18,7 +18,7 @@ def test_flow_methods_share_the_cells_draws_and_report_their_limits(cli):
 
 
 def test_train_flow_reports_where_the_flow_ends(cli):
-    result = cli("train", "two-layer", "--flow", "--trials", "4", "--student", "cnn", "--schedule", "constant",
+    result = cli("train", "two-layer", "--flow", "--trials", "4", "--student", "cnn", "--schedule", "large-w",
                  "--seed", "7", "--json", "--quiet")
     assert result.code == 0, result.stderr
     payload = json.loads(result.stdout)

@@ -178,3 +178,18 @@ def test_help_defaults_say_what_each_command_does():
     assert shown["success-rate"]["teacher_v"] == shown["landscape two-layer"]["teacher_v"] == "prior"
     assert shown["train two-layer"]["teacher_v"].startswith("by student")
     assert shown["train two-layer"]["noise"] == "off"
+
+
+def test_schedule_constant_is_large_w_with_a_notice():
+    """The schedule of the *-large-w methods is large-w in train two-layer and landscape two-layer too."""
+    from resnet_cli.experiments.two_layer_settings import LandscapeSettings, TrainSettings
+    from resnet_cli.models.two_layer.methods import METHODS
+
+    notes = []
+    assert TrainSettings.resolve(None, {"schedule": "constant"}, notify=notes.append).schedule == "large-w"
+    assert LandscapeSettings.resolve(None, {"schedule": ["ssw", "constant"]}, notify=notes.append).schedule == [
+        "ssw", "large-w"]
+    assert len(notes) == 2 and all("--schedule constant" in n and "large-w" in n for n in notes)
+    assert METHODS["cnn-large-w"] == ("cnn", "large-w") and METHODS["resnet-large-w"] == ("resnet", "large-w")
+    with pytest.raises(Exception, match="listed twice|twice"):
+        LandscapeSettings.resolve(None, {"schedule": ["large-w", "constant"]}).check()

@@ -31,11 +31,11 @@ def test_gd_outcomes_approach_the_flow_as_the_step_shrinks():
     v_star, a_star, v0, a0 = draws(0, n, p, k)
     eta = np.full(n, 0.6)
     steps = 60
-    schedule = optim.Schedule("constant", eta, eta, eta, steps)
+    schedule = optim.Schedule("large-w", eta, eta, eta, steps)
     flow = ef.run_flow(v0, a0, v_star, a_star, schedule, steps, CRITERIA, rtol=1e-10, atol=1e-12)
     disagree, gaps = [], []
     for h in (1.0, 0.3, 0.1):
-        scaled = optim.Schedule("constant", h * eta, h * eta, h * eta, round(steps / h))
+        scaled = optim.Schedule("large-w", h * eta, h * eta, h * eta, round(steps / h))
         gd = optim.run_gd(v0, a0, v_star, a_star, scaled, round(steps / h), CRITERIA)
         disagree.append(int(np.sum(gd.outcome != flow.outcome)))
         gaps.append(abs(np.mean(gd.outcome == "global") - np.mean(flow.outcome == "global")))
@@ -48,7 +48,7 @@ def test_limits_are_the_closed_form_critical_points():
     n, p, k = 60, 5, 3
     v_star, a_star, v0, a0 = draws(1, n, p, k)
     eta = np.full(n, 0.05)
-    schedule = optim.Schedule("constant", eta, eta, eta, 10)
+    schedule = optim.Schedule("large-w", eta, eta, eta, 10)
     run = ef.run_flow(v0, a0, v_star, a_star, schedule, 200, CRITERIA)
     counts = run.limit_counts()
     assert counts["global"] + counts["spurious"] == n  # generic starts end at one of the two

@@ -33,7 +33,7 @@ def test_noise_methods_leave_the_others_alone():
 
 
 def test_zero_noise_is_plain_gd_and_noise_changes_the_run():
-    base = dict(student="cnn", schedule="constant", trials=6, stage2_steps=500, seed=4, p=6, k=3)
+    base = dict(student="cnn", schedule="large-w", trials=6, stage2_steps=500, seed=4, p=6, k=3)
     plain = tl_exp.run_train(tl_exp.TrainSettings(**base)).to_dict()
     zero = tl_exp.run_train(tl_exp.TrainSettings(**base, noise=0.0)).to_dict()
     assert [r["final"] for r in zero["runs"]] == [r["final"] for r in plain["runs"]]

@@ -68,13 +68,13 @@ def test_hypotheses_of_theorem_one():
     assert tls.theorem1_outside(s, "resnet", "ssw") is None
     assert tls.theorem1_outside(s, "cnn", "ssw") == "no shortcut; no skip-layer prior"  # cnn's default v* law: sphere
     assert tls.theorem1_outside(s, "cnn", "ssw", "prior") == "no shortcut"
-    assert tls.theorem1_outside(s, "resnet", "constant") == "no warm-up"
+    assert tls.theorem1_outside(s, "resnet", "large-w") == "no warm-up"
     assert tls.theorem1_outside(s, "resnet", "layerwise") == "η_w = 0 in stage I"
     assert tls.theorem1_outside(exp.TrainSettings(teacher_v="sphere"), "resnet", "ssw") == "no skip-layer prior"
     assert tls.theorem1_outside(exp.TrainSettings(prior_angle=90.0), "resnet", "ssw") == "no skip-layer prior"
     assert tls.theorem1_outside(exp.TrainSettings(lr_w=1e-4), "resnet", "ssw") == "step sizes set"
     assert tls.theorem1_outside(exp.TrainSettings(samples=100), "resnet", "ssw") == "samples, not the population loss"
-    assert tls.theorem1_checked(exp.TrainSettings(theorem_all=True), "cnn", "constant")
+    assert tls.theorem1_checked(exp.TrainSettings(theorem_all=True), "cnn", "large-w")
 
 
 @pytest.mark.parametrize("m,big_m", [(1.0, 1.0), (0.5, 0.2)])

@@ -56,13 +56,13 @@ def test_old_method_names_are_aliases_with_a_notice():
     assert len(notes) == 2 and "--method cnn is deprecated" in notes[0] and "use resnet-large-w" in notes[1]
     with pytest.raises(ConfigError, match="cnn-large-w is listed twice"):
         sr.SuccessSettings.resolve(None, {"method": "cnn,cnn-large-w"})
-    assert sr.method_spec("resnet") == sr.METHODS["resnet-large-w"] == ("resnet", "constant")
+    assert sr.method_spec("resnet") == sr.METHODS["resnet-large-w"] == ("resnet", "large-w")
 
 
 def test_large_both_uses_the_large_step_on_both_layers_from_step_0():
     a_star = np.random.default_rng(0).standard_normal((3, 4))
     steps = tls.StepSettings()
-    both, w_only = tls.schedule(steps, "large-both", a_star), tls.schedule(steps, "constant", a_star)
+    both, w_only = tls.schedule(steps, "large-both", a_star), tls.schedule(steps, "large-w", a_star)
     np.testing.assert_array_equal(both.at(0)[0], both.eta)
     np.testing.assert_array_equal(both.at(0)[1], both.eta)
     np.testing.assert_array_equal(w_only.at(0)[0], np.full(3, optim.theorem1_eta_a(4)))  # η_a: Theorem 1

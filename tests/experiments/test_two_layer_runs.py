@@ -25,7 +25,7 @@ def test_resnet_with_theorem_step_sizes_reaches_global(seed):
 
 @pytest.mark.parametrize("seed", [7, 11])
 def test_cnn_seed_known_to_be_trapped(seed):
-    result = exp.run_train(exp.TrainSettings(student="cnn", k=4, schedule="constant", trials=1, teacher_v="sphere",
+    result = exp.run_train(exp.TrainSettings(student="cnn", k=4, schedule="large-w", trials=1, teacher_v="sphere",
                                              seed=seed))
     assert result.gd.outcome[0] == "spurious"
     # It sits next to the spurious critical point of its own teacher.

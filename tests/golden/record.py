@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 # name -> argv at recording time (old spellings; the test maps them to today's vocabulary)
 CASES = {
     "train_two_layer_resnet": ["train", "two-layer", "--p", "6", "--k", "3", "--trials", "3", "--stage2-iterations", "300", "--seed", "3"],
-    "train_two_layer_cnn": ["train", "two-layer", "--student", "cnn", "--schedule", "constant", "--p", "5", "--k", "4", "--trials", "4", "--stage2-iterations", "200", "--seed", "11"],
+    "train_two_layer_cnn": ["train", "two-layer", "--student", "cnn", "--schedule", "large-w", "--p", "5", "--k", "4", "--trials", "4", "--stage2-iterations", "200", "--seed", "11"],
     "landscape_two_layer": ["landscape", "two-layer", "--p", "6", "--k", "3", "--profile-points", "9", "--basin-phi", "4", "--basin-a", "3", "--probes", "4", "--stage2-iterations", "200", "--seed", "2"],
     "success_rate": ["success-rate", "--p", "6", "--k", "3,5", "--trials", "40", "--stage2-iterations", "300", "--methods", "cnn,resnet,resnet-ssw,resnet-a-first", "--jobs", "1", "--seed", "4"],
     "hessian_theorem": ["hessian", "--shortcut", "2", "--depth", "4", "--init", "zero", "--samples", "40", "--data", "gaussian", "--dim", "4", "--seed", "1"],

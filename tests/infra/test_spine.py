@@ -214,10 +214,11 @@ def test_rng_helpers_keep_the_historic_streams():
 
 def test_old_spellings_are_rewritten_with_one_notice():
     notes = []
-    argv = rewrite_argv(["hessian", "--runs", "2", "--probes=3", "--runs", "4"], notes.append)
-    assert argv == ["hessian", "--trials", "2", "--lanczos-probes=3", "--trials", "4"]
+    argv = rewrite_argv(["hessian", "--runs", "2", "--epochs=3", "--runs", "4"], notes.append)
+    assert argv == ["hessian", "--trials", "2", "--steps=3", "--trials", "4"]
     assert len(notes) == 2 and "--runs is deprecated" in notes[0] and "--trials" in notes[0]
-    # per command: --probes stays in landscape two-layer, --method is new in success-rate
+    # --probes and --method are not rewritten anywhere: they are flags of the landscapes and success-rate
+    assert rewrite_argv(["hessian", "--probes", "5"], notes.append)[1] == "--probes"
     assert rewrite_argv(["landscape", "two-layer", "--probes", "5"], notes.append)[2] == "--probes"
     assert rewrite_argv(["success-rate", "--method", "cnn"], notes.append)[1] == "--method"
     assert set(RENAMED) == {"train two-layer", "landscape two-layer", "success-rate", "hessian",

@@ -45,7 +45,7 @@ def test_one_step_is_the_update_written_out(on):
 
 def _run(noise, seed=3, stop=False, problem=0, steps=400):
     v0, a0, v_star, a_star = _problem(problem)
-    sched = optim.Schedule("constant", np.full(len(v0), 0.02), np.full(len(v0), 0.0), np.full(len(v0), 0.1), 50)
+    sched = optim.Schedule("large-w", np.full(len(v0), 0.02), np.full(len(v0), 0.0), np.full(len(v0), 0.1), 50)
     rep = "vector" if noise is None else nz.noisy_state(noise, np.random.default_rng(seed))
     return optim.run_gd(v0, a0, v_star, a_star, sched, steps, optim.Criteria(0.05, 0.05, math.pi / 4),
                         trace_points=[0, 100, steps], stop_when_global=stop, representation=rep)
@@ -78,7 +78,7 @@ def test_noise_on_w_keeps_a_in_its_plane_same_run_as_the_vector_state(stop):
     when finished rows are compacted away (`stop`), and a = [a0, 1, a*] e stays exact along the run."""
     noise = nz.Noise(0.8, "exponential", 6.0, "w", horizon=2000)
     v0, a0, v_star, a_star = _problem(4, n=40, p=6, k=9)
-    sched = optim.Schedule("constant", np.full(40, 0.02), np.full(40, 0.0), np.full(40, 0.1), 50)
+    sched = optim.Schedule("large-w", np.full(40, 0.02), np.full(40, 0.0), np.full(40, 0.1), 50)
     runs = {}
     for kind in (nz.NoisyState, nz.FilterNoisyState):
         def rep(v, a, vs, ast, kind=kind):
@@ -110,10 +110,10 @@ def test_perturbed_runs_of_one_p_k_stacked_equal_each_run_alone(stop):
     for j, law in enumerate(laws):
         v0, a0, v_star, a_star = _problem(10 + j, n=15 + 5 * j, p=6, k=7)
         n = v0.shape[0]
-        sched = optim.Schedule("constant", np.full(n, 0.02), np.full(n, 0.0), np.full(n, 0.1 + 0.05 * j), 50)
+        sched = optim.Schedule("large-w", np.full(n, 0.02), np.full(n, 0.0), np.full(n, 0.1 + 0.05 * j), 50)
         runs.append(optim.Run(v0, a0, v_star, a_star, sched, 1000 + 250 * j, trace_points=[0, 500, 1000],
                               stop_when_global=stop, representation=nz.noisy_state(law, np.random.default_rng(j))))
-    plain = optim.Run(*(_problem(20, n=10, p=6, k=7)), optim.Schedule("constant", np.full(10, 0.02), np.full(10, 0.0),
+    plain = optim.Run(*(_problem(20, n=10, p=6, k=7)), optim.Schedule("large-w", np.full(10, 0.02), np.full(10, 0.0),
                                                                      np.full(10, 0.1), 50), 800)
     keys = [run.fuse_key() for run in runs]
     assert keys[0] == keys[1] == keys[2] == (nz.FUSE_GROUP, 6, 7) and plain.fuse_key() != keys[0]

@@ -50,7 +50,7 @@ def _run(noise, seed=3, stop=False, steps=300, batch=4, problem=0):
     made = _problem(problem)
     v0, a0, v_star, a_star, _, _ = made
     n = len(v0)
-    sched = optim.Schedule("constant", np.full(n, 0.02), np.full(n, 0.0), np.full(n, 0.1), 50)
+    sched = optim.Schedule("large-w", np.full(n, 0.02), np.full(n, 0.0), np.full(n, 0.1), 50)
     rep = _factory(made, batch) if noise is None else nz.noisy_state(noise, np.random.default_rng(seed),
                                                                       _factory(made, batch))
     return optim.run_gd(v0, a0, v_star, a_star, sched, steps, CRITERIA, trace_points=[0, 100, steps],

@@ -16,7 +16,7 @@ def _run(seed: int, p: int, k: int, t1: int, extra: int, representation: str, *,
     rng = np.random.default_rng(seed)
     v_star, a_star = tl.draw_teachers(rng, 7, p, k)
     v0, a0 = tl.draw_inits(rng, "resnet", v_star, a_star)
-    kinds = np.array(["ssw", "constant", "layerwise", "a-first", "ssw", "ssw", "constant"], dtype=object)
+    kinds = np.array(["ssw", "large-w", "layerwise", "a-first", "ssw", "ssw", "large-w"], dtype=object)
     base = optim.schedule_of("ssw", a_star, stage1_steps=t1)
     schedule = optim.Schedule(kinds, base.eta_a * 40, base.eta_w * 40, base.eta, t1, hold=np.arange(7) == 5)
     points = sorted({0, t1, t1 + extra, *range(37, t1 + extra, 53)})

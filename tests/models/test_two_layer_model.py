@@ -127,7 +127,7 @@ def test_ball_sampler_radius():
 CRITERIA = optim.Criteria(1e-2, 1e-2, math.pi / 4)  # the default --phi-tol, --a-tol, --spurious-tol
 
 
-def _batch(seed, n, k, student="cnn", kind="constant", p=8):
+def _batch(seed, n, k, student="cnn", kind="large-w", p=8):
     """n teachers of the student's default law, their initializations and the schedule `kind` (T1 = 300); 3000 steps."""
     rng = np.random.default_rng(seed)
     vs, ast = tl.draw_teachers(rng, n, p, k, v_law=tl.teacher_v_law(None, student))

@@ -267,7 +267,7 @@ def test_gd_on_a_large_sample_tracks_the_population_run():
     p, k, n = 6, 3, 3
     rng = np.random.default_rng(8)
     v_star, a_star, v0, a0 = resnet_teachers_and_inits(rng, n, p, k)
-    schedule = optim.Schedule("constant", np.full(n, 0.1), np.full(n, 0.1), np.full(n, 0.1), 0)
+    schedule = optim.Schedule("large-w", np.full(n, 0.1), np.full(n, 0.1), np.full(n, 0.1), 0)
     points = range(0, 151, 10)
     pop = optim.run_gd(v0, a0, v_star, a_star, schedule, 150, CRITERIA, representation="vector", trace_points=points)
     pop_phi = np.stack(pop.trace["phi"], axis=1)

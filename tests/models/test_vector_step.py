@@ -74,7 +74,7 @@ def test_fused_step_diverges_when_gd_step_does():
     n, p, k = 60, 6, 5
     v0, a0, v_star, a_star = _problem(4, n, p, k, "cnn")
     eta = np.where(np.arange(n) % 3 == 0, np.linspace(0.6, 5.0, n), 0.1)
-    schedule = optim.Schedule("constant", eta, eta, eta, 0)
+    schedule = optim.Schedule("large-w", eta, eta, eta, 0)
     criteria = optim.Criteria(1e-2, 1e-2, math.pi / 4)  # the default --phi-tol, --a-tol, --spurious-tol
     runs = [optim.run_gd(v0, a0, v_star, a_star, schedule, 800, criteria, stop_when_global=True, check_every=1,
                          representation=rep) for rep in ("vector", GdStepState)]

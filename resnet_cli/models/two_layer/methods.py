@@ -3,7 +3,7 @@ command line offers (resnet_cli/commands/options.py imports it from here, not fr
 
 Without warm-up there are two readings of "no SSW" (docs/success-rate.md), both here:
   *-large-w:    the large step η on w from step 0, Theorem 1's small step η_a on a in stage I (schedule
-                `constant`; what the development snapshots before 0.1.0 called "cnn" and "resnet");
+                `large-w`; what the development snapshots before 0.1.0 called "cnn" and "resnet");
   *-large-both: the large step η on both layers from step 0 (schedule `large-both`).
 *-noise: the *-large-both schedule as perturbed GD, Gaussian noise on the gradient annealed to 0 (Zhou et al. 2019).
 resnet-layerwise is a reviewer's schedule (NeurIPS 2019 reviews, point 3): a alone in stage I, then w alone
@@ -16,9 +16,9 @@ from resnet_cli.vocabulary import RENAMED_VALUES
 
 #: method -> (student, schedule)
 METHODS: dict[str, tuple[str, str]] = {
-    "cnn-large-w": ("cnn", "constant"),
+    "cnn-large-w": ("cnn", "large-w"),
     "cnn-large-both": ("cnn", "large-both"),
-    "resnet-large-w": ("resnet", "constant"),
+    "resnet-large-w": ("resnet", "large-w"),
     "resnet-large-both": ("resnet", "large-both"),
     "resnet-ssw": ("resnet", "ssw"),
     "resnet-layerwise": ("resnet", "layerwise"),

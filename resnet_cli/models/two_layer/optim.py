@@ -9,7 +9,7 @@ One trial is one row. The update of Liu et al. 2019 (poster, "Gradient Descent w
 
 Schedules (docs/train.md; T1 = stage-I iterations):
 - ``ssw``: step-size warm-up. Stage I (t < T1): η_a, η_w (Theorem 1); stage II: η for both (Theorem 2).
-- ``constant``: no warm-up on w. η_w = η from the first iteration; η_a as in ``ssw``.
+- ``large-w``: no warm-up on w. η_w = η from the first iteration; η_a as in ``ssw``.
 - ``layerwise`` (a reviewer's proposal, NeurIPS 2019 reviews of Liu et al., point 3): stage I trains a only
   (η_w = 0, η_a), stage II trains w only with a fixed (η on w, 0 on a).
 - ``a-first``: stage I as ``layerwise``, stage II trains both with η (the reviewer's order with a free in
@@ -43,9 +43,9 @@ from resnet_cli.models.two_layer.gd_states import (PlaneState, VectorState, _any
                                                run_statistics)
 
 PI = math.pi
-SCHEDULES = ("ssw", "constant", "layerwise", "a-first")
+SCHEDULES = ("ssw", "large-w", "layerwise", "a-first")
 # The schedules a run can ask for: SCHEDULES plus "large-both", the stage-II step η on BOTH layers from the first
-# step (no warm-up at all; "constant" is the large step on w only, η_a stays Theorem 1's small step in stage I).
+# step (no warm-up at all; "large-w" is the large step on w only, η_a stays Theorem 1's small step in stage I).
 PLANS = (*SCHEDULES, "large-both")
 OUTCOMES = ("global", "spurious", "undecided", "diverged")
 
@@ -91,7 +91,7 @@ def schedule_of(kind: str, a_star: np.ndarray, *, lr_a: float | None = None, lr_
     eta = np.full(n, lr) if lr is not None else theorem2_eta(a_star, k)
     t1 = stage1_length(k, stage1_steps, lr_a)
     if kind == "large-both":  # η on a and w from step 0: stage I is stage II
-        return Schedule("constant", eta, eta_w, eta, t1)
+        return Schedule("large-w", eta, eta_w, eta, t1)
     return Schedule(kind, np.full(n, eta_a), eta_w, eta, t1)
 
 
@@ -101,7 +101,7 @@ class Schedule:
 
     `eta_a`, `eta_w`: Theorem 1's stage-I values; `eta`: Theorem 2's stage-II value; `kinds`: the schedule of
     each trial (trials of different schedules can share one batch). `stage1_eta_w` is the w-step actually
-    used in stage I: η_w (ssw), η (constant: no warm-up), 0 (layerwise, a-first); `stage2_eta_a` the a-step
+    used in stage I: η_w (ssw), η (large-w: no warm-up), 0 (layerwise, a-first); `stage2_eta_a` the a-step
     of stage II: η, 0 (layerwise). `hold` (per trial): stage-I step sizes after T1 too (`held()`).
     """
 
@@ -119,7 +119,7 @@ class Schedule:
             raise ValueError(f"unknown schedule {sorted(unknown)!r}")
         self.kinds = kinds
         self.hold = np.broadcast_to(np.asarray(self.hold, dtype=bool), self.eta_a.shape)
-        self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "constant", self.eta, 0.0)).astype(float)
+        self.stage1_eta_w = np.where(kinds == "ssw", self.eta_w, np.where(kinds == "large-w", self.eta, 0.0)).astype(float)
         self.stage2_eta_a = np.where(kinds == "layerwise", 0.0, self.eta).astype(float)
         self._stage2 = (np.where(self.hold, self.eta_a, self.stage2_eta_a), np.where(self.hold, self.stage1_eta_w, self.eta))
         self._bounds: list[int] | None = None

@@ -214,7 +214,7 @@ def theorem1_outside(student: str, schedule: str, *, v_law: str = "prior", prior
     reasons = [
         (student != "resnet", "no shortcut"),
         (schedule in ("layerwise", "a-first"), "η_w = 0 in stage I"),
-        (schedule in ("constant", "large-both"), "no warm-up"),
+        (schedule in ("large-w", "large-both"), "no warm-up"),
         (steps_set, "step sizes set"),
         (c_lr_w == 0, "C = 0"),
         (v_law != "prior" or prior_angle > 60, "no skip-layer prior"),
