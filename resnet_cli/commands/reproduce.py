@@ -28,11 +28,11 @@ def command(
     jobs: o.Jobs = None, dask: o.Dask = None, cache: o.Cache = None, quiet: o.Quiet = False,
 ) -> None:
     """Run a paper's reproduction (or all) and write its section of DIR/reproductions.md, data and figures."""
+    from resnet_cli.config import check_scalar, require_distinct
     from resnet_cli.errors import UserError
 
-    if jobs is not None and jobs < 1:
-        raise UserError(f"--jobs {jobs}: must be a whole number, at least 1")
-    from resnet_cli.config import require_distinct
+    if jobs is not None:
+        check_scalar(jobs, "--jobs", int, 1)  # the same words as every command's --jobs
 
     parts = tuple(p.strip() for p in only.split(",")) if only is not None else ()
     if only is not None and (not parts or any(not p for p in parts)):
