@@ -136,8 +136,12 @@ def train(p: dict[str, Any], path: str) -> None:
         for ax, figure, ylabel, series, log in (
                 (axes[0, 1], "6", "lg |λ|", (("abs_max", "|λ|max", "o"), ("abs_p10", "|λ|p10", "s")), True),
                 (axes[0, 2], "8", "index (share of λ < 0)", (("index", "index", "o"),), False)):
-            for key, name, marker in series:
-                _trace_points(ax, x, hess, key, name, marker, slq, log=log)
+            span = float(np.nanmax(x) - np.nanmin(x)) if np.isfinite(x).any() else 0.0
+            for i, (key, name, marker) in enumerate(series):
+                # SLQ bars of two statistics at one Hessian: side by side (1.5 % of the axis apart), not one
+                # over the other
+                shift = (i - (len(series) - 1) / 2) * 0.015 * (span or 1.0) if slq else 0.0
+                _trace_points(ax, x + shift, hess, key, name, marker, slq, log=log)
             zero = sum(bool(h.get("zero_matrix")) for h in hess)
             if log and zero:
                 ax.text(0.5, 0.5, f"H = 0 at {zero} of {len(hess)} Hessian steps:\nno |λ| to draw there",
