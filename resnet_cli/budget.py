@@ -56,6 +56,13 @@ DRAW_MULTIPLY_ADDS = 16
 #: Shortcut-network GD (Li et al.): per trial · learning rate · step · layer · d² · (d if linear, else samples).
 #: depth-sweep final-loss, depth 32, 5 trials × 8 rates × 1000 steps (1.3e9 units): 1.7 s.
 SHORTCUT_STEP = 1.3e-9
+#: ... plus the numpy calls of one layer in one GD step, whatever the batch and d: what a deep, narrow network
+#: costs (train shortcut --depth 100000 --dim 2, 3 steps: 3.2 s; --depth 10000, 20 steps: 1.9 s; the flop term
+#: above said 1e-3 s).
+SHORTCUT_LAYER_CALLS = 1.0e-5
+#: ... and of one layer in one Lanczos step (a Hessian-vector product of all probes): hessian --depth 20000
+#: --dim 2 --spectrum slq --at trained (80 Lanczos steps) took 45 s, estimated 0.4 s without it.
+SHORTCUT_HVP_CALLS = 2.5e-5
 #: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh, one BLAS thread): 0.19 s CPU at 1600
 #: parameters, 2.5 s at 3200.
 EIGVALSH = 6.0e-11
@@ -228,11 +235,12 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
         else:
             hess = 8.0 * n * (lanczos[0] + 4) * 2
         largest = max(largest, gd, hess)
-        seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP
+        seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP + steps * L * SHORTCUT_LAYER_CALLS
         if spectra:
             per = (COUNTS * L * d**6 if by_counts else INERTIA * n**3 if spectrum == "inertia"
                    else EIGVALSH * n_solved**3)
-            seconds += spectra * (per if exact else 3 * lanczos[0] * lanczos[1] * L * per_layer * SHORTCUT_STEP)
+            slq = lanczos[0] * L * (3 * lanczos[1] * per_layer * SHORTCUT_STEP + SHORTCUT_HVP_CALLS)
+            seconds += spectra * (per if exact else slq)
     cells = max(1, min(max(1, workers), len(depths)))
     return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)
 

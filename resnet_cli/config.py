@@ -244,6 +244,8 @@ def load_toml(source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"--config {where}: malformed TOML ({str(exc).splitlines()[0]})") from None
+    except RecursionError:  # the parser recurses per nested array or inline table
+        raise ConfigError(f"--config {where}: nested too deeply (arrays or tables inside each other)") from None
 
 
 def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, Any]:
@@ -253,6 +255,10 @@ def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, 
     with tables for other commands only is refused (a preset meant for another command).
     """
     tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    flat = [k for k, v in data.items() if not isinstance(v, dict) and k not in IGNORED_KEYS]
+    if tables and flat:  # they were dropped without a word: which table they were meant for is not known
+        raise ConfigError(f"--config {source}: flat keys ({', '.join(flat)}) beside tables "
+                          f"({', '.join(f'[{t}]' for t in tables)}) are not read; move them into a table")
     if section in tables:
         return dict(tables[section])
     if tables:
@@ -394,11 +400,9 @@ class Settings:
                     raise ConfigError(f"{name} {value!r}: must be {'a whole number' if tp is int else 'a number'}") from None
             return check_scalar(value, name, tp)
         if tp is str:
-            if isinstance(value, (list, dict, bool)):
+            if not isinstance(value, str):  # (TOML's `cache = 7` is a number: as the Python API, not a folder '7')
                 raise ConfigError(f"{name} {value!r}: must be a string")
-            if not str(value).strip():  # `--cache ""` is not "no cache": a variable that was meant to be set
-                raise ConfigError(f"{name} {value!r}: must not be empty (leave the option out instead)")
-            return str(value)
+            return value
         return value
 
     # --- validation -----------------------------------------------------------------------------------
@@ -444,6 +448,8 @@ class Settings:
         if value is None:
             return
         meta = f.metadata
+        if isinstance(value, str) and not value.strip():  # `--cache ""` is not "no cache" (flags, files, Python)
+            raise ConfigError(f"{name} {value!r}: must not be empty (leave the option out instead)")
         for item in value if isinstance(value, list) else [value]:
             if meta.get("choices") is not None and item not in meta["choices"]:
                 raise ConfigError(f"{name} {item!r}: choose from {', '.join(meta['choices'])}")
@@ -519,6 +525,24 @@ class Inert:
 
 _SHORTCUT = ("hessian", "train shortcut")
 _SPECTRUM = ("hessian", "train shortcut", "depth-sweep")
+_TWO_LAYER = ("train two-layer", "landscape two-layer", "success-rate")
+_RUNS = ("train two-layer", "success-rate")  # the two-layer commands with perturbed GD and gradient flows
+
+
+def _no_noise(s: Any) -> bool:
+    """No run perturbs its gradient: --noise off (train two-layer), or 0, or unset without a *-noise method."""
+    if s.COMMAND == "train two-layer" or s.noise is not None:
+        return not s.noise
+    return not any(m.endswith("-noise") for m in s.method)
+
+
+def _no_flow(s: Any) -> bool:
+    return not s.flow if s.COMMAND == "train two-layer" else not any(m.endswith("-flow") for m in s.method)
+
+
+def _sphere_teacher(s: Any) -> bool:
+    """v* is drawn from the sphere: --teacher-v sphere, or train two-layer's cnn student by default."""
+    return s.teacher_v == "sphere" or (s.teacher_v is None and getattr(s, "student", "resnet") == "cnn")
 INERT: tuple[Inert, ...] = (
     *(Inert(_SPECTRUM, f, "spectrum", ("exact",)) for f in ("lanczos_probes", "lanczos_steps")),
     Inert(_SHORTCUT, "plain_unit", "shortcut", (0,), only=True),
@@ -538,6 +562,17 @@ INERT: tuple[Inert, ...] = (
     Inert(("train two-layer",), "same_teacher", "trials", (1,)),
     Inert(("landscape two-layer",), "trials", "stride", (), test=lambda s: s.stride is None or s.stride >= s.p,
           because="without --stride s < p (its GD search starts at the overlapping strides)"),
+    *(Inert(_RUNS, f, "", (), test=_no_noise, because="without perturbed GD (--noise, or a *-noise method)")
+      for f in ("noise_anneal", "noise_rate", "noise_on")),
+    *(Inert(_RUNS, f, "", (), test=_no_flow, because="without a gradient flow (--flow, or a NAME-flow method)")
+      for f in ("flow_solver", "flow_rtol", "flow_atol")),
+    Inert(_TWO_LAYER, "stage2_steps", "", (), test=lambda s: s.steps is not None,
+          because="with --steps (the total number of steps is given)"),
+    Inert(_TWO_LAYER, "prior_angle", "", (), test=_sphere_teacher,
+          because="when v* is drawn from the sphere (--teacher-v sphere; train two-layer's cnn student by default)"),
+    Inert(("hessian",), "bracket_width", "spectrum", ("inertia",), only=True),
+    Inert(("depth-sweep",), "init", "", (), test=lambda s: not any(n.endswith("-shortcut") for n in s.network),
+          because="without an n-shortcut kind in --network (xavier and orthogonal carry their own)"),
 )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gzip
 import math
 import struct
+import zlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -73,6 +74,9 @@ def whiten_principal_components(inputs: np.ndarray, components: int = PRINCIPAL_
     """
     x = np.asarray(inputs, dtype=np.float64)
     m, p = x.shape
+    largest = float(np.abs(x).max()) if x.size else 0.0
+    if largest > 0 and not 1e-100 < largest < 1e100:  # whitening does not see the scale; the covariance's
+        x = x / largest                                  # squares would overflow or underflow float64
     if components > p:
         raise DataError(f"cannot keep {components} principal components of {p}-dimensional inputs")
     if m <= components:
@@ -108,6 +112,12 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
     labels = np.asarray(labels).ravel()
     if images.ndim < 2:
         raise DataError(f"{source}: images must have one row per sample, got shape {images.shape}")
+    if images.shape[0] == 0 or images.size == 0:
+        raise DataError(f"{source}: no images (shape {images.shape})")
+    if not (np.issubdtype(images.dtype, np.number) and not np.issubdtype(images.dtype, np.complexfloating)):
+        raise DataError(f"{source}: pixel values must be real numbers, not {images.dtype}")
+    if not (np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)):
+        raise DataError(f"{source}: labels must be integers, not {labels.dtype}")
     flat = images.reshape(images.shape[0], -1).astype(np.float64)
     if flat.shape[0] != labels.shape[0]:
         raise DataError(f"{source}: {flat.shape[0]} images but {labels.shape[0]} labels")
@@ -121,8 +131,10 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
             raise ConfigError(f"--samples {samples}: {name} has only {flat.shape[0]} samples")
         flat, labels = flat[:samples], labels[:samples]
     if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(np.equal(np.mod(labels, 1), 0)):
+        if not np.all(np.isfinite(labels)) or not np.all(np.equal(np.mod(labels, 1), 0)):
             raise DataError(f"{source}: labels must be integers")
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):  # (before a cast: 2⁶⁴ − 1 is not −1)
+        raise DataError(f"{source}: labels must lie in 0..{NUM_CLASSES - 1}, found {labels.min()}..{labels.max()}")
     X = whiten_principal_components(flat, PRINCIPAL_COMPONENTS)
     Y = one_hot(labels, NUM_CLASSES)
     description = (
@@ -157,7 +169,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # (zlib: a damaged deflate stream)
         raise DataError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
@@ -167,7 +179,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: 65536⁴ wrapped to 0 in int64
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX header says {shape} ({expected} bytes) but {len(raw) - header} bytes follow")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)

@@ -22,14 +22,22 @@ one home of the exit codes, used by `cli.run` (in-process callers and tests) and
 
 from __future__ import annotations
 
-import codecs
-import errno
 import os
 import sys
-import unicodedata
 
-from resnet_cli import signals
-from resnet_cli.errors import OutputError, os_reason as _reason  # noqa: F401  (OutputError: edge.OutputError as before)
+INTERRUPTED_LINE = "interrupted (Ctrl-C): stopped, nothing written"
+
+try:  # a Ctrl-C in the milliseconds before `signals.install` (these imports) is the same one line, exit 130
+    import codecs
+    import errno
+    import unicodedata
+
+    from resnet_cli import signals
+    from resnet_cli.errors import OutputError, os_reason as _reason  # noqa: F401  (OutputError: edge.OutputError as before)
+except KeyboardInterrupt:
+    sys.stderr.write(INTERRUPTED_LINE + "\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 __all__ = ["OK", "INTERNAL", "USAGE", "IOERR", "OutputError", "main", "outcome"]
 
@@ -45,7 +53,6 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-INTERRUPTED_LINE = "interrupted (Ctrl-C): stopped, nothing written"
 
 
 def _interrupt_in_chain(exc: BaseException) -> BaseException | None:

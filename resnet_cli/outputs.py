@@ -112,8 +112,10 @@ def forget_written() -> None:
 
 
 def written() -> list[str]:
-    """The outputs (as given) completed since the run began, in order: what a stopped run keeps."""
-    return list(_WRITTEN)
+    """The outputs (as given) completed since the run began, each once (a file written twice, e.g.
+    reproductions.md after each section, counts once, at its last write): what a stopped run keeps."""
+    last = {real: i for i, real in enumerate(os.path.realpath(p) for p in _WRITTEN)}
+    return [_WRITTEN[i] for i in sorted(last.values())]
 
 
 @contextlib.contextmanager

@@ -102,6 +102,8 @@ def check_out_path(path: str | None, allowed: tuple[str, ...] = (".json", ".csv"
     """An output path's suffix, and that it can be written, checked before any work is done."""
     if not path:
         return
+    if str(path).endswith(("/", "/.", os.sep)):  # Path() drops the trailing slash: od/x.json/ names a folder
+        raise ConfigError(f"{flag} {path}: names a folder (ends in /); give a file name")
     suffix = Path(path).suffix.lower()
     if suffix not in allowed:
         raise ConfigError(f"{flag} {path}: the file name must end in {' or '.join(allowed)}")

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from resnet_cli.commands import options as o
-from resnet_cli.reproductions import REPRODUCTIONS, Execution, reproduce
+from resnet_cli.reproductions import REPRODUCTIONS, Execution, check_request, reproduce
 
 NAMES = ", ".join(["all", *REPRODUCTIONS])
 Name = Annotated[str, typer.Argument(help=f"Which reproduction: {NAMES}.", metavar="NAME|all")]
@@ -38,9 +38,10 @@ def command(
     if only is not None and (not parts or any(not p for p in parts)):
         raise UserError(f"--only {only}: an empty item")
     require_distinct("--only", parts)
+    execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
+    check_request(name, execution, render_only=render_only)  # before --docs is created
     folder = _docs_folder(docs, render_only)
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
     for page in dict.fromkeys(reproduce(name, folder, execution, render_only=render_only, log=log)):
         print(f"wrote {page}")
 

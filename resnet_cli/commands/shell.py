@@ -76,19 +76,38 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
         check_out_path(params.get(name), suffixes, flag_of(name))
-    for line in inert_notices(settings, typed):  # after every refusal: an error stays the one line
-        notify(line)
+    # The notes on flags without effect wait for the run's first progress (or its end): a refusal raised while
+    # the run loads its data or builds its network stays the one line on stderr.
+    notes = inert_notices(settings, typed)
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet, bool(plot))
     started = time.monotonic()
     with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point():
-        result = run(settings, progress=update)
+        result = run(settings, progress=_after_notes(notes, update))
+    _after_notes(notes, None)
     payload = result.to_dict()
     emit(payload, view, drawn=result.to_dict(arrays=True) if view.arrays else payload, out=out, plot=plot, json_out=bool(params.get("json_out")),
          files={name: params.get(name) for name in view.files},
          hint=long_run_hint(settings, time.monotonic() - started),
          render_options={"detail": bool(params["detail"])} if "detail" in params else {})
     return result
+
+
+def _after_notes(notes: list[str], update: Callable[..., None] | None) -> Callable[..., None] | None:
+    """`update` that first prints the pending `notes` (emptied, so once); with None, print them now."""
+    def flush() -> None:
+        while notes:
+            notify(notes.pop(0))
+
+    if update is None:
+        flush()
+        return None
+
+    def first(*args: Any, **kwargs: Any) -> None:
+        flush()
+        update(*args, **kwargs)
+
+    return first
 
 
 def check_outputs(paths: dict[str, str | None]) -> None:

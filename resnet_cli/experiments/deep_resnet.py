@@ -132,6 +132,7 @@ def cost(cfg: DeepResnetSettings) -> budget.Cost:
     gd, newton = cfg.finder != "newton", cfg.finder != "gd"
     sized = budget.flags(trials=cfg.trials, blocks=cfg.blocks, hidden=cfg.hidden,
                          **({"width": cfg.width} if cfg.width else {}),
+                         **({"compare": cfg.compare, "fc_width": cfg.fc_width} if cfg.compare == "fc" else {}),
                          **({"samples": cfg.samples, "dim": cfg.dim} if cfg.data == "gaussian" else {}),
                          **({"steps": cfg.steps} if gd else {}), **({"newton_steps": cfg.newton_steps} if newton else {}))
     return _cost(cfg, net_sizes(cfg), sized, workers=sweep.workers(cfg))

@@ -30,7 +30,7 @@ class FlowSettings(Settings):
     """The ODE solver of the gradient flow: scipy `solve_ivp`'s method and its tolerances (per component,
     |error| ≲ atol + rtol·|y|)."""
 
-    flow_rtol: float = setting(1e-8, min=1e-14, max=1e-2)
+    flow_rtol: float = setting(1e-8, min=1e-13, max=1e-2)  # scipy raises an rtol below 100·ε ≈ 2.2e-14 to it
     flow_atol: float = setting(1e-10, min=1e-16, max=1e-2)
     flow_solver: str = setting("BDF", choices=SOLVERS)
 

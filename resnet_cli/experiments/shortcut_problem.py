@@ -14,7 +14,8 @@ import numpy as np
 
 from resnet_cli import eigen, inertia
 from resnet_cli.config import Settings, require, setting
-from resnet_cli.data import Dataset, load_dataset
+from resnet_cli.errors import ConfigError
+from resnet_cli.data import PRINCIPAL_COMPONENTS, Dataset, check_spec, load_dataset
 from resnet_cli.experiments.summary import short_repr
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
@@ -48,6 +49,13 @@ class DataSettings(Settings):
     dim: Optional[int] = setting(None, min=1, shown="10 (gaussian)")
     seed: int = setting(0)
 
+    def check(self) -> None:
+        super().check()
+        kind = check_spec(self.data)
+        require(kind not in ("digits", "mnist") or self.samples is None or self.samples > PRINCIPAL_COMPONENTS,
+                f"--samples {self.samples}: {kind} keeps its first N images, and whitening their "
+                f"{PRINCIPAL_COMPONENTS} principal components needs more than {PRINCIPAL_COMPONENTS}")
+
 
 @dataclass(frozen=True)
 class NetworkSettings(DataSettings):
@@ -60,6 +68,15 @@ class NetworkSettings(DataSettings):
     act_mid: str = setting("identity", choices=sc.ACTIVATIONS)
     act_post: str = setting("identity", choices=sc.ACTIVATIONS)
     plain_unit: int = setting(2, min=1)
+
+    def check(self) -> None:
+        super().check()
+        try:  # the depth must fill whole units (before the run: an error is then the only line on stderr)
+            sc.make_network(self.shortcut, self.depth, 1, act_pre=self.act_pre, act_mid=self.act_mid,
+                            act_post=self.act_post, plain_unit=self.plain_unit)
+        except ConfigError as error:
+            unit = f"--shortcut {self.shortcut}" if self.shortcut else f"--plain-unit {self.plain_unit}"
+            raise ConfigError(f"--depth {self.depth} {unit}: {error}") from None
 
 
 def is_linear(cfg: NetworkSettings) -> bool:

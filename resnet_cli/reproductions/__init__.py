@@ -27,7 +27,7 @@ REPRODUCTIONS: dict[str, Reproduction] = {
                                                 hardt2017, zhou2019, du2018, stride_landscape)
 }
 
-__all__ = ["REPRODUCTIONS", "Execution", "chosen", "reproduce"]
+__all__ = ["REPRODUCTIONS", "Execution", "check_request", "chosen", "reproduce"]
 
 
 def chosen(name: str) -> list[Reproduction]:
@@ -39,21 +39,33 @@ def chosen(name: str) -> list[Reproduction]:
     return [REPRODUCTIONS[name]]
 
 
-def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, render_only: bool = False,
-              log: Callable[[str], None] = lambda message: None) -> list[Path]:
-    """Run (or, with `render_only`, re-render) NAME into `docs`; the files written to the page(s)."""
+def check_request(name: str, execution: Execution = Execution(), *, render_only: bool = False) -> list[Reproduction]:
+    """The reproductions NAME stands for, once what was asked is possible without looking at any folder: one
+    reproduction for --only, parts it has, a quick size for --quick, a --cache that can be a folder (the
+    command checks this before it creates --docs)."""
     reps = chosen(name)
     if execution.only and len(reps) != 1:
         raise UserError("--only: name one reproduction, not all")
     for rep in reps:
-        check_parts(rep, execution.only)  # before anything is said or run
-        if rep.begin is not None and rep.end is not None:
-            check_markers(docs / "reproductions.md", rep.begin, rep.end)
+        check_parts(rep, execution.only)
     if execution.quick and not render_only:
         for rep in reps:
             if not rep.quick:
                 raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
                                 + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
+    if execution.cache and Path(execution.cache).exists() and not Path(execution.cache).is_dir():
+        raise UserError(f"--cache {execution.cache}: exists and is not a folder")
+    return reps
+
+
+def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, render_only: bool = False,
+              log: Callable[[str], None] = lambda message: None) -> list[Path]:
+    """Run (or, with `render_only`, re-render) NAME into `docs`; the files written to the page(s)."""
+    reps = check_request(name, execution, render_only=render_only)  # before anything is said or run
+    for rep in reps:
+        if rep.begin is not None and rep.end is not None:
+            check_markers(docs / "reproductions.md", rep.begin, rep.end)
+    if execution.quick and not render_only:
         full = full_results(docs)
         if full:
             raise UserError(f"--quick: {docs} holds the results of full runs ({', '.join(full[:3])}"

@@ -198,3 +198,41 @@ def test_dataset_shape_is_what_load_dataset_gives(spec, samples, dim, teacher):
 def test_missing_mnist_files_name_the_data_option(tmp_path):
     with pytest.raises(DataError, match=rf"^--data mnist:{tmp_path}/none.npz: data file not found: "):
         load_dataset(f"mnist:{tmp_path}/none.npz")
+
+
+@pytest.mark.parametrize("case, match", [
+    ("empty", "no images"), ("string labels", "labels must be integers"), ("huge labels", "0..9, found 18446744"),
+    ("idx overflow", "IDX header says"), ("damaged gzip", "cannot read"),
+])
+def test_hostile_mnist_files_are_one_data_error(tmp_path, case, match):
+    """Each of these ended in an internal error (reshape of an empty array, a ufunc on strings, int64 products
+    that wrapped to 0, zlib.error) or a false message (labels 2⁶⁴ − 1 shown as −1)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((50, 20)), rng.integers(0, 10, 50)
+    target = tmp_path / "m.npz"
+    if case == "empty":
+        np.savez(target, x=np.zeros((0, 20)), y=np.zeros(0, int))
+    elif case == "string labels":
+        np.savez(target, x=X, y=y.astype(str))
+    elif case == "huge labels":
+        np.savez(target, x=X, y=np.full(50, 2**64 - 1, dtype=np.uint64))
+    else:
+        target = tmp_path
+        labels = bytes([0, 0, 8, 1]) + struct.pack(">I", 0)
+        (tmp_path / "train-labels-idx1-ubyte").write_bytes(labels)
+        if case == "idx overflow":
+            (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", *[65536] * 4))
+        else:
+            packed = gzip.compress(b"x" * 1000)
+            (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(packed[:12] + b"\xff" * 10 + packed[22:])
+    with pytest.raises(DataError, match=match):
+        load_dataset(f"mnist:{target}")
+
+
+def test_whitening_does_not_see_the_scale():
+    """Pixels of 1e200 overflowed the covariance (LinAlgError) and of 1e-200 underflowed it ("fewer than 10
+    directions"); whitening is scale-invariant, so such inputs are rescaled first."""
+    X = np.random.default_rng(0).standard_normal((50, 20))
+    ref = whiten_principal_components(X)
+    for scale in (1e200, 1e-200):
+        np.testing.assert_allclose(whiten_principal_components(X * scale), ref, atol=1e-12)

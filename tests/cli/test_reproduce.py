@@ -186,7 +186,7 @@ def test_a_page_or_subfolder_that_cannot_serve_is_refused_before_computing(cli, 
         folder = tmp_path / sub.upper()
         folder.mkdir()
         (folder / sub).write_text("a file")
-        assert "is not a folder" in one_line_error(cli("reproduce", "du2018", "--quick", "--docs", str(folder)))
+        assert "is not a folder" in one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(folder)))
         assert sorted(p.name for p in folder.iterdir()) == [sub]
     page = tmp_path / "page"
     page.mkdir()

@@ -156,3 +156,14 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(tmp_path, mon
             raise error()
     assert target.read_text() == "old"
     assert listing(tmp_path) == [str(target)]
+
+
+def test_a_file_written_twice_is_kept_once(tmp_path):
+    """The stop line counts files: reproductions.md rewritten after each section was counted each time."""
+    from resnet_cli import outputs
+
+    outputs.forget_written()
+    for name in ("a.md", "b.json", "a.md"):
+        outputs.write_atomic(tmp_path / name, b"x")
+    assert outputs.written() == [str(tmp_path / "b.json"), str(tmp_path / "a.md")]
+    outputs.forget_written()

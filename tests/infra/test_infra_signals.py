@@ -325,3 +325,23 @@ def test_a_stop_after_some_outputs_says_they_are_kept(tmp_path):
     assert outcome(Terminated(signal.SIGTERM))[1].startswith("terminated (signal 15): stopped, the 2 files written")
     outputs.forget_written()
     assert outcome(Terminated(signal.SIGTERM))[1] == "terminated (signal 15): stopped, nothing written"
+
+
+def test_ctrl_c_while_the_edge_imports_is_one_line_and_130():
+    """A Ctrl-C in the first milliseconds, while edge.py imported its own modules (before `signals.install`),
+    printed a 20-line KeyboardInterrupt traceback. Made to happen here: importing resnet_cli.errors raises it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib.abc, runpy, sys\n"
+        "class Stop(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'resnet_cli.errors':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv = ['resnet-cli', '--version']\n"
+        "runpy.run_module('resnet_cli', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == "interrupted (Ctrl-C): stopped, nothing written\n"

@@ -1,0 +1,105 @@
+"""User input that ended in an internal error, two lines on stderr, a silent no-op or a late refusal (a fuzzing
+round of the commands): each is now one line and exit 2 before any work, or a note where a flag does nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from resnet_cli import api
+from resnet_cli.config import inert_notices
+from resnet_cli.errors import ConfigError
+
+
+def test_a_late_refusal_is_the_only_line(cli, one_line_error):
+    """A note on an inert flag was printed before the network was built and refused: two lines."""
+    line = one_line_error(cli("hessian", "--depth", "3", "--lanczos-probes", "1"))
+    assert line == "error: --depth 3 --shortcut 2: depth 3 is not a multiple of the shortcut depth 2"
+    line = one_line_error(cli("depth-sweep", "--config", "li2017-fig10", "--samples", "5", "--lanczos-probes", "2"))
+    assert line.startswith("error: --samples 5: digits keeps its first N images")
+
+
+def test_notes_still_come_when_the_run_goes_on(cli):
+    result = cli("hessian", "--depth", "2", "--lanczos-probes", "2", "--quiet")
+    assert result.code == 0 and "note: --lanczos-probes has no effect with --spectrum exact" in result.stderr
+
+
+def test_config_files_that_nest_too_deep_or_mix_flat_keys_and_tables(cli, one_line_error, tmp_path):
+    deep = tmp_path / "deep.toml"
+    deep.write_text("k = " + "[" * 900 + "]" * 900 + "\n", encoding="utf-8")
+    assert "nested too deeply" in one_line_error(cli("success-rate", "--config", str(deep)))
+    mixed = tmp_path / "mixed.toml"
+    mixed.write_text("p = 3\n[train-two-layer]\nk = 2\n", encoding="utf-8")  # p was dropped without a word
+    assert "flat keys (p) beside tables ([train-two-layer]) are not read" in one_line_error(
+        cli("train", "two-layer", "--config", str(mixed)))
+    number = tmp_path / "number.toml"
+    number.write_text("[success-rate]\ncache = 7\n", encoding="utf-8")  # made a folder named 7
+    assert "--cache 7: must be a string" in one_line_error(cli("success-rate", "--config", str(number)))
+
+
+def test_blank_cache_is_refused_in_python_as_on_the_command_line():
+    with pytest.raises(ConfigError, match="must not be empty"):
+        api.run(api.SuccessSettings(cache="   ", trials=2, k=[4]))
+
+
+def test_an_output_path_ending_in_a_slash_names_a_folder(cli, one_line_error, tmp_path):
+    for path in (f"{tmp_path}/x.json/", f"{tmp_path}/x.json/."):
+        assert "names a folder" in one_line_error(cli("hessian", "--depth", "2", "--out", path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_refuses_before_it_creates_docs(cli, one_line_error, tmp_path):
+    docs = tmp_path / "new" / "docs"
+    assert "no quick size" in one_line_error(cli("reproduce", "du2018", "--quick", "--docs", str(docs)))
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert "--cache" in one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(docs), "--cache", str(afile)))
+    assert not (tmp_path / "new").exists()
+
+
+def test_flow_rtol_below_scipys_floor_is_refused(cli, one_line_error):
+    """scipy raises an rtol below 100·ε to it with a warning, while the output printed the rtol asked for."""
+    assert "--flow-rtol" in one_line_error(cli("train", "two-layer", "--flow", "--flow-rtol", "2e-14"))
+
+
+def test_a_memory_refusal_names_the_width_that_causes_it(cli, one_line_error):
+    line = one_line_error(cli("landscape", "deep-resnet", "--trials", "1", "--compare", "fc", "--fc-width",
+                              "100000000", "--jobs", "1"))
+    assert "--fc-width 100000000" in line
+
+
+def test_a_deep_narrow_network_is_estimated_by_its_layers():
+    """1e6 layers of width 2: 38 s measured for 3 steps, 0.03 s estimated; 1e6 steps were announced as 2.9 h."""
+    from resnet_cli.experiments.train_shortcut import TrainShortcutSettings
+
+    sizes = dict(depth=1000000, data="gaussian", dim=2, samples=3)
+    assert api.cost(TrainShortcutSettings.resolve(None, {**sizes, "steps": 3})).seconds > 10
+    with pytest.raises(ConfigError, match="more than 30 d"):
+        TrainShortcutSettings.resolve(None, {**sizes, "steps": 1000000})
+
+
+@pytest.mark.parametrize("command_settings, given, words", [
+    ("train two-layer", {"noise_rate": 5.0}, "--noise-rate has no effect without perturbed GD"),
+    ("train two-layer", {"flow_solver": "RK45"}, "--flow-solver has no effect without a gradient flow"),
+    ("train two-layer", {"steps": 300, "stage2_steps": 100}, "--stage2-steps has no effect with --steps"),
+    ("train two-layer", {"prior_angle": 10.0, "teacher_v": "sphere"}, "--prior-angle has no effect when v*"),
+    ("success-rate", {"noise_rate": 5.0}, "--noise-rate has no effect"),
+    ("hessian", {"bracket_width": 0.1}, "--bracket-width has no effect with --spectrum exact"),
+    ("depth-sweep", {"network": ["xavier"], "init": "zero"}, "--init has no effect without an n-shortcut kind"),
+])
+def test_flags_without_effect_get_a_note(command_settings, given, words):
+    from resnet_cli.experiments.depth_sweep import DepthSweepSettings
+    from resnet_cli.experiments.hessian import HessianSettings
+    from resnet_cli.experiments.success_rate import SuccessSettings
+    from resnet_cli.experiments.two_layer_settings import TrainSettings
+
+    cls = {"train two-layer": TrainSettings, "success-rate": SuccessSettings, "hessian": HessianSettings,
+           "depth-sweep": DepthSweepSettings}[command_settings]
+    notes = inert_notices(cls.resolve(None, given), set(given))
+    assert any(words in n for n in notes), notes
+
+
+def test_a_noise_rate_with_a_noise_method_is_no_note():
+    from resnet_cli.experiments.success_rate import SuccessSettings
+
+    s = SuccessSettings.resolve(None, {"noise_rate": 5.0, "method": ["cnn-noise"]})
+    assert not inert_notices(s, {"noise_rate"})
