@@ -18,9 +18,11 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
 import sys
 import types
 import typing
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
@@ -294,6 +296,8 @@ def _scalar(name: str, tp: Any, value: Any) -> Any:
         if isinstance(value, numbers.Real) and not boolean:
             return float(value)
         raise ConfigError(f"{name} {value!r}: must be a number")
+    if tp is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
     if tp is str and not isinstance(value, str):
         raise ConfigError(f"{name} {value!r}: must be a string")
     return value
@@ -400,6 +404,8 @@ class Settings:
                     raise ConfigError(f"{name} {value!r}: must be {'a whole number' if tp is int else 'a number'}") from None
             return check_scalar(value, name, tp)
         if tp is str:
+            if isinstance(value, os.PathLike):  # (a pathlib.Path for --cache from Python)
+                value = os.fspath(value)
             if not isinstance(value, str):  # (TOML's `cache = 7` is a number: as the Python API, not a folder '7')
                 raise ConfigError(f"{name} {value!r}: must be a string")
             return value
@@ -410,8 +416,11 @@ class Settings:
         """Check every field's type (settings built in Python skip the parsing of the command line: a string,
         None or numpy number where a count belongs; numpy numbers become Python ones), then its
         `setting(...)` metadata, then the cross-field rules of `check`."""
+        old = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        # old values in settings built directly (`resolve` has renamed them already, with its notices)
+        renamed = rename_values(self.COMMAND, old, lambda message: warnings.warn(message, DeprecationWarning, 3))
         for f in dataclasses.fields(self):
-            object.__setattr__(self, f.name, self._typed(f.name, getattr(self, f.name)))
+            object.__setattr__(self, f.name, self._typed(f.name, renamed[f.name]))
             self._check_field(f, getattr(self, f.name))
         self.check()
 
@@ -530,10 +539,11 @@ _RUNS = ("train two-layer", "success-rate")  # the two-layer commands with pertu
 
 
 def _no_noise(s: Any) -> bool:
-    """No run perturbs its gradient: --noise off (train two-layer), or 0, or unset without a *-noise method."""
-    if s.COMMAND == "train two-layer" or s.noise is not None:
+    """No run perturbs its gradient: train two-layer without --noise; success-rate without a *-noise method
+    (the only ones --noise acts on) or with --noise 0."""
+    if s.COMMAND == "train two-layer":
         return not s.noise
-    return not any(m.endswith("-noise") for m in s.method)
+    return s.noise == 0 or not any(m.endswith("-noise") for m in s.method)
 
 
 def _no_flow(s: Any) -> bool:

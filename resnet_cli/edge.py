@@ -35,6 +35,10 @@ try:  # a Ctrl-C in the milliseconds before `signals.install` (these imports) is
     from resnet_cli import signals
     from resnet_cli.errors import OutputError, os_reason as _reason  # noqa: F401  (OutputError: edge.OutputError as before)
 except KeyboardInterrupt:
+    main_module = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if not (os.path.basename(sys.argv[0] if sys.argv else "").startswith("resnet-cli")
+            or getattr(main_module, "name", "") == "resnet_cli.__main__"):
+        raise  # imported by a host (a notebook, a test): its interrupt, not this program's exit
     sys.stderr.write(INTERRUPTED_LINE + "\n")
     sys.stderr.flush()
     os._exit(130)

@@ -38,6 +38,11 @@ _TWO_LAYER = {
 # both are flags of other commands (success-rate's training method, the landscapes' probes), and one name
 # must not mean two things.
 _SPECTRUM = {"--epochs": "--steps"}
+#: The old spellings dropped before REMOVED_IN, per command: old -> (today's flag, what the old name is now).
+_DROPPED_SPECTRUM = {"--method": ("--spectrum", "success-rate's training method"),
+                     "--probes": ("--lanczos-probes", "the landscapes' probes")}
+DROPPED: dict[str, dict[str, tuple[str, str]]] = {
+    command: _DROPPED_SPECTRUM for command in ("hessian", "train shortcut", "depth-sweep")}
 
 RENAMED: dict[str, dict[str, str]] = {
     "train two-layer": dict(_TWO_LAYER),
@@ -109,6 +114,14 @@ def rewrite_argv(argv: list[str], notify) -> list[str]:
     only tokens in option position (``--old`` or ``--old=value``) are rewritten.
     """
     command = _command_of(argv)
+    dropped = DROPPED.get(command or "", {})
+    for token in argv:
+        flag = token.partition("=")[0]
+        if flag in dropped:  # (click would suggest a flag by its letters: "--method? Did you mean --depth?")
+            from resnet_cli.errors import ConfigError
+
+            new, now = dropped[flag]
+            raise ConfigError(f"{flag}: not an option of {command}; use {new} ({flag} is {now})")
     table = RENAMED.get(command or "", {})
     if not table:
         return list(argv)

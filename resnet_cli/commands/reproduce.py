@@ -38,7 +38,7 @@ def command(
     if only is not None and (not parts or any(not p for p in parts)):
         raise UserError(f"--only {only}: an empty item")
     require_distinct("--only", parts)
-    execution = Execution(jobs=jobs, dask=dask or None, cache=cache or None, quick=quick, only=parts)
+    execution = Execution(jobs=jobs, dask=dask, cache=cache, quick=quick, only=parts)
     check_request(name, execution, render_only=render_only)  # before --docs is created
     folder = _docs_folder(docs, render_only)
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))

@@ -22,6 +22,7 @@ from resnet_cli.config import Settings, setting
 from resnet_cli.models.two_layer import flow as fl, landscape as critical, optim
 
 SOLVERS = fl.METHODS  # scipy.integrate.solve_ivp methods, the fastest measured first
+RTOL_FLOOR = 100 * np.finfo(float).eps  # scipy raises a smaller rtol to this, with a warning
 LIMIT_KINDS = ("global", "spurious", "saddle", "other", "not converged")
 
 
@@ -30,7 +31,7 @@ class FlowSettings(Settings):
     """The ODE solver of the gradient flow: scipy `solve_ivp`'s method and its tolerances (per component,
     |error| ≲ atol + rtol·|y|)."""
 
-    flow_rtol: float = setting(1e-8, min=1e-13, max=1e-2)  # scipy raises an rtol below 100·ε ≈ 2.2e-14 to it
+    flow_rtol: float = setting(1e-8, min=RTOL_FLOOR, max=1e-2)
     flow_atol: float = setting(1e-10, min=1e-16, max=1e-2)
     flow_solver: str = setting("BDF", choices=SOLVERS)
 

@@ -140,7 +140,8 @@ def train(p: dict[str, Any], path: str) -> None:
             for i, (key, name, marker) in enumerate(series):
                 # SLQ bars of two statistics at one Hessian: side by side (1.5 % of the axis apart), not one
                 # over the other
-                shift = (i - (len(series) - 1) / 2) * 0.015 * (span or 1.0) if slq else 0.0
+                bars = slq and all(h.get("bounds") for h in hess)
+                shift = (i - (len(series) - 1) / 2) * 0.015 * (span or 1.0) if bars else 0.0
                 _trace_points(ax, x + shift, hess, key, name, marker, slq, log=log)
             zero = sum(bool(h.get("zero_matrix")) for h in hess)
             if log and zero:

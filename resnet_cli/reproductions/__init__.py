@@ -53,6 +53,9 @@ def check_request(name: str, execution: Execution = Execution(), *, render_only:
             if not rep.quick:
                 raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
                                 + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
+    for flag, value in (("--cache", execution.cache), ("--dask", execution.dask)):
+        if value is not None and not str(value).strip():
+            raise UserError(f"{flag} {value!r}: must not be empty (leave the option out instead)")
     if execution.cache and Path(execution.cache).exists() and not Path(execution.cache).is_dir():
         raise UserError(f"--cache {execution.cache}: exists and is not a folder")
     return reps

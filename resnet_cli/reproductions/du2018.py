@@ -101,10 +101,25 @@ def build(ctx: Context) -> None:
     write_record(ctx.docs, NAME, wall=wall, cpu=cpu, load=load)
 
 
+def load_phases(docs: Path) -> dict:
+    """The stored runs, with the run names of today (the schedule large-w was called constant until 0.1.0:
+    cnn-constant-k4 is cnn-large-w-k4)."""
+    data = read_json(docs / "data" / f"{NAME}-phases.json")
+
+    def renamed(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k.replace("-constant-", "-large-w-"): renamed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [renamed(v) for v in value]
+        return value.replace("-constant-", "-large-w-") if isinstance(value, str) else value
+
+    return renamed(data)
+
+
 def draw(docs: Path) -> None:
     from resnet_cli.plots.common import pyplot, save_figure
 
-    data = read_json(docs / "data" / f"{NAME}-phases.json")
+    data = load_phases(docs)
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharex=True)
     for name, trace in data["traces"].items():
@@ -139,7 +154,7 @@ HEADER = ["| run | global | T1 | τ: change point (IQR) | φ ≤ φ0/2 at | fast
 
 def section(docs: Path) -> str:
     record = read_record(docs, NAME)
-    data = read_json(docs / "data" / f"{NAME}-phases.json")["summaries"]
+    data = load_phases(docs)["summaries"]
     grid = [f"{st}-{sc}-k{k}" for st, sc in KINDS for k in KS]
     lrs = [f"{st}-large-both-lr{lr:g}" for st in ("cnn", "resnet") for lr in LRS]
     warm = [data[n] for n in grid if "-ssw-" in n or "-large-w-" in n]

@@ -60,7 +60,7 @@ def draw(docs: Path) -> None:
 # Results stored by the development snapshots before 0.1.0 (docs/data/*.json before `make reproduce-li2017` is run again) used the old
 # vocabulary; --render-only reads them under the new names.
 OLD_CONFIG_KEYS = {"depths": "depth", "networks": "network", "runs": "trials", "epochs": "steps", "lrs": "lr",
-                   "method": "spectrum", "probes": "lanczos_probes"}
+                   "method": "spectrum", "probes": "lanczos_probes", "shortcut_init": "init"}
 OLD_ROW_KEYS = {"runs": "trials", "runs_beyond_precision": "trials_beyond_precision", "method": "spectrum"}
 
 

@@ -18,6 +18,17 @@ def test_a_late_refusal_is_the_only_line(cli, one_line_error):
     assert line.startswith("error: --samples 5: digits keeps its first N images")
 
 
+def test_a_refusal_inside_the_run_is_the_only_line(cli, one_line_error, tmp_path):
+    """The notes on inert flags wait for the run's first progress: a data file refused while the run loads it
+    stays the one line (the note came first)."""
+    import numpy as np
+
+    np.savez(tmp_path / "m.npz", x=np.zeros((0, 20)), y=np.zeros(0, int))
+    line = one_line_error(cli("hessian", "--depth", "2", "--data", f"mnist:{tmp_path / 'm.npz'}",
+                              "--lanczos-probes", "2"))
+    assert "no images" in line
+
+
 def test_notes_still_come_when_the_run_goes_on(cli):
     result = cli("hessian", "--depth", "2", "--lanczos-probes", "2", "--quiet")
     assert result.code == 0 and "note: --lanczos-probes has no effect with --spectrum exact" in result.stderr
@@ -103,3 +114,29 @@ def test_a_noise_rate_with_a_noise_method_is_no_note():
 
     s = SuccessSettings.resolve(None, {"noise_rate": 5.0, "method": ["cnn-noise"]})
     assert not inert_notices(s, {"noise_rate"})
+
+
+def test_review_mends(cli, one_line_error, tmp_path):
+    """Binarised (bool) MNIST pixels load; a pathlib.Path is a --cache from Python; reproduce refuses a blank
+    --cache before --docs exists; a --noise that no *-noise method uses makes --noise-rate inert too; rtol down
+    to scipy's own floor (100·ε) is taken; hessian --method names --spectrum."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from resnet_cli.data import load_dataset
+    from resnet_cli.experiments.success_rate import SuccessSettings
+    from resnet_cli.experiments.two_layer_settings import TrainSettings
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "b.npz", x=rng.random((60, 20)) > 0.5, y=rng.integers(0, 10, 60))
+    assert load_dataset(f"mnist:{tmp_path / 'b.npz'}").X.shape == (60, 10)
+    assert SuccessSettings.resolve(None, {"cache": Path(tmp_path / "c")}).cache == str(tmp_path / "c")
+    docs = tmp_path / "docs"
+    assert "must not be empty" in one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(docs),
+                                                     "--cache", "   "))
+    assert not docs.exists()
+    s = SuccessSettings.resolve(None, {"noise": 2.0, "noise_rate": 5.0, "method": ["resnet-ssw"]})
+    assert inert_notices(s, {"noise_rate"})
+    assert TrainSettings.resolve(None, {"flow": True, "flow_rtol": 2.3e-14}).flow_rtol == 2.3e-14
+    assert "use --spectrum" in one_line_error(cli("hessian", "--method", "slq"))

@@ -12,6 +12,7 @@ import pytest
 import typer
 
 from resnet_cli.cli import app
+from resnet_cli.errors import ConfigError
 from resnet_cli.vocabulary import RENAMED
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
@@ -191,5 +192,10 @@ def test_schedule_constant_is_large_w_with_a_notice():
         "ssw", "large-w"]
     assert len(notes) == 2 and all("--schedule constant" in n and "large-w" in n for n in notes)
     assert METHODS["cnn-large-w"] == ("cnn", "large-w") and METHODS["resnet-large-w"] == ("resnet", "large-w")
-    with pytest.raises(Exception, match="listed twice|twice"):
-        LandscapeSettings.resolve(None, {"schedule": ["large-w", "constant"]}).check()
+    with pytest.raises(ConfigError, match="listed twice"):
+        LandscapeSettings.resolve(None, {"schedule": ["large-w", "constant"]})
+    with pytest.warns(DeprecationWarning, match="--schedule constant"):  # built in Python: renamed as well
+        assert TrainSettings(schedule="constant").schedule == "constant"
+        settings = TrainSettings(schedule="constant")
+        settings.validate()
+    assert settings.schedule == "large-w"
