@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
+import math
+
 import numpy as np
 
 from resnet_cli import eigen, inertia
@@ -20,7 +22,7 @@ from resnet_cli.experiments.summary import short_repr
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
 from resnet_cli.spectrum import (
-    CONFIDENCE, ZERO_TOLERANCE, SpectrumStats, density_stats, lanczos, rademacher, slq_quadrature, slq_stats,
+    CONFIDENCE, PERCENTILE, ZERO_TOLERANCE, SpectrumStats, density_stats, lanczos, rademacher, slq_quadrature, slq_stats,
     spectrum_stats,
 )
 
@@ -37,6 +39,12 @@ COUNT_WIDTH = 1e-12
 # networks, d = 10), counts against evd2: 0.58 against 0.39 s at 1,600 parameters, 0.57 against 1.19 s at
 # 2,400, 1.66 against 15.8 s at 6,400, 3.39 against 113 s at 12,800 (docs/hessian.md, "Exact by counts").
 COUNTS_FROM = 2000
+# From this many parameters (of the largest block) on, depth-sweep's init-cond tries `certify_beyond_precision`
+# before the dense eigensolver: two LDLᵀ counts (n³/3 flops each) against the eigensolver's tridiagonal
+# reduction. Measured 2026-12-07 (AMD EPYC, one thread, a Xavier network of depth 64, 6,400 parameters): one
+# count 2.15 s, the eigensolver (evr) 12-21 s.
+CERTIFY_FROM = 2000
+CERTIFY_LANCZOS_STEPS = 40  # one start vector: its largest |Ritz value| is the lower bound of |λ|max
 STAT_KEYS = ("abs_max", "abs_p10", "cond10", "cond", "index", "lambda_min", "lambda_max")
 
 
@@ -239,6 +247,34 @@ def measure_hessian(
                           vectors=probes)
     nodes, wts = quad.flat()
     return Measurement(slq_stats(quad, confidence), nodes=nodes, weights=wts)
+
+
+def certify_beyond_precision(problem: Problem, weights: np.ndarray) -> SpectrumStats | None:
+    """cond10 > 1/ZERO_TOLERANCE without the eigenvalues, or None when two counts cannot tell.
+
+    The exact route calls a spectrum "beyond precision" when |λ| at the 10th percentile is at most
+    ZERO_TOLERANCE · |λ|max (`spectrum_stats`: cond10 = inf). Here: a Lanczos run from one fixed start (no draw)
+    gives m = max |Ritz value| ≤ |λ|max (Ritz values lie inside [λmin, λmax]); with τ = ZERO_TOLERANCE · m, two
+    LDLᵀ counts give #{−τ ≤ λ < τ} = #{λ < τ} − #{λ < −τ} (Sylvester, `inertia`). When at least as many
+    eigenvalues as numpy's 10th percentile interpolates between have |λ| ≤ τ, that percentile is ≤ τ ≤
+    ZERO_TOLERANCE · |λ|max: the exact route's verdict, from n³/3 flops twice instead of a full eigensolver (an
+    LDLᵀ count has the backward error of an eigensolver's tridiagonal reduction). The statistics: abs_max = m (a
+    lower bound, marked approximate), index = #{λ < −τ}/n, abs_p10 and the edges unknown (NaN)."""
+    H = exact_blocks(problem, weights)
+    n = H.size
+    run = lanczos(H.matvec, np.ones((1, n)), CERTIFY_LANCZOS_STEPS)
+    lower = float(np.abs(np.linalg.eigvalsh(run.tridiagonal(0))).max())
+    if not lower > 0.0 or not math.isfinite(lower):
+        return None
+    tau = ZERO_TOLERANCE * lower
+    below_tau, below_minus_tau = H.count_below(tau)[0], H.count_below(-tau)[0]
+    position = PERCENTILE / 100.0 * (n - 1)
+    needed = math.floor(position) + 1 + int(position > math.floor(position))  # a_(k), and a_(k+1) if interpolated
+    if below_tau - below_minus_tau < needed:
+        return None
+    nan = float("nan")
+    return SpectrumStats(n, lower, nan, nan, float("inf"), float("inf"), below_minus_tau / n, nan, nan, False,
+                         approximate=True)
 
 
 def measure_inertia(problem: Problem, weights: np.ndarray, spec: SpectrumSettings, keep_matrix: bool = False,

@@ -11,6 +11,7 @@ import pytest
 from resnet_cli.errors import ConfigError, UserError
 from resnet_cli.experiments import depth_sweep as ds
 from resnet_cli.models import shortcut as sc
+from resnet_cli.spectrum import spectrum_stats
 
 
 def sweep(**kw):
@@ -233,3 +234,34 @@ def test_a_network_absent_at_every_depth_gets_a_note():
     notes = ds.sweep_notes(cfg, cells)
     assert "n/a: 3-shortcut has no network at any depth here (its depth must be a multiple of 3)" in notes
     assert not any("2-shortcut has no network" in n for n in notes)
+
+
+def test_two_counts_certify_beyond_precision_exactly_where_the_eigenvalues_say_so():
+    """Oracle: the dense spectrum. Xavier at depth 64 (d = 4): cond10 = inf by eigvalsh, and the counts say so
+    with the same index and an |λ|max lower bound equal to it; at depth 32 cond10 ≈ 2e10 < 1e12, and the counts
+    do not claim it."""
+    from resnet_cli.experiments.shortcut_problem import Problem, certify_beyond_precision, exact_blocks
+
+    cfg = ds.DepthSweepSettings.resolve(None, {"data": "gaussian", "dim": 4, "samples": 200})
+    dataset = ds.load_data(cfg)
+    moments = sc.second_moments(dataset.X, dataset.Y)
+    kind = ds.NETWORK_KINDS["xavier"]
+    for depth, beyond in ((64, True), (32, False)):
+        net = ds.build_network(cfg, kind, depth, dataset.dim)
+        init_rng, probe_rng = ds.cell_generators(0, kind, depth)
+        W = sc.init_weights(net, "xavier", init_rng, batch_shape=(1,))[0]
+        problem = Problem(net, dataset, moments, sc.optimal_linear_loss(moments), init_rng, probe_rng)
+        exact = spectrum_stats(exact_blocks(problem, W).eigenvalues())
+        got = certify_beyond_precision(problem, W)
+        assert (exact.cond10 == np.inf) is beyond and (got is not None) is beyond
+        if beyond:
+            assert got.cond10 == np.inf and got.index == exact.index and got.approximate
+            assert got.abs_max <= exact.abs_max * (1 + 1e-12) and got.abs_max == pytest.approx(exact.abs_max, rel=1e-9)
+
+
+def test_a_large_dense_cell_beyond_precision_is_shown_by_counts():
+    """From CERTIFY_FROM parameters on, init-cond tries the counts before the eigensolver: Xavier at depth 128
+    with d = 4 (2,048 parameters) is beyond float64 in both trials, said without the eigenvalues."""
+    cell = sweep(depth=[128], network=["xavier"], data="gaussian", dim=4, samples=200, trials=2, jobs=1)[("xavier", 128)]
+    assert cell.status == "beyond-precision" and cell.extra["trials_certified_by_counts"] == 2
+    assert cell.extra["abs_p10"] is None and "shown by two inertia counts" in cell.note
