@@ -45,7 +45,7 @@ from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import ZERO_TOLERANCE, mean_bounds, spectrum_stats, trial_confidence
+from resnet_cli.spectrum import ZERO_TOLERANCE, SpectrumStats, mean_bounds, spectrum_stats, trial_confidence
 from resnet_cli.experiments.summary import short_repr
 
 MEASURES = ("init-cond", "final-loss")
@@ -308,20 +308,7 @@ def init_cond_cell(
     problem = Problem(net, dataset, moments, l_min, init_rng, probe_rng)
     evaluations = 1 if init == "zero" else cfg.trials
     W = sc.init_weights(net, init, init_rng, batch_shape=(evaluations,))
-    stats = []
-    # a large dense exact spectrum: two counts may show cond10 beyond float64 (`certify_beyond_precision`);
-    # tried while they do, the eigensolver from the first trial where they do not
-    certify = method == "exact" and size >= CERTIFY_FROM
-    certified = 0
-    for r in range(evaluations):
-        shown = certify_beyond_precision(problem, W[r]) if certify else None
-        certify = shown is not None
-        certified += certify
-        if shown is None:
-            shown = measure_hessian(problem, W[r], cfg, method, confidence=trial_confidence(evaluations)).stats
-        stats.append(shown)
-        if progress is not None:
-            progress((r + 1) / evaluations)
+    stats, certified = _trial_stats(problem, W, cfg, method, method == "exact" and size >= CERTIFY_FROM, progress)
     cell = Cell(kind.name, depth, cfg.measure, "ok", init, trials=evaluations, n_params=net.n_params, spectrum=spectrum)
     if method == "counts":
         cell.extra["exact_by"] = f"inertia counts on the layer-Toeplitz form, brackets ≤ {COUNT_WIDTH:.0e} relative"
@@ -339,15 +326,7 @@ def init_cond_cell(
         return cell
     values = np.array([s.cond10 if not s.zero_matrix else np.nan for s in stats], dtype=float)
     cell.values = [float(v) for v in values]
-    cell.extra["abs_max"] = float(np.mean([s.abs_max for s in stats]))
-    known = [s.abs_p10 for s in stats if np.isfinite(s.abs_p10)]
-    cell.extra["abs_p10"] = float(np.mean(known)) if known else None  # (None: every trial certified by counts)
-    cell.extra["index"] = float(np.mean([s.index for s in stats]))
-    if certified:
-        cell.extra["trials_certified_by_counts"] = certified
-        cell.extra["certified_by"] = (
-            f"two inertia counts: at least 10 % of the eigenvalues have |λ| ≤ {ZERO_TOLERANCE:.0e}·m, m = the "
-            "largest |Ritz value| of a Lanczos run (≤ |λ|max; abs_max is m there, abs_p10 unknown)")
+    cell.extra.update(_trial_means(stats, certified))
     if spectrum == "slq":  # estimates: the interval of the mean (spectrum.mean_bounds) says what is known
         cell.extra["bounds"] = mean_bounds([s.bounds for s in stats])
         cell.mean, cell.std = _mean_std(values)
@@ -365,6 +344,39 @@ def init_cond_cell(
         return cell
     cell.mean, cell.std = _mean_std(values)
     return cell
+
+
+def _trial_means(stats: list[SpectrumStats], certified: int) -> dict[str, Any]:
+    """The JSON cell's means over trials of |λ|max, |λ|p10 (over the trials where it is known: None when
+    every trial was certified by counts) and the index, and what the counts certified."""
+    known = [s.abs_p10 for s in stats if np.isfinite(s.abs_p10)]
+    out: dict[str, Any] = {"abs_max": float(np.mean([s.abs_max for s in stats])),
+                           "abs_p10": float(np.mean(known)) if known else None,
+                           "index": float(np.mean([s.index for s in stats]))}
+    if certified:
+        out["trials_certified_by_counts"] = certified
+        out["certified_by"] = (f"two inertia counts: at least 10 % of the eigenvalues have |λ| ≤ {ZERO_TOLERANCE:.0e}·m, "
+                               "m = the largest |Ritz value| of a Lanczos run (≤ |λ|max; abs_max is m there, abs_p10 "
+                               "unknown)")
+    return out
+
+
+def _trial_stats(problem: Problem, W: np.ndarray, cfg: DepthSweepSettings, method: str, certify: bool,
+                 progress: Callable[[float], None] | None) -> tuple[list[SpectrumStats], int]:
+    """Each trial's statistics, and how many came from `certify_beyond_precision`: with `certify` (a large
+    dense exact spectrum) two counts are tried while they show cond10 beyond float64, the eigensolver from the
+    first trial where they cannot tell."""
+    stats, certified = [], 0
+    for r in range(len(W)):
+        shown = certify_beyond_precision(problem, W[r]) if certify else None
+        certify = shown is not None
+        certified += certify
+        if shown is None:
+            shown = measure_hessian(problem, W[r], cfg, method, confidence=trial_confidence(len(W))).stats
+        stats.append(shown)
+        if progress is not None:
+            progress((r + 1) / len(W))
+    return stats, certified
 
 
 def _theorem1_cond10(net: sc.ShortcutNet, dataset: Dataset) -> tuple[float | None, str]:
