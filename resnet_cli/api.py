@@ -16,6 +16,7 @@ fails without an `if __name__ == "__main__":` guard. A result echoes as a few li
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from typing import Any, Callable
 
@@ -81,14 +82,33 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
     if any(f.name == "jobs" for f in dataclasses.fields(settings)) and settings.jobs is None:
         settings = dataclasses.replace(settings, jobs=1)
     settings.validate()
-    if getattr(settings, "jobs", 1) > 1 and not getattr(settings, "dask", None) and _importing_main_in_a_worker():
-        raise RuntimeError(UNGUARDED)
-    return runner(settings) if progress is None else runner(settings, progress=progress)
+    if getattr(settings, "jobs", 1) > 1 and not getattr(settings, "dask", None):
+        if _importing_main_in_a_worker():
+            raise RuntimeError(UNGUARDED)
+        if _main_from_no_file():
+            raise RuntimeError(NO_SCRIPT_FILE)
+    if progress is None:
+        return runner(settings)
+    # (some experiments also pass a label: the documented callback takes done and total only)
+    return runner(settings, progress=lambda done, total, *label, **kw: progress(done, total))
 
 
 UNGUARDED = ("resnet_cli.api.run(..., jobs > 1) from a script without `if __name__ == \"__main__\":`: worker "
              "processes re-import the script and would run it again. Put the call under that guard, or leave "
              "jobs unset (one process)")
+
+
+NO_SCRIPT_FILE = ("resnet_cli.api.run(..., jobs > 1) from a script read from standard input (`python -`): worker "
+                  "processes re-import the caller's script from its file, and there is none. Save it as a file, or "
+                  "leave jobs unset (one process)")
+
+
+def _main_from_no_file() -> bool:
+    """A script given on standard input or with -c (__file__ '<stdin>', or none with no spec): nothing for a
+    spawned worker to re-import."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return getattr(main, "__spec__", None) is None and path is not None and not os.path.isfile(path)
 
 
 def _importing_main_in_a_worker() -> bool:

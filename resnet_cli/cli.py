@@ -29,6 +29,7 @@ from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, la
 from resnet_cli.edge import INTERNAL, outcome
 from resnet_cli.outputs import forget_written
 from resnet_cli.signals import handle_signals
+from resnet_cli.commands.shell import pending_notices
 from resnet_cli.vocabulary import rewrite_argv
 
 
@@ -148,7 +149,10 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
     debug = "--debug" in argv or os.environ.get("RESNET_CLI_DEBUG", "") not in ("", "0")
     forget_written()
     try:
-        argv = rewrite_argv([a for a in argv if a != "--debug"], lambda message: sys.stderr.write(message + "\n"))
+        # the notices on old spellings are printed with the run's other notes, once it is under way: a refusal
+        # stays the one line (commands/shell.py)
+        pending_notices.clear()
+        argv = rewrite_argv([a for a in argv if a != "--debug"], pending_notices.append)
         command = typer.main.get_command(application if application is not None else app)
         with handle_signals():
             result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)

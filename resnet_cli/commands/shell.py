@@ -21,7 +21,8 @@ from click.core import ParameterSource
 
 from resnet_cli import api, budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
-from resnet_cli.config import flag_of, inert_notices
+from resnet_cli.config import flag_of
+from resnet_cli.experiments.inert import inert_notices
 from resnet_cli.errors import ConfigError, OutputError, quiet_floating_point
 from resnet_cli.outputs import real_target
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
@@ -60,11 +61,17 @@ def typed_settings(ctx: typer.Context) -> dict[str, Any]:
     }
 
 
+#: Notices on old spellings in the command line (`cli.run` fills it): printed with the run's other notes.
+pending_notices: list[str] = []
+
+
 def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any], view: View) -> Any:
     """Resolve the settings, check the outputs, run the experiment with progress, emit the result."""
     params = ctx.params
     typed = typed_settings(ctx)
-    settings = settings_cls.resolve(params.get("config"), typed, notify=notify)
+    notes = list(dict.fromkeys(pending_notices))  # the command line's old spellings, then the file's
+    pending_notices.clear()
+    settings = settings_cls.resolve(params.get("config"), typed, notify=notes.append)
     out, plot = params.get("out"), params.get("plot")
     check_outputs({"--out": out, "--plot": plot, "--cache": params.get("cache"),  # (a folder: no file there)
                    **{"--" + name.replace("_", "-"): params.get(name) for name in view.files}})
@@ -76,9 +83,11 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
         require_matplotlib()
     for name, (suffixes, _) in view.files.items():
         check_out_path(params.get(name), suffixes, flag_of(name))
-    # The notes on flags without effect wait for the run's first progress (or its end): a refusal raised while
-    # the run loads its data or builds its network stays the one line on stderr.
-    notes = inert_notices(settings, typed)
+    # The notes (old spellings, flags without effect) wait for the run's first progress (or its end): a refusal
+    # raised while the run loads its data or builds its network stays the one line on stderr.
+    notes += inert_notices(settings, typed)
+    if params.get("detail") and params.get("json_out"):
+        notes.append("note: --detail has no effect with --json (the JSON holds the data of every table)")
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet, bool(plot))
     started = time.monotonic()

@@ -236,6 +236,19 @@ def theorem1_checked(s: TheoremRun, student: str, kind: str, law: str | None = N
     return s.theorem_all or theorem1_outside(s, student, kind, law) is None
 
 
+def output1_unchecked(s: Any) -> bool:
+    """No run of train two-layer's or success-rate's settings `s` has Theorem 1's output (1) checked (outside
+    its hypotheses without --theorem-all; a gradient flow; a perturbed method): --theorem-m, --theorem-big-m and
+    --theorem-trajectory then change nothing."""
+    from resnet_cli.models.two_layer.methods import ALIASES, METHODS, NOISY
+
+    if s.COMMAND == "train two-layer":
+        return bool(s.flow) or not theorem1_checked(s, s.student, s.schedule)
+    names = [ALIASES.get(m, m) for m in s.method]
+    return not any(name in METHODS and name not in NOISY and theorem1_checked(s, *METHODS[name], v_law(s))
+                   for name in names)
+
+
 def theorem_report(s: TheoremSettings, a_star: np.ndarray, t1: int, iterations: list[int],
                    trace: dict[str, list[np.ndarray]], **options: Any) -> th.TheoremReport:
     """`theorems.theorem_report` with the settings' m and M (`options`: delta, output1, check_output1)."""

@@ -23,6 +23,9 @@ def _outcome_handles(names: list[str], kind: str = "line") -> list[Any]:
     return [Line2D([], [], color=OUTCOME_COLOR[name], lw=1.5, label=name) for name in names]
 
 
+OFF_SCALE = 1e100  # a trace value beyond this is a blown-up run's (not drawn; its divergence is marked)
+
+
 def train(payload: dict[str, Any], path: str) -> None:
     """Loss (log), φ_t and aᵀa* against steps, one line per trial (up to 20) coloured by outcome."""
     plt = pyplot()
@@ -37,6 +40,9 @@ def train(payload: dict[str, Any], path: str) -> None:
     panels = (("loss", "loss L(v, a)", True), ("phi", "angle φ (rad)", False), ("a_dot_astar", "aᵀa*", False))
     for ax, (key, label, log) in zip(axes, panels):
         for run, series in zip(runs, np.array(trace[key], dtype=float)):
+            # a blown-up record (1e300: the run diverged there, the dotted line says so) is not drawn: it
+            # stretched the axis until the data sat on one edge, and overflowed matplotlib's log scale
+            series = np.where(np.abs(series) > OFF_SCALE, np.nan, series)
             ax.plot(steps, np.maximum(series, LOSS_FLOOR) if log else series, color=OUTCOME_COLOR[run["outcome"]],
                     lw=1, alpha=0.8)
         if log:

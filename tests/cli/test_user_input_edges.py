@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from resnet_cli import api
-from resnet_cli.config import inert_notices
+from resnet_cli.experiments.inert import inert_notices
 from resnet_cli.errors import ConfigError
 
 

@@ -152,7 +152,7 @@ def test_old_values_are_rewritten_for_flags_files_and_python(tmp_path):
 def test_inert_notices_name_the_flags_that_do_nothing():
     """landscape two-layer's --trials acts only with --stride s < p; landscape deep-resnet's --samples not on
     Yun's fixed examples, its --dim only on gaussian data."""
-    from resnet_cli.config import inert_notices
+    from resnet_cli.experiments.inert import inert_notices
     from resnet_cli.experiments.deep_resnet import DeepResnetSettings
     from resnet_cli.experiments.two_layer_settings import LandscapeSettings
 
