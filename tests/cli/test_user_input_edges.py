@@ -140,3 +140,58 @@ def test_review_mends(cli, one_line_error, tmp_path):
     assert inert_notices(s, {"noise_rate"})
     assert TrainSettings.resolve(None, {"flow": True, "flow_rtol": 2.3e-14}).flow_rtol == 2.3e-14
     assert "use --spectrum" in one_line_error(cli("hessian", "--method", "slq"))
+
+
+def test_an_old_flag_with_a_bad_value_is_one_line(cli, one_line_error):
+    """The notice on --runs came first, then the refusal of its value: two lines."""
+    assert one_line_error(cli("hessian", "--runs", "0", "--depth", "2")) == "error: --trials 0: must be at least 1"
+    result = cli("hessian", "--runs", "2", "--depth", "2", "--quiet")
+    assert result.code == 0 and "note: --runs is deprecated" in result.stderr
+
+
+def test_the_api_progress_callback_takes_done_and_total_everywhere():
+    seen = []
+    api.run(api.HessianSettings(depth=2, trials=1), progress=lambda done, total: seen.append((done, total)))
+    api.run(api.TrainShortcutSettings(depth=2, steps=3), progress=lambda done, total: seen.append((done, total)))
+    assert seen and all(len(pair) == 2 for pair in seen)
+
+
+def test_python_resolve_renames_old_keys_with_a_deprecation_warning():
+    from resnet_cli.experiments.hessian import HessianSettings
+
+    with pytest.warns(DeprecationWarning, match="--runs"):
+        assert HessianSettings.resolve(None, {"runs": 2}).trials == 2
+
+
+def test_jobs_from_a_script_on_standard_input_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("from resnet_cli import api\n"
+              "api.run(api.SuccessSettings(k=[4], trials=4, jobs=2, stage2_steps=10))\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path)
+    assert done.returncode == 1 and "from a script read from standard input" in done.stderr
+
+
+def test_a_blown_up_run_plots_without_warnings(tmp_path):
+    """A diverged trace record of 1e300 overflowed matplotlib's log scale (exit 1 under PYTHONWARNINGS=error)."""
+    import subprocess
+    import sys
+
+    png = tmp_path / "d.png"
+    done = subprocess.run([sys.executable, "-m", "resnet_cli", "train", "two-layer", "--trials", "1", "--stage2-steps",
+                           "100", "--lr", "1e6", "--plot", str(png), "--quiet"], capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ, "PYTHONWARNINGS": "error"})
+    assert done.returncode == 0 and done.stderr == "" and png.stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv, words", [
+    (("success-rate", "--method", "cnn-large-w", "--theorem-m", "0.3", "--k", "4", "--trials", "2",
+      "--stage2-steps", "20", "--jobs", "1"), "--theorem-m has no effect where no run has Theorem 1's output (1)"),
+    (("hessian", "--depth", "2", "--spectrum", "slq", "--eigensolver", "evr"), "--eigensolver has no effect"),
+    (("hessian", "--depth", "2", "--json", "--detail"), "--detail has no effect with --json"),
+])
+def test_more_flags_without_effect_get_a_note(cli, argv, words):
+    result = cli(*argv, "--quiet")
+    assert result.code == 0 and words in result.stderr
