@@ -30,9 +30,9 @@ INTERRUPTED_LINE = "interrupted (Ctrl-C): stopped, nothing written"
 try:  # a Ctrl-C in the milliseconds before `signals.install` (these imports) is the same one line, exit 130
     import codecs
     import errno
-    import unicodedata
 
     from resnet_cli import signals
+    from resnet_cli.spelling import ascii_spelling
     from resnet_cli.errors import OutputError, os_reason as _reason  # noqa: F401  (OutputError: edge.OutputError as before)
 except KeyboardInterrupt:
     main_module = getattr(sys.modules.get("__main__"), "__spec__", None)
@@ -126,35 +126,11 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
 # Streams
 
 
-#: ASCII spellings of the symbols the tables use, for a stream that cannot encode them (LC_ALL=C).
-ASCII = {
-    "π": "pi", "η": "eta", "φ": "phi", "ϕ": "phi", "θ": "theta", "λ": "lambda", "σ": "sigma", "ρ": "rho",
-    "α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "eps", "μ": "mu", "κ": "kappa", "τ": "tau",
-    "ω": "omega", "ξ": "xi", "Δ": "Delta", "Σ": "Sigma", "Λ": "Lambda", "Φ": "Phi",
-    "‖": "||", "×": "x", "−": "-", "–": "-", "—": "--", "…": "...", "≤": "<=", "≥": ">=", "≈": "~",
-    "≠": "!=", "±": "+/-", "·": "*", "→": "->", "←": "<-", "⇒": "=>", "∞": "inf", "√": "sqrt", "∇": "grad",
-    "∑": "sum", "∈": " in ", "⊤": "^T", "ᵀ": "^T", "²": "^2", "³": "^3", "⁻": "^-", "¹": "1", "°": " deg",
-    "✓": "ok", "✗": "x", "•": "*", "│": "|", "─": "-", "━": "-", "█": "#", "▏": "|", "⋯": "...",
-    "“": '"', "”": '"', "‘": "'", "’": "'", "∗": "*", "★": "*",
-}
-
-
 def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
     """codecs error handler "resnet-cli-ascii": the ASCII spelling of each character a stream cannot encode."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    pieces = []
-    for ch in error.object[error.start:error.end]:
-        if ch in ASCII:
-            pieces.append(ASCII[ch])
-            continue
-        digits = unicodedata.digit(ch, None)
-        if digits is not None:  # subscript/superscript digits
-            pieces.append(str(digits))
-            continue
-        plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode("ascii")
-        pieces.append(plain or "?")
-    return "".join(pieces), error.end
+    return ascii_spelling(error.object[error.start:error.end]), error.end
 
 
 codecs.register_error("resnet-cli-ascii", _ascii_fallback)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -17,14 +18,78 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from rich.console import Console
+from rich.console import Console, RenderHook
 
 from resnet_cli import outputs
 from resnet_cli.errors import ConfigError
 from resnet_cli.resources import format_duration
+from resnet_cli.spelling import ascii_of, ascii_spelling
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+class _AsciiHook(RenderHook):
+    """A console whose stream cannot encode π, φ, λ, ‖ … gets the ASCII spellings (resnet_cli/spelling.py)
+    before anything is laid out: replaced while the stream writes, they made cells wider than their columns
+    (`| phi (rad) |` over a 9-wide column) and lines longer than the terminal."""
+
+    def process_renderables(self, renderables: list[Any]) -> list[Any]:
+        return [_spelled(r) for r in renderables]
+
+
+def _spelled(item: Any) -> Any:
+    """A str, Text or Table (its title, caption, headers and cells) in ASCII spellings; anything else as it is."""
+    import copy
+
+    from rich.table import Table
+    from rich.text import Text
+
+    if isinstance(item, str):
+        return ascii_spelling(item)
+    if isinstance(item, Text):
+        return _spelled_text(item)
+    if isinstance(item, Table):
+        table = copy.copy(item)
+        table.title, table.caption = _spelled(item.title), _spelled(item.caption)
+        table.columns = [dataclasses.replace(column, header=_spelled(column.header),
+                                             _cells=[_spelled(cell) for cell in column._cells])
+                         for column in item.columns]
+        return table
+    return item
+
+
+def _spelled_text(text: Any) -> Any:
+    """A rich Text in ASCII spellings, its style spans moved with the characters they cover."""
+    from rich.text import Span, Text
+
+    plain = text.plain
+    if plain.isascii():
+        return text
+    starts, pieces, at = [], [], 0
+    for ch in plain:
+        starts.append(at)
+        piece = ascii_of(ch)
+        pieces.append(piece)
+        at += len(piece)
+    starts.append(at)
+    spelled = Text("".join(pieces), style=text.style, justify=text.justify, overflow=text.overflow,
+                   no_wrap=text.no_wrap, end=text.end)
+    spelled.spans = [Span(starts[s.start], starts[s.end], s.style) for s in text.spans]
+    return spelled
+
+
+def _ascii_only(target: Console) -> bool:
+    try:
+        "πφλ‖".encode(target.encoding)
+        return False
+    except (UnicodeEncodeError, LookupError):
+        return True
+
+
+for _console in (console, err_console):
+    if _ascii_only(_console):
+        _console.push_render_hook(_AsciiHook())
 
 
 def to_jsonable(obj: Any) -> Any:

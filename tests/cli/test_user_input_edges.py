@@ -195,3 +195,21 @@ def test_a_blown_up_run_plots_without_warnings(tmp_path):
 def test_more_flags_without_effect_get_a_note(cli, argv, words):
     result = cli(*argv, "--quiet")
     assert result.code == 0 and words in result.stderr
+
+
+def test_an_ascii_stream_gets_tables_laid_out_in_ascii():
+    """On a stream that cannot encode φ or ‖ the ASCII spellings were swapped in after the layout: cells wider
+    than their columns and lines past 80 columns. Now the consoles spell before they lay out."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "80"}
+    done = subprocess.run([sys.executable, "-m", "resnet_cli", "train", "two-layer", "--trials", "2",
+                           "--stage2-steps", "50", "--quiet"], capture_output=True, timeout=120, env=env)
+    lines = done.stdout.decode("ascii").splitlines()
+    assert done.returncode == 0 and max(len(line) for line in lines) <= 80
+    table = [line for line in lines if line.startswith(("+", "|"))]
+    borders = [i for i, line in enumerate(table) if line.startswith("+")]
+    first = table[borders[0]:borders[1] + 1]  # the outcome table, top border to bottom border
+    assert "phi (rad)" in "".join(first) and len({len(line) for line in first}) == 1  # its borders line up

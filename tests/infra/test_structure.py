@@ -104,7 +104,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("experiments", ("experiments",)),
     ("running", ("executor", "budget")),
     ("models", ("models",)),
-    ("basic", ("descent", "eigen", "inertia", "spectrum", "data", "config", "rng", "vocabulary", "outputs", "resources",
+    ("basic", ("descent", "eigen", "inertia", "spectrum", "data", "config", "rng", "vocabulary", "outputs", "resources", "spelling",
                "signals", "errors", "presets")),
 ]
 
