@@ -104,8 +104,8 @@ NO_SCRIPT_FILE = ("resnet_cli.api.run(..., jobs > 1) from a script read from sta
 
 
 def _main_from_no_file() -> bool:
-    """A script given on standard input or with -c (__file__ '<stdin>', or none with no spec): nothing for a
-    spawned worker to re-import."""
+    """A script given on standard input (__file__ '<stdin>', not a file): nothing for a spawned worker to
+    re-import. (`python -c` has no __file__, and spawn then re-imports nothing.)"""
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     return getattr(main, "__spec__", None) is None and path is not None and not os.path.isfile(path)

@@ -26,11 +26,11 @@ from resnet_cli import __version__
 from resnet_cli.commands import (depth_sweep, hessian, landscape_deep_resnet, landscape_linear_resnet,
                                  landscape_two_layer, reproduce,
                                  success_rate, train_shortcut, train_two_layer)
-from resnet_cli.edge import INTERNAL, outcome
+from resnet_cli.edge import INTERNAL, USAGE, outcome
 from resnet_cli.outputs import forget_written
 from resnet_cli.signals import handle_signals
 from resnet_cli.commands.shell import pending_notices
-from resnet_cli.vocabulary import rewrite_argv
+from resnet_cli.vocabulary import renamed_briefly, rewrite_argv
 
 
 @contextlib.contextmanager
@@ -170,6 +170,10 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
                 return outcome(exc.__context__)[0]
             raise
         code, line = outcome(exc)
+        if line and code == USAGE and pending_notices:  # the refused flag may be an old spelling: say which
+            renamed = [short for short in map(renamed_briefly, pending_notices) if short]
+            line += f" ({'; '.join(dict.fromkeys(renamed))})" if renamed else ""
+        pending_notices.clear()
         if code == INTERNAL and debug:
             traceback.print_exc()
         if line:

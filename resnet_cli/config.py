@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from resnet_cli.errors import ConfigError
-from resnet_cli.vocabulary import SECTIONS, rename_values, renamed_key
+from resnet_cli.vocabulary import RENAMED, SECTIONS, notice, rename_values, renamed_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -351,7 +351,12 @@ class Settings:
                 continue
             key = key.replace("-", "_") if isinstance(key, str) else key  # ("lr-a", as a TOML file spells it)
             if isinstance(key, str) and key not in names:  # an old spelling, as in a file (runs -> trials)
-                key = renamed_key(cls.COMMAND, key, notes.append)[2:].replace("-", "_")
+                old, new = flag_of(key), RENAMED.get(cls.COMMAND, {}).get(flag_of(key))
+                if new is not None:
+                    key = new[2:].replace("-", "_")
+                    if key in (overrides or {}) or key.replace("_", "-") in (overrides or {}):
+                        raise ConfigError(f"{old} and {new} both set {new}; keep one")
+                    notes.append(notice(old, new))
             if key not in names:
                 raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
             values[key] = cls._coerce(key, value)

@@ -23,7 +23,7 @@ from rich.console import Console, RenderHook
 from resnet_cli import outputs
 from resnet_cli.errors import ConfigError
 from resnet_cli.resources import format_duration
-from resnet_cli.spelling import ascii_of, ascii_spelling
+from resnet_cli.spelling import ascii_of
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -45,8 +45,8 @@ def _spelled(item: Any) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    if isinstance(item, str):
-        return ascii_spelling(item)
+    if isinstance(item, str):  # markup first, then the text ("[π/2, π]" spelled "[pi/2, pi]" would read as a tag)
+        return _spelled_text(Text.from_markup(item))
     if isinstance(item, Text):
         return _spelled_text(item)
     if isinstance(item, Table):

@@ -78,6 +78,15 @@ def notice(old: str, new: str) -> str:
     return f"note: {old} is deprecated and will be removed in release {REMOVED_IN}; use {new}"
 
 
+def renamed_briefly(message: str) -> str | None:
+    """"--runs is now --trials" for the `notice` of a flag's old spelling (None for any other line): what a
+    refusal of that flag's value adds, since the user typed the old name."""
+    head, _, new = message.partition(" is deprecated and will be removed in release ")
+    if not head.startswith("note: --") or "; use " not in new:
+        return None
+    return f"{head.removeprefix('note: ')} is now {new.split('; use ', 1)[1]}"
+
+
 def renamed_key(command: str, raw_key: str, notify=None) -> str:
     """The flag a TOML key of `command`'s table stands for (``eta`` -> ``--lr``), with a notice if it was an
     old spelling: what `config.Settings.resolve` reads keys through."""

@@ -70,7 +70,6 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     params = ctx.params
     typed = typed_settings(ctx)
     notes = list(dict.fromkeys(pending_notices))  # the command line's old spellings, then the file's
-    pending_notices.clear()
     settings = settings_cls.resolve(params.get("config"), typed, notify=notes.append)
     out, plot = params.get("out"), params.get("plot")
     check_outputs({"--out": out, "--plot": plot, "--cache": params.get("cache"),  # (a folder: no file there)

@@ -347,11 +347,12 @@ def init_cond_cell(
 
 
 def _trial_means(stats: list[SpectrumStats], certified: int) -> dict[str, Any]:
-    """The JSON cell's means over trials of |λ|max, |λ|p10 (over the trials where it is known: None when
-    every trial was certified by counts) and the index, and what the counts certified."""
+    """The JSON cell's means over trials of |λ|max, |λ|p10 (None when any trial was certified by counts: its
+    p10 is only known to be below 1e-12·m) and the index, and what the counts certified."""
     known = [s.abs_p10 for s in stats if np.isfinite(s.abs_p10)]
     out: dict[str, Any] = {"abs_max": float(np.mean([s.abs_max for s in stats])),
-                           "abs_p10": float(np.mean(known)) if known else None,
+                           # (a certified trial's p10 is only bounded: no mean over all trials exists then)
+                           "abs_p10": float(np.mean(known)) if known and not certified else None,
                            "index": float(np.mean([s.index for s in stats]))}
     if certified:
         out["trials_certified_by_counts"] = certified

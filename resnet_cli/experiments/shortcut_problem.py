@@ -262,7 +262,10 @@ def certify_beyond_precision(problem: Problem, weights: np.ndarray) -> SpectrumS
     lower bound, marked approximate), index = #{λ < −τ}/n, abs_p10 and the edges unknown (NaN)."""
     H = exact_blocks(problem, weights)
     n = H.size
-    run = lanczos(H.matvec, np.ones((1, n)), CERTIFY_LANCZOS_STEPS)
+    with np.errstate(all="ignore"):
+        run = lanczos(H.matvec, np.ones((1, n)), CERTIFY_LANCZOS_STEPS)
+    if not (np.isfinite(run.alphas).all() and np.isfinite(run.betas).all()):  # a non-finite Hessian: the eigensolver's
+        return None
     lower = float(np.abs(np.linalg.eigvalsh(run.tridiagonal(0))).max())
     if not lower > 0.0 or not math.isfinite(lower):
         return None

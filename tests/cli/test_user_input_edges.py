@@ -3,6 +3,7 @@ round of the commands): each is now one line and exit 2 before any work, or a no
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from resnet_cli import api
@@ -144,7 +145,8 @@ def test_review_mends(cli, one_line_error, tmp_path):
 
 def test_an_old_flag_with_a_bad_value_is_one_line(cli, one_line_error):
     """The notice on --runs came first, then the refusal of its value: two lines."""
-    assert one_line_error(cli("hessian", "--runs", "0", "--depth", "2")) == "error: --trials 0: must be at least 1"
+    assert one_line_error(cli("hessian", "--runs", "0", "--depth", "2")) == (
+        "error: --trials 0: must be at least 1 (--runs is now --trials)")
     result = cli("hessian", "--runs", "2", "--depth", "2", "--quiet")
     assert result.code == 0 and "note: --runs is deprecated" in result.stderr
 
@@ -153,7 +155,7 @@ def test_the_api_progress_callback_takes_done_and_total_everywhere():
     seen = []
     api.run(api.HessianSettings(depth=2, trials=1), progress=lambda done, total: seen.append((done, total)))
     api.run(api.TrainShortcutSettings(depth=2, steps=3), progress=lambda done, total: seen.append((done, total)))
-    assert seen and all(len(pair) == 2 for pair in seen)
+    assert seen and all(0 <= done <= total for done, total in seen) and seen[-1][0] == seen[-1][1]
 
 
 def test_python_resolve_renames_old_keys_with_a_deprecation_warning():
@@ -213,3 +215,44 @@ def test_an_ascii_stream_gets_tables_laid_out_in_ascii():
     borders = [i for i, line in enumerate(table) if line.startswith("+")]
     first = table[borders[0]:borders[1] + 1]  # the outcome table, top border to bottom border
     assert "phi (rad)" in "".join(first) and len({len(line) for line in first}) == 1  # its borders line up
+
+
+def test_a_refused_old_spelling_is_named_in_the_one_line(cli, one_line_error):
+    assert one_line_error(cli("hessian", "--runs", "abc", "--depth", "2")).endswith("(--runs is now --trials)")
+    assert one_line_error(cli("hessian", "--runs", "0", "--depth", "2")).endswith("(--runs is now --trials)")
+
+
+def test_python_resolve_refuses_an_old_and_a_new_key_together():
+    from resnet_cli.experiments.hessian import HessianSettings
+
+    with pytest.raises(ConfigError, match="--runs and --trials both set --trials"):
+        HessianSettings.resolve(None, {"runs": 2, "trials": 3})
+
+
+def test_ascii_spelling_keeps_bracketed_text_that_is_not_markup():
+    """'[π/2, π]' spelled after the markup was read would become the tag '[pi/2, pi]' and vanish."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from resnet_cli.report import _AsciiHook
+
+    out = io.StringIO()
+    target = Console(file=out, width=60)
+    target.push_render_hook(_AsciiHook())
+    table = Table("range")
+    table.add_row("[π/2, π]")
+    target.print(table)
+    assert "[pi/2, pi]" in out.getvalue()
+
+
+def test_a_cell_with_certified_and_measured_trials_has_no_p10_mean():
+    from resnet_cli.experiments.depth_sweep import _trial_means
+    from resnet_cli.spectrum import SpectrumStats, spectrum_stats
+
+    nan = float("nan")
+    certified = SpectrumStats(100, 2.0, nan, nan, float("inf"), float("inf"), 0.3, nan, nan, False, approximate=True)
+    measured = spectrum_stats(np.r_[np.full(5, 1e-3), np.linspace(1, 2, 95)])
+    means = _trial_means([certified, measured], 1)
+    assert means["abs_p10"] is None and means["trials_certified_by_counts"] == 1
