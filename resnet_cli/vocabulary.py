@@ -112,6 +112,13 @@ def rename_values(command: str, values: dict, notify=None) -> dict:
             if notify is not None:
                 notify(notice(f"--{field.replace('_', '-')} {old}", table[old]))
         renamed = [table.get(item, item) if isinstance(item, str) else item for item in items]
+        twice = next((new for i, new in enumerate(renamed) if new in renamed[:i]), None)
+        if twice is not None and any(item in table for item in items):  # quote what the user typed
+            from resnet_cli.errors import ConfigError
+
+            olds = sorted({item for item, new in zip(items, renamed) if new == twice and item != twice})
+            raise ConfigError(f"--{field.replace('_', '-')} {','.join(map(str, items))}: {twice} is listed twice"
+                              + (f" ({', '.join(olds)}: its old name)" if olds else ""))
         out[field] = renamed if isinstance(value, list) else renamed[0]
     return out
 

@@ -256,3 +256,11 @@ def test_a_cell_with_certified_and_measured_trials_has_no_p10_mean():
     measured = spectrum_stats(np.r_[np.full(5, 1e-3), np.linspace(1, 2, 95)])
     means = _trial_means([certified, measured], 1)
     assert means["abs_p10"] is None and means["trials_certified_by_counts"] == 1
+
+
+def test_a_value_listed_twice_under_its_old_name_quotes_what_was_typed(cli, one_line_error):
+    """It quoted the renamed list ("--method cnn-large-w,cnn-large-w"), which nobody typed."""
+    line = one_line_error(cli("success-rate", "--method", "cnn,cnn-large-w", "--k", "4"))
+    assert line == "error: --method cnn,cnn-large-w: cnn-large-w is listed twice (cnn: its old name)"
+    line = one_line_error(cli("landscape", "two-layer", "--schedule", "large-w,constant"))
+    assert line == "error: --schedule large-w,constant: large-w is listed twice (constant: its old name)"
