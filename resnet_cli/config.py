@@ -265,7 +265,8 @@ def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, 
         return dict(tables[section])
     if tables:
         command_of = {table: command for command, table in SECTIONS.items()}
-        meant = ", ".join(sorted(command_of.get(name, name) for name in tables))
+        # ([reproduce] is what `reproduce` reads from a preset: no command takes such a file)
+        meant = ", ".join(sorted(command_of.get(name, name) for name in tables if name != "reproduce"))
         raise ConfigError(f"--config {source}: this file is for `{meant}`, not `{command_of.get(section, section)}`")
     return {k: v for k, v in data.items() if not isinstance(v, dict)}
 

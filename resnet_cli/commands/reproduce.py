@@ -42,7 +42,12 @@ def command(
     check_request(name, execution, render_only=render_only)  # before --docs is created
     folder = _docs_folder(docs, render_only)
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
-    for page in dict.fromkeys(reproduce(name, folder, execution, render_only=render_only, log=log)):
+    from resnet_cli.commands.shell import one_line_warnings
+    from resnet_cli.errors import quiet_floating_point
+
+    with one_line_warnings(), quiet_floating_point():  # as every command: a library's warning is one line
+        pages = reproduce(name, folder, execution, render_only=render_only, log=log)
+    for page in dict.fromkeys(pages):
         print(f"wrote {page}")
 
 

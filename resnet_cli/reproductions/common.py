@@ -112,7 +112,7 @@ def record_or_empty(docs: Path, name: str) -> dict[str, Any]:
     """The run record, or {} where it is missing or damaged (what a run writes does not depend on it)."""
     try:
         record = read_record(docs, name)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # (a JSON array nested 100,000 deep: RecursionError)
         return {}
     return record if isinstance(record, dict) else {}
 
@@ -177,11 +177,14 @@ def cpu_seconds() -> float:
 
 
 def stored(docs: Path, prefix: str, names) -> "Iterator[tuple[str, Path]]":
-    """(name, path) of each docs/data/{prefix}{name}.json that a run has written, in the order of `names`."""
-    for name in names:
-        path = docs / "data" / f"{prefix}{name}.json"
-        if path.exists():
-            yield name, path
+    """(name, path) of each docs/data/{prefix}{name}.json that a run has written, in the order of `names` (a
+    run of some parts, --only, writes some); none at all is refused, not a section without its figures."""
+    paths = [(name, docs / "data" / f"{prefix}{name}.json") for name in names]
+    found = [(name, path) for name, path in paths if path.exists()]
+    if not found:
+        raise UserError(f"{docs / 'data'}: none of {', '.join(str(p.name) for _, p in paths)} (run the "
+                        "reproduction first, without --render-only)")
+    yield from found
 
 
 def load_average() -> float:
@@ -218,7 +221,7 @@ def read_json(path: Path) -> dict[str, Any]:
         return from_jsonable(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise UserError(f"{path}: missing (run the reproduction first, without --render-only)") from None
-    except (ValueError, OSError) as exc:  # JSON errors and non-UTF-8 bytes are ValueErrors
+    except (ValueError, OSError, RecursionError) as exc:  # JSON errors, non-UTF-8 bytes; nesting too deep
         raise UserError(f"{path}: cannot be read as JSON ({type(exc).__name__}); run the reproduction again") from None
 
 

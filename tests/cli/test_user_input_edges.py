@@ -264,3 +264,31 @@ def test_a_value_listed_twice_under_its_old_name_quotes_what_was_typed(cli, one_
     assert line == "error: --method cnn,cnn-large-w: cnn-large-w is listed twice (cnn: its old name)"
     line = one_line_error(cli("landscape", "two-layer", "--schedule", "large-w,constant"))
     assert line == "error: --schedule large-w,constant: large-w is listed twice (constant: its old name)"
+
+
+def test_render_only_without_any_part_data_refuses_and_keeps_the_page(cli, one_line_error, tmp_path):
+    """li2017 --render-only with its data deleted exited 0 and wiped its section of reproductions.md."""
+    import shutil
+    from pathlib import Path
+
+    docs = tmp_path / "docs"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "docs", docs)
+    for path in (docs / "data").glob("li2017-fig*.json"):
+        path.unlink()
+    before = (docs / "reproductions.md").read_text(encoding="utf-8")
+    assert "none of li2017-fig5.json" in one_line_error(cli("reproduce", "li2017", "--render-only", "--docs", docs))
+    assert (docs / "reproductions.md").read_text(encoding="utf-8") == before
+
+
+def test_a_run_record_nested_too_deep_is_a_damaged_record(tmp_path):
+    """A record of '[' * 100000 was an internal RecursionError outside --render-only."""
+    from resnet_cli.reproductions.common import record_or_empty
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "reproduce-li2017.json").write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    assert record_or_empty(tmp_path, "li2017") == {}
+
+
+def test_a_preset_for_another_command_names_only_commands(cli, one_line_error):
+    """The li2017-fig7 preset's [reproduce] table made the refusal say `reproduce, train shortcut`."""
+    assert one_line_error(cli("hessian", "--config", "li2017-fig7")).endswith("is for `train shortcut`, not `hessian`")
