@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Sequence
 
 from resnet_cli.errors import ConfigError
-from resnet_cli.vocabulary import RENAMED, SECTIONS, notice, rename_values, renamed_key
+from resnet_cli.vocabulary import SECTIONS, rename_values, renamed_key
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -323,8 +323,8 @@ class Settings:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         names = set(fields)
         values: dict[str, Any] = {}
-        if source is not None and not str(source).strip():
-            raise ConfigError("--config '': must not be empty (leave the option out instead)")
+        if source is not None:
+            require_not_blank("--config", source)
         notes: list[str] = []  # deprecation notices, printed once the settings are valid (an error stays one line)
         if source:
             spelled: dict[str, str] = {}  # field -> the key of the file that set it
@@ -352,12 +352,10 @@ class Settings:
                 continue
             key = key.replace("-", "_") if isinstance(key, str) else key  # ("lr-a", as a TOML file spells it)
             if isinstance(key, str) and key not in names:  # an old spelling, as in a file (runs -> trials)
-                old, new = flag_of(key), RENAMED.get(cls.COMMAND, {}).get(flag_of(key))
-                if new is not None:
-                    key = new[2:].replace("-", "_")
-                    if key in (overrides or {}) or key.replace("_", "-") in (overrides or {}):
-                        raise ConfigError(f"{old} and {new} both set {new}; keep one")
-                    notes.append(notice(old, new))
+                old, new = flag_of(key), renamed_key(cls.COMMAND, key, notes.append, in_file=False)
+                key = new[2:].replace("-", "_")
+                if new != old and (key in (overrides or {}) or key.replace("_", "-") in (overrides or {})):
+                    raise ConfigError(f"{old} and {new} both set {new}; keep one")
             if key not in names:
                 raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
             values[key] = cls._coerce(key, value)
@@ -465,8 +463,7 @@ class Settings:
         if value is None:
             return
         meta = f.metadata
-        if isinstance(value, str) and not value.strip():  # `--cache ""` is not "no cache" (flags, files, Python)
-            raise ConfigError(f"{name} {value!r}: must not be empty (leave the option out instead)")
+        require_not_blank(name, value)  # `--cache ""` is not "no cache" (flags, files, Python)
         for item in value if isinstance(value, list) else [value]:
             if meta.get("choices") is not None and item not in meta["choices"]:
                 raise ConfigError(f"{name} {item!r}: choose from {', '.join(meta['choices'])}")
@@ -486,6 +483,13 @@ def require(condition: bool, message: str) -> None:
     """Raise ConfigError(message) unless condition holds."""
     if not condition:
         raise ConfigError(message)
+
+
+def require_not_blank(flag: str, value: Any) -> None:
+    """ConfigError for a string value that is empty or only spaces (`--cache ""` is not "no cache": a variable
+    that was meant to be set); anything else passes."""
+    if isinstance(value, str) and not value.strip():
+        raise ConfigError(f"{flag} {value!r}: must not be empty (leave the option out instead)")
 
 
 def require_distinct(flag: str, values: Sequence[Any], key: Callable[[Any], Any] = lambda value: value) -> None:

@@ -112,7 +112,7 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
     labels = np.asarray(labels).ravel()
     if images.ndim < 2:
         raise DataError(f"{source}: images must have one row per sample, got shape {images.shape}")
-    if images.shape[0] == 0 or images.size == 0:
+    if images.size == 0:
         raise DataError(f"{source}: no images (shape {images.shape})")
     if images.dtype.kind not in "biuf":  # (b: binarised MNIST)
         raise DataError(f"{source}: pixel values must be real numbers, not {images.dtype}")

@@ -87,15 +87,15 @@ def renamed_briefly(message: str) -> str | None:
     return f"{head.removeprefix('note: ')} is now {new.split('; use ', 1)[1]}"
 
 
-def renamed_key(command: str, raw_key: str, notify=None) -> str:
-    """The flag a TOML key of `command`'s table stands for (``eta`` -> ``--lr``), with a notice if it was an
-    old spelling: what `config.Settings.resolve` reads keys through."""
+def renamed_key(command: str, raw_key: str, notify=None, in_file: bool = True) -> str:
+    """The flag a key of `command`'s settings stands for (``eta`` -> ``--lr``), with a notice if it was an old
+    spelling: what `config.Settings.resolve` reads a TOML table's keys (`in_file`) and Python's through."""
     flag = "--" + raw_key.replace("_", "-")
     new = RENAMED.get(command, {}).get(flag)
     if new is None:
         return flag
     if notify is not None:
-        notify(notice(f"config key {raw_key!r} ({flag})", new))
+        notify(notice(f"config key {raw_key!r} ({flag})" if in_file else flag, new))
     return new
 
 

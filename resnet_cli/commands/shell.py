@@ -21,7 +21,7 @@ from click.core import ParameterSource
 
 from resnet_cli import api, budget
 from resnet_cli.commands.options import OUTPUT_PARAMS
-from resnet_cli.config import flag_of
+from resnet_cli.config import flag_of, require_not_blank
 from resnet_cli.experiments.inert import inert_notices
 from resnet_cli.errors import ConfigError, OutputError, quiet_floating_point
 from resnet_cli.outputs import real_target
@@ -125,8 +125,7 @@ def check_outputs(paths: dict[str, str | None]) -> None:
     for flag, path in paths.items():
         if path is None:
             continue
-        if not str(path).strip():
-            raise ConfigError(f"{flag} '': must not be empty (leave the option out instead)")
+        require_not_blank(flag, str(path))
         target = os.fspath(real_target(path))
         if target in seen:
             raise ConfigError(f"{seen[target]} and {flag} name the same path {path}: give each its own")

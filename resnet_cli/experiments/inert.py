@@ -67,6 +67,8 @@ def _no_flow(s: Any) -> bool:
 def _sphere_teacher(s: Any) -> bool:
     """v* is drawn from the sphere: --teacher-v sphere, or train two-layer's cnn student by default."""
     return s.teacher_v == "sphere" or (s.teacher_v is None and getattr(s, "student", "resnet") == "cnn")
+
+
 INERT: tuple[Inert, ...] = (
     *(Inert(_SPECTRUM, f, "spectrum", ("exact",)) for f in ("lanczos_probes", "lanczos_steps")),
     Inert(_SHORTCUT, "plain_unit", "shortcut", (0,), only=True),

@@ -7,17 +7,16 @@ and second moments, from `build_problem(settings)`), and measuring a Hessian's s
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
-
-import math
 
 import numpy as np
 
 from resnet_cli import eigen, inertia
 from resnet_cli.config import Settings, require, setting
-from resnet_cli.errors import ConfigError
 from resnet_cli.data import PRINCIPAL_COMPONENTS, Dataset, check_spec, load_dataset
+from resnet_cli.errors import ConfigError
 from resnet_cli.experiments.summary import short_repr
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
@@ -267,7 +266,7 @@ def certify_beyond_precision(problem: Problem, weights: np.ndarray) -> SpectrumS
     if not (np.isfinite(run.alphas).all() and np.isfinite(run.betas).all()):  # a non-finite Hessian: the eigensolver's
         return None
     lower = float(np.abs(np.linalg.eigvalsh(run.tridiagonal(0))).max())
-    if not lower > 0.0 or not math.isfinite(lower):
+    if not lower > 0.0:  # (finite: the run's α and β are)
         return None
     tau = ZERO_TOLERANCE * lower
     below_tau, below_minus_tau = H.count_below(tau)[0], H.count_below(-tau)[0]

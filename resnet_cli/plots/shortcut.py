@@ -131,6 +131,7 @@ def train(p: dict[str, Any], path: str) -> None:
     ax.set_title("Fig. 3 of Li et al.", fontsize=9)
     if hess:
         slq = any(h.get("approximate") for h in hess)
+        bars = slq and all(h.get("bounds") for h in hess)  # SLQ intervals drawn (H = 0: exact zeros, no interval)
         x = np.array([h["loss_gap" if linear else "loss"] for h in hess], dtype=float)
         x = np.log10(np.where(x > 0, x, np.nan))
         for ax, figure, ylabel, series, log in (
@@ -140,7 +141,6 @@ def train(p: dict[str, Any], path: str) -> None:
             for i, (key, name, marker) in enumerate(series):
                 # SLQ bars of two statistics at one Hessian: side by side (1.5 % of the axis apart), not one
                 # over the other
-                bars = slq and all(h.get("bounds") for h in hess)
                 shift = (i - (len(series) - 1) / 2) * 0.015 * (span or 1.0) if bars else 0.0
                 _trace_points(ax, x + shift, hess, key, name, marker, slq, log=log)
             zero = sum(bool(h.get("zero_matrix")) for h in hess)
@@ -152,7 +152,6 @@ def train(p: dict[str, Any], path: str) -> None:
             ax.set_ylabel(ylabel)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=8)
-            bars = slq and all(h.get("bounds") for h in hess)  # (H = 0: exact zeros, no interval drawn)
             ax.set_title(f"Fig. {figure} of Li et al." + (" (≈ SLQ, bars: 95% intervals)" if bars else ""),
                          fontsize=9)
     cfg = p["config"]

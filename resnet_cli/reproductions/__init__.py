@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from resnet_cli.config import require_not_blank
 from resnet_cli.errors import UserError
 from resnet_cli.reproductions import (du2018, hardt2017, li2017, li2017_training, liu2019_beyond, liu2019_success,
                                       stride_landscape, yun2019, zhou2019)
@@ -54,8 +55,7 @@ def check_request(name: str, execution: Execution = Execution(), *, render_only:
                 raise UserError(f"--quick: {rep.name} has no quick size (reproductions with one: "
                                 + ", ".join(r.name for r in REPRODUCTIONS.values() if r.quick) + ")")
     for flag, value in (("--cache", execution.cache), ("--dask", execution.dask)):
-        if value is not None and not str(value).strip():
-            raise UserError(f"{flag} {value!r}: must not be empty (leave the option out instead)")
+        require_not_blank(flag, value)
     if execution.cache and Path(execution.cache).exists() and not Path(execution.cache).is_dir():
         raise UserError(f"--cache {execution.cache}: exists and is not a folder")
     return reps
