@@ -70,9 +70,10 @@ EIGVALSH = 6.0e-11
 #: --depth 104 --spectrum inertia (10,400 parameters, 26 LDLᵀ factorisations of 8.6 s): 225 CPU-s; up to
 #: ~60 factorisations where the Ritz values and the SLQ hint start far off (resnet_cli/eigen.py).
 INERTIA = 4.0e-10
-#: Exact statistics by counts on the layer-Toeplitz form (resnet_cli/eigen.py, `LayerToeplitz`): per layer ×
-#: (d²)³, about 60 counts of one block recursion each: 1.66 s at depth 64 and 3.39 s at depth 128, d = 10.
-COUNTS = 2.6e-14
+#: Exact statistics by counts on the layer-Toeplitz form (resnet_cli/inertia.py, `LayerToeplitz`): per layer ×
+#: (d²)³, 40-60 counts of one block recursion each: 1.15 s at depth 64 and 2.15 s at depth 128, d = 10
+#: (2026-12-07, AMD EPYC, one thread; docs/hessian.md, "Exact by counts").
+COUNTS = 1.7e-14
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8

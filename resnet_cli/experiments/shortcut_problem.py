@@ -38,6 +38,11 @@ COUNT_WIDTH = 1e-12
 # networks, d = 10), counts against evd2: 0.58 against 0.39 s at 1,600 parameters, 0.57 against 1.19 s at
 # 2,400, 1.66 against 15.8 s at 6,400, 3.39 against 113 s at 12,800 (docs/hessian.md, "Exact by counts").
 COUNTS_FROM = 2000
+# The counts route starts from a Lanczos run on this many of the drawn probes: its Ritz values and its estimate
+# of the 10th percentile place the first counts; full reorthogonalisation over 80 steps × 8 probes cost as much
+# as the counts at depth 128 (1.2 of 3.5 CPU-s a trial, 2026-12-07, AMD EPYC, one thread), and the brackets,
+# certified by counts, do not depend on where they start. 2 probes: 2.1 CPU-s a trial, 35-55 factorisations.
+COUNT_START_PROBES = 2
 # From this many parameters (of the largest block) on, depth-sweep's init-cond tries `certify_beyond_precision`
 # before the dense eigensolver: two LDLᵀ counts (n³/3 flops each) against the eigensolver's tridiagonal
 # reduction. Measured 2026-12-07 (AMD EPYC, one thread, a Xavier network of depth 64, 6,400 parameters): one
@@ -305,15 +310,16 @@ def _bracket_stats(n_params: int, b: dict[str, Any], approximate: bool) -> Spect
                          mid[2], mid[3], False, approximate)
 
 
-def _lanczos_starts(problem: Problem, matvec, spec: SpectrumSettings,
-                    probes: np.ndarray | None) -> tuple[tuple[float, float], float | None]:
+def _lanczos_starts(problem: Problem, matvec, spec: SpectrumSettings, probes: np.ndarray | None,
+                    used: int | None = None) -> tuple[tuple[float, float], float | None]:
     """Where the certified brackets start: the smallest and largest Ritz values of a Lanczos run on the probes
-    (they lie inside [λmin, λmax]) and the SLQ estimate of the 10th percentile of |λ| (None when 0)."""
+    (they lie inside [λmin, λmax]) and the SLQ estimate of the 10th percentile of |λ| (None when 0). `used`:
+    run on the first this many probes only (all are drawn, so the generator's later draws do not move)."""
     n = problem.net.n_params
     V = probes if probes is not None else rademacher(problem.probe_rng, spec.lanczos_probes, n)
-    run = lanczos(matvec, V, spec.lanczos_steps)
+    run = lanczos(matvec, V[:used], spec.lanczos_steps)
     nodes, weights = [], []
-    for p in range(V.shape[0]):
+    for p in range(run.alphas.shape[0]):
         theta, vecs = np.linalg.eigh(run.tridiagonal(p))
         nodes.append(theta)
         weights.append(vecs[0] ** 2)
@@ -334,7 +340,7 @@ def measure_by_counts(problem: Problem, weights: np.ndarray, spec: SpectrumSetti
     form = sc.layer_toeplitz(net, weights, problem.moments)
     if form is None:
         return measure_hessian(problem, weights, spec, "exact")
-    ritz, hint = _lanczos_starts(problem, form.matvec, spec, probes)
+    ritz, hint = _lanczos_starts(problem, form.matvec, spec, probes, COUNT_START_PROBES)
     b = inertia.bracket_spectrum(form, COUNT_WIDTH, ritz=ritz, zero_tolerance=ZERO_TOLERANCE, p10_hint=hint)
     return Measurement(_bracket_stats(net.n_params, b, approximate=False), brackets=b)
 

@@ -84,7 +84,7 @@ def test_no_form_where_a_layer_map_is_not_orthogonal():
     assert sc.layer_toeplitz(relu, sc.init_weights(relu, "orthogonal", rng), moments) is None
 
 
-def test_regula_falsi_isolates_an_eigenvalue_in_few_factorisations():
+def test_brent_isolates_an_eigenvalue_in_few_factorisations():
     lam = np.array([-3.0, -1.0, 0.25, 0.2500001, 2.0, 7.0])
     H = np.diag(lam)
     a, b, spent = inertia._refine_single(H, 1.0, 3.0, 1e-13)
@@ -92,6 +92,47 @@ def test_regula_falsi_isolates_an_eigenvalue_in_few_factorisations():
     assert spent <= 15  # bisection from width 2 to 1e-13 takes 44
     a, b, _ = inertia._refine_single(H, 0.24, 0.25000005, 1e-15)  # the lower one of a close pair
     assert a <= 0.25 <= b and b - a <= 1e-15
+
+
+def test_brent_converges_where_a_neighbour_just_outside_bends_the_determinant():
+    """The case met at the 10th percentile of a dense spectrum (orthogonal network, depth 48): the bracket
+    from the counts holds one eigenvalue, and the next one lies a quarter of the bracket's width beyond its
+    end. Regula falsi kept that end for 6 steps (15 factorisations to 1e-12); the certified ends hold."""
+    rng = np.random.default_rng(3)
+    target, neighbour = -0.7948690975415112, -0.79499199
+    lam = np.concatenate([[neighbour, target, -0.79312879], rng.uniform(1.0, 5.0, 40), -rng.uniform(1.0, 5.0, 40)])
+    H = np.diag(lam)
+    a, b, spent = inertia._refine_single(H, -0.79494858445126537, -0.79478961063175713, 1e-12 * 0.795)
+    assert a <= target <= b and b - a <= 1e-12 * 0.795
+    assert spent <= 12
+
+
+def test_bracket_spectrum_counts_each_shift_once():
+    """Its searches meet at shifts already counted (`_Counted`): the factorisations reported are the ones made,
+    fewer than the counts asked for."""
+    rng = np.random.default_rng(5)
+    lam = np.concatenate([rng.uniform(-2.0, -0.1, 60), rng.uniform(0.1, 3.0, 140)])
+    made = []
+
+    class Diagonal:
+        size = lam.size
+
+        def inertia_at(self, sigma):
+            made.append(sigma)
+            with np.errstate(divide="ignore"):  # a shift on an eigenvalue: log |det| = −inf, as a zero pivot gives
+                return int(np.count_nonzero(lam < sigma)), 0, float(np.sum(np.log(np.abs(lam - sigma))))
+
+        def diagonal(self):
+            return lam
+
+        def gershgorin(self):
+            return float(np.abs(lam).max())
+
+    b = inertia.bracket_spectrum(Diagonal(), 1e-12)
+    assert b["factorisations"] == len(made) == len(set(made))
+    want = spectrum_stats(lam)
+    assert 0.5 * sum(b["abs_p10"]) == pytest.approx(want.abs_p10, rel=1e-11)
+    assert 0.5 * sum(b["abs_max"]) == pytest.approx(want.abs_max, rel=1e-11)
 
 
 @pytest.mark.parametrize("kind,depth", [("orthogonal", 24), ("1-shortcut", 20)])
