@@ -11,7 +11,7 @@ value is below the paired run of another (Figure 8's ordering over seeds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
@@ -78,6 +78,7 @@ class TrainResult(ProblemResult):
     final_loss: float
     final_gap: float
     steps_run: int
+    weights_at: dict[int, np.ndarray] = field(default_factory=dict)  # deferred Hessians: step -> weights
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,12 @@ class TrainResult(ProblemResult):
 
 def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainResult:
     """Train with full-batch GD; take the Hessian spectrum at steps 0, k, 2k, … (k = hessian_every)."""
+    return train(cfg, progress)
+
+
+def train(cfg: TrainShortcutSettings, progress: Progress | None = None, defer_hessians: bool = False) -> TrainResult:
+    """`run`; with `defer_hessians`, the weights at the Hessian steps (``weights_at``) instead of their spectra,
+    the same trajectory to the bit, for `measure_at` at the steps a caller needs (`read_points`)."""
     progress = progress or no_progress
     problem = build_problem(cfg)
     net = problem.net
@@ -116,6 +123,7 @@ def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainRe
     losses, gaps, grads = [np.array([np.nan])], [np.array([np.nan])], [np.array([np.nan])]
     hessian: list[dict[str, Any]] = []
     norms: dict[int, np.ndarray] = {}  # step -> Frobenius norm of every weight matrix (Figure 3)
+    weights_at: dict[int, np.ndarray] = {}
     diverged, diverged_step = False, None
     step = 0
     for target in bounds:
@@ -138,7 +146,9 @@ def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainRe
                 break
         norms[step] = layer_norms(W)
         progress(step, cfg.steps, f"step {step}/{cfg.steps}")
-        if cfg.hessian_every and step in marks:
+        if cfg.hessian_every and step in marks and defer_hessians:
+            weights_at[step] = W
+        elif cfg.hessian_every and step in marks:
             progress(step, cfg.steps, f"step {step}/{cfg.steps}: Hessian ({net.n_params} parameters)")
             m = measure_hessian(problem, W, cfg)
             hessian.append({"step": step, "loss": float(np.concatenate(losses)[step]),
@@ -150,7 +160,8 @@ def run(cfg: TrainShortcutSettings, progress: Progress | None = None) -> TrainRe
     return TrainResult(settings=cfg, network=problem.network_info(), data=problem.data_info(), l_min=problem.l_min,
                        losses=loss_arr, gaps=gap_arr, grad_norms=grad_arr, hessian=hessian, trace=trace,
                        norms=norm_series, diverged=diverged, diverged_step=diverged_step,
-                       final_loss=float(loss_arr[final]), final_gap=float(gap_arr[final]), steps_run=last)
+                       final_loss=float(loss_arr[final]), final_gap=float(gap_arr[final]), steps_run=last,
+                       weights_at=weights_at)
 
 
 def trace_rows(loss_arr: np.ndarray, gap_arr: np.ndarray, grad_arr: np.ndarray, hessian: list[dict[str, Any]],
@@ -192,6 +203,21 @@ def run_payload(cfg: TrainShortcutSettings) -> dict[str, Any]:
     return run(cfg).to_dict()
 
 
+def run_deferred(cfg: TrainShortcutSettings) -> dict[str, Any]:
+    """`run_payload` with the Hessians deferred (`train`): the payload, its ``hessian`` empty, with
+    ``weights_at`` (Hessian step -> weights) and ``settings`` (cfg) for `measure_at` (a picklable cell
+    function)."""
+    result = train(cfg, defer_hessians=True)
+    return {**result.to_dict(), "weights_at": result.weights_at, "settings": cfg}
+
+
+def measure_at(task: tuple[TrainShortcutSettings, np.ndarray]) -> dict[str, Any]:
+    """The Hessian statistics of one deferred Hessian step: task = (the run's settings, its weights there);
+    the entry `run` would have made, without its step and losses (a picklable cell function)."""
+    cfg, weights = task
+    return stats_dict(measure_hessian(build_problem(cfg), weights, cfg).stats)
+
+
 def layer_norms(weights: np.ndarray) -> np.ndarray:
     """‖W_t‖_F of every weight matrix, in layer order t = r·n + l (weights (R, n, d, d) -> (R·n,))."""
     return np.sqrt(np.sum(weights * weights, axis=(-2, -1))).reshape(-1)
@@ -206,21 +232,41 @@ def at_levels(x: Any, y: Any, levels: Any) -> np.ndarray:
     Linear interpolation between the two consecutive trace points that bracket the level, on its first
     downward passage (a loss that goes back up later does not count twice); NaN where the run never reaches
     the level or starts below it. For a monotone decreasing x this is `np.interp` on the reversed trace.
+    Only the points `read_points` names are read: y may be NaN elsewhere.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     out = np.full(np.shape(levels), np.nan)
     for i, level in enumerate(np.asarray(levels, dtype=float).reshape(-1)):
-        for k in range(len(x) - 1):
+        k = _passage(x, level)
+        if k is not None and k + 1 < len(x):
             hi, lo = x[k], x[k + 1]
-            if hi >= level >= lo and np.isfinite(hi) and np.isfinite(lo):
-                t = 0.0 if hi == lo else (hi - level) / (hi - lo)
-                out.flat[i] = y[k] + t * (y[k + 1] - y[k])
-                break
-        else:
-            if len(x) and x[-1] == level:
-                out.flat[i] = y[-1]
+            t = 0.0 if hi == lo else (hi - level) / (hi - lo)
+            out.flat[i] = y[k] + t * (y[k + 1] - y[k])
+        elif k is not None:
+            out.flat[i] = y[k]
     return out
+
+
+def _passage(x: np.ndarray, level: float) -> int | None:
+    """k such that `at_levels` reads the level between points k and k + 1 (k = the last point: it alone, where
+    the trace ends exactly at the level), or None."""
+    for k in range(len(x) - 1):
+        hi, lo = x[k], x[k + 1]
+        if hi >= level >= lo and np.isfinite(hi) and np.isfinite(lo):
+            return k
+    return len(x) - 1 if len(x) and x[-1] == level else None
+
+
+def read_points(x: Any, levels: Any) -> set[int]:
+    """The trace points `at_levels` reads at these levels: the values elsewhere may stay unmeasured."""
+    x = np.asarray(x, dtype=float)
+    points: set[int] = set()
+    for level in np.asarray(levels, dtype=float).reshape(-1):
+        k = _passage(x, level)
+        if k is not None:
+            points |= {k, k + 1} if k + 1 < len(x) else {k}
+    return points
 
 
 def common_levels(traces: list[Any], count: int) -> np.ndarray:

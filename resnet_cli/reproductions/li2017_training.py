@@ -77,9 +77,33 @@ def settings(name: str, quick: bool, **overrides: Any) -> ts.TrainShortcutSettin
     return ts.TrainShortcutSettings.resolve(f"li2017-{name}", values)
 
 
-def run_all(runs: list[ts.TrainShortcutSettings], execution: Execution) -> list[dict[str, Any]]:
-    weights = [s.depth * s.steps * (1 + 20 * bool(s.hessian_every) / max(s.hessian_every, 1)) for s in runs]
-    return run_cells(ts.run_payload, runs, weights=weights, **execution.cells())
+def run_all(runs: list[ts.TrainShortcutSettings], execution: Execution, deferred: bool = False) -> list[dict[str, Any]]:
+    """Every run's payload; `deferred`: without Hessians, with the weights at their steps (`measure_read`)."""
+    weights = [s.depth * s.steps * (1 + 20 * (not deferred and bool(s.hessian_every)) / max(s.hessian_every, 1))
+               for s in runs]
+    return run_cells(ts.run_deferred if deferred else ts.run_payload, runs, weights=weights, **execution.cells())
+
+
+def measure_read(by_net: dict[str, list[dict[str, Any]]], key: str, levels: Any, execution: Execution) -> int:
+    """Fill in the deferred runs' Hessians (`run_all(deferred=True)`): an entry at every Hessian step, measured
+    where the figure reads it — the two steps around each level's passage (`ts.read_points` on lg of the
+    `key` losses), the first and the last — and None elsewhere: the same figure as every step measured. Returns
+    how many were measured."""
+    runs = [r for rs in by_net.values() for r in rs]
+    tasks, places = [], []
+    for r in runs:
+        steps, cfg = sorted(r.pop("weights_at").items()), r.pop("settings")
+        curve = r["curve"]
+        r["hessian"] = [{"step": step, "loss": float(curve["loss"][step]), "loss_gap": float(curve["loss_gap"][step])}
+                        for step, _ in steps]
+        x = lg([e[key] for e in r["hessian"]])
+        for i in sorted(ts.read_points(x, levels) | ({0, len(steps) - 1} if steps else set())):
+            tasks.append((cfg, steps[i][1]))
+            places.append(r["hessian"][i])
+    for entry, stats in zip(places, run_cells(ts.measure_at, tasks, **execution.cells())):
+        entry.update(stats)
+    return len(tasks)
+
 
 
 def lg(values: Any) -> np.ndarray:
@@ -163,10 +187,11 @@ def claims_fig3(d: dict[str, Any]) -> list[tuple[str, str]]:
 # --- Figure 7 ----------------------------------------------------------------------------------------------------
 
 
-def seed_runs(name: str, p: dict[str, Any], quick: bool, jobs: Execution) -> dict[str, list[dict[str, Any]]]:
+def seed_runs(name: str, p: dict[str, Any], quick: bool, jobs: Execution,
+              deferred: bool = False) -> dict[str, list[dict[str, Any]]]:
     seeds = list(range(int(p["seeds"])))
     keys = [(net, s) for net in p["network"] for s in seeds]
-    runs = run_all([settings(name, quick, seed=s, **NETWORKS[net]) for net, s in keys], jobs)
+    runs = run_all([settings(name, quick, seed=s, **NETWORKS[net]) for net, s in keys], jobs, deferred)
     out: dict[str, list[dict[str, Any]]] = {net: [] for net in p["network"]}
     for (net, _), payload in zip(keys, runs):
         out[net].append(payload)
@@ -178,9 +203,9 @@ def hessian_xy(payload: dict[str, Any], key: str, linear: bool) -> tuple[np.ndar
     resolution of float64 eigenvalues (below it the 10th percentile is a zero eigenvalue up to rounding)."""
     h = payload["hessian"]
     x = lg([e["loss_gap" if linear else "loss"] for e in h])
-    y = np.array([e[key] for e in h], dtype=float)
+    y = np.array([e.get(key) for e in h], dtype=float)  # None (nan): a deferred step left unmeasured
     if key == "abs_p10":
-        y = np.maximum(y, ZERO_TOLERANCE * np.array([e["abs_max"] for e in h], dtype=float))
+        y = np.maximum(y, ZERO_TOLERANCE * np.array([e.get("abs_max") for e in h], dtype=float))
     return x, (y if key == "index" else lg(y))
 
 
@@ -188,14 +213,16 @@ def index_xy(payload: dict[str, Any], tolerance: str) -> tuple[np.ndarray, np.nd
     """(lg(L − L_min), index with |λ| ≤ tolerance·|λ|max counted as zero) at each Hessian of a linear run
     (`spectrum.index_by_tolerance`; the first tolerance is the index itself)."""
     h = payload["hessian"]
-    return lg([e["loss_gap"] for e in h]), np.array([e["index_by_tolerance"][tolerance] for e in h], dtype=float)
+    return lg([e["loss_gap"] for e in h]), np.array([(e.get("index_by_tolerance") or {}).get(tolerance)
+                                                     for e in h], dtype=float)
 
 
 def common_tolerances(by_net: dict[str, list[dict[str, Any]]]) -> list[str]:
     """The tolerances of `index_by_tolerance` that every Hessian of every run carries, in their order; none
     when a run lacks them (e.g. a --cache folder from before they were recorded: then no comparison by
     tolerance rather than a partial one)."""
-    entries = [e.get("index_by_tolerance") or {} for runs in by_net.values() for r in runs for e in r["hessian"]]
+    entries = [e.get("index_by_tolerance") or {} for runs in by_net.values() for r in runs for e in r["hessian"]
+               if e.get("index") is not None]  # measured (deferred runs leave unread steps unmeasured)
     if not entries:
         return []
     return [tol for tol in entries[0] if all(tol in e for e in entries)]
@@ -265,14 +292,16 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig8", quick)
-    by_net = seed_runs("fig8", p, quick, jobs)
-    everything = [hessian_xy(r, "index", True)[0] for runs in by_net.values() for r in runs]
+    by_net = seed_runs("fig8", p, quick, jobs, deferred=True)
+    everything = [lg([r["curve"]["loss_gap"][step] for step in sorted(r["weights_at"])])
+                  for runs in by_net.values() for r in runs]
     levels = ts.common_levels(everything, int(p["levels"]))
+    measured = measure_read(by_net, "loss_gap", levels, jobs)
     networks = {net: {"index": ts.across_runs([hessian_xy(r, "index", True) for r in runs], levels),
                       "start": [r["hessian"][0]["index"] for r in runs],
                       "end": [r["hessian"][-1]["index"] for r in runs],
                       "diverged": sum(r["diverged"] for r in runs),
-                      "runs": [{"seed": r["config"]["seed"], **{k: [e[k] for e in r["hessian"]] for k in
+                      "runs": [{"seed": r["config"]["seed"], **{k: [e.get(k) for e in r["hessian"]] for k in
                                 ("step", "loss_gap", "index")}} for r in runs]} for net, runs in by_net.items()}
     share = ts.lower_share([hessian_xy(r, "index", True) for r in by_net["2-shortcut"]],
                            [hessian_xy(r, "index", True) for r in by_net["orthogonal"]], levels)
@@ -301,7 +330,8 @@ def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
             "seeds": int(p["seeds"]), "networks": networks, "share": share, "share_by_tolerance": by_tolerance,
             "single": single,
             "data": by_net["2-shortcut"][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
-            "hessian_every": cfg["hessian_every"],
+            "hessian_every": cfg["hessian_every"], "hessians_measured": measured,
+            "hessian_steps": sum(len(r["hessian"]) for runs in by_net.values() for r in runs),
             "command": command("fig8", " --seed S [--shortcut 0 --init orthogonal]")}
 
 
@@ -397,7 +427,7 @@ def section(docs: Path) -> str:
                                                               f", load average {d['load_average']} at the start"
                                                               if "load_average" in d else "")
                                                           if seconds else "") + ").", "",
-                  f"Data: {d['data']['description']}; {d['steps']} steps at lr {fmt(d['lr'])}.", "",
+                  f"Data: {d['data']['description']}; {d['steps']} steps at lr {fmt(d['lr'])}." + _measured(d), "",
                   f"![Li et al. 2017 {name}](figures/li2017-{name}.png)", "",
                   "| paper's claim (quoted) | ours | command, seed |", "|---|---|---|"]
         cmd = d["command"]
@@ -408,6 +438,17 @@ def section(docs: Path) -> str:
         lines += ["", REMARKS[name], ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
+
+
+def _measured(d: dict[str, Any]) -> str:
+    """How many of the runs' Hessian steps were measured, where a figure measures only those it reads."""
+    if "hessians_measured" not in d:
+        return ""
+    return (f" Of the {d['hessian_steps']} Hessian steps of these runs (every {d['hessian_every']} steps), the "
+            f"{d['hessians_measured']} the left and middle panels read were measured: at each level the two "
+            "steps around the run's passage, and the first and the last (`read_points` in "
+            "resnet_cli/experiments/train_shortcut.py; the readings are those of every step measured, "
+            "tests/experiments/test_train_shortcut_experiment.py). The others are null in the JSON's runs.")
 
 
 def build(ctx: Context) -> None:

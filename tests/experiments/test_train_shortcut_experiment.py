@@ -61,6 +61,33 @@ def test_index_by_tolerance_against_an_independent_spectrum_at_the_start():
     assert p["hessian"][0]["index_by_tolerance"] == pytest.approx(expected, abs=1e-12)
 
 
+def test_deferred_hessians_are_the_ones_a_run_measures():
+    """`train(defer_hessians=True)` keeps the weights at the Hessian steps; `measure_at` there gives the entries
+    `run` measures, on the same trajectory to the bit (what li2017-training's Figure 8 relies on)."""
+    cfg = small(steps=10, hessian_every=4)
+    full = ts.run(cfg).to_dict()
+    deferred = ts.run_deferred(cfg)
+    assert deferred["hessian"] == [] and sorted(deferred["weights_at"]) == [0, 4, 8, 10]
+    assert deferred["curve"]["loss"].tolist() == full["curve"]["loss"].tolist()
+    for entry in full["hessian"]:
+        got = ts.measure_at((deferred["settings"], deferred["weights_at"][entry["step"]]))
+        assert {"step": entry["step"], "loss": entry["loss"], "loss_gap": entry["loss_gap"], **got} == entry
+
+
+def test_at_levels_reads_only_its_read_points():
+    """Values away from `read_points` may stay unmeasured (NaN): the readings do not change, on a trace that
+    goes down, back up and down again, at levels inside it, at its last point and out of reach."""
+    rng = np.random.default_rng(0)
+    x = np.array([3.0, 2.5, 1.0, 1.8, 0.5, 0.2, 0.2, -1.0, -1.5, -2.0])
+    y = rng.standard_normal(x.size)
+    levels = [2.9, 1.5, 0.9, -1.0, -2.0, -3.0, 5.0]
+    read = ts.read_points(x, levels)
+    assert read == {0, 1, 2, 3, 4, 6, 7, 8, 9}  # 0.9 is read on the way down after the rise, 5 never
+    sparse = np.where(np.isin(np.arange(x.size), sorted(read)), y, np.nan)
+    np.testing.assert_array_equal(ts.at_levels(x, sparse, levels), ts.at_levels(x, y, levels))
+    assert np.isfinite(ts.at_levels(x, y, levels)[:5]).all() and np.isnan(ts.at_levels(x, y, levels)[5:]).all()
+
+
 def test_segmenting_for_trace_rows_does_not_change_the_numbers():
     a = ts.run(small(steps=12, trace_every=1)).to_dict()
     b = ts.run(small(steps=12, trace_every=12)).to_dict()
