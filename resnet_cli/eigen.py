@@ -216,16 +216,17 @@ class BlockMatrix:
         parts = [np.repeat(eigvalsh(block, solver), count) for block, count in self.distinct()]
         return np.sort(np.concatenate(parts)) if parts else np.empty(0)
 
-    def count_below(self, sigma: float) -> tuple[int, int]:
-        """(#{λ < σ}, #{λ = σ} as exact zero pivots) summed over the blocks (`inertia.count_below`)."""
-        return self.inertia_at(sigma)[:2]
+    def count_below(self, sigma: float, overwrite: bool = False) -> tuple[int, int]:
+        """(#{λ < σ}, #{λ = σ} as exact zero pivots) summed over the blocks (`inertia.count_below`);
+        `overwrite`: the last use of this matrix, its blocks are factorised in place."""
+        return self.inertia_at(sigma, overwrite)[:2]
 
-    def inertia_at(self, sigma: float) -> tuple[int, int, float]:
+    def inertia_at(self, sigma: float, overwrite: bool = False) -> tuple[int, int, float]:
         """`count_below` and log |det(H − σI)|, summed over the blocks (`inertia_at`)."""
         below = zero = 0
         logdet = 0.0
         for block, count in self.distinct():
-            b, z, ld = inertia.inertia_at(block, sigma)
+            b, z, ld = inertia.inertia_at(block, sigma, overwrite)
             below += count * b
             zero += count * z
             logdet += count * ld

@@ -39,11 +39,16 @@ def count_below(H: np.ndarray, sigma: float = 0.0) -> tuple[int, int]:
     return inertia_at(H, sigma)[:2]
 
 
-def inertia_at(H: np.ndarray, sigma: float = 0.0) -> tuple[int, int, float]:
-    """`count_below` and log |det(H − σI)| from the same factorisation."""
+def inertia_at(H: np.ndarray, sigma: float = 0.0, overwrite: bool = False) -> tuple[int, int, float]:
+    """`count_below` and log |det(H − σI)| from the same factorisation. `overwrite`: H (float64, C- or
+    F-ordered) is not needed afterwards and is factorised in place (no copy of n² entries: for a C-ordered H,
+    its transpose, which is H and F-ordered); the counts are those of a copy, bit for bit."""
     from scipy.linalg import lapack
 
-    A = np.array(H, dtype=np.float64, order="F", copy=True)
+    if overwrite and H.dtype == np.float64 and (H.flags.f_contiguous or H.flags.c_contiguous):
+        A = H if H.flags.f_contiguous else H.T
+    else:
+        A = np.array(H, dtype=np.float64, order="F", copy=True)
     n = A.shape[0]
     if n == 0:
         return 0, 0, 0.0
@@ -138,7 +143,7 @@ class LayerToeplitz:
             if info < 0:  # pragma: no cover - an argument error of the wrapper
                 raise ValueError(f"dsysv: illegal argument {-info}")
             if info > 0:  # an exactly zero pivot: the recursion stops; count this σ densely
-                return inertia_at(self.to_dense(), sigma)
+                return inertia_at(self.to_dense(), sigma, overwrite=True)
             diags[a], subs[a, :-1] = np.diagonal(ldu), np.diagonal(ldu, -1)
             ipivs.append(ipiv)
             pivot = middle - below @ solved
@@ -147,7 +152,7 @@ class LayerToeplitz:
         negative, zero, logdet = _inertia_of_pivots(diags.ravel(), subs.ravel(),
                                                     np.concatenate(ipivs) if ipivs else np.zeros(0, dtype=int))
         if zero:  # a singular 2×2 pivot block: as above
-            return inertia_at(self.to_dense(), sigma)
+            return inertia_at(self.to_dense(), sigma, overwrite=True)
         ldu, ipiv, info = lapack.dsytrf(pivot, lower=1)
         n, z, ld = _inertia_of_d(ldu, ipiv)
         return negative + n, z, logdet + ld

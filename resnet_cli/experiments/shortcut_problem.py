@@ -274,7 +274,7 @@ def certify_beyond_precision(problem: Problem, weights: np.ndarray) -> SpectrumS
     if not lower > 0.0:  # (finite: the run's α and β are)
         return None
     tau = ZERO_TOLERANCE * lower
-    below_tau, below_minus_tau = H.count_below(tau)[0], H.count_below(-tau)[0]
+    below_tau, below_minus_tau = H.count_below(tau)[0], H.count_below(-tau, overwrite=True)[0]  # H's last use
     position = PERCENTILE / 100.0 * (n - 1)
     needed = math.floor(position) + 1 + int(position > math.floor(position))  # a_(k), and a_(k+1) if interpolated
     if below_tau - below_minus_tau < needed:

@@ -499,7 +499,7 @@ def li2017_fig7(data: dict[str, Any], path: str) -> None:
         color = network_style(name)[0]
         _band(ax, series["abs_max"], f"{name}: maximum |λ|", color=color)
         floor = series.get("p10_at_floor", 0)
-        note = (f" (≤ 1e-12·|λ|max, zero to rounding, in {floor} of {series['hessians']} Hessians: drawn at "
+        note = (f" (≤ 1e-12·|λ|max, zero to rounding, in {floor} of {series['hessians']} measured: drawn at "
                 "that floor)" if floor else "")
         _band(ax, series["abs_p10"], f"{name}: 10th percentile of |λ|{note}", color=color, linestyle="--",
               marker="s")

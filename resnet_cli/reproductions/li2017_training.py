@@ -229,23 +229,25 @@ def common_tolerances(by_net: dict[str, list[dict[str, Any]]]) -> list[str]:
 
 
 def at_floor(runs: list[dict[str, Any]]) -> tuple[int, int]:
-    """(Hessians whose |λ|p10 is at or below ZERO_TOLERANCE·|λ|max, all Hessians) over the runs."""
-    h = [e for r in runs for e in r["hessian"]]
+    """(Hessians whose |λ|p10 is at or below ZERO_TOLERANCE·|λ|max, Hessians measured) over the runs."""
+    h = [e for r in runs for e in r["hessian"] if e.get("abs_p10") is not None]
     return sum(1 for e in h if e["abs_p10"] <= ZERO_TOLERANCE * e["abs_max"]), len(h)
 
 
 def fig7(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig7", quick)
-    by_net = seed_runs("fig7", p, quick, jobs)
-    everything = [hessian_xy(r, "abs_max", False)[0] for runs in by_net.values() for r in runs]
+    by_net = seed_runs("fig7", p, quick, jobs, deferred=True)
+    everything = [lg([r["curve"]["loss"][step] for step in sorted(r["weights_at"])])
+                  for runs in by_net.values() for r in runs]
     levels = ts.common_levels(everything, int(p["levels"]))
+    measured = measure_read(by_net, "loss", levels, jobs)
     networks = {}
     for net, runs in by_net.items():
         networks[net] = {key: ts.across_runs([hessian_xy(r, key, False) for r in runs], levels)
                          for key in ("abs_max", "abs_p10")}
         networks[net]["diverged"] = sum(r["diverged"] for r in runs)
         networks[net]["p10_at_floor"], networks[net]["hessians"] = at_floor(runs)
-        networks[net]["runs"] = [{"seed": r["config"]["seed"], **{k: [e[k] for e in r["hessian"]] for k in
+        networks[net]["runs"] = [{"seed": r["config"]["seed"], **{k: [e.get(k) for e in r["hessian"]] for k in
                                   ("step", "loss", "abs_max", "abs_p10", "index")}} for r in runs]
         networks[net]["final_loss"] = [r["final_loss"] for r in runs]
     cfg = by_net[p["network"][0]][0]["config"]
@@ -253,7 +255,8 @@ def fig7(quick: bool, jobs: Execution) -> dict[str, Any]:
             f"({p['seeds']} runs per network, lr {fmt(cfg['lr'])}, exact Hessian every {cfg['hessian_every']} "
             "steps)", "x_label": "lg(loss)", "seeds": int(p["seeds"]), "networks": networks,
             "data": by_net[p["network"][0]][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
-            "hessian_every": cfg["hessian_every"],
+            "hessian_every": cfg["hessian_every"], "hessians_measured": measured,
+            "hessian_steps": sum(len(r["hessian"]) for runs in by_net.values() for r in runs),
             "command": command("fig7", " --seed S [--shortcut 0 --init orthogonal]")}
 
 
@@ -277,7 +280,7 @@ def claims_fig7(d: dict[str, Any]) -> list[tuple[str, str]]:
         text += (f"; at the highest level {fmt(hi[1], 2)} vs {fmt(hi[2], 2)} (orthogonal), at the lowest "
                  f"{fmt(lo[1], 2)} vs {fmt(lo[2], 2)}")
     floors = "; ".join(f"{net}: |λ|p10 ≤ 1e-12·|λ|max (a zero eigenvalue to rounding, floored there) in "
-                       f"{v['p10_at_floor']} of {v['hessians']} Hessians" for net, v in d["networks"].items())
+                       f"{v['p10_at_floor']} of the {v['hessians']} Hessians measured" for net, v in d["networks"].items())
     text += f" ({floors})"
     return [("\"the condition numbers of 2-shortcut networks at different losses are always smaller, especially "
              "when the loss is large\" (Figures 6 and 7; here with ReLUs)", text)]
@@ -444,8 +447,9 @@ def _measured(d: dict[str, Any]) -> str:
     """How many of the runs' Hessian steps were measured, where a figure measures only those it reads."""
     if "hessians_measured" not in d:
         return ""
+    reader = "the left and middle panels read" if d["figure"] == "fig8" else "the figure reads"
     return (f" Of the {d['hessian_steps']} Hessian steps of these runs (every {d['hessian_every']} steps), the "
-            f"{d['hessians_measured']} the left and middle panels read were measured: at each level the two "
+            f"{d['hessians_measured']} that {reader} were measured: at each level the two "
             "steps around the run's passage, and the first and the last (`read_points` in "
             "resnet_cli/experiments/train_shortcut.py; the readings are those of every step measured, "
             "tests/experiments/test_train_shortcut_experiment.py). The others are null in the JSON's runs.")

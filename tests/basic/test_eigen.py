@@ -165,6 +165,20 @@ def test_inertia_counts_equal_eigvalsh_counts(kind, H):
         np.count_nonzero(lam < -eps), np.count_nonzero(np.abs(lam) <= eps), np.count_nonzero(lam > eps))
 
 
+def test_a_count_in_place_is_the_count_of_a_copy():
+    rng = np.random.default_rng(3)
+    A = rng.standard_normal((60, 60))
+    H = A + A.T
+    for sigma in (-1.0, 0.0, 2.5):
+        copied = inertia.inertia_at(H, sigma)
+        assert np.array_equal(H, A + A.T)  # without overwrite, H is left as it was
+        for order in ("C", "F"):
+            consumed = np.array(H, order=order)
+            assert inertia.inertia_at(consumed, sigma, overwrite=True) == copied  # bit for bit, logdet included
+            assert not np.array_equal(consumed, H)  # factorised in place: no copy was made
+        assert eigen.BlockMatrix.dense(H.copy()).count_below(sigma, overwrite=True) == copied[:2]
+
+
 def test_inertia_handles_exact_zeros_and_two_by_two_pivots():
     assert inertia.count_below(np.zeros((4, 4)), 0.0) == (0, 4)
     assert inertia.count_below(np.zeros((4, 4)), 1.0) == (4, 0)
