@@ -60,12 +60,13 @@ def noise_rng(seed: int, *keys: int) -> np.random.Generator:
 
 
 def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[float], laws: list[nz.Noise | None], kind: str = "large-w",
-                    ) -> list[dict[str, Any]]:
+                    streams: list[int] | None = None) -> list[dict[str, Any]]:
     """"From any initialization": the CNN student started at angle φ0 from v* (π: the spurious point (−v*, ā)
     itself) with a0 = ā, trained by the *-large-w schedule of `settings` (a `StepSettings`, `TeacherSettings`,
     `OutcomeSettings` too) as plain GD (law None) or perturbed GD with each law; `settings.trials` teachers from
     `cell_rng(seed, p, k)` (sphere law unless --teacher-v says otherwise), the noise of law j from
-    `noise_rng(seed, p, k, j)`. With samples (`settings` a `SampleSettings` with --samples/--online) the runs
+    `noise_rng(seed, p, k, j)` (`streams[j]` instead of j where given: laws with one key draw the same noise, each
+    from its own generator; several sizes of one annealing then run in one call as they run alone). With samples (`settings` a `SampleSettings` with --samples/--online) the runs
     are (perturbed) SGD on one training set drawn after the teachers, every run with its own copy of the
     trials' sampling generators (`states.state_factories`). One row per (φ0, law): the counts of each outcome."""
     from resnet_cli.experiments import two_layer_settings as tls  # which imports this module
@@ -81,7 +82,8 @@ def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[floa
         v0, a0 = nz.spurious_start(v_star, a_star, phi0)
         for j, law in enumerate(laws):
             state = next(states)
-            rep = state if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, j), state)
+            key = j if streams is None else streams[j]
+            rep = state if law is None else nz.noisy_state(law, noise_rng(s.seed, p, k, key), state)
             runs.append(optim.Run(v0, a0, v_star, a_star, schedule, steps, representation=rep))
             keys.append((phi0, law))
     # one program per kind of state (`optim.run_groups`: the perturbed runs of one (p, k) share one state array;

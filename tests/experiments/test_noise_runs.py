@@ -94,3 +94,22 @@ def test_perturbed_sgd_from_the_spurious_point_seeded():
     assert rows == en.spurious_starts(s, 6, 3, [np.pi], laws, "large-both")
     count = lambda r: [r[o] for o in ("global", "spurious", "undecided")]  # noqa: E731
     assert count(rows[0]) == count(rows[1]) and sum(count(rows[2])) == 8
+
+
+def test_spurious_starts_of_several_sizes_in_one_call_are_the_calls_one_size_at_a_time():
+    """`streams`: the noisy runs of two sizes in one state array, each law on the stream it has in its own
+    size's list, give the rows of one call per size (as reproductions/zhou2019.py runs them)."""
+    from resnet_cli.experiments import noise as en
+    from resnet_cli.models.two_layer import noise as nz
+
+    s = sr.SuccessSettings(p=[6], k=[3], trials=12, seed=2, stage2_steps=400, teacher_v="sphere")
+    by_size = {size: [None, *(nz.Noise(size, kind, rate, "w", 800) for kind, rate in (("exponential", 3.0),
+                                                                                      ("none", 0.0)))]
+               for size in (1.0, 3.0)}
+    alone = [row for laws in by_size.values() for row in en.spurious_starts(s, 6, 3, [np.pi], laws)]
+    noisy = [(j, law) for laws in by_size.values() for j, law in enumerate(laws) if law is not None]
+    together = en.spurious_starts(s, 6, 3, [np.pi], [None] + [law for _, law in noisy],
+                                  streams=[0] + [j for j, _ in noisy])
+    assert alone == [together[0], together[1], together[2], together[0], together[3], together[4]]
+    # and the keys matter: by position in the one list, the 3.0 laws would read the streams of keys 3 and 4
+    assert en.spurious_starts(s, 6, 3, [np.pi], [None] + [law for _, law in noisy]) != together
