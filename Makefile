@@ -34,8 +34,8 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction: 905 s wall, 1755 CPU-s on 2 cores (Intel Xeon with AVX-512, 2026-12-06, from a fresh clone;
-## 874 s, 1624 CPU-s on an AMD EPYC later that day; 863 s, 1,685 CPU-s there on 2026-12-07; 688 to 887 s on two AMD EPYC machines before Fig. 5's counts;
+## Every reproduction: 556 s wall, 1,078 CPU-s on 2 cores (AMD EPYC with AVX-512, OpenBLAS's default kernels,
+## 2026-12-07, from a fresh clone; 600 and 647 s there with less of that day's work, runs vary by 5-10 %;
 ## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
@@ -46,26 +46,27 @@ ARGS ?=
 reproduce: $(BENCH_STAMP)
 	$(BIN)/resnet-cli reproduce all --docs docs $(ARGS)
 
-## Liu et al. 2019 success rates (both presets and the gradient-flow methods) into docs/reproductions.md (42 s in
-## `make reproduce`, 2026-12-06).
+## Liu et al. 2019 success rates (both presets and the gradient-flow methods) into docs/reproductions.md (40 s in
+## `make reproduce`, 2026-12-07).
 reproduce-success: $(STAMP)
 	$(BIN)/resnet-cli reproduce liu2019-success --docs docs $(ARGS)
 
-## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; measured 2026-12-06 in `make
-## reproduce` on 2 idle cores: Fig. 5 378 CPU-s / 190 s wall, Fig. 9 114 / 58 s, Fig. 10 254 / 128 s; Fig. 5 is
-## bound by Xavier's 20 dense eigenvalue problems of 4,800 and 6,400 parameters, ~6 and ~17 CPU-s each; its
-## orthogonal and 1-shortcut cells are inertia counts, ~1.5-3.4 CPU-s each to depth 128): JSON results in
+## Li et al. 2017, Figures 5, 9, 10 (depth-sweep presets li2017-fig5/9/10, seed 0; measured 2026-12-07 in `make
+## reproduce` on 2 idle cores: Fig. 5 186 CPU-s / 94 s wall, Fig. 9 73 / 37 s, Fig. 10 141 / 71 s; Fig. 5 is
+## bound by Xavier's two LDLT counts per trial at 4,800 and 6,400 parameters, ~2.8 and ~5.7 CPU-s a trial; its
+## orthogonal and 1-shortcut cells are layer-Toeplitz counts, up to ~2 CPU-s a trial at depth 128): JSON results in
 ## docs/data/, figures in docs/figures/, the "Li et al. 2017" section of docs/reproductions.md.
 reproduce-li2017: $(BENCH_STAMP)
 	$(BIN)/resnet-cli reproduce li2017 --docs docs $(ARGS)
 
 ## Liu et al. 2019 beyond the population loss: finite N, SGD, online SGD, strides, input laws, method definitions
-## and the teacher prior; the "beyond" section of docs/reproductions.md (< 10 min, 2 cores).
+## and the teacher prior; the "beyond" section of docs/reproductions.md (96 s in `make reproduce`, 2026-12-07).
 reproduce-liu2019-beyond: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce liu2019-beyond --docs docs $(ARGS)
 
 ## Li et al. 2017, Figures 3, 7, 8 (`train shortcut` presets li2017-fig3/7/8 looped over depths or seeds; measured
-## 2026-12-06 in `make reproduce` on 2 idle cores: Fig. 3 13 CPU-s / 6 s wall, Fig. 7 100 / 52 s, Fig. 8 267 / 134 s):
+## 2026-12-07 in `make reproduce` on 2 idle cores: Fig. 3 12 CPU-s / 6 s wall, Fig. 7 42 / 21 s, Fig. 8 75 / 38 s;
+## Figs. 7 and 8 measure only the Hessian steps their levels read):
 ## docs/data/, docs/figures/, the "Figures 3, 7 and 8" part of docs/reproductions.md.
 reproduce-li2017-training: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
@@ -83,9 +84,8 @@ reproduce-yun2019: $(STAMP)
 
 ## Zhou et al. 2019: perturbed GD and minibatch SGD with annealed noise (success-rate *-noise methods, the noise
 ## level and annealing, starts at the spurious point, perturbed vs plain SGD); the "Zhou et al. 2019" section of
-## docs/reproductions.md (measured 2026-12-06 on 2 cores: alone on an AMD EPYC after its perturbed runs of one
-## (p, k) were stacked, 105 s wall, 209 CPU-s; before, in `make reproduce`, 126 s wall, 250 CPU-s there and 96 to
-## 162 s wall, 191 to 279 CPU-s on other machines and loads).
+## docs/reproductions.md (measured 2026-12-07 in `make reproduce` on 2 idle cores of an AMD EPYC: 93 s wall,
+## 185 CPU-s; 106 s, 211 CPU-s before its spurious-start cells ran both noise sizes as one state array).
 reproduce-zhou2019: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
 
