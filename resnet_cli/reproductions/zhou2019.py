@@ -3,7 +3,8 @@ GD with annealed noise on the two-layer net of Liu et al. 2019 (`make reproduce-
 
 Runs (seed 0, each a cell of `executor.run_cells`, largest first): the liu2019-success grid (p = 8, k = 4…100)
 with the *-noise methods beside cnn-large-w, cnn-large-both and resnet-ssw (200 trials); the rate of cnn-noise
-at k = 16 against the noise level σ0 and the annealing (none, exponential at three rates, polynomial); and
+at k = 16 against the noise level σ0 and the annealing (none, exponential at three rates, polynomial: 25
+`success-rate` commands, run as one batch, `level_cells`); and
 the CNN started at the spurious point itself (φ0 = π, a0 = ā) and at φ0 = 3π/4 (a0 = ā), trained by plain
 GD and by perturbed GD under each annealing, on the two base schedules (large-w, large-both), k = 4, 16, 100.
 Perturbed minibatch SGD (N = 256 samples, batches of B = 8, the default noise) against plain SGD at k = 4, 16:
@@ -41,12 +42,15 @@ SGD_TRIALS = 200
 SGD_RANDOM = {"config": "liu2019-success", "method": ["cnn-large-both", "cnn-noise"], "trials": SGD_TRIALS, **SGD,
               "jobs": 1}
 
-#: name -> (what runs, flags as typed, relative cost)
+#: The noise-level runs: name -> the flags of its `success-rate` command (one cell each, p = 8, k = 16).
+LEVEL_RUNS: dict[str, dict[str, Any]] = {
+    f"level-{size:g}-{kind}-{rate:g}": {**LEVELS, "noise": size, "noise_anneal": kind, "noise_rate": rate}
+    for size in SIZES for kind, rate in ANNEALS}
+
+#: name -> (what runs, flags as typed, relative cost); "levels" runs every command of LEVEL_RUNS
 RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
     "grid": ("success-rate", {"config": "liu2019-success", **GRID}, 40),
-    **{f"level-{size:g}-{kind}-{rate:g}": ("success-rate", {**LEVELS, "noise": size, "noise_anneal": kind,
-                                                            "noise_rate": rate}, 1)
-       for size in SIZES for kind, rate in ANNEALS},
+    "levels": ("levels", {}, len(LEVEL_RUNS) * 0.6),
     **{f"spurious-{k}-{base}": ("spurious", {"k": k, "base": base}, k / 8) for k in SPURIOUS_KS for base in BASES},
     **{f"sgd-{k}": ("success-rate", {**SGD_RANDOM, "k": [k]}, 4 + k / 4) for k in SGD_KS},
     **{f"sgd-spurious-{k}": ("spurious-sgd", {"k": k}, 3 + k / 4) for k in SGD_KS},
@@ -54,7 +58,7 @@ RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
 
 
 def command(name: str) -> str:
-    cmd, flags, _ = RUNS[name]
+    cmd, flags, _ = ("success-rate", LEVEL_RUNS[name], 1) if name in LEVEL_RUNS else RUNS[name]
     if name.startswith("sgd-"):  # the random-start SGD runs are the cells of one command
         flags = {**flags, "k": SGD_KS}
     shown = {key: value for key, value in flags.items() if key != "jobs"}
@@ -82,6 +86,8 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
         flags = dict(flags)
         preset = flags.pop("config", None)
         payload: Any = api.run(SuccessSettings.resolve(preset, {**flags, "seed": SEED})).to_dict()
+    elif kind == "levels":
+        payload = level_cells()
     elif kind == "spurious-sgd":  # plain and perturbed minibatch SGD (the default noise) from (−v*, ā)
         s = SuccessSettings.resolve(None, {"trials": SGD_TRIALS, "seed": SEED, "teacher_v": "sphere", **SGD})
         steps = tls.total_steps(s, flags["k"])
@@ -103,12 +109,25 @@ def run_one(task: tuple[str, dict[str, Any]]) -> tuple[Any, float]:
     return payload, time.perf_counter() - start
 
 
+def level_cells() -> dict[str, Any]:
+    """The cell of every command of LEVEL_RUNS, as `success-rate` gives it, all as one batch
+    (`success_rate.run_pks`): the 25 perturbed runs of k = 16 share one state array, each with its own noise
+    law and stream, so the per-step overhead is paid once (the cells of the commands run one by one, bit for
+    bit: tests/cli/test_reproduce.py)."""
+    from resnet_cli.experiments import success_rate as sr, sweep
+
+    settings = [sr.SuccessSettings.resolve(None, {**flags, "seed": SEED}) for flags in LEVEL_RUNS.values()]
+    tasks = [sr.PkTask(sweep.cell_settings(s), p, k) for s in settings for p in s.p for k in s.k]
+    cells = sr.run_pks(sr.PkGroup(tuple(tasks)))
+    return {name: cell[0].to_dict() for name, cell in zip(LEVEL_RUNS, cells)}
+
+
 def build(ctx: Context) -> None:
     names, load = list(RUNS), load_average()
     results, wall, cpu = run_tasks(ctx, run_one, [RUNS[n][:2] for n in names], [RUNS[n][2] for n in names])
     data = {name: payload for name, (payload, _) in zip(names, results)}
     write_json(ctx.data(f"{NAME}-grid"), data["grid"])
-    write_json(ctx.data(f"{NAME}-levels"), {n: data[n]["cells"][0] for n in names if n.startswith("level-")})
+    write_json(ctx.data(f"{NAME}-levels"), data["levels"])
     write_json(ctx.data(f"{NAME}-spurious"), [data[n] for n in names if n.startswith("spurious-")])
     write_json(ctx.data(f"{NAME}-sgd"), {"random": [data[f"sgd-{k}"] for k in SGD_KS],
                                          "spurious": [data[f"sgd-spurious-{k}"] for k in SGD_KS]})
@@ -272,7 +291,7 @@ def section(docs: Path) -> str:
         "",
         *grid_lines(grid),
         "",
-        f"### Rate against the noise level and the annealing, cnn-noise, k = 16, 200 trials (`{command(next(n for n in RUNS if n.startswith('level-')))}` and its siblings)",
+        f"### Rate against the noise level and the annealing, cnn-noise, k = 16, 200 trials (`{command(next(iter(LEVEL_RUNS)))}` and its siblings)",
         "",
         "Each cell: rate (global/spurious/undecided). r is the rate of the annealing on t/T.",
         "",

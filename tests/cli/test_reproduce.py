@@ -230,3 +230,18 @@ def test_log_lines_name_the_folder_the_run_writes(tmp_path):
     assert _in_folder(line, tmp_path) == (f"resnet-cli success-rate --seed 0 --out {tmp_path}/data/x.json --plot "
                                           f"{tmp_path}/figures/x.png")
     assert _in_folder(line, Path("docs")) == line
+
+
+def test_the_noise_levels_as_one_batch_are_their_commands_one_by_one(monkeypatch):
+    """zhou2019's 25 noise-level commands run as one batch (`level_cells`): each cell as its `success-rate`
+    command gives it alone, bit for bit (here three short levels of the same kind)."""
+    from resnet_cli.report import dumps
+    from resnet_cli.reproductions import zhou2019
+
+    short = {"k": [4], "method": ["cnn-noise"], "trials": 12, "stage2_steps": 300, "jobs": 1}
+    levels = {f"level-{size:g}-{kind}-{rate:g}": {**short, "noise": size, "noise_anneal": kind, "noise_rate": rate}
+              for size, kind, rate in ((0.3, "exponential", 3.0), (3.0, "none", 0.0), (1.0, "polynomial", 100.0))}
+    monkeypatch.setattr(zhou2019, "LEVEL_RUNS", levels)
+    alone = {name: zhou2019.run_one(("success-rate", flags))[0]["cells"][0] for name, flags in levels.items()}
+    assert dumps(zhou2019.level_cells()) == dumps(alone)
+    assert len({(cell["global"], cell["undecided"], cell["mean_steps_run"]) for cell in alone.values()}) > 1  # they differ
