@@ -34,8 +34,8 @@ $(BENCH_STAMP): pyproject.toml $(STAMP)
 bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
-## Every reproduction: 556 s wall, 1,078 CPU-s on 2 cores (AMD EPYC with AVX-512, OpenBLAS's default kernels,
-## 2026-12-07, from a fresh clone; 600 and 647 s there with less of that day's work, runs vary by 5-10 %;
+## Every reproduction: 567 s wall, 1,098 CPU-s on 2 cores (AMD EPYC with AVX-512, OpenBLAS's default kernels,
+## 2026-12-07, from a fresh clone; 556, 600 and 647 s there with less of that day's work, runs vary by 5-10 %;
 ## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
@@ -84,8 +84,8 @@ reproduce-yun2019: $(STAMP)
 
 ## Zhou et al. 2019: perturbed GD and minibatch SGD with annealed noise (success-rate *-noise methods, the noise
 ## level and annealing, starts at the spurious point, perturbed vs plain SGD); the "Zhou et al. 2019" section of
-## docs/reproductions.md (measured 2026-12-07 in `make reproduce` on 2 idle cores of an AMD EPYC: 93 s wall,
-## 185 CPU-s; 106 s, 211 CPU-s before its spurious-start cells ran both noise sizes as one state array).
+## docs/reproductions.md (measured 2026-12-07 in `make reproduce` on 2 idle cores of an AMD EPYC: 89 s wall,
+## 175 CPU-s; 106 s, 211 CPU-s before its spurious-start cells and its noise-level runs were batched).
 reproduce-zhou2019: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
 
