@@ -72,13 +72,14 @@ reproduce-li2017-training: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce li2017-training --docs docs $(ARGS)
 
 ## Hardt & Ma 2017 (`landscape linear-resnet`): data/hardt2017-*.json, figures/hardt2017.png and the
-## "Hardt & Ma 2017" section of docs/reproductions.md (measured 2026-12-06 on 2 shared cores at load 8.6:
-## 26 s wall, 17 CPU-s).
+## "Hardt & Ma 2017" section of docs/reproductions.md (measured 2026-12-07 in `make reproduce` on 2 idle cores:
+## 12 s wall, 21 CPU-s).
 reproduce-hardt2017: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce hardt2017 --docs docs $(ARGS)
 
 ## Yun et al. 2019 (`landscape deep-resnet`): regenerates docs/reproduce-yun2019.md and the exported critical
-## points (parameters per block, data) in docs/data/yun2019-*.json (50 s on 2 cores, Newton finder by default).
+## points (parameters per block, data) in docs/data/yun2019-*.json (14 s wall, 23 CPU-s in `make
+## reproduce` on 2 idle cores, 2026-12-07; Newton finder by default).
 reproduce-yun2019: $(STAMP)
 	$(BIN)/resnet-cli reproduce yun2019 --docs docs $(ARGS)
 
@@ -90,13 +91,13 @@ reproduce-zhou2019: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce zhou2019 --docs docs $(ARGS)
 
 ## Du et al. 2017: the two phases of GD with weight normalization (slow, then fast) read off train two-layer traces;
-## the "Du et al." section of docs/reproductions.md and docs/figures/du2018-phases.png (measured 2026-12-06 on 2
-## shared cores at load 9.1: 21 s wall, 14 CPU-s).
+## the "Du et al." section of docs/reproductions.md and docs/figures/du2018-phases.png (measured 2026-12-07 in
+## `make reproduce` on 2 idle cores: 10 s wall, 19 CPU-s).
 reproduce-du2018: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce du2018 --docs docs $(ARGS)
 
 ## Overlapping filters (`landscape two-layer --stride 1`, 12 teachers): the "Overlapping filters" section and
-## docs/figures/stride-landscape.png (measured 2026-12-06 on 2 shared cores at load 6.1: 48 s wall, 29 CPU-s).
+## docs/figures/stride-landscape.png (measured 2026-12-07 in `make reproduce` on 2 idle cores: 22 s wall, 42 CPU-s).
 reproduce-stride-landscape: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce stride-landscape --docs docs $(ARGS)
 
