@@ -66,9 +66,10 @@ def spurious_starts(settings: SuccessSettings, p: int, k: int, angles: list[floa
     `OutcomeSettings` too) as plain GD (law None) or perturbed GD with each law; `settings.trials` teachers from
     `cell_rng(seed, p, k)` (sphere law unless --teacher-v says otherwise), the noise of law j from
     `noise_rng(seed, p, k, j)` (`streams[j]` instead of j where given: laws with one key draw the same noise, each
-    from its own generator; several sizes of one annealing then run in one call as they run alone). With samples (`settings` a `SampleSettings` with --samples/--online) the runs
-    are (perturbed) SGD on one training set drawn after the teachers, every run with its own copy of the
-    trials' sampling generators (`states.state_factories`). One row per (φ0, law): the counts of each outcome."""
+    from its own generator; several sizes of one annealing then run in one call as they run alone). With
+    samples (`settings` a `SampleSettings` with --samples/--online) the runs are (perturbed) SGD on one training
+    set drawn after the teachers, every run with its own copy of the trials' sampling generators
+    (`states.state_factories`). One row per (φ0, law): the counts of each outcome."""
     from resnet_cli.experiments import two_layer_settings as tls  # which imports this module
     from resnet_cli.models.two_layer import optim
 
