@@ -35,7 +35,8 @@ bench: $(BENCH_STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python tests/bench/run_bench.py --write docs/benchmarks.md
 
 ## Every reproduction: 567 s wall, 1,098 CPU-s on 2 cores (AMD EPYC with AVX-512, OpenBLAS's default kernels,
-## 2026-12-07, from a fresh clone; 556, 600 and 647 s there with less of that day's work, runs vary by 5-10 %;
+## 2026-12-07, a fresh clone with .venv in place; 11 min 5 s from a bare clone, .venv set-up included; 556, 600
+## and 647 s there with less of that day's work; runs vary by 5-10 %;
 ## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
