@@ -106,6 +106,19 @@ def measure_read(by_net: dict[str, list[dict[str, Any]]], key: str, levels: Any,
 
 
 
+def read_deferred(by_net: dict[str, list[dict[str, Any]]], key: str, count: int,
+                  execution: Execution) -> tuple[np.ndarray, dict[str, int]]:
+    """Figures 7 and 8 from deferred runs: `count` common levels of lg(`key`) over every run's Hessian steps,
+    and those steps measured where the levels read them (`measure_read`). Returns the levels and, for the
+    figure's JSON, how many Hessian steps were measured out of how many."""
+    everything = [lg([r["curve"][key][step] for step in sorted(r["weights_at"])])
+                  for runs in by_net.values() for r in runs]
+    levels = ts.common_levels(everything, count)
+    measured = measure_read(by_net, key, levels, execution)
+    return levels, {"hessians_measured": measured,
+                    "hessian_steps": sum(len(r["hessian"]) for runs in by_net.values() for r in runs)}
+
+
 def lg(values: Any) -> np.ndarray:
     v = np.asarray(values, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -237,10 +250,7 @@ def at_floor(runs: list[dict[str, Any]]) -> tuple[int, int]:
 def fig7(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig7", quick)
     by_net = seed_runs("fig7", p, quick, jobs, deferred=True)
-    everything = [lg([r["curve"]["loss"][step] for step in sorted(r["weights_at"])])
-                  for runs in by_net.values() for r in runs]
-    levels = ts.common_levels(everything, int(p["levels"]))
-    measured = measure_read(by_net, "loss", levels, jobs)
+    levels, measured = read_deferred(by_net, "loss", int(p["levels"]), jobs)
     networks = {}
     for net, runs in by_net.items():
         networks[net] = {key: ts.across_runs([hessian_xy(r, key, False) for r in runs], levels)
@@ -255,8 +265,7 @@ def fig7(quick: bool, jobs: Execution) -> dict[str, Any]:
             f"({p['seeds']} runs per network, lr {fmt(cfg['lr'])}, exact Hessian every {cfg['hessian_every']} "
             "steps)", "x_label": "lg(loss)", "seeds": int(p["seeds"]), "networks": networks,
             "data": by_net[p["network"][0]][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
-            "hessian_every": cfg["hessian_every"], "hessians_measured": measured,
-            "hessian_steps": sum(len(r["hessian"]) for runs in by_net.values() for r in runs),
+            "hessian_every": cfg["hessian_every"], **measured,
             "command": command("fig7", " --seed S [--shortcut 0 --init orthogonal]")}
 
 
@@ -280,7 +289,8 @@ def claims_fig7(d: dict[str, Any]) -> list[tuple[str, str]]:
         text += (f"; at the highest level {fmt(hi[1], 2)} vs {fmt(hi[2], 2)} (orthogonal), at the lowest "
                  f"{fmt(lo[1], 2)} vs {fmt(lo[2], 2)}")
     floors = "; ".join(f"{net}: |λ|p10 ≤ 1e-12·|λ|max (a zero eigenvalue to rounding, floored there) in "
-                       f"{v['p10_at_floor']} of the {v['hessians']} Hessians measured" for net, v in d["networks"].items())
+                       f"{v['p10_at_floor']} of the {v['hessians']} Hessians measured"
+                       for net, v in d["networks"].items())
     text += f" ({floors})"
     return [("\"the condition numbers of 2-shortcut networks at different losses are always smaller, especially "
              "when the loss is large\" (Figures 6 and 7; here with ReLUs)", text)]
@@ -296,10 +306,7 @@ def _diff(a: float | None, b: float | None) -> float | None:
 def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
     p = plan("fig8", quick)
     by_net = seed_runs("fig8", p, quick, jobs, deferred=True)
-    everything = [lg([r["curve"]["loss_gap"][step] for step in sorted(r["weights_at"])])
-                  for runs in by_net.values() for r in runs]
-    levels = ts.common_levels(everything, int(p["levels"]))
-    measured = measure_read(by_net, "loss_gap", levels, jobs)
+    levels, measured = read_deferred(by_net, "loss_gap", int(p["levels"]), jobs)
     networks = {net: {"index": ts.across_runs([hessian_xy(r, "index", True) for r in runs], levels),
                       "start": [r["hessian"][0]["index"] for r in runs],
                       "end": [r["hessian"][-1]["index"] for r in runs],
@@ -333,8 +340,7 @@ def fig8(quick: bool, jobs: Execution) -> dict[str, Any]:
             "seeds": int(p["seeds"]), "networks": networks, "share": share, "share_by_tolerance": by_tolerance,
             "single": single,
             "data": by_net["2-shortcut"][0]["data"], "steps": cfg["steps"], "lr": cfg["lr"],
-            "hessian_every": cfg["hessian_every"], "hessians_measured": measured,
-            "hessian_steps": sum(len(r["hessian"]) for runs in by_net.values() for r in runs),
+            "hessian_every": cfg["hessian_every"], **measured,
             "command": command("fig8", " --seed S [--shortcut 0 --init orthogonal]")}
 
 
