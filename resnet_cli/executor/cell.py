@@ -17,7 +17,7 @@ from resnet_cli.errors import quiet_floating_point
 from resnet_cli.executor.blas import pin_blas
 
 _CELL_HOOK: Callable[[float], None] | None = None
-_SHARED_FRACTIONS: Any = None  # a pool worker's view of the parent's shared array (one slot per cell)
+_SHARED_FRACTIONS: Any = None  # a pool worker's view of the parent's shared array (one slot per worker)
 
 
 class CellCancelled(Exception):

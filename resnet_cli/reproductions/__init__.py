@@ -73,9 +73,19 @@ def reproduce(name: str, docs: Path, execution: Execution = Execution(), *, rend
         if full:
             raise UserError(f"--quick: {docs} holds the results of full runs ({', '.join(full[:3])}"
                             f"{', …' if len(full) > 3 else ''}); give --docs another folder (e.g. /tmp/repro)")
-    written = []
     if not render_only:
         log(recorded_line(name, docs, reps))
+    from resnet_cli.executor.pool import shared_workers
+
+    # one crew of local workers for every sweep of the run (a worker's start-up, ~1 s, paid once)
+    with shared_workers(execution.workers() if execution.dask is None and not render_only else 1):
+        return _run_each(reps, docs, execution, render_only, log)
+
+
+def _run_each(reps: list[Reproduction], docs: Path, execution: Execution, render_only: bool,
+              log: Callable[[str], None]) -> list[Path]:
+    """Build (unless `render_only`) and render every reproduction of `reps` in turn; the pages written."""
+    written = []
     for rep in reps:
         ctx = Context(docs=docs, execution=execution,
                       log=lambda message, n=rep.name: log(f"[{n}] {_in_folder(message, docs)}"))

@@ -171,9 +171,11 @@ def record_machine(record: dict[str, Any]) -> str:
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and its joined children."""
+    """CPU time of this process, its joined children and the live workers of `pool.shared_workers`."""
+    from resnet_cli.executor.pool import worker_cpu_seconds
+
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    return t.user + t.system + t.children_user + t.children_system + worker_cpu_seconds()
 
 
 def stored(docs: Path, prefix: str, names) -> "Iterator[tuple[str, Path]]":

@@ -148,3 +148,12 @@ def dying_cell(task: int) -> int:
     if task == 2:
         os._exit(3)
     return task
+
+
+def pid_cell(task: int) -> tuple[int, int, float]:
+    """(task, this worker's pid, the CPU seconds the cell burnt: about 0.1)."""
+    start = time.process_time()
+    x = np.ones(1000)
+    while time.process_time() - start < 0.1:
+        x = np.sin(x)
+    return task, os.getpid(), time.process_time() - start

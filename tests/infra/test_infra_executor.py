@@ -16,7 +16,7 @@ import resnet_cli
 from resnet_cli.errors import UserError
 from resnet_cli.executor import CacheWarning, CellCache, canonical_bytes, cell_key, run_cells
 
-from infra_tasks import EigTask, blas_threads, dying_cell, eig_cell, failing_cell, pool_workers
+from infra_tasks import EigTask, blas_threads, dying_cell, eig_cell, failing_cell, pid_cell, pool_workers
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -118,6 +118,47 @@ def test_a_worker_that_dies_is_an_error_naming_its_cell_and_leaves_no_worker():
     cell and the exit code, instead of waiting for a result that never comes."""
     with pytest.raises(RuntimeError, match=r"^a worker process died \(exit code 3\) while running cell 2$"):
         run_cells(dying_cell, list(range(5)), jobs=2)
+    assert not pool_workers()
+
+
+def test_shared_workers_serve_every_sweep_inside_and_leave_none_after():
+    """`reproduce` runs its sweeps inside one `shared_workers` block: the same processes run every sweep
+    (spawned once), the results are those of a pool of its own, their CPU counts in `cpu_seconds` while they
+    live, and none is left after the block."""
+    from resnet_cli.executor.pool import shared_workers, worker_cpu_seconds
+    from resnet_cli.reproductions.common import cpu_seconds
+
+    tasks = [EigTask(seed) for seed in range(4)]
+    with shared_workers(2):
+        before = cpu_seconds()
+        first = run_cells(pid_cell, list(range(4)), jobs=2)
+        second = run_cells(pid_cell, list(range(4, 8)), jobs=2)
+        assert same_bits(run_cells(eig_cell, tasks, jobs=2), run_cells(eig_cell, tasks, jobs=1))
+        pids = {pid for _, pid, _ in first}
+        assert len(pids) == 2 and pids == {pid for _, pid, _ in second} == set(pool_workers())
+        assert [task for task, _, _ in first + second] == list(range(8))
+        burnt = sum(cpu for _, _, cpu in first + second)
+        assert worker_cpu_seconds() >= burnt and cpu_seconds() - before >= burnt
+    assert not pool_workers() and worker_cpu_seconds() == 0.0
+    assert not (set(pool_workers()) & pids)
+
+
+def test_an_error_inside_shared_workers_stops_them_and_the_next_sweep_spawns_afresh():
+    from resnet_cli.executor.pool import shared_workers
+
+    with shared_workers(2):
+        pids = {pid for _, pid, _ in run_cells(pid_cell, [0, 1], jobs=2)}
+        with pytest.raises(ValueError, match="cell 3 failed"):
+            run_cells(failing_cell, list(range(6)), jobs=2)
+        assert not pool_workers()
+        again = {pid for _, pid, _ in run_cells(pid_cell, [0, 1], jobs=2)}
+        assert len(again) == 2 and not again & pids
+    assert not pool_workers()
+    with pytest.raises(KeyboardInterrupt):
+        with shared_workers(2):
+            run_cells(pid_cell, [0, 1], jobs=2)
+            assert len(pool_workers()) == 2
+            raise KeyboardInterrupt  # between sweeps: the idle workers are stopped and reaped as well
     assert not pool_workers()
 
 

@@ -75,7 +75,7 @@ class Noise:
         return self.size / (1.0 + self.rate * x)
 
 
-#: `Run.fuse_key`'s group of the FilterNoisyState runs: those of one (p, k) share one state array.
+#: `Run.fuse_key`'s group of the FilterNoisyState runs: those of one p (any k) share one state array.
 FUSE_GROUP = "filter-noisy"
 
 
@@ -241,6 +241,7 @@ class FilterNoisyState(UnitVStep):
         self._v = np.ascontiguousarray((v0 / np.linalg.norm(v0, axis=-1, keepdims=True)).T)
         self._neg_y = np.ascontiguousarray(-(v_star / np.linalg.norm(v_star, axis=-1, keepdims=True)).T)
         n = a0.shape[0]
+        self._k = np.full(n, a0.shape[1])  # each row's k (a stack of runs of several k pads a*, B with zeros)
         e = np.zeros((3, n))
         e[0] = 1.0
         # [aᵀa*, 1ᵀa] = sums over the three rows of qo ⊙ e: qo[0] = Bᵀa*, qo[1] = Bᵀ1 (per trial)
@@ -266,8 +267,26 @@ class FilterNoisyState(UnitVStep):
 
     @property
     def a(self) -> np.ndarray:
-        """a = [a0, 1, a*] e, trials × k (a new array, as `PlaneState.vectors`)."""
-        return np.einsum("nki,in->nk", self.basis, self._e)
+        """a = [a0, 1, a*] e, trials × k (a new array, as `PlaneState.vectors`); rows of one k only."""
+        (rows, k), *others = self._groups()
+        if others:
+            raise ValueError("the rows of a stack of runs of several k have no common a: split it first")
+        return self._a_of(rows, k)
+
+    def _groups(self) -> list[tuple[np.ndarray | None, int]]:
+        """(rows, k) for each k among the rows (rows None: every row, at the stored width)."""
+        ks = np.unique(self._k)
+        if ks.size <= 1 and (ks.size == 0 or ks[0] == self.basis.shape[1]):
+            return [(None, self.basis.shape[1])]
+        return [(np.flatnonzero(self._k == k), int(k)) for k in ks]
+
+    def _a_of(self, rows: np.ndarray | None, k: int) -> np.ndarray:
+        """a of the given rows (None: all) from C-ordered B and e (copies where needed), the layout of a state
+        built from those runs: the same sums whatever rows left the batch (`take` leaves e F-ordered)."""
+        if rows is None:
+            return np.einsum("nki,in->nk", np.ascontiguousarray(self.basis), np.ascontiguousarray(self._e))
+        return np.einsum("nki,in->nk", np.ascontiguousarray(self.basis[rows, :k]),
+                         np.ascontiguousarray(self._e[:, rows]))
 
     def step(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
         z = self.perturbation
@@ -307,6 +326,7 @@ class FilterNoisyState(UnitVStep):
         part.v_star, part.a_star, part.basis = self.v_star[index], self.a_star[index], self.basis[index]
         part._v, part._neg_y = self._v[:, index], self._neg_y[:, index]
         part._build(self._e[:, index], self._qo[:, :, index], self._sum_star[index], self._zeroed[index])
+        part._k = self._k[index]
         part.perturbation = self.perturbation.take(index)
         return part
 
@@ -317,16 +337,21 @@ class FilterNoisyState(UnitVStep):
 
     @staticmethod
     def concat(states: "list[FilterNoisyState]") -> "FilterNoisyState":
-        """The trials of several runs of one (p, k) as one state, each run with its own draws (`Perturbations`);
-        every operation of `step` is elementwise across trials, so each row's numbers are those of its run
-        alone. `split` (`UnitVStep.split`) writes the current rows back."""
+        """The trials of several runs of one p as one state, each run with its own draws (`Perturbations`);
+        every operation of `step` is elementwise across trials and nothing in it has k's size (v is p × trials,
+        a is kept as e, 3 × trials), so each row's numbers are those of its run alone, whatever its k. a* and B
+        are padded to the largest k with zeros and read back at each row's own k (`statistics`). `split`
+        (`UnitVStep.split`) writes the current rows back."""
         whole = object.__new__(FilterNoisyState)
-        whole.v_star, whole.a_star, whole.basis = (np.concatenate([getattr(s, name) for s in states])
-                                                   for name in ("v_star", "a_star", "basis"))
+        width = max(s.basis.shape[1] for s in states)
+        whole.v_star = np.concatenate([s.v_star for s in states])
+        whole.a_star, whole.basis = (np.concatenate([_pad_k(getattr(s, name), width) for s in states])
+                                     for name in ("a_star", "basis"))
         whole._v, whole._neg_y = (np.ascontiguousarray(np.concatenate([getattr(s, name) for s in states], axis=1))
                                   for name in ("_v", "_neg_y"))
         whole._build(np.concatenate([s._e for s in states], axis=1), np.concatenate([s._qo for s in states], axis=2),
                      np.concatenate([s._sum_star for s in states]), np.concatenate([s._zeroed for s in states]))
+        whole._k = np.concatenate([s._k for s in states])
         sizes = [s._v.shape[1] for s in states]
         whole.perturbation = Perturbations([s.perturbation for s in states], np.repeat(np.arange(len(states)), sizes))
         whole.parts = states
@@ -339,10 +364,30 @@ class FilterNoisyState(UnitVStep):
         return np.isfinite(self._v).all(axis=0) & np.isfinite(self._e).all(axis=0)
 
     def statistics(self) -> dict[str, np.ndarray]:
-        return run_statistics(self.v, self.a, self.v_star, self.a_star)
+        """`run_statistics` of the rows of each k, on the layout of a state built from their runs (v: C-ordered
+        p × rows, a*: rows × k; copies where `take` or a stack of several k left another), so a row's numbers
+        are the same whatever else is in the batch: sums over p ≥ 8 depend on the memory order (numpy's
+        pairwise sum runs on contiguous rows only)."""
+        groups = self._groups()
+        if groups[0][0] is None:
+            return run_statistics(np.ascontiguousarray(self._v).T, self.a, self.v_star, self.a_star)
+        out: dict[str, np.ndarray] = {}
+        for rows, k in groups:
+            stats = run_statistics(np.ascontiguousarray(self._v[:, rows]).T, self._a_of(rows, k), self.v_star[rows],
+                                   np.ascontiguousarray(self.a_star[rows, :k]))
+            for key, value in stats.items():
+                out.setdefault(key, np.empty(self._k.size))[rows] = value
+        return out
 
     def vectors(self) -> tuple[np.ndarray, np.ndarray]:
         return self.v.copy(), self.a
+
+
+def _pad_k(x: np.ndarray, width: int) -> np.ndarray:
+    """x (trials × k …) with zeros appended along k up to `width`."""
+    if x.shape[1] == width:
+        return x
+    return np.concatenate([x, np.zeros((x.shape[0], width - x.shape[1]) + x.shape[2:])], axis=1)
 
 
 def noisy_state(noise: Noise, rng: np.random.Generator, over: Any = "plane"):  # noqa: ANN201 (a state factory)
@@ -354,7 +399,7 @@ def noisy_state(noise: Noise, rng: np.random.Generator, over: Any = "plane"):  #
 
         def make(v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> Any:
             return kind(v0, a0, v_star, a_star, noise, rng)
-        if kind is FilterNoisyState:  # runs of one (p, k) stack into one state array (`optim.run_groups`)
+        if kind is FilterNoisyState:  # runs of one p stack into one state array (`optim.run_groups`)
             make.fuse_group = FUSE_GROUP  # type: ignore[attr-defined]
         return make
     return perturbed(over, noise, rng)

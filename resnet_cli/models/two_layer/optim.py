@@ -283,14 +283,15 @@ class Run:
 
     def fuse_key(self) -> Any:
         """Runs with equal keys share one state array: plane runs all; vector runs of one (p, k); runs of a
-        factory with a ``fuse_group`` (noise.py's FilterNoisyState) of one (group, p, k); others alone."""
+        factory with a ``fuse_group`` (noise.py's FilterNoisyState, whose step has nothing of k's size) of one
+        (group, p); others alone."""
         if self.representation == "plane":
             return "plane"
         if self.representation == "vector":
             return ("vector", self.v0.shape[1], self.a0.shape[1])
         group = getattr(self.representation, "fuse_group", None)  # a factory whose states stack (noise.py)
         if group is not None:
-            return (group, self.v0.shape[1], self.a0.shape[1])
+            return (group, self.v0.shape[1])
         return id(self)
 
 
