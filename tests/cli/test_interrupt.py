@@ -26,6 +26,9 @@ import pytest
 
 from resnet_cli.config import preset_names
 
+# Timing checks: `make test` runs the tests marked serial one at a time, after the parallel part.
+pytestmark = pytest.mark.serial
+
 BUSY = {  # each runs for minutes uninterrupted
     "train-two-layer": ["train", "two-layer", "--trials", "20000", "--k", "9", "--steps", "2000000"],
     "train-shortcut": ["train", "shortcut", "--depth", "8", "--steps", "2000000"],

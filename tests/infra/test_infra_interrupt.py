@@ -18,6 +18,9 @@ from resnet_cli.executor import run_cells
 
 from infra_tasks import GatedTask, gated_cell, live_processes, pool_workers
 
+# Timing checks: `make test` runs the tests marked serial one at a time, after the parallel part.
+pytestmark = pytest.mark.serial
+
 HERE = Path(__file__).resolve().parent
 
 SCRIPT = """

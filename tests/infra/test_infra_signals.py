@@ -11,6 +11,9 @@ import pytest
 from resnet_cli.edge import outcome
 from resnet_cli.signals import Terminated, handle_signals
 
+# Timing checks: `make test` runs the tests marked serial one at a time, after the parallel part.
+pytestmark = pytest.mark.serial
+
 
 def test_sigterm_raises_terminated_with_exit_code_143():
     before = signal.getsignal(signal.SIGTERM)
