@@ -142,6 +142,18 @@ if landscape_app.registered_commands:
     app.add_typer(landscape_app, name="landscape")
 
 
+_COMMANDS: dict[int, tuple[typer.Typer, click.Command]] = {}
+
+
+def _click_command(application: typer.Typer) -> click.Command:
+    """typer's click command of `application`, built once per process: building it reads the signature and
+    type hints of every command (~0.1 s), and a click command holds no state between invocations."""
+    built = _COMMANDS.get(id(application))
+    if built is None or built[0] is not application:
+        built = _COMMANDS[id(application)] = (application, typer.main.get_command(application))
+    return built[1]
+
+
 def run(argv: list[str] | None = None, application: typer.Typer | None = None) -> int:
     """Run the CLI on `argv` and return the exit code; every exception ends here as at most one stderr line
     (the table of exit codes is `edge.outcome`; docs/cli.md)."""
@@ -153,7 +165,7 @@ def run(argv: list[str] | None = None, application: typer.Typer | None = None) -
         # stays the one line (commands/shell.py)
         pending_notices.clear()
         argv = rewrite_argv([a for a in argv if a != "--debug"], pending_notices.append)
-        command = typer.main.get_command(application if application is not None else app)
+        command = _click_command(application if application is not None else app)
         with handle_signals():
             result = command.main(args=argv, prog_name="resnet-cli", standalone_mode=False)
         if result == 130:  # typer turns Ctrl-C into Exit(130), which click returns in non-standalone mode

@@ -11,6 +11,10 @@ import time
 
 import pytest
 
+# Timing checks: `make test` runs the tests marked serial one at a time, after the parallel part (under load
+# the sweep could end before the interrupt reaches it).
+pytestmark = pytest.mark.serial
+
 ARGS = ["depth-sweep", "--measure", "final-loss", "--depth", "2,4,6,8,10,12", "--network", "xavier", "--trials", "3",
         "--steps", "3000", "--jobs", "1", "--json", "--quiet"]
 

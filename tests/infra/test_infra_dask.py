@@ -108,6 +108,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.serial  # timing: the interrupt must land while cells run (make test runs it with nothing beside it)
 def test_an_interrupted_sweep_frees_the_workers(scheduler, tmp_path):
     """Ctrl-C of a --dask sweep: the parent sets the sweep's cancel Event, the running cells stop at their
     next progress point, and no cell is still computing 2 s after the interrupt."""
