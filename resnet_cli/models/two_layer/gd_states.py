@@ -13,13 +13,23 @@ concat/split, which stack the trials of several runs into one state (`optim.run_
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import dger as _rank_one
 
 from resnet_cli.models.two_layer import population as tl
 
 PI = math.pi
+_rank_one: Any = None  # BLAS's dger (scipy.linalg.blas), loaded by the first VectorState: scipy.linalg is a
+# quarter of the command line's start-up, which needs none of it
+
+
+def _load_rank_one() -> None:
+    global _rank_one
+    if _rank_one is None:
+        from scipy.linalg.blas import dger
+
+        _rank_one = dger
 
 
 def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> dict[str, np.ndarray]:
@@ -130,6 +140,7 @@ class VectorState(UnitVStep):
                        np.empty((p, n)), per[0:2], per[0], per[1], per[2], per[3], per[4], per[5], per[6:9],
                        per[6], per[7], per[8])
         self._ones, self._a_t = np.ones(k), z[0, p:].T  # a + 1cᵀ is BLAS's rank-one update on a's Fortran view
+        _load_rank_one()
         self._zeroed, self._pending = np.array(zeroed, dtype=bool), bool(np.any(zeroed))
         self._etas: tuple | None = None
 
