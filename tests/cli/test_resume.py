@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.serial
 
 ARGS = ["depth-sweep", "--measure", "final-loss", "--depth", "2,4,6,8,10,12", "--network", "xavier", "--trials", "3",
-        "--steps", "3000", "--jobs", "1", "--json", "--quiet"]
+        "--steps", "1500", "--jobs", "1", "--json", "--quiet"]
 
 
 BATCHED = ["success-rate", "--trials", "300", "--k", "4,9,16", "--stage2-steps", "8000", "--jobs", "1", "--json", "--quiet"]
