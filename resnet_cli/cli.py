@@ -11,6 +11,7 @@ spellings are rewritten here, with a one-line notice (`resnet_cli/vocabulary.py`
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -142,16 +143,11 @@ if landscape_app.registered_commands:
     app.add_typer(landscape_app, name="landscape")
 
 
-_COMMANDS: dict[int, tuple[typer.Typer, click.Command]] = {}
-
-
+@functools.cache
 def _click_command(application: typer.Typer) -> click.Command:
     """typer's click command of `application`, built once per process: building it reads the signature and
     type hints of every command (~0.1 s), and a click command holds no state between invocations."""
-    built = _COMMANDS.get(id(application))
-    if built is None or built[0] is not application:
-        built = _COMMANDS[id(application)] = (application, typer.main.get_command(application))
-    return built[1]
+    return typer.main.get_command(application)
 
 
 def run(argv: list[str] | None = None, application: typer.Typer | None = None) -> int:

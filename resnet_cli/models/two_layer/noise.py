@@ -273,18 +273,16 @@ class FilterNoisyState(UnitVStep):
             raise ValueError("the rows of a stack of runs of several k have no common a: split it first")
         return self._a_of(rows, k)
 
-    def _groups(self) -> list[tuple[np.ndarray | None, int]]:
-        """(rows, k) for each k among the rows (rows None: every row, at the stored width)."""
+    def _groups(self) -> list[tuple[np.ndarray | slice, int]]:
+        """(rows, k) for each k among the rows (rows a slice of all of them when they share one k)."""
         ks = np.unique(self._k)
-        if ks.size <= 1 and (ks.size == 0 or ks[0] == self.basis.shape[1]):
-            return [(None, self.basis.shape[1])]
+        if ks.size <= 1:
+            return [(slice(None), int(ks[0]) if ks.size else self.basis.shape[1])]
         return [(np.flatnonzero(self._k == k), int(k)) for k in ks]
 
-    def _a_of(self, rows: np.ndarray | None, k: int) -> np.ndarray:
-        """a of the given rows (None: all) from C-ordered B and e (copies where needed), the layout of a state
-        built from those runs: the same sums whatever rows left the batch (`take` leaves e F-ordered)."""
-        if rows is None:
-            return np.einsum("nki,in->nk", np.ascontiguousarray(self.basis), np.ascontiguousarray(self._e))
+    def _a_of(self, rows: np.ndarray | slice, k: int) -> np.ndarray:
+        """a of the given rows from C-ordered B and e (copies where needed), the layout of a state built from
+        those runs: the same sums whatever rows left the batch (`take` leaves e F-ordered)."""
         return np.einsum("nki,in->nk", np.ascontiguousarray(self.basis[rows, :k]),
                          np.ascontiguousarray(self._e[:, rows]))
 
@@ -368,13 +366,13 @@ class FilterNoisyState(UnitVStep):
         p × rows, a*: rows × k; copies where `take` or a stack of several k left another), so a row's numbers
         are the same whatever else is in the batch: sums over p ≥ 8 depend on the memory order (numpy's
         pairwise sum runs on contiguous rows only)."""
-        groups = self._groups()
-        if groups[0][0] is None:
-            return run_statistics(np.ascontiguousarray(self._v).T, self.a, self.v_star, self.a_star)
+        parts = [(rows, run_statistics(np.ascontiguousarray(self._v[:, rows]).T, self._a_of(rows, k),
+                                       self.v_star[rows], np.ascontiguousarray(self.a_star[rows, :k])))
+                 for rows, k in self._groups()]
+        if len(parts) == 1:
+            return parts[0][1]
         out: dict[str, np.ndarray] = {}
-        for rows, k in groups:
-            stats = run_statistics(np.ascontiguousarray(self._v[:, rows]).T, self._a_of(rows, k), self.v_star[rows],
-                                   np.ascontiguousarray(self.a_star[rows, :k]))
+        for rows, stats in parts:
             for key, value in stats.items():
                 out.setdefault(key, np.empty(self._k.size))[rows] = value
         return out
