@@ -25,6 +25,10 @@ run: $(STAMP)
 ## Ctrl-C stops within 2 s, signal windows, interrupted sweeps) one at a time, with nothing beside them. On 2 cores
 ## of an AMD EPYC without AVX-512 (2026-12-07): 3 min 57 s, then 68 s; `.ci/run` from a fresh clone 5 min 59 s
 ## with the .venv set-up (8 min 34 s in one process before).
+## Python may write its bytecode caches here even where the environment says not to (PYTHONDONTWRITEBYTECODE):
+## otherwise every pytest worker, spawned cell worker and `resnet-cli` subprocess of the suite compiles the
+## package and rewrites the test modules afresh (collecting the suite: 10.3 s without the caches, 3.4 s with).
+test: export PYTHONDONTWRITEBYTECODE =
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -n auto -m "not serial"
 	$(BIN)/python -m pytest tests -m serial
