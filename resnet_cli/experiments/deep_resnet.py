@@ -135,7 +135,7 @@ def cost(cfg: DeepResnetSettings) -> budget.Cost:
                          **({"compare": cfg.compare, "fc_width": cfg.fc_width} if cfg.compare == "fc" else {}),
                          **({"samples": cfg.samples, "dim": cfg.dim} if cfg.data == "gaussian" else {}),
                          **({"steps": cfg.steps} if gd else {}), **({"newton_steps": cfg.newton_steps} if newton else {}))
-    return _cost(cfg, net_sizes(cfg), sized, workers=sweep.workers(cfg))
+    return _cost(cfg, net_sizes(cfg), sized, workers=sweep.workers(cfg, cost))
 
 def _cost(cfg: DeepResnetSettings, nets: list[tuple[int, int, int]], sized: str = "", workers: int = 1) -> budget.Cost:
     gd, newton = cfg.finder != "newton", cfg.finder != "gd"
@@ -333,7 +333,7 @@ def run(settings: DeepResnetSettings, progress: Progress | None = None) -> DeepR
     (blocks outer, network inner), all here: a cell draws nothing, so the numbers do not depend on where
     or in which order cells run. ``progress(completed, total)`` moves inside cells too.
     """
-    cfg = settings
+    cfg = sweep.with_jobs(settings, cost)
     rng = make_rng(cfg.seed)
     dataset = load(cfg, rng)
     X, Y = columns(dataset)

@@ -119,7 +119,7 @@ def cost(cfg: DepthSweepSettings) -> budget.Cost:
                            trials=cfg.trials, rates=len(cfg.lr) if final else 1, steps=cfg.steps if final else 0,
                            linear=cfg.act_mid == "identity", spectra=0 if final else cfg.trials,
                            spectrum=cfg.spectrum, exact_limit=cfg.exact_max_params,
-                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), workers=sweep.workers(cfg), sized=sized,
+                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), workers=sweep.workers(cfg, cost), sized=sized,
                            exact_sizes=None if final else [exact_size(cfg, NETWORK_KINDS[k], d)
                                                            for d in cfg.depth for k in cfg.network],
                            counted=None if final else [counted(cfg, NETWORK_KINDS[k], d)
@@ -507,6 +507,7 @@ def run(cfg: DepthSweepSettings, progress: Progress | None = None) -> SweepResul
     ``progress(completed, total)`` is called as work completes, inside cells too (weighted by `cell_cost`).
     """
     cfg.validate()
+    cfg = sweep.with_jobs(cfg, cost)
     dataset = load_data(cfg)
     moments = sc.second_moments(dataset.X, dataset.Y)
     l_min = sc.optimal_linear_loss(moments)

@@ -138,7 +138,7 @@ def cost(cfg: HessianSettings) -> budget.Cost:
                            spectra=cfg.trials, spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg),
                            sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg)))
-    workers = 1 if cfg.dask else min(sweep.workers(cfg), cfg.trials)
+    workers = 1 if cfg.dask else min(sweep.workers(cfg, cost), cfg.trials)
     if workers == 1:
         return total
     one = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
@@ -291,7 +291,7 @@ def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult
     The initial weights of every trial (one batch), training (one batched GD program) and every random sign
     are drawn here; each trial's Hessian is then a cell of `executor.run_cells` (--jobs, --dask, --cache)
     on one BLAS thread, so the numbers do not depend on where the cells run."""
-    progress = progress or no_progress
+    progress, cfg = progress or no_progress, sweep.with_jobs(cfg, cost)
     problem = build_problem(cfg)
     net = problem.net
     check_spectrum(cfg.spectrum, exact_block_size(net, cfg.init) if cfg.at == "init" and cfg.spectrum == "exact"

@@ -81,7 +81,7 @@ def cost(s: SuccessSettings) -> budget.Cost:
     """Memory and time before any allocation (resnet_cli/budget.py): methods × trials rows per (p, k)."""
     programs = success_programs(s)
     full = budget.two_layer(s.p, s.k, programs * s.trials, {k: tls.total_steps(s, k) for k in s.k},
-                            trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s), together=batched(s),
+                            trials=s.trials, **tls.gradient_sizes(s), workers=sweep.workers(s, cost), together=batched(s),
                             sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **tls.step_flags(s),
                                               **tls.sample_flags(s)))
     return tls.with_flow_time(full, programs, sum(m.endswith(FLOW) for m in s.method), s.flow_solver)
@@ -358,7 +358,7 @@ def run(settings: SuccessSettings, progress: Progress | None = None) -> SuccessR
 
     `progress(done, total)` counts work in steps (a (p, k) cell weighs its step budget).
     """
-    s = settings
+    s = sweep.with_jobs(settings, cost)
     cell_settings = sweep.cell_settings(s)
     tasks = [PkTask(cell_settings, p, k) for p in s.p for k in s.k]
     weights = [tls.total_steps(s, task.k) * max(1, tls.per_step(s)) for task in tasks]

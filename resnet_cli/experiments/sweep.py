@@ -15,13 +15,15 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, TypeVar
 
+from resnet_cli import budget
 from resnet_cli.config import Settings, setting
 from resnet_cli.executor import CellCache, cell_key, run_cells
 from resnet_cli.executor.cache import MISSING
 
 Progress = Callable[..., None]
+S = TypeVar("S", bound="SweepSettings")
 
 
 def no_progress(completed: float = 0, total: float = 1, description: str | None = None) -> None:
@@ -29,6 +31,10 @@ def no_progress(completed: float = 0, total: float = 1, description: str | None 
     return None
 
 
+#: A sweep left to the default --jobs stays in this process when its estimate on one core is under this many
+#: seconds: two spawned workers take about a second to start (each imports numpy and this package), more than
+#: they would save.
+POOL_FROM_SECONDS = 2.0
 #: Settings fields that choose where cells run: not part of a result, nor of a cell's cache key.
 EXECUTION_FIELDS = ("jobs", "dask", "cache")
 #: With --cache, `run_batched` makes this many groups per worker, each kept as it ends (an interrupted run keeps
@@ -40,14 +46,28 @@ CACHE_GROUPS = 4
 class SweepSettings(Settings):
     """`--jobs N` (local processes), `--dask ADDRESS` (a dask.distributed scheduler), `--cache DIR` (resume)."""
 
-    jobs: Optional[int] = setting(None, min=1, shown="CPU count, at most 2")
+    jobs: Optional[int] = setting(None, min=1, shown=f"CPU count, at most 2 (1 under ~{POOL_FROM_SECONDS:g} s)")
     dask: Optional[str] = setting(None)
     cache: Optional[str] = setting(None)
 
 
-def workers(settings: SweepSettings) -> int:
-    """--jobs, else the CPU count, at most 2."""
-    return settings.jobs if settings.jobs is not None else min(2, os.cpu_count() or 1)
+def workers(settings: SweepSettings, cost: Callable[[Any], budget.Cost] | None = None) -> int:
+    """--jobs; unset: the CPU count, at most 2, except a run that `cost` (the experiment's estimate, resnet_cli/
+    budget.py) puts under POOL_FROM_SECONDS on one core, which stays in this process. The numbers do not
+    depend on where the cells run."""
+    if settings.jobs is not None:
+        return settings.jobs
+    cpus = min(2, os.cpu_count() or 1)
+    if cpus == 1 or settings.dask or cost is None:
+        return cpus
+    return 1 if cost(dataclasses.replace(settings, jobs=1)).seconds < POOL_FROM_SECONDS else cpus
+
+
+def with_jobs(settings: S, cost: Callable[[S], budget.Cost]) -> S:
+    """`settings` with an unset --jobs decided by `workers(settings, cost)`: what an experiment's `run` runs."""
+    if settings.jobs is not None or settings.dask:
+        return settings
+    return dataclasses.replace(settings, jobs=workers(settings, cost))
 
 
 def cell_settings(settings: SweepSettings) -> SweepSettings:

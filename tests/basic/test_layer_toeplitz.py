@@ -157,10 +157,15 @@ def test_statistics_by_counts_equal_eigvalsh_statistics(kind, depth):
 
 
 def test_depth_sweep_takes_the_counts_route_with_the_dense_routes_numbers(monkeypatch):
+    """The route is chosen from COUNTS_FROM parameters on (depth 24 here); the two routes are then compared at
+    depth 12 with the threshold lowered to 1,000 parameters (the same code, a dense side 10x cheaper)."""
     cfg = ds.DepthSweepSettings(depth=[24], network=["orthogonal", "1-shortcut"], trials=2, jobs=1)
     assert [ds.counted(cfg, ds.NETWORK_KINDS[k], depth) for k, depth in
             (("orthogonal", 24), ("1-shortcut", 24), ("xavier", 24), ("orthogonal", 16))] == [True, True, False, False]
     assert ds.exact_size(cfg, ds.NETWORK_KINDS["orthogonal"], 24) == 100
+    monkeypatch.setattr(sp, "COUNTS_FROM", 1000)
+    cfg = ds.DepthSweepSettings(depth=[12], network=["orthogonal", "1-shortcut"], trials=2, jobs=1)
+    assert ds.counted(cfg, ds.NETWORK_KINDS["orthogonal"], 12)
     counted = {c.network: c for c in ds.run(cfg).cells}
     monkeypatch.setattr(sp, "COUNTS_FROM", 10**9)
     dense = {c.network: c for c in ds.run(cfg).cells}

@@ -362,3 +362,32 @@ def test_workers_keep_freed_memory_for_reuse(tmp_path):
     if before < 5000:
         pytest.skip(f"this allocator already reuses the block ({before} faults)")
     assert after < before / 10
+
+
+def test_an_unset_jobs_stays_in_this_process_for_a_run_estimated_under_two_seconds(monkeypatch):
+    """--jobs left unset: the CPU count (at most 2), except where the experiment's own estimate puts the run
+    under POOL_FROM_SECONDS on one core; an explicit --jobs, --dask or no estimate keep the CPU count."""
+    from dataclasses import replace
+
+    from resnet_cli.executor import pool
+    from resnet_cli.experiments import depth_sweep, hessian, sweep
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    small = hessian.HessianSettings(depth=2, trials=2)
+    assert hessian.cost(replace(small, jobs=1)).seconds < sweep.POOL_FROM_SECONDS
+    assert sweep.workers(small, hessian.cost) == 1 and sweep.with_jobs(small, hessian.cost).jobs == 1
+    large = depth_sweep.DepthSweepSettings(depth=[32, 64], trials=10)
+    assert depth_sweep.cost(replace(large, jobs=1)).seconds > sweep.POOL_FROM_SECONDS
+    assert sweep.workers(large, depth_sweep.cost) == 2 and sweep.with_jobs(large, depth_sweep.cost).jobs == 2
+    assert sweep.workers(replace(small, jobs=2), hessian.cost) == 2 and sweep.workers(small) == 2
+    assert sweep.with_jobs(replace(small, dask="tcp://x:1"), hessian.cost).jobs is None
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("a pool was started")
+
+    monkeypatch.setattr(pool, "run_pool", no_pool)
+    from resnet_cli.report import to_jsonable
+
+    here = json.dumps(to_jsonable(hessian.run(small).to_dict()))
+    monkeypatch.undo()
+    assert here == json.dumps(to_jsonable(hessian.run(replace(small, jobs=2)).to_dict()))  # and in a pool of 2
