@@ -1,5 +1,6 @@
-"""docs/api.md runs: every example there is a doctest of the Python API (one per paper), and the same
-examples pasted into a script run by a fresh interpreter (no `if __name__ == "__main__":` guard) work."""
+"""docs/api.md runs: its examples of the Python API (one per paper), pasted into a script run by a fresh
+interpreter (no `if __name__ == "__main__":` guard), print what the page shows (whitespace aside, as a doctest
+with NORMALIZE_WHITESPACE compares) and raise the exceptions it shows."""
 
 import doctest
 import subprocess
@@ -29,13 +30,6 @@ def example(source, want, exc_msg):
 '''
 
 
-def test_api_examples_run():
-    failures, tried = doctest.testfile(str(DOC), module_relative=False,
-                                       optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    assert tried >= 10
-    assert failures == 0
-
-
 def _script(examples) -> str:
     calls = [f"example({e.source!r}, {e.want!r}, {e.exc_msg!r})" for e in examples]
     return textwrap.dedent(RUNNER) + "\n".join(calls) + "\nprint('all', len(%r), 'examples ran')\n" % calls
@@ -43,6 +37,7 @@ def _script(examples) -> str:
 
 def test_api_examples_run_as_a_script_without_a_main_guard(tmp_path):
     examples = doctest.DocTestParser().get_examples(DOC.read_text(encoding="utf-8"))
+    assert len(examples) >= 10
     script = tmp_path / "pasted.py"
     script.write_text(_script(examples), encoding="utf-8")
     assert "__main__" not in script.read_text()  # as pasted: no guard
