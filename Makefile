@@ -23,8 +23,9 @@ run: $(STAMP)
 
 ## The test suite (no speed asserts). Its tests run on every core (pytest-xdist), then those marked serial (a
 ## Ctrl-C stops within 2 s, signal windows, interrupted sweeps) one at a time, with nothing beside them. On 2 cores
-## of an AMD EPYC without AVX-512 (2026-12-07): 3 min 57 s, then 68 s; `.ci/run` from a fresh clone 5 min 59 s
-## with the .venv set-up (8 min 34 s in one process before).
+## of an AMD EPYC without AVX-512 (2026-12-07): 3 min 4 s, then 51 s; `.ci/run` from a fresh clone 4 min 47 s
+## with the .venv set-up, about 1 min (5 min 59 s before small sweeps stayed in one process, 8 min 34 s in one
+## pytest process).
 ## Python may write its bytecode caches here even where the environment says not to (PYTHONDONTWRITEBYTECODE):
 ## otherwise every pytest worker, spawned cell worker and `resnet-cli` subprocess of the suite compiles the
 ## package and rewrites the test modules afresh (collecting the suite: 10.3 s without the caches, 3.4 s with).
