@@ -37,7 +37,8 @@ SOLVERS = ("auto", "numpy", "ev", "evd", "evr", "evx", "mkl", "evd2")
 #: depend on the CPU, so there is one table per vendor (``vendor_id`` of /proc/cpuinfo):
 #: - AMD EPYC (2026-12-05/06): every one-stage driver within 3 % of the fastest at each size; `evd2` (LAPACK's
 #:   two-stage reduction, below) 1.15× evr's time at 2,000, tied at 2,400, 0.75× ev's at 3,200 and 0.60× at
-#:   6,400; MKL 0.90-0.97× evd2's time at 3,200 and 6,400.
+#:   6,400; MKL 0.90-0.97× evd2's time at 3,200 and 6,400. Without AVX-512 (2026-12-07): evr within 5 % of the
+#:   fastest (numpy's) up to 2,000, MKL the fastest at 3,200 (0.89× evd2's time).
 #: - Intel Xeon with AVX-512 (2026-12-06): evd2 1.56× evr's time at 500, the fastest OpenBLAS route from 1,000
 #:   on (0.92× evr's time at 1,000, 0.67× at 2,000, 0.69× at 3,200); MKL 1.21× evd2's at 1,000, 0.71× at 1,600
 #:   and 2,000, 0.61× at 3,200.
