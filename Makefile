@@ -11,8 +11,15 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+## pip installs without compiling, then compileall compiles the whole venv on every core: the same .pyc files
+## (pip compiles every module it installs) sooner (the install 53 -> 46 s on 2 cores, mean of two runs each). A
+## module that does not compile is listed and skipped, as pip would skip it (the leading '-').
+INSTALL := $(BIN)/python -m pip install --quiet --no-compile
+COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib
+
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,plot]'
+	$(INSTALL) -e '.[test,plot]'
+	-$(COMPILE)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -35,7 +42,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests -m serial
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(INSTALL) -e '.[bench]'
+	-$(COMPILE)
 	touch $(BENCH_STAMP)
 
 ## Speed ratios against the peers, written to docs/benchmarks.md.
