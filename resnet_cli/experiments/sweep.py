@@ -46,7 +46,7 @@ CACHE_GROUPS = 4
 class SweepSettings(Settings):
     """`--jobs N` (local processes), `--dask ADDRESS` (a dask.distributed scheduler), `--cache DIR` (resume)."""
 
-    jobs: Optional[int] = setting(None, min=1, shown=f"CPU count, at most 2 (1 under ~{POOL_FROM_SECONDS:g} s)")
+    jobs: Optional[int] = setting(None, min=1, shown=f"CPU count, at most 2; 1 for a run under ~{POOL_FROM_SECONDS:g} s")
     dask: Optional[str] = setting(None)
     cache: Optional[str] = setting(None)
 
