@@ -13,13 +13,13 @@ $(BIN)/python:
 
 ## pip installs without compiling, then compileall compiles the whole venv on every core: the same .pyc files
 ## (pip compiles every module it installs) sooner (the install 53 -> 46 s on 2 cores, mean of two runs each). A
-## module that does not compile is listed and skipped, as pip would skip it (the leading '-').
+## module that does not compile (torch ships one for Python 3.12) is skipped silently, as pip skips it.
 INSTALL := $(BIN)/python -m pip install --quiet --no-compile
-COMPILE := $(BIN)/python -m compileall -q -j 0 $(VENV)/lib
+COMPILE := $(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(INSTALL) -e '.[test,plot]'
-	-$(COMPILE)
+	$(COMPILE)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -30,9 +30,9 @@ run: $(STAMP)
 
 ## The test suite (no speed asserts). Its tests run on every core (pytest-xdist), then those marked serial (a
 ## Ctrl-C stops within 2 s, signal windows, interrupted sweeps) one at a time, with nothing beside them. On 2 cores
-## of an AMD EPYC without AVX-512 (2026-12-07): 3 min 4 s, then 51 s; `.ci/run` from a fresh clone 4 min 47 s
-## with the .venv set-up, about 1 min (5 min 59 s before small sweeps stayed in one process, 8 min 34 s in one
-## pytest process).
+## of an AMD EPYC without AVX-512 (2026-12-07): about 3 min, then 55 s; `.ci/run` from a fresh clone 4 min 44 s
+## to 4 min 46 s with the .venv set-up (5 min 57 s before the bytecode caches below, small sweeps in one process,
+## fewer duplicate test runs and the faster install; 8 min 34 s in one pytest process).
 ## Python may write its bytecode caches here even where the environment says not to (PYTHONDONTWRITEBYTECODE):
 ## otherwise every pytest worker, spawned cell worker and `resnet-cli` subprocess of the suite compiles the
 ## package and rewrites the test modules afresh (collecting the suite: 10.3 s without the caches, 3.4 s with).
@@ -43,7 +43,7 @@ test: $(STAMP)
 
 $(BENCH_STAMP): pyproject.toml $(STAMP)
 	$(INSTALL) -e '.[bench]'
-	-$(COMPILE)
+	$(COMPILE)
 	touch $(BENCH_STAMP)
 
 ## Speed ratios against the peers, written to docs/benchmarks.md.

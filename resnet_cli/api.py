@@ -9,7 +9,7 @@ also come from a preset or a TOML file with overrides, exactly as on the command
 `SuccessSettings.resolve("liu2019-success", {"trials": 200})`. docs/api.md has one example per paper.
 
 From Python a sweep runs in this process unless its settings ask for workers (`jobs=2`): the command
-line's default (CPU count, at most 2) would spawn processes that re-import a script's main module, which
+line's default (CPU count, at most 2, for a run estimated over 2 s) would spawn processes that re-import a script's main module, which
 fails without an `if __name__ == "__main__":` guard. A result echoes as a few lines (its `__repr__`).
 """
 

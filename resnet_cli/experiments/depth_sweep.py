@@ -502,7 +502,7 @@ def run_cell_task(task: CellTask) -> Cell:
 def run(cfg: DepthSweepSettings, progress: Progress | None = None) -> SweepResult:
     """Every (network, depth) cell through `executor.run_cells` (--jobs local processes, --dask, --cache).
     Every cell draws from its own streams and runs BLAS on one thread wherever it runs, so the numbers are
-    bitwise the same for any `--jobs` (default `sweep.workers(cfg)`) and executor.
+    bitwise the same for any `--jobs` (unset: `sweep.with_jobs(cfg, cost)`) and executor.
 
     ``progress(completed, total)`` is called as work completes, inside cells too (weighted by `cell_cost`).
     """

@@ -32,8 +32,9 @@ def no_progress(completed: float = 0, total: float = 1, description: str | None 
 
 
 #: A sweep left to the default --jobs stays in this process when its estimate on one core is under this many
-#: seconds: two spawned workers take about a second to start (each imports numpy and this package), more than
-#: they would save.
+#: seconds. Two spawned workers cost about 0.7 s of wall time and 1.4 CPU-s before the first cell (each imports
+#: numpy and this package; AMD EPYC without AVX-512, 2026-12-07), so a pool pays off from about 1.4 s of work
+#: there; under 2 s it would save at most a few tenths of a second and use two cores instead of one.
 POOL_FROM_SECONDS = 2.0
 #: Settings fields that choose where cells run: not part of a result, nor of a cell's cache key.
 EXECUTION_FIELDS = ("jobs", "dask", "cache")
