@@ -16,11 +16,12 @@ from resnet_cli.models.two_layer import population as tl
 PI = math.pi
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_resnet_with_theorem_step_sizes_reaches_global(seed):
-    result = exp.run_train(exp.TrainSettings(student="resnet", k=4, schedule="ssw", trials=1, seed=seed))
-    assert result.gd.outcome[0] == "global"
-    assert result.gd.final["loss"][0] < 1e-10
+def test_resnet_with_theorem_step_sizes_reaches_global():
+    """Six independent draws (the trials of one run; every trial evolves as it would alone) all reach the
+    global minimum."""
+    result = exp.run_train(exp.TrainSettings(student="resnet", k=4, schedule="ssw", trials=6, seed=0))
+    assert list(result.gd.outcome) == ["global"] * 6
+    assert np.all(result.gd.final["loss"] < 1e-10)
 
 
 @pytest.mark.parametrize("seed", [7, 11])
