@@ -394,3 +394,18 @@ def test_theorems_along_a_real_resnet_ssw_run():
     c = th.dissipativity(its, terms, t1, delta=1e-3)
     assert np.all(c["C2"] > 0) and np.all(c["C1"][:, 1] > 0)
     assert np.any(c["C1"][:, 0] < 0)
+
+
+def test_band_windows_are_numpys_sliding_windows():
+    """The stride-s loss's windows (`samples._windows`, without sliding_window_view's argument checks) are
+    numpy's own, read-only, for C-ordered, transposed and sliced arrays."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from resnet_cli.models.two_layer.samples import _windows
+
+    rng = np.random.default_rng(0)
+    for x in (rng.random((4, 3, 30)), rng.random((30, 4)).T, rng.random((5, 7, 30))[:, ::2, :], rng.random(12)):
+        for width in (1, 5, 12):
+            mine, numpys = _windows(x, width), sliding_window_view(x, width, axis=-1)
+            assert mine.shape == numpys.shape and mine.strides == numpys.strides
+            assert np.array_equal(mine, numpys) and not mine.flags.writeable
