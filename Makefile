@@ -116,7 +116,8 @@ reproduce-du2018: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce du2018 --docs docs $(ARGS)
 
 ## Overlapping filters (`landscape two-layer --stride 1`, 12 teachers): the "Overlapping filters" section and
-## docs/figures/stride-landscape.png (measured 2026-12-07 in `make reproduce` on 2 idle cores: 22 s wall, 42 CPU-s).
+## docs/figures/stride-landscape.png (measured 2026-12-07 in `make reproduce` on 2 idle cores: 22 s wall, 42 CPU-s;
+## alone on an AMD EPYC without AVX-512: 65 s wall before the stride-window change, 49 s after).
 reproduce-stride-landscape: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce stride-landscape --docs docs $(ARGS)
 
