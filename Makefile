@@ -31,7 +31,7 @@ run: $(STAMP)
 ## The test suite (no speed asserts). Its tests run on every core (pytest-xdist), then those marked serial (a
 ## Ctrl-C stops within 2 s, signal windows, interrupted sweeps) one at a time, with nothing beside them. On 2 cores
 ## of an AMD EPYC without AVX-512 (2026-12-07): about 3 min, then 55 s; `.ci/run` from a fresh clone 4 min 29 s
-## to 4 min 51 s with the .venv set-up (5 min 57 s before the bytecode caches below, small sweeps in one process,
+## to 4 min 58 s with the .venv set-up (5 min 57 s before the bytecode caches below, small sweeps in one process,
 ## fewer duplicate test runs and the faster install; 8 min 34 s in one pytest process).
 ## Python may write its bytecode caches here even where the environment says not to (PYTHONDONTWRITEBYTECODE):
 ## otherwise every pytest worker, spawned cell worker and `resnet-cli` subprocess of the suite compiles the
