@@ -371,6 +371,7 @@ def test_an_unset_jobs_stays_in_this_process_for_a_run_estimated_under_two_secon
 
     from resnet_cli.executor import pool
     from resnet_cli.experiments import depth_sweep, hessian, sweep
+    from resnet_cli.report import to_jsonable
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     small = hessian.HessianSettings(depth=2, trials=2)
@@ -386,8 +387,6 @@ def test_an_unset_jobs_stays_in_this_process_for_a_run_estimated_under_two_secon
         raise AssertionError("a pool was started")
 
     monkeypatch.setattr(pool, "run_pool", no_pool)
-    from resnet_cli.report import to_jsonable
-
     here = json.dumps(to_jsonable(hessian.run(small).to_dict()))
     monkeypatch.undo()
     assert here == json.dumps(to_jsonable(hessian.run(replace(small, jobs=2)).to_dict()))  # and in a pool of 2
