@@ -122,6 +122,31 @@ def test_rotated_cos_sin_stay_on_the_angle():
     assert spread.min() < 0.01 and spread.max() > 3.0  # both basins are reached: global and spurious rows
 
 
+def test_a_one_trial_plane_step_gives_the_batch_row_bit_for_bit():
+    """A state of one trial steps in Python floats (`PlaneState._step_one`, numpy's call overhead being most of a
+    one-trial step): every trial run alone keeps the bits it has as a row of the batch, through both stages,
+    step sizes from tiny to divergent, θ wrapping past ±π, and rows that overflow to inf or NaN."""
+    v_star, a_star, v0, a0 = problem(7, n=40, p=5, k=3)
+    n = len(a_star)
+    stage1 = np.logspace(-3, 0, n), np.logspace(-3, 3, n)[::-1].copy()
+    stage2 = np.logspace(-2, 1.5, n), np.logspace(-2, 1.5, n)
+    batch = optim.PlaneState(v0, a0, v_star, a_star)
+    wraps = np.zeros(n, dtype=bool)
+    with np.errstate(all="ignore"):
+        for t in range(300):
+            before = batch.theta
+            batch.step(*(stage1 if t < 100 else stage2))
+            wraps |= np.abs(batch.theta - before) > math.pi
+        for i in range(n):
+            alone = optim.PlaneState(v0[i:i + 1], a0[i:i + 1], v_star[i:i + 1], a_star[i:i + 1])
+            for t in range(300):
+                alone.step(*(eta[i:i + 1] for eta in (stage1 if t < 100 else stage2)))
+            for name in ("theta", "coef", "cs"):
+                assert np.array_equal(getattr(alone, name)[..., 0], getattr(batch, name)[..., i], equal_nan=True), (i, name)
+    finite = np.isfinite(batch.coef).all(axis=0)
+    assert wraps.any() and finite.any() and not finite.all()  # every path of the step was taken
+
+
 @pytest.mark.parametrize("method", ["BDF", "RK45"])
 def test_a_solver_that_gives_up_is_a_result_not_a_crash(method, monkeypatch):
     """Step sizes like 1e300 make the flow's stages astronomically long: BDF's Newton matrix is singular (scipy
