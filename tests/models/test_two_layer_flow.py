@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from resnet_cli.models.two_layer import optim
+from resnet_cli.models.two_layer import gd_states, optim
 from resnet_cli.models.two_layer import population as tl
 from resnet_cli.models.two_layer import flow as fl
 
@@ -122,28 +122,29 @@ def test_rotated_cos_sin_stay_on_the_angle():
     assert spread.min() < 0.01 and spread.max() > 3.0  # both basins are reached: global and spurious rows
 
 
-def test_a_one_trial_plane_step_gives_the_batch_row_bit_for_bit():
-    """A state of one trial steps in Python floats (`PlaneState._step_one`, numpy's call overhead being most of a
-    one-trial step): every trial run alone keeps the bits it has as a row of the batch, through both stages,
-    step sizes from tiny to divergent, θ wrapping past ±π, and rows that overflow to inf or NaN."""
+def test_a_few_trials_plane_step_gives_the_batch_rows_bit_for_bit():
+    """A state of up to `FEW_ROWS` trials steps row by row in Python floats (`PlaneState._step_rows`, numpy's
+    call overhead being most of such a step): every trial run alone or in a few keeps the bits it has as a row
+    of the batch, through both stages, step sizes from tiny to divergent, θ wrapping past ±π, and rows that
+    overflow to inf or NaN."""
     v_star, a_star, v0, a0 = problem(7, n=40, p=5, k=3)
     n = len(a_star)
     stage1 = np.logspace(-3, 0, n), np.logspace(-3, 3, n)[::-1].copy()
     stage2 = np.logspace(-2, 1.5, n), np.logspace(-2, 1.5, n)
-    batch = optim.PlaneState(v0, a0, v_star, a_star)
+    groups = [slice(i, i + 1) for i in range(n)] + [slice(i, i + gd_states.FEW_ROWS) for i in range(0, n, gd_states.FEW_ROWS)]
+    assert gd_states.FEW_ROWS < n
+    states = [optim.PlaneState(v0, a0, v_star, a_star)] + [optim.PlaneState(v0[g], a0[g], v_star[g], a_star[g]) for g in groups]
     wraps = np.zeros(n, dtype=bool)
     with np.errstate(all="ignore"):
         for t in range(300):
-            before = batch.theta
-            batch.step(*(stage1 if t < 100 else stage2))
-            wraps |= np.abs(batch.theta - before) > math.pi
-        for i in range(n):
-            alone = optim.PlaneState(v0[i:i + 1], a0[i:i + 1], v_star[i:i + 1], a_star[i:i + 1])
-            for t in range(300):
-                alone.step(*(eta[i:i + 1] for eta in (stage1 if t < 100 else stage2)))
-            for name in ("theta", "coef", "cs"):
-                assert np.array_equal(getattr(alone, name)[..., 0], getattr(batch, name)[..., i], equal_nan=True), (i, name)
-    finite = np.isfinite(batch.coef).all(axis=0)
+            before = states[0].theta
+            for state, rows in zip(states, [slice(None)] + groups):
+                state.step(*(eta[rows] for eta in (stage1 if t < 100 else stage2)))
+            wraps |= np.abs(states[0].theta - before) > math.pi
+    for state, rows in zip(states[1:], groups):
+        for name in ("theta", "coef", "cs"):
+            assert np.array_equal(getattr(state, name), getattr(states[0], name)[..., rows], equal_nan=True), (rows, name)
+    finite = np.isfinite(states[0].coef).all(axis=0)
     assert wraps.any() and finite.any() and not finite.all()  # every path of the step was taken
 
 

@@ -232,6 +232,27 @@ class VectorState(UnitVStep):
         return self.v.copy(), self.a.copy()
 
 
+#: Up to this many trials `PlaneState.step` runs row by row in Python floats (`_step_rows`). On an AMD EPYC
+#: without AVX-512 its numpy program (~35 calls) took 55-93 µs a step whatever the rows (1 to 32), the rows
+#: 18 µs for 1, 47 for 16, 62 for 24 and 66 for 32.
+FEW_ROWS = 16
+
+
+def _plane_row(fixed: tuple, theta: float, c0: float, c1: float, c2: float, cos: float, sin: float, decay: float,
+               step_a: float, eta_a: float, eta_w: float) -> tuple[float, ...]:
+    """One row of `PlaneState.step` before θ turns: (the new c, the new cos θ and sin θ, s), with `fixed` =
+    (q, o, 1ᵀa*) of the row; every operation as `step` orders it."""
+    q0, q1, q2, o0, o1, o2, sum_star = fixed
+    far = PI - abs(theta)
+    a_dot = q0 * c0 + q1 * c1 + q2 * c2
+    ones_a = o0 * c0 + o1 * c1 + o2 * c2 - sum_star
+    two_g = (abs(sin) + far * cos) / PI - 1 / PI
+    step_w = eta_w * (a_dot * far / PI) * sin
+    rot = math.sqrt(step_w * step_w + 1.0)
+    return (c0 * decay, c1 * decay - step_a * ones_a, c2 * decay + eta_a * two_g, (cos + step_w * sin) / rot,
+            (sin - step_w * cos) / rot, step_w)
+
+
 class PlaneState:
     """The GD state in exact reduced coordinates: angle θ in the plane (v*, n) and c ∈ R³ with a = [a0, 1, a*] c."""
 
@@ -271,8 +292,8 @@ class PlaneState:
         # ~8 ns an element here, 85 % of a step) but rotated by that angle: cos α = 1/√(1 + s²), sin α = s cos α.
         # Each step rounds both θ and the pair, so after T steps they agree to within T × 2.2e-16 (θ near π
         # moves by up to half an ulp of π a step; tests/models/test_two_layer_flow.py checks 20,000 steps).
-        if self.theta.size == 1:  # one trial: numpy's call overhead would be most of the step
-            return self._step_one(eta_a, eta_w)
+        if self.theta.size <= FEW_ROWS and eta_a.shape == eta_w.shape == self.theta.shape:
+            return self._step_rows(eta_a, eta_w)  # a few trials: numpy's call overhead would be most of the step
         theta, (c0, c1, c2), (cos, sin) = self.theta, self.coef, self.cs
         q, o = self.q, self.o
         n = theta.size
@@ -313,36 +334,32 @@ class PlaneState:
         np.subtract(sin, np.multiply(step_w, cos, out=tmp), out=cs[1])
         cs /= rot
         self.cs = cs
-        theta = theta - np.arctan(step_w, out=step_w)
-        if np.abs(theta).max(initial=0.0) > PI:  # keep θ in (−π, π] so that φ = |θ|
+        self._turn(step_w)
+
+    def _turn(self, step_w: np.ndarray) -> None:
+        """θ ← θ − arctan(s) (s: trials, overwritten), kept in (−π, π] so that φ = |θ|."""
+        theta = self.theta - np.arctan(step_w, out=step_w)
+        if np.abs(theta).max(initial=0.0) > PI:
             theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
         self.theta = theta
 
-    def _step_one(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
-        """`step` for a state of one trial, in Python floats: the same operations in the same order, so the same
-        bits (+, −, ×, ÷, √ and |x| round alike in Python and numpy; arctan is numpy's own, on a one-element
-        array, as in `step`). A one-trial step of `step` is ~35 numpy calls (~100 µs on a slow core); this is
-        ~6 µs, so a default `train two-layer` (one trial, 40,482 steps) takes about a second instead of five."""
-        fixed = getattr(self, "_one", None)  # q, o and 1ᵀa* as floats, while the state holds the same arrays
+    def _step_rows(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
+        """`step` for a state of a few trials (≤ `FEW_ROWS`), row by row in Python floats: the same operations in
+        the same order, so the same bits (+, −, ×, ÷, √ and |x| round alike in Python and numpy; arctan is
+        numpy's own, on the rows' array, as in `step`). Times at `FEW_ROWS`; a default `train two-layer` (one
+        trial, 40,482 steps) took 4.8 s on that core before, 1.6 s with it (start-up included)."""
+        fixed = getattr(self, "_fixed", None)  # q, o and 1ᵀa* as rows of floats, while the state holds these arrays
         if fixed is None or fixed[0] is not self.q:
-            fixed = self._one = (self.q, *self.q.ravel().tolist(), *self.o.ravel().tolist(), self.sum_star.item())
-        _, q0, q1, q2, o0, o1, o2, sum_star = fixed
-        theta = self.theta.item()
-        (c0, c1, c2), (cos, sin) = self.coef.ravel().tolist(), self.cs.ravel().tolist()
+            fixed = self._fixed = (self.q, list(zip(*self.q.tolist(), *self.o.tolist(), self.sum_star.tolist())))
         decay, step_a = self._eta_a_terms(eta_a)
-        decay, step_a = decay.item(), step_a.item()
-        far = PI - abs(theta)
-        a_dot = q0 * c0 + q1 * c1 + q2 * c2
-        ones_a = o0 * c0 + o1 * c1 + o2 * c2 - sum_star
-        two_g = (abs(sin) + far * cos) / PI - 1 / PI
-        self.coef = np.array([[c0 * decay], [c1 * decay - step_a * ones_a], [c2 * decay + eta_a.item() * two_g]])
-        step_w = eta_w.item() * (a_dot * far / PI) * sin
-        rot = math.sqrt(step_w * step_w + 1.0)
-        self.cs = np.array([[(cos + step_w * sin) / rot], [(sin - step_w * cos) / rot]])
-        theta = theta - np.arctan(np.array([step_w])).item()
-        if abs(theta) > PI:  # keep θ in (−π, π] so that φ = |θ|
-            theta = theta - 2 * PI if theta > PI else theta + 2 * PI
-        self.theta = np.array([theta])
+        thetas = self.theta.tolist()
+        rows = [_plane_row(*row) for row in zip(fixed[1], thetas, *self.coef.tolist(), *self.cs.tolist(),
+                                                decay.tolist(), step_a.tolist(), eta_a.tolist(), eta_w.tolist())]
+        c0, c1, c2, cos, sin, step_w = zip(*rows)
+        theta = [t - alpha for t, alpha in zip(thetas, np.arctan(np.array(step_w)).tolist())]
+        if any(abs(t) > PI for t in theta) and all(t == t for t in theta):  # as `_turn` (whose max is NaN when a
+            theta = [t - 2 * PI if t > PI else t + 2 * PI if t <= -PI else t for t in theta]  # row is: no wrap)
+        self.coef, self.cs, self.theta = np.array([c0, c1, c2]), np.array([cos, sin]), np.array(theta)
 
     def _eta_a_terms(self, eta_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(1 − η_a(π − 1)/π, η_a/π), kept while the schedule hands the same η_a array."""
