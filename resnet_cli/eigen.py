@@ -137,19 +137,35 @@ def _two_stage():
     return _load_two_stage()
 
 
-def _load_two_stage():
+@functools.cache  # loaded once per process
+def bundled_openblas():
+    """The OpenBLAS that scipy's wheels bundle apart from numpy's (``scipy.libs/libscipy_openblas*.so``), loaded
+    (a ``ctypes.CDLL``), or None where scipy has no such library. Found without importing scipy: importing
+    scipy.linalg takes about 0.3 s, and a run that only needs the library loaded (executor/blas.py) pays none
+    of it; scipy.linalg's modules, when imported later, use this same library."""
     import ctypes
     import glob
+    import importlib.util
     import os
 
-    import scipy
-
-    libs = glob.glob(os.path.join(os.path.dirname(scipy.__file__), os.pardir, "scipy.libs", "libscipy_openblas*.so*"))
-    for path in sorted(libs):
+    spec = importlib.util.find_spec("scipy")
+    if spec is None or spec.origin is None:
+        return None
+    for path in sorted(glob.glob(os.path.join(os.path.dirname(spec.origin), os.pardir, "scipy.libs",
+                                              "libscipy_openblas*.so*"))):
         try:
-            fn = ctypes.CDLL(path).scipy_LAPACKE_dsyevd_2stage
-        except (OSError, AttributeError):
+            return ctypes.CDLL(path)
+        except OSError:
             continue
+    return None
+
+
+def _load_two_stage():
+    import ctypes
+
+    library = bundled_openblas()
+    fn = getattr(library, "scipy_LAPACKE_dsyevd_2stage", None) if library is not None else None
+    if fn is not None:
         fn.restype = ctypes.c_int
         fn.argtypes = [ctypes.c_int, ctypes.c_char, ctypes.c_char, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                        ctypes.c_void_p]

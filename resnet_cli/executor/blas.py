@@ -12,12 +12,18 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from resnet_cli.eigen import bundled_openblas
+
 
 def load_libraries() -> None:
-    """Load scipy's own OpenBLAS (scipy's wheels bundle one apart from numpy's) by importing scipy.linalg:
-    threadpoolctl limits only the libraries loaded when it is called, and the cells import scipy lazily
-    (`resnet_cli.eigen`), so without this the first cell of a worker ran scipy's BLAS on every core — on a
-    shared 2-core machine two such workers spun against each other (2-15× the CPU time of one thread)."""
+    """Load scipy's own OpenBLAS (scipy's wheels bundle one apart from numpy's): threadpoolctl limits only the
+    libraries loaded when it is called, and the cells import scipy lazily (`resnet_cli.eigen`), so without this
+    the first cell of a worker ran scipy's BLAS on every core — on a shared 2-core machine two such workers
+    spun against each other (2-15× the CPU time of one thread). The library itself is loaded
+    (`eigen.bundled_openblas`), not scipy.linalg: that import took 0.3 s of every run, and a success-rate
+    run needs none of scipy; where scipy bundles no such library, scipy.linalg is imported as before."""
+    if bundled_openblas() is not None:
+        return
     try:
         import scipy.linalg  # noqa: F401
     except ImportError:  # pragma: no cover - scipy is a core dependency
