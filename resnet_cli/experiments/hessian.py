@@ -138,7 +138,7 @@ def cost(cfg: HessianSettings) -> budget.Cost:
                            spectra=cfg.trials, spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg),
                            sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg)))
-    workers = 1 if cfg.dask else min(sweep.workers(cfg, cost), cfg.trials)
+    workers = 1 if cfg.dask else min(sweep.workers(cfg, spectra_cost), cfg.trials)
     if workers == 1:
         return total
     one = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
@@ -147,6 +147,14 @@ def cost(cfg: HessianSettings) -> budget.Cost:
     # Only the spectra run in parallel (training is one program in the parent).
     return dataclasses.replace(total, nbytes=total.nbytes + (workers - 1) * one.nbytes,
                                workers=workers if cfg.at == "init" else 1)
+
+def spectra_cost(cfg: HessianSettings) -> budget.Cost:
+    """What the cells cost on one core: the spectra only, not the training (`--at trained`), which runs in
+    the parent before them, so a long training with small spectra does not start a pool (`sweep.workers`)."""
+    return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
+                           spectra=cfg.trials, spectrum=cfg.spectrum, lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
+                           exact_sizes=exact_sizes(cfg))
+
 
 def exact_sizes(cfg: HessianSettings) -> list[int]:
     """The largest block an exact spectrum solves (`exact_block_size`), for the budget."""
@@ -291,7 +299,7 @@ def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult
     The initial weights of every trial (one batch), training (one batched GD program) and every random sign
     are drawn here; each trial's Hessian is then a cell of `executor.run_cells` (--jobs, --dask, --cache)
     on one BLAS thread, so the numbers do not depend on where the cells run."""
-    progress, cfg = progress or no_progress, sweep.with_jobs(cfg, cost)
+    progress, cfg = progress or no_progress, sweep.with_jobs(cfg, spectra_cost)
     problem = build_problem(cfg)
     net = problem.net
     check_spectrum(cfg.spectrum, exact_block_size(net, cfg.init) if cfg.at == "init" and cfg.spectrum == "exact"

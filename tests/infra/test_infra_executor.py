@@ -382,6 +382,12 @@ def test_an_unset_jobs_stays_in_this_process_for_a_run_estimated_under_two_secon
     assert sweep.workers(large, depth_sweep.cost) == 2 and sweep.with_jobs(large, depth_sweep.cost).jobs == 2
     assert sweep.workers(replace(small, jobs=2), hessian.cost) == 2 and sweep.workers(small) == 2
     assert sweep.with_jobs(replace(small, dask="tcp://x:1"), hessian.cost).jobs is None
+    # `hessian --at trained`: the training runs in this process before the cells, so only the spectra count
+    trained = hessian.HessianSettings(depth=2, trials=2, at="trained", init="xavier", steps=2_000_000)
+    assert hessian.cost(replace(trained, jobs=1)).seconds > 10 * sweep.POOL_FROM_SECONDS
+    assert hessian.spectra_cost(replace(trained, jobs=1)).seconds < sweep.POOL_FROM_SECONDS
+    assert sweep.workers(trained, hessian.spectra_cost) == 1 and hessian.cost(trained).workers == 1
+    assert sweep.workers(replace(trained, depth=48, trials=4), hessian.spectra_cost) == 2  # large spectra: a pool
 
     def no_pool(*args, **kwargs):
         raise AssertionError("a pool was started")
