@@ -148,6 +148,33 @@ def test_a_few_trials_plane_step_gives_the_batch_rows_bit_for_bit():
     assert wraps.any() and finite.any() and not finite.all()  # every path of the step was taken
 
 
+def test_a_row_lost_to_overflow_leaves_the_other_rows_as_they_are_alone():
+    """A row whose step sizes overflow it at once (NaN) kept every other row of its batch from wrapping θ
+    past ±π until the driver dropped it (|θ| reached 6.98 here, and 4 of 39 rows differed from their runs
+    alone): now each row wraps on its own, in the batch's numpy program and row by row."""
+    v_star, a_star, v0, a0 = problem(7, n=40, p=5, k=3)
+    n = len(a_star)
+    eta_a, eta_w = np.full(n, 0.05), np.logspace(-1, 3, n)
+    eta_a[0] = eta_w[0] = 1e300  # row 0: lost at the first step
+    few = slice(0, gd_states.FEW_ROWS)
+    batch, rows = optim.PlaneState(v0, a0, v_star, a_star), optim.PlaneState(v0[few], a0[few], v_star[few], a_star[few])
+    alone = [optim.PlaneState(v0[i:i + 1], a0[i:i + 1], v_star[i:i + 1], a_star[i:i + 1]) for i in range(1, n)]
+    wraps = np.zeros(n, dtype=bool)
+    with np.errstate(all="ignore"):
+        for t in range(200):
+            before = batch.theta
+            batch.step(eta_a, eta_w)
+            rows.step(eta_a[few], eta_w[few])
+            for i, state in enumerate(alone, start=1):
+                state.step(eta_a[i:i + 1], eta_w[i:i + 1])
+            wraps |= np.abs(batch.theta - before) > math.pi
+    assert np.isnan(batch.theta[0]) and wraps[1:].sum() >= 3
+    assert np.abs(batch.theta[1:]).max() <= math.pi
+    theta_alone = np.concatenate([state.theta for state in alone])
+    assert np.array_equal(batch.theta[1:], theta_alone)
+    assert np.array_equal(rows.theta, batch.theta[few], equal_nan=True)
+
+
 @pytest.mark.parametrize("method", ["BDF", "RK45"])
 def test_a_solver_that_gives_up_is_a_result_not_a_crash(method, monkeypatch):
     """Step sizes like 1e300 make the flow's stages astronomically long: BDF's Newton matrix is singular (scipy

@@ -337,10 +337,12 @@ class PlaneState:
         self._turn(step_w)
 
     def _turn(self, step_w: np.ndarray) -> None:
-        """θ ← θ − arctan(s) (s: trials, overwritten), kept in (−π, π] so that φ = |θ|."""
+        """θ ← θ − arctan(s) (s: trials, overwritten), kept in [−π, π] so that φ = |θ|: each row on its own (a
+        row lost to overflow, NaN, once kept every other row of its batch from wrapping until the driver's
+        next check dropped it, up to 100 steps with |θ| > π, so a row's numbers depended on its batch)."""
         theta = self.theta - np.arctan(step_w, out=step_w)
-        if np.abs(theta).max(initial=0.0) > PI:
-            theta = np.where(theta > PI, theta - 2 * PI, np.where(theta <= -PI, theta + 2 * PI, theta))
+        if (np.abs(theta) > PI).any():
+            theta = np.where(theta > PI, theta - 2 * PI, np.where(theta < -PI, theta + 2 * PI, theta))
         self.theta = theta
 
     def _step_rows(self, eta_a: np.ndarray, eta_w: np.ndarray) -> None:
@@ -356,9 +358,8 @@ class PlaneState:
         rows = [_plane_row(*row) for row in zip(fixed[1], thetas, *self.coef.tolist(), *self.cs.tolist(),
                                                 decay.tolist(), step_a.tolist(), eta_a.tolist(), eta_w.tolist())]
         c0, c1, c2, cos, sin, step_w = zip(*rows)
-        theta = [t - alpha for t, alpha in zip(thetas, np.arctan(np.array(step_w)).tolist())]
-        if any(abs(t) > PI for t in theta) and all(t == t for t in theta):  # as `_turn` (whose max is NaN when a
-            theta = [t - 2 * PI if t > PI else t + 2 * PI if t <= -PI else t for t in theta]  # row is: no wrap)
+        theta = (t - alpha for t, alpha in zip(thetas, np.arctan(np.array(step_w)).tolist()))
+        theta = [t - 2 * PI if t > PI else t + 2 * PI if t < -PI else t for t in theta]  # as `_turn`
         self.coef, self.cs, self.theta = np.array([c0, c1, c2]), np.array([cos, sin]), np.array(theta)
 
     def _eta_a_terms(self, eta_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
