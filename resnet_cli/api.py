@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from resnet_cli import budget
 from resnet_cli.config import Settings
+from resnet_cli.executor.blas import one_thread
 from resnet_cli.experiments import deep_resnet, depth_sweep, hessian, linear_residual, train_shortcut
 from resnet_cli.experiments.deep_resnet import DeepResnetSettings
 from resnet_cli.experiments.depth_sweep import DepthSweepSettings
@@ -73,7 +74,8 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
     """Validate `settings` and run its experiment; returns the result (with `to_dict()`).
 
     A sweep whose `jobs` is unset runs in this process (jobs=1); `jobs=N` asks for N worker processes,
-    which a script must call under `if __name__ == "__main__":` (a clear RuntimeError otherwise).
+    which a script must call under `if __name__ == "__main__":` (a clear RuntimeError otherwise). BLAS runs
+    on one thread for the call (as on the command line) and gets the caller's setting back afterwards.
     """
     experiment = EXPERIMENTS.get(type(settings))
     if experiment is None:
@@ -87,10 +89,11 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
             raise RuntimeError(UNGUARDED)
         if _main_from_no_file():
             raise RuntimeError(NO_SCRIPT_FILE)
-    if progress is None:
-        return runner(settings)
-    # (some experiments also pass a label: the documented callback takes done and total only)
-    return runner(settings, progress=lambda done, total, *label, **kw: progress(done, total))
+    with one_thread():  # the run's own BLAS on one thread too, as its cells: the same bits on any machine's core count
+        if progress is None:
+            return runner(settings)
+        # (some experiments also pass a label: the documented callback takes done and total only)
+        return runner(settings, progress=lambda done, total, *label, **kw: progress(done, total))
 
 
 UNGUARDED = ("resnet_cli.api.run(..., jobs > 1) from a script without `if __name__ == \"__main__\":`: worker "

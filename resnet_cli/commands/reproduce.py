@@ -45,7 +45,10 @@ def command(
     from resnet_cli.commands.shell import one_line_warnings
     from resnet_cli.errors import quiet_floating_point
 
-    with one_line_warnings(), quiet_floating_point():  # as every command: a library's warning is one line
+    from resnet_cli.executor.blas import one_thread
+
+    # as every command: a library's warning is one line, BLAS on one thread (commands/shell.py)
+    with one_line_warnings(), quiet_floating_point(), one_thread():
         pages = reproduce(name, folder, execution, render_only=render_only, log=log)
     for page in dict.fromkeys(pages):
         print(f"wrote {page}")

@@ -24,6 +24,7 @@ from resnet_cli.commands.options import OUTPUT_PARAMS
 from resnet_cli.config import flag_of, require_not_blank
 from resnet_cli.experiments.inert import inert_notices
 from resnet_cli.errors import ConfigError, OutputError, quiet_floating_point
+from resnet_cli.executor.blas import one_thread
 from resnet_cli.outputs import real_target
 from resnet_cli.report import check_out_path, console, print_json, progress_bar, write_output
 
@@ -90,7 +91,9 @@ def run_command(ctx: typer.Context, settings_cls: type, run: Callable[..., Any],
     quiet = bool(params.get("quiet"))
     announce_cost(settings, quiet, bool(plot))
     started = time.monotonic()
-    with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point():
+    # one BLAS thread for the run's own part too (its cells have one): BLAS's summation order, and so the last
+    # bits of what the parent computes (data, L_min, training), followed the core count or OPENBLAS_NUM_THREADS
+    with progress_bar(quiet, view.label) as update, one_line_warnings(), quiet_floating_point(), one_thread():
         result = run(settings, progress=_after_notes(notes, update))
     _after_notes(notes, None)
     payload = result.to_dict()

@@ -32,19 +32,24 @@ def test_interrupted_cached_sweep_resumes_to_the_same_result(tmp_path, cli, args
     # the uninterrupted run, on the other core meanwhile (the tests marked serial run with nothing beside them)
     fresh = subprocess.Popen([sys.executable, "-m", "resnet_cli", *ARGS], env=env, stdin=subprocess.DEVNULL,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    proc = subprocess.Popen([sys.executable, "-m", "resnet_cli", *ARGS, "--cache", str(cache)], env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list(cache.glob("*.cell"))) < 1:  # some cells, not all
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 130, err
-    stored = len(list(cache.glob("*.cell")))
-    assert 1 <= stored < cells, stored
-    resumed = cli(*ARGS, "--cache", str(cache))
-    fresh_out, fresh_err = fresh.communicate(timeout=120)
-    assert resumed.code == 0 and fresh.returncode == 0, (resumed.stderr, fresh_err)
-    assert resumed.stdout == fresh_out
-    assert len(list(cache.glob("*.cell"))) == cells
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "resnet_cli", *ARGS, "--cache", str(cache)], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(list(cache.glob("*.cell"))) < 1:  # some cells, not all
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130, err
+        stored = len(list(cache.glob("*.cell")))
+        assert 1 <= stored < cells, stored
+        resumed = cli(*ARGS, "--cache", str(cache))
+        fresh_out, fresh_err = fresh.communicate(timeout=120)
+        assert resumed.code == 0 and fresh.returncode == 0, (resumed.stderr, fresh_err)
+        assert resumed.stdout == fresh_out
+        assert len(list(cache.glob("*.cell"))) == cells
+    finally:
+        if fresh.poll() is None:  # a failed assert above: stop it, not to run beside the next serial test
+            fresh.kill()
+            fresh.communicate()

@@ -80,6 +80,27 @@ def test_every_cell_runs_on_one_blas_thread_even_where_blas_has_more(tmp_path):
     assert seen["same"]
 
 
+def test_a_run_gives_the_same_bits_whatever_blas_threads_the_process_starts_with():
+    """The cells ran on one BLAS thread but the run's own part did not: with OPENBLAS_NUM_THREADS=2 a
+    depth-sweep's data (its L_min) and every cell computed from them differed in the last bits from a run with
+    one thread (and so with the machine's core count, OpenBLAS's default). Now the whole run is on one thread."""
+    args = ["depth-sweep", "--measure", "final-loss", "--depth", "2,4", "--network", "xavier", "--trials", "2",
+            "--steps", "100", "--jobs", "1", "--json", "--quiet"]
+    probe = "import numpy, threadpoolctl; print(max(i['num_threads'] for i in threadpoolctl.threadpool_info()))"
+    outputs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": threads}
+        if threads == "2":
+            started = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+            if int(started.stdout.strip() or 0) < 2:
+                pytest.skip(f"this BLAS does not start 2 threads here ({started.stdout.strip()})")
+        done = subprocess.run([sys.executable, "-m", "resnet_cli", *args], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1] and json.loads(outputs[0])["data"]["l_min"] > 0
+
+
 def test_results_in_task_order_and_progress_in_weights():
     seen: list[tuple[float, float]] = []
     tasks = list(range(6))

@@ -148,6 +148,20 @@ def test_a_few_trials_plane_step_gives_the_batch_rows_bit_for_bit():
     assert wraps.any() and finite.any() and not finite.all()  # every path of the step was taken
 
 
+def test_a_plane_state_of_no_rows_or_with_scalar_step_sizes_steps_as_before():
+    """The row-by-row path takes only 1 to `FEW_ROWS` rows with one step size per row: a state of no trials
+    steps (nothing to do) and step sizes given as numbers broadcast, as the numpy program always did."""
+    v_star, a_star, v0, a0 = problem(3, n=3)
+    empty = optim.PlaneState(v0[:0], a0[:0], v_star[:0], a_star[:0])
+    empty.step(np.zeros(0), np.zeros(0))
+    assert empty.theta.shape == (0,) and empty.coef.shape == (3, 0)
+    numbers, arrays = optim.PlaneState(v0, a0, v_star, a_star), optim.PlaneState(v0, a0, v_star, a_star)
+    for _ in range(50):
+        numbers.step(0.05, 0.2)
+        arrays.step(np.full(3, 0.05), np.full(3, 0.2))
+    assert all(np.array_equal(getattr(numbers, name), getattr(arrays, name)) for name in ("theta", "coef", "cs"))
+
+
 def test_a_row_lost_to_overflow_leaves_the_other_rows_as_they_are_alone():
     """A row whose step sizes overflow it at once (NaN) kept every other row of its batch from wrapping θ
     past ±π until the driver dropped it (|θ| reached 6.98 here, and 4 of 39 rows differed from their runs

@@ -292,7 +292,7 @@ class PlaneState:
         # ~8 ns an element here, 85 % of a step) but rotated by that angle: cos α = 1/√(1 + s²), sin α = s cos α.
         # Each step rounds both θ and the pair, so after T steps they agree to within T × 2.2e-16 (θ near π
         # moves by up to half an ulp of π a step; tests/models/test_two_layer_flow.py checks 20,000 steps).
-        if self.theta.size <= FEW_ROWS and eta_a.shape == eta_w.shape == self.theta.shape:
+        if 0 < self.theta.size <= FEW_ROWS and np.shape(eta_a) == np.shape(eta_w) == self.theta.shape:
             return self._step_rows(eta_a, eta_w)  # a few trials: numpy's call overhead would be most of the step
         theta, (c0, c1, c2), (cos, sin) = self.theta, self.coef, self.cs
         q, o = self.q, self.o
