@@ -85,11 +85,14 @@ def test_fused_step_diverges_when_gd_step_does():
     np.testing.assert_allclose(runs[0].v[ok], runs[1].v[ok], atol=1e-12)
 
 
-def test_take_and_put_continue_the_rows_bit_for_bit():
+@pytest.mark.parametrize("rows", [[1, 4, 6], [4]], ids=["three", "one"])
+def test_take_and_put_continue_the_rows_bit_for_bit(rows):
+    """Also when one row is left (a run of one, or the last row of a batch): numpy sums a lone column of 8 or
+    more components pairwise, not row after row as for two or more trials (`gd_states.sum_rows`)."""
     v0, a0, v_star, a_star = _problem(6, 7, 8, 9, "resnet")
     eta_a, eta_w = np.full(7, 0.02), np.full(7, 0.2)
     whole, parted = optim.VectorState(v0, a0, v_star, a_star), optim.VectorState(v0, a0, v_star, a_star)
-    rows = np.array([1, 4, 6])
+    rows = np.array(rows)
     for t in range(60):
         whole.step(eta_a, eta_w)
         if t < 20:

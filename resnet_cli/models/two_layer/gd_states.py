@@ -12,7 +12,9 @@ concat/split, which stack the trials of several runs into one state (`optim.run_
 
 from __future__ import annotations
 
+import functools
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,20 @@ def _load_rank_one() -> None:
         from scipy.linalg.blas import dger
 
         _rank_one = dger
+
+
+def sum_rows(x: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
+    """`np.add.reduce(x, axis, None, out)` over the components of a state whose last axis is the trials: the rows
+    added one after another, whatever the number of trials. numpy does that for two or more trials, but sums a
+    lone trial's column pairwise (8 partial sums from 8 rows on), so a state of one trial (a run of one, or the
+    last row left in a batch) got other last bits than the same trial in a batch; that column is added here in
+    Python floats, in order (the same bits as numpy's batched sum)."""
+    if x.shape[-1] != 1:
+        return np.add.reduce(x, axis, None, out)
+    columns = np.moveaxis(x, axis, -1)[..., 0, :] if x.ndim > 1 else x
+    sums = [functools.reduce(operator.add, column) for column in columns.reshape(-1, x.shape[axis]).tolist()]
+    out.reshape(-1)[:] = sums
+    return out
 
 
 def run_statistics(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> dict[str, np.ndarray]:
@@ -90,7 +106,7 @@ class UnitVStep:
         """v ← u/‖u‖ per trial (u, v, the buffer pv: p × trials; norm: trials, overwritten). ‖u‖ may overflow:
         such a row's v becomes 0 (u/∞), as in gd_step, and `_drop_lost_rows` makes it NaN at the next step."""
         np.multiply(u, u, pv)
-        np.sqrt(np.add.reduce(pv, 0, None, norm), norm)
+        np.sqrt(sum_rows(pv, 0, norm), norm)
         if not math.isfinite(np.dot(norm, norm)):  # ‖u‖ may have overflowed (or a lost row is still here)
             overflow = np.isinf(norm)
             if overflow.any():
@@ -112,8 +128,9 @@ class VectorState(UnitVStep):
     is one sum for 1ᵀa and aᵀa*. The a-step is a ← d a + b a* + c 1 in place (d one number while every trial
     has the same η_a; + c 1 as BLAS's rank-one update, the same additions). Per step: 10 operations on p ×
     trials arrays, 1 on (p + k) × trials, 5 on k × trials, 11 on per-trial numbers, no allocation; every
-    operation is elementwise across trials, so a row's numbers do not depend on the rest of the batch (`take`,
-    `concat`). Agrees with `gd_step` to rounding (tests/models/test_vector_step.py).
+    operation is elementwise across trials, and the sums over components add row after row for any number of
+    trials (`sum_rows`), so a row's numbers do not depend on the rest of the batch (`take`, `concat`). Agrees
+    with `gd_step` to rounding (tests/models/test_vector_step.py).
     """
 
     def __init__(self, v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray) -> None:
@@ -131,7 +148,7 @@ class VectorState(UnitVStep):
         self._z = np.empty((2, p + k, n))  # [v; a] over [v ⊙ v*; a ⊙ a*] (then scratch)
         self._z[0, :p], self._z[0, p:] = v, a
         self._w = np.ascontiguousarray(np.concatenate([-y, a_star]), dtype=float)  # [−v*; a*]
-        self._sum_star = self._w[p:].sum(axis=0)  # 1ᵀa*
+        self._sum_star = sum_rows(self._w[p:], 0, np.empty(n))  # 1ᵀa*
         z, w, per = self._z, self._w, np.empty((9, n))
         # the arrays `step` works on, as views made once: v, −v*, a, a*, [v; a], [−v*; a*], the product rows (all,
         # v's, a's), a over a ⊙ a*, the tangent t; per-trial rows: [1ᵀa, aᵀa*] and −cos φ (the sums), sin φ,
@@ -160,12 +177,12 @@ class VectorState(UnitVStep):
          x, b, c) = self._views
         self._drop_lost_rows(v)
         np.multiply(z, w, product)
-        np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv* (both unit)
-        np.add.reduce(a_over, 1, None, sums)  # 1ᵀa, aᵀa*
+        sum_rows(pv, 0, neg_cos)  # −vᵀv* (both unit)
+        sum_rows(a_over, 1, sums)  # 1ᵀa, aᵀa*
         np.multiply(v, neg_cos, t)
         np.subtract(t, neg_y, t)  # t = (I − vvᵀ)v*, ‖t‖ = sin φ
         np.multiply(t, t, pv)
-        np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
+        np.sqrt(sum_rows(pv, 0, sin), sin)
         np.arctan2(sin, neg_cos, far)  # π − φ
         # w: ∇_v L = −s t with s = (aᵀa*)(π − φ)/π, x = η_w s; a: a − η_a(2Ma − 2N(φ)a*) = d a + b a* + c 1 with
         # d = 1 − η_a(π − 1)/π, b = η_a(2g(φ) − 1/π), c = η_a(1ᵀa* − 1ᵀa)/π and 2g(φ) = (sin φ + (π − φ) cos φ)/π.

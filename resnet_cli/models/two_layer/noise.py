@@ -39,7 +39,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from resnet_cli.models.two_layer.gd_states import UnitVStep, coefficient_basis, run_statistics
+from resnet_cli.models.two_layer.gd_states import UnitVStep, coefficient_basis, run_statistics, sum_rows
 from resnet_cli.models.two_layer.optim import VectorState
 
 #: σ0 when a run names no size (success-rate's *-noise methods), in the units of the module docstring.
@@ -295,13 +295,13 @@ class FilterNoisyState(UnitVStep):
         neg_cos, sin, far, x, b, c = per
         self._drop_lost_rows(v)
         np.multiply(v, neg_y, pv)
-        np.add.reduce(pv, 0, None, neg_cos)  # −vᵀv*
+        sum_rows(pv, 0, neg_cos)  # −vᵀv*
         np.multiply(self._qo, e, qo_e)
-        np.add.reduce(qo_e, 1, None, sums)  # aᵀa*, 1ᵀa
+        sum_rows(qo_e, 1, sums)  # aᵀa*, 1ᵀa
         np.multiply(v, neg_cos, t)
         np.subtract(t, neg_y, t)  # t = (I − vvᵀ)v*
         np.multiply(t, t, pv)
-        np.sqrt(np.add.reduce(pv, 0, None, sin), sin)
+        np.sqrt(sum_rows(pv, 0, sin), sin)
         np.arctan2(sin, neg_cos, far)  # π − φ
         decay, scale = self._scales(eta_a, eta_w)
         np.multiply(a_dot, far, x)
