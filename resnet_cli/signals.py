@@ -39,7 +39,8 @@ import threading
 import time
 from typing import Any, Iterator
 
-__all__ = ["Terminated", "cleaning", "handle_signals", "install", "sigint_blocked", "signals_deferred", "stop_listening"]
+__all__ = ["Terminated", "cleaning", "handle_signals", "in_flight", "install", "sigint_blocked", "signals_deferred",
+           "stop_listening"]
 
 
 class Terminated(BaseException):
@@ -153,6 +154,15 @@ def _start_watching() -> None:
     threading.Thread(target=_watchdog, daemon=True, name="resnet-cli-watchdog").start()
 
 
+def in_flight() -> BaseException | None:
+    """The stop in flight (raised, not yet at its run's end) as its exception, or None. An error that ends a
+    run while one is in flight is the stop's doing: C code that caught it and raised its own (numpy's
+    `import_array` prints it and raises "ImportError: numpy._core.multiarray failed to import" when the
+    stop lands while a module imports), so the run ends with the stop, not an internal error."""
+    with _LOCK:
+        return _stop_exception(_Stop.signum) if _Stop.delivered > _Stop.arrived else None
+
+
 def _arrived() -> None:
     """The stop in flight (if any) reached its run's end: nothing is to be sent again."""
     with _LOCK:
@@ -199,13 +209,30 @@ def signals_deferred() -> Iterator[None]:
             signal.raise_signal(caught[0])
 
 
+_chained_excepthook: Any = None  # the excepthook `_quiet_stop` replaced
+
+
+def _quiet_stop(exc_type: Any, exc: BaseException, tb: Any) -> None:
+    """sys.excepthook: a stop in flight is not printed. C code that catches an exception and prints it
+    (numpy's `import_array`, when a Ctrl-C lands while it imports) called this with our stop: the run still
+    ends with that stop (`in_flight`), as one line, not a traceback above it. Anything else is printed."""
+    if isinstance(exc, (KeyboardInterrupt, Terminated)) and in_flight() is not None:
+        return
+    (_chained_excepthook or sys.__excepthook__)(exc_type, exc, tb)
+
+
 def _hook_unraisable() -> Any:
-    """Make `_redeliver` the unraisable hook; the hook it replaces (to restore, and to chain to)."""
+    """Make `_redeliver` the unraisable hook (and `_quiet_stop` the excepthook); the unraisable hook it
+    replaces (to restore, and to chain to)."""
     global _chained_hook
+    global _chained_excepthook
     previous = sys.unraisablehook
     if previous is not _redeliver:
         _chained_hook = previous
         sys.unraisablehook = _redeliver
+    if sys.excepthook is not _quiet_stop:  # installed for good: it changes nothing once no stop is in flight
+        _chained_excepthook = sys.excepthook
+        sys.excepthook = _quiet_stop
     return previous
 
 
@@ -273,12 +300,14 @@ def handle_signals() -> Iterator[None]:
         _Stop.raised = False
         previous = _listen()
         yield
-        with _LOCK:
-            in_flight = _Stop.delivered > _Stop.arrived
-        if in_flight:  # the run ended, but a stop came and was swallowed on the way: it ends the run now
-            raise _stop_exception(_Stop.signum)
-    except BaseException:
+        swallowed = in_flight()
+        if swallowed is not None:  # the run ended, but a stop came and was swallowed on the way: it ends the run now
+            raise swallowed
+    except BaseException as exc:
+        stop = in_flight()
         _arrived()  # whatever ends the run, a stop in flight has reached its end
+        if stop is not None and isinstance(exc, Exception):  # an error, not a stop or an exit
+            raise stop from exc  # the error is the stop's doing (`in_flight`)
         raise
     finally:
         sys.unraisablehook = hook

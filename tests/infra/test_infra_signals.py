@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -289,6 +290,55 @@ def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_pa
     assert done.returncode == 130, done.stderr
     assert lines == ["interrupted (Ctrl-C): stopped, nothing written"]
     assert ended - float(swallowed_at) < 2.0
+    assert not (tmp_path / "out.json").exists()
+
+
+def _stop_replaced_by_c_code() -> None:
+    """What numpy's `import_array` does when a Ctrl-C lands while it imports: the stop is caught, printed
+    (`PyErr_Print`, which calls sys.excepthook) and replaced by an ImportError without its context."""
+    import sys
+
+    try:
+        signal.raise_signal(signal.SIGINT)
+    except BaseException as exc:  # noqa: BLE001 -- the C code under test
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        raise ImportError("numpy._core.multiarray failed to import") from None
+
+
+def test_an_error_a_stop_caused_ends_the_run_as_that_stop(capsys):
+    """Seen in CI (a preset signalled at 0.1 s): the stop became "internal error: ImportError: numpy._core.
+    multiarray failed to import" (exit 1) below the stop's printed traceback. An error that ends a run while
+    a stop is in flight is the stop's: the run ends with it, and the stop is not printed."""
+    with pytest.raises(KeyboardInterrupt) as raised:
+        with handle_signals():
+            _stop_replaced_by_c_code()
+    assert isinstance(raised.value.__cause__, ImportError)
+    assert outcome(raised.value)[0] == 130
+    assert capsys.readouterr().err == ""
+
+
+def test_the_console_script_ends_an_error_a_stop_caused_as_that_stop(tmp_path):
+    """The same while the console script starts (the edge imports the command line outside any run): exit
+    130 and the one line."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import signal, sys\n"
+        "sys.path.insert(0, %r)\n"
+        "from test_infra_signals import _stop_replaced_by_c_code\n"
+        "from resnet_cli import edge\n"
+        "edge.prepare_environment = _stop_replaced_by_c_code\n"
+        "sys.argv = ['resnet-cli', 'train', 'shortcut', '--out', 'out.json']\n"
+        "edge.main()\n"
+    ) % str(Path(__file__).parent)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("RESNET_CLI_DEBUG", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.splitlines() == ["interrupted (Ctrl-C): stopped, nothing written"]
     assert not (tmp_path / "out.json").exists()
 
 
