@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -320,19 +319,19 @@ def test_an_error_a_stop_caused_ends_the_run_as_that_stop(capsys):
 def test_the_console_script_ends_an_error_a_stop_caused_as_that_stop(tmp_path):
     """The same while the console script starts (the edge imports the command line outside any run): exit
     130 and the one line."""
+    import inspect
     import os
     import subprocess
     import sys
 
     script = (
         "import signal, sys\n"
-        "sys.path.insert(0, %r)\n"
-        "from test_infra_signals import _stop_replaced_by_c_code\n"
         "from resnet_cli import edge\n"
-        "edge.prepare_environment = _stop_replaced_by_c_code\n"
+        + inspect.getsource(_stop_replaced_by_c_code)
+        + "edge.prepare_environment = _stop_replaced_by_c_code\n"
         "sys.argv = ['resnet-cli', 'train', 'shortcut', '--out', 'out.json']\n"
         "edge.main()\n"
-    ) % str(Path(__file__).parent)
+    )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     env.pop("RESNET_CLI_DEBUG", None)
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
