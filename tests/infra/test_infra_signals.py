@@ -258,12 +258,21 @@ def test_the_watchdog_waits_for_clean_up(quick_watchdog):
     assert signals.SWALLOWED_AFTER - 0.05 <= time.monotonic() - start < signals.SWALLOWED_AFTER + 0.5
 
 
-def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_path):
-    """End to end: a Ctrl-C swallowed without a trace before the command runs (as by a bare `except:` while
-    modules import) still stops the command: exit 130, the one line, no output file, within 2 s of it."""
+def _console_script(script: str, folder) -> "subprocess.CompletedProcess[str]":
+    """`python -c SCRIPT` in `folder`, one BLAS thread, no --debug: what the console script prints and exits."""
     import os
     import subprocess
     import sys
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("RESNET_CLI_DEBUG", None)
+    return subprocess.run([sys.executable, "-c", script], cwd=folder, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_path):
+    """End to end: a Ctrl-C swallowed without a trace before the command runs (as by a bare `except:` while
+    modules import) still stops the command: exit 130, the one line, no output file, within 2 s of it."""
     import time
 
     script = (
@@ -280,10 +289,7 @@ def test_the_console_script_stops_after_a_stop_swallowed_while_it_imports(tmp_pa
         "from resnet_cli.edge import main\n"
         "main()\n"
     )
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    env.pop("RESNET_CLI_DEBUG", None)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = _console_script(script, tmp_path)
     ended = time.monotonic()
     swallowed_at, *lines = done.stderr.splitlines()
     assert done.returncode == 130, done.stderr
@@ -320,9 +326,6 @@ def test_the_console_script_ends_an_error_a_stop_caused_as_that_stop(tmp_path):
     """The same while the console script starts (the edge imports the command line outside any run): exit
     130 and the one line."""
     import inspect
-    import os
-    import subprocess
-    import sys
 
     script = (
         "import signal, sys\n"
@@ -332,10 +335,7 @@ def test_the_console_script_ends_an_error_a_stop_caused_as_that_stop(tmp_path):
         "sys.argv = ['resnet-cli', 'train', 'shortcut', '--out', 'out.json']\n"
         "edge.main()\n"
     )
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    env.pop("RESNET_CLI_DEBUG", None)
-    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    done = _console_script(script, tmp_path)
     assert done.returncode == 130, done.stderr
     assert done.stderr.splitlines() == ["interrupted (Ctrl-C): stopped, nothing written"]
     assert not (tmp_path / "out.json").exists()
