@@ -30,7 +30,7 @@ run: $(STAMP)
 
 ## The test suite (no speed asserts). Its tests run on every core (pytest-xdist), then those marked serial (a
 ## Ctrl-C stops within 2 s, signal windows, interrupted sweeps) one at a time, with nothing beside them. On 2 cores
-## of an AMD EPYC without AVX-512 (2026-12-07): 2 min 30 s, then 46 s; `.ci/run` from a fresh clone 4 min 3 s
+## of an AMD EPYC without AVX-512 (2026-12-07): 2 min 30 s, then 46 s; `.ci/run` from a fresh clone 3 min 55 s
 ## to 4 min 8 s with the .venv set-up (4:29 to 4:58 before a few trials stepped in Python floats, runs stopped
 ## importing scipy.linalg to pin its BLAS and the resume test ran its plain run beside; 5 min 57 s before the
 ## bytecode caches below, small sweeps in one process, fewer duplicate test runs and the faster install).
