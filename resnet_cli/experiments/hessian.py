@@ -141,19 +141,19 @@ def cost(cfg: HessianSettings) -> budget.Cost:
     workers = 1 if cfg.dask else min(sweep.workers(cfg, spectra_cost), cfg.trials)
     if workers == 1:
         return total
-    one = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
-                          spectra=1, spectrum=cfg.spectrum, lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
-                          exact_sizes=exact_sizes(cfg))
+    one = spectra_cost(cfg, spectra=1)
     # Only the spectra run in parallel (training is one program in the parent).
     return dataclasses.replace(total, nbytes=total.nbytes + (workers - 1) * one.nbytes,
                                workers=workers if cfg.at == "init" else 1)
 
-def spectra_cost(cfg: HessianSettings) -> budget.Cost:
-    """What the cells cost on one core: the spectra only, not the training (`--at trained`), which runs in
-    the parent before them, so a long training with small spectra does not start a pool (`sweep.workers`)."""
+
+def spectra_cost(cfg: HessianSettings, spectra: int | None = None) -> budget.Cost:
+    """What the cells cost on one core: `spectra` spectra (default: one per trial) and not the training
+    (`--at trained`), which runs in the parent before them, so a long training with small spectra does not
+    start a pool (`sweep.workers`)."""
     return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
-                           spectra=cfg.trials, spectrum=cfg.spectrum, lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
-                           exact_sizes=exact_sizes(cfg))
+                           spectra=cfg.trials if spectra is None else spectra, spectrum=cfg.spectrum,
+                           lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg))
 
 
 def exact_sizes(cfg: HessianSettings) -> list[int]:
