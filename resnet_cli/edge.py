@@ -286,12 +286,12 @@ def main() -> None:
 
         code = run(argv)
     except BaseException as exc:  # an interrupt while importing, or anything `run` could not map
-        stop = signals.in_flight()  # an error a stop caused (caught and replaced by C code while importing)
+        ended = signals.what_ended(exc)  # an error a stop caused (caught and replaced by C code while importing)
         signals.stop_listening()
         if isinstance(exc, SystemExit):
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         else:
-            code, line = outcome(stop if stop is not None and isinstance(exc, Exception) else exc)
+            code, line = outcome(ended)
             _say(line)
     signals.stop_listening()
     flushed = _flush_stdout()

@@ -39,8 +39,8 @@ import threading
 import time
 from typing import Any, Iterator
 
-__all__ = ["Terminated", "cleaning", "handle_signals", "in_flight", "install", "sigint_blocked", "signals_deferred",
-           "stop_listening"]
+__all__ = ["Terminated", "cleaning", "handle_signals", "install", "sigint_blocked", "signals_deferred",
+           "stop_listening", "what_ended"]
 
 
 class Terminated(BaseException):
@@ -155,12 +155,18 @@ def _start_watching() -> None:
 
 
 def in_flight() -> BaseException | None:
-    """The stop in flight (raised, not yet at its run's end) as its exception, or None. An error that ends a
-    run while one is in flight is the stop's doing: C code that caught it and raised its own (numpy's
-    `import_array` prints it and raises "ImportError: numpy._core.multiarray failed to import" when the
-    stop lands while a module imports), so the run ends with the stop, not an internal error."""
+    """The stop in flight (raised, not yet at its run's end) as its exception, or None."""
     with _LOCK:
         return _stop_exception(_Stop.signum) if _Stop.delivered > _Stop.arrived else None
+
+
+def what_ended(exc: BaseException) -> BaseException:
+    """What ends a run that `exc` leaves: the stop in flight when `exc` is an error (not a stop or an exit),
+    else `exc`. Such an error is the stop's doing: C code that caught it and raised its own (numpy's
+    `import_array` prints it and raises "ImportError: numpy._core.multiarray failed to import" when the
+    stop lands while a module imports), so the run ends with the stop, not an internal error."""
+    stop = in_flight()
+    return stop if stop is not None and isinstance(exc, Exception) else exc
 
 
 def _arrived() -> None:
@@ -215,7 +221,7 @@ _chained_excepthook: Any = None  # the excepthook `_quiet_stop` replaced
 def _quiet_stop(exc_type: Any, exc: BaseException, tb: Any) -> None:
     """sys.excepthook: a stop in flight is not printed. C code that catches an exception and prints it
     (numpy's `import_array`, when a Ctrl-C lands while it imports) called this with our stop: the run still
-    ends with that stop (`in_flight`), as one line, not a traceback above it. Anything else is printed."""
+    ends with that stop (`what_ended`), as one line, not a traceback above it. Anything else is printed."""
     if isinstance(exc, (KeyboardInterrupt, Terminated)) and in_flight() is not None:
         return
     (_chained_excepthook or sys.__excepthook__)(exc_type, exc, tb)
@@ -304,10 +310,10 @@ def handle_signals() -> Iterator[None]:
         if swallowed is not None:  # the run ended, but a stop came and was swallowed on the way: it ends the run now
             raise swallowed
     except BaseException as exc:
-        stop = in_flight()
+        ended = what_ended(exc)
         _arrived()  # whatever ends the run, a stop in flight has reached its end
-        if stop is not None and isinstance(exc, Exception):  # an error, not a stop or an exit
-            raise stop from exc  # the error is the stop's doing (`in_flight`)
+        if ended is not exc:
+            raise ended from exc
         raise
     finally:
         sys.unraisablehook = hook
