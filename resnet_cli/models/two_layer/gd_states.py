@@ -42,7 +42,7 @@ def sum_rows(x: np.ndarray, axis: int, out: np.ndarray) -> np.ndarray:
     Python floats, in order (the same bits as numpy's batched sum)."""
     if x.shape[-1] != 1:
         return np.add.reduce(x, axis, None, out)
-    columns = np.moveaxis(x, axis, -1)[..., 0, :] if x.ndim > 1 else x
+    columns = np.moveaxis(x, axis, -1)[..., 0, :]  # (…, rows): the lone trial's columns
     sums = [functools.reduce(operator.add, column) for column in columns.reshape(-1, x.shape[axis]).tolist()]
     out.reshape(-1)[:] = sums
     return out
