@@ -30,6 +30,17 @@ def test_anneal_values():
         nz.Noise(1.0, "cosine")
 
 
+@pytest.mark.parametrize("law", [nz.Noise(3.0, "exponential", 10.0, horizon=20437),
+                                 nz.Noise(0.3, "polynomial", 100.0, horizon=7001), nz.Noise(1, "exponential", 3, horizon=9),
+                                 nz.Noise(10.0, "none", 0.0, horizon=5)])
+def test_one_step_level_has_the_bits_of_the_array_level(law):
+    """`level_at` (what a run's clock reads, on Python floats) equals `level` of that one step bit for bit."""
+    t = np.arange(law.horizon + 1)
+    one = np.array([law.level_at(int(i)) for i in t])
+    assert one.tobytes() == np.array([law.level(np.int64(i)) for i in t]).tobytes()
+    assert all(type(law.level_at(int(i))) is float for i in t[:3])
+
+
 @pytest.mark.parametrize("on", ["w", "a", "both"])
 def test_one_step_is_the_update_written_out(on):
     """v ← (v − η_w(∇_v L + σ‖a*‖²ξ))/‖·‖, a ← a − η_a(∇_a L + σ‖a*‖ζ), with ξ then ζ drawn as p × n, k × n."""

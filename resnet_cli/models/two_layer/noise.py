@@ -74,6 +74,16 @@ class Noise:
             return self.size * np.exp(-self.rate * x)
         return self.size / (1.0 + self.rate * x)
 
+    def level_at(self, t: int) -> float:
+        """σ_t at one step t, the bits of `level` on an array: the same operations in the same order on Python
+        floats (IEEE, as numpy's), exp still numpy's; a few µs less per step of a perturbed run."""
+        x = float(t) / self.horizon
+        if self.anneal == "none":
+            return float(self.size)
+        if self.anneal == "exponential":
+            return float(self.size * np.exp(-self.rate * x))
+        return float(self.size / (1.0 + self.rate * x))
+
 
 #: `Run.fuse_key`'s group of the FilterNoisyState runs: those of one p (any k) share one state array.
 FUSE_GROUP = "filter-noisy"
@@ -91,11 +101,16 @@ class Perturbation:
         self.rows, self.n = np.arange(norm2.size), norm2.size
         self.scale_w, self.scale_a = norm2, np.sqrt(norm2)
 
-    def advance(self) -> float:
-        """σ_t of the step about to be taken (the clock then moves on by one step)."""
-        self.level = float(self.noise.level(self.clock))
-        self.clock += 1
-        return self.level
+    def advance(self, known: dict[Noise, float] | None = None) -> float:
+        """σ_t of the step about to be taken (the clock then moves on by one step); `known` holds the σ_t of
+        this step for laws already seen (stacked runs that share a law and a clock compute it once)."""
+        level = None if known is None else known.get(self.noise)
+        if level is None:
+            level = self.noise.level_at(self.clock)
+            if known is not None:
+                known[self.noise] = level
+        self.level, self.clock = level, self.clock + 1
+        return level
 
     def on_w(self) -> bool:
         return bool(self.level) and self.noise.on != "a"
@@ -153,7 +168,8 @@ class Perturbations:
 
     def advance(self) -> np.ndarray:
         """σ_t of every run's step about to be taken, per row (each clock moves on by one step)."""
-        self.level = np.repeat([part.advance() for part in self.parts], self._sizes)
+        known: dict[Noise, float] = {}  # the clocks are one (`clock`): one σ_t per law and step
+        self.level = np.repeat([part.advance(known) for part in self.parts], self._sizes)
         return self.level
 
     def on_w(self) -> bool:
