@@ -106,6 +106,31 @@ def test_take_and_put_continue_the_rows_bit_for_bit(rows):
     np.testing.assert_array_equal(parted.a[rows], whole.a[rows])
 
 
+@pytest.mark.parametrize("kind", ["vector", "noisy", "filter-noisy", "stride"])
+def test_a_lone_trial_has_the_statistics_it_has_in_a_batch(kind):
+    """The driver judges outcomes (at checks and at the end) on `statistics()` of the rows still running; a row
+    left alone (a run of one, the last row of a batch) must get the numbers it gets in the batch, to the bit
+    (numpy sums a lone contiguous row over p ≥ 8 pairwise, the rows of a batch in order)."""
+    from resnet_cli.models.two_layer import noise as nz
+
+    n, p, k = 40, 16, 12
+    v0, a0, v_star, a_star = _problem(3, n, p, k, "resnet")
+    make = {"vector": lambda: optim.VectorState(v0, a0, v_star, a_star),
+            "noisy": lambda: nz.NoisyState(v0, a0, v_star, a_star, nz.Noise(1.0, on="both", horizon=10),
+                                           np.random.default_rng(1)),
+            "filter-noisy": lambda: nz.FilterNoisyState(v0, a0, v_star, a_star, nz.Noise(1.0, on="w", horizon=10),
+                                                        np.random.default_rng(1)),
+            "stride": lambda: ts.StrideState(v0, a0, v_star, a_star, 8)}[kind]
+    state = make()
+    for _ in range(3):
+        state.step(np.full(n, 0.01), np.full(n, 0.3))
+    batch = state.statistics()
+    for i in range(n):
+        alone = state.take(np.array([i])).statistics()
+        for key, value in batch.items():
+            assert alone[key].shape == (1,) and alone[key][0].tobytes() == value[i].tobytes(), (i, key)
+
+
 @pytest.mark.parametrize("law", ts.LAWS)
 def test_inputs_drawn_into_a_buffer_are_the_fresh_draws(law):
     fresh = ts.sample_inputs(np.random.default_rng(5), (3, 4, 7), law)

@@ -381,10 +381,15 @@ class FilterNoisyState(UnitVStep):
         """`run_statistics` of the rows of each k, on the layout of a state built from their runs (v: C-ordered
         p × rows, a*: rows × k; copies where `take` or a stack of several k left another), so a row's numbers
         are the same whatever else is in the batch: sums over p ≥ 8 depend on the memory order (numpy's
-        pairwise sum runs on contiguous rows only)."""
-        parts = [(rows, run_statistics(np.ascontiguousarray(self._v[:, rows]).T, self._a_of(rows, k),
-                                       self.v_star[rows], np.ascontiguousarray(self.a_star[rows, :k])))
-                 for rows, k in self._groups()]
+        pairwise sum runs on contiguous rows only). A k with one row is computed as two (that row twice),
+        the layout of a batch, and its first taken: a lone row would be contiguous."""
+        parts = []
+        for rows, k in self._groups():
+            index = np.arange(self._k.size)[rows]
+            pair = np.repeat(index, 2) if index.size == 1 else rows
+            stats = run_statistics(np.ascontiguousarray(self._v[:, pair]).T, self._a_of(pair, k), self.v_star[pair],
+                                   np.ascontiguousarray(self.a_star[pair, :k]))
+            parts.append((rows, {key: value[:index.size] for key, value in stats.items()}))
         if len(parts) == 1:
             return parts[0][1]
         out: dict[str, np.ndarray] = {}
