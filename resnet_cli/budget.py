@@ -56,6 +56,13 @@ DRAW_MULTIPLY_ADDS = 16
 #: Shortcut-network GD (Li et al.): per trial · learning rate · step · layer · d² · (d if linear, else samples).
 #: depth-sweep final-loss, depth 32, 5 trials × 8 rates × 1000 steps (1.3e9 units): 1.7 s.
 SHORTCUT_STEP = 1.3e-9
+#: ... at least this many units per member and layer: below d = 8 the batched products of d × d matrices cost
+#: their per-matrix overhead, not their flops (depth-sweep final-loss, depth 2, d = 2, 100 trials × 8 rates:
+#: 0.94 ms a step, ~0.5 µs per member and layer; the flop term said 21 ns).
+SHORTCUT_MIN_LAYER_UNITS = 370
+#: ... plus the bookkeeping of one GD step of a cell (losses, gaps, gradient norms, divergence), whatever its
+#: depth: depth 2, d = 2, one trial × 8 rates, 20,000 steps took 175 µs a step.
+SHORTCUT_STEP_CALLS = 1.5e-4
 #: ... plus the numpy calls of one layer in one GD step, whatever the batch and d: what a deep, narrow network
 #: costs (train shortcut --depth 100000 --dim 2, 3 steps: 3.2 s; --depth 10000, 20 steps: 1.9 s; the flop term
 #: above said 1e-3 s).
@@ -224,7 +231,8 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
             n_solved = float(exact_sizes[i])  # known blocks: one of them in memory, solved once
         else:
             n_solved = n
-        gd = 8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
+        gd = (8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
+              + 8.0 * 3 * (steps + 1) * trials * rates)  # GD's per-step records: loss, gap and gradient norm
         exact = spectrum in ("exact", "inertia") or (spectrum == "auto" and n_solved <= exact_limit)
         by_counts = bool(counted and counted[i]) and exact
         if not spectra:
@@ -236,7 +244,8 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
         else:
             hess = 8.0 * n * (lanczos[0] + 4) * 2
         largest = max(largest, gd, hess)
-        seconds += trials * rates * steps * L * per_layer * SHORTCUT_STEP + steps * L * SHORTCUT_LAYER_CALLS
+        seconds += (trials * rates * steps * L * max(per_layer, SHORTCUT_MIN_LAYER_UNITS) * SHORTCUT_STEP
+                    + steps * (L * SHORTCUT_LAYER_CALLS + SHORTCUT_STEP_CALLS))
         if spectra:
             per = (COUNTS * L * d**6 if by_counts else INERTIA * n**3 if spectrum == "inertia"
                    else EIGVALSH * n_solved**3)

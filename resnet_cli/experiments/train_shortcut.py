@@ -127,14 +127,16 @@ def train(cfg: TrainShortcutSettings, progress: Progress | None = None, defer_he
     diverged, diverged_step = False, None
     step = 0
     for target in bounds:
-        if target > step:
-            seg = sc.gradient_descent(net, W, cfg.lr, target - step, X=X, Y=Y, moments=moments)
-            losses.append(seg.losses[1:])
-            gaps.append(seg.gaps[1:])
-            grads.append(seg.grad_norms[1:])
+        if target > step:  # one run in segments: the divergence threshold counts from the loss at step 0
+            seg = sc.gradient_descent(net, W, cfg.lr, target - step, X=X, Y=Y, moments=moments,
+                                      initial_loss=float(losses[0][0]))
+            end = int(seg.diverged_epoch) + 1 if seg.diverged else None  # the trace ends at the diverged step
+            losses.append(seg.losses[1:end])
+            gaps.append(seg.gaps[1:end])
+            grads.append(seg.grad_norms[1:end])
             if seg.diverged:
                 diverged, diverged_step = True, step + int(seg.diverged_epoch)
-                step = target
+                step = diverged_step
                 break
             W = seg.weights
             step = target

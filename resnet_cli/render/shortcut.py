@@ -331,6 +331,13 @@ def cell_text(row: dict[str, Any], words: bool = False) -> str:
     return _pm(row["mean"], row["std"], row["trials"], 3)
 
 
+def _trials_note(rows: list[dict[str, Any]], trials: int) -> str:
+    """How many trials a cell holds: --trials, and one where every trial starts at the same point (w = 0)."""
+    single = list(dict.fromkeys(r["network"] for r in rows if r.get("trials") == 1 and trials != 1))
+    note = f"{trials} trials per cell (mean ± std)"
+    return note if not single else f"{note}; 1 at w = 0: {', '.join(single)}"
+
+
 def depth_sweep(p: dict[str, Any], detail: bool = False) -> None:
     cfg, data, rows = p["config"], p["data"], p["rows"]
     init_cond = p["measure"] == "init-cond"
@@ -345,7 +352,7 @@ def depth_sweep(p: dict[str, Any], detail: bool = False) -> None:
     names = cfg["network"]
     for start in range(0, len(names), 3):
         _sweep_table(p, names[start:start + 3], init_cond)
-    console.print(f"{mid}; {cfg['trials']} trials per cell (mean ± std); seed {cfg['seed']}")
+    console.print(f"{mid}; {_trials_note(rows, cfg['trials'])}; seed {cfg['seed']}")
     if p["spectrum"]:
         console.print(p["spectrum"])
     slq = [r for r in rows if r.get("cond10_lower") is not None]

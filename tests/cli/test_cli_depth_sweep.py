@@ -65,6 +65,15 @@ def test_final_loss_table_json_and_diverged_rates(cli, js, one_line_error):
         assert cell["grid"][-1]["diverged_trials"] == 2 and cell["grid"][-1]["mean"] is None
 
 
+def test_the_footer_says_which_cells_hold_one_trial(cli, js, one_line_error):
+    """Cells that start at w = 0 (the shortcut networks with --init zero) hold one run, not --trials."""
+    args = (*SMALL_TRAIN, "--network", "2-shortcut,orthogonal", "--init", "zero", "--quiet", "--jobs", "1")
+    r = cli("depth-sweep", *args)
+    assert r.code == 0, r.stderr
+    assert "1 at w = 0: 2-shortcut" in flat(r.stdout) and "orthogonal" not in flat(r.stdout).split("1 at w = 0:")[1]
+    assert {row["network"]: row["trials"] for row in js(*args)["rows"]}["2-shortcut"] == 1
+
+
 def test_relu_mid_reports_final_loss_and_flags_omitted_kinds(cli, js, one_line_error):
     p = js("--measure", "final-loss", "--act-mid", "relu", "--depth", "2", "--network", "2-shortcut,1-shortcut",
            "--samples", "120", "--trials", "1", "--steps", "5", "--lr", "0.1", "--jobs", "1")

@@ -95,6 +95,23 @@ def test_segmenting_for_trace_rows_does_not_change_the_numbers():
     assert a["norms"]["frob"][-1] == b["norms"]["frob"][-1]
 
 
+@pytest.mark.parametrize("lr, every", [(2.0, None), (3.0, None), (2.0, 7)])
+def test_divergence_is_judged_from_the_first_loss_whatever_the_segments(lr, every):
+    """A run trained in segments (trace and Hessian steps) diverges where one GD call over all its steps does:
+    a loss above BLOWUP × max(L0, 1), L0 its loss at step 0 (each segment used to count from its own start,
+    so a loss growing by less than 1e12 per segment ran on to overflow); the trace ends at that step."""
+    flags = {"shortcut": 1, "depth": 1, "init": "small", "data": "gaussian", "samples": 30, "dim": 3, "steps": 1000,
+             "lr": lr, **({"trace_every": every} if every else {})}
+    result = ts.run(ts.TrainShortcutSettings.resolve(None, flags))
+    problem = build_problem(result.settings)
+    whole = sc.gradient_descent(problem.net, sc.init_weights(problem.net, "small", problem.init_rng), lr, 1000,
+                                X=problem.dataset.X, Y=problem.dataset.Y, moments=problem.moments)
+    assert whole.diverged and result.diverged
+    assert result.diverged_step == int(whole.diverged_epoch) == result.steps_run
+    assert result.final_loss == whole.losses[result.diverged_step - 1] < sc.BLOWUP * max(whole.losses[0], 1.0)
+    assert result.losses.size == result.diverged_step + 1 and np.isinf(result.losses[-1])
+
+
 def test_at_levels_is_exact_on_a_monotone_trace():
     x = np.array([3.0, 2.0, 1.5, 0.0, -1.0])  # e.g. lg(loss) along training, decreasing
     y = 2.0 * x + 1.0  # linear in x: interpolation must give it back exactly

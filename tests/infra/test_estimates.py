@@ -110,3 +110,18 @@ def test_a_flow_estimate_counts_its_solver():
     assert success("RK45", ("cnn-large-w",)) == success("BDF", ("cnn-large-w",))  # GD methods: no solver
     train = [budget.wall_seconds(tls.train_cost(tls.TrainSettings(flow=True, flow_solver=s))) for s in ("BDF", "RK45")]
     assert train[1] > 10 * train[0]
+
+
+def test_narrow_shortcut_gd_counts_its_per_matrix_cost_and_its_records():
+    """depth-sweep final-loss at d = 2: 100 trials × 8 rates took 18.7 CPU-s for 20,000 steps (the flop term
+    said 0.6 s), and GD keeps loss, gap and gradient norm per step and member (24 bytes: 19 GB at 1,000,000
+    steps, which the memory estimate left out)."""
+    from resnet_cli.experiments import depth_sweep as ds
+
+    def cost(steps):
+        return ds.cost(ds.DepthSweepSettings.resolve(None, {
+            "depth": [2], "network": "xavier", "measure": "final-loss", "data": "gaussian", "samples": 20, "dim": 2,
+            "steps": steps, "trials": 100, "jobs": 1}))
+
+    assert 18.7 / 3 < budget.cpu_seconds(cost(20000)) < 18.7 * 3
+    assert cost(1000000).nbytes > 24 * 1000000 * 100 * 8

@@ -51,6 +51,7 @@ def gradient_descent(
     Y: np.ndarray | None = None,
     moments: SecondMoments | None = None,
     progress: Callable[[int, int], None] | None = None,
+    initial_loss: float | None = None,
 ) -> GDResult:
     """Full-batch GD W ← W − η ∇L for `epochs` epochs on a batch of networks at once.
 
@@ -60,7 +61,9 @@ def gradient_descent(
     evolves exactly as it would alone: the result equals one-member-at-a-time runs. Divergence (NaN/inf)
     is recorded per member, never raised; a diverged member leaves the batch (its weights frozen, nothing
     more computed for it), so a grid whose large rates blow up early costs what its surviving members cost.
-    ``progress(epoch, epochs)`` is called after each epoch.
+    ``progress(epoch, epochs)`` is called after each epoch. ``initial_loss``: the loss the divergence threshold
+    counts from (BLOWUP × max(initial_loss, 1)) for a run continued in segments (its loss at step 0); by
+    default each member's loss at ``weights``.
 
     Long because: the step and its divergence bookkeeping are closures over one record (the descend loop).
     """
@@ -101,7 +104,8 @@ def gradient_descent(
             value, grad = loss_and_gradient(net, W, X, Y, workspace)
             gap = value - l_min
         if not limit:
-            limit.append(BLOWUP * np.maximum(np.where(np.isfinite(value), value, 1.0), 1.0))
+            start = value if initial_loss is None else np.full(value.shape, initial_loss)
+            limit.append(BLOWUP * np.maximum(np.where(np.isfinite(start), start, 1.0), 1.0))
         gnorm = np.sqrt(np.sum(grad * grad, axis=(-4, -3, -2, -1)))
         ok = np.isfinite(value) & np.isfinite(gnorm) & (value <= limit[0])
         losses[epoch, rows], gaps[epoch, rows], grad_norms[epoch, rows] = value, gap, gnorm
