@@ -32,9 +32,16 @@ def _pm(mean: Any, std: Any, trials: int, digits: int = 4) -> str:
     return fmt(mean, digits)
 
 
-def _clean(value: Any, scale: float) -> Any:
-    """A value at rounding level of `scale` (e.g. λ min of a matrix that is 0 up to eigvalsh's error) as 0."""
-    if isinstance(value, float) and scale and abs(value) <= ROUNDING * scale:
+#: The statistics --spectrum inertia brackets (shown as midpoints, marked ≈; the index is an exact count).
+BRACKETED = ("abs_max", "abs_p10", "cond10", "lambda_min", "lambda_max")
+#: Statistics that are ratios, not eigenvalues: never read at the rounding level of |λ|max.
+RATIOS = ("cond10", "cond", "index")
+
+
+def _clean(value: Any, scale: float, key: str = "") -> Any:
+    """An eigenvalue at rounding level of `scale` (e.g. λ min of a matrix that is 0 up to eigvalsh's error) as 0;
+    a ratio (`RATIOS`) as it is."""
+    if key not in RATIOS and isinstance(value, float) and scale and abs(value) <= ROUNDING * scale:
         return 0.0
     return value
 
@@ -95,8 +102,13 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
         if bounds["cond10_too_wide"]:
             console.print(f"[dim]too wide: the cond10 interval is unbounded or wider than a factor {WIDE_FACTOR:g}"
                           "[/dim]")
-    if p["zero_matrix"]:
+    probes = f"Hv = 0 for all {cfg.get('lanczos_probes', 0)} probe(s) of every trial"
+    if p["zero_matrix"] and not bounds and p.get("spectrum") != "slq":
         console.print("The Hessian is exactly zero at this point (every eigenvalue is 0).")
+    elif p["zero_matrix"] and _zero_uncertified(p):
+        console.print(f"{probes}: too few to certify H = 0 at 95 %.")
+    elif p["zero_matrix"]:
+        console.print(f"The Hessian is zero at this point at 95 % confidence ({probes}).")
     index_tolerance_note(p.get("index_by_tolerance"), " (mean over trials)" if trials > 1 else "")
     if p.get("spectrum") == "inertia":
         _brackets(p)
@@ -123,7 +135,7 @@ def _hessian_table(p: dict[str, Any], bounds: dict[str, Any] | None) -> Table:
     table = _table()
     table.add_column("statistic")
     slq = p.get("spectrum") == "slq"
-    label = "SLQ estimate" if slq else "measured" + (" (bracket midpoints)" if p.get("spectrum") == "inertia" else "")
+    label = "SLQ estimate" if slq else "≈ bracket midpoint" if p.get("spectrum") == "inertia" else "measured"
     table.add_column(label + ("\nmean ± std" if trials > 1 else ""), justify="right")
     if slq:
         table.add_column(f"{(bounds or {}).get('confidence', 0.95):.0%} interval" + ("\nof the mean" if trials > 1 else ""),
@@ -137,21 +149,29 @@ def _hessian_table(p: dict[str, Any], bounds: dict[str, Any] | None) -> Table:
     return table
 
 
+def _zero_uncertified(p: dict[str, Any]) -> bool:
+    """SLQ found Hv = 0 for every probe, too few probes to call H = 0 a 95 % fact (`spectrum.zero_certified`)."""
+    return (p.get("spectrum") == "slq" and bool(p["zero_matrix"])
+            and not zero_certified(p["config"].get("lanczos_probes", 0), p["trials"]))
+
+
 def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> list[str]:
     """One statistic's cells of the Hessian table."""
     th, std, trials, scale = p["theory"], p["std"] or {}, p["trials"], p["abs_max"] or 0.0
     slq = p.get("spectrum") == "slq"
     undefined = key in ("cond10", "cond")
+    uncertain = _zero_uncertified(p)
     if p["zero_matrix"] and undefined:
-        cells = ["undefined (H = 0)"] + ([""] if slq else [])
+        cells = ["undefined (Hv = 0)" if uncertain else "undefined (H = 0)"] + ([""] if slq else [])
     elif slq and p["zero_matrix"]:  # Hv = 0 for every probe (spectrum.zero_certified: when that is a 95 % fact)
-        cells = ["0", "[0, 0]" if zero_certified(p["config"].get("lanczos_probes", 0), trials) else "—"]
+        cells = ["≈ 0", "—"] if uncertain else ["0", "[0, 0]"]
     elif slq and (bounds is None or key not in bounds):
         cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
     elif slq and key == "cond10" and bounds["cond10_too_wide"]:
         cells = ["too wide", interval(bounds[key])]
     else:
-        cells = [("≈ " if slq else "") + _pm(_clean(p[key], scale), std.get(key), trials)]
+        bracketed = p.get("spectrum") == "inertia" and key in BRACKETED
+        cells = [("≈ " if slq or bracketed else "") + _pm(_clean(p[key], scale, key), std.get(key), trials)]
         if slq:
             cells.append(interval(bounds[key]) if bounds else "—")
     if th is not None:
@@ -161,7 +181,7 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
         elif pred.get("zero_matrix") and undefined:
             cells.append("undefined (H = 0)")
         else:
-            cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0)))
+            cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0, key)))
     return cells
 
 
@@ -179,8 +199,9 @@ def _trial_table(p: dict[str, Any]) -> None:
             table.add_row(str(e["trial"]), fmt(e.get("loss")), "diverged", "", "", "", *([""] if slq else []))
             continue
         approx = "≈ " if slq else ""
-        cells = [str(e["trial"]), fmt(e.get("loss")), fmt(s["abs_max"]), approx + fmt(s["abs_p10"]),
-                 approx + fmt(s["cond10"]), approx + fmt(s["index"], 3)]
+        brackets = "≈ " if p.get("spectrum") == "inertia" else approx  # midpoints of certified brackets
+        cells = [str(e["trial"]), fmt(e.get("loss")), brackets + fmt(s["abs_max"]), brackets + fmt(s["abs_p10"]),
+                 brackets + fmt(s["cond10"]), approx + fmt(s["index"], 3)]
         if slq:
             cells.append(interval(s.get("bounds", {}).get("cond10")))
         table.add_row(*cells)
@@ -210,8 +231,11 @@ def _theorem1(th: dict[str, Any], scale: float) -> None:
              ("eigenvalue_deviation", "sorted eigenvalues")]
     found = [(name, th[key]) for key, name in kinds if key in th]
     probes = " on random probes" if th["deviation_kind"] != "exact" else ""
-    if all(value == 0 for _, value in found):
-        console.print(f"Matches Theorem 1 exactly: deviation 0{probes}.")
+    if all(value == 0 for _, value in found) and probes:
+        console.print("Agrees with Theorem 1 on every random probe: deviation 0 there (probes bound the "
+                      "deviation from below).")
+    elif all(value == 0 for _, value in found):
+        console.print("Matches Theorem 1 exactly: deviation 0.")
     elif all(value <= ROUNDING * scale for _, value in found):
         console.print(f"Matches Theorem 1 up to rounding: deviation < 1e-12 × |λ|max{probes}.")
     else:

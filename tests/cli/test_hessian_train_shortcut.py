@@ -90,7 +90,15 @@ def test_hessian_three_shortcut_zero_matrix_and_plain_has_no_theory(cli, js, one
     assert p["zero_matrix"] and p["abs_max"] == 0 and p["cond10"] is None
     assert p["theory"]["case"] == "n>=3" and p["theory"]["max_abs_deviation"] == 0
     r = cli("hessian", "--shortcut", "3", "--depth", "3", "--samples", "300", "--quiet")
-    assert "undefined (H = 0)" in r.stdout
+    assert "undefined (H = 0)" in r.stdout and "exactly zero" in r.stdout and "Matches Theorem 1 exactly" in r.stdout
+    # SLQ: Hv = 0 on the probes is H = 0 only at 95 % from enough probes; never "exactly" (a probe bounds from below)
+    for probes, certified in (("1", False), ("5", True)):
+        r = cli("hessian", "--shortcut", "3", "--depth", "3", "--samples", "300", "--spectrum", "slq",
+                "--lanczos-probes", probes, "--quiet")
+        text = " ".join(r.stdout.split())
+        assert r.code == 0 and "exactly" not in text and "on every random probe: deviation 0 there" in text
+        assert ("at 95 % confidence" in text and "[0, 0]" in text) if certified else (
+            "too few to certify H = 0" in text and "undefined (Hv = 0)" in text and "[0, 0]" not in text)
     p = js("hessian", "--shortcut", "0", "--depth", "3", "--samples", "300")
     assert p["theory"] is None and p["n_params"] == 300
 
@@ -329,8 +337,50 @@ def test_hessian_inertia_plot_draws_the_brackets(cli, tmp_path):
 def test_a_zero_hessian_under_slq_reads_zero_not_no_bound(cli):
     """Theorem 1, n = 3: H = 0. SLQ's probes all give Hv = 0; the table said "no bound (SLQ)" beside it."""
     out = cli("hessian", "--shortcut", "3", "--depth", "6", "--spectrum", "slq", "--lanczos-probes", "5").stdout
-    assert "no bound" not in out and out.count("[0, 0]") == 5 and "exactly zero" in out
+    assert "no bound" not in out and out.count("[0, 0]") == 5 and "at 95 % confidence" in " ".join(out.split())
     # two trials: each must hold at 97.5 %, and 2^-5 = 3.1 % is not below 2.5 % (the claim ignored the trials)
     two = cli("hessian", "--shortcut", "3", "--depth", "6", "--spectrum", "slq", "--lanczos-probes", "5",
               "--trials", "2").stdout
-    assert "[0, 0]" not in two and "no bound" not in two
+    assert "[0, 0]" not in two and "no bound" not in two and "too few to certify" in " ".join(two.split())
+
+
+def test_ratios_are_not_read_at_the_rounding_level_of_the_largest_eigenvalue():
+    """λ values below 1e-12 × |λ|max show as 0 (eigvalsh's rounding); cond10, cond and the index are ratios."""
+    from resnet_cli.render.shortcut import _stat_cells
+
+    p = {"theory": None, "std": {}, "trials": 1, "abs_max": 3e12, "spectrum": "exact", "zero_matrix": False,
+         "config": {}, "cond10": 1.5, "cond": 2.5, "index": 0.5, "lambda_min": 1.0}
+    assert [_stat_cells(p, key, None)[0] for key in ("cond10", "cond", "index", "lambda_min")] == ["1.5", "2.5", "0.5",
+                                                                                                    "0"]
+
+
+@pytest.mark.parametrize("network", [("--shortcut", "0"), ("--shortcut", "1", "--act-post", "relu")])
+def test_trained_from_a_stationary_start_is_refused(network, cli, one_line_error):
+    """w = 0 is stationary for a plain network of depth ≥ 2 and for n = 1 with ReLU after the sum (ReLU'(0) = 0),
+    not only for n ≥ 2: "after 100 GD steps" would be the start itself. n = 1 without ReLU moves from 0."""
+    args = ("hessian", "--data", "gaussian", "--samples", "20", "--dim", "2", "--depth", "2", "--init", "zero",
+            "--at", "trained", "--steps", "100", "--quiet")
+    assert "gradient at the start is exactly 0" in one_line_error(cli(*args, *network))
+    assert cli(*args, "--shortcut", "1").code == 0
+
+
+def test_the_large_theorem1_entry_check_skips_only_blocks_known_equal(monkeypatch):
+    """Above ENTRY_CHECK_MAX_PARAMS the check compares the first and the last unit's columns, which covers every
+    unit only where the blocks are one and the same; a middle block that differs is still compared."""
+    import numpy as np
+
+    from resnet_cli import eigen
+    from resnet_cli.experiments import hessian as eh
+
+    monkeypatch.setattr(eh, "ENTRY_CHECK_MAX_PARAMS", 4)
+    block = np.array([[2.0, 1.0], [1.0, 3.0]])
+
+    class Prediction:  # H_pred = diag(block, block, block)
+        @staticmethod
+        def matvec(E):
+            return E @ np.kron(np.eye(3), block)
+
+    indices = [np.arange(2 * u, 2 * u + 2) for u in range(3)]
+    assert eh._entry_deviation(eigen.BlockMatrix(6, indices, [block] * 3), Prediction) == 0.0
+    middle = block + np.array([[0.0, 0.5], [0.5, 0.0]])
+    assert eh._entry_deviation(eigen.BlockMatrix(6, indices, [block, middle, block.copy()]), Prediction) == 0.5
