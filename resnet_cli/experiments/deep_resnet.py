@@ -3,10 +3,10 @@ predictor (Yun et al. 2019, "Are deep ResNets provably better than linear predic
 
 For each network kind (and each depth in `blocks`) a finder runs from `trials` random starts at once:
 
-- `finder = "gd"` (default): gradient descent (one batched array program), each start stopping when its
+- `finder = "gd"`: gradient descent (one batched array program), each start stopping when its
   min-norm (Clarke) subgradient norm falls below `grad_tol`. GD escapes saddles, so it measures minima only:
   the strict-saddle share it reports is 0 % by construction.
-- `finder = "newton"`: Levenberg–Marquardt on ∇R = 0 with the exact Hessian and kink handling
+- `finder = "newton"` (default): Levenberg–Marquardt on ∇R = 0 with the exact Hessian and kink handling
   (`models.critical_points.find_critical_points`) from the same random starts; it converges to critical
   points of any index (saddles included) and stops at ‖∇R‖ < `newton_tol` (smooth) or at a Clarke point
   whose subgradient norm and kink gap are below `newton_tol`.
@@ -105,14 +105,15 @@ class DeepResnetSettings(SweepSettings):
     lr: float = setting(0.01, min=0, open_min=True)
     grad_tol: float = setting(1e-6, min=0, open_min=True, max=1e-3)  # above, far-from-critical points pass
     gap_tol: float = setting(1e-4, min=1e-12)  # below, rounding of R (1e-16 relative) would decide the class
-    eig_tol: float = setting(1e-5, min=0, max=1e-2)  # above, a clearly negative λmin would not be a saddle
+    eig_tol: float = setting(1e-5, min=1e-12, max=1e-2)  # above, a clearly negative λmin would not be a saddle;
+    # below 1e-12, rounding of the eigenvalues (1e-16 · |λ|max) would decide "strict saddle" (as gap_tol)
     init: str = setting("standard", choices=("standard", "near-identity"))
     init_scale: float = setting(0.5, min=0, open_min=True, max=1e3)
     finder: str = setting("newton", choices=FINDERS)
     newton_steps: int = setting(300, min=1, max=100000)
     newton_tol: float = setting(1e-10, min=0, open_min=True, max=1e-3)
     dedup_tol: float = setting(1e-6, min=0)
-    eig_tol_alt: float = setting(1e-8, min=0, max=1e-2)
+    eig_tol_alt: float = setting(1e-8, min=1e-12, max=1e-2)
     seed: int = setting(0)
 
     def check(self) -> None:

@@ -106,6 +106,8 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("linear-resnet-newton-tol-1e300", [*LR, "--newton-tol", "1e300"])
     add("linear-resnet-probes-0", [*SMALL["linear-resnet"], "--eig-tol", "1e-2", "--probes", "0"], 0)
     add("deep-resnet-newton-tol-1e6", [*DR, "--newton-tol", "1e6"])  # a gradient of 2.75 was "critical"
+    add("deep-resnet-eig-tol-0", [*DR, "--eig-tol", "0"])  # λmin = −5.8e-17 (rounding) made a strict saddle
+    add("deep-resnet-eig-tol-alt-0", [*DR, "--eig-tol-alt", "0"])
     add("deep-resnet-grad-tol-1e6", [*DR, "--finder", "gd", "--grad-tol", "1e6"])
     add("linear-resnet-trials-1e9", [*LR, "--trials", "1000000000"])
     add("linear-resnet-hessians-too-many", [*LR, "--trials", "10000", "--dim", "5", "--blocks", "20"])

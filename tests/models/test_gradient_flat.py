@@ -79,6 +79,19 @@ def test_honest_kind_needs_both_tolerances_and_no_escape():
         assert cp.honest_kind(kind, "counterexample", descent, 1e-8) == (kind, [])
 
 
+def test_descent_only_at_the_largest_radius_is_not_called_saddle_evidence():
+    """R rising at 1e-3 and 1e-2 and falling at 0.1 is a minimum's narrow basin as well as a saddle (an FC net
+    with a dead ReLU unit of margin < 0.1, which a 0.1 step revives): the reason says so; the label stays
+    undecided (a counterexample must hold at every radius shown)."""
+    radii = [1e-3, 1e-2, 1e-1]
+    far = {"descent": True, "min_change": [5e-13, 1e-9, -0.1], "radii": radii, "risk": 4.33}
+    near = {"descent": True, "min_change": [-1e-11, -1e-7, -1e-3], "radii": radii, "risk": 4.33}
+    kind, why = cp.honest_kind("counterexample", "counterexample", far, 1e-8)
+    assert kind == "undecided" and "only from radius 0.1 on" in why[0]["text"] and "saddle" not in why[0]["text"]
+    kind, why = cp.honest_kind("counterexample", "counterexample", near, 1e-8)
+    assert kind == "undecided" and "at every radius tried: a higher-order saddle" in why[0]["text"]
+
+
 class _Quadratic:
     """R(θ) = ½ θᵀ diag(λ) θ: a saddle whose one negative eigenvalue hides among many near-zero ones."""
 

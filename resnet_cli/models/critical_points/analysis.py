@@ -97,8 +97,13 @@ def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
         reasons.append({"code": "alt_tolerance", "text": f"{what} at --eig-tol-alt {eig_tol_alt:g}"})
     if probe is not None and probe.get("descent"):
         i = int(np.argmin(probe["min_change"]))
+        low = -1e-12 * (1.0 + abs(probe.get("risk", 0.0)))
+        falls = [r for r, change in zip(probe["radii"], probe["min_change"]) if change < low]
+        scale = ("at every radius tried: a higher-order saddle, evidence" if len(falls) == len(probe["radii"]) else
+                 f"only from radius {min(falls):g} on: not a minimum at that scale, R rises at the smaller radii "
+                 "(a minimum whose basin is narrower, e.g. a dead ReLU unit that such a step revives, looks so)")
         reasons.append({"code": "escape_descent", "text": f"the escape probe lowers R by "
-                        f"{-probe['min_change'][i]:.2g} at radius {probe['radii'][i]:g}"})
+                        f"{-probe['min_change'][i]:.2g} at radius {probe['radii'][i]:g}, {scale}"})
     return ("undecided", reasons) if reasons else ("counterexample", reasons)
 
 
@@ -226,7 +231,7 @@ def _pieces(problem: Problem, theta: Array, z: list[Array], entries: list[Entry]
 def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int = 1000,
                  radii: tuple[float, ...] = (1e-3, 1e-2, 1e-1), seed: int = 0,
                  eigenvalues: Array | None = None) -> dict[str, Any]:
-    """Evidence for a higher-order saddle: min of R(θ + r d) − R(θ) over random unit d in span(basis), and
+    """Evidence against a minimum within radius r: min of R(θ + r d) − R(θ) over random unit d in span(basis), and
     over ±each basis vector whose eigenvalue (`eigenvalues`, (q,), when given) is negative.
 
     basis (P, q): the Hessian's (near-)null eigenvectors, i.e. within the eigenvalue tolerance. Without
@@ -234,7 +239,8 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
     minimum within r (cubic or quartic escape). A negative eigenvalue inside the tolerance is tested along
     its own eigenvector, where random directions can miss it. Evidence, not a proof: a decrease is a fact
     at radius r; no decrease proves nothing.
-    Returns {dim, directions, radii, min_change per radius, descent (bool: some change < −1e-12·(1+R))}.
+    Returns {dim, directions, radii, min_change per radius, risk (R at θ), descent (bool: some change
+    < −1e-12·(1+R))}. Descent only at the larger radii is not saddle evidence: R rises near θ there.
     """
     q = basis.shape[1]
     R0 = float(problem.risk(theta[None])[0])
@@ -252,7 +258,7 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
         for r in radii:
             changes.append(float((problem.risk(theta[None] + r * d.T) - R0).min()))
     tried = sum(part.shape[1] for part in parts)
-    return {"dim": q, "directions": tried, "radii": list(radii) if tried else [],
+    return {"dim": q, "directions": tried, "radii": list(radii) if tried else [], "risk": R0,
             "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
 
 
