@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -312,16 +312,7 @@ def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult
     total = cfg.trials + (1 if cfg.at == "trained" else 0)
     trained = None
     if cfg.at == "trained":
-        start = sc.gradient_descent(net, W, cfg.lr, 0, X=problem.dataset.X, Y=problem.dataset.Y,
-                                    moments=problem.moments)
-        require(cfg.steps == 0 or not np.all(start.grad_norms[0] == 0),
-                f"--at trained --init {cfg.init}: the gradient at the start is exactly 0 (a stationary point of this "
-                "network), GD never leaves it; use --init small or --at init")
-        progress(0, total, "training")
-        trained = sc.gradient_descent(
-            net, W, cfg.lr, cfg.steps, X=problem.dataset.X, Y=problem.dataset.Y, moments=problem.moments,
-            progress=lambda e, n: progress(e / max(n, 1), total, f"training: step {e}/{n}"),
-        )
+        trained = _train(cfg, problem, W, lambda e, n: progress(e / max(n, 1), total, f"training: step {e}/{n}"))
         W = trained.weights
     tasks = trial_tasks(cfg, problem, W, None if trained is None else trained.diverged)
     offset = total - len(tasks)  # training and the diverged trials
@@ -359,6 +350,18 @@ def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult
     summary["diverged_trials"] = sum(1 for e in trials if e.get("diverged"))
     spectra = [res.spectrum for res in results]
     return HessianResult(cfg, problem.network_info(), problem.data_info(), summary, trials, theory, spectra)
+
+
+def _train(cfg: HessianSettings, problem: Problem, W: np.ndarray, progress: Callable[[int, int], None]) -> sc.GDResult:
+    """--at trained: GD from W, refused where the gradient at the start is exactly 0 (w = 0 of a plain network of
+    depth ≥ 2, of n = 1 with ReLU after the sum, as of n ≥ 2 by `check`): "after N steps" would be the start."""
+    data = {"X": problem.dataset.X, "Y": problem.dataset.Y, "moments": problem.moments}
+    start = sc.gradient_descent(problem.net, W, cfg.lr, 0, **data)
+    require(cfg.steps == 0 or not np.all(start.grad_norms[0] == 0),
+            f"--at trained --init {cfg.init}: the gradient at the start is exactly 0 (a stationary point of this "
+            "network), GD never leaves it; use --init small or --at init")
+    progress(0, cfg.steps)
+    return sc.gradient_descent(problem.net, W, cfg.lr, cfg.steps, progress=progress, **data)
 
 
 def _loss_at(problem: Problem, W: np.ndarray) -> float:
