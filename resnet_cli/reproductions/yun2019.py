@@ -5,7 +5,7 @@ section of reproductions.md, which this leaves alone.
 
 Declared: the six runs below (flags as typed; `DOCS/` stands for the docs folder). Each runs as
 `python -m resnet_cli landscape deep-resnet FLAGS --quiet` at 80 columns, with --jobs/--dask/--cache passed
-on (its cells go through `executor.run_cells`); Ctrl-C stops it with the rest. About 50 s on 2 cores.
+on (its cells go through `executor.run_cells`); Ctrl-C stops it with the rest. About 36 s on 2 cores (AMD EPYC without AVX-512).
 There is no --render-only for this page: it is the tables the runs print.
 """
 

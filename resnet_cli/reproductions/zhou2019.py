@@ -356,7 +356,7 @@ def reading(levels: dict, spurious: list[dict]) -> list[str]:
         f"(exponential r = 3: σ_T = 0.05σ0; {', '.join(map(str, slow))} undecided) or polynomially "
         f"(σ_T = σ0/101: {', '.join(map(str, poly))} undecided) they are still jittering at T; too small a σ0 "
         "never leaves the basin and the rate falls back to plain GD's. The noise needed grows with k: the step "
-        "is Theorem 2's η = min{1/(2‖a*‖²), 5π²/(4(k + π − 1)²)}, whose second term caps η‖a*‖² below 1/2 "
+        "is Theorem 2's η = min{m/(2M²), 5π²/(4(k + π − 1)²)}, here with m = M = ‖a*‖² (docs/train.md), whose second term caps η‖a*‖² below 1/2 "
         "for k ≳ 20, so the same σ0 (in units of ‖a*‖²) moves the filter less. On the large-w steps the escape "
         "fails as k grows: a moves with Theorem 1's small η_a until T1 (most of the run at large k), so it stays "
         "against a* while the noise is high, and the filter returns to −v* once the noise has decayed.",

@@ -84,7 +84,7 @@ def test_descent_only_at_the_largest_radius_is_not_called_saddle_evidence():
     with a dead ReLU unit of margin < 0.1, which a 0.1 step revives): the reason says so; the label stays
     undecided (a counterexample must hold at every radius shown)."""
     radii = [1e-3, 1e-2, 1e-1]
-    far = {"descent": True, "min_change": [5e-13, 1e-9, -0.1], "radii": radii, "risk": 4.33}
+    far = {"descent": True, "min_change": [0.0, 1e-9, -0.1], "radii": radii, "risk": 4.33}
     near = {"descent": True, "min_change": [-1e-11, -1e-7, -1e-3], "radii": radii, "risk": 4.33}
     kind, why = cp.honest_kind("counterexample", "counterexample", far, 1e-8)
     assert kind == "undecided" and "only from radius 0.1 on" in why[0]["text"] and "saddle" not in why[0]["text"]

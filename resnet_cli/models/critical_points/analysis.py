@@ -100,7 +100,7 @@ def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
         low = -1e-12 * (1.0 + abs(probe.get("risk", 0.0)))
         falls = [r for r, change in zip(probe["radii"], probe["min_change"]) if change < low]
         scale = ("at every radius tried: a higher-order saddle, evidence" if len(falls) == len(probe["radii"]) else
-                 f"only from radius {min(falls):g} on: not a minimum at that scale, R rises at the smaller radii "
+                 f"only from radius {min(falls):g} on: not a minimum at that scale, R does not fall at the smaller radii "
                  "(a minimum whose basin is narrower, e.g. a dead ReLU unit that such a step revives, looks so)")
         reasons.append({"code": "escape_descent", "text": f"the escape probe lowers R by "
                         f"{-probe['min_change'][i]:.2g} at radius {probe['radii'][i]:g}, {scale}"})
