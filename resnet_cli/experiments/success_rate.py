@@ -231,7 +231,8 @@ class CellPlan:
                 v, a = starts[0][index], starts[1][index]
             runs.append((group, optim.Run(v, a, np.tile(self.v_star, (len(group), 1)), np.tile(self.a_star, (len(group), 1)),
                                           optim.Schedule.stack([scheds[i] for i in group]), self.steps - offset, at,
-                                          stop and not self.noisy[methods[group[0]]], reps[group[0]],
+                                          stop and not self.noisy[methods[group[0]]] and not tls.sampled(self.s),
+                                          reps[group[0]],
                                           self.t1 if self.resume and not offset else None)))
         return runs
 

@@ -210,7 +210,8 @@ def run_landscape(settings: LandscapeSettings, progress: Progress | None = None)
             if progress is not None:
                 progress(i * steps + done, len(s.schedule) * steps)
 
-        gd = optim.run_gd(v0, a0, vs, ast, tls.schedule(s, kind, ast), steps, tls.criteria(s), stop_when_global=True,
+        gd = optim.run_gd(v0, a0, vs, ast, tls.schedule(s, kind, ast), steps, tls.criteria(s),
+                          stop_when_global=not tls.sampled(s),  # SGD can leave the optimum: judged at T
                           progress=tick, representation=states[i])
         basin[kind] = gd.outcome.reshape(grid_phi.shape)
     e = tl.unit_e(p)

@@ -189,3 +189,12 @@ def test_slq_values_are_marked_and_carry_intervals(cli, monkeypatch):
                 "2-shortcut,orthogonal", "--jobs", "1", "--quiet").stdout
     rows = [line for line in sweep.splitlines() if line.strip().startswith("4 ")]
     assert rows and all("≈[" in row or "too wide" in row for row in rows)
+
+
+def test_a_rate_never_rounds_a_failure_or_a_success_away():
+    """2999 of 3000 at 3 decimals reads 1.000 (its interval ends at 1.000 too): the one failure SSW is tested
+    for would only show in --detail."""
+    from resnet_cli.render.two_layer import rate_text
+
+    assert [rate_text(x) for x in (2999 / 3000, 1 / 3000, 1.0, 0.0, 0.5, 0.9996)] == [
+        "0.9997", "0.0003", "1.000", "0.000", "0.500", "0.9996"]

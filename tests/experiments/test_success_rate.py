@@ -65,3 +65,28 @@ def test_progress_counts_steps():
     sr.run(s, progress=lambda done, total: seen.append((done, total)))
     total = tls.total_steps(s, 3) + tls.total_steps(s, 5)
     assert seen[-1] == (total, total)
+
+
+def test_sampled_runs_are_judged_at_their_last_step(monkeypatch):
+    """SGD (or GD on a sample) can leave the global criterion after meeting it, so a sampled trial is judged at
+    its last step, as train two-layer judges it: no early stop. A frozen trial that had touched the criterion
+    once at a check counted as global (p = 8, k = 4, N = 128, B = 4, label noise 0.02, seed 0: 8 of 40
+    against 1 of 40 at the last step); population GD keeps its early stops."""
+    from resnet_cli.models.two_layer import optim
+
+    seen: list[bool] = []
+    real = optim.Run
+
+    def spy(*args, **kwargs):
+        run = real(*args, **kwargs)
+        seen.append(run.stop_when_global)
+        return run
+
+    monkeypatch.setattr(optim, "Run", spy)
+    flags = {"p": [8], "k": [4], "method": ["resnet-ssw"], "trials": 40, "stage2_steps": 3000, "seed": 0}
+    sampled = sr.run(sr.SuccessSettings.resolve(None, {**flags, "samples": 128, "batch": 4, "label_noise": 0.02}))
+    assert seen and not any(seen)
+    assert sampled.cells[0].counts["global"] == 1
+    seen.clear()
+    sr.run(sr.SuccessSettings.resolve(None, flags))
+    assert seen and seen[0]  # the main program stops early; Theorem 1's own run never does
