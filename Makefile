@@ -55,7 +55,8 @@ bench: $(BENCH_STAMP)
 ## Every reproduction: 567 s wall, 1,098 CPU-s on 2 cores (AMD EPYC with AVX-512, OpenBLAS's default kernels,
 ## 2026-12-07, a fresh clone with .venv in place; 11 min 5 s from a bare clone, .venv set-up included; 556, 600
 ## and 647 s there with less of that day's work; runs vary by 5-10 %; about 21 minutes on an AMD EPYC without
-## AVX-512 (20 min 0 s with the last changes), where one core is about half as fast;
+## AVX-512 (20 min 0 s; about 22 with sampled runs judged at their last step, by its parts), where one core is about
+## half as fast;
 ## per reproduction and which BLAS kernels made the
 ## committed numbers: docs/reproductions.md, "How long"; the targets below state their own). Each target
 ## is `resnet-cli reproduce NAME` (docs/cli.md, "reproduce"): add --jobs N, --dask ADDRESS or --cache DIR
