@@ -301,10 +301,16 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
         critical_points(points, "critical points (λ: Hessian on the tangent space of the sphere × R^k)")
     basin = payload["basin"]
     starts = len(basin["phi0"]) * len(basin["a0_over_astar"])
+    population = payload["config"].get("samples") is None and not payload["config"].get("online")
+    pinned = 0  # spurious starts at φ0 = π: v = −v*, where the population v-gradient is exactly 0
     for kind, grid in basin["outcomes"].items():
         found = [c for row in grid for c in row]
         counts = ", ".join(f"{name} {found.count(name)}" for name in OUTCOME_STYLE if found.count(name))
         prose(f"basins of GD, schedule {kind}: {counts} of {starts} starts")
+        if population and basin["phi0"][-1] == math.pi:
+            pinned = max(pinned, sum(c == "spurious" for c in grid[-1]))
+    if pinned:
+        prose(f"the {pinned} starts at φ0 = π (v = −v*, where v's gradient is 0) stay spurious", "dim")
     q = basin["cnn_init_phi0_quantiles"]
     prose(f"initial angle φ0: ResNet student (w0 = 0) {fmt(math.degrees(basin['resnet_init_phi0']))}°; CNN "
           f"student (v0 uniform) median {fmt(math.degrees(q['q50']))}°")

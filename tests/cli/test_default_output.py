@@ -198,3 +198,10 @@ def test_a_rate_never_rounds_a_failure_or_a_success_away():
 
     assert [rate_text(x) for x in (2999 / 3000, 1 / 3000, 1.0, 0.0, 0.5, 0.9996)] == [
         "0.9997", "0.0003", "1.000", "0.000", "0.500", "0.9996"]
+
+
+def test_the_basin_map_says_its_phi0_pi_row_is_pinned(cli):
+    """φ0 = π is v = −v*, where the population v-gradient is exactly 0: those starts stay spurious whatever the
+    landscape (a headline of 'spurious 5 of 35' beside a saddle verdict read as a basin)."""
+    out = " ".join(cli("landscape", "two-layer", "--seed", "5", "--quiet").stdout.split())
+    assert "spurious 5 of 35 starts" in out and "the 5 starts at φ0 = π (v = −v*, where v's gradient is 0)" in out
