@@ -530,16 +530,21 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         highs = [c["tightest_big_m"] for c in mine if c.get("tightest_big_m") is not None]
         tight = f" (tightest m = {fmt(min(lows), 2)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²)" if lows and highs else ""
         parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
-    outside = list(dict.fromkeys(c["method"] for c in cells if c.get("output1_outside") and c not in checked))
-    # inside the hypotheses but with no recorded step in [T1, T]: stage I alone fills the run (T1 ≥ T)
-    short = [c for c in cells if c.get("output1_global") is None and not c.get("output1_outside")]
+    # not checked because stage I alone fills the run (T1 ≥ T: no recorded step in [T1, T]), inside the
+    # hypotheses or not (--theorem-all); the others not checked are outside the hypotheses
+    fills = [c for c in cells if c not in checked and cfg.get("steps") is not None
+             and int(c.get("stage1_steps") or 0) >= cfg["steps"]
+             and (cfg.get("theorem_all") or not c.get("output1_outside"))]
+    outside = list(dict.fromkeys(c["method"] for c in cells if c.get("output1_outside") and c not in checked
+                                 and c not in fills))
+    short = fills + [c for c in cells if c not in checked and c not in fills and not c.get("output1_outside")]
     unchecked = f"k = {', '.join(dict.fromkeys(str(c['k']) for c in short))}" if short else ""
     window = (f"not checked at {unchecked}: no recorded step in [T1, T] (stage I, {_t1s(short)} steps, fills "
               "the run)") if short else ""
     if not parts:
         prose("Theorem 1, output (1): " + "; ".join(
-            ([window] if window else []) + (["no method here meets its hypotheses; --theorem-all checks them "
-                                             "anyway"] if outside else [])))
+            ([window] if window else []) + ([f"outside its hypotheses: {', '.join(outside)} (--theorem-all checks "
+                                             "them anyway)"] if outside else [])))
         return
     left = f"; not checked (outside its hypotheses): {', '.join(outside)}" if outside else ""
     prose(f"Theorem 1, output (1) {output1_window(cfg)}: {'; '.join(parts)}{left}" + (f"; {window}" if window else ""))

@@ -205,3 +205,14 @@ def test_the_basin_map_says_its_phi0_pi_row_is_pinned(cli):
     landscape (a headline of 'spurious 5 of 35' beside a saddle verdict read as a basin)."""
     out = " ".join(cli("landscape", "two-layer", "--seed", "5", "--quiet").stdout.split())
     assert "spurious 5 of 35 starts" in out and "the 5 starts at φ0 = π (v = −v*, where v's gradient is 0)" in out
+
+
+def test_the_theorem1_sentence_says_why_a_method_was_not_checked(cli):
+    """A cell whose stage I fills the run is not checked for that reason, not for being outside the hypotheses;
+    resnet-ssw meets them even when --steps 1 leaves no step to check."""
+    out = " ".join(cli("success-rate", "--trials", "20", "--k", "4", "--steps", "1", "--quiet").stdout.split())
+    assert "no method here meets" not in out and "fills the run" in out
+    assert "outside its hypotheses: cnn-large-w, resnet-large-w" in out
+    out = " ".join(cli("success-rate", "--trials", "3", "--k", "4,100", "--steps", "300", "--method", "resnet-layerwise",
+                       "--theorem-all", "--quiet").stdout.split())
+    assert "resnet-layerwise held in 3 of 3" in out and "not checked at k = 100" in out and "outside" not in out
