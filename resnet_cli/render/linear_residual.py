@@ -64,7 +64,8 @@ def _verdict(depth: dict[str, Any]) -> str:
         text += f", higher-order saddles: {depth['higher_order_saddle']}"
     eq = depth["equal_factor_radius"]
     text += (f"; a global minimum with equal layers has radius {fmt(eq, 3)}." if eq is not None else
-             "; the least-squares map has no real L-th root near identity (no global minimum with equal layers).")
+             "; the least-squares map has no real L-th root near identity (no global minimum with equal layers "
+             "has this map).")
     return text
 
 

@@ -137,7 +137,7 @@ def section(docs: Path) -> str:
              "random starts at each radius r0 = max_j ‖A_j‖₂, Levenberg–Marquardt on ∇R = 0 with the exact "
              "Hessian (the scheme of the deep-ResNet finder, no kinks here) finds critical points of any index; "
              "each gets its gap R − R* to the least-squares optimum (global when within "
-             f"--gap-tol {cfg['gap_tol']:g} of R*), its radius, min_j σ_min(I + A_j) and the inertia of its "
+             f"--gap-tol {cfg['gap_tol']:g} of R*, at least 1e-12·tr S_yy), its radius, min_j σ_min(I + A_j) and the inertia of its "
              f"Hessian by LDLᵀ counts (negative below −{cfg['eig_tol']:g}·|λ|max); a non-global point without "
              "negative curvature gets an escape probe in the Hessian's near-null space "
              "(\"h.o. saddle\" when it descends, a non-global minimum otherwise).", "",
@@ -147,14 +147,17 @@ def section(docs: Path) -> str:
              f"**Our numbers.** {t['points']} starts: {t['global']} global minima, {t['saddle']} saddles, "
              f"{t['higher']} higher-order saddles, {t['minima']} non-global local minima, {t['stuck']} not "
              f"converged. Of the critical points found inside the region (radius < 1), "
-             f"{t['inside'] - t['inside_bad']} of {t['inside']} are global — no exception to Theorem 2.2. "
-             f"The first non-global critical point found lies at radius {_opt(t['first'])}, and every "
-             f"non-global one has a singular factor (min_j σ_min(I + A_j) ≤ {_opt(t['sigma'], '.1e')}), as the "
-             "argument above requires. The radius 1 itself is sharp: A_1 = A_2 = −I (the others 0) is a "
+             f"{t['inside'] - t['inside_bad']} of {t['inside']} are global"
+             + (" — no exception to Theorem 2.2. " if not t["inside_bad"] else
+                f" — {t['inside_bad']} would be exceptions to Theorem 2.2 (see the table). ")
+             + f"The first non-global critical point found lies at radius {_opt(t['first'])}, and every "
+             f"non-global one has min_j σ_min(I + A_j) ≤ {_opt(t['sigma'], '.1e')}"
+             + (", a nearly singular factor, as the argument above requires." if t["sigma"] is not None
+                and t["sigma"] < 1e-3 else ".") + " The radius 1 itself is sharp: A_1 = A_2 = −I (the others 0) is a "
              "critical point with risk tr S_yy, far above R* (tests/models/test_linear_residual.py). Where the least-squares map M* has no real L-th root (the raw targets: "
              "gaussian with negative real eigenvalues; digits singular, since one-hot labels sum to 1 while the "
              f"whitened inputs are centred), the finder found {t['no_root_inside']} critical points inside the "
-             "region, all its global minima outside. For the singular digits M* there can be none inside: "
+             "region" + (", all its global minima outside." if not t["no_root_inside"] else ".") + " For the singular digits M* there can be none inside: "
              "every product of factors with ‖A_j‖₂ < 1 is invertible, so no global minimum lies there and, by "
              "Theorem 2.2, no critical point either.", "",
              f"![critical points of the gaussian residual-target run](figures/{NAME}.png)", "",

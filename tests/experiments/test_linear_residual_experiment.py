@@ -40,3 +40,14 @@ def test_kinds_add_up_and_points_inside_the_region_are_global():
 def test_refusals_name_the_flag(overrides, message):
     with pytest.raises(ConfigError, match=message):
         exp.LinearResnetSettings.resolve(None, overrides)
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_an_exact_fit_is_global_to_the_rounding_of_r(seed):
+    """With fewer samples than dimensions R* ≈ 0 (an exact fit): gap_tol·R* fell below the rounding of R, so points
+    with R − R* of 2e-15 were 'local minima' inside the region, false exceptions to Theorem 2.2."""
+    out = exp.run(exp.LinearResnetSettings.resolve(None, {"data": "gaussian", "samples": 2, "dim": 4, "blocks": [2],
+                                                           "radius": [0.3], "trials": 4, "seed": seed})).to_dict()
+    depth = out["depths"][0]
+    assert depth["local_minimum"] == 0 and depth["global"] == depth["inside"] == 4
+    assert out["risk_tol"] > 1e-6 * out["optimum"]  # the rounding floor decides, not gap_tol · R*
