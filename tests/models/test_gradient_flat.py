@@ -67,8 +67,9 @@ def test_the_near_kernel_follows_the_relative_tolerance():
 
 
 def test_honest_kind_needs_both_tolerances_and_no_escape():
-    no_descent = {"descent": False, "min_change": [0.0, 1e-9, 1e-6], "radii": [1e-3, 1e-2, 1e-1]}
-    descent = {"descent": True, "min_change": [0.0, -1e-5, -1e-3], "radii": [1e-3, 1e-2, 1e-1]}
+    no_descent = {"descent": False, "min_change": [0.0, 1e-9, 1e-6], "radii": [1e-3, 1e-2, 1e-1], "descent_radii": []}
+    descent = {"descent": True, "min_change": [0.0, -1e-5, -1e-3], "radii": [1e-3, 1e-2, 1e-1],
+               "descent_radii": [1e-2, 1e-1]}
     assert cp.honest_kind("counterexample", "counterexample", no_descent, 1e-8) == ("counterexample", [])
     kind, why = cp.honest_kind("counterexample", "strict_saddle", descent, 1e-8)
     assert kind == "undecided" and [r["code"] for r in why] == ["alt_tolerance", "escape_descent"]
@@ -84,8 +85,8 @@ def test_descent_only_at_the_largest_radius_is_not_called_saddle_evidence():
     with a dead ReLU unit of margin < 0.1, which a 0.1 step revives): the reason says so; the label stays
     undecided (a counterexample must hold at every radius shown)."""
     radii = [1e-3, 1e-2, 1e-1]
-    far = {"descent": True, "min_change": [0.0, 1e-9, -0.1], "radii": radii, "risk": 4.33}
-    near = {"descent": True, "min_change": [-1e-11, -1e-7, -1e-3], "radii": radii, "risk": 4.33}
+    far = {"descent": True, "min_change": [0.0, 1e-9, -0.1], "radii": radii, "descent_radii": [1e-1]}
+    near = {"descent": True, "min_change": [-1e-11, -1e-7, -1e-3], "radii": radii, "descent_radii": radii}
     kind, why = cp.honest_kind("counterexample", "counterexample", far, 1e-8)
     assert kind == "undecided" and "only from radius 0.1 on" in why[0]["text"] and "saddle" not in why[0]["text"]
     kind, why = cp.honest_kind("counterexample", "counterexample", near, 1e-8)
@@ -115,4 +116,4 @@ def test_escape_probe_tests_negative_eigenvectors_inside_the_tolerance():
     alone = cp.escape_probe(problem, np.zeros(40), basis, directions=0, eigenvalues=lam)
     assert alone["descent"] and alone["directions"] == 2
     nothing = cp.escape_probe(problem, np.zeros(40), basis, directions=0)
-    assert nothing == {**nothing, "directions": 0, "radii": [], "min_change": [], "descent": False}
+    assert nothing == {**nothing, "directions": 0, "radii": [], "min_change": [], "descent_radii": [], "descent": False}

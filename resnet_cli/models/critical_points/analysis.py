@@ -97,8 +97,7 @@ def honest_kind(kind: str, alt_kind: str, probe: dict[str, Any] | None,
         reasons.append({"code": "alt_tolerance", "text": f"{what} at --eig-tol-alt {eig_tol_alt:g}"})
     if probe is not None and probe.get("descent"):
         i = int(np.argmin(probe["min_change"]))
-        low = -1e-12 * (1.0 + abs(probe.get("risk", 0.0)))
-        falls = [r for r, change in zip(probe["radii"], probe["min_change"]) if change < low]
+        falls = probe["descent_radii"]
         scale = ("at every radius tried: a higher-order saddle, evidence" if len(falls) == len(probe["radii"]) else
                  f"only from radius {min(falls):g} on: not a minimum at that scale, R does not fall at the smaller radii "
                  "(a minimum whose basin is narrower, e.g. a dead ReLU unit that such a step revives, looks so)")
@@ -239,8 +238,9 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
     minimum within r (cubic or quartic escape). A negative eigenvalue inside the tolerance is tested along
     its own eigenvector, where random directions can miss it. Evidence, not a proof: a decrease is a fact
     at radius r; no decrease proves nothing.
-    Returns {dim, directions, radii, min_change per radius, risk (R at θ), descent (bool: some change
-    < −1e-12·(1+R))}. Descent only at the larger radii is not saddle evidence: R rises near θ there.
+    Returns {dim, directions, radii, min_change per radius, descent_radii (those where a change is below
+    −1e-12·(1+R)), descent (bool: some are)}. Descent only at the larger radii is not saddle evidence: R does
+    not fall nearer θ there.
     """
     q = basis.shape[1]
     R0 = float(problem.risk(theta[None])[0])
@@ -258,8 +258,9 @@ def escape_probe(problem: Problem, theta: Array, basis: Array, directions: int =
         for r in radii:
             changes.append(float((problem.risk(theta[None] + r * d.T) - R0).min()))
     tried = sum(part.shape[1] for part in parts)
-    return {"dim": q, "directions": tried, "radii": list(radii) if tried else [], "risk": R0,
-            "min_change": changes, "descent": bool(changes and min(changes) < -1e-12 * (1.0 + abs(R0)))}
+    falls = [r for r, change in zip(radii, changes) if change < -1e-12 * (1.0 + abs(R0))]
+    return {"dim": q, "directions": tried, "radii": list(radii) if tried else [], "min_change": changes,
+            "descent_radii": falls, "descent": bool(falls)}
 
 
 def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float = 1e-4,
