@@ -13,7 +13,9 @@ counts at ±eig_tol·|λ|max by LDLᵀ factorisations (`critical_points.inertia_
 - global:        R − R* ≤ gap_tol · max(R*, 1e-12·tr S_yy)
 - saddle:        not global, the Hessian has a negative eigenvalue (its index is the count)
 - higher-order saddle: not global, no negative eigenvalue, and the escape probe (`critical_points.
-  escape_probe`: --probes random steps in the Hessian's near-null space) lowers R
+  escape_probe`: --probes random steps in the Hessian's near-null space) lowers R at every radius it tries
+- undecided: as above, but R falls only from some radius on: not a minimum at that scale, and no evidence
+  nearer the point (a minimum with a narrower basin looks the same)
 - local minimum: not global, no negative eigenvalue, no descent found: a non-global local minimum
   candidate (Hardt & Ma's theorem forbids it inside the region; none is known beyond it)
 - not converged: the finder stopped with ‖∇R‖ ≥ --newton-tol (reported with `critical_points.
@@ -41,7 +43,7 @@ from resnet_cli.rng import make_rng
 
 Progress = Callable[..., None]
 DEFAULT_RADII = [round(0.2 * i, 1) for i in range(1, 11)]
-KINDS = ("global", "saddle", "higher-order saddle", "local minimum", "not converged")
+KINDS = ("global", "saddle", "higher-order saddle", "undecided", "local minimum", "not converged")
 MAX_PARAMS = 600  # exact Hessians are P × P per start
 PROBE_RADII = (1e-3, 1e-2, 1e-1)
 TARGETS = ("residual", "data")  # residual: y + x (the map I + T, near identity); data: y as loaded
@@ -146,9 +148,19 @@ def analyse(theta: np.ndarray, converged: bool, mom: lr.Moments, optimum: float,
         near = np.abs(evals) <= counts["epsilon"]
         probe = cp.escape_probe(_RiskOf(mom), theta, evecs[:, near], directions=cfg.probes, radii=PROBE_RADII,
                                 seed=cfg.seed, eigenvalues=evals[near])
-        point["escape"] = {"dim": probe["dim"], "min_change": probe["min_change"], "descent": probe["descent"]}
-        kind = "higher-order saddle" if probe["descent"] else "local minimum"
+        point["escape"] = {"dim": probe["dim"], "min_change": probe["min_change"], "descent": probe["descent"],
+                           "descent_radii": probe["descent_radii"]}
+        kind = probe_kind(probe)
     return {**point, "kind": kind, "stationary": "critical"}
+
+
+def probe_kind(probe: dict[str, Any]) -> str:
+    """The kind of a non-global point without negative curvature, from its escape probe: a higher-order saddle
+    only where R falls at every radius tried (a label holds at every scale shown), undecided where it falls
+    only from some radius on, a local minimum where it never falls."""
+    if not probe["descent"]:
+        return "local minimum"
+    return "higher-order saddle" if len(probe["descent_radii"]) == len(probe["radii"]) else "undecided"
 
 
 def _row(blocks: int, r0: float, pts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 from resnet_cli.plots.common import pyplot, save_figure
 
 STYLES = {"global": ("tab:green", "o"), "saddle": ("tab:orange", "^"), "higher-order saddle": ("tab:purple", "s"),
-          "local minimum": ("tab:red", "X")}
+          "undecided": ("tab:gray", "D"), "local minimum": ("tab:red", "X")}
 
 
 def landscape(payload: dict[str, Any], path: str) -> None:

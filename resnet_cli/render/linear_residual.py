@@ -30,21 +30,28 @@ def _radius(value: float) -> str:
     return f"{value:.3g}"
 
 
-KIND_SHOWN = {"local minimum": "local min", "higher-order saddle": "h.o. saddle"}  # the headline's words
+KIND_SHOWN = {"local minimum": "local min", "higher-order saddle": "h.o. saddle", "undecided": "undec."}  # the headline's words
+
+
+def _saddles(row: dict[str, Any]) -> str:
+    """The saddle count with its index range: "4 (1-6)", "0"."""
+    if not row["saddle"]:
+        return "0"
+    return f"{row['saddle']} ({_range(row['index_min'], row['index_max'])})"
 
 
 def _result_table(payload: dict[str, Any]) -> Table:
     table = Table(title="Critical points found from starts at radius r0 = max_j ‖A_j‖₂ (counts)",
                   box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 1), pad_edge=False, title_justify="left",
                   collapse_padding=True)
-    heads = ("L", "r0", "starts", "global", "saddle", "index", "h.o.\nsaddle", "local\nmin", "not\nconv.",
-             "non-global\nleast r")
+    heads = ("L", "r0", "starts", "global", "saddle\n(index)", "h.o.\nsaddle", "un-\ndec.", "local\nmin",
+             "not\nconv.", "non-global\nleast r")
     for i, head in enumerate(heads):
         table.add_column(head, justify="left" if i == 0 else "right", no_wrap=True)
     for row in payload["rows"]:
         table.add_row(str(row["blocks"]), _radius(row["start_radius"]), str(row["starts"]), str(row["global"]),
-                      str(row["saddle"]), _range(row["index_min"], row["index_max"]), str(row["higher_order_saddle"]),
-                      str(row["local_minimum"]), str(row["not_converged"]), _opt(row["nonglobal_radius_min"]))
+                      _saddles(row), str(row["higher_order_saddle"]),
+                      str(row["undecided"]), str(row["local_minimum"]), str(row["not_converged"]), _opt(row["nonglobal_radius_min"]))
     return table
 
 
@@ -52,7 +59,8 @@ def _verdict(depth: dict[str, Any]) -> str:
     """One sentence per depth: the region check, the first non-global radius, minima that are not global."""
     L, inside, bad = depth["blocks"], depth["inside"], depth["inside_nonglobal"]
     first = depth["first_nonglobal_radius"]
-    text = (f"L = {L} ({depth['params']} parameters): {inside} critical points found inside max‖A_j‖ < 1, "
+    text = (f"L = {L} ({depth['params']} parameters): {inside} critical point{'' if inside == 1 else 's'} found "
+            f"inside max‖A_j‖ < 1, "
             f"{inside - bad} of them global; ")
     if first is None:
         text += "no non-global critical point found"
@@ -62,6 +70,8 @@ def _verdict(depth: dict[str, Any]) -> str:
     text += f"; non-global local minima: {depth['local_minimum']}"
     if depth["higher_order_saddle"]:
         text += f", higher-order saddles: {depth['higher_order_saddle']}"
+    if depth["undecided"]:
+        text += f", undecided (R falls only at the larger probe radii): {depth['undecided']}"
     eq = depth["equal_factor_radius"]
     text += (f"; a global minimum with equal layers has radius {fmt(eq, 3)}." if eq is not None else
              "; the least-squares map has no real L-th root near identity (no global minimum with equal layers "
@@ -76,13 +86,14 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
     prose(f"data {data['name']}, {data['samples']} samples, d = {data['dim']}, target {data['target']}; "
           f"least-squares optimum R* = {fmt(payload['optimum'], 6)} (global when R − R* ≤ "
           f"{fmt(payload['risk_tol'], 2)}); det M* = {fmt(data['det'], 3)}, ‖M* − I‖₂ = "
-          f"{fmt(data['distance_to_identity'], 3)}; Newton/LM from {cfg['trials']} starts per radius; "
+          f"{fmt(data['distance_to_identity'], 3)}; Newton/LM from {cfg['trials']} start{'' if cfg['trials'] == 1 else 's'} per radius; "
           f"seed {cfg['seed']}.")
     for depth in payload["depths"]:
         prose(_verdict(depth))
     prose("Hardt & Ma 2017, Theorem 2.2: inside max‖A_j‖ < 1 every critical point is a global minimum. "
           "saddle: non-global, negative Hessian eigenvalues (index: their count); h.o. saddle: none, but the "
-          "escape probe descends; local min: neither. --detail: every non-global point.")
+          "escape probe lowers R at every radius tried; undec.: only at the larger radii; local min: no descent. "
+          "--detail: every non-global point.")
     if detail:
         _nonglobal_table(payload)
 

@@ -76,9 +76,9 @@ def _opt(value: Any, spec: str = ".3f") -> str:
 
 def table(data: dict[str, dict[str, Any]]) -> list[str]:
     """One row per run and depth: the counts of each kind, inside the region and the first non-global radius."""
-    lines = ["| data, target | L | P | starts | global | saddles (indices) | h.o. saddles | non-global minima "
+    lines = ["| data, target | L | P | starts | global | saddles (indices) | h.o. saddles | undecided | non-global minima "
              "| not conv. | inside r < 1 (global) | first non-global r | equal-layer optimum r | det M* |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, payload in data.items():
         det = payload["data"]["det"]
         for d in payload["depths"]:
@@ -86,7 +86,7 @@ def table(data: dict[str, dict[str, Any]]) -> list[str]:
             shown = f"{min(idx)}–{max(idx)}" if idx else "–"
             lines.append(f"| {payload['data']['name']}, {payload['data']['target']} | {d['blocks']} | {d['params']} "
                          f"| {d['points']} | {d['global']} | {d['saddle']} ({shown}) | {d['higher_order_saddle']} "
-                         f"| {d['local_minimum']} | {d['not_converged']} | {d['inside']} "
+                         f"| {d['undecided']} | {d['local_minimum']} | {d['not_converged']} | {d['inside']} "
                          f"({d['inside'] - d['inside_nonglobal']}) | {_opt(d['first_nonglobal_radius'])} "
                          f"| {_opt(d['equal_factor_radius'])} | {det:.3g} |")
     return lines
@@ -111,7 +111,8 @@ def _totals(data: dict[str, dict[str, Any]]) -> dict[str, Any]:
     firsts = [d["first_nonglobal_radius"] for d in depths if d["first_nonglobal_radius"] is not None]
     return {"points": sum(d["points"] for d in depths), "global": sum(d["global"] for d in depths),
             "saddle": sum(d["saddle"] for d in depths), "minima": sum(d["local_minimum"] for d in depths),
-            "higher": sum(d["higher_order_saddle"] for d in depths), "stuck": sum(d["not_converged"] for d in depths),
+            "higher": sum(d["higher_order_saddle"] for d in depths),
+            "undecided": sum(d["undecided"] for d in depths), "stuck": sum(d["not_converged"] for d in depths),
             "inside": sum(d["inside"] for d in depths), "inside_bad": sum(d["inside_nonglobal"] for d in depths),
             "first": min(firsts) if firsts else None,
             "no_root_inside": sum(d["inside"] for d in depths if d["equal_factor_radius"] is None),
@@ -140,12 +141,13 @@ def section(docs: Path) -> str:
              f"--gap-tol {cfg['gap_tol']:g} of R*, at least 1e-12·tr S_yy), its radius, min_j σ_min(I + A_j) and the inertia of its "
              f"Hessian by LDLᵀ counts (negative below −{cfg['eig_tol']:g}·|λ|max); a non-global point without "
              "negative curvature gets an escape probe in the Hessian's near-null space "
-             "(\"h.o. saddle\" when it descends, a non-global minimum otherwise).", "",
+             "(\"h.o. saddle\" when R falls at every probe radius, \"undecided\" when only at the larger ones, a "
+             "non-global minimum when it never falls).", "",
              *table(data), "",
              "Saddles by index (index×count; the index is the number of negative Hessian eigenvalues):", "",
              *index_lines(data), "",
              f"**Our numbers.** {t['points']} starts: {t['global']} global minima, {t['saddle']} saddles, "
-             f"{t['higher']} higher-order saddles, {t['minima']} non-global local minima, {t['stuck']} not "
+             f"{t['higher']} higher-order saddles, {t['undecided']} undecided, {t['minima']} non-global local minima, {t['stuck']} not "
              f"converged. Of the critical points found inside the region (radius < 1), "
              f"{t['inside'] - t['inside_bad']} of {t['inside']} are global"
              + (" — no exception to Theorem 2.2. " if not t["inside_bad"] else
