@@ -251,6 +251,7 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
     panels = cfg[panel_key]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels) + 1.8, 4), squeeze=False,
                              layout="constrained")
+    hollow = False
     for ax, value in zip(axes[0], panels):
         methods = cfg["method"]
         for i, method in enumerate(methods):
@@ -263,7 +264,14 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
             rate = np.array([r["rate"] for r in rows])
             err = np.maximum(0.0, [[r["rate"] - r["ci_low"] for r in rows], [r["ci_high"] - r["rate"] for r in rows]])
             # markers only: the success rate is measured at these k (or p), nothing in between
-            ax.errorbar(x, rate, yerr=err, marker="osD^vP*Xph<>"[i % 12], ls="none", capsize=3, label=method)
+            marker = "osD^vP*Xph<>"[i % 12]
+            drawn = ax.errorbar(x, rate, yerr=err, marker=marker, ls="none", capsize=3, label=method)
+            # hollow: stage I (T1 steps) fills the run, so its rate says nothing of stage II
+            filled = np.array([int(r.get("stage1_steps") or 0) >= int(r["steps"]) for r in rows], dtype=bool)
+            if filled.any():
+                hollow = True
+                ax.plot(x[filled], rate[filled], marker=marker, ls="none", mfc="white",
+                        mec=drawn.lines[0].get_color(), zorder=3)
         if x_key == "p":
             ax.set_xscale("log", base=2)
         if len(cfg[x_key]) == 1:  # one k (or p): the dodged points near their tick, not at the axis' edges
@@ -278,6 +286,11 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
                      f"seed {cfg['seed']}\n"
                      f"gradients: {cfg.get('data', 'population')}", fontsize=9)
     # one legend, beside the last panel: inside, with many methods or a rate near every corner, it hid bars
-    axes[0][-1].legend(fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7, loc="upper left",
-                       bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    if hollow:
+        from matplotlib.lines import Line2D
+        handles.append(Line2D([], [], marker="o", ls="none", mfc="white", mec="0.3"))
+        labels.append("hollow: stage I fills\nthe run (T1 ≥ steps)")
+    axes[0][-1].legend(handles, labels, fontsize=8, title="method (bars: 95% Wilson)", title_fontsize=7,
+                       loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     save_figure(fig, path)

@@ -441,6 +441,7 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     for table in rate_tables(methods, by_pk, len(cfg["p"]) > 1):
         show(title, table)
         title = "(continued)"
+    stage1_only_line(cfg, cells)
     prose(teacher_line(cfg), "dim")
     output1_sentence(cfg, cells)
     prose(method_legend(methods), "dim")
@@ -474,6 +475,20 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     budget = cfg["steps"] if cfg["steps"] is not None else f"T1 + {cfg['stage2_steps']}"
     prose(f"steps per trial: {budget} (T1 = {first['stage1_steps']} at k = {first['k']}; default ⌈1/η_a⌉)", "dim")
     prose(criteria_note(cfg), "dim")
+
+
+def stage1_only_line(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """Where stage I (T1 steps, the small step on a) fills the whole run: those rates are of stage I alone
+    (hollow markers in the figure)."""
+    short = [c for c in cells if int(c.get("stage1_steps") or 0) >= int(c["steps"])]
+    if not short:
+        return
+    if len(cfg["p"]) > 1:
+        where = "(p, k) = " + ", ".join(dict.fromkeys(f"({c['p']}, {c['k']})" for c in short))
+    else:
+        where = "k = " + ", ".join(dict.fromkeys(str(c["k"]) for c in short))
+    prose(f"stage I alone at {where}: T1 = {_t1s(short)} steps fill the run's {short[0]['steps']}, so these rates "
+          "say nothing of stage II (raise --steps)")
 
 
 def rate_text(x: float) -> str:

@@ -216,3 +216,12 @@ def test_the_theorem1_sentence_says_why_a_method_was_not_checked(cli):
     out = " ".join(cli("success-rate", "--trials", "3", "--k", "4,100", "--steps", "300", "--method", "resnet-layerwise",
                        "--theorem-all", "--quiet").stdout.split())
     assert "resnet-layerwise held in 3 of 3" in out and "not checked at k = 100" in out and "outside" not in out
+
+
+def test_rates_of_runs_that_stage_one_fills_are_said_to_be_of_stage_one(cli):
+    """--steps 200 at k = 4 (T1 = 241): the table's 0.000 read as the methods failing; it is stage I alone."""
+    out = " ".join(cli("success-rate", "--trials", "4", "--p", "8,16", "--k", "2,4", "--steps", "200",
+                       "--quiet").stdout.split())
+    assert "stage I alone at (p, k) = (8, 4), (16, 4): T1 = 241 steps fill the run's 200" in out
+    out = " ".join(cli("success-rate", "--trials", "4", "--k", "2", "--steps", "400", "--quiet").stdout.split())
+    assert "stage I alone" not in out

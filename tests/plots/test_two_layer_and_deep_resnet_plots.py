@@ -172,3 +172,22 @@ def test_landscape_two_layer_with_stride_shows_the_sweep(figures, checks):
     assert sweep_ax.get_xlim()[0] > sweep_ax.get_xlim()[1]  # inverted: s = 8 … 1 left to right
     strides = [int(x) for line in sweep_ax.get_lines() for x in line.get_xdata()]
     assert set(strides) == set(payload["stride_sweep"]["strides"])
+
+
+def test_success_rate_cells_whose_stage_one_fills_the_run_are_hollow(figures, checks):
+    """--steps 200 at k = 4 (T1 = 241): every method's rate 0 is of stage I alone; it was drawn as a measured 0
+    like any other, with nothing in the figure saying so."""
+    cfg = success_rate.SuccessSettings(k=[2, 4], trials=4, steps=200, jobs=1)
+    tl_plots.success_rate(api.run(cfg).to_dict(), "unused.png")
+    ax = figures[0].axes[0]
+    assert checks.legend_problems(ax) == []
+    hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "white" and len(line.get_xdata())]
+    assert len(hollow) == len(cfg.method) and all(np.allclose(line.get_xdata(), 4, atol=0.5) for line in hollow)
+    assert any("stage I fills" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_success_rate_figure_without_short_runs_has_no_hollow_entry(figures):
+    cfg = success_rate.SuccessSettings(k=[2], trials=3, steps=400, jobs=1)
+    tl_plots.success_rate(api.run(cfg).to_dict(), "unused.png")
+    ax = figures[0].axes[0]
+    assert not any("stage I fills" in t.get_text() for t in ax.get_legend().get_texts())
