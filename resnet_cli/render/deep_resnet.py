@@ -238,7 +238,7 @@ def newton_landscape(payload: dict[str, Any]) -> None:
                  else None,
                  second,
                  "No negative curvature: none beyond the tolerance (at a kink: none on the kink manifold, slopes "
-                 "strictly inside (0, 1), none on any piece). Index: negative eigenvalues / dimension of the point's "
+                 "strictly inside (0, 1), R rising on both sides of every kink, none on any piece). Index: negative eigenvalues / dimension of the point's "
                  "Hessian. * random steps in the Hessian's null space lower R within the largest radius tried (not a "
                  "minimum at that scale; a higher-order saddle where R falls at every radius: evidence, not proof)."]:
         if part is not None:

@@ -414,3 +414,31 @@ def test_near_identity_starts_reach_1e_10(blocks):
     assert (res.grad_norm[smooth] < 1e-10).all()
     one_layer = ok & np.array([len(k) > 0 and not cp.nested(k) for k in res.kinks])
     assert (res.clarke_norm[one_layer] < 1e-8).all()
+
+
+@pytest.mark.parametrize("v", [-7.0 / 50.0, 7.0 / 50.0])
+def test_kink_jump_is_the_sum_of_the_one_sided_slopes(v):
+    """The jump of R's slope across a kink (`kink_jumps`) against finite differences of R itself on both sides of
+    the kink along its normal: D+ + D−. Positive at the 29/228 minimum; v > 0 flips the backpropagated signal."""
+    X, Y, lin = example1()
+    pr = cp.Problem(dr.ResNetShape(1, 1, 1, 1, 1), X, Y)
+    theta = np.array([1.0, -2.0, v, 25.0 / 19.0, -23.0 / 38.0])
+    info = cp.analyse_point(pr, theta, linear_risk=lin, entries=[(0, 0, 2)], weights=np.array([0.5]))
+    normal = np.array([2.0, 1.0, 0.0, 0.0, 0.0]) / np.sqrt(5.0)  # ∂z/∂(U, b) at the sample x = 2: (x, 1)
+    R0, t = pr.risk(theta[None])[0], 1e-6
+    one_sided = [(pr.risk((theta + sign * t * normal)[None])[0] - R0) / t for sign in (1.0, -1.0)]
+    jump = info["kinks"][0]["jump"]
+    assert jump == pytest.approx(sum(one_sided), rel=1e-4, abs=1e-9)
+    assert (jump > 0) == (v < 0)
+
+
+def test_a_kink_with_a_negative_signal_is_never_a_counterexample():
+    """Slopes inside (0, 1) make leaving the kink raise R on both sides only when the signal backpropagated to the
+    unit is positive; with it negative both sides descend (a ridge), which was labelled a counterexample."""
+    base = {"gap": 1.0, "risk": 2.0, "hessian": {"negative": 0}, "on_kink": True, "nested_kinks": False,
+            "pieces": {"enumerated": True, "all": [{"negative": 0}, {"negative": 0}]}}
+    kinks = {"layer": 1, "unit": 0, "sample": 2, "z": 0.0, "slope": 0.5}
+    up = {**base, "kinks": [{**kinks, "jump": 0.3}]}
+    down = {**base, "kinks": [{**kinks, "jump": -0.3}]}
+    assert cp.classify_point(up, linear_risk=1.0) == "counterexample"
+    assert cp.classify_point(down, linear_risk=1.0) == "kink_undecided"

@@ -10,7 +10,8 @@ import numpy as np
 
 from resnet_cli import inertia
 from resnet_cli.models.clarke import min_norm_subgradient
-from resnet_cli.models.critical_points.kinks import Entry, clarke_weights, kink_entries, nested, pattern_with
+from resnet_cli.models.critical_points.kinks import (Entry, clarke_weights, kink_differences, kink_entries, nested,
+                                                     pattern_with)
 from resnet_cli.models.critical_points.pattern import PatternDerivs, Problem, pattern_derivatives
 from resnet_cli.rng import make_rng
 
@@ -72,6 +73,8 @@ def flatness_at(problem: Problem, theta: Array, eig_tol: float) -> dict[str, Any
     return gradient_flatness(der.grad[0], der.hess[0], eig_tol)
 
 
+JUMP_TOL = 1e-8  # a kink's jump counts as positive above JUMP_TOL·(1 + |R|): below, the rise is rounding
+
 UNDECIDED_REASONS = {"kink": "at a ReLU kink: neither a saddle nor a minimum is certified",
                      "alt_tolerance": "not a counterexample at --eig-tol-alt",
                      "escape_descent": "the escape probe found descent"}
@@ -125,7 +128,7 @@ def analyse_point(problem: Problem, theta: Array, *, linear_risk: float, entries
     slopes `weights` (default: `clarke_weights`). Keys:
       risk, gap (R − R_lin), grad_norm (the engine's ‖∇R‖, σ'(0) = 0: one side's gradient at a kink),
       clarke_norm (‖∇R_{D(s)}‖, the Clarke subgradient with weights s; = grad_norm at smooth points),
-      engine_clarke_norm (`clarke.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope}],
+      engine_clarke_norm (`clarke.min_norm_subgradient`), kinks [{layer, unit, sample, z, slope, jump (`kink_jumps`)}],
       on_kink (bool), nested_kinks (bool), hessian {lambda_min, lambda_max, negative, zero, positive}:
       at a smooth point the Hessian of R; at a kink point the kink-manifold Hessian Zᵀ∇²R_{D(s)}Z
       (dimension P − rank ∂z_E/∂θ, reported as `dim`), pieces: None at smooth points, else {count,
@@ -184,11 +187,27 @@ def _first_order(problem: Problem, theta: Array, der: PatternDerivs, z: list[Arr
         "grad_norm": float(np.linalg.norm(g[0])),
         "clarke_norm": float(np.linalg.norm(der.grad[0])),
         "engine_clarke_norm": float(eng_clarke[0]),
-        "kinks": [{"layer": l + 1, "unit": j, "sample": i, "z": float(z[l][j, i]), "slope": float(se)}
-                  for (l, j, i), se in zip(entries, s)],
+        "kinks": [{"layer": l + 1, "unit": j, "sample": i, "z": float(z[l][j, i]), "slope": float(se),
+                   "jump": jump} for (l, j, i), se, jump in zip(entries, s, kink_jumps(problem, theta, der, entries))],
         "on_kink": len(entries) > 0,
         "nested_kinks": nested(entries),
     }
+
+
+def kink_jumps(problem: Problem, theta: Array, der: PatternDerivs, entries: list[Entry]) -> list[float]:
+    """Per kink e, the rise of R's one-sided slope across it along the unit normal n_e = ∂z_e/∂θ / ‖∂z_e/∂θ‖:
+    ⟨Δ_e, n_e⟩ = c_e ‖∂z_e/∂θ‖ (`kink_differences`), so its sign is that of the backpropagated signal c_e.
+    Leaving a Clarke point with slope s_e ∈ (0, 1) raises R at first order on both sides only when it is
+    positive: (1 − s_e)·jump going to z_e > 0, s_e·jump going to z_e < 0."""
+    if not entries:
+        return []
+    _, delta = kink_differences(problem, theta, entries)
+    out = []
+    for (l, j, i), d in zip(entries, delta):
+        row = der.dz_row(0, l, j, i)
+        norm = float(np.linalg.norm(row))
+        out.append(float(d @ row) / norm if norm > 0 else 0.0)
+    return out
 
 
 def _kink_manifold_hessian(der: PatternDerivs, H: Array, entries: list[Entry]) -> tuple[Array, Array, Array]:
@@ -272,9 +291,9 @@ def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float =
     (smooth Hessian, or the kink-manifold Hessian at a kink point — a certified descent curve along the
     kinks) has a negative eigenvalue; otherwise, at a smooth point, counterexample (no negative curvature:
     a possibly degenerate local minimum worse than linear). At a kink point without negative curvature on
-    the kink manifold: counterexample when the kinks are not nested and every slope lies strictly inside
-    (0, 1) (every direction leaving the manifold raises R at first order) and no enumerated piece has
-    negative curvature; otherwise kink_undecided.
+    the kink manifold: counterexample when the kinks are not nested, every slope lies strictly inside
+    (0, 1) and every kink's jump (`kink_jumps`) is positive (then every direction leaving the manifold
+    raises R at first order) and no enumerated piece has negative curvature; otherwise kink_undecided.
     """
     scale = max(abs(linear_risk), 1e-300) if risk_scale is None else risk_scale
     gap = info["gap"]
@@ -287,7 +306,11 @@ def classify_point(info: dict[str, Any], *, linear_risk: float, gap_tol: float =
     if not info["on_kink"]:
         return "counterexample"
     slopes = np.array([k["slope"] for k in info["kinks"]])
+    jumps = np.array([k["jump"] for k in info["kinks"]])
     interior = bool(np.all((slopes > 1e-8) & (slopes < 1 - 1e-8)))
+    # and R rises leaving every kink, on both sides (`kink_jumps`): a negative backpropagated signal there
+    # makes both sides descend, a ridge of Clarke points
+    interior = interior and bool(np.all(jumps > JUMP_TOL * (1.0 + abs(info["risk"]))))
     pieces = info["pieces"]
     pieces_ok = pieces is not None and pieces["enumerated"] and all(r["negative"] == 0 for r in pieces["all"])
     if interior and not info["nested_kinks"] and pieces_ok:

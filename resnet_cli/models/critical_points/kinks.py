@@ -39,15 +39,10 @@ def nested(entries: list[Entry]) -> bool:
     return any(len(v) > 1 for v in by_sample.values())
 
 
-def clarke_weights(problem: Problem, theta: Array, entries: list[Entry]) -> Array:
-    """Slopes s ∈ [0, 1]^E minimising ‖∇R_{D(s)}(θ)‖ at θ (P,) (the min-norm Clarke subgradient's weights).
-
-    ∇R_{D(s)} = g0 + Σ_e s_e Δ_e exactly when the kinks lie in one layer (otherwise multilinear in s; this
-    is then its affine part at s = 0). Δ_e = ∇R with D_e = 1 minus ∇R with D_e = 0, all other E entries 0.
-    """
+def kink_differences(problem: Problem, theta: Array, entries: list[Entry]) -> tuple[Array, Array]:
+    """g0 = ∇R with every entry's slope 0 (P,) and Δ (n, P): Δ_e = ∇R with D_e = 1 minus g0 (the other
+    entries 0). At z_e = 0, Δ_e = c_e ∂z_e/∂θ, c_e the signal backpropagated to the unit's output there."""
     n = len(entries)
-    if n == 0:
-        return np.zeros(0)
     z = [zl[0] for zl in problem.preactivations(theta[None])]
     pats = [pattern_with(z, entries, np.zeros(n))]
     for e in range(n):
@@ -56,5 +51,17 @@ def clarke_weights(problem: Problem, theta: Array, entries: list[Entry]) -> Arra
         pats.append(pattern_with(z, entries, s))
     D = [np.stack([pt[layer] for pt in pats]) for layer in range(len(z))]
     G = pattern_gradient(problem, np.repeat(theta[None], n + 1, axis=0), D).grad
-    return box_least_squares(G[1:] - G[0], G[0])
+    return G[0], G[1:] - G[0]
+
+
+def clarke_weights(problem: Problem, theta: Array, entries: list[Entry]) -> Array:
+    """Slopes s ∈ [0, 1]^E minimising ‖∇R_{D(s)}(θ)‖ at θ (P,) (the min-norm Clarke subgradient's weights).
+
+    ∇R_{D(s)} = g0 + Σ_e s_e Δ_e exactly when the kinks lie in one layer (otherwise multilinear in s; this
+    is then its affine part at s = 0), with g0, Δ of `kink_differences`.
+    """
+    if not entries:
+        return np.zeros(0)
+    g0, delta = kink_differences(problem, theta, entries)
+    return box_least_squares(delta, g0)
 
