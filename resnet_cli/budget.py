@@ -130,7 +130,8 @@ def check(cost: Cost) -> None:
     """Refuse, before any allocation, arrays that do not fit and runs beyond REFUSE_SECONDS (ConfigError)."""
     check_memory(cost.nbytes, cost.flags)
     if cost.wall_seconds > REFUSE_SECONDS:
-        raise ConfigError(f"{cost.flags}: this run would need about {format_duration(cost.wall_seconds)} "
+        need = format_duration(cost.wall_seconds)
+        raise ConfigError(f"{cost.flags}: this run would need {'' if need.startswith('more') else 'about '}{need} "
                           f"(estimate), more than {format_duration(REFUSE_SECONDS)}; reduce the sizes")
 
 

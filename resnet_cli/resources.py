@@ -170,6 +170,8 @@ def format_duration(seconds: float) -> str:
         return "unknown"
     if s < 1:
         return "<1 s"
+    if s >= 1000 * 365.25 * 86400:  # (also inf: no integer for it)
+        return "more than 1000 years"
     total = int(round(s))
     if total < 60:
         return f"{total} s"

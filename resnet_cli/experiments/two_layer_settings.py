@@ -260,9 +260,14 @@ def gradient_sizes(s: SampleSettings) -> dict[str, Any]:
     return {"per_step": per_step(s), "samples": s.samples, "online": s.online, "stride": s.stride}
 
 
-def step_flags(s: StepSettings) -> dict[str, int]:
-    """The step option that sizes a run, for the flags a refusal names: --steps, else --stage2-steps."""
-    return {"steps": s.steps} if s.steps is not None else {"stage2_steps": s.stage2_steps}
+def step_flags(s: StepSettings) -> dict[str, Any]:
+    """The step options that size a run, for the flags a refusal names: --steps, else --stage2-steps and
+    what sets T1 where given (--stage1-steps, else --lr-a: T1 = ⌈1/η_a⌉)."""
+    if s.steps is not None:
+        return {"steps": s.steps}
+    stage1 = {"stage1_steps": s.stage1_steps} if s.stage1_steps is not None else \
+        {"lr_a": s.lr_a} if s.lr_a is not None else {}
+    return {**stage1, "stage2_steps": s.stage2_steps}
 
 
 def sample_flags(s: SampleSettings) -> dict[str, int]:
@@ -347,7 +352,7 @@ def landscape_cost(s: LandscapeSettings) -> budget.Cost:
     """Memory and time of `landscape two-layer` before any allocation (resnet_cli/budget.py): the basin map's
     GD over basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
     sized = budget.flags(basin_phi=s.basin_phi, basin_a=s.basin_a, profile_points=s.profile_points, probes=s.probes,
-                         k=s.k)
+                         k=s.k, **step_flags(s))
     basin = budget.two_layer([s.p], [s.k], s.basin_phi * s.basin_a, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
                              sized=sized)
     others = 8.0 * (4 * s.profile_points * (s.k + 1) + 8 * s.probes * (s.p + s.k))

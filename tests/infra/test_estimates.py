@@ -78,6 +78,16 @@ def test_absurd_sizes_are_refused_before_starting(capsys):
     assert "--steps 10000000000000" in err and "years (estimate)" in err, err
 
 
+@pytest.mark.parametrize("argv", [["train", "two-layer", "--lr-a", "1e-308"], ["train", "two-layer", "--lr-a", "1e-300"],
+                                  ["landscape", "two-layer", "--lr-a", "1e-308"]])
+def test_a_tiny_lr_a_is_refused_naming_it(capsys, argv):
+    """T1 = ⌈1/η_a⌉: η_a = 1e-308 made the estimate infinite, an internal error (OverflowError in the duration);
+    1e-300 printed a 300-digit number of years, and neither message named --lr-a."""
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--lr-a {argv[-1]}" in err and "more than 1000 years (estimate)" in err, err
+
+
 def test_refusal_and_notice_follow_the_estimate():
     cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
     with pytest.raises(Exception, match="--steps 9: this run would need about"):
@@ -90,7 +100,9 @@ def test_refusal_and_notice_follow_the_estimate():
 
 
 @pytest.mark.parametrize("seconds,text", [(0.4, "<1 s"), (45, "45 s"), (200, "3 min 20 s"), (7500, "2 h 05 min"),
-                                          (3 * 86400 + 4 * 3600, "3 d 4 h"), (5 * 365.25 * 86400, "5.0 years")])
+                                          (3 * 86400 + 4 * 3600, "3 d 4 h"), (5 * 365.25 * 86400, "5.0 years"),
+                                          (2e3 * 365.25 * 86400, "more than 1000 years"),
+                                          (float("inf"), "more than 1000 years")])
 def test_one_duration_format(seconds, text):
     assert format_duration(seconds) == text
 
