@@ -304,12 +304,13 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
     basin = payload["basin"]
     starts = len(basin["phi0"]) * len(basin["a0_over_astar"])
     population = payload["config"].get("samples") is None and not payload["config"].get("online")
+    overlap = cfg.get("stride") is not None and cfg["stride"] < cfg["p"]  # then v's gradient at −v* is not 0
     pinned = 0  # spurious starts at φ0 = π: v = −v*, where the population v-gradient is exactly 0
     for kind, grid in basin["outcomes"].items():
         found = [c for row in grid for c in row]
         counts = ", ".join(f"{name} {found.count(name)}" for name in OUTCOME_STYLE if found.count(name))
         prose(f"basins of GD, schedule {kind}: {counts} of {starts} starts")
-        if population and basin["phi0"][-1] == math.pi:
+        if population and not overlap and basin["phi0"][-1] == math.pi:
             pinned = max(pinned, sum(c == "spurious" for c in grid[-1]))
     if pinned:
         prose(f"the {pinned} starts at φ0 = π (v = −v*, where v's gradient is 0) stay spurious", "dim")

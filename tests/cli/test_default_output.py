@@ -207,6 +207,14 @@ def test_the_basin_map_says_its_phi0_pi_row_is_pinned(cli):
     assert "spurious 5 of 35 starts" in out and "the 5 starts at φ0 = π (v = −v*, where v's gradient is 0)" in out
 
 
+def test_the_phi0_pi_note_is_not_claimed_where_patches_overlap(cli):
+    """With --stride s < p the v-gradient at −v* is not 0 (0.055–0.78 at s = 6 for seed 1's teacher): the note
+    was false there."""
+    out = " ".join(cli("landscape", "two-layer", "--seed", "1", "--stride", "6", "--steps", "10", "--trials", "2",
+                       "--quiet").stdout.split())
+    assert "basins of GD" in out and "φ0 = π" not in out
+
+
 def test_the_theorem1_sentence_says_why_a_method_was_not_checked(cli):
     """A cell whose stage I fills the run is not checked for that reason, not for being outside the hypotheses;
     resnet-ssw meets them even when --steps 1 leaves no step to check."""
