@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import decimal
 import io
 import json
 import math
@@ -97,8 +98,6 @@ def to_jsonable(obj: Any) -> Any:
 
     Non-finite floats become the strings "nan", "inf", "-inf" so the output stays valid JSON.
     """
-    import dataclasses
-
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return to_jsonable(dataclasses.asdict(obj))
     if isinstance(obj, dict):
@@ -211,6 +210,26 @@ def fmt(x: Any, digits: int = 4) -> str:
     if 1e-3 <= abs(v) < 1e5:
         return f"{v:.{digits}g}"
     return f"{v:.{max(digits - 1, 1)}e}"
+
+
+def fmt_bound(x: float, digits: int, upper: bool, max_digits: int = 17) -> str:
+    """`fmt` of a bound met by measured values: an upper bound never prints below x, a lower one never above.
+    More digits where `digits` would round across (1 + 1.8e-13 as an upper bound is 1.0000000000002, not 1,
+    which reads as meeting M = 1), up to `max_digits`; there it is rounded outward (1.01 with max_digits 3)."""
+    if not math.isfinite(x) or x == 0:
+        return fmt(x, digits)
+
+    def valid(text: str) -> bool:
+        return float(text) >= x if upper else float(text) <= x
+
+    for d in range(digits, max_digits + 1):
+        text = fmt(x, d)
+        if valid(text):
+            return text
+    exponent = decimal.Decimal(repr(x)).adjusted()
+    step = decimal.Decimal(1).scaleb(exponent - max_digits + 1)
+    outward = decimal.Decimal(repr(x)).quantize(step, rounding=decimal.ROUND_CEILING if upper else decimal.ROUND_FLOOR)
+    return fmt(float(outward), max_digits)
 
 
 #: Seconds between the plain progress lines printed when stderr is not a terminal.

@@ -196,7 +196,7 @@ class CellPlan:
                       for name in self.requested if name.endswith(FLOW)]
         m = len(methods)
         self.checked = [i for i, name in enumerate(methods)
-                        if tls.theorem1_checked(s, *METHODS[name], tls.v_law(s)) and name not in NOISY]
+                        if tls.theorem1_checked(s, *METHODS[name], tls.v_law(s), k) and name not in NOISY]
         self.own = self.checked if s.theorem_trajectory == "theorem1" else []
         states = tls.state_factories(s, rng, self.v_star, self.a_star, copies=m + len(self.own)) if m else []  # shared
         self.steps = steps = tls.total_steps(s, k)
@@ -286,7 +286,7 @@ class CellPlan:
                 pick = lambda x: x.reshape(size, n)[row]  # noqa: E731
                 summary = output1_summary(pick(r.held), outcome, pick(r.a_dot_min_rel), pick(r.a_dot_max_rel),
                                           pick(r.phi_max))
-        summary["output1_outside"] = tls.theorem1_outside(s, *METHODS[method], tls.v_law(s))
+        summary["output1_outside"] = tls.theorem1_outside(s, *METHODS[method], tls.v_law(s), self.k)
         return Cell(self.p, self.k, method, n, counts, counts["global"] / n, low, high, self.steps,
                     self.schedules[i].stage1_iterations, float(ran.mean()), median_start_angle(self.v0s[i], self.v_star),
                     self.against, summary)

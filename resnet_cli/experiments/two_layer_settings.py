@@ -222,18 +222,24 @@ def state_factories(s: SampleSettings, rng: np.random.Generator, v_star: np.ndar
 TheoremRun = Union["TrainSettings", "SuccessSettings"]
 
 
-def theorem1_outside(s: TheoremRun, student: str, kind: str, law: str | None = None) -> str | None:
-    """Why a run of `student` with schedule `kind` is outside Theorem 1's hypotheses (None: inside);
-    `law`: the law v* was drawn from (default: the student's)."""
+def theorem1_outside(s: TheoremRun, student: str, kind: str, law: str | None = None,
+                     k: int | None = None) -> str | None:
+    """Why a run of `student` with schedule `kind` (at `k`; None: at every k of the settings) is outside
+    Theorem 1's hypotheses (None: inside); `law`: the law v* was drawn from (default: the student's).
+    Perturbed GD: train two-layer's --noise (success-rate's *-noise methods are large-both, outside already)."""
+    perturbed = isinstance(s, TrainSettings) and bool(s.noise)
     sizes = s.p if isinstance(s.p, list) else [s.p]
+    ks = [k] if k is not None else s.k if isinstance(s.k, list) else [s.k]
+    early = s.stage1_steps is not None and s.stage1_steps < min(optim.stage1_length(k) for k in ks)
     return th.theorem1_outside(student, kind, v_law=law or v_law(s, student), prior_angle=s.prior_angle,
                                steps_set=s.lr_a is not None or s.lr_w is not None, c_lr_w=s.c_lr_w,
-                               sampled=sampled(s), overlapping=s.stride not in (None, min(sizes)))
+                               sampled=sampled(s), overlapping=s.stride not in (None, min(sizes)),
+                               early_window=early, perturbed=perturbed)
 
 
-def theorem1_checked(s: TheoremRun, student: str, kind: str, law: str | None = None) -> bool:
-    """Is output (1) checked for this run: inside the hypotheses, or asked for (--theorem-all)."""
-    return s.theorem_all or theorem1_outside(s, student, kind, law) is None
+def theorem1_checked(s: TheoremRun, student: str, kind: str, law: str | None = None, k: int | None = None) -> bool:
+    """Is output (1) checked for this run (at `k`): inside the hypotheses, or asked for (--theorem-all)."""
+    return s.theorem_all or theorem1_outside(s, student, kind, law, k) is None
 
 
 def output1_unchecked(s: Any) -> bool:

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from resnet_cli.models.two_layer.methods import FLOW
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
-from resnet_cli.render.common import WIDTH, console, fmt, prose
+from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
 SYMBOL = {name: f"[{style}]{name[0].upper()}[/{style}]" for name, style in OUTCOME_STYLE.items()}
@@ -88,6 +88,9 @@ def teacher_line(cfg: dict[str, Any]) -> str:
     """One line on the teacher's law: the skip-layer prior decides whether SSW always succeeds (Liu et al.
     2019, "Skip-Layer Prior"; 0.54–0.75: the `--teacher-v sphere` rates of resnet-ssw at p = 8, k = 4, 16, 36,
     500 trials, seeds 0 and 1, docs/success-rate.md; other p differ, e.g. 0.82 at p = 32, k = 4)."""
+    if cfg.get("teacher_v") == "prior" and cfg["prior_angle"] > 60:  # Theorem 1's prior is ‖w*‖ ≤ 1: ≤ 60°
+        return (f"teacher v*: uniform on the cap ≤ {fmt(cfg['prior_angle'])}° from e, wider than the skip-layer "
+                "prior (≤ 60°)")
     if cfg.get("teacher_v") == "prior":
         return f"teacher v*: skip-layer prior (≤ {fmt(cfg['prior_angle'])}° from e); SSW without it: 0.54–0.75 at p = 8"
     return "teacher v*: uniform on the sphere (no skip-layer prior)"
@@ -231,7 +234,8 @@ def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
     held = sum(t["output1_held"] for t in checks)
     lows = [t["a_dot_min_rel"] for t in checks if t["a_dot_min_rel"] is not None]
     highs = [t["a_dot_max_rel"] for t in checks if t["a_dot_max_rel"] is not None]
-    tight = (f"; tightest m = {fmt(min(lows), 3)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²" if lows and highs else "")
+    tight = (f"; tightest m = {fmt_bound(min(lows), 3, False)}‖a*‖², M = {fmt_bound(max(highs), 3, True)}‖a*‖²"
+             if lows and highs else "")
     prose(f"Theorem 1, output (1) {output1_window(cfg)}: held in {held} of {len(checks)}{tight}")
 
 
@@ -546,7 +550,8 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         held = sum(c["output1_global"] + c["output1_other"] for c in mine)
         lows = [c["tightest_m"] for c in mine if c.get("tightest_m") is not None]
         highs = [c["tightest_big_m"] for c in mine if c.get("tightest_big_m") is not None]
-        tight = f" (tightest m = {fmt(min(lows), 2)}‖a*‖², M = {fmt(max(highs), 3)}‖a*‖²)" if lows and highs else ""
+        tight = (f" (tightest m = {fmt_bound(min(lows), 2, False)}‖a*‖², M = {fmt_bound(max(highs), 3, True)}‖a*‖²)"
+                 if lows and highs else "")
         parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
     # not checked because stage I alone fills the run (T1 ≥ T: no recorded step in [T1, T]), inside the
     # hypotheses or not (--theorem-all); the others not checked are outside the hypotheses
@@ -589,7 +594,8 @@ def output1(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         others = row["trials"] - row["global"]
         table.add_row(f"{row['p']}, {row['k']}" if with_p else str(row["k"]), row["method"],
                       f"{row['output1_global']}/{row['global']}", f"{row['output1_other']}/{others}",
-                      *(_c(row[key], digits=3) for key in ("tightest_m", "tightest_big_m", "output1_phi_max")))
+                      *(_c(row[key], digits=3) if row[key] is None else fmt_bound(row[key], 3, upper, max_digits=4)
+                        for key, upper in (("tightest_m", False), ("tightest_big_m", True), ("output1_phi_max", True))))
     show("Theorem 1, output (1) on [T1, T], φ ≤ 5π/12 and m ≤ aᵀa* ≤ M: held in", table)
     prose(f"{output1_window(cfg)}; global, others: trials where (1) held / trials, among the global ones and "
           "the others; m ≥, M ≤: the tightest constants (in ‖a*‖²) every trial of the cell satisfied; checked at "

@@ -153,7 +153,9 @@ def test_split_header_detector_finds_the_old_split():
 
 def test_success_rate_headline_names_the_prior_the_methods_and_the_theorem(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", str(WIDTH))
-    text = cli("success-rate", *SR_SMALL, "--quiet").stdout
+    # T1 = ⌈1/η_a⌉ = 241 at k = 4: a shorter --stage1-steps would put resnet-ssw outside Theorem 1 as well
+    text = cli("success-rate", "--k", "4,9", "--trials", "20", "--stage1-steps", "241", "--stage2-steps", "200",
+               "--jobs", "1", "--quiet").stdout
     assert "skip-layer prior" in text and "methods:" in text and "Theorem 1, output (1)" in text
     assert "not checked (outside its hypotheses): cnn-large-w, resnet-large-w" in " ".join(text.split())
     assert "trials per outcome" not in text  # behind --detail
@@ -233,3 +235,40 @@ def test_rates_of_runs_that_stage_one_fills_are_said_to_be_of_stage_one(cli):
     assert "stage I alone at (p, k) = (8, 4), (16, 4): T1 = 241 steps fill the run's 200" in out
     out = " ".join(cli("success-rate", "--trials", "4", "--k", "2", "--steps", "400", "--quiet").stdout.split())
     assert "stage I alone" not in out
+
+
+def test_a_tightest_bound_never_rounds_across_the_bound_it_is_checked_against(cli):
+    """aᵀa* converges to ‖a*‖² + 2e-13: with --theorem-big-m 1 output (1) fails by rounding, and 'M = 1‖a*‖²'
+    printed beside 'held in 0 of 20' read as meeting it."""
+    out = " ".join(cli("train", "two-layer", "--k", "16", "--trials", "20", "--seed", "1", "--theorem-trajectory",
+                       "run", "--theorem-big-m", "1", "--quiet").stdout.split())
+    assert "held in 0 of 20" in out and "M = 1.0000000000002‖a*‖²" in out
+
+
+@pytest.mark.parametrize("x, digits, upper, text", [(1.0000000000001776, 3, True, "1.0000000000002"),
+                                                    (0.99999, 3, True, "1"), (0.19951, 3, False, "0.1995"),
+                                                    (0.19934, 3, False, "0.199"), (2.0, 3, True, "2"),
+                                                    (-0.23845, 3, False, "-0.23845")])
+def test_fmt_bound_is_directed(x, digits, upper, text):
+    from resnet_cli.report import fmt_bound
+    assert fmt_bound(x, digits, upper) == text
+    narrow = fmt_bound(x, digits, upper, max_digits=digits)  # a table's: rounded outward instead
+    assert len(narrow.lstrip("-").replace(".", "").lstrip("0")) <= digits
+    assert (float(narrow) >= x) if upper else (float(narrow) <= x)
+    assert (float(text) >= x) if upper else (float(text) <= x)
+
+
+@pytest.mark.parametrize("argv, why", [(["--stage1-steps", "0"], "T1 below ⌈1/η_a⌉"),
+                                       (["--noise", "3", "--trials", "2", "--steps", "300"], "perturbed gradients")])
+def test_runs_outside_theorem1_are_said_to_be(cli, argv, why):
+    """--stage1-steps 0 (the window starts at step 0, before the theorem's T1) printed 'held in 0 of 1', and
+    perturbed GD was checked as if it were GD; both read as the theorem failing or holding."""
+    out = " ".join(cli("train", "two-layer", *argv, "--quiet").stdout.split())
+    assert f"outside its hypotheses ({why})" in out and "held in" not in out
+
+
+def test_a_prior_wider_than_sixty_degrees_is_not_called_the_skip_layer_prior(cli):
+    out = " ".join(cli("train", "two-layer", "--prior-angle", "90", "--steps", "300", "--quiet").stdout.split())
+    assert "outside its hypotheses (no skip-layer prior)" in out
+    assert "uniform on the cap ≤ 90° from e, wider than the skip-layer prior (≤ 60°)" in out
+    assert "skip-layer prior (≤ 90°" not in out

@@ -201,7 +201,7 @@ def dissipativity(
 
 def theorem1_outside(student: str, schedule: str, *, v_law: str = "prior", prior_angle: float = 60.0,
                      steps_set: bool = False, c_lr_w: float = 1.0, sampled: bool = False,
-                     overlapping: bool = False) -> str | None:
+                     overlapping: bool = False, early_window: bool = False, perturbed: bool = False) -> str | None:
     """Why a run is outside Theorem 1's hypotheses ("; "-joined reasons), None when inside.
 
     Theorem 1 (poster): the shortcut student with normalization, w0 = 0, a0 in the ball of radius |1ᵀa*|/√k
@@ -209,7 +209,9 @@ def theorem1_outside(student: str, schedule: str, *, v_law: str = "prior", prior
     Gaussian inputs with non-overlapping patches, and the skip-layer prior v* = e + w*, ‖w*‖ ≤ 1
     (angle(v*, e) ≤ 60°). The run: `student` with `schedule` (one of `optim.PLANS`), v* drawn from `v_law`
     with `prior_angle` degrees, `steps_set` (η_a or η_w given instead of Theorem 1's), C = `c_lr_w`,
-    `sampled` gradients (samples or online), `overlapping` patches (stride < p).
+    `sampled` gradients (samples or online), `overlapping` patches (stride < p), `early_window`: the window
+    [T1, T] starts before ⌈1/η_a⌉ (a --stage1-steps below it: T1 = Õ(1/η_a) is the theorem's, not ours to
+    shorten), `perturbed`: noise on the gradient (not GD).
     """
     reasons = [
         (student != "resnet", "no shortcut"),
@@ -220,6 +222,8 @@ def theorem1_outside(student: str, schedule: str, *, v_law: str = "prior", prior
         (v_law != "prior" or prior_angle > 60, "no skip-layer prior"),
         (sampled, "samples, not the population loss"),
         (overlapping, "overlapping patches"),
+        (early_window, "T1 below ⌈1/η_a⌉"),
+        (perturbed, "perturbed gradients"),
     ]
     found = [why for bad, why in reasons if bad]
     return "; ".join(found) if found else None
