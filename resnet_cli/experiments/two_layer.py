@@ -220,7 +220,7 @@ def run_landscape(settings: LandscapeSettings, progress: Progress | None = None)
     sweep = None
     if tls.overlapping(s.stride, s.p):  # with --stride s < p, after every draw of the s = p landscape: its numbers stay as they are
         sweep = sl.stride_sweep(rng, v_star, a_star, s.stride, s.trials, s.probes, s.probe_radius, points)
-        followed = [sweep.spurious[-1]] if sweep.spurious[-1].kind == "spurious" else []
+        followed = [sweep.spurious[-1]] if sweep.spurious[-1].kind != "global" else []
         points = [sweep.found[s.stride][0], *followed, *sweep.found[s.stride][1:4 - len(followed)]]
         # the profile along the basin map's circle from v* (through `normal`), a at its stride-s optimum
         circle = np.cos(phis)[:, None] * v_star + np.sin(phis)[:, None] * normal

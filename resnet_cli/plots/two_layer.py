@@ -81,14 +81,16 @@ SWEEP_STYLE = {  # a point of the stride sweep: (colour, marker, legend label)
     "saddle": ("tab:orange", "s", "followed point: saddle"),
     "undecided": ("tab:gray", "^", "followed point: undecided (probes within rounding)"),
     "global": ("tab:green", "D", "followed point: global optimum (drained)"),
+    "moved": ("tab:brown", "v", "followed point: vanished at a fold, descent in another minimum"),
     "other": ("tab:purple", "x", "other non-global local minimum (GD search)"),
 }
 
 
 def sweep_kind(row: dict[str, Any]) -> str:
-    """The class of a followed point in SWEEP_STYLE: global, non-global minimum, saddle or undecided."""
-    if row["kind"] == "global":
-        return "global"
+    """The class of a followed point in SWEEP_STYLE: global, moved (past a fold: another point), non-global
+    minimum, saddle or undecided."""
+    if row["kind"] in ("global", "moved"):
+        return row["kind"]
     return {"local minimum": "minimum", "undecided": "undecided"}.get(row["verdict"], "saddle")
 
 
@@ -121,11 +123,11 @@ def stride_sweeps(sweeps: dict[int, dict[str, Any]], path: str) -> None:
 
     seeds = sorted(sweeps)
     strides = sweeps[seeds[0]]["strides"]
-    order = ["minimum", "saddle", "undecided", "global"]
+    order = ["minimum", "saddle", "undecided", "global", "moved"]
     code = np.array([[order.index(sweep_kind(r)) for r in sweeps[seed]["spurious_branch"]] for seed in seeds])
     fig, (grid, count) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained", width_ratios=(1.1, 1))
-    grid.imshow(code, cmap=ListedColormap([SWEEP_STYLE[k][0] for k in order]), vmin=0, vmax=3, aspect="auto",
-                alpha=0.55)
+    grid.imshow(code, cmap=ListedColormap([SWEEP_STYLE[k][0] for k in order]), vmin=0, vmax=len(order) - 1,
+                aspect="auto", alpha=0.55)
     for i, seed in enumerate(seeds):
         for j, r in enumerate(sweeps[seed]["spurious_branch"]):
             loss = r["loss"]
@@ -137,13 +139,14 @@ def stride_sweeps(sweeps: dict[int, dict[str, Any]], path: str) -> None:
     grid.set_title("the spurious point of s = p followed along s\n(text: its loss L_s)", fontsize=10)
     grid.legend(handles=[Patch(color=SWEEP_STYLE[k][0], alpha=0.55, label=SWEEP_STYLE[k][2].split(": ")[1])
                          for k in order if (code == order.index(k)).any()],
-                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, fontsize=8)
+                loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, fontsize=8)
     followed = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum" for seed in seeds)
                 for j in range(len(strides))]
-    anywhere = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) == "minimum"
+    anywhere = [sum(sweep_kind(sweeps[seed]["spurious_branch"][j]) in ("minimum", "moved")
+                    and sweeps[seed]["spurious_branch"][j]["verdict"] == "local minimum"
                     or any(r["stride"] == s and r["kind"] == "other" and r["verdict"] == "local minimum"
                            for r in sweeps[seed]["found"]) for seed in seeds) for j, s in enumerate(strides)]
-    count.plot(strides, anywhere, "o-", color="tab:purple", label="some non-global local minimum\n(followed point or GD search)")
+    count.plot(strides, anywhere, "o-", color="tab:purple", label="some non-global local minimum\n(followed point, the minimum its\ndescent landed in, or GD search)")
     count.plot(strides, followed, "s--", color=SWEEP_STYLE["minimum"][0], label="the followed point is a\nnon-global local minimum")
     count.set_xticks(strides)
     count.invert_xaxis()

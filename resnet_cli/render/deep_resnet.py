@@ -2,7 +2,7 @@
 
 By default: the result table (how the finder's points fall against the best linear predictor, and how many
 are critical or gradient-flat) first, then a few lines (what was run, what the labels mean, the index of the
-strict saddles as counts) — at most 30 lines at 80 columns. `--detail` adds the secondary tables:
+strict saddles as counts) — about 30 lines at 80 columns. `--detail` adds the secondary tables:
 convergence and de-duplication, kinks, the two eigenvalue tolerances, why points are undecided, gradient
 flatness, per-block risks. Risks closer to zero than the run's risk tolerance (gap-tol·R_lin, the
 resolution at which a point is called "equal to linear") print as "< tol"; the preamble states it.

@@ -2,7 +2,7 @@
 
 By default: the result table (per depth and start radius, the kinds of the critical points found) first,
 then a few lines (data, the least-squares optimum, the verdict per depth against Theorem 2.2's region) —
-at most 30 lines at 80 columns. `--detail` adds every non-global critical point (radius, gap, inertia).
+about 30 lines at 80 columns. `--detail` adds every non-global critical point (radius, gap, inertia).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Tables of the two-layer commands (Liu et al. 2019): `train two-layer`, `landscape two-layer`, `success-rate`.
 
 Every function takes the result's `to_dict()` payload and prints to the stdout console; every table fits
-80 columns (`WIDTH`). The default output is a headline of at most 30 lines, its result table first;
-``detail=True`` (`--detail`) adds the secondary tables. Numbers below what the computation resolves print
-as ``< 1e-12`` (losses, gradient norms, angles and distances at the level of rounding, exact zeros
-included) or ``0`` (Hessian eigenvalues within the verdict's tolerance).
+80 columns (`WIDTH`). The default output is a short headline, its result table first; `--detail` adds the
+secondary tables. Numbers below what the computation resolves print as ``< 1e-12`` (losses, gradient
+norms, angles and distances at rounding level, exact zeros included) or ``0`` (Hessian eigenvalues within
+the verdict's tolerance).
 """
 
 from __future__ import annotations
@@ -45,8 +45,7 @@ EIG_TOL = 1e-9  # |λ| ≤ EIG_TOL·max(1, max|λ|) counts as zero (the landscap
 
 
 def small(x: float, floor: float = NOISE) -> str:
-    """fmt, with values below the resolution shown as ``< floor`` (exact zeros too: a loss of 0 beside an
-    angle below 1e-12 is the same statement, printed the same way)."""
+    """fmt, with values below the resolution shown as ``< floor`` (exact zeros too: the same statement)."""
     return f"< {floor:g}" if math.isfinite(x) and abs(x) < floor else fmt(x)
 
 
@@ -345,7 +344,7 @@ def critical_points(points: list[dict[str, Any]], title: str) -> None:
     table.columns[0].justify = "left"
     table.add_row("loss", *(small(cp["loss"]) for cp in points))
     table.add_row("‖∇L‖", *(small(cp["grad_norm"]) for cp in points))
-    table.add_row("aᵀa*", *(fmt(cp["a_dot_astar"]) for cp in points))
+    table.add_row("aᵀa*", *(small(cp["a_dot_astar"]) for cp in points))
     for key, label in (("hessian_min", "λmin"), ("hessian_max", "λmax")):
         table.add_row(label, *(eigenvalue(cp, key) for cp in points))
     table.add_row("verdict", *(cp["verdict"] for cp in points))
@@ -354,10 +353,10 @@ def critical_points(points: list[dict[str, Any]], title: str) -> None:
 
 def _sweep_row(row: dict[str, Any], *extra: str, first: int = 0) -> list[str]:
     """A sweep row; a followed point that drained to the global optimum (after stride `first`) says so."""
-    return [str(row["stride"]), small(row["loss"]), small(math.degrees(row["phi"])), fmt(row["a_dot_astar"]),
+    return [str(row["stride"]), small(row["loss"]), small(math.degrees(row["phi"])), small(row["a_dot_astar"]),
             small(row["grad_norm"]), eigenvalue(row, "hessian_min"), str(row["index"]),
             "→ global" if row["kind"] == "global" and row["stride"] != first else
-            row["verdict"].replace("local minimum", "minimum"), *extra]
+            ("fold → " if row.get("fold") else "") + row["verdict"].replace("local minimum", "minimum"), *extra]
 
 
 def stride_sweep(sweep: dict[str, Any]) -> None:
@@ -368,7 +367,8 @@ def stride_sweep(sweep: dict[str, Any]) -> None:
         table.add_row(*_sweep_row(row, fmt(row["reached_by"]), first=sweep["strides"][0]))
     show("the spurious point of s = p followed as a minimum (idx: negative λ)", table,
          f"GD: how many of {sweep['search_starts']} GD search starts per stride ended there; → global: the "
-         "descent from the minimum of the stride before reached the global optimum")
+         "descent from the minimum of the stride before reached the global optimum; fold →: that minimum "
+         "vanished on the way (a fold) and the descent landed in another one, followed from there")
     others = [r for r in sweep["found"] if r["kind"] == "other"]
     minima = {}
     for r in others:
@@ -488,10 +488,8 @@ def stage1_only_line(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
     short = [c for c in cells if int(c.get("stage1_steps") or 0) >= int(c["steps"])]
     if not short:
         return
-    if len(cfg["p"]) > 1:
-        where = "(p, k) = " + ", ".join(dict.fromkeys(f"({c['p']}, {c['k']})" for c in short))
-    else:
-        where = "k = " + ", ".join(dict.fromkeys(str(c["k"]) for c in short))
+    where = ("(p, k) = " + ", ".join(dict.fromkeys(f"({c['p']}, {c['k']})" for c in short)) if len(cfg["p"]) > 1
+             else "k = " + ", ".join(dict.fromkeys(str(c["k"]) for c in short)))
     prose(f"stage I alone at {where}: T1 = {_t1s(short)} steps fill the run's {short[0]['steps']}, so these rates "
           "say nothing of stage II (raise --steps)")
 

@@ -123,3 +123,39 @@ def test_stride_sweep_is_seeded_and_starts_with_todays_points():
         assert one["critical_points"][1]["loss"] == last["loss"]
     else:
         assert last["loss"] < 1e-12 and all(cp["kind"] == "other" for cp in one["critical_points"][1:])
+
+
+def _stored(seed: int, stride: int):
+    import json
+    from pathlib import Path
+
+    data = json.loads((Path(__file__).resolve().parents[2] / "docs" / "data" /
+                       f"stride-landscape-seed-{seed}.json").read_text())
+    row = next(r for r in data["stride_sweep"]["spurious_branch"] if r["stride"] == stride)
+    return (np.array(data["teacher"]["v_star"]), np.array(data["teacher"]["a_star"]), np.array(row["v"]),
+            np.array(row["a"]))
+
+
+def test_a_minimum_that_vanishes_at_a_fold_is_not_followed_on():
+    """Teacher 10's minimum of s = 4 meets a saddle-node fold near t = 0.3 of the homotopy to s = 3: λmin → 0,
+    then the descent jumps 0.78 to another non-global minimum, however fine the steps. That other minimum was
+    reported as the same point surviving to s = 1. A smooth path (teacher 9, moves of 0.48 and 0.62 at Δt =
+    1/8 that shrink when refined) is not a fold."""
+    v_star, a_star, v, a = _stored(10, 4)
+    branch = sl.continue_point(v, a, v_star, a_star, [4, 3])
+    assert branch.fold.tolist() == [False, True] and branch.move[1] > 0.5
+    for s_, v_, a_, n in zip(branch.strides, branch.v, branch.a, branch.grad_norm):
+        assert n < sl.GRAD_TOL  # the end point is still a critical point (the other minimum)
+    v_star, a_star, v, a = _stored(9, 5)
+    branch = sl.continue_point(v, a, v_star, a_star, [5, 4, 3])
+    assert not branch.fold.any()
+
+
+def test_the_fold_refinement_sees_a_jump_as_a_jump():
+    """`_homotopy_step` over t ∈ [0.25, 0.375] of teacher 10's homotopy 4 → 3, which holds the fold: halved six
+    times, the solve still jumps (a fold); over [0, 0.125] the path is smooth (no fold)."""
+    v_star, a_star, v, a = _stored(10, 4)
+    *_, move, fold = sl._homotopy_step(v, a, v_star, a_star, 4, 3, 0.25, 0.375)
+    assert fold and move > sl.FOLD_MOVE
+    *_, move, fold = sl._homotopy_step(v, a, v_star, a_star, 4, 3, 0.0, 0.125)  # before the fold: smooth
+    assert not fold

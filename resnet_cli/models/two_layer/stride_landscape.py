@@ -204,13 +204,15 @@ def newton(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray,
 class Branch:
     """One critical point continued along the strides: v (n, p), a (n, k), gradient norms (n,) at `strides`;
     `move` (n,): the largest step ‖Δ(v, a)‖ between consecutive homotopy solves on the way to each stride
-    (0 at the first) — a jump much larger than its neighbours marks a fold the solve jumped over."""
+    (0 at the first); `fold` (n,): a fold was crossed on the way (`_homotopy_step`: the followed minimum
+    vanished there and the descent landed in another minimum)."""
 
     strides: list[int]
     v: np.ndarray
     a: np.ndarray
     grad_norm: np.ndarray
     move: np.ndarray
+    fold: np.ndarray
 
 
 def _retract(v: np.ndarray, a: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -259,26 +261,54 @@ def minimize(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarra
     return v, a, float(np.linalg.norm(g))
 
 
+FOLD_MOVE = 0.2  # a homotopy solve moving (v, a) farther than this is refined; a fold when it still does at
+FOLD_DEPTH = 6  # substeps halved this often (Δt = 1/(8·2⁶)): a smooth path moves ≪ 0.2 there, a jump over a
+#                 vanished minimum (a saddle-node fold) moves as far as at the coarse step (0.8 and more)
+
+
+def _homotopy_step(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, prev: int, s: int,
+                   t0: float, t1: float, depth: int = 0) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
+    """`minimize` of (1 − t1)L_prev + t1 L_s from the minimum (v, a) at t0, halving [t0, t1] while a solve
+    moves more than FOLD_MOVE. Returns (v, a, ‖g‖, the largest move, fold): fold when a solve at the finest
+    Δt still jumps, i.e. the minimum followed ceased to exist between t0 and t1 (a path moving that far over
+    so short a Δt is not continuous)."""
+    v1, a1, norm = minimize(v, a, v_star, a_star, [(1.0 - t1, prev), (t1, s)])
+    move = float(np.linalg.norm(np.concatenate([v1 - v, a1 - a])))
+    if move <= FOLD_MOVE:
+        return v1, a1, norm, move, False
+    if depth == FOLD_DEPTH:
+        return v1, a1, norm, move, True
+    mid = 0.5 * (t0 + t1)
+    v, a, _, first, fold = _homotopy_step(v, a, v_star, a_star, prev, s, t0, mid, depth + 1)
+    v, a, norm, second, fold2 = _homotopy_step(v, a, v_star, a_star, prev, s, mid, t1, depth + 1)
+    return v, a, norm, max(first, second), fold or fold2
+
+
 def continue_point(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, strides: Sequence[int],
                    substeps: int = 8, follow: str = "minimum") -> Branch:
     """Continue the point (v, a) of L at strides[0] through each next stride along the homotopy
     (1 − t)L_{previous} + tL_s at t = 1/substeps, …, 1, each solve started at the last point. follow
     ``minimum``: `minimize` (a local minimum is followed while it exists; where it vanishes the descent
-    lands in another minimum, possibly the global one), then `newton` at t = 1 to polish; ``critical``:
-    `newton` alone (any critical point, minima turning into saddles included)."""
+    lands in another minimum, possibly the global one: `_homotopy_step` refines the substeps there and
+    reports the fold), then `newton` at t = 1 to polish; ``critical``: `newton` alone (any critical point,
+    minima turning into saddles included)."""
     vs, as_, norms = [v], [a], [float(np.linalg.norm(_mixed(v, a, v_star, a_star, [(1.0, strides[0])])[0]))]
-    moves = [0.0]
+    moves, folds = [0.0], [False]
     for prev, s in zip(strides, strides[1:]):
-        move = 0.0
-        for t in np.linspace(0.0, 1.0, substeps + 1)[1:]:
-            mix = [(1.0 - t, prev), (t, s)]
-            v_new, a_new, norm = (minimize if follow == "minimum" else newton)(v, a, v_star, a_star, mix)
+        move, fold = 0.0, False
+        ts_ = np.linspace(0.0, 1.0, substeps + 1)
+        for t0, t in zip(ts_[:-1], ts_[1:]):
+            if follow == "minimum":
+                v, a, norm, step, crossed = _homotopy_step(v, a, v_star, a_star, prev, s, float(t0), float(t))
+                move, fold = max(move, step), fold or crossed
+                continue
+            v_new, a_new, norm = newton(v, a, v_star, a_star, [(1.0 - t, prev), (t, s)])
             move = max(move, float(np.linalg.norm(np.concatenate([v_new - v, a_new - a]))))
             v, a = v_new, a_new
         if follow == "minimum":
             v, a, norm = newton(v, a, v_star, a_star, [(1.0, s)])
-        vs.append(v), as_.append(a), norms.append(norm), moves.append(move)
-    return Branch(list(strides), np.array(vs), np.array(as_), np.array(norms), np.array(moves))
+        vs.append(v), as_.append(a), norms.append(norm), moves.append(move), folds.append(fold)
+    return Branch(list(strides), np.array(vs), np.array(as_), np.array(norms), np.array(moves), np.array(folds))
 
 
 def descend(v0: np.ndarray, a0: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, stride: int, steps: int,
@@ -366,9 +396,9 @@ class StrideSweep:
                 "v": cp.v, "a": cp.a}
 
     def to_dict(self) -> dict:
-        spurious = [{**self.row(s, cp), "homotopy_move": float(m),
-                     "reached_by": self.reached_spurious[s] if cp.kind == "spurious" else None}
-                    for s, cp, m in zip(self.strides, self.spurious, self.branch.move)]
+        spurious = [{**self.row(s, cp), "homotopy_move": float(m), "fold": bool(fold),
+                     "reached_by": self.reached_spurious[s] if cp.kind != "global" else None}
+                    for s, cp, m, fold in zip(self.strides, self.spurious, self.branch.move, self.branch.fold)]
         found = [{**self.row(s, cp), "reached_by": n} for s in self.strides
                  for cp, n in zip(self.found[s], self.reached[s])]
         return {"strides": self.strides, "search_starts": self.starts, "search_steps": SEARCH_STEPS,
@@ -381,7 +411,8 @@ def stride_sweep(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarra
     (reused as they are: the s = p rows are today's). The spurious point is followed as a local minimum
     (`continue_point`, follow="minimum") and classified with the stride-s loss (`stride_model`; probes drawn
     from rng only at degenerate points): kind ``spurious`` while it stays non-global, ``global`` once the
-    descent reached the global optimum (the spurious minimum has vanished). At each stride the global optimum
+    descent reached the global optimum (the spurious minimum has vanished), ``moved`` once a fold was crossed
+    (it vanished, and the descent landed in another non-global minimum). At each stride the global optimum
     (v*, a*) (a critical point, loss 0, at every s) and the points of `search` other than it and the followed
     point are classified as ``other``."""
     p = v_star.size
@@ -389,9 +420,10 @@ def stride_sweep(rng: np.random.Generator, v_star: np.ndarray, a_star: np.ndarra
     global_p, spurious_p = at_p
     branch = continue_point(spurious_p.v, spurious_p.a, v_star, a_star, strides, follow="minimum")
     spurious, found, reached, reached_spurious = [spurious_p], {}, {}, {}
-    for s, v, a in zip(strides[1:], branch.v[1:], branch.a[1:]):
+    for i, (s, v, a) in enumerate(zip(strides[1:], branch.v[1:], branch.a[1:]), start=1):
         model = stride_model(v_star, a_star, s)
-        kind = "global" if float(model.loss(v[None], a[None])[0]) < 1e-12 else "spurious"
+        kind = ("global" if float(model.loss(v[None], a[None])[0]) < 1e-12 else
+                "moved" if branch.fold[:i + 1].any() else "spurious")
         spurious.append(critical.classify_point(rng, kind, v, a, v_star, a_star, probes, probe_radius, model))
     for s, branch_point in zip(strides, spurious):
         model = stride_model(v_star, a_star, s)
