@@ -81,7 +81,12 @@ def check_scalar(
     """Check type and range of one value; raise ConfigError ``NAME VALUE: must be ...`` otherwise."""
     targets = target_type if isinstance(target_type, tuple) else (target_type,)
     if float in targets and isinstance(x, numbers.Real) and not isinstance(x, bool):
-        x = float(x)
+        try:
+            x = float(x)
+        except OverflowError:  # an integer beyond any float (a TOML file may hold one)
+            digits = str(abs(x))
+            raise ConfigError(f"{name} {'-' if x < 0 else ''}{digits[:6]}… ({len(digits)} digits): too large for a "
+                              "number") from None
         if not math.isfinite(x):
             raise ConfigError(f"{name} {x}: must be a finite number")
     elif int in targets and (isinstance(x, bool) or not isinstance(x, numbers.Integral)):
@@ -169,10 +174,12 @@ def parse_int_list(text: str | int | list, name: str = "list") -> list[int]:
 
 def parse_float_list(text: str | float | list, name: str = "list") -> list[float]:
     """Parse "1e-3,1e-2,0.1" or "logspace:-4:0:9" (9 points, 10^-4 .. 10^0) into finite floats."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        values = [float(text)]
-    elif isinstance(text, list) and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in text):
-        values = [float(t) for t in text]
+    numeric = lambda t: isinstance(t, (int, float)) and not isinstance(t, bool)  # noqa: E731
+    if numeric(text) or isinstance(text, list) and all(numeric(t) for t in text):
+        try:
+            values = [float(t) for t in (text if isinstance(text, list) else [text])]
+        except OverflowError:  # an integer beyond any float (a TOML file may hold one)
+            raise ConfigError(f"{name}: a value too large for a number") from None
     else:
         if isinstance(text, list):
             text = ",".join(str(t) for t in text)

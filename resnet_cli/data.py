@@ -22,7 +22,6 @@ exit code 2).
 
 from __future__ import annotations
 
-import gzip
 import math
 import struct
 import zlib
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from resnet_cli.errors import ConfigError, DataError
+from resnet_cli.resources import check_memory
 
 PRINCIPAL_COMPONENTS = 10
 NUM_CLASSES = 10
@@ -118,18 +118,23 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
         raise DataError(f"{source}: pixel values must be real numbers, not {images.dtype}")
     if labels.dtype.kind not in "biuf":
         raise DataError(f"{source}: labels must be integers, not {labels.dtype}")
-    flat = images.reshape(images.shape[0], -1).astype(np.float64)
+    flat = images.reshape(images.shape[0], -1)
     if flat.shape[0] != labels.shape[0]:
         raise DataError(f"{source}: {flat.shape[0]} images but {labels.shape[0]} labels")
-    bad = int(np.count_nonzero(~np.isfinite(flat)))
-    if bad:
-        raise DataError(f"{source}: {bad} of {flat.size} pixel values are not finite (NaN or infinite)")
-    if samples is not None:
+    if samples is not None:  # the first samples, before any float64 copy of them all
         if samples < 1:
             raise ConfigError(f"--samples {samples}: must be at least 1")
         if samples > flat.shape[0]:
             raise ConfigError(f"--samples {samples}: {name} has only {flat.shape[0]} samples")
         flat, labels = flat[:samples], labels[:samples]
+    m, pixels = flat.shape
+    # float64 copies of the inputs (cast, centred, projected) and the pixels × pixels covariance with its
+    # eigenvectors (`whiten_principal_components`)
+    check_memory(8.0 * (3 * m * pixels + 2 * pixels * pixels), f"--data {source} --samples {m} ({pixels} pixels)")
+    flat = flat.astype(np.float64)
+    bad = int(np.count_nonzero(~np.isfinite(flat)))
+    if bad:
+        raise DataError(f"{source}: {bad} of {flat.size} pixel values are not finite (NaN or infinite)")
     if not np.issubdtype(labels.dtype, np.integer):
         if not np.all(np.isfinite(labels)) or not np.all(np.equal(np.mod(labels, 1), 0)):
             raise DataError(f"{source}: labels must be integers")
@@ -167,19 +172,29 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"data file not found: {path}")
     try:
         raw = path.read_bytes()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:  # (zlib: a damaged deflate stream)
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if raw[:2] == b"\x1f\x8b" else None
+        if inflate is not None:  # the header first: the rest only up to the size it declares (no gzip bomb)
+            compressed, raw = raw, inflate.decompress(raw, 4 + 4 * 3)
+    except (OSError, EOFError, zlib.error) as exc:  # (zlib: a damaged deflate stream)
         raise DataError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise DataError(f"{path}: not an IDX file (bad magic number)")
     ndim = raw[3]
+    if ndim > 3:  # images are (m, rows, cols), labels (m,)
+        raise DataError(f"{path}: an IDX file of {ndim} dimensions; images and labels have 1 to 3")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = math.prod(shape) * dtype.itemsize  # Python ints: 65536⁴ wrapped to 0 in int64
+    if inflate is not None:  # decompressed: at most what the header declares, if that fits
+        check_memory(expected, f"--data mnist:{path} (IDX header: shape {shape})")
+        try:
+            raw += inflate.decompress(inflate.unconsumed_tail, header + expected + 1 - len(raw))
+        except zlib.error as exc:
+            raise DataError(f"{path}: cannot read ({exc})") from None
+        del compressed
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX header says {shape} ({expected} bytes) but {len(raw) - header} bytes follow")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)

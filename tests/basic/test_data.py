@@ -9,7 +9,7 @@ import pytest
 
 from resnet_cli import data as data_module
 from resnet_cli.data import load_dataset, load_digits, one_hot, read_idx, whiten_principal_components
-from resnet_cli.errors import ConfigError, DataError
+from resnet_cli.errors import ConfigError, DataError, UserError
 
 
 def write_idx(path, array, gz=False):
@@ -202,7 +202,9 @@ def test_missing_mnist_files_name_the_data_option(tmp_path):
 
 @pytest.mark.parametrize("case, match", [
     ("empty", "no images"), ("string labels", "labels must be integers"), ("huge labels", "0..9, found 18446744"),
-    ("idx overflow", "IDX header says"), ("damaged gzip", "cannot read"),
+    ("idx overflow", "IDX header says"), ("damaged gzip", "cannot read|not an IDX file"),
+    ("idx 255 dimensions", "IDX file of 255 dimensions"), ("gzip beyond its header", "the arrays would need"),
+    ("60000 pixels", "the arrays would need"),
 ])
 def test_hostile_mnist_files_are_one_data_error(tmp_path, case, match):
     """Each of these ended in an internal error (reshape of an empty array, a ufunc on strings, int64 products
@@ -216,16 +218,23 @@ def test_hostile_mnist_files_are_one_data_error(tmp_path, case, match):
         np.savez(target, x=X, y=y.astype(str))
     elif case == "huge labels":
         np.savez(target, x=X, y=np.full(50, 2**64 - 1, dtype=np.uint64))
+    elif case == "60000 pixels":  # a pixels × pixels covariance of 29 GB: out of memory, not refused
+        np.savez(target, x=np.ones((11, 60000), np.uint8), y=np.zeros(11, int))
     else:
         target = tmp_path
         labels = bytes([0, 0, 8, 1]) + struct.pack(">I", 0)
         (tmp_path / "train-labels-idx1-ubyte").write_bytes(labels)
         if case == "idx overflow":
-            (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">4I", *[65536] * 4))
+            (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + struct.pack(">3I", *[65536] * 3))
+        elif case == "idx 255 dimensions":  # numpy arrays have at most 64: an internal error in reshape
+            (tmp_path / "train-images-idx3-ubyte").write_bytes(bytes([0, 0, 8, 255]) + struct.pack(">255I", *[1] * 255))
+        elif case == "gzip beyond its header":  # a few bytes that claim 2⁴⁸: refused before decompressing
+            (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(
+                gzip.compress(bytes([0, 0, 8, 3]) + struct.pack(">3I", *[65536] * 3) + bytes(1000)))
         else:
             packed = gzip.compress(b"x" * 1000)
             (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(packed[:12] + b"\xff" * 10 + packed[22:])
-    with pytest.raises(DataError, match=match):
+    with pytest.raises(UserError if "would need" in match else DataError, match=match):
         load_dataset(f"mnist:{target}")
 
 

@@ -80,6 +80,8 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("train-two-layer-preset-of-another-command", [*TWO, "--config", "li2017-fig6"])
     add("success-rate-preset-of-another-command", [*SR, "--config", "yun2019-example1"])
     add("depth-sweep-preset-of-another-command", [*DS, "--config", "liu2019-success"])
+    add("train-two-layer-config-int-beyond-double", [*TWO, "--config", "{tmp}/beyond-double.toml"])
+    add("linear-resnet-config-list-beyond-double", [*LR, "--config", "{tmp}/beyond-double-list.toml"])
     add("success-rate-k-range-3e9", [*SR, "--k", "1:3000000000"])
     add("success-rate-k-3e9", [*SR, "--k", "3000000000"])
     add("success-rate-p-1e9", [*SR, "--p", "1000000000"])
@@ -207,6 +209,8 @@ def folder(tmp_path_factory) -> Path:
     (tmp / "latin1.npz").write_bytes(b"\xff\xfe not a zip")
     (tmp / "malformed.toml").write_text("seed = = 1\n[unclosed\n")
     (tmp / "huge.toml").write_text("seed = 99999999999999999999\n")
+    (tmp / "beyond-double.toml").write_text(f"lr = 1{'0' * 400}\n")  # float(int) overflowed: exit 1
+    (tmp / "beyond-double-list.toml").write_text(f"radius = [1{'0' * 400}, 1]\n")
     (tmp / "afile.txt").write_text("a file where a folder is expected\n")
     (tmp / "adir.json").mkdir()
     (tmp / "adir.csv").mkdir()
