@@ -116,6 +116,11 @@ def outcome(exc: BaseException) -> tuple[int, str | None]:
         return IOERR, f"error: {_first_line(exc)}"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS):
         return IOERR, f"error: {exc.filename + ': ' if exc.filename else ''}{_reason(exc)}"
+    if isinstance(exc, OSError) and exc.filename and exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.EACCES,
+                                                                     errno.EPERM):
+        # a path the user's files got in the way of (the checks before computing name the ones they can)
+        where = exc.filename2 or exc.filename
+        return IOERR, f"error: {where}: {_reason(exc)}"
     if isinstance(exc, MemoryError):
         return USAGE, "error: out of memory (try smaller sizes or fewer --jobs)"
     return INTERNAL, (f"internal error: {type(exc).__name__}: {_first_line(exc) if str(exc) else ''} "

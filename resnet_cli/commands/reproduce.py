@@ -76,5 +76,11 @@ def _docs_folder(docs: str, render_only: bool) -> Path:
     except OSError as exc:
         raise UserError(f"--docs {docs}: cannot create the folder ({exc.strerror or type(exc).__name__})") from None
     check_writable(folder / "reproductions.md", "--docs")
+    # every file a reproduction writes is a data/*.json, a figures/*.png or a page *.md: a folder in the way
+    # of one would stop it after its runs
+    for pattern in ("data/*.json", "figures/*.png", "*.md"):
+        for path in folder.glob(pattern):
+            if path.is_dir():
+                raise UserError(f"--docs {docs}: {path} is a folder where a reproduction writes a file")
     return folder
 

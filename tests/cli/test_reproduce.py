@@ -197,6 +197,25 @@ def test_a_page_or_subfolder_that_cannot_serve_is_refused_before_computing(cli, 
         assert message in one_line_error(cli("reproduce", "li2017", "--only", only, "--quick", "--docs", str(page)))
 
 
+@pytest.mark.parametrize("blocker", ["figures/li2017-fig9.png", "data/li2017-fig5.json", "reproduce-yun2019.md"])
+def test_a_folder_in_the_way_of_an_output_is_refused_before_computing(cli, one_line_error, tmp_path, blocker):
+    """A folder named like a file the reproduction writes stopped it after all its runs: 'internal error:
+    IsADirectoryError', with some figures written and the page not."""
+    (tmp_path / blocker).mkdir(parents=True)
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert "is a folder where a reproduction writes a file" in one_line_error(
+        cli("reproduce", "li2017", "--quick", "--docs", str(tmp_path)))
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_an_unforeseen_path_error_is_one_line_not_an_internal_error():
+    import errno
+
+    from resnet_cli.edge import IOERR, outcome
+    code, line = outcome(IsADirectoryError(errno.EISDIR, "Is a directory", "/x/fig.png"))
+    assert code == IOERR and line.startswith("error: /x/fig.png")
+
+
 def test_quick_is_refused_into_any_folder_with_full_results(cli, one_line_error, tmp_path):
     """Only a folder named docs was protected: a copy of docs/ elsewhere was overwritten by --quick."""
     copy = tmp_path / "copy"
