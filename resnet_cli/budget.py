@@ -236,14 +236,17 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
               + 8.0 * 3 * (steps + 1) * trials * rates)  # GD's per-step records: loss, gap and gradient norm
         exact = spectrum in ("exact", "inertia") or (spectrum == "auto" and n_solved <= exact_limit)
         by_counts = bool(counted and counted[i]) and exact
+        # Lanczos runs every probe at once: its basis (probes, steps, n) and the batched Hessian-vector
+        # products' activations (probes × samples per layer, ReLU nets)
+        krylov = 8.0 * n * (lanczos[0] + 4) * 2 * lanczos[1] + (0.0 if linear else 8.0 * 4 * lanczos[1] * m * d * L)
         if not spectra:
             hess = 0.0
         elif by_counts:
-            hess = 8.0 * n * (lanczos[0] + 4) * 2 + 8.0 * 8 * d**4
+            hess = krylov + 8.0 * 8 * d**4
         elif exact:
             hess = EIGVALSH_BYTES * n_solved**2 + (0.0 if linear else 8.0 * m * d * n)
         else:
-            hess = 8.0 * n * (lanczos[0] + 4) * 2
+            hess = krylov
         largest = max(largest, gd, hess)
         seconds += (trials * rates * steps * L * max(per_layer, SHORTCUT_MIN_LAYER_UNITS) * SHORTCUT_STEP
                     + steps * (L * SHORTCUT_LAYER_CALLS + SHORTCUT_STEP_CALLS))

@@ -114,7 +114,9 @@ def cost(cfg: DepthSweepSettings) -> budget.Cost:
     (parameters² × 8 bytes and more) or GD on rates × trials weight sets, cells in parallel."""
     final = cfg.measure == "final-loss"
     sized = budget.flags(depth=cfg.depth, trials=cfg.trials, **({"steps": cfg.steps} if final else {}),
-                         **({"dim": cfg.dim} if cfg.dim else {}), **({"samples": cfg.samples} if cfg.samples else {}))
+                         **({"dim": cfg.dim} if cfg.dim else {}), **({"samples": cfg.samples} if cfg.samples else {}),
+                         **({"lanczos_probes": cfg.lanczos_probes} if not final and cfg.spectrum in ("slq", "auto")
+                            else {}))
     return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [d for d in cfg.depth for _ in cfg.network],
                            trials=cfg.trials, rates=len(cfg.lr) if final else 1, steps=cfg.steps if final else 0,
                            linear=cfg.act_mid == "identity", spectra=0 if final else cfg.trials,

@@ -138,7 +138,9 @@ def cost(cfg: HessianSettings) -> budget.Cost:
                            steps=cfg.steps if cfg.at == "trained" else 0, linear=is_linear(cfg),
                            spectra=cfg.trials, spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg),
-                           sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg)))
+                           sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg),
+                                              **({"lanczos_probes": cfg.lanczos_probes, "lanczos_steps": cfg.lanczos_steps}
+                                                 if cfg.spectrum in ("slq", "auto") else {})))
     workers = 1 if cfg.dask else min(sweep.workers(cfg, spectra_cost), cfg.trials)
     if workers == 1:
         return total

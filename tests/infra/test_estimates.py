@@ -88,6 +88,16 @@ def test_a_tiny_lr_a_is_refused_naming_it(capsys, argv):
     assert err.count("\n") == 1 and f"--lr-a {argv[-1]}" in err and "more than 1000 years (estimate)" in err, err
 
 
+@pytest.mark.parametrize("argv", [["hessian", "--spectrum", "slq", "--lanczos-probes", "100000"],
+                                  ["depth-sweep", "--spectrum", "slq", "--lanczos-probes", "100000"]])
+def test_lanczos_probes_are_in_the_memory_estimate(capsys, argv):
+    """Lanczos keeps a basis per probe (probes × steps × parameters): 3000 probes took 1.7 GB against an
+    estimate of 1 MB, and 100000 ran out of memory with no flag named."""
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert "--lanczos-probes 100000" in err and "the arrays would need" in err, err
+
+
 def test_refusal_and_notice_follow_the_estimate():
     cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
     with pytest.raises(Exception, match="--steps 9: this run would need about"):
