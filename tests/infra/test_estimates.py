@@ -98,6 +98,16 @@ def test_lanczos_probes_are_in_the_memory_estimate(capsys, argv):
     assert "--lanczos-probes 100000" in err and "the arrays would need" in err, err
 
 
+def test_jobs_beyond_the_cpus_do_not_shorten_the_estimate(monkeypatch):
+    """--jobs 4 on 2 CPUs divided a 40-day run by 4 (10 days, under the 30-day refusal); the workers' own
+    memory was counted nowhere."""
+    monkeypatch.setattr(budget.os, "cpu_count", lambda: 2)
+    assert budget.Cost(0.0, 80.0, "", workers=4).wall_seconds == 40.0
+    assert budget.Cost(0.0, 80.0, "", workers=1).wall_seconds == 80.0
+    with pytest.raises(Exception, match="the arrays would need"):
+        budget.check(budget.Cost(0.0, 1.0, "--jobs 1000000", workers=1000000))
+
+
 def test_refusal_and_notice_follow_the_estimate():
     cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
     with pytest.raises(Exception, match="--steps 9: this run would need about"):
