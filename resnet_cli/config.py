@@ -275,7 +275,11 @@ def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, 
         command_of = {table: command for command, table in SECTIONS.items()}
         # ([reproduce] is what `reproduce` reads from a preset: no command takes such a file)
         meant = ", ".join(sorted(command_of.get(name, name) for name in tables if name != "reproduce"))
-        raise ConfigError(f"--config {source}: this file is for `{meant}`, not `{command_of.get(section, section)}`")
+        mine = command_of.get(section, section)
+        if not meant:
+            raise ConfigError(f"--config {source}: this file holds only a [reproduce] table (what `resnet-cli "
+                              f"reproduce` reads from a preset), no settings of `{mine}`")
+        raise ConfigError(f"--config {source}: this file is for `{meant}`, not `{mine}`")
     return {k: v for k, v in data.items() if not isinstance(v, dict)}
 
 

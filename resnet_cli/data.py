@@ -399,6 +399,8 @@ def dataset_shape(spec: str, samples: int | None = None, dim: int | None = None,
         m, d = (1000 if samples is None else samples), (10 if dim is None else dim)
         return m, d, (d if teacher == "linear" else 1)
     available = DIGITS_SAMPLES if kind == "digits" else MNIST_SAMPLES
+    if kind == "digits" and samples is not None and samples > available:  # (said before any estimate)
+        raise ConfigError(f"--samples {samples}: digits has only {available} samples")
     return min(samples or available, available), PRINCIPAL_COMPONENTS, NUM_CLASSES
 
 

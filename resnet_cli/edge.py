@@ -48,6 +48,7 @@ __all__ = ["OK", "INTERNAL", "USAGE", "IOERR", "OutputError", "main", "outcome"]
 OK = 0
 INTERNAL = 1  # a bug: "internal error: …"
 USAGE = 2  # the user asked for something impossible (a value, a file, a size)
+MAX_COLUMNS = 1000  # a wider terminal is rendered as this wide
 IOERR = 74  # EX_IOERR of sysexits.h: an output could not be written (full disk, closed or full stream)
 # 128 + N: stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), see resnet_cli/signals.py
 
@@ -202,12 +203,15 @@ def prepare_streams() -> list[str]:
 def prepare_environment() -> None:
     """What the process inherits that would break it before any work, set right or refused here:
     COLUMNS/LINES that are not positive whole numbers are dropped (rich took COLUMNS=0 as a width of 0, and
-    tables vanished or text wrapping raised), and a current folder that no longer exists is a user error
-    (worker processes and relative paths need it)."""
+    tables vanished or text wrapping raised) and larger than MAX_COLUMNS are cut to it (COLUMNS=100000000
+    made --help pad every line to that width: a hang), and a current folder that no longer exists is a user
+    error (worker processes and relative paths need it)."""
     for name in ("COLUMNS", "LINES"):
         value = os.environ.get(name)
         if value is not None and not (value.strip().isdigit() and int(value) > 0):
             del os.environ[name]
+        elif value is not None and int(value) > MAX_COLUMNS:
+            os.environ[name] = str(MAX_COLUMNS)
     try:
         os.getcwd()
     except FileNotFoundError:

@@ -17,7 +17,7 @@ VIEW = View(render=tables.landscape, rows=tables.rows, plot=plots.landscape, lab
 @o.defaults_from(exp.LinearResnetSettings)
 def command(ctx: typer.Context, *, data: o.Data, target: o.Target, samples: o.Samples, dim: o.Dim,
             blocks: o.Blocks, radius: o.Radius, trials: o.Trials, newton_steps: o.NewtonSteps,
-            newton_tol: o.NewtonTol, damping: o.Damping, gap_tol: o.GapTol, eig_tol: o.EigTol, probes: o.Probes,
+            newton_tol: o.NewtonTol, damping: o.Damping, gap_tol: o.GapTol, eig_tol: o.EigTol, probes: o.EscapeProbes,
             seed: o.Seed, config: o.Config = None, out: o.Out = None, json_out: o.Json = False,
             plot: o.Plot = None, quiet: o.Quiet = False, detail: o.Detail = False) -> None:
     """Critical points of deep linear residual nets inside and beyond max‖A_j‖ < 1 (Hardt & Ma 2017)."""

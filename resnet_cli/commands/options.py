@@ -143,6 +143,8 @@ BasinPhi = Annotated[int, _opt("--basin-phi", "Rows of the basin map: initial an
 BasinA = Annotated[int, _opt("--basin-a", "Columns of the basin map: a0 = q·a* for q on [−1, 1].")]
 Probes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate: N "
                                "directions, each at ± up to --probe-radius.")]
+EscapeProbes = Annotated[int, _opt("--probes", "Random perturbations probed where the Hessian is degenerate: N "
+                                     "near-null directions, each at radii 1e-3, 1e-2 and 0.1.")]
 SearchStarts = Annotated[int, _opt("--trials", "GD search starts at each overlapping stride (only with --stride "
                                    "s < p: the search for the critical points at strides p … s).")]
 ProbeRadius = Annotated[float, _opt("--probe-radius", "Largest perturbation size of the probes.")]

@@ -134,7 +134,8 @@ def cost(cfg: DeepResnetSettings) -> budget.Cost:
     sized = budget.flags(trials=cfg.trials, blocks=cfg.blocks, hidden=cfg.hidden,
                          **({"width": cfg.width} if cfg.width else {}),
                          **({"compare": cfg.compare, "fc_width": cfg.fc_width} if cfg.compare == "fc" else {}),
-                         **({"samples": cfg.samples, "dim": cfg.dim} if cfg.data == "gaussian" else {}),
+                         **({"samples": cfg.samples, "dim": cfg.dim} if cfg.data == "gaussian" else
+                            {"data": cfg.data, "samples": cfg.samples} if cfg.samples is not None else {}),
                          **({"steps": cfg.steps} if gd else {}), **({"newton_steps": cfg.newton_steps} if newton else {}))
     return _cost(cfg, net_sizes(cfg), sized, workers=sweep.workers(cfg, cost))
 

@@ -36,3 +36,9 @@ def test_a_deleted_current_folder_is_one_line_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-c", script, str(gone)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert r.stderr.strip().splitlines() == ["error: the current folder no longer exists: cd to one that does and run again"]
+
+
+def test_a_huge_columns_is_cut_to_a_thousand(tmp_path):
+    """COLUMNS=100000000 made --help pad every line to that width (a hang; 1e6 wrote 1 GB)."""
+    r = _run(["--help"], tmp_path, COLUMNS="100000000")
+    assert r.returncode == 0 and max(len(line) for line in r.stdout.splitlines()) <= 1000

@@ -292,3 +292,10 @@ def test_a_run_record_nested_too_deep_is_a_damaged_record(tmp_path):
 def test_a_preset_for_another_command_names_only_commands(cli, one_line_error):
     """The li2017-fig7 preset's [reproduce] table made the refusal say `reproduce, train shortcut`."""
     assert one_line_error(cli("hessian", "--config", "li2017-fig7")).endswith("is for `train shortcut`, not `hessian`")
+
+
+def test_a_file_of_only_a_reproduce_table_says_so(cli, one_line_error, tmp_path):
+    """It said 'this file is for ``, not `success-rate`'."""
+    (tmp_path / "r.toml").write_text("[reproduce]\nx = 1\n")
+    line = one_line_error(cli("success-rate", "--config", str(tmp_path / "r.toml")))
+    assert "only a [reproduce] table" in line and "``" not in line

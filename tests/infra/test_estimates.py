@@ -108,6 +108,15 @@ def test_jobs_beyond_the_cpus_do_not_shorten_the_estimate(monkeypatch):
         budget.check(budget.Cost(0.0, 1.0, "--jobs 1000000", workers=1000000))
 
 
+def test_deep_resnet_refusals_name_samples_of_every_data_set(capsys):
+    """--data digits --samples 1797 was refused as '--trials 1 --blocks 1 --hidden 1 …' (the size driver not
+    named), and --samples 5000 of the 1797 digits got the same memory message instead of the count."""
+    assert run(["landscape", "deep-resnet", "--data", "digits", "--samples", "1797", "--trials", "1"]) == 2
+    assert "--data digits --samples 1797" in capsys.readouterr().err
+    assert run(["landscape", "deep-resnet", "--data", "digits", "--samples", "5000", "--trials", "1"]) == 2
+    assert "--samples 5000: digits has only 1797 samples" in capsys.readouterr().err
+
+
 def test_refusal_and_notice_follow_the_estimate():
     cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
     with pytest.raises(Exception, match="--steps 9: this run would need about"):
