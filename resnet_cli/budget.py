@@ -41,6 +41,11 @@ STARTUP_SECONDS = 0.5
 WORKER_SECONDS = 0.35
 #: ... and its memory: interpreter, numpy and the package (about 75 MB resident each, measured with 6 workers).
 WORKER_BYTES = 80e6
+#: `landscape two-layer --stride s < p`, at each stride: following the spurious point and classifying every
+#: point found (probes included), and Newton after each search start's GD (`stride_landscape.search`):
+#: `--stride 1 --steps 10` at p = 8, k = 4 took 8.8 CPU-s with 32 starts and 12.8 with 160 (2026-12-08).
+STRIDE_SECONDS = 0.8
+STRIDE_START_SECONDS = 0.004
 #: --plot: importing matplotlib and drawing one figure.
 PLOT_SECONDS = 1.0
 #: Two-layer GD (Liu et al.): one step of one batched program, whatever its rows (Python and numpy call

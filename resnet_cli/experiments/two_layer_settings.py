@@ -357,12 +357,20 @@ class LandscapeSettings(SizeSettings, TeacherSettings, StepSettings, OutcomeSett
 def landscape_cost(s: LandscapeSettings) -> budget.Cost:
     """Memory and time of `landscape two-layer` before any allocation (resnet_cli/budget.py): the basin map's
     GD over basin-phi × basin-a cells per schedule, the φ-profile (points × k) and the probes."""
+    search = overlapping(s.stride, s.p)
     sized = budget.flags(basin_phi=s.basin_phi, basin_a=s.basin_a, profile_points=s.profile_points, probes=s.probes,
-                         k=s.k, **step_flags(s))
+                         k=s.k, **step_flags(s), **sample_flags(s),
+                         **({"stride": s.stride, "trials": s.trials} if search else {}))
     basin = budget.two_layer([s.p], [s.k], s.basin_phi * s.basin_a, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
                              sized=sized)
     others = 8.0 * (4 * s.profile_points * (s.k + 1) + 8 * s.probes * (s.p + s.k))
-    return budget.Cost(max(basin.nbytes, others), basin.seconds * len(s.schedule), sized)
+    seconds, nbytes = basin.seconds * len(s.schedule), max(basin.nbytes, others)
+    if search:  # at each stride p − 1 … s: --trials GD starts of the search (`stride_landscape.search`)
+        from resnet_cli.models.two_layer.stride_landscape import SEARCH_STEPS
+        each = budget.two_layer([s.p], [s.k], s.trials, {s.k: SEARCH_STEPS}, stride=s.stride, sized=sized)
+        per_stride = each.seconds + budget.STRIDE_SECONDS + s.trials * budget.STRIDE_START_SECONDS
+        seconds, nbytes = seconds + (s.p - s.stride) * per_stride, max(nbytes, each.nbytes)
+    return budget.Cost(nbytes, seconds, sized)
 
 
 def overlapping(stride: int | None, ps: int | list[int]) -> bool:

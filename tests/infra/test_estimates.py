@@ -117,6 +117,19 @@ def test_deep_resnet_refusals_name_samples_of_every_data_set(capsys):
     assert "--samples 5000: digits has only 1797 samples" in capsys.readouterr().err
 
 
+def test_the_stride_search_is_in_the_landscape_estimate(capsys):
+    """--stride 1: GD from --trials starts at every stride, each finished by Newton, was in no estimate
+    (100000 starts: no announcement, still running after a minute); --batch, --samples were not named."""
+    from resnet_cli.experiments.two_layer_settings import LandscapeSettings, landscape_cost
+
+    small = landscape_cost(LandscapeSettings.resolve(None, {"stride": 1, "trials": 32, "steps": 10}))
+    big = landscape_cost(LandscapeSettings.resolve(None, {"stride": 1, "trials": 100000, "steps": 10}))
+    assert 8.8 / 3 <= small.seconds <= 3 * 8.8  # measured: 8.8 CPU-s (2026-12-08)
+    assert big.seconds > 1000 and "--stride 1 --trials 100000" in big.flags
+    assert run(["landscape", "two-layer", "--online", "--batch", "100000000"]) == 2
+    assert "--batch 100000000" in capsys.readouterr().err
+
+
 def test_refusal_and_notice_follow_the_estimate():
     cost = budget.Cost(0.0, budget.REFUSE_SECONDS * 2, "--steps 9")
     with pytest.raises(Exception, match="--steps 9: this run would need about"):
