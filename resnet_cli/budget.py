@@ -46,6 +46,10 @@ WORKER_BYTES = 80e6
 #: `--stride 1 --steps 10` at p = 8, k = 4 took 8.8 CPU-s with 32 starts and 12.8 with 160 (2026-12-08).
 STRIDE_SECONDS = 0.8
 STRIDE_START_SECONDS = 0.004
+#: `train two-layer --trace-every`: each record of the trace (its statistics, and the theorems' checks on
+#: them) and its memory per trial: 40000 records of 10 trials took 10 CPU-s and 90 MB more (2026-12-08).
+TRACE_RECORD_SECONDS = 2.5e-4
+TRACE_RECORD_BYTES = 230.0
 #: --plot: importing matplotlib and drawing one figure.
 PLOT_SECONDS = 1.0
 #: Two-layer GD (Liu et al.): one step of one batched program, whatever its rows (Python and numpy call

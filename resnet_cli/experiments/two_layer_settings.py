@@ -314,9 +314,16 @@ def train_cost(s: TrainSettings) -> budget.Cost:
     """Memory and time of `train two-layer` before any allocation (resnet_cli/budget.py): the GD programs over
     the trials."""
     programs = train_programs(s)
+    traced = {"trace_every": s.trace_every} if s.trace_every is not None else {}
     full = budget.two_layer([s.p], [s.k], programs * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
-                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s)))
-    return with_flow_time(full, programs, programs if s.flow else 0, s.flow_solver)
+                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s),
+                                               **traced))
+    cost = with_flow_time(full, programs, programs if s.flow else 0, s.flow_solver)
+    if not traced:  # (about 24 records: nothing to count)
+        return cost
+    records = total_steps(s, s.k) // s.trace_every + 1
+    return dataclasses.replace(cost, seconds=cost.seconds + records * budget.TRACE_RECORD_SECONDS,
+                               nbytes=cost.nbytes + records * s.trials * budget.TRACE_RECORD_BYTES)
 
 
 def with_flow_time(cost: budget.Cost, programs: int, flows: int, solver: str) -> budget.Cost:
