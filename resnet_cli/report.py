@@ -232,6 +232,16 @@ def fmt_bound(x: float, digits: int, upper: bool, max_digits: int = 17) -> str:
     return fmt(float(outward), max_digits)
 
 
+def rate_text(x: float) -> str:
+    """A rate to 3 decimals, with more where 3 would round a failure or a success away (2999 of 3000 is 0.9997,
+    not 1.000; 1 of 3000 is 0.0003, not 0.000)."""
+    digits, text = 3, f"{x:.3f}"
+    while 0 < x < 1 and float(text) in (0.0, 1.0) and digits < 9:
+        digits += 1
+        text = f"{x:.{digits}f}"
+    return text
+
+
 #: Seconds between the plain progress lines printed when stderr is not a terminal.
 PLAIN_EVERY = 10.0
 

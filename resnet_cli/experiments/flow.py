@@ -143,7 +143,9 @@ def run_flow(
             trace.setdefault(key, []).append(value)
     final = _state_at(state, horizon.y).statistics()
     end = state.vectors()
-    finite = np.isfinite(final["loss"]) & horizon.success
+    # a solver that gave up is a divergence, unless it stopped at rest (--steps 1e8: at the optimum)
+    at_rest = np.linalg.norm(fl.velocity(horizon.y, problem), axis=1) <= converge_tol
+    finite = np.isfinite(final["loss"]) & (horizon.success | at_rest)
     outcome = criteria.classify(final["phi"], final["a_err_rel"], np.broadcast_to(finite, final["loss"].shape))
     y_limit, limit_time, nfev, solver_steps = _continue(horizon, problem, stages, converge_tol, rounds,
                                                         lambda f: tick(len(stages), f), rtol=rtol, atol=atol,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from resnet_cli.report import console, fmt, fmt_bound  # noqa: F401  (re-exported: the one console and formatter)
+from resnet_cli.report import console, fmt, fmt_bound, rate_text  # noqa: F401  (re-exported: the one console and formatter)
 
 WIDTH = 80  # every table must fit this many columns
 

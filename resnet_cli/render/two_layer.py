@@ -18,7 +18,7 @@ from rich.table import Table
 
 from resnet_cli.models.two_layer.methods import FLOW
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
-from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose
+from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose, rate_text
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
 SYMBOL = {name: f"[{style}]{name[0].upper()}[/{style}]" for name, style in OUTCOME_STYLE.items()}
@@ -126,13 +126,17 @@ def noise_line(cfg: dict[str, Any], methods: list[str] | None = None) -> None:
           f"σ_t = {law}", "dim")
 
 
-def flow_failure_note(failure: str, where: str = "") -> None:
-    """One sentence where the ODE solver gave up before the horizon: its trials' state is unknown (NaN), so they
-    count as diverged although the flow itself does not diverge."""
-    if failure:
+def flow_failure_note(failure: str, where: str = "", diverged: int = 1) -> None:
+    """One sentence where the ODE solver gave up before the horizon: the trials not yet at rest there have no
+    known state past it, so they count as diverged (`diverged` of them) although the flow itself does not
+    diverge; trials already at a fixed point are classified where they stopped."""
+    if failure and not diverged:
+        prose(f"the flow solver gave up{' on ' + where if where else ''} ({failure}) after every trial had come to "
+              "rest at a fixed point (speed < 1e-9): each is classified where it stopped", "dim")
+    elif failure:
         prose(f"the flow solver gave up{' on ' + where if where else ''} ({failure}): no state is known past that "
-              "point, so its trials count as diverged; smaller step sizes or another --flow-solver may get through",
-              "yellow")
+              "point, so its trials not yet at rest count as diverged; smaller step sizes or another --flow-solver "
+              "may get through", "yellow")
 
 
 def method_note(method: str) -> str:
@@ -178,7 +182,7 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
         ends = ", ".join(f"{name} {count}" for name, count in payload["flow"]["limits"].items() if count)
         prose(f"gradient flow of the schedule (step → 0; 'steps' is the horizon of the GD run it replaces; scipy "
               f"{cfg['flow_solver']}, rtol {cfg['flow_rtol']:g}); where the flow ends (t → ∞, Newton-pinned): {ends}")
-        flow_failure_note(payload["flow"].get("solver_failure", ""))
+        flow_failure_note(payload["flow"].get("solver_failure", ""), diverged=payload["counts"].get("diverged", 0))
     if "theorems" in runs[0]:
         output1_headline(cfg, runs)
     r0 = runs[0]
@@ -452,7 +456,8 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
     prose(method_legend(methods), "dim")
     noise_line(cfg, methods)
     for row in cells:
-        flow_failure_note(row.get("flow_solver_failure", ""), f"{row['method']} at p = {row['p']}, k = {row['k']}")
+        flow_failure_note(row.get("flow_solver_failure", ""), f"{row['method']} at p = {row['p']}, k = {row['k']}",
+                          row.get("diverged", 0))
     if not detail:
         prose("more: --detail (outcomes, Theorem 1 per cell, criteria); docs/success-rate.md", "dim")
         return
@@ -492,16 +497,6 @@ def stage1_only_line(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
              else "k = " + ", ".join(dict.fromkeys(str(c["k"]) for c in short)))
     prose(f"stage I alone at {where}: T1 = {_t1s(short)} steps fill the run's {short[0]['steps']}, so these rates "
           "say nothing of stage II (raise --steps)")
-
-
-def rate_text(x: float) -> str:
-    """A rate to 3 decimals, with more where 3 would round a failure or a success away (2999 of 3000 is 0.9997,
-    not 1.000; 1 of 3000 is 0.0003, not 0.000)."""
-    digits, text = 3, f"{x:.3f}"
-    while 0 < x < 1 and float(text) in (0.0, 1.0) and digits < 9:
-        digits += 1
-        text = f"{x:.{digits}f}"
-    return text
 
 
 def rate_tables(methods: list[str], by_pk: dict[tuple[int, int], dict[str, dict[str, Any]]],

@@ -30,3 +30,11 @@ def test_train_flow_reports_where_the_flow_ends(cli):
 def test_flow_refuses_what_it_cannot_integrate(cli, one_line_error):
     assert "--flow" in one_line_error(cli("train", "two-layer", "--flow", "--samples", "64"))
     assert "flow" in one_line_error(cli("success-rate", "--method", "resnet-ssw-flow", "--online", "--k", "4"))
+
+
+def test_a_flow_that_came_to_rest_before_the_solver_gave_up_is_classified_where_it_stopped(cli):
+    """--steps 1e8: BDF reaches the optimum, then fails ('step size less than spacing') on the rescaled
+    horizon; the trial was 'diverged' with loss, φ and ‖a − a*‖ all below 1e-12 in the same row."""
+    out = " ".join(cli("train", "two-layer", "--flow", "--steps", "100000000", "--quiet").stdout.split())
+    assert "outcomes: global 1" in out and "diverged" not in out
+    assert "after every trial had come to rest at a fixed point" in out
