@@ -186,7 +186,9 @@ def landscape(payload: dict[str, Any], path: str) -> None:
     twin.set_ylabel("a(φ)ᵀa* (right axis, blue)", color="b")
     twin.tick_params(axis="y", colors="b")
     axes[0].set_title("loss along the basin map's circle, a optimized" if sweep else "loss along φ, a optimized")
-    axes[0].legend(handles=[loss_line, dot_line, zero], fontsize=8, loc="center right")
+    # below the panel: inside, any place hid one of the curves for some teacher
+    axes[0].legend(handles=[loss_line, dot_line, zero], fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                   ncol=2)
     code = {name: i for i, name in enumerate(("global", "spurious", "undecided", "diverged"))}
     cmap = ListedColormap(["tab:green", "tab:red", "tab:orange", "purple"])
     q = np.asarray(basin["a0_over_astar"], dtype=float)
@@ -205,12 +207,14 @@ def landscape(payload: dict[str, Any], path: str) -> None:
         if len(p0) == 1:
             ax.set_ylim(-180.0 / 16, 180.0 + 180.0 / 16)
         _grid_ticks(ax.set_yticks, p0)
-        _grid_ticks(ax.set_xticks, q)
+        _grid_ticks(ax.set_xticks, q, most=6)
         ax.set_xlabel("a0 = q·a*: q")
         ax.set_ylabel("φ0 (degrees)")
         ax.set_title(f"basins of GD, schedule {kind}")
     handles = _outcome_handles([name for name in code if name in seen], "patch")
-    handles.append(Line2D([], [], label="ResNet init v0 = e", **RESNET_INIT))
+    # (at s = p the loss sees v only through its angle to v*, so that row is e's; at s < p it is not)
+    handles.append(Line2D([], [], label="φ0 = angle(e, v*): the ResNet\ninit's angle (e is off this plane)" if sweep
+                          else "ResNet init v0 = e", **RESNET_INIT))
     fig.legend(handles=handles, loc="outside right center", fontsize=8)
     stride = f", stride s = {cfg['p']} … {cfg['stride']}" if sweep else ""
     fig.suptitle(f"landscape two-layer, p={cfg['p']}, k={cfg['k']}{stride}, seed {cfg['seed']}", fontsize=10)
@@ -222,7 +226,7 @@ def _grid_ticks(set_ticks: Any, values: np.ndarray, most: int = 8) -> None:
     values = np.asarray(values, dtype=float)
     step = max(int(math.ceil(len(values) / most)), 1)
     shown = values[::step]
-    set_ticks(shown, [f"{v:g}" for v in shown])
+    set_ticks(shown, [f"{round(v, 2):g}" for v in shown])  # (q = −2/3 as -0.67: full digits ran into each other)
 
 
 def _pi_line(ax: Any, phi: np.ndarray) -> None:
