@@ -272,3 +272,11 @@ def test_a_prior_wider_than_sixty_degrees_is_not_called_the_skip_layer_prior(cli
     assert "outside its hypotheses (no skip-layer prior)" in out
     assert "uniform on the cap ≤ 90° from e, wider than the skip-layer prior (≤ 60°)" in out
     assert "skip-layer prior (≤ 90°" not in out
+
+
+def test_a_stage_without_records_shows_infinity_as_its_legend_says(cli):
+    """--stage1-steps 0: stage I has no record, its c is ∞; the payload turned it into null, printed '—', while
+    the legend explained '∞: no record'."""
+    out = cli("train", "two-layer", "--stage1-steps", "0", "--steps", "300", "--detail", "--quiet").stdout
+    row = next(line for line in out.splitlines() if line.strip().startswith("│     0") and "∞" in line)
+    assert row.count("∞") == 2 and "∞: no record" in " ".join(out.split())

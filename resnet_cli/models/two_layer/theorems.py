@@ -245,12 +245,13 @@ class TheoremReport:
     c2: np.ndarray | None
 
     def trial(self, i: int) -> dict[str, Any]:
-        """The JSON view of trial i (non-finite numbers as None)."""
+        """The JSON view of trial i (non-finite numbers as None, except a c that is ∞: its stage had no record,
+        written "inf" in JSON)."""
         def num(x: np.ndarray | None, cast: type = float) -> Any:
             return None if x is None or not np.isfinite(x[i]) else cast(x[i])
 
         def pair(c: np.ndarray | None) -> Any:
-            return None if c is None else [None if not np.isfinite(v) else float(v) for v in c[i]]
+            return None if c is None else [None if np.isnan(v) else float(v) for v in c[i]]
 
         return {
             "output1_held": None if self.held is None else bool(self.held[i]),
