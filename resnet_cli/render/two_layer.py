@@ -66,7 +66,7 @@ def _table(*columns: str, **kw: Any) -> Table:
     return table
 
 
-def show(title: str, table: Table, note: str = "") -> None:
+def show(title: str, table: Table | str, note: str = "") -> None:
     """A table under its title line (titles are never squeezed to the table's width), then a note."""
     console.print(f"[bold]{title}[/bold]")
     console.print(table)
@@ -417,18 +417,22 @@ def eigenvalue(cp: dict[str, Any], key: str) -> str:
 
 
 def basin_table(kind: str, phi0: list[float], ratios: list[float], grid: list[list[str]]) -> None:
-    """Rows φ0, columns q (a0 = q·a*); a header for every q while they fit in WIDTH, else for the ends only."""
-    fits = 12 + 7 * len(ratios) <= WIDTH
-    table = Table(box=box.SIMPLE, padding=(0, 1) if fits else (0, 0))
-    table.add_column("φ0 (deg)", justify="right")
-    for q in ratios:
-        label = fmt(float(q), 2) if fits else ""
-        table.add_column(label, justify="center")
-    for phi, row in zip(phi0, grid):
-        table.add_row(fmt(math.degrees(float(phi))), *[SYMBOL[c] for c in row])
-    show(f"basins of GD, schedule {kind} (G global, S spurious, U undecided, D diverged)", table,
-         f"columns: a0 = q·a*, q from {fmt(float(ratios[0]), 2)} to {fmt(float(ratios[-1]), 2)} in "
-         f"{len(ratios)} values; rows: initial angle φ0 to v*")
+    """Rows φ0, columns q (a0 = q·a*): a table with a header for every q while they fit in WIDTH, else one
+    symbol per q in blocks of WIDTH − 10 (a squeezed table dropped columns and cut φ0 to "…" from 37 q on)."""
+    title = f"basins of GD, schedule {kind} (G global, S spurious, U undecided, D diverged)"
+    note = (f"columns: a0 = q·a*, q from {fmt(float(ratios[0]), 2)} to {fmt(float(ratios[-1]), 2)} in "
+            f"{len(ratios)} values; rows: initial angle φ0 to v*")
+    labels, wide = [fmt(math.degrees(float(phi))) for phi in phi0], 12 + 7 * len(ratios) > WIDTH
+    table = Table(box=box.SIMPLE, padding=(0, 1))
+    for head in ("φ0 (deg)", *(() if wide else (fmt(float(q), 2) for q in ratios))):
+        table.add_column(head, justify="right" if head == "φ0 (deg)" else "center", no_wrap=True)
+    for label, row in zip(labels, [] if wide else grid):
+        table.add_row(label, *[SYMBOL[c] for c in row])
+    blocks = [(i, min(i + WIDTH - 10, len(ratios))) for i in range(0, len(ratios), WIDTH - 10)] if wide else []
+    lines = [line for a, b in blocks for line in [f"φ0 (deg)  q: columns {a + 1}–{b} of {len(ratios)}",
+                                                   *(f"{label:>8}  " + "".join(SYMBOL[c] for c in row[a:b])
+                                                     for label, row in zip(labels, grid))]]
+    show(title, "\n".join(lines) if wide else table, note)
 
 
 # --- success-rate -----------------------------------------------------------------------------------------

@@ -280,3 +280,14 @@ def test_a_stage_without_records_shows_infinity_as_its_legend_says(cli):
     out = cli("train", "two-layer", "--stage1-steps", "0", "--steps", "300", "--detail", "--quiet").stdout
     row = next(line for line in out.splitlines() if line.strip().startswith("│     0") and "∞" in line)
     assert row.count("∞") == 2 and "∞: no record" in " ".join(out.split())
+
+
+def test_a_wide_basin_map_keeps_every_column_and_row_label(cli, monkeypatch):
+    """From --basin-a 37 the squeezed table dropped columns and cut the φ0 labels to '…'."""
+    monkeypatch.setenv("COLUMNS", str(WIDTH))
+    out = cli("landscape", "two-layer", "--basin-a", "100", "--basin-phi", "3", "--steps", "30", "--detail",
+              "--quiet").stdout
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= WIDTH
+    rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0] in ("0", "90", "180")
+            and set(line.split()[-1]) <= set("GSUD")]
+    assert len(rows) == 12 and sum(len(r[1]) for r in rows[:6:3]) == 100  # two blocks: 70 + 30 columns
