@@ -188,7 +188,7 @@ def train(payload: dict[str, Any], detail: bool = False) -> None:
     r0 = runs[0]
     per_trial = len(runs) > 1 and any(r[key] != r0[key] for r in runs for key in ("lr_a", "stage1_lr_w", "lr"))
     stage2 = (f", then η = {fmt(r0['lr'])}" if cfg["stage1_steps"] < cfg["steps"] else
-              f"; stage II never starts (--steps {cfg['steps']} ≤ T1)")
+              f"; stage II never starts (the run's {cfg['steps']} steps ≤ T1)")
     prose(f"T1 = {cfg['stage1_steps']} of {cfg['steps']} steps: " + ("trial 0 " if per_trial else "")
           + f"η_a = {fmt(r0['lr_a'])}, η_w = {fmt(r0['stage1_lr_w'])}{stage2}"
           + (" (they depend on the teacher: every trial's in --json)" if per_trial else ""))

@@ -192,4 +192,10 @@ def test_flow_says_why_theorem1_is_not_checked(cli):
 
 def test_a_run_shorter_than_stage_one_says_stage_two_never_starts(cli):
     out = " ".join(cli("train", "two-layer", "--steps", "100", "--stage1-steps", "200").stdout.split())
-    assert "stage II never starts (--steps 100 ≤ T1)" in out and "then η =" not in out
+    assert "stage II never starts (the run's 100 steps ≤ T1)" in out and "then η =" not in out
+
+
+def test_a_run_without_stage_two_does_not_name_a_flag_not_given(cli):
+    """--stage2-steps 0 said '(--steps 241 ≤ T1)': --steps was never given."""
+    out = " ".join(cli("train", "two-layer", "--stage2-steps", "0").stdout.split())
+    assert "stage II never starts (the run's 241 steps ≤ T1)" in out and "--steps" not in out.split("docs/")[0]
