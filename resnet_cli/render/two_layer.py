@@ -319,6 +319,7 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
         prose(f"basins of GD, schedule {kind}: {counts} of {starts} starts")
         if population and not overlap and basin["phi0"][-1] == math.pi:
             pinned = max(pinned, sum(c == "spurious" for c in grid[-1]))
+    prose(f"after {cfg['steps']} steps: {criteria_note(cfg)}", "dim")
     if pinned:
         prose(f"the {pinned} starts at φ0 = π (v = −v*, where v's gradient is 0) stay spurious", "dim")
     q = basin["cnn_init_phi0_quantiles"]
