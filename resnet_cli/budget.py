@@ -19,6 +19,7 @@ Nothing here prints.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -307,13 +308,14 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
 
 
 #: Deep linear residual nets (`landscape linear-resnet`), one LM iteration of one start (BLAS on one thread):
-#: the eigendecomposition of its P × P Hessian, per P³ (numpy's batched eigh: 2.2 ms at P = 200), plus the
-#: per-iteration work of small sizes (0.14 ms at P = 48, most of it call overhead). The defaults (80 starts,
-#: P = 48, 1856 start-iterations) took 0.54 CPU-s.
-LINEAR_RESNET_EIGH = 3.0e-10
+#: the eigendecompositions of its P × P Hessian (about two an iteration: 42 ms each at P = 480), per P³; forming
+#: that Hessian, per P² (22 ms at P = 480); the per-iteration work of small sizes (call overhead).
+LINEAR_RESNET_EIGH = 6.5e-10
+LINEAR_RESNET_HESSIAN = 1.0e-7
 LINEAR_RESNET_OVERHEAD = 1.2e-4
-#: Iterations a start is assumed to take (23 on average at the defaults; --newton-steps is the cap, reached
-#: only by the few that stall): the estimate takes the cap up to this many.
+#: Iterations a start is assumed to take at P = 48 (23 on average at the defaults; --newton-steps is the cap),
+#: growing as √(P/48): measured 2026-12-08, the defaults (80 starts, P = 48) 1.36 CPU-s, one start at L = 10
+#: (P = 160) 0.26 s and at L = 30 (P = 480, 176 iterations) 17.3 s; the estimate: 1.35, 0.39 and 12 s.
 LINEAR_RESNET_ITERATIONS = 40
 
 
@@ -321,11 +323,13 @@ def linear_resnet(dim: int, blocks: list[int], starts: int, newton_steps: int, s
     """Critical points of deep linear residual nets: all `starts` at once per depth L, P = L d² parameters.
     Memory: 6 float arrays of starts × P² (Hessians, their eigenvectors, the solver's copies) and the
     Jacobian of the product, starts × P × d² (twice). Time: per start and iteration, LINEAR_RESNET_EIGH·P³ +
-    LINEAR_RESNET_OVERHEAD, for min(newton_steps, LINEAR_RESNET_ITERATIONS) iterations."""
+    LINEAR_RESNET_HESSIAN·P² + LINEAR_RESNET_OVERHEAD, for min(newton_steps, LINEAR_RESNET_ITERATIONS·√(P/48))
+    iterations."""
     largest = seconds = 0.0
-    iterations = min(newton_steps, LINEAR_RESNET_ITERATIONS)
     for L in blocks:
         P = L * dim * dim
+        iterations = min(newton_steps, LINEAR_RESNET_ITERATIONS * math.sqrt(max(1.0, P / 48)))
         largest = max(largest, 8.0 * starts * (6 * P * P + 2 * P * dim * dim))
-        seconds += starts * iterations * (LINEAR_RESNET_EIGH * P**3 + LINEAR_RESNET_OVERHEAD)
+        seconds += starts * iterations * (LINEAR_RESNET_EIGH * P**3 + LINEAR_RESNET_HESSIAN * P**2
+                                          + LINEAR_RESNET_OVERHEAD)
     return Cost(largest, seconds, sized)
