@@ -75,8 +75,11 @@ def check_writable(path: str | os.PathLike, flag: str) -> None:
 
 
 def _create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
-    """Create a new empty file `.{name}.XXXXXXXX{suffix}` in `folder` with mode 0o666 & ~umask."""
+    """Create a new empty file `.{name}.XXXXXXXX{suffix}` in `folder` with mode 0o666 & ~umask; `name` cut to
+    fit 255 bytes (a 245-byte output name made the temp name too long: the output was refused)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    room = 255 - len(f"..XXXXXXXX{suffix}".encode())
+    name = name.encode()[:room].decode(errors="ignore")
     for _ in range(100):
         tmp = folder / f".{name}.{os.urandom(4).hex()}{suffix}"
         try:

@@ -167,3 +167,12 @@ def test_a_file_written_twice_is_kept_once(tmp_path):
         outputs.write_atomic(tmp_path / name, b"x")
     assert outputs.written() == [str(tmp_path / "b.json"), str(tmp_path / "a.md")]
     outputs.forget_written()
+
+
+def test_an_output_name_near_the_length_limit_is_written(tmp_path):
+    """A 245-byte name made the temp name `.{name}.XXXXXXXX.check` longer than 255 bytes: 'File name too long',
+    an output the file system accepts was refused."""
+    target = tmp_path / ("é" * 120 + ".json")  # 245 bytes in UTF-8
+    check_writable(target, "--out")
+    write_atomic(target, "{}\n")
+    assert target.read_text() == "{}\n" and sorted(p.name for p in tmp_path.iterdir()) == [target.name]
