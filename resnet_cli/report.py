@@ -147,9 +147,10 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
     outputs.write_atomic(path, text)
 
 
-def rows_to_csv(rows: list[dict[str, Any]]) -> str:
-    """CSV text of flat dict rows; the header is the union of keys in first-seen order."""
-    header: list[str] = []
+def rows_to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = ()) -> str:
+    """CSV text of flat dict rows; the header is `columns`, then the other keys in first-seen order (a file
+    of no rows still names its columns)."""
+    header: list[str] = list(columns)
     for row in rows:
         for key in row:
             if key not in header:

@@ -512,4 +512,8 @@ def eigenvalue_rows(spectra: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def write_eigenvalues(p: dict[str, Any], path: str) -> None:
     """`hessian --eigenvalues x.csv`: every eigenvalue (SLQ: nodes and weights) of every trial, from the
     payload's `spectra` (`HessianResult.to_dict(arrays=True)`)."""
-    write_atomic(path, rows_to_csv(eigenvalue_rows(p["spectra"])))
+    rows = eigenvalue_rows(p["spectra"])
+    columns = {"slq": ("trial", "node", "ritz_value", "weight"), "inertia": ("trial", "statistic", "lo", "hi")}
+    # no rows (every run diverged: no spectrum): the header alone, not an empty line
+    write_atomic(path, rows_to_csv(rows, () if rows else columns.get(p["config"].get("spectrum"),
+                                                                      ("trial", "rank", "eigenvalue"))))

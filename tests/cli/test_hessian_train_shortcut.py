@@ -384,3 +384,10 @@ def test_the_large_theorem1_entry_check_skips_only_blocks_known_equal(monkeypatc
     assert eh._entry_deviation(eigen.BlockMatrix(6, indices, [block] * 3), Prediction) == 0.0
     middle = block + np.array([[0.0, 0.5], [0.5, 0.0]])
     assert eh._entry_deviation(eigen.BlockMatrix(6, indices, [block, middle, block.copy()]), Prediction) == 0.5
+
+
+def test_an_eigenvalue_file_of_diverged_runs_still_names_its_columns(cli, tmp_path):
+    """Every run diverged (--lr 1e300), so no spectrum: the file held one empty line."""
+    out = tmp_path / "h.csv"
+    r = cli("hessian", "--at", "trained", "--init", "xavier", "--lr", "1e300", "--eigenvalues", str(out), "--quiet")
+    assert r.code == 0 and out.read_text() == "trial,rank,eigenvalue\n"
