@@ -165,6 +165,21 @@ def load_digits(samples: int | None = None) -> Dataset:
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """At most `limit` bytes (≥ 1) of the gzip members in `data`, one after another as `gzip.decompress` reads
+    them; the rest is not decompressed (a file whose header declares little cannot inflate to gigabytes)."""
+    out, size = [], 0
+    while data[:2] == b"\x1f\x8b" and size < limit:
+        member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        chunk = member.decompress(data, limit - size)
+        out.append(chunk)
+        size += len(chunk)
+        if not member.eof and size < limit:
+            raise zlib.error("the compressed stream ends early")
+        data = member.unused_data
+    return b"".join(out)
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed): magic 0,0,type,ndim; big-endian uint32 sizes; data."""
     path = Path(path)
@@ -172,9 +187,9 @@ def read_idx(path: str | Path) -> np.ndarray:
         raise DataError(f"data file not found: {path}")
     try:
         raw = path.read_bytes()
-        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if raw[:2] == b"\x1f\x8b" else None
-        if inflate is not None:  # the header first: the rest only up to the size it declares (no gzip bomb)
-            compressed, raw = raw, inflate.decompress(raw, 4 + 4 * 3)
+        compressed = raw if raw[:2] == b"\x1f\x8b" else None
+        if compressed is not None:  # the header first: the rest only up to the size it declares
+            raw = _gunzip(compressed, 4 + 4 * 3)
     except (OSError, EOFError, zlib.error) as exc:  # (zlib: a damaged deflate stream)
         raise DataError(f"{path}: cannot read ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
@@ -188,13 +203,15 @@ def read_idx(path: str | Path) -> np.ndarray:
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     expected = math.prod(shape) * dtype.itemsize  # Python ints: 65536⁴ wrapped to 0 in int64
-    if inflate is not None:  # decompressed: at most what the header declares, if that fits
+    if compressed is not None:  # decompressed: at most one byte more than the header declares, if that fits
         check_memory(expected, f"--data mnist:{path} (IDX header: shape {shape})")
         try:
-            raw += inflate.decompress(inflate.unconsumed_tail, header + expected + 1 - len(raw))
+            raw = _gunzip(compressed, header + expected + 1)
         except zlib.error as exc:
             raise DataError(f"{path}: cannot read ({exc})") from None
         del compressed
+    if len(raw) - header > expected:
+        raise DataError(f"{path}: IDX header says {shape} ({expected} bytes) but more bytes follow")
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX header says {shape} ({expected} bytes) but {len(raw) - header} bytes follow")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)

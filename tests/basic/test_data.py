@@ -245,3 +245,20 @@ def test_whitening_does_not_see_the_scale():
     ref = whiten_principal_components(X)
     for scale in (1e200, 1e-200):
         np.testing.assert_allclose(whiten_principal_components(X * scale), ref, atol=1e-12)
+
+
+def test_gzip_idx_members_and_sizes(tmp_path):
+    """The header-first reading crashed (ValueError: a negative max_length) when the data were shorter than the
+    first read, inflated everything when the length came to 0, and refused gzip files of several members,
+    which gzip.decompress reads whole."""
+    from resnet_cli.data import read_idx
+
+    raw = bytes([0, 0, 8, 1]) + struct.pack(">I", 10) + bytes(range(10))
+    (tmp_path / "multi.gz").write_bytes(gzip.compress(raw[:10]) + gzip.compress(raw[10:]))
+    assert read_idx(tmp_path / "multi.gz").tolist() == list(range(10))
+    (tmp_path / "short.gz").write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 3) + bytes(20)))
+    with pytest.raises(DataError, match="more bytes follow"):
+        read_idx(tmp_path / "short.gz")
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 7) + bytes(10**7)))
+    with pytest.raises(DataError, match="more bytes follow"):
+        read_idx(tmp_path / "bomb.gz")
