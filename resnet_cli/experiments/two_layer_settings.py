@@ -372,11 +372,11 @@ def landscape_cost(s: LandscapeSettings) -> budget.Cost:
                              sized=sized)
     others = 8.0 * (4 * s.profile_points * (s.k + 1) + 8 * s.probes * (s.p + s.k))
     seconds, nbytes = basin.seconds * len(s.schedule), max(basin.nbytes, others)
-    if search:  # at each stride p − 1 … s: --trials GD starts of the search (`stride_landscape.search`)
+    if search:  # at each stride p … s: --trials GD starts of the search (`stride_landscape.search`)
         from resnet_cli.models.two_layer.stride_landscape import SEARCH_STEPS
         each = budget.two_layer([s.p], [s.k], s.trials, {s.k: SEARCH_STEPS}, stride=s.stride, sized=sized)
         per_stride = each.seconds + budget.STRIDE_SECONDS + s.trials * budget.STRIDE_START_SECONDS
-        seconds, nbytes = seconds + (s.p - s.stride) * per_stride, max(nbytes, each.nbytes)
+        seconds, nbytes = seconds + (s.p - s.stride + 1) * per_stride, max(nbytes, each.nbytes)
     return budget.Cost(nbytes, seconds, sized)
 
 

@@ -1,10 +1,9 @@
 """Tables of the two-layer commands (Liu et al. 2019): `train two-layer`, `landscape two-layer`, `success-rate`.
 
-Every function takes the result's `to_dict()` payload and prints to the stdout console; every table fits
-80 columns (`WIDTH`). The default output is a short headline, its result table first; `--detail` adds the
-secondary tables. Numbers below what the computation resolves print as ``< 1e-12`` (losses, gradient
-norms, angles and distances at rounding level, exact zeros included) or ``0`` (Hessian eigenvalues within
-the verdict's tolerance).
+Every function takes the result's `to_dict()` payload and prints to the stdout console, tables within 80
+columns (`WIDTH`): a short headline, its result table first; `--detail` adds the secondary tables. Numbers
+below what the computation resolves print as ``< 1e-12`` (losses, gradient norms, angles and distances at
+rounding level) or ``0`` (Hessian eigenvalues within the verdict's tolerance).
 """
 
 from __future__ import annotations
@@ -556,8 +555,9 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
     fills = [c for c in cells if c not in checked and cfg.get("steps") is not None
              and int(c.get("stage1_steps") or 0) >= cfg["steps"]
              and (cfg.get("theorem_all") or not c.get("output1_outside"))]
-    outside = list(dict.fromkeys(c["method"] for c in cells if c.get("output1_outside") and c not in checked
-                                 and c not in fills))
+    out_cells = [c for c in cells if c.get("output1_outside") and c not in checked and c not in fills]
+    outside = [m + (f" at k = {', '.join(str(c['k']) for c in out_cells if c['method'] == m)}"  # (outside at some k)
+                    if any(c["method"] == m for c in checked) else "") for m in dict.fromkeys(c["method"] for c in out_cells)]
     short = fills + [c for c in cells if c not in checked and c not in fills and not c.get("output1_outside")]
     unchecked = f"k = {', '.join(dict.fromkeys(str(c['k']) for c in short))}" if short else ""
     window = (f"not checked at {unchecked}: no recorded step in [T1, T] (stage I, {_t1s(short)} steps, fills "

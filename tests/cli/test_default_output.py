@@ -291,3 +291,11 @@ def test_a_wide_basin_map_keeps_every_column_and_row_label(cli, monkeypatch):
     rows = [line.split() for line in out.splitlines() if line.strip() and line.split()[0] in ("0", "90", "180")
             and set(line.split()[-1]) <= set("GSUD")]
     assert len(rows) == 12 and sum(len(r[1]) for r in rows[:6:3]) == 100  # two blocks: 70 + 30 columns
+
+
+def test_a_method_outside_theorem1_at_some_k_only_is_named_with_those_k(cli):
+    """--stage1-steps 150: T1 = 110 at k = 2 (inside), 241 at k = 4 (outside); the sentence said resnet-ssw
+    'held in 4 of 4' and, in the same line, listed it as not checked."""
+    out = " ".join(cli("success-rate", "--k", "2,4", "--stage1-steps", "150", "--trials", "4", "--steps", "400",
+                       "--quiet").stdout.split())
+    assert "resnet-ssw held in 4 of 4" in out and "resnet-ssw at k = 4" in out
