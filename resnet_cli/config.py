@@ -256,6 +256,9 @@ def load_toml(source: str) -> dict[str, Any]:
         raise ConfigError(f"--config {where}: malformed TOML ({str(exc).splitlines()[0]})") from None
     except RecursionError:  # the parser recurses per nested array or inline table
         raise ConfigError(f"--config {where}: nested too deeply (arrays or tables inside each other)") from None
+    except ValueError as exc:  # Python's limit on integer digits (4300): a number no option could take
+        raise ConfigError(f"--config {where}: a number too long to read ({type(exc).__name__}: more digits than "
+                          "Python converts)") from None
 
 
 def command_table(data: dict[str, Any], section: str, source: str) -> dict[str, Any]:

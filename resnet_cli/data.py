@@ -130,7 +130,9 @@ def _preprocess(images: np.ndarray, labels: np.ndarray, name: str, source: str, 
     m, pixels = flat.shape
     # float64 copies of the inputs (cast, centred, projected) and the pixels × pixels covariance with its
     # eigenvectors (`whiten_principal_components`)
-    check_memory(8.0 * (3 * m * pixels + 2 * pixels * pixels), f"--data {source} --samples {m} ({pixels} pixels)")
+    given = f" --samples {samples}" if samples is not None else ""
+    check_memory(8.0 * (3 * m * pixels + 2 * pixels * pixels), f"--data {name}:{source}{given} ({m} samples of "
+                 f"{pixels} pixels)" if name == "mnist" else f"--data {name}{given}")
     flat = flat.astype(np.float64)
     bad = int(np.count_nonzero(~np.isfinite(flat)))
     if bad:
@@ -415,6 +417,10 @@ def dataset_shape(spec: str, samples: int | None = None, dim: int | None = None,
     if kind == "gaussian":
         m, d = (1000 if samples is None else samples), (10 if dim is None else dim)
         return m, d, (d if teacher == "linear" else 1)
+    if kind == "mnist":  # a missing file said before any estimate (an announced run that then fails: 2 lines)
+        for part in (spec or "").strip().removeprefix("mnist:").split(",", 1):
+            if part.strip() and not Path(part.strip()).exists():
+                raise DataError(f"--data {spec.strip()}: data file not found: {part.strip()}")
     available = DIGITS_SAMPLES if kind == "digits" else MNIST_SAMPLES
     if kind == "digits" and samples is not None and samples > available:  # (said before any estimate)
         raise ConfigError(f"--samples {samples}: digits has only {available} samples")

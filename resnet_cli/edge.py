@@ -208,7 +208,7 @@ def prepare_environment() -> None:
     error (worker processes and relative paths need it)."""
     for name in ("COLUMNS", "LINES"):
         value = os.environ.get(name)
-        if value is not None and not (value.strip().isdigit() and int(value) > 0):
+        if value is not None and not (value.strip().isascii() and value.strip().isdigit() and int(value) > 0):
             del os.environ[name]
         elif value is not None and int(value) > MAX_COLUMNS:
             os.environ[name] = str(MAX_COLUMNS)

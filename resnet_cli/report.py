@@ -227,9 +227,9 @@ def fmt_bound(x: float, digits: int, upper: bool, max_digits: int = 17) -> str:
         text = fmt(x, d)
         if valid(text):
             return text
-    exponent = decimal.Decimal(repr(x)).adjusted()
-    step = decimal.Decimal(1).scaleb(exponent - max_digits + 1)
-    outward = decimal.Decimal(repr(x)).quantize(step, rounding=decimal.ROUND_CEILING if upper else decimal.ROUND_FLOOR)
+    exact = decimal.Decimal(float(x))  # (repr of a numpy float is "np.float64(…)")
+    step = decimal.Decimal(1).scaleb(exact.adjusted() - max_digits + 1)
+    outward = exact.quantize(step, rounding=decimal.ROUND_CEILING if upper else decimal.ROUND_FLOOR)
     return fmt(float(outward), max_digits)
 
 

@@ -14,8 +14,8 @@ counts at ±eig_tol·|λ|max by LDLᵀ factorisations (`critical_points.inertia_
 - saddle:        not global, the Hessian has a negative eigenvalue (its index is the count)
 - higher-order saddle: not global, no negative eigenvalue, and the escape probe (`critical_points.
   escape_probe`: --probes random steps in the Hessian's near-null space) lowers R at every radius it tries
-- undecided: as above, but R falls only from some radius on: not a minimum at that scale, and no evidence
-  nearer the point (a minimum with a narrower basin looks the same)
+- undecided: as above, but R falls at some radii, not all (from 0.1 on only: not a minimum at that scale,
+  and no evidence nearer the point; a minimum with a narrower basin looks the same)
 - local minimum: not global, no negative eigenvalue, no descent found: a non-global local minimum
   candidate (Hardt & Ma's theorem forbids it inside the region; none is known beyond it)
 - not converged: the finder stopped with ‖∇R‖ ≥ --newton-tol (reported with `critical_points.
@@ -157,7 +157,7 @@ def analyse(theta: np.ndarray, converged: bool, mom: lr.Moments, optimum: float,
 def probe_kind(probe: dict[str, Any]) -> str:
     """The kind of a non-global point without negative curvature, from its escape probe: a higher-order saddle
     only where R falls at every radius tried (a label holds at every scale shown), undecided where it falls
-    only from some radius on, a local minimum where it never falls."""
+    at some radii but not all, a local minimum where it never falls."""
     if not probe["descent"]:
         return "local minimum"
     return "higher-order saddle" if len(probe["descent_radii"]) == len(probe["radii"]) else "undecided"

@@ -71,7 +71,7 @@ def _verdict(depth: dict[str, Any]) -> str:
     if depth["higher_order_saddle"]:
         text += f", higher-order saddles: {depth['higher_order_saddle']}"
     if depth["undecided"]:
-        text += f", undecided (R falls only at the larger probe radii): {depth['undecided']}"
+        text += f", undecided (R falls at some probe radii, not all): {depth['undecided']}"
     eq = depth["equal_factor_radius"]
     text += (f"; a global minimum with equal layers has radius {fmt(eq, 3)}." if eq is not None else
              "; the least-squares map has no real L-th root near identity (no global minimum with equal layers "
@@ -92,7 +92,7 @@ def landscape(payload: dict[str, Any], detail: bool = False) -> None:
         prose(_verdict(depth))
     prose("Hardt & Ma 2017, Theorem 2.2: inside max‖A_j‖ < 1 every critical point is a global minimum. "
           "saddle: non-global, negative Hessian eigenvalues (index: their count); h.o. saddle: none, but the "
-          "escape probe lowers R at every radius tried; undec.: only at the larger radii; local min: no descent. "
+          "escape probe lowers R at every radius tried; undec.: at some radii, not all; local min: no descent. "
           "--detail: every non-global point.")
     if detail:
         _nonglobal_table(payload)

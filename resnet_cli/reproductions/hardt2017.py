@@ -141,7 +141,7 @@ def section(docs: Path) -> str:
              f"--gap-tol {cfg['gap_tol']:g} of R*, at least 1e-12·tr S_yy), its radius, min_j σ_min(I + A_j) and the inertia of its "
              f"Hessian by LDLᵀ counts (negative below −{cfg['eig_tol']:g}·|λ|max); a non-global point without "
              "negative curvature gets an escape probe in the Hessian's near-null space "
-             "(\"h.o. saddle\" when R falls at every probe radius, \"undecided\" when only at the larger ones, a "
+             "(\"h.o. saddle\" when R falls at every probe radius, \"undecided\" when at some of them only, a "
              "non-global minimum when it never falls).", "",
              *table(data), "",
              "Saddles by index (index×count; the index is the number of negative Hessian eigenvalues):", "",

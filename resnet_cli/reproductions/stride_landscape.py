@@ -157,7 +157,8 @@ def section(docs: Path) -> str:
         "**Question.** Du et al. 2017 and Liu et al. 2019 prove a spurious local optimum for non-overlapping "
         "patches. Does it survive overlap, and where along s does it disappear or move?", "",
         f"**Our answer.** Of {TEACHERS} teachers, {len(minima)} have a spurious local minimum at s = 8 "
-        "(āᵀa* < 0; the others a degenerate saddle). Followed along s, it vanishes — the descent reaches the "
+        f"(āᵀa* < 0; {'the other one' if TEACHERS - len(minima) == 1 else 'the others'} a degenerate saddle). "
+        "Followed along s, it vanishes — the descent reaches the "
         "global optimum (→ G) or, past a fold, another non-global minimum (fold) — "
         f"{lost or 'never'}; {survival}. While it survives it moves off φ = 180° at once{moved}. Non-global "
         "minima exist with overlap: counting the followed point, the minima its descent landed in and the GD "

@@ -299,3 +299,11 @@ def test_a_method_outside_theorem1_at_some_k_only_is_named_with_those_k(cli):
     out = " ".join(cli("success-rate", "--k", "2,4", "--stage1-steps", "150", "--trials", "4", "--steps", "400",
                        "--quiet").stdout.split())
     assert "resnet-ssw held in 4 of 4" in out and "resnet-ssw at k = 4" in out
+
+
+def test_fmt_bound_takes_numpy_floats():
+    """Decimal(repr(np.float64)) failed: numpy 2 writes 'np.float64(…)'."""
+    import numpy as np
+
+    from resnet_cli.report import fmt_bound
+    assert fmt_bound(np.float64(1 + 1e-13), 3, True, 4) == "1.001"

@@ -42,3 +42,9 @@ def test_a_huge_columns_is_cut_to_a_thousand(tmp_path):
     """COLUMNS=100000000 made --help pad every line to that width (a hang; 1e6 wrote 1 GB)."""
     r = _run(["--help"], tmp_path, COLUMNS="100000000")
     assert r.returncode == 0 and max(len(line) for line in r.stdout.splitlines()) <= 1000
+
+
+def test_a_columns_of_non_ascii_digits_is_ignored(tmp_path):
+    """'²'.isdigit() is True and int('²') raises: COLUMNS=² was an internal error."""
+    r = _run(["--help"], tmp_path, COLUMNS="²")
+    assert r.returncode == 0 and r.stderr == ""

@@ -82,6 +82,7 @@ def cases() -> list[tuple[str, list[str], int]]:
     add("depth-sweep-preset-of-another-command", [*DS, "--config", "liu2019-success"])
     add("train-two-layer-config-int-beyond-double", [*TWO, "--config", "{tmp}/beyond-double.toml"])
     add("linear-resnet-config-list-beyond-double", [*LR, "--config", "{tmp}/beyond-double-list.toml"])
+    add("train-two-layer-config-int-of-5000-digits", [*TWO, "--config", "{tmp}/digits-5000.toml"])
     add("success-rate-k-range-3e9", [*SR, "--k", "1:3000000000"])
     add("success-rate-k-3e9", [*SR, "--k", "3000000000"])
     add("success-rate-p-1e9", [*SR, "--p", "1000000000"])
@@ -211,6 +212,7 @@ def folder(tmp_path_factory) -> Path:
     (tmp / "huge.toml").write_text("seed = 99999999999999999999\n")
     (tmp / "beyond-double.toml").write_text(f"lr = 1{'0' * 400}\n")  # float(int) overflowed: exit 1
     (tmp / "beyond-double-list.toml").write_text(f"radius = [1{'0' * 400}, 1]\n")
+    (tmp / "digits-5000.toml").write_text(f"lr = 1{'0' * 5000}\n")  # beyond Python's 4300 digits: ValueError
     (tmp / "afile.txt").write_text("a file where a folder is expected\n")
     (tmp / "adir.json").mkdir()
     (tmp / "adir.csv").mkdir()

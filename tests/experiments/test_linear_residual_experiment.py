@@ -101,6 +101,6 @@ def test_undecided_points_are_counted_shown_and_drawn(monkeypatch, tmp_path):
     with console.capture() as captured:
         render.landscape(payload, detail=True)
     text = captured.get()
-    assert "undec." in text and "only at the larger radii" in text
+    assert "undec." in text and "at some radii, not all" in text
     plots.landscape(payload, str(tmp_path / "f.png"))
     assert (tmp_path / "f.png").stat().st_size > 0

@@ -138,7 +138,7 @@ def _stored(seed: int, stride: int):
 
 def test_a_minimum_that_vanishes_at_a_fold_is_not_followed_on():
     """Teacher 10's minimum of s = 4 meets a saddle-node fold near t = 0.3 of the homotopy to s = 3: λmin → 0,
-    then the descent jumps 0.78 to another non-global minimum, however fine the steps. That other minimum was
+    then the descent jumps 0.79 to another non-global minimum, however fine the steps. That other minimum was
     reported as the same point surviving to s = 1. A smooth path (teacher 9, moves of 0.48 and 0.62 at Δt =
     1/8 that shrink when refined) is not a fold."""
     v_star, a_star, v, a = _stored(10, 4)
