@@ -119,7 +119,8 @@ reproduce-du2018: $(STAMP)
 
 ## Overlapping filters (`landscape two-layer --stride 1`, 12 teachers): the "Overlapping filters" section and
 ## docs/figures/stride-landscape.png (measured 2026-12-07 in `make reproduce` on 2 idle cores: 22 s wall, 42 CPU-s;
-## alone on an AMD EPYC without AVX-512: 65 s wall before the stride-window change, 49 s after).
+## alone on an AMD EPYC without AVX-512: 65 s wall before the stride-window change, 49 s after; 2026-12-08, with
+## fold detection, 60 s wall and 112 CPU-s there: teacher 0 7.9 CPU-s against 7.4 before, teacher 10 15.0 against 10.7).
 reproduce-stride-landscape: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(BIN)/resnet-cli reproduce stride-landscape --docs docs $(ARGS)
 

@@ -272,10 +272,13 @@ def _homotopy_step(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
     moves more than FOLD_MOVE. Returns (v, a, ‖g‖, the largest move, fold): fold when a solve at the finest
     Δt still jumps, i.e. the minimum followed ceased to exist between t0 and t1 (a path moving that far over
     so short a Δt is not continuous)."""
-    v1, a1, norm = minimize(v, a, v_star, a_star, [(1.0 - t1, prev), (t1, s)])
+    mix = [(1.0 - t1, prev), (t1, s)]
+    v1, a1, norm = minimize(v, a, v_star, a_star, mix)
     move = float(np.linalg.norm(np.concatenate([v1 - v, a1 - a])))
     if move <= FOLD_MOVE:
         return v1, a1, norm, move, False
+    if _mixed_loss(v1, a1, v_star, a_star, mix) < 1e-12:  # it drained to the global optimum (loss 0 at every
+        return v1, a1, norm, move, True                    # stride): the minimum is gone, no need to refine
     if depth == FOLD_DEPTH:
         return v1, a1, norm, move, True
     mid = 0.5 * (t0 + t1)
