@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -40,6 +42,7 @@ def command(
     require_distinct("--only", parts)
     execution = Execution(jobs=jobs, dask=dask, cache=cache, quick=quick, only=parts)
     check_request(name, execution, render_only=render_only)  # before --docs is created
+    created = not Path(docs).exists() if docs else False
     folder = _docs_folder(docs, render_only)
     log = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr, flush=True))
     from resnet_cli.commands.shell import one_line_warnings
@@ -48,8 +51,14 @@ def command(
     from resnet_cli.executor.blas import one_thread
 
     # as every command: a library's warning is one line, BLAS on one thread (commands/shell.py)
-    with one_line_warnings(), quiet_floating_point(), one_thread():
-        pages = reproduce(name, folder, execution, render_only=render_only, log=log)
+    try:
+        with one_line_warnings(), quiet_floating_point(), one_thread():
+            pages = reproduce(name, folder, execution, render_only=render_only, log=log)
+    except BaseException:  # a run that stops before writing anything leaves no --docs folder it created
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # (only if still empty)
+        raise
     for page in dict.fromkeys(pages):
         print(f"wrote {page}")
 

@@ -265,3 +265,19 @@ def test_the_noise_levels_as_one_batch_are_their_commands_one_by_one(monkeypatch
     assert dumps(zhou2019.level_cells()) == dumps(alone)
     differ = {(cell["global"], cell["undecided"], cell["mean_steps_run"]) for cell in alone.values()}
     assert len(differ) > 1  # the levels give different cells: the comparison can tell them apart
+
+
+def test_a_run_that_fails_before_writing_leaves_no_docs_folder_it_created(cli, one_line_error, tmp_path,
+                                                                          monkeypatch):
+    """An unreachable --dask scheduler failed after --docs had been created: an empty folder was left."""
+    from resnet_cli.commands import reproduce as command
+    from resnet_cli.errors import UserError
+
+    def unreachable(*args, **kwargs):
+        raise UserError("--dask tcp://127.0.0.1:1: cannot reach the scheduler")
+    monkeypatch.setattr(command, "reproduce", unreachable)
+    assert "cannot reach" in one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(tmp_path / "new")))
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "old").mkdir()  # a folder that was there stays
+    one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(tmp_path / "old")))
+    assert (tmp_path / "old").is_dir()
