@@ -230,7 +230,7 @@ def theorem1_outside(s: TheoremRun, student: str, kind: str, law: str | None = N
     perturbed = isinstance(s, TrainSettings) and bool(s.noise)
     sizes = s.p if isinstance(s.p, list) else [s.p]
     ks = [k] if k is not None else s.k if isinstance(s.k, list) else [s.k]
-    early = s.stage1_steps is not None and s.stage1_steps < min(optim.stage1_length(k) for k in ks)
+    early = s.stage1_steps is not None and s.stage1_steps < min(optim.stage1_length(each) for each in ks)
     return th.theorem1_outside(student, kind, v_law=law or v_law(s, student), prior_angle=s.prior_angle,
                                steps_set=s.lr_a is not None or s.lr_w is not None, c_lr_w=s.c_lr_w,
                                sampled=sampled(s), overlapping=s.stride not in (None, min(sizes)),

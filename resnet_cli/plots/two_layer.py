@@ -86,6 +86,12 @@ SWEEP_STYLE = {  # a point of the stride sweep: (colour, marker, legend label)
 }
 
 
+def stage1_fills(cell: dict[str, Any]) -> bool:
+    """A success-rate cell whose stage I (T1 steps) fills its whole run: its rate is of stage I alone, and
+    Theorem 1's window [T1, T] holds no recorded step."""
+    return int(cell.get("stage1_steps") or 0) >= int(cell["steps"])
+
+
 def sweep_kind(row: dict[str, Any]) -> str:
     """The class of a followed point in SWEEP_STYLE: global, moved (past a fold: another point), non-global
     minimum, saddle or undecided."""
@@ -274,7 +280,7 @@ def success_rate(payload: dict[str, Any], path: str) -> None:
             marker = "osD^vP*Xph<>"[i % 12]
             drawn = ax.errorbar(x, rate, yerr=err, marker=marker, ls="none", capsize=3, label=method)
             # hollow: stage I (T1 steps) fills the run, so its rate says nothing of stage II
-            filled = np.array([int(r.get("stage1_steps") or 0) >= int(r["steps"]) for r in rows], dtype=bool)
+            filled = np.array([stage1_fills(r) for r in rows], dtype=bool)
             if filled.any():
                 hollow = True
                 ax.plot(x[filled], rate[filled], marker=marker, ls="none", mfc="white",

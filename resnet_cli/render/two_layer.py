@@ -17,6 +17,7 @@ from rich.table import Table
 
 from resnet_cli.models.two_layer.methods import FLOW
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
+from resnet_cli.plots.two_layer import stage1_fills
 from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose, rate_text
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
@@ -494,7 +495,7 @@ def success_rate(payload: dict[str, Any], detail: bool = False) -> None:
 def stage1_only_line(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
     """Where stage I (T1 steps, the small step on a) fills the whole run: those rates are of stage I alone
     (hollow markers in the figure)."""
-    short = [c for c in cells if int(c.get("stage1_steps") or 0) >= int(c["steps"])]
+    short = [c for c in cells if stage1_fills(c)]
     if not short:
         return
     where = ("(p, k) = " + ", ".join(dict.fromkeys(f"({c['p']}, {c['k']})" for c in short)) if len(cfg["p"]) > 1
@@ -552,8 +553,7 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
     # not checked because stage I alone fills the run (T1 ≥ T: no recorded step in [T1, T]), inside the
     # hypotheses or not (--theorem-all); the others not checked are outside the hypotheses
-    fills = [c for c in cells if c not in checked and cfg.get("steps") is not None
-             and int(c.get("stage1_steps") or 0) >= cfg["steps"]
+    fills = [c for c in cells if c not in checked and stage1_fills(c)
              and (cfg.get("theorem_all") or not c.get("output1_outside"))]
     out_cells = [c for c in cells if c.get("output1_outside") and c not in checked and c not in fills]
     outside = [m + (f" at k = {', '.join(str(c['k']) for c in out_cells if c['method'] == m)}"  # (outside at some k)
