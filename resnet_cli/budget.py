@@ -53,9 +53,16 @@ TRACE_RECORD_SECONDS = 2.5e-4
 TRACE_RECORD_BYTES = 230.0
 #: --plot: importing matplotlib and drawing one figure.
 PLOT_SECONDS = 1.0
-#: Two-layer GD (Liu et al.): one step of one batched program, whatever its rows (Python and numpy call
-#: overhead): `train two-layer --steps 400000` (one trial) runs 1.45e-5 s per step.
-TWO_LAYER_PROGRAM_STEP = 1.5e-5
+#: Two-layer GD (Liu et al.): one step of one batched numpy program, whatever its rows (Python and numpy call
+#: overhead, ~35 calls). It differs most between machines: 1.45e-5 s where it was first measured (one trial,
+#: before such runs stepped row by row), 8e-5 s on an AMD EPYC without AVX-512 (`train two-layer --trials 200
+#: --k 16`, 2026-12-08); the geometric middle keeps both within 2.3× (docs/estimates.md, both tables).
+TWO_LAYER_PROGRAM_STEP = 3.5e-5
+#: ... a program of at most `models.two_layer.gd_states.FEW_ROWS` trials steps row by row in Python floats
+#: instead: per step, plus per row and step (`train two-layer --trials 1, 8, 16`, two programs of 20,241
+#: steps: 0.34, 1.3 and 2.7 CPU-s after start-up on the AMD EPYC, 2026-12-08).
+TWO_LAYER_ROWS_STEP = 5e-6
+TWO_LAYER_ROWS_ROW_STEP = 3.7e-6
 #: ... the same with sampled gradients (per-step minibatch indices, the SampleState bookkeeping): 4.3e-5 s.
 TWO_LAYER_SAMPLE_PROGRAM_STEP = 4.5e-5
 #: ... plus, with sampled gradients, per trial and step (each trial's own Generator draws its minibatch).
@@ -208,12 +215,16 @@ def two_layer_work(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, 
 
 def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int], *, trials: int | None = None,
               per_step: int = 0, samples: int | None = None, online: bool = False, stride: int | None = None,
-              workers: int = 1, sized: str = "", together: bool = False) -> Cost:
+              workers: int = 1, sized: str = "", together: bool = False, programs: int = 1) -> Cost:
     """Batched two-layer GD (the arguments of `two_layer_work`): memory of the largest (p, k) program (times
     the processes running one each; `together`: every cell's rows at once, as success-rate's one batch of
     the grid holds them) and the time of all of them, an upper bound (trials that stop early, at the
-    optimum, cost less). Per row: the state and its temporaries (TWO_LAYER_ARRAYS × (p + k) floats), and
-    with sampled gradients its training set (samples × p × k floats) and per-step inputs."""
+    optimum, cost less). `programs`: the rows are that many programs of rows/programs trials, stepped one
+    after another (`train two-layer`'s run and Theorem 1's own steps). Per row: the state and its
+    temporaries (TWO_LAYER_ARRAYS × (p + k) floats), and with sampled gradients its training set
+    (samples × p × k floats) and per-step inputs."""
+    from resnet_cli.models.two_layer.gd_states import FEW_ROWS
+
     cells = len(ps) * len(ks)
     p_max, k_max = max(ps), max(ks)
     row_bytes = 8.0 * (TWO_LAYER_ARRAYS * (p_max + k_max) + ((samples or 0) + per_step) * p_max * k_max)
@@ -221,9 +232,13 @@ def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int],
     work = two_layer_work(ps, ks, rows, steps, trials=trials, per_step=per_step, samples=samples, online=online,
                           stride=stride)
     vector = bool(per_step) or (stride is not None and stride < min(ps))
-    seconds = (work["program_steps"] * (TWO_LAYER_SAMPLE_PROGRAM_STEP if vector else TWO_LAYER_PROGRAM_STEP)
-               + (work["trial_steps"] * TWO_LAYER_SAMPLE_ROW_STEP if per_step else 0.0)
-               + work["multiply_adds"] * MULTIPLY_ADD)
+    program_steps = work["program_steps"] * programs
+    if not vector and rows * (len(ps) if together else 1) <= FEW_ROWS * programs:  # `PlaneState._step_rows`
+        seconds = program_steps * TWO_LAYER_ROWS_STEP + work["trial_steps"] * TWO_LAYER_ROWS_ROW_STEP
+    else:
+        seconds = (program_steps * (TWO_LAYER_SAMPLE_PROGRAM_STEP if vector else TWO_LAYER_PROGRAM_STEP)
+                   + (work["trial_steps"] * TWO_LAYER_SAMPLE_ROW_STEP if per_step else 0.0)
+                   + work["multiply_adds"] * MULTIPLY_ADD)
     return Cost(nbytes, seconds, sized, workers=min(max(1, workers), cells), work=work)
 
 

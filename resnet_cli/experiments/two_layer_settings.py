@@ -316,7 +316,7 @@ def train_cost(s: TrainSettings) -> budget.Cost:
     programs = train_programs(s)
     traced = {"trace_every": s.trace_every} if s.trace_every is not None else {}
     full = budget.two_layer([s.p], [s.k], programs * s.trials, {s.k: total_steps(s, s.k)}, **gradient_sizes(s),
-                            sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s),
+                            programs=programs, sized=budget.flags(trials=s.trials, p=s.p, k=s.k, **step_flags(s), **sample_flags(s),
                                                **traced))
     cost = with_flow_time(full, programs, programs if s.flow else 0, s.flow_solver)
     if not traced:  # (about 24 records: nothing to count)
