@@ -74,8 +74,8 @@ def _verdict(depth: dict[str, Any]) -> str:
         text += f", undecided (R falls at some probe radii, not all): {depth['undecided']}"
     eq = depth["equal_factor_radius"]
     text += (f"; a global minimum with equal layers has radius {fmt(eq, 3)}." if eq is not None else
-             "; the least-squares map has no real L-th root near identity (no global minimum with equal layers "
-             "has this map).")
+             "; the least-squares map has no real logarithm, so no equal-layer global minimum exp(log M*/L) − I to "
+             "compare with.")
     return text
 
 

@@ -134,7 +134,7 @@ def section(docs: Path) -> str:
              "matrix multiplied on both sides by products of the other factors I + A_i, all invertible when "
              "‖A_i‖₂ < 1, so a zero gradient means zero error. Hence a non-global critical point must have a "
              "singular factor, so some ‖A_j‖₂ ≥ 1: the region is exactly where the argument holds.", "",
-             "**Our run.** `landscape linear-resnet` (docs/landscape.md, \"Linear residual networks\"): from "
+             "**Our run.** `landscape linear-resnet` (docs/landscape.md, section \"`landscape linear-resnet`\"): from "
              "random starts at each radius r0 = max_j ‖A_j‖₂, Levenberg–Marquardt on ∇R = 0 with the exact "
              "Hessian (the scheme of the deep-ResNet finder, no kinks here) finds critical points of any index; "
              "each gets its gap R − R* to the least-squares optimum (global when within "
@@ -156,7 +156,7 @@ def section(docs: Path) -> str:
              f"non-global one has min_j σ_min(I + A_j) ≤ {_opt(t['sigma'], '.1e')}"
              + (", a nearly singular factor, as the argument above requires." if t["sigma"] is not None
                 and t["sigma"] < 1e-3 else ".") + " The radius 1 itself is sharp: A_1 = A_2 = −I (the others 0) is a "
-             "critical point with risk tr S_yy, far above R* (tests/models/test_linear_residual.py). Where the least-squares map M* has no real L-th root (the raw targets: "
+             "critical point with risk tr S_yy, far above R* (tests/models/test_linear_residual.py). Where the least-squares map M* has no real logarithm, so no equal-layer root exp(log M*/L) (the raw targets: "
              "gaussian with negative real eigenvalues; digits singular, since one-hot labels sum to 1 while the "
              f"whitened inputs are centred), the finder found {t['no_root_inside']} critical points inside the "
              "region" + (", all its global minima outside." if not t["no_root_inside"] else ".") + " For the singular digits M* there can be none inside: "

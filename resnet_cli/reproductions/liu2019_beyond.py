@@ -167,17 +167,18 @@ def _rise_claim(d: dict[str, dict]) -> str:
     long_run = {m: cell(d["long"], m) for m in ("cnn-large-w", "resnet-large-w")}
     return (
         "| the rate rises with p (Table 1, reviewer 2); our hypothesis: the rise \"must come from what the "
-        "population model leaves out (finite samples, SGD noise)\" | "
+        "population model leaves out (finite samples, SGD noise) or from constants we do not have\" | "
         + (f"**not supported**: within T1 + 5000 steps no rate rises from p = {ps[0]} to {ps[-1]} with any N "
-           "or online SGD (our hypothesis is contradicted for this budget); " if not any_rise else
+           "or online SGD (its first half is contradicted for this budget; constants we do not have remain); "
+           if not any_rise else
            f"rise only for {', '.join(any_rise)}; ")
         + "; ".join(f"{mode}: cnn {rises[mode]['cnn-large-w']}, resnet {rises[mode]['resnet-large-w']}"
                     for mode in grid)
-        + ". What SGD does change: the CNN's trapped share falls with p while its undecided share grows ("
-        + "; ".join(f"{mode}: spurious " + " → ".join(str(cell(g, 'cnn-large-w', p=p)['spurious']) for p in ps)
+        + ". What SGD does change: " + _trends(grid, ps)
+        + " (" + "; ".join(f"{mode}: spurious " + " → ".join(str(cell(g, 'cnn-large-w', p=p)['spurious']) for p in ps)
                     + ", undecided " + " → ".join(str(cell(g, 'cnn-large-w', p=p)['undecided']) for p in ps)
                     for mode, g in grid.items() if mode != "population")
-        + "): the noise loosens the spurious trap. With T1 + 20000 steps (N = 64, p = 16) those trials end "
+        + "). With T1 + 20000 steps (N = 64, p = 16) those trials end "
         + ", ".join(f"{m} {counts(c)} (rate {c['rate']:.3f})" for m, c in long_run.items())
         + " against "
         + ", ".join(f"{counts(cell(grid['N = 64'], m, p=16))}" for m in long_run)
@@ -187,6 +188,38 @@ def _rise_claim(d: dict[str, dict]) -> str:
            else ": the longer budget turns many of them into successes, so a rise with p under SGD is possible "
            "with longer runs")
         + " | `" + command(GRID["N = 256"]) + "` (and the other N, `--online`); `" + command("long") + "` |")
+
+
+def count_trend(values: list[int]) -> str:
+    """How a count moves along the p grid: "falls"/"grows" (step by step), "falls overall"/"grows overall"
+    (first to last, not step by step) or "does not move one way"."""
+    steps = [b - a for a, b in zip(values, values[1:])]
+    if values[-1] != values[0]:
+        word = "falls" if values[-1] < values[0] else "grows"
+        return word if all(s <= 0 for s in steps) or all(s >= 0 for s in steps) else f"{word} overall"
+    return "does not move one way"
+
+
+def _trends(grid: dict[str, dict], ps: list[int]) -> str:
+    """The CNN's spurious and undecided counts against p under SGD (every mode but the population): what the
+    data say, mode by mode where the modes differ."""
+    modes = [mode for mode in grid if mode != "population"]
+
+    def said(key: str) -> str:
+        words = {mode: count_trend([cell(grid[mode], "cnn-large-w", p=p)[key] for p in ps]) for mode in modes}
+        bases = {w.split()[0] for w in words.values()}
+        if len(bases) == 1 and bases <= {"falls", "grows"}:
+            overall = [m for m in modes if words[m].endswith("overall")]
+            return f"{bases.pop()} with p" + (f" (under {', '.join(overall)} overall, not step by step)"
+                                              if overall else "")
+        by_word = {w: [m for m in modes if words[m] == w] for w in dict.fromkeys(words.values())}
+        return "(" + "; ".join(f"{w} with p under {', '.join(ms)}" for w, ms in by_word.items()) + ")"
+
+    spurious = said("spurious")
+    loosened = all(count_trend([cell(grid[m], "cnn-large-w", p=p)["spurious"] for p in ps]).startswith("falls")
+                   for m in modes)
+    return (f"the CNN's trapped share {spurious}, its undecided share {said('undecided')}"
+            + (": the noise loosens the spurious trap" if loosened else ""))
 
 
 def _other_claims(d: dict[str, dict]) -> list[str]:
@@ -200,11 +233,11 @@ def _other_claims(d: dict[str, dict]) -> list[str]:
         + trace_summary(d["trace"]) + f" | `{command('trace')}` |",
         "| SSW succeeds w.p. 1 (Theorems 1–2, population GD) | ResNet + SSW at p = 8: "
         + ", ".join(f"{mode} {c['rate']:.3f}" for mode, c in p8.items()) + " | as the first row |",
-        "| (ours) SGD at the Theorem-2 step needs a batch that grows with p | ResNet + SSW at p = 32, N = 1024: "
+        "| (ours) SGD at the Theorem-2 step needs a larger batch at large p (run at p = 32 only) | ResNet + SSW at p = 32, N = 1024: "
         f"B = 4: {noise['4']['rate']:.3f} ({counts(noise['4'])}), B = 16: {noise['16']['rate']:.3f} "
         f"({counts(noise['16'])})"
-        + (": the per-sample gradient in w has size ∝ √p, so at the step population GD tolerates, small batches "
-           "keep v from settling (undecided, not trapped)" if noise["16"]["rate"] - noise["4"]["rate"] > 0.2 else
+        + (": small batches keep v from settling (undecided, not trapped); the per-sample gradient in w has size "
+           "∝ √p, so the batch this needs should grow with p, which other p would have to show" if noise["16"]["rate"] - noise["4"]["rate"] > 0.2 else
            ": no batch effect measured") + " | `" + command("noise-4") + "` |",
         "| overlapping filters (reviewers ask; the theorems assume s = p) | ResNet + SSW at p = 8, k = 16: "
         + ", ".join(f"s = {s}: {c['rate']:.3f} ({counts(c)})" for s, c in ssw.items())

@@ -281,3 +281,45 @@ def test_a_run_that_fails_before_writing_leaves_no_docs_folder_it_created(cli, o
     (tmp_path / "old").mkdir()  # a folder that was there stays
     one_line_error(cli("reproduce", "li2017", "--quick", "--docs", str(tmp_path / "old")))
     assert (tmp_path / "old").is_dir()
+
+
+def test_the_fig8_reading_takes_its_levels_from_the_data():
+    """'every seed down to', 'a majority down to' and 'none at' are the levels where the counts say so."""
+    from resnet_cli.reproductions.li2017_training import fig8_remark
+
+    share = {"level": [0.5, -0.3, -1.2, -1.8, -2.1, -2.4, -2.7], "lower": [10, 10, 9, 6, 7, 0, 8], "pairs": [10] * 7}
+    text = fig8_remark(share)
+    assert "every seed from the start down to lg(L − L_min) ≈ −0.3" in text
+    assert "a majority down to −2.1" in text and "in none at −2.4" in text
+    assert "At the lowest level (−2.7) 8 of 10 seeds" in text
+    share["lower"][5] = 3
+    assert "in 3 of 10 at −2.4" in fig8_remark(share)
+
+
+def test_the_trapped_share_trend_says_what_every_setting_shows():
+    from resnet_cli.reproductions.liu2019_beyond import count_trend
+
+    assert count_trend([67, 16, 6]) == "falls" and count_trend([40, 28, 30]) == "falls overall"
+    assert count_trend([0, 5, 14]) == "grows" and count_trend([3, 1, 3]) == "does not move one way"
+
+
+def test_fig9_claim_compares_with_the_kinds_the_paper_names(monkeypatch):
+    """The abstract compares 2-shortcuts with Xavier, orthogonal and deeper shortcuts: a lower 1-shortcut is
+    shown beside the claim, not counted against it; a lower 3-shortcut counts against it."""
+    from resnet_cli.reproductions import li2017
+
+    monkeypatch.setattr(li2017, "identity_gap", lambda p: 5.0)
+    monkeypatch.setattr(li2017, "flat_claims", lambda p, figure: [])
+
+    def claim(means):
+        p = {"config": {"network": list(means)}, "quantity": "final loss − L_min",
+             "rows": [{"network": n, "depth": d, "status": "ok", "mean": m * d, "best_lr": 0.1, "best_lr_flat": False}
+                      for n, m in means.items() for d in (2, 4)]}
+        (row,) = [c for c in li2017.claims_training(p, "fig9") if "lower final losses" in c[0]]
+        return row
+
+    ours, verdict = claim({"1-shortcut": 1.0, "2-shortcut": 2.0, "3-shortcut": 3.0, "xavier": 4.0})[1:]
+    assert verdict == "agrees" and "at 2 of 2 depths" in ours
+    assert "the 1-shortcut (not in the claim) is lower at depth 2 (2 vs 4), 4 (4 vs 8)" in ours
+    ours, verdict = claim({"1-shortcut": 9.0, "2-shortcut": 2.0, "3-shortcut": 1.0, "xavier": 4.0})[1:]
+    assert verdict == "differs" and "never lower" in ours
