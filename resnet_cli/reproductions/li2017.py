@@ -217,7 +217,6 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
     out = []
     others = [n for n in cfg["network"] if n != "2-shortcut"]
     two = ok_means(p, "2-shortcut")
-    quantity = p["quantity"]
     if two and figure == "fig9":
         start = identity_gap(p)
         worst_depth, worst = max(two, key=lambda t: t[1])
@@ -229,35 +228,7 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
             "agrees" if worst <= 1e-3 * start else "differs",
         ))
     if two:
-        # the abstract compares 2-shortcuts with Xavier, orthogonal and deeper shortcuts, not with the 1-shortcut
-        rival_kinds = [n for n in others if n != "1-shortcut"]
-        wins = []
-        for depth, value in two:
-            rivals = [by[(n, depth)]["mean"] for n in rival_kinds if by[(n, depth)]["status"] == "ok"]
-            if all(value < r for r in rivals):
-                wins.append(depth)
-        if figure == "fig9":
-            claim = ("(abstract; Fig. 9, left) 2-shortcut networks reach lower final losses than Xavier, orthogonal "
-                     "and deeper shortcuts")
-        else:
-            claim = ("with ReLUs, Xavier and orthogonal networks have difficulties finding optimal points, while "
-                     "2-shortcut networks find them easily")
-        missing = [d for d, _ in two if d not in wins]
-        ours = f"2-shortcut is the lowest of {', '.join(['2-shortcut', *rival_kinds])} at {len(wins)} of {len(two)} depths"
-        if missing:
-            ours += "; not at depth " + ", ".join(
-                f"{d} ({fmt(by[('2-shortcut', d)]['mean'], 2)} vs "
-                + ", ".join(f"{n} {fmt(by[(n, d)]['mean'], 2)}" for n in rival_kinds
-                            if by[(n, d)]["status"] == "ok" and by[(n, d)]["mean"] <= by[("2-shortcut", d)]["mean"])
-                + ")" for d in missing)
-        if len(rival_kinds) < len(others):  # the 1-shortcut, beside the claim
-            below = [d for d, v in two if by[("1-shortcut", d)]["status"] == "ok" and by[("1-shortcut", d)]["mean"] <= v]
-            ours += ("; the 1-shortcut (not in the claim) is lower at depth " + ", ".join(
-                f"{d} ({fmt(by[('1-shortcut', d)]['mean'], 2)} vs {fmt(by[('2-shortcut', d)]['mean'], 2)})" for d in below)
-                     if below else "; the 1-shortcut (not in the claim) is never lower")
-        if figure == "fig10":
-            ours = f"best {quantity}, 2-shortcut: " + ", ".join(f"{fmt(v, 2)} (depth {d})" for d, v in two) + "; " + ours
-        out.append((claim, ours, "agrees" if not missing else ("partly" if wins else "differs")))
+        out.append(lowest_claim(p, figure, two, others))
         if figure == "fig9":
             higher = []
             for depth, _ in two:
@@ -275,6 +246,41 @@ def claims_training(p: dict, figure: str) -> list[tuple[str, str, str]]:
                 "agrees" if len(higher) == len(two) else ("partly" if higher else "differs"),
             ))
     return out + flat_claims(p, figure)
+
+
+def lowest_claim(p: dict, figure: str, two: list[tuple[int, float]], others: list[str]) -> tuple[str, str, str]:
+    """Figures 9 and 10: is the 2-shortcut network's best final value the lowest of the kinds the claim names,
+    depth by depth (`two`: its (depth, mean) cells; `others`: every other kind run)."""
+    by, quantity = rows_by(p), p["quantity"]
+    # the abstract compares 2-shortcuts with Xavier, orthogonal and deeper shortcuts, not with the 1-shortcut
+    rival_kinds = [n for n in others if n != "1-shortcut"]
+    wins = []
+    for depth, value in two:
+        rivals = [by[(n, depth)]["mean"] for n in rival_kinds if by[(n, depth)]["status"] == "ok"]
+        if all(value < r for r in rivals):
+            wins.append(depth)
+    if figure == "fig9":
+        claim = ("(abstract; Fig. 9, left) 2-shortcut networks reach lower final losses than Xavier, orthogonal "
+                 "and deeper shortcuts")
+    else:
+        claim = ("with ReLUs, Xavier and orthogonal networks have difficulties finding optimal points, while "
+                 "2-shortcut networks find them easily")
+    missing = [d for d, _ in two if d not in wins]
+    ours = f"2-shortcut is the lowest of {', '.join(['2-shortcut', *rival_kinds])} at {len(wins)} of {len(two)} depths"
+    if missing:
+        ours += "; not at depth " + ", ".join(
+            f"{d} ({fmt(by[('2-shortcut', d)]['mean'], 2)} vs "
+            + ", ".join(f"{n} {fmt(by[(n, d)]['mean'], 2)}" for n in rival_kinds
+                        if by[(n, d)]["status"] == "ok" and by[(n, d)]["mean"] <= by[("2-shortcut", d)]["mean"])
+            + ")" for d in missing)
+    if len(rival_kinds) < len(others):  # the 1-shortcut, beside the claim
+        below = [d for d, v in two if by[("1-shortcut", d)]["status"] == "ok" and by[("1-shortcut", d)]["mean"] <= v]
+        ours += ("; the 1-shortcut (not in the claim) is lower at depth " + ", ".join(
+            f"{d} ({fmt(by[('1-shortcut', d)]['mean'], 2)} vs {fmt(by[('2-shortcut', d)]['mean'], 2)})" for d in below)
+                 if below else "; the 1-shortcut (not in the claim) is never lower")
+    if figure == "fig10":
+        ours = f"best {quantity}, 2-shortcut: " + ", ".join(f"{fmt(v, 2)} (depth {d})" for d, v in two) + "; " + ours
+    return claim, ours, "agrees" if not missing else ("partly" if wins else "differs")
 
 
 def flat_claims(p: dict, figure: str) -> list[tuple[str, str, str]]:
