@@ -258,8 +258,8 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
     largest = seconds = 0.0
     for i, L in enumerate(depths):
         n = float(L) * d * d
-        if exact_sizes is not None and spectrum != "inertia":
-            n_solved = float(exact_sizes[i])  # known blocks: one of them in memory, solved once
+        if exact_sizes is not None:
+            n_solved = float(exact_sizes[i])  # known blocks: one of them in memory, solved (or factorised) once
         else:
             n_solved = n
         gd = (8.0 * 6 * trials * rates * n + (0.0 if linear else 8.0 * 2 * trials * rates * m * d * L)
@@ -281,7 +281,7 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
         seconds += (trials * rates * steps * L * max(per_layer, SHORTCUT_MIN_LAYER_UNITS) * SHORTCUT_STEP
                     + steps * (L * SHORTCUT_LAYER_CALLS + SHORTCUT_STEP_CALLS))
         if spectra:
-            per = (COUNTS * L * d**6 if by_counts else INERTIA * n**3 if spectrum == "inertia"
+            per = (COUNTS * L * d**6 if by_counts else INERTIA * n_solved**3 if spectrum == "inertia"
                    else EIGVALSH * n_solved**3)
             slq = lanczos[0] * L * (3 * lanczos[1] * per_layer * SHORTCUT_STEP + SHORTCUT_HVP_CALLS)
             seconds += spectra * (per if exact else slq)

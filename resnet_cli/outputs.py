@@ -79,7 +79,7 @@ def _create_temp(folder: Path, name: str, suffix: str) -> tuple[int, str]:
     fit 255 bytes (a 245-byte output name made the temp name too long: the output was refused)."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     room = 255 - len(f"..XXXXXXXX{suffix}".encode())
-    name = name.encode()[:room].decode(errors="ignore")
+    name = os.fsdecode(os.fsencode(name)[:room])  # the file system's bytes: a non-UTF-8 name (\xff) stays as given
     for _ in range(100):
         tmp = folder / f".{name}.{os.urandom(4).hex()}{suffix}"
         try:

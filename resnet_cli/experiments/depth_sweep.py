@@ -117,15 +117,21 @@ def cost(cfg: DepthSweepSettings) -> budget.Cost:
                          **({"dim": cfg.dim} if cfg.dim else {}), **({"samples": cfg.samples} if cfg.samples else {}),
                          **({"lanczos_probes": cfg.lanczos_probes} if not final and cfg.spectrum in ("slq", "auto")
                             else {}))
-    return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [d for d in cfg.depth for _ in cfg.network],
+    cells = existing_cells(cfg)  # a kind that has no network at a depth costs nothing there
+    return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [d for d, _ in cells],
                            trials=cfg.trials, rates=len(cfg.lr) if final else 1, steps=cfg.steps if final else 0,
                            linear=cfg.act_mid == "identity", spectra=0 if final else cfg.trials,
                            spectrum=cfg.spectrum, exact_limit=cfg.exact_max_params,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), workers=sweep.workers(cfg, cost), sized=sized,
-                           exact_sizes=None if final else [exact_size(cfg, NETWORK_KINDS[k], d)
-                                                           for d in cfg.depth for k in cfg.network],
-                           counted=None if final else [counted(cfg, NETWORK_KINDS[k], d)
-                                                       for d in cfg.depth for k in cfg.network])
+                           exact_sizes=None if final else [exact_size(cfg, NETWORK_KINDS[k], d) for d, k in cells],
+                           counted=None if final else [counted(cfg, NETWORK_KINDS[k], d) for d, k in cells])
+
+
+def existing_cells(cfg: DepthSweepSettings) -> list[tuple[int, str]]:
+    """(depth, kind) of every cell with a network: not a depth that is no multiple of the kind's unit."""
+    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+    return [(depth, k) for depth in cfg.depth for k in cfg.network
+            if not isinstance(build_network(cfg, NETWORK_KINDS[k], depth, d), str)]
 
 
 def exact_size(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> int:

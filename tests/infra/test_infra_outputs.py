@@ -176,3 +176,17 @@ def test_an_output_name_near_the_length_limit_is_written(tmp_path):
     check_writable(target, "--out")
     write_atomic(target, "{}\n")
     assert target.read_text() == "{}\n" and sorted(p.name for p in tmp_path.iterdir()) == [target.name]
+
+
+@pytest.mark.parametrize("name", ["\udcff.json", "\udcff" * 250 + ".json", "é" * 123 + "\udcff.json"])
+def test_an_output_name_not_in_utf8_is_written(tmp_path, name):
+    """A name with bytes that are not UTF-8 (a shell's $'\\xff.json', surrogate-escaped by Python) ended in an
+    internal error (UnicodeEncodeError) while its temp name was made; cut to the length limit, too."""
+    target = tmp_path / name
+    if len(os.fsencode(name)) > 255:
+        with pytest.raises(UserError):
+            check_writable(target, "--out")
+        return
+    check_writable(target, "--out")
+    write_atomic(target, "{}\n")
+    assert target.read_text() == "{}\n" and [p.name for p in tmp_path.iterdir()] == [name]
