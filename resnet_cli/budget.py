@@ -80,6 +80,10 @@ SHORTCUT_STEP = 1.3e-9
 #: their per-matrix overhead, not their flops (depth-sweep final-loss, depth 2, d = 2, 100 trials × 8 rates:
 #: 0.94 ms a step, ~0.5 µs per member and layer; the flop term said 21 ns).
 SHORTCUT_MIN_LAYER_UNITS = 370
+#: ... plus, per tanh activation position (pre, mid, post), its evaluation and derivative on every sample, per
+#: two layers (a 2-shortcut unit): --data gaussian --samples 5000 --steps 200 with tanh at pre, mid and post took
+#: 10.5 CPU-s, at post only 5.9 s, against 3.0 s with ReLU at mid (whose cost the flop term above covers; 2026-12-08).
+TANH_ELEMENT = 7e-8
 #: ... plus the bookkeeping of one GD step of a cell (losses, gaps, gradient norms, divergence), whatever its
 #: depth: depth 2, d = 2, one trial × 8 rates, 20,000 steps took 175 µs a step.
 SHORTCUT_STEP_CALLS = 1.5e-4
@@ -90,9 +94,22 @@ SHORTCUT_LAYER_CALLS = 1.0e-5
 #: ... and of one layer in one Lanczos step (a Hessian-vector product of all probes): hessian --depth 20000
 #: --dim 2 --spectrum slq --at trained (80 Lanczos steps) took 45 s, estimated 0.4 s without it.
 SHORTCUT_HVP_CALLS = 2.5e-5
+#: `train shortcut --trace-every`: each trace record (GD runs in segments between records; the record's
+#: statistics and its JSON): --steps 5000 --trace-every 1 took 3.9 CPU-s and 8 MB more than without (4.6 s and
+#: 21 MB with --json; 2026-12-08).
+SHORTCUT_TRACE_RECORD_SECONDS = 8e-4
+SHORTCUT_TRACE_RECORD_BYTES = 4.5e3
+#: ... and its full reorthogonalisation (twice per step against the basis so far): per steps² × parameters ×
+#: probes: train shortcut --spectrum slq --lanczos-steps 300 and 1000 (800 parameters, 8 probes) took 0.65 and
+#: 5.3 s a spectrum (2026-12-08).
+LANCZOS_REORTH = 9e-10
 #: Exact Hessian spectrum: per (parameters)³ (assembly + eigvalsh, one BLAS thread): 0.19 s CPU at 1600
 #: parameters, 2.5 s at 3200.
 EIGVALSH = 6.0e-11
+#: ... plus, with activations (ReLU, tanh), forming it: forward tangents and a second-order backward pass,
+#: per sample × layer² × d⁴ (`models.shortcut.curvature.nonlinear_hessian`): hessian --act-mid relu --init small
+#: at depth 4, 8 and 16 (digits, d = 10) took 0.09, 0.47 and 2.1 s a Hessian (2026-12-08, AMD EPYC).
+NONLINEAR_HESSIAN = 4.3e-10
 #: Sylvester inertia brackets (`hessian --spectrum inertia`): per (parameters)³. hessian --shortcut 1
 #: --depth 104 --spectrum inertia (10,400 parameters, 26 LDLᵀ factorisations of 8.6 s): 225 CPU-s; up to
 #: ~60 factorisations where the Ritz values and the SLQ hint start far off (resnet_cli/eigen.py).
@@ -100,7 +117,10 @@ INERTIA = 4.0e-10
 #: Exact statistics by counts on the layer-Toeplitz form (resnet_cli/inertia.py, `LayerToeplitz`): per layer ×
 #: (d²)³, 40-60 counts of one block recursion each: 1.15 s at depth 64 and 2.15 s at depth 128, d = 10
 #: (2026-12-07, AMD EPYC, one thread; docs/hessian.md, "Exact by counts").
-COUNTS = 1.7e-14
+COUNTS = 1.7e-8
+#: `hessian` at w = 0: Theorem 1's entry check, max |H − H_pred| column by column (`_entry_deviation`), per
+#: entry compared: hessian --shortcut 2 --depth 128 --init zero (12,800 parameters) spent 2.6 s in it (2026-12-08).
+THEOREM1_ENTRY = 1.6e-8
 #: Bytes of an exact Hessian spectrum per (parameters)²: the matrix, its copy and eigvalsh's workspace
 #: (peak RSS 1.17 GB at 6000 parameters).
 EIGVALSH_BYTES = 4 * 8
@@ -245,7 +265,8 @@ def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int],
 def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int], *, trials: int, rates: int = 1,
              steps: int = 0, linear: bool = True, spectra: int = 0, spectrum: str = "exact",
              exact_limit: float = float("inf"), lanczos: tuple[int, int] = (80, 8), workers: int = 1,
-             sized: str = "", exact_sizes: list[int] | None = None, counted: list[bool] | None = None) -> Cost:
+             sized: str = "", exact_sizes: list[int] | None = None, counted: list[bool] | None = None,
+             tanh_positions: int = 0) -> Cost:
     """n-shortcut networks of `depths` layers of d × d: the data, GD on trials × rates weight sets, and
     `spectra` Hessian spectra per depth (exact: the dense matrix; slq: Lanczos vectors; inertia: the
     dense matrix and LDLᵀ factorisations). `exact_sizes` (one per depth): the largest block an exact
@@ -279,11 +300,17 @@ def shortcut(data: str, samples: int | None, dim: int | None, depths: list[int],
             hess = krylov
         largest = max(largest, gd, hess)
         seconds += (trials * rates * steps * L * max(per_layer, SHORTCUT_MIN_LAYER_UNITS) * SHORTCUT_STEP
-                    + steps * (L * SHORTCUT_LAYER_CALLS + SHORTCUT_STEP_CALLS))
+                    + steps * (L * SHORTCUT_LAYER_CALLS + SHORTCUT_STEP_CALLS)
+                    + trials * rates * steps * L / 2 * m * d * tanh_positions * TANH_ELEMENT)
         if spectra:
             per = (COUNTS * L * d**6 if by_counts else INERTIA * n_solved**3 if spectrum == "inertia"
                    else EIGVALSH * n_solved**3)
-            slq = lanczos[0] * L * (3 * lanczos[1] * per_layer * SHORTCUT_STEP + SHORTCUT_HVP_CALLS)
+            if not linear and not by_counts:
+                per += NONLINEAR_HESSIAN * m * L**2 * d**4
+            slq = (lanczos[0] * L * (3 * lanczos[1] * per_layer * SHORTCUT_STEP + SHORTCUT_HVP_CALLS)
+                   + LANCZOS_REORTH * lanczos[0] ** 2 * n * lanczos[1])
+            if spectrum == "inertia":  # its brackets start from Lanczos' Ritz values
+                per += slq
             seconds += spectra * (per if exact else slq)
     cells = max(1, min(max(1, workers), len(depths)))
     return Cost(data_bytes + largest * cells, seconds, sized, workers=cells)

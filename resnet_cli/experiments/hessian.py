@@ -22,7 +22,7 @@ from resnet_cli.data import dataset_shape
 from resnet_cli.experiments import sweep
 from resnet_cli.experiments.shortcut_problem import (
     BRACKET_WIDTH, Measurement, NetworkSettings, Problem, ProblemResult, SPECTRA, STAT_KEYS, SpectrumSettings, build_problem,
-    check_spectrum, data_sizes, exact_block_size, is_linear, measure_hessian, stats_dict,
+    check_spectrum, data_sizes, exact_block_size, is_linear, measure_hessian, stats_dict, tanh_positions,
 )
 from resnet_cli.experiments.sweep import Progress, SweepSettings, no_progress
 from resnet_cli.models import shortcut as sc
@@ -82,7 +82,10 @@ def theorem1_check(problem: Problem, measurement: Measurement, signs: np.ndarray
 ENTRY_CHECK_MAX_PARAMS = 20_000  # above: the Theorem 1 entry check covers the first and last block's columns
 
 
-def _entry_deviation(H: eigen.BlockMatrix, pred: sc.Theorem1Prediction, chunk: int = 512) -> float:
+ENTRY_CHUNK = 512  # basis columns pushed through H_pred at once
+
+
+def _entry_deviation(H: eigen.BlockMatrix, pred: sc.Theorem1Prediction, chunk: int = ENTRY_CHUNK) -> float:
     """max |H − H_pred| over all entries, block by block: the columns `idx` of H_pred (H_pred applied to
     those basis vectors) against the block on its rows and 0 elsewhere; H_pred is never formed whole
     (for one dense block this is |H − pred.dense()|). O(P²) work: above ENTRY_CHECK_MAX_PARAMS only the
@@ -136,11 +139,14 @@ def cost(cfg: HessianSettings) -> budget.Cost:
     process holding the data and one spectrum's arrays."""
     total = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=cfg.trials,
                            steps=cfg.steps if cfg.at == "trained" else 0, linear=is_linear(cfg),
+                           tanh_positions=tanh_positions(cfg),
                            spectra=cfg.trials, spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg),
                            sized=budget.flags(depth=cfg.depth, trials=cfg.trials, **data_sizes(cfg),
                                               **({"lanczos_probes": cfg.lanczos_probes, "lanczos_steps": cfg.lanczos_steps}
                                                  if cfg.spectrum in ("slq", "auto") else {})))
+    check_seconds, check_bytes = theorem1_check_cost(cfg)
+    total = dataclasses.replace(total, seconds=total.seconds + check_seconds, nbytes=total.nbytes + check_bytes)
     workers = 1 if cfg.dask else min(sweep.workers(cfg, spectra_cost), cfg.trials)
     if workers == 1:
         return total
@@ -157,6 +163,17 @@ def spectra_cost(cfg: HessianSettings, spectra: int | None = None) -> budget.Cos
     return budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=0, linear=is_linear(cfg),
                            spectra=cfg.trials if spectra is None else spectra, spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes), exact_sizes=exact_sizes(cfg))
+
+
+def theorem1_check_cost(cfg: HessianSettings) -> tuple[float, float]:
+    """(seconds, bytes) of Theorem 1's entry check at w = 0 with a dense or block Hessian (`_entry_deviation`):
+    every entry, or above ENTRY_CHECK_MAX_PARAMS the columns of the first and last unit's block; in memory,
+    a chunk of basis columns, their image and its transpose (3 × ENTRY_CHUNK × P floats)."""
+    if not (cfg.at == "init" and cfg.init == "zero" and cfg.shortcut and cfg.spectrum != "slq"):
+        return 0.0, 0.0
+    P = cfg.depth * dataset_shape(cfg.data, cfg.samples, cfg.dim)[1] ** 2
+    columns = P if P <= ENTRY_CHECK_MAX_PARAMS else 2 * exact_sizes(cfg)[0]
+    return budget.THEOREM1_ENTRY * columns * P, 8.0 * 3 * min(ENTRY_CHUNK, P) * P
 
 
 def exact_sizes(cfg: HessianSettings) -> list[int]:

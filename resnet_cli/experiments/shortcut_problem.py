@@ -96,6 +96,11 @@ def is_linear(cfg: NetworkSettings) -> bool:
     return cfg.act_pre == cfg.act_mid == cfg.act_post == "identity"
 
 
+def tanh_positions(cfg: NetworkSettings) -> int:
+    """How many of the activation positions (pre, mid, post) are tanh, for the budget (`budget.TANH_ELEMENT`)."""
+    return [cfg.act_pre, cfg.act_mid, cfg.act_post].count("tanh")
+
+
 def data_sizes(cfg: DataSettings) -> dict[str, int]:
     """The data sizes the user set (for messages)."""
     return {k: v for k, v in (("samples", cfg.samples), ("dim", cfg.dim)) if v}

@@ -25,6 +25,7 @@ from resnet_cli.experiments.shortcut_problem import (
     build_problem,
     data_sizes,
     is_linear,
+    tanh_positions,
     check_spectrum,
     measure_hessian,
     stats_dict,
@@ -55,10 +56,13 @@ def cost(cfg: TrainShortcutSettings) -> budget.Cost:
     """Memory and time before any allocation (resnet_cli/budget.py): GD, the loss trace and the Hessians."""
     spectra = cfg.steps // cfg.hessian_every + 1 if cfg.hessian_every else 0
     cost = budget.shortcut(cfg.data, cfg.samples, cfg.dim, [cfg.depth], trials=1, steps=cfg.steps,
-                           linear=is_linear(cfg), spectra=spectra, spectrum=cfg.spectrum,
+                           linear=is_linear(cfg), tanh_positions=tanh_positions(cfg), spectra=spectra,
+                           spectrum=cfg.spectrum,
                            lanczos=(cfg.lanczos_steps, cfg.lanczos_probes),
                            sized=budget.flags(depth=cfg.depth, steps=cfg.steps, **data_sizes(cfg)))
-    return budget.Cost(cost.nbytes + 8.0 * 4 * cfg.steps, cost.seconds, cost.flags)  # + the trace
+    records = cfg.steps // cfg.trace_every + 1 if cfg.trace_every else 0  # (about TRACE_ROWS: nothing to count)
+    return budget.Cost(cost.nbytes + 8.0 * 4 * cfg.steps + records * budget.SHORTCUT_TRACE_RECORD_BYTES,
+                       cost.seconds + records * budget.SHORTCUT_TRACE_RECORD_SECONDS, cost.flags)
 
 
 @dataclass(repr=False)

@@ -308,7 +308,7 @@ def train(p: dict[str, Any], detail: bool = False) -> None:
         console.print(f"≈ SLQ ({cfg['lanczos_steps']} steps × {cfg['lanczos_probes']} probes): cond10 in \\[a, b] "
                       f"w.p. ≥ {confidence:.0%}; too wide: > ×{WIDE_FACTOR:g} or ∞")
     if not detail:
-        console.print("[dim]--detail: the data, every step" + (", every interval" if slq else "")
+        console.print("[dim]--detail: the data, every trace row" + (", every interval" if slq else "")
                       + "; ‖W‖_F in --json[/dim]")
         return
     console.print(f"data: {p['data']['description']}")

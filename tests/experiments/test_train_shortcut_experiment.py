@@ -180,7 +180,7 @@ def test_figure8_data_and_claims_show_the_index_at_every_tolerance():
         assert ends[0] >= ends[1] >= ends[2]
     # the hand-written remark says what the data say: the lowest level's seeds at each tolerance, the final
     # orthogonal index at each and how little the 2-shortcut one moves
-    remark = " ".join(lt.REMARKS["fig8"].split())
+    remark = " ".join(lt.fig8_remark(d["share"]).split())
     at = int(np.argmin(d["share"]["level"]))
     assert round(d["share"]["level"][at], 1) == -2.7  # "the lowest level (−2.7)"
     lowest = [d["share_by_tolerance"][t]["lower"][at] for t in tolerances]
