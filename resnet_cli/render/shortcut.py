@@ -296,7 +296,7 @@ def train(p: dict[str, Any], detail: bool = False) -> None:
     console.print(table)
     if p["diverged"]:
         console.print(f"[yellow]diverged at step {p['diverged_step']} (loss not finite or > 1e12 × its start); "
-                      f"last finite loss {fmt(p['final_loss'], 6)}[/yellow]")
+                      f"loss the step before {fmt(p['final_loss'], 6)}[/yellow]")
     else:
         console.print(f"final loss {fmt(p['final_loss'], 6)}; L − L_min = {fmt(p['final_loss_gap'], 4)}")
     console.print(f"L_min (best linear map, least squares) = {fmt(p['l_min'], 6)}"

@@ -28,8 +28,9 @@ class GDResult:
     ``losses[e]`` is the loss at the weights after e epochs (e = 0 … epochs); ``gaps[e]`` = losses[e] − L_min
     (computed without cancellation for linear networks). A member whose loss or gradient stopped being
     finite, or whose loss grew beyond ``BLOWUP`` × max(its initial loss, 1), is ``diverged`` (at
-    ``diverged_epoch``); from then on it is frozen, its losses are inf and ``weights`` holds the weights
-    of the epoch before.
+    ``diverged_epoch``, whose loss, gap and gradient norm are the values that crossed the limit, finite if only
+    above it); from then on it is frozen, its later losses are inf and ``weights`` holds the weights of the epoch
+    before.
     """
 
     weights: np.ndarray
@@ -111,8 +112,7 @@ def gradient_descent(
         losses[epoch, rows], gaps[epoch, rows], grad_norms[epoch, rows] = value, gap, gnorm
         if not ok.all():
             bad = rows[~ok]
-            diverged_epoch[bad], diverged[bad] = epoch, True
-            losses[epoch, bad], gaps[epoch, bad], grad_norms[epoch, bad] = np.inf, np.inf, np.nan
+            diverged_epoch[bad], diverged[bad] = epoch, True  # its record keeps the values that crossed the limit
             flat[bad] = W_before[~ok]
             active[0], limit[0] = rows[ok], limit[0][ok]
             W, grad = W[ok], grad[ok]
