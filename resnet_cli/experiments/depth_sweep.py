@@ -272,12 +272,21 @@ def spectrum_for(cfg: DepthSweepSettings, size: int) -> str:
 
 def spectrum_statement(cfg: DepthSweepSettings) -> str:
     statement = _spectrum_statement(cfg)
-    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network]
-    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]  # the counts factorise d² × d² blocks (`solved_size`)
-    if counting and cfg.act_mid == "identity" and spectrum_for(cfg, d * d) == "exact":
+    cells = existing_cells(cfg)
+    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network and _exact_by_counts(cfg, k, cells)]
+    if counting:
         statement += (f"; {' and '.join(counting)} networks exact at every depth (from {COUNTS_FROM} "
                       f"parameters by inertia counts, brackets ≤ {COUNT_WIDTH:.0e} relative)")
     return statement
+
+
+def _exact_by_counts(cfg: DepthSweepSettings, name: str, cells: list[tuple[int, str]]) -> bool:
+    """Every cell of kind `name` is exact (`spectrum_for` its solved size: one layer where its init takes the
+    counts route, every parameter where it does not, as at --init small)."""
+    kind, d = NETWORK_KINDS[name], dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
+    init = init_for(cfg, kind)
+    return all(spectrum_for(cfg, solved_size(build_network(cfg, kind, depth, d), init)) == "exact"
+               for depth, k in cells if k == name)
 
 
 def _spectrum_statement(cfg: DepthSweepSettings) -> str:

@@ -225,6 +225,17 @@ def test_the_counts_sentence_only_where_the_counts_run():
     assert not ds.takes_counts(off, ds.build_network(off, ds.NETWORK_KINDS["orthogonal"], 2, 10), "orthogonal")
 
 
+def test_the_counts_sentence_names_only_kinds_exact_at_every_depth():
+    """At --init small the 1-shortcut network is not on the counts route: its depth-64 cell (6,400 parameters)
+    is SLQ, and the footer said '1-shortcut networks exact at every depth'."""
+    small = ds.DepthSweepSettings.resolve(None, {"depth": "8,64", "network": "1-shortcut,orthogonal", "init": "small",
+                                                 "trials": 1})
+    assert "orthogonal networks exact at every depth" in ds.spectrum_statement(small)
+    assert "1-shortcut" not in ds.spectrum_statement(small)
+    zero = ds.DepthSweepSettings.resolve(None, {"depth": "8,64", "network": "1-shortcut", "trials": 1})
+    assert "1-shortcut networks exact at every depth" in ds.spectrum_statement(zero)
+
+
 def test_a_network_absent_at_every_depth_gets_a_note():
     """The default depths (2, 4, …, 32) have no 3-shortcut network: its column was all n/a with no word why."""
     cfg = ds.DepthSweepSettings.resolve(None, {"depth": "2,4", "trials": 1, "network": "2-shortcut,3-shortcut"})
