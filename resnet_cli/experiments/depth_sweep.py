@@ -136,8 +136,7 @@ def existing_cells(cfg: DepthSweepSettings) -> list[tuple[int, str]]:
 
 def exact_size(cfg: DepthSweepSettings, kind: NetworkKind, depth: int) -> int:
     """The largest block the exact spectrum of a cell solves (`solved_size`), before the data are loaded."""
-    d = dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
-    net = build_network(cfg, kind, depth, d)
+    net = build_network(cfg, kind, depth, d := dataset_shape(cfg.data, cfg.samples, cfg.dim)[1])
     return depth * d * d if isinstance(net, str) else solved_size(net, init_for(cfg, kind))
 
 
@@ -271,22 +270,15 @@ def spectrum_for(cfg: DepthSweepSettings, size: int) -> str:
 
 
 def spectrum_statement(cfg: DepthSweepSettings) -> str:
-    statement = _spectrum_statement(cfg)
-    cells = existing_cells(cfg)
-    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network and _exact_by_counts(cfg, k, cells)]
+    """Which spectra the cells get; the kinds on the counts route are named only where every cell of theirs
+    is exact (`exact_size`: one layer where their init takes the counts route, every parameter at --init small)."""
+    statement, cells = _spectrum_statement(cfg), existing_cells(cfg)
+    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network and all(
+        spectrum_for(cfg, exact_size(cfg, NETWORK_KINDS[k], depth)) == "exact" for depth, kind in cells if kind == k)]
     if counting:
         statement += (f"; {' and '.join(counting)} networks exact at every depth (from {COUNTS_FROM} "
                       f"parameters by inertia counts, brackets ≤ {COUNT_WIDTH:.0e} relative)")
     return statement
-
-
-def _exact_by_counts(cfg: DepthSweepSettings, name: str, cells: list[tuple[int, str]]) -> bool:
-    """Every cell of kind `name` is exact (`spectrum_for` its solved size: one layer where its init takes the
-    counts route, every parameter where it does not, as at --init small)."""
-    kind, d = NETWORK_KINDS[name], dataset_shape(cfg.data, cfg.samples, cfg.dim)[1]
-    init = init_for(cfg, kind)
-    return all(spectrum_for(cfg, solved_size(build_network(cfg, kind, depth, d), init)) == "exact"
-               for depth, k in cells if k == name)
 
 
 def _spectrum_statement(cfg: DepthSweepSettings) -> str:
@@ -600,7 +592,5 @@ def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
 
 
 def _why_absent(name: str, cfg: DepthSweepSettings) -> str:
-    kind = NETWORK_KINDS[name]
-    if kind.shortcut:
-        return f"its depth must be a multiple of {kind.shortcut}"
-    return "with --act-mid relu a plain network needs an even depth"
+    shortcut = NETWORK_KINDS[name].shortcut
+    return f"its depth must be a multiple of {shortcut}" if shortcut else "with --act-mid relu a plain network needs an even depth"

@@ -276,3 +276,18 @@ def test_a_large_dense_cell_beyond_precision_is_shown_by_counts():
     cell = sweep(depth=[128], network=["xavier"], data="gaussian", dim=4, samples=200, trials=2, jobs=1)[("xavier", 128)]
     assert cell.status == "beyond-precision" and cell.extra["trials_certified_by_counts"] == 2
     assert cell.extra["abs_p10"] is None and "shown by two inertia counts" in cell.note
+
+
+def test_a_one_layer_unit_has_no_mid_activation():
+    """--act-mid relu on a 1-shortcut network changes nothing (no mid position): the network says mid=identity
+    and takes the linear path; the note says the flag had no effect."""
+    from resnet_cli.experiments.inert import inert_notices
+    from resnet_cli.experiments.hessian import HessianSettings
+
+    net = ds.sc.make_network(1, 4, 10, act_mid="relu")
+    assert net.act_mid == "identity" and net.is_linear and "mid=identity" in net.describe()
+    assert ds.sc.make_network(2, 4, 10, act_mid="relu").act_mid == "relu"
+    cfg = HessianSettings.resolve(None, {"shortcut": 1, "depth": 4, "act_mid": "relu"})
+    assert "note: --act-mid has no effect with --shortcut 1" in inert_notices(cfg, {"act_mid"})
+    plain = HessianSettings.resolve(None, {"shortcut": 0, "depth": 6, "plain_unit": 3})
+    assert any("--plain-unit has no effect on a linear network" in n for n in inert_notices(plain, {"plain_unit"}))

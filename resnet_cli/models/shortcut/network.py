@@ -113,7 +113,8 @@ def make_network(
     """The network of `depth` layers with shortcuts of depth `shortcut` (0 = plain network).
 
     A plain network places its activations as an `plain_unit`-shortcut network would (Appendix B compares
-    plain networks with 2-shortcut ones, hence the default 2). When all activations are the identity the
+    plain networks with 2-shortcut ones, hence the default 2). A 1-shortcut unit has no mid position: its
+    `act_mid` is the identity, whatever is given. When all activations are the identity the
     grouping has no effect and any depth is accepted (the grouping is then 1).
     """
     if depth < 1:
@@ -136,6 +137,8 @@ def make_network(
         return ShortcutNet(dim, depth // group, group, False, **acts)
     if depth % shortcut:
         raise ConfigError(f"depth {depth} is not a multiple of the shortcut depth {shortcut}")
+    if shortcut == 1:  # a unit of one layer has no mid position: its activation would change nothing
+        acts["act_mid"] = "identity"
     return ShortcutNet(dim, depth // shortcut, shortcut, True, **acts)
 
 
