@@ -28,6 +28,9 @@ from typing import Callable
 import numpy as np
 
 ZERO_TOLERANCE = 1e-12
+#: A condition number whose denominator is below ZERO_TOLERANCE·|λ|max is only known to exceed this, as every
+#: output writes it: "1e12".
+BEYOND = f"{1 / ZERO_TOLERANCE:.0e}".replace("e+", "e")
 PERCENTILE = 10.0
 CONFIDENCE = 0.95  # each SLQ interval holds with at least this probability (slq_bounds)
 WIDE_FACTOR = 10.0  # an SLQ cond10 interval wider than this ratio (or unbounded) supports no number

@@ -45,7 +45,7 @@ from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import ZERO_TOLERANCE, SpectrumStats, mean_bounds, spectrum_stats, trial_confidence
+from resnet_cli.spectrum import BEYOND, ZERO_TOLERANCE, SpectrumStats, mean_bounds, spectrum_stats, trial_confidence
 from resnet_cli.experiments.summary import short_repr
 
 MEASURES = ("init-cond", "final-loss")
@@ -56,7 +56,6 @@ DEFAULT_EXACT_MAX_PARAMS = 3200  # depth 32 at d = 10: eigvalsh takes a few seco
 # A grid of learning rates is "flat" (the best rate is not meaningful, as the paper says of Xavier at depth
 # 96) when the mean final values of all converged rates lie within this relative spread of each other.
 FLAT_SPREAD = 0.05
-BEYOND = f"{1 / ZERO_TOLERANCE:.0e}".replace("e+", "e")  # "1e12": as the table and the figure write it
 
 
 

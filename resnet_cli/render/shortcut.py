@@ -12,7 +12,7 @@ from rich.table import Table
 
 from resnet_cli.render.common import console, fmt, prose
 from resnet_cli.report import rows_to_csv, write_atomic
-from resnet_cli.spectrum import WIDE_FACTOR, zero_certified
+from resnet_cli.spectrum import BEYOND, WIDE_FACTOR, ZERO_TOLERANCE, zero_certified
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
 STAT_NAMES = [("abs_max", "|λ| max"), ("abs_p10", "|λ| 10th percentile"), ("cond10", "cond10 = |λ|max/|λ|p10"),
@@ -96,6 +96,7 @@ def hessian(p: dict[str, Any], detail: bool = False) -> None:
     count = f", {trials} trials" if trials > 1 else ""
     console.print(f"[bold]Hessian spectrum {where}, init {cfg['init']}{count}[/bold] — {net['description']}")
     console.print(_hessian_table(p, bounds))
+    _beyond_note(p)
     if bounds:
         method = f"SLQ ({cfg['lanczos_steps']} Lanczos steps × {cfg['lanczos_probes']} probes)"
         console.print(confidence_line(bounds, method))
@@ -169,9 +170,16 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
         cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
     elif slq and key == "cond10" and bounds["cond10_too_wide"]:
         cells = ["too wide", interval(bounds[key])]
+    elif not slq and _beyond(p, key):
+        beyond, of = _beyond(p, key), len(_trial_values(p, key))
+        cells = [f"> {BEYOND}" + (f" ({beyond}/{of})" if of > 1 else "")]
     else:
         bracketed = p.get("spectrum") == "inertia" and key in BRACKETED
-        cells = [("≈ " if slq or bracketed else "") + _pm(_clean(p[key], scale, key), std.get(key), trials)]
+        # every trial at its own rounding level: 0, without a std of the rounding; else the mean as measured
+        pairs = list(zip(_trial_values(p, key), _trial_values(p, "abs_max")))
+        rounding = key not in RATIOS and bool(pairs) and all(_clean(v, top) == 0.0 for v, top in pairs)
+        mean = _clean(p[key], scale, key) if rounding or trials == 1 else p[key]
+        cells = [("≈ " if slq or bracketed else "") + _pm(mean, None if rounding else std.get(key), trials)]
         if slq:
             cells.append(interval(bounds[key]) if bounds else "—")
     if th is not None:
@@ -183,6 +191,26 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
         else:
             cells.append(fmt(_clean(pred.get(key), pred.get("abs_max") or 0.0, key)))
     return cells
+
+
+def _trial_values(p: dict[str, Any], key: str) -> list[float]:
+    """The statistic `key` of every trial that has statistics."""
+    return [float(e["stats"][key]) for e in p.get("per_trial", []) if e.get("stats") and e["stats"].get(key) is not None]
+
+
+def _beyond(p: dict[str, Any], key: str) -> int:
+    """How many trials' cond10 (or cond) is only known to exceed BEYOND: its denominator was below
+    ZERO_TOLERANCE·|λ|max, the eigensolver's rounding (`spectrum.spectrum_stats` makes it inf)."""
+    return sum(v == math.inf for v in _trial_values(p, key)) if key in ("cond10", "cond") else 0
+
+
+def _beyond_note(p: dict[str, Any]) -> None:
+    """The line that explains '> 1e12 (k/N)' in the table, as depth-sweep's."""
+    if p.get("spectrum") != "slq" and not p["zero_matrix"] and (_beyond(p, "cond10") or _beyond(p, "cond")):
+        where = f"> {BEYOND} (k/N): in k of the N trials" if p["trials"] > 1 else f"> {BEYOND}:"
+        console.print(f"{where} |λ|p10 (cond10) or |λ|min (cond) < "
+                      f"{ZERO_TOLERANCE:.0e} × |λ|max, the eigensolver's rounding, so the ratio is only known to "
+                      f"exceed {BEYOND}")
 
 
 def _trial_table(p: dict[str, Any]) -> None:
@@ -214,13 +242,16 @@ def _brackets(p: dict[str, Any]) -> None:
         b = entry.get("brackets")
         if not b:
             continue
+        # every bracketed statistic shown ≈ in the table, with its bracket (λ min, λ max: as wide as the counts
+        # that placed them, not refined to the width)
         parts = [f"{name} ∈ [{fmt(b[key][0], 5)}, {fmt(b[key][1], 5)}]" for key, name in
-                 (("abs_max", "|λ|max"), ("abs_p10", "|λ|p10"), ("cond10", "cond10")) if b.get(key)]
+                 (("abs_max", "|λ|max"), ("abs_p10", "|λ|p10"), ("cond10", "cond10"), ("lambda_min", "λ min"),
+                  ("lambda_max", "λ max")) if b.get(key)]
         if b.get("beyond_precision"):
             parts.append(f"cond10 > {fmt(1 / 1e-12)} (|λ|p10 below 1e-12·|λ|max)")
         trial = f"trial {entry['trial']}: " if len(p["per_trial"]) > 1 else ""
-        console.print(f"{trial}certified by {b['factorisations']} LDLᵀ inertia counts (relative width "
-                      f"{fmt(b['relative_width'])}): " + ", ".join(parts) + f"; exactly {b['negative']} of {b['n']} "
+        console.print(f"{trial}certified by {b['factorisations']} LDLᵀ inertia counts (|λ|max, |λ|p10 to relative "
+                      f"width {fmt(b['relative_width'])}): " + ", ".join(parts) + f"; exactly {b['negative']} of {b['n']} "
                       f"eigenvalues < −ε, {b['near_zero']} with |λ| ≤ ε (ε = {fmt(b['epsilon'], 2)}).")
 
 

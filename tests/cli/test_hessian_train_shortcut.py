@@ -49,6 +49,23 @@ def test_hessian_default_is_two_shortcut_at_zero_with_theorem1(cli, js, one_line
     assert th["predicted"]["cond10"] == pytest.approx(p["cond10"], rel=1e-10)
 
 
+def test_hessian_ratios_beyond_float64_and_rounding_level_values_say_so(cli, js):
+    """A deep Xavier plain network: a trial whose |λ|p10 is below 1e-12·|λ|max has cond10 only known to exceed
+    1e12 (it printed "inf"), counted per trial as depth-sweep does; a statistic at rounding level in every trial
+    is 0 without a "± std" of the rounding, and one that is not keeps its mean (it printed "0 ± 1e-10")."""
+    args = ("hessian", "--init", "xavier", "--shortcut", "0", "--data", "gaussian", "--dim", "4", "--samples", "50",
+            "--trials", "2")
+    p = js(*args, "--depth", "32")
+    cond10 = [e["stats"]["cond10"] for e in p["per_trial"]]
+    beyond = sum(c in (float("inf"), "inf", "Infinity") for c in cond10)
+    text = cli(*args, "--depth", "32", "--quiet").stdout
+    row = next(line for line in text.splitlines() if "cond10 = " in line)
+    assert 0 < beyond < 2 and f"> 1e12 ({beyond}/2)" in row and "inf" not in row
+    assert "> 1e12 (k/N): in k of the N trials" in " ".join(text.split())
+    p10 = next(line for line in text.splitlines() if "10th percentile" in line)
+    assert p10.split()[-2] == "±" and float(p10.split()[-3]) > 0  # the mean as measured, with its std
+
+
 def test_hessian_says_when_the_index_depends_on_where_zero_ends(cli, js, tmp_path):
     """A deep Xavier plain network has eigenvalues between 1e-12 and 1e-8 of |λ|max: the JSON gives the index at
     each tolerance (the first is the index itself), and the output says so in one sentence with those numbers;
