@@ -382,8 +382,9 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
 def _depth_sweep_titles(fig: Any, ax: Any, p: dict[str, Any]) -> None:
     """The left panel's title (the paper's figure) and what the numbers come from: data, trials, seed."""
     cfg = p["config"]
-    run = _run_line(cfg, p.get("data") or {}, f"{cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per cell "
-                    "(zero init: one)")
+    zero = any(r.get("init") == "zero" for r in p.get("rows", [])) and cfg["trials"] != 1
+    run = _run_line(cfg, p.get("data") or {}, f"{cfg['trials']} trial{'s' * (cfg['trials'] != 1)} per cell"
+                    + (" (zero init: one)" if zero else ""))
     if p["measure"] == "init-cond":
         ax.set_title(f"Initial cond10 of the Hessian vs depth (Li et al., Fig. 5)\n{run}", fontsize=9)
         return
