@@ -389,7 +389,7 @@ def cell_text(row: dict[str, Any], words: bool = False) -> str:
 def _trials_note(rows: list[dict[str, Any]], trials: int) -> str:
     """How many trials a cell holds: --trials, and one where every trial starts at the same point (w = 0)."""
     single = list(dict.fromkeys(r["network"] for r in rows if r.get("trials") == 1 and trials != 1))
-    note = f"{trials} trials per cell (mean ± std)"
+    note = f"{trials} trials per cell (mean ± std)" if trials != 1 else "1 trial per cell"
     return note if not single else f"{note}; 1 at w = 0: {', '.join(single)}"
 
 
