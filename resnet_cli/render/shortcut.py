@@ -248,7 +248,7 @@ def _brackets(p: dict[str, Any]) -> None:
                  (("abs_max", "|λ|max"), ("abs_p10", "|λ|p10"), ("cond10", "cond10"), ("lambda_min", "λ min"),
                   ("lambda_max", "λ max")) if b.get(key)]
         if b.get("beyond_precision"):
-            parts.append(f"cond10 > {fmt(1 / 1e-12)} (|λ|p10 below 1e-12·|λ|max)")
+            parts.append(f"cond10 > {BEYOND} (|λ|p10 below {ZERO_TOLERANCE:.0e}·|λ|max)")
         trial = f"trial {entry['trial']}: " if len(p["per_trial"]) > 1 else ""
         console.print(f"{trial}certified by {b['factorisations']} LDLᵀ inertia counts (|λ|max, |λ|p10 to relative "
                       f"width {fmt(b['relative_width'])}): " + ", ".join(parts) + f"; exactly {b['negative']} of {b['n']} "
