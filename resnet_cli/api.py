@@ -62,12 +62,26 @@ EXPERIMENTS: dict[type, Experiment] = {
 
 
 def cost(settings: Settings) -> budget.Cost | None:
-    """The estimate of a run of `settings` (None for settings of no registered experiment)."""
+    """The estimate of `run(settings)` (None for settings of no registered experiment): a sweep whose `jobs` is
+    unset counted in this process, as `run` runs it."""
+    return command_cost(_as_run(settings)) if type(settings) in EXPERIMENTS else None
+
+
+def command_cost(settings: Settings) -> budget.Cost | None:
+    """The estimate the command line announces for `settings` (a sweep whose `jobs` is unset: the command's
+    default processes, `sweep.with_jobs`)."""
     experiment = EXPERIMENTS.get(type(settings))
     if experiment is None:
         return None
     settings.validate()  # (a negative count gave a negative memory estimate)
     return experiment.cost(settings)
+
+
+def _as_run(settings: Settings) -> Settings:
+    """`settings` as `run` runs them: a sweep whose `jobs` is unset in this process (jobs=1)."""
+    if any(f.name == "jobs" for f in dataclasses.fields(settings)) and settings.jobs is None:
+        return dataclasses.replace(settings, jobs=1)
+    return settings
 
 
 def run(settings: Settings, progress: Callable[[float, float], None] | None = None) -> Any:
@@ -81,8 +95,7 @@ def run(settings: Settings, progress: Callable[[float, float], None] | None = No
     if experiment is None:
         raise TypeError(f"no experiment for {type(settings).__name__}")
     runner = experiment.run
-    if any(f.name == "jobs" for f in dataclasses.fields(settings)) and settings.jobs is None:
-        settings = dataclasses.replace(settings, jobs=1)
+    settings = _as_run(settings)
     settings.validate()
     if getattr(settings, "jobs", 1) > 1 and not getattr(settings, "dask", None):
         if _importing_main_in_a_worker():

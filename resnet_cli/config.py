@@ -26,7 +26,7 @@ import typing
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from resnet_cli.errors import ConfigError
 from resnet_cli.vocabulary import SECTIONS, rename_values, renamed_key
@@ -41,6 +41,17 @@ IGNORED_KEYS = ("command", "description")
 
 
 INT_MAX = 2**63 - 1  # whole numbers must fit numpy's int64
+
+
+def as_float(x: numbers.Real, name: str) -> float:
+    """`float(x)`, or a ConfigError where `x` is an integer beyond any float (a TOML file or a script may hold
+    one: 10**400)."""
+    try:
+        return float(x)
+    except OverflowError:
+        digits = str(abs(x))
+        raise ConfigError(f"{name} {'-' if x < 0 else ''}{digits[:6]}… ({len(digits)} digits): too large for a "
+                          "number") from None
 
 
 def flag_of(name: str) -> str:
@@ -81,12 +92,7 @@ def check_scalar(
     """Check type and range of one value; raise ConfigError ``NAME VALUE: must be ...`` otherwise."""
     targets = target_type if isinstance(target_type, tuple) else (target_type,)
     if float in targets and isinstance(x, numbers.Real) and not isinstance(x, bool):
-        try:
-            x = float(x)
-        except OverflowError:  # an integer beyond any float (a TOML file may hold one)
-            digits = str(abs(x))
-            raise ConfigError(f"{name} {'-' if x < 0 else ''}{digits[:6]}… ({len(digits)} digits): too large for a "
-                              "number") from None
+        x = as_float(x, name)
         if not math.isfinite(x):
             raise ConfigError(f"{name} {x}: must be a finite number")
     elif int in targets and (isinstance(x, bool) or not isinstance(x, numbers.Integral)):
@@ -299,6 +305,25 @@ def _strip_optional(tp: Any) -> Any:
     return tp
 
 
+def _check_resolve_arguments(source: Any, overrides: Any) -> None:
+    """`resolve`'s arguments from Python: a path (or None) and a mapping of option names (or None)."""
+    if source is not None and not isinstance(source, (str, os.PathLike)):
+        raise ConfigError(f"--config {source!r}: must be a file name or a preset name")
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise ConfigError(f"the overrides {type(overrides).__name__}: must be a mapping of option names to values")
+    for key in overrides or {}:
+        if not isinstance(key, str):
+            raise ConfigError(f"option {key!r}: option names are strings (as 'trials' or 'lr-a')")
+
+
+def _plain(value: Any) -> Any:
+    """An override from Python as the plain values a TOML file holds: numpy numbers as Python ones, tuples and
+    arrays as lists (the settings' constructor takes all of them)."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # a numpy number or array
+        value = value.tolist()
+    return [_plain(v) for v in value] if isinstance(value, (list, tuple)) else value
+
+
 def _scalar(name: str, tp: Any, value: Any) -> Any:
     """One value as `tp` (int, float, bool, str): numpy numbers become Python ones; anything else is an error."""
     boolean = isinstance(value, bool) or type(value).__name__ == "bool"  # (numpy's bool: not imported here)
@@ -310,7 +335,7 @@ def _scalar(name: str, tp: Any, value: Any) -> Any:
         return check_scalar(int(value) if isinstance(value, numbers.Integral) and not boolean else value, name, int)
     if tp is float:
         if isinstance(value, numbers.Real) and not boolean:
-            return float(value)
+            return as_float(value, name)
         raise ConfigError(f"{name} {value!r}: must be a number")
     if tp is str and isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -338,8 +363,10 @@ class Settings:
         fields = {f.name: f for f in dataclasses.fields(cls)}
         names = set(fields)
         values: dict[str, Any] = {}
+        _check_resolve_arguments(source, overrides)
         if source is not None:
-            require_not_blank("--config", source)
+            require_not_blank("--config", os.fspath(source))
+            source = os.fspath(source)
         notes: list[str] = []  # deprecation notices, printed once the settings are valid (an error stays one line)
         if source:
             spelled: dict[str, str] = {}  # field -> the key of the file that set it
@@ -373,7 +400,7 @@ class Settings:
                     raise ConfigError(f"{old} and {new} both set {new}; keep one")
             if key not in names:
                 raise ConfigError(f"{flag_of(key)}: not an option of {cls.COMMAND or cls.__name__}")
-            values[key] = cls._coerce(key, value)
+            values[key] = cls._coerce(key, _plain(value))
         settings = cls(**rename_values(cls.COMMAND, values, notes.append))
         settings.validate()
         for note in notes:  # (from Python without `notify`: as a DeprecationWarning, like settings built directly)

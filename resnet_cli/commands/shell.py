@@ -137,7 +137,7 @@ def check_outputs(paths: dict[str, str | None]) -> None:
 
 def announce_cost(settings: Any, quiet: bool, plot: bool = False) -> None:
     """One stderr line before a long run: the estimate of the experiment's `cost` (resnet_cli/budget.py)."""
-    cost = None if quiet else api.cost(settings)
+    cost = None if quiet else api.command_cost(settings)
     if cost is None:
         return
     line = budget.announcement(cost, plot)

@@ -33,6 +33,7 @@ to predicted decrease of ‖g‖² (`find_critical_points` here). Pure functions
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,8 +167,16 @@ def equal_factors(M: Array, blocks: int) -> Array | None:
 
     if np.linalg.det(M) <= 0:
         return None
-    with np.errstate(all="ignore"):
-        log = logm(M)
+    # scipy's logm estimates its error with a randomised norm estimate on numpy's global RNG, and warns when
+    # that estimate is not tiny: the caller's RNG state is put back (a notebook's own draws stay its own), and
+    # the warning is moot, as the root is checked against M below
+    state = np.random.get_state()
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            log = logm(M)
+    finally:
+        np.random.set_state(state)
     if not np.all(np.isfinite(log)) or np.abs(np.imag(log)).max() > 1e-8 * max(np.abs(log).max(), 1.0):
         return None
     A = expm(np.real(log) / blocks) - np.eye(M.shape[0])

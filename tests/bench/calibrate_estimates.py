@@ -39,7 +39,7 @@ from resnet_cli import api, budget
 from resnet_cli.commands import shell
 
 def _record(settings, quiet, plot=False):
-    c = api.cost(settings)
+    c = api.command_cost(settings)
     if c is not None:
         with open(os.environ["CALIBRATE_ESTIMATE"], "w") as fh:
             json.dump({"cpu": budget.cpu_seconds(c, plot=plot), "wall": budget.wall_seconds(c, plot=plot),

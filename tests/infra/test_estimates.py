@@ -39,7 +39,7 @@ def estimate(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> float:
     seen: list[float] = []
 
     def stop(settings, quiet, plot=False):
-        seen.append(budget.cpu_seconds(api.cost(settings), plot=plot))
+        seen.append(budget.cpu_seconds(api.command_cost(settings), plot=plot))
         raise click.exceptions.Exit(0)
 
     monkeypatch.setattr(shell, "announce_cost", stop)

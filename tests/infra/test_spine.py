@@ -1,5 +1,6 @@
 """The spine every command shares: settings resolution, the command shell, list parsing, outputs, errors."""
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
@@ -366,3 +367,48 @@ def test_resolve_takes_the_toml_spelling_of_a_key():
     from resnet_cli.experiments.success_rate import SuccessSettings
 
     assert SuccessSettings.resolve(None, {"lr-a": 0.1}).lr_a == SuccessSettings.resolve(None, {"lr_a": 0.1}).lr_a == 0.1
+
+
+def test_api_cost_is_the_cost_of_api_run():
+    """`run` runs a sweep whose jobs is unset in this process; `cost` said 2 workers (half the time, twice the
+    memory). The command line's estimate keeps its default processes."""
+    from resnet_cli import api
+
+    s = api.DepthSweepSettings()
+    assert api.cost(s) == api.cost(dataclasses.replace(s, jobs=1)) and api.cost(s).workers == 1
+    assert api.command_cost(s).workers == 2
+
+
+def test_python_values_a_script_may_pass_are_settings_or_one_clear_error():
+    """10**400 for a float (OverflowError before), numpy numbers, tuples and arrays in `resolve` (refused before,
+    while the constructor took them), and arguments of the wrong kind (AttributeError / TypeError before)."""
+    import numpy as np
+
+    from resnet_cli import api
+    from resnet_cli.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="401 digits"):
+        api.run(api.TrainSettings(lr=10**400))
+    resolved = api.SuccessSettings.resolve(None, {"trials": np.int64(3), "k": np.array([4, 16])})
+    assert resolved.trials == 3 and type(resolved.trials) is int and resolved.k == [4, 16]
+    assert api.SuccessSettings.resolve(None, {"k": (4, 16)}).k == [4, 16]
+    assert api.TrainSettings.resolve(None, {"flow": np.bool_(True)}).flow is True
+    for source, overrides, message in ((None, {1: 1}, "option names are strings"),
+                                       (5, None, "must be a file name"), (None, [("trials", 3)], "must be a mapping")):
+        with pytest.raises(ConfigError, match=message):
+            api.SuccessSettings.resolve(source, overrides)
+
+
+def test_a_linear_resnet_run_leaves_the_callers_global_rng_alone(recwarn):
+    """scipy's logm draws from numpy's global RNG and may warn: a notebook's own seeded draws changed after a
+    run, and a RuntimeWarning reached stderr."""
+    import numpy as np
+
+    from resnet_cli import api
+
+    np.random.seed(1)
+    expected = np.random.random()
+    np.random.seed(1)
+    api.run(api.LinearResnetSettings(data="digits", target="data", trials=1, radius=[0.5], probes=1, blocks=[1, 2]))
+    assert np.random.random() == expected
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
