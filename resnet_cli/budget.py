@@ -131,6 +131,12 @@ DEEP_RESNET_STEP = 1.4e-8
 #: ... plus per GD step and block, whatever the sizes (Python and numpy call overhead): yun-example1,
 #: 20 trials × 20000 steps: 5 s.
 DEEP_RESNET_STEP_OVERHEAD = 2.5e-4
+#: ... plus per trial and block of a GD step, and per trial, block and sample where that exceeds the flop term
+#: above (small nets: the calls per sample and block, not their flops): --data yun-example2 --blocks 2 --trials 10
+#: --finder gd (3 samples, 20,000 steps) took 18.1 CPU-s, estimated 10.6 before; --data gaussian --samples 32
+#: --dim 2 --hidden 2 --blocks 2 --trials 10 --finder gd --steps 5000: 15.6 against 3.5 (2026-12-08).
+DEEP_RESNET_TRIAL_STEP = 7e-6
+DEEP_RESNET_SAMPLE_STEP = 3.6e-6
 #: ... plus per Newton/LM iteration, start and block (the per-start Python of the finder and of the analysis
 #: of its point), counting every --newton-steps iteration: the yun2019 presets (tiny networks, 50 starts,
 #: 300 iterations) take 0.24 s per network and block.
@@ -341,7 +347,9 @@ def deep_resnet(nets: list[tuple[int, int, int]], samples: int, *, trials: int, 
                                                 + L * DEEP_RESNET_NEWTON_OVERHEAD)
         if gd_steps:
             need = max(need, 2 * 8.0 * trials * (units * samples + 4 * P), hessians + tangents)
-            seconds += gd_steps * (trials * P * samples * DEEP_RESNET_STEP + L * DEEP_RESNET_STEP_OVERHEAD)
+            per_sample = max(P * DEEP_RESNET_STEP, L * DEEP_RESNET_SAMPLE_STEP)
+            seconds += gd_steps * (trials * (samples * per_sample + L * DEEP_RESNET_TRIAL_STEP)
+                                   + L * DEEP_RESNET_STEP_OVERHEAD)
             if not newton_steps:  # the Hessian at every end point
                 seconds += trials * P * P * samples * DEEP_RESNET_STEP
         largest = max(largest, need)

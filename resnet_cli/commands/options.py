@@ -233,7 +233,8 @@ Bias = Annotated[bool, _opt("--bias/--no-bias", "Biases and output offset (affin
 Compare = Annotated[str, _opt("--compare", "none | fc: add a fully-connected ReLU net of at most as many parameters.")]
 FcWidth = Annotated[Optional[int], _opt("--fc-width", "Width of the FC net (default: largest with ≤ ResNet params).", NETWORK)]
 GradTol = Annotated[float, _opt("--grad-tol", "Stop when the (min-norm sub)gradient norm is below this.", STEPS)]
-GapTol = Annotated[float, _opt("--gap-tol", "Relative tolerance of 'equal to linear': |R − R_lin| ≤ tol·R_lin.")]
+GapTol = Annotated[float, _opt("--gap-tol", "Relative risk tolerance: deep-resnet, equal to linear when |R − R_lin| ≤ "
+                                "tol·R_lin; linear-resnet, global when R − R* ≤ tol·R* (at least 1e-12 of the targets' scale).")]
 EigTol = Annotated[float, _opt("--eig-tol", "Strict saddle when λmin < −tol·max|λ| of the exact Hessian.")]
 ResnetInit = Annotated[str, _opt("--init", "standard | near-identity (Σ_l ‖V_l‖‖U_l‖ = --init-scale at any depth).", NETWORK)]
 InitScale = Annotated[float, _opt("--init-scale", "Total block norm Σ_l ‖V_l‖₂‖U_l‖₂ of the near-identity init.", NETWORK)]
@@ -241,7 +242,7 @@ Finder = Annotated[str, _opt("--finder", "gd (minima only: GD escapes saddles) |
                              "from the random starts: critical points of any index) | gd+newton (Newton from GD's "
                              "end points).", STEPS)]
 NewtonSteps = Annotated[int, _opt("--newton-steps", "Newton/LM iterations at most per start.", STEPS)]
-NewtonTol = Annotated[float, _opt("--newton-tol", "Newton converged when ‖∇R‖ (or the Clarke norm and kink gap) < this.", STEPS)]
+NewtonTol = Annotated[float, _opt("--newton-tol", "Newton/LM converged when ‖∇R‖ < this (deep-resnet at a ReLU kink: the Clarke norm and the kink gap).", STEPS)]
 DedupTol = Annotated[float, _opt("--dedup-tol", "Merge points equal up to unit permutations and rescalings within this.")]
 EigTolAlt = Annotated[float, _opt("--eig-tol-alt", "Second eigenvalue tolerance: the classes are recounted with it, beside.")]
 

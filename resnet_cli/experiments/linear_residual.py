@@ -46,6 +46,10 @@ DEFAULT_RADII = [round(0.2 * i, 1) for i in range(1, 11)]
 KINDS = ("global", "saddle", "higher-order saddle", "undecided", "local minimum", "not converged")
 MAX_PARAMS = 600  # exact Hessians are P × P per start
 PROBE_RADII = (1e-3, 1e-2, 1e-1)
+#: Inside the region means max_j ‖A_j‖₂ < 1 − BOUNDARY_BAND. Next to the boundary the finder stops short of it:
+#: with factors I + A_j within σ_min ≈ 1e-4 of singular the gradient is ~1e-11 (below --newton-tol) at radius
+#: 0.9998, while the critical point it tends to lies on the boundary (A_j = −I); such points are counted apart.
+BOUNDARY_BAND = 1e-3
 TARGETS = ("residual", "data")  # residual: y + x (the map I + T, near identity); data: y as loaded
 
 
@@ -67,7 +71,8 @@ class LinearResnetSettings(Settings):
     # finder's 1e-3, Newton's first steps jump from radius 0.2 to ~1.3; measured, docs/landscape.md)
     damping: float = setting(10.0, min=0, open_min=True, max=1e12)
     gap_tol: float = setting(1e-6, min=1e-12)  # below, rounding of R would decide the class
-    eig_tol: float = setting(1e-8, min=0, max=1e-2)  # above, a clearly negative λmin would not be a saddle
+    eig_tol: float = setting(1e-8, min=1e-12, max=1e-2)  # above, a clearly negative λmin would not be a saddle;
+    # below 1e-12 rounding noise sets the index
     probes: int = setting(200, min=0, max=100000)
     seed: int = setting(0)
 
@@ -179,12 +184,15 @@ def _depth_summary(blocks: int, P: int, pts: list[dict[str, Any]], equal: np.nda
     """Per depth: counts of each kind, saddle indices seen, the first radius of a non-global point, and the
     radius of the equal-layer global minimum (`linear_residual.equal_factors`; None without a real log)."""
     bad = [p for p in pts if p["kind"] not in ("global", "not converged")]
-    inside = [p for p in pts if p["kind"] != "not converged" and p["radius"] < 1.0]
+    inside = [p for p in pts if p["kind"] != "not converged" and p["radius"] < 1.0 - BOUNDARY_BAND]
+    boundary = [p for p in pts if p["kind"] != "not converged" and abs(p["radius"] - 1.0) <= BOUNDARY_BAND]
     indices = sorted({p["negative"] for p in pts if p["kind"] == "saddle"})
     return {"blocks": blocks, "params": P, "points": len(pts),
             **{k.replace(" ", "_").replace("-", "_"): sum(p["kind"] == k for p in pts) for k in KINDS},
             "saddle_indices": indices, "inside": len(inside),
             "inside_nonglobal": sum(p["kind"] not in ("global", "not converged") for p in inside),
+            "boundary_band": BOUNDARY_BAND, "boundary": len(boundary),
+            "boundary_nonglobal": sum(p["kind"] != "global" for p in boundary),
             "first_nonglobal_radius": min((p["radius"] for p in bad), default=None),
             "nonglobal_sigma_max": max((p["sigma_min"] for p in bad), default=None),
             "equal_factor_radius": None if equal is None else float(np.linalg.norm(equal, ord=2))}

@@ -145,9 +145,11 @@ def gd_landscape(payload: dict[str, Any]) -> None:
     for row in payload["rows"]:
         net, L = row["network"], str(row["blocks"])
         reached.add_row(net, L, str(row["params"]), f"{row['points']}/{row['trials']}", _risk(row["best_risk"], tol),
-                        fmt(row["max_risk_ratio"]),
+                        _ratio(row["max_risk_ratio"], row, tol),
                         fmt(row.get("max_block_norm_sum")) if net == "resnet" else "—")
     console.print(reached)
+    if any(_lin_zero(r, tol) for r in payload["rows"]):
+        console.print("—: R_lin is within tol of 0, so no ratio R / R_lin.")
     console.print("At a kink point GD's Hessian is that of one smooth piece (σ'(0) = 0): a worse point there with "
                   "negative curvature is undecided (at a kink).")
 
@@ -192,8 +194,16 @@ def _change(a: int, b: int) -> str:
     return str(a) if a == b else f"{a} → {b}"
 
 
-def _ratio(value: float | None) -> str:
-    """A risk ratio in a narrow column ("1.234"; "4e+15" where R_lin near 0 makes it huge: one digit tells)."""
+def _lin_zero(row: dict[str, Any], tol: float) -> bool:
+    """R_lin within the risk tolerance of 0: a ratio R / R_lin means nothing."""
+    return row.get("linear_risk") is not None and row["linear_risk"] <= tol
+
+
+def _ratio(value: float | None, row: dict[str, Any], tol: float) -> str:
+    """A risk ratio R / R_lin in a narrow column ("1.234"); where R_lin is within the risk tolerance of 0 (fewer
+    samples than the linear map has parameters) the ratio says nothing: "—" (it printed nan or 7e+07)."""
+    if _lin_zero(row, tol):
+        return "—"
     return fmt(value) if value is None or abs(value) < 1e5 else f"{value:.0e}"
 
 
@@ -215,7 +225,7 @@ def newton_landscape(payload: dict[str, Any]) -> None:
         net, L = row["network"], str(row["blocks"])
         reached.add_row(net, L, f"{row['points']}/{row['trials']}", str(row["converged_at_kink"]),
                         f"{row['distinct']} ({row['merged']})", str(row["distinct_predictors"]),
-                        _risk(row["best_risk"], tol), _ratio(row["max_risk_ratio_not_saddle"]))
+                        _risk(row["best_risk"], tol), _ratio(row["max_risk_ratio_not_saddle"], row, tol))
         if row["converged_at_kink"]:
             lam = fmt(row["pieces_lambda_min"], 3) if row["points_with_negative_piece"] else "none < 0"
             kinks.add_row(net, L, str(row["converged_at_kink"]), _below(row["max_smooth_grad_norm_at_kinks"], gtol),
@@ -231,7 +241,9 @@ def newton_landscape(payload: dict[str, Any]) -> None:
                  "distinct: not equal up to unit permutations and positive rescalings (--dedup-tol "
                  f"{cfg['dedup_tol']:g}); predictors: distinct functions on the data (continua of critical points, "
                  "e.g. a dead unit's free weights, are not merged). Worst R/R_lin over the points that are not strict "
-                 "saddles (over all points it is in the JSON, max_risk_ratio).",
+                 "saddles (over all points it is in the JSON, max_risk_ratio)"
+                 + ("; —: R_lin is within tol of 0, so no ratio." if any(_lin_zero(r, tol) for r in payload["rows"])
+                    else "."),
                  kinks if kinked else None,
                  "the smooth ‖∇R‖ (σ'(0) = 0) is one side's gradient; the point is Clarke-critical. λmin of each "
                  "piece meeting the point is computed; the classes use the Hessian on the kink manifold." if kinked
@@ -256,6 +268,9 @@ def per_block(pb: dict[str, Any], tol: float) -> None:
         table.add_row(label, *(_risk(item["per_block_risk"][layer], tol) for item in shown))
     table.add_row("non-increasing", *("yes" if item["monotone"] else "NO" for item in shown))
     console.print(table)
-    console.print(f"per-block risk not monotone at {pb['global_non_monotone']} of {pb['global_points']} global "
-                  f"minima found (risk {_risk(pb['best_risk'], tol)}), at {pb['non_monotone']} of {pb['points']} "
+    # a risk within tol of 0 is a global minimum (R ≥ 0); a higher one is only the lowest found
+    lowest = ("global minima found" if pb["best_risk"] <= tol else
+              "lowest-risk points found (the lowest found, not known to be global)")
+    console.print(f"per-block risk not monotone at {pb['global_non_monotone']} of {pb['global_points']} {lowest} "
+                  f"(risk {_risk(pb['best_risk'], tol)}), at {pb['non_monotone']} of {pb['points']} "
                   "critical points in all")

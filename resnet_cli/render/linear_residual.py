@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 
 from resnet_cli.render.common import console, fmt, prose
+from resnet_cli.report import fmt_bound
 
 
 def _range(lo: Any, hi: Any) -> str:
@@ -23,6 +24,11 @@ def _range(lo: Any, hi: Any) -> str:
 
 def _opt(value: Any, digits: int = 3) -> str:
     return "-" if value is None else fmt(value, digits)
+
+
+def _least(value: Any) -> str:
+    """A least radius, never printed above itself (0.9998 is not "1": the region's edge)."""
+    return "-" if value is None else fmt_bound(value, 3, upper=False, max_digits=6)
 
 
 def _radius(value: float) -> str:
@@ -51,7 +57,8 @@ def _result_table(payload: dict[str, Any]) -> Table:
     for row in payload["rows"]:
         table.add_row(str(row["blocks"]), _radius(row["start_radius"]), str(row["starts"]), str(row["global"]),
                       _saddles(row), str(row["higher_order_saddle"]),
-                      str(row["undecided"]), str(row["local_minimum"]), str(row["not_converged"]), _opt(row["nonglobal_radius_min"]))
+                      str(row["undecided"]), str(row["local_minimum"]), str(row["not_converged"]),
+                      _least(row["nonglobal_radius_min"]))
     return table
 
 
@@ -59,9 +66,12 @@ def _verdict(depth: dict[str, Any]) -> str:
     """One sentence per depth: the region check, the first non-global radius, minima that are not global."""
     L, inside, bad = depth["blocks"], depth["inside"], depth["inside_nonglobal"]
     first = depth["first_nonglobal_radius"]
+    band = depth.get("boundary_band", 0.0)  # (data made before the band: 0)
     text = (f"L = {L} ({depth['params']} parameters): {inside} critical point{'' if inside == 1 else 's'} found "
-            f"inside max‖A_j‖ < 1, "
-            f"{inside - bad} of them global; ")
+            f"inside max‖A_j‖ < {'1' if not band else f'1 − {band:g}'}, {inside - bad} of them global; ")
+    if depth.get("boundary"):
+        text += (f"{depth['boundary']} within {band:g} of radius 1 ({depth['boundary_nonglobal']} non-global: "
+                 "the finder stops short of the boundary, where such points tend); ")
     if first is None:
         text += "no non-global critical point found"
     else:
