@@ -269,8 +269,8 @@ def per_block(pb: dict[str, Any], tol: float) -> None:
     table.add_row("non-increasing", *("yes" if item["monotone"] else "NO" for item in shown))
     console.print(table)
     # a risk within tol of 0 is a global minimum (R ≥ 0); a higher one is only the lowest found
-    lowest = ("global minima found" if pb["best_risk"] <= tol else
-              "lowest-risk points found (the lowest found, not known to be global)")
-    console.print(f"per-block risk not monotone at {pb['global_non_monotone']} of {pb['global_points']} {lowest} "
-                  f"(risk {_risk(pb['best_risk'], tol)}), at {pb['non_monotone']} of {pb['points']} "
+    certain = pb["best_risk"] <= tol
+    console.print(f"per-block risk not monotone at {pb['global_non_monotone']} of {pb['global_points']} "
+                  f"{'global minima' if certain else 'lowest-risk points'} found (risk {_risk(pb['best_risk'], tol)}"
+                  f"{'' if certain else '; not known to be global'}), at {pb['non_monotone']} of {pb['points']} "
                   "critical points in all")

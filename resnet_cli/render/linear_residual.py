@@ -27,8 +27,10 @@ def _opt(value: Any, digits: int = 3) -> str:
 
 
 def _least(value: Any) -> str:
-    """A least radius, never printed above itself (0.9998 is not "1": the region's edge)."""
-    return "-" if value is None else fmt_bound(value, 3, upper=False, max_digits=6)
+    """A least radius; below 1, never printed as 1 or more (0.9998 is not "1", the region's edge)."""
+    if value is None:
+        return "-"
+    return fmt_bound(value, 3, upper=False, max_digits=6) if value < 1.0 else fmt(value, 3)
 
 
 def _radius(value: float) -> str:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from resnet_cli.experiments.linear_residual import BOUNDARY_BAND
 from resnet_cli.reproductions.common import (Context, Reproduction, command_line, cpu_seconds, load_average,
                                              read_json, read_record, record_machine, write_json, write_record)
 
@@ -77,7 +78,7 @@ def _opt(value: Any, spec: str = ".3f") -> str:
 def table(data: dict[str, dict[str, Any]]) -> list[str]:
     """One row per run and depth: the counts of each kind, inside the region and the first non-global radius."""
     lines = ["| data, target | L | P | starts | global | saddles (indices) | h.o. saddles | undecided | non-global minima "
-             "| not conv. | inside r < 1 (global) | first non-global r | equal-layer optimum r | det M* |",
+             f"| not conv. | inside r < {1 - BOUNDARY_BAND:g} (global) | first non-global r | equal-layer optimum r | det M* |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, payload in data.items():
         det = payload["data"]["det"]
@@ -114,6 +115,7 @@ def _totals(data: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "higher": sum(d["higher_order_saddle"] for d in depths),
             "undecided": sum(d["undecided"] for d in depths), "stuck": sum(d["not_converged"] for d in depths),
             "inside": sum(d["inside"] for d in depths), "inside_bad": sum(d["inside_nonglobal"] for d in depths),
+            "boundary": sum(d.get("boundary", 0) for d in depths),
             "first": min(firsts) if firsts else None,
             "no_root_inside": sum(d["inside"] for d in depths if d["equal_factor_radius"] is None),
             "sigma": max((d["nonglobal_sigma_max"] for d in depths if d["nonglobal_sigma_max"] is not None),
@@ -148,7 +150,9 @@ def section(docs: Path) -> str:
              *index_lines(data), "",
              f"**Our numbers.** {t['points']} starts: {t['global']} global minima, {t['saddle']} saddles, "
              f"{t['higher']} higher-order saddles, {t['undecided']} undecided, {t['minima']} non-global local minima, {t['stuck']} not "
-             f"converged. Of the critical points found inside the region (radius < 1), "
+             f"converged. Of the critical points found inside the region (radius < {1 - BOUNDARY_BAND:g}; {t['boundary']} "
+             f"found within {BOUNDARY_BAND:g} of radius 1, where the finder can stop short of a critical point on the "
+             "boundary), "
              f"{t['inside'] - t['inside_bad']} of {t['inside']} are global"
              + (" — no exception to Theorem 2.2. " if not t["inside_bad"] else
                 f" — {t['inside_bad']} would be exceptions to Theorem 2.2 (see the table). ")
