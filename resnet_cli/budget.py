@@ -259,7 +259,7 @@ def two_layer(ps: list[int], ks: list[int], rows: int, steps: Mapping[int, int],
                           stride=stride)
     vector = bool(per_step) or (stride is not None and stride < min(ps))
     program_steps = work["program_steps"] * programs
-    if not vector and rows * (len(ps) if together else 1) <= FEW_ROWS * programs:  # `PlaneState._step_rows`
+    if not vector and rows * (cells if together else 1) <= FEW_ROWS * programs:  # `PlaneState._step_rows`
         seconds = program_steps * TWO_LAYER_ROWS_STEP + work["trial_steps"] * TWO_LAYER_ROWS_ROW_STEP
     else:
         seconds = (program_steps * (TWO_LAYER_SAMPLE_PROGRAM_STEP if vector else TWO_LAYER_PROGRAM_STEP)

@@ -31,6 +31,13 @@ ZERO_TOLERANCE = 1e-12
 #: A condition number whose denominator is below ZERO_TOLERANCE·|λ|max is only known to exceed this, as every
 #: output writes it: "1e12".
 BEYOND = f"{1 / ZERO_TOLERANCE:.0e}".replace("e+", "e")
+
+
+def beyond_note(denominators: str = "|λ|p10", ratio: str = "cond10", several: bool = True) -> str:
+    """The note under a table that shows "> 1e12 (k/N)" (depth-sweep, hessian)."""
+    where = f"> {BEYOND} (k/N): in k of the N trials" if several else f"> {BEYOND}:"
+    return (f"{where} {denominators} < {ZERO_TOLERANCE:.0e} × |λ|max, the eigensolver's rounding, so {ratio} is only "
+            f"known to exceed {BEYOND}")
 PERCENTILE = 10.0
 CONFIDENCE = 0.95  # each SLQ interval holds with at least this probability (slq_bounds)
 WIDE_FACTOR = 10.0  # an SLQ cond10 interval wider than this ratio (or unbounded) supports no number

@@ -45,7 +45,7 @@ from resnet_cli.experiments import sweep
 from resnet_cli.experiments.sweep import Progress, SweepSettings
 from resnet_cli.models import shortcut as sc
 from resnet_cli.rng import spawn_rngs
-from resnet_cli.spectrum import BEYOND, ZERO_TOLERANCE, SpectrumStats, mean_bounds, spectrum_stats, trial_confidence
+from resnet_cli.spectrum import BEYOND, ZERO_TOLERANCE, SpectrumStats, beyond_note, mean_bounds, spectrum_stats, trial_confidence
 from resnet_cli.experiments.summary import short_repr
 
 MEASURES = ("init-cond", "final-loss")
@@ -272,7 +272,7 @@ def spectrum_statement(cfg: DepthSweepSettings) -> str:
     """Which spectra the cells get; the kinds on the counts route are named only where every cell of theirs
     is exact (`exact_size`: one layer where their init takes the counts route, every parameter at --init small)."""
     statement, cells = _spectrum_statement(cfg), existing_cells(cfg)
-    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network and all(
+    counting = [k for k in ("orthogonal", "1-shortcut") if k in cfg.network and cfg.act_mid == "identity" and all(
         spectrum_for(cfg, exact_size(cfg, NETWORK_KINDS[k], depth)) == "exact" for depth, kind in cells if kind == k)]
     if counting:
         statement += (f"; {' and '.join(counting)} networks exact at every depth (from {COUNTS_FROM} "
@@ -426,7 +426,9 @@ def final_loss_cell(
 def summarise_grid(cfg: DepthSweepSettings, kind: NetworkKind, depth: int, init: str, net: sc.ShortcutNet,
                    gd: sc.GDResult) -> Cell:
     """Per learning rate: trials diverged, mean ± std final value; the best rate among those where none diverged."""
-    linear = net.is_linear
+    # the sweep's quantity, whatever this kind's network: a 1-shortcut unit is linear under --act-mid relu (no mid
+    # position), and its cell must report the final loss as the others do, not L − L_min
+    linear = cfg.act_mid == "identity"
     final = gd.gaps[-1] if linear else gd.losses[-1]  # (rates, trials); inf where diverged
     trials = final.shape[1]
     grid = []
@@ -579,8 +581,7 @@ def sweep_notes(cfg: DepthSweepSettings, cells: list[Cell]) -> list[str]:
             notes.append("a rate counts as diverged when any trial's loss became non-finite or exceeded 1e12 × its "
                          "start; such rates are excluded from the best-rate choice")
     if any(c.status == "beyond-precision" for c in cells):
-        notes.append(f"> {BEYOND} (k/N): in k of the N trials |λ|p10 < {ZERO_TOLERANCE:.0e} × |λ|max, the "
-                     f"eigensolver's rounding, so cond10 is only known to exceed {BEYOND}")
+        notes.append(beyond_note())
     if any(c.status == "degenerate" for c in cells):
         notes.append("H = 0: degenerate, the Hessian is exactly 0 at the initial point, so cond10 is undefined")
     absent = [n for n in cfg.network if all(c.status == "not-applicable" for c in cells if c.network == n)]

@@ -172,7 +172,7 @@ def theorem1_check_cost(cfg: HessianSettings) -> tuple[float, float]:
     if not (cfg.at == "init" and cfg.init == "zero" and cfg.shortcut and cfg.spectrum != "slq"):
         return 0.0, 0.0
     P = cfg.depth * dataset_shape(cfg.data, cfg.samples, cfg.dim)[1] ** 2
-    columns = P if P <= ENTRY_CHECK_MAX_PARAMS else 2 * exact_sizes(cfg)[0]
+    columns = P if P <= ENTRY_CHECK_MAX_PARAMS else min(P, 2 * exact_sizes(cfg)[0])  # (one dense block: all)
     return budget.THEOREM1_ENTRY * columns * P, 8.0 * 3 * min(ENTRY_CHUNK, P) * P
 
 
@@ -342,9 +342,10 @@ def run(cfg: HessianSettings, progress: Progress | None = None) -> HessianResult
     trials: list[dict[str, Any]] = []
     for r in range(cfg.trials):
         entry: dict[str, Any] = {"trial": r}
-        if trained is not None:
-            entry["loss"] = float(trained.losses[-1, r])
-            entry["loss_gap"] = float(trained.gaps[-1, r])
+        if trained is not None:  # a diverged trial: the loss that crossed the limit, whatever --steps followed
+            last = int(trained.diverged_epoch[r]) if trained.diverged[r] else -1
+            entry["loss"] = float(trained.losses[last, r])
+            entry["loss_gap"] = float(trained.gaps[last, r])
             entry["diverged"] = bool(trained.diverged[r])
             if trained.diverged[r]:
                 entry["diverged_step"] = int(trained.diverged_epoch[r])

@@ -72,7 +72,7 @@ def _sphere_teacher(s: Any) -> bool:
 INERT: tuple[Inert, ...] = (
     *(Inert(_SPECTRUM, f, "spectrum", ("exact",)) for f in ("lanczos_probes", "lanczos_steps")),
     Inert(_SHORTCUT, "plain_unit", "shortcut", (0,), only=True),
-    Inert(_SHORTCUT, "plain_unit", "", (), test=lambda s: s.act_pre == s.act_mid == s.act_post == "identity",
+    Inert(_SHORTCUT, "plain_unit", "", (), test=lambda s: s.shortcut == 0 and s.act_pre == s.act_mid == s.act_post == "identity",
           because="on a linear network (every --act-* identity)"),
     Inert(_SHORTCUT, "act_mid", "shortcut", (1,), because=""),
     *(Inert(("hessian",), f, "at", ("init",)) for f in ("steps", "lr")),

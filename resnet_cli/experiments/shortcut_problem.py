@@ -92,13 +92,14 @@ class NetworkSettings(DataSettings):
 
 
 def is_linear(cfg: NetworkSettings) -> bool:
-    """Every activation the identity: the network is linear (its loss and Hessian come from second moments)."""
-    return cfg.act_pre == cfg.act_mid == cfg.act_post == "identity"
+    """Every activation the identity: the network is linear (its loss and Hessian come from second moments); a
+    1-shortcut unit has no mid position (`make_network`), so its --act-mid does not count."""
+    return cfg.act_pre == cfg.act_post == "identity" and (cfg.act_mid == "identity" or cfg.shortcut == 1)
 
 
 def tanh_positions(cfg: NetworkSettings) -> int:
     """How many of the activation positions (pre, mid, post) are tanh, for the budget (`budget.TANH_ELEMENT`)."""
-    return [cfg.act_pre, cfg.act_mid, cfg.act_post].count("tanh")
+    return [cfg.act_pre, cfg.act_mid if cfg.shortcut != 1 else "identity", cfg.act_post].count("tanh")
 
 
 def data_sizes(cfg: DataSettings) -> dict[str, int]:

@@ -6,7 +6,7 @@ how Theorem 1 is checked (`TheoremSettings`) — and the settings of `train two-
 `landscape two-layer` (`LandscapeSettings`) are frozen dataclasses of fields with their defaults, ranges
 and choices (written once) and cross-field validation (`check`). Nothing else: what the settings stand for —
 teachers drawn, schedules, criteria, GD states, Theorem 1's hypotheses, the cost of a run (`train_cost`,
-`landscape_cost`, which `check` refuses beyond the budget and `api.cost` announces) — is computed by the
+`landscape_cost`, which `check` refuses beyond the budget and `api.command_cost` announces) — is computed by the
 functions below, which pass the fields as explicit arguments to the engine (resnet_cli/models/two_layer/).
 `success-rate`'s settings (experiments/success_rate.py) are made of the same groups.
 """

