@@ -9,6 +9,7 @@ import numpy as np
 
 from resnet_cli.plots.common import pyplot, save_figure
 from resnet_cli.report import fmt
+from resnet_cli.spectrum import BEYOND, ZERO_TOLERANCE
 
 
 def _shared_bins(measured: list[Any], predicted: Any) -> Any:
@@ -220,7 +221,7 @@ def _absent(p: dict[str, Any], name: str) -> str:
         return ""
     statuses = {r["status"] for r in rows}
     words = {"not-applicable": "n/a", "degenerate": "H = 0", "all-diverged": "all diverged",
-             "beyond-precision": "> 1e12"}
+             "beyond-precision": f"> {BEYOND}"}
     return ", ".join(words.get(s, s) for s in sorted(statuses))
 
 
@@ -352,10 +353,10 @@ def depth_sweep(p: dict[str, Any], path: str) -> None:
         for name in cfg["network"]:
             beyond = [r["depth"] for r in p["rows"] if r["network"] == name and r["status"] == "beyond-precision"]
             if beyond:
-                ax.plot([d * dodge[name] for d in beyond], [1e12] * len(beyond), linestyle="none", marker="^", markersize=8,
-                        color=colors.get(name, "0.3"),
-                        label=f"{name}: > 1e12 (beyond float64)")
-                values.append(1e12)
+                ax.plot([d * dodge[name] for d in beyond], [1 / ZERO_TOLERANCE] * len(beyond), linestyle="none",
+                        marker="^", markersize=8, color=colors.get(name, "0.3"),
+                        label=f"{name}: > {BEYOND} (beyond float64)")
+                values.append(1 / ZERO_TOLERANCE)
     _depth_axis(ax, cfg["depth"])
     ax.set_yscale("log")
     finite = [v for v in values if v is not None and np.isfinite(v) and v > 0]
