@@ -182,10 +182,7 @@ def parse_float_list(text: str | float | list, name: str = "list") -> list[float
     """Parse "1e-3,1e-2,0.1" or "logspace:-4:0:9" (9 points, 10^-4 .. 10^0) into finite floats."""
     numeric = lambda t: isinstance(t, (int, float)) and not isinstance(t, bool)  # noqa: E731
     if numeric(text) or isinstance(text, list) and all(numeric(t) for t in text):
-        try:
-            values = [float(t) for t in (text if isinstance(text, list) else [text])]
-        except OverflowError:  # an integer beyond any float (a TOML file may hold one)
-            raise ConfigError(f"{name}: a value too large for a number") from None
+        values = [as_float(t, name) for t in (text if isinstance(text, list) else [text])]
     else:
         if isinstance(text, list):
             text = ",".join(str(t) for t in text)

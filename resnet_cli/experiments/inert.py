@@ -74,7 +74,7 @@ INERT: tuple[Inert, ...] = (
     Inert(_SHORTCUT, "plain_unit", "shortcut", (0,), only=True),
     Inert(_SHORTCUT, "plain_unit", "", (), test=lambda s: s.shortcut == 0 and s.act_pre == s.act_mid == s.act_post == "identity",
           because="on a linear network (every --act-* identity)"),
-    Inert(_SHORTCUT, "act_mid", "shortcut", (1,), because=""),
+    Inert(_SHORTCUT, "act_mid", "shortcut", (1,)),
     *(Inert(("hessian",), f, "at", ("init",)) for f in ("steps", "lr")),
     *(Inert(("train shortcut",), f, "hessian_every", (0,)) for f in ("spectrum", "lanczos_probes", "lanczos_steps")),
     *(Inert(("depth-sweep",), f, "measure", ("init-cond",)) for f in ("lr", "steps")),

@@ -27,3 +27,11 @@ def prose(text: str, style: str | None = None, indent: str = "  ") -> None:
     """Print a sentence wrapped to the console (at most WIDTH columns), no one-word last line (wrap_prose)."""
     for line in wrap_prose(text, min(WIDTH, console.width), indent):
         console.print(line, style=style, markup=False, highlight=False)
+
+
+def tightest(lows: list[float], highs: list[float], m_digits: int = 3) -> str:
+    """"tightest m = …‖a*‖², M = …‖a*‖²" of Theorem 1's output (1) over the runs checked, each printed on the
+    side its bound lies (`fmt_bound`: M = 1 + 2e-13 is not "1"); "" where there are none."""
+    if not (lows and highs):
+        return ""
+    return f"tightest m = {fmt_bound(min(lows), m_digits, False)}‖a*‖², M = {fmt_bound(max(highs), 3, True)}‖a*‖²"

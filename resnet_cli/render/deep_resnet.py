@@ -149,7 +149,7 @@ def gd_landscape(payload: dict[str, Any]) -> None:
                         fmt(row.get("max_block_norm_sum")) if net == "resnet" else "—")
     console.print(reached)
     if any(_lin_zero(r, tol) for r in payload["rows"]):
-        console.print("—: R_lin is within tol of 0, so no ratio R / R_lin.")
+        console.print(NO_RATIO + ".")
     console.print("At a kink point GD's Hessian is that of one smooth piece (σ'(0) = 0): a worse point there with "
                   "negative curvature is undecided (at a kink).")
 
@@ -192,6 +192,9 @@ def _below(value: float, tol: float) -> str:
 
 def _change(a: int, b: int) -> str:
     return str(a) if a == b else f"{a} → {b}"
+
+
+NO_RATIO = "—: R_lin is within tol of 0, so no ratio R / R_lin"  # the mark of `_ratio`, under both tables
 
 
 def _lin_zero(row: dict[str, Any], tol: float) -> bool:
@@ -242,8 +245,7 @@ def newton_landscape(payload: dict[str, Any]) -> None:
                  f"{cfg['dedup_tol']:g}); predictors: distinct functions on the data (continua of critical points, "
                  "e.g. a dead unit's free weights, are not merged). Worst R/R_lin over the points that are not strict "
                  "saddles (over all points it is in the JSON, max_risk_ratio)"
-                 + ("; —: R_lin is within tol of 0, so no ratio." if any(_lin_zero(r, tol) for r in payload["rows"])
-                    else "."),
+                 + (f"; {NO_RATIO}." if any(_lin_zero(r, tol) for r in payload["rows"]) else "."),
                  kinks if kinked else None,
                  "the smooth ‖∇R‖ (σ'(0) = 0) is one side's gradient; the point is Clarke-critical. λmin of each "
                  "piece meeting the point is computed; the classes use the Hessian on the kink manifold." if kinked

@@ -170,13 +170,13 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
         cells = ["no bound (SLQ)", ""]  # |λ|min, cond: a small eigenvalue can hide from every probe
     elif slq and key == "cond10" and bounds["cond10_too_wide"]:
         cells = ["too wide", interval(bounds[key])]
-    elif not slq and _beyond(p, key):
-        beyond, of = _beyond(p, key), len(_trial_values(p, key))
+    elif not slq and (beyond := _beyond(p, key)):
+        of = len(_trial_values(p, key))
         cells = [f"> {BEYOND}" + (f" ({beyond}/{of})" if of > 1 else "")]
     else:
         bracketed = p.get("spectrum") == "inertia" and key in BRACKETED
         # every trial at its own rounding level: 0, without a std of the rounding; else the mean as measured
-        pairs = list(zip(_trial_values(p, key), _trial_values(p, "abs_max")))
+        pairs = [(s[key], s["abs_max"]) for s in _trial_stats(p) if s.get(key) is not None]
         rounding = key not in RATIOS and bool(pairs) and all(_clean(v, top) == 0.0 for v, top in pairs)
         mean = _clean(p[key], scale, key) if rounding or trials == 1 else p[key]
         cells = [("≈ " if slq or bracketed else "") + _pm(mean, None if rounding else std.get(key), trials)]
@@ -193,9 +193,14 @@ def _stat_cells(p: dict[str, Any], key: str, bounds: dict[str, Any] | None) -> l
     return cells
 
 
+def _trial_stats(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statistics of every trial that has them (not the diverged ones)."""
+    return [e["stats"] for e in p.get("per_trial", []) if e.get("stats")]
+
+
 def _trial_values(p: dict[str, Any], key: str) -> list[float]:
-    """The statistic `key` of every trial that has statistics."""
-    return [float(e["stats"][key]) for e in p.get("per_trial", []) if e.get("stats") and e["stats"].get(key) is not None]
+    """The statistic `key` of every trial that has it."""
+    return [float(s[key]) for s in _trial_stats(p) if s.get(key) is not None]
 
 
 def _beyond(p: dict[str, Any], key: str) -> int:

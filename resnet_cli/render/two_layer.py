@@ -18,7 +18,7 @@ from rich.table import Table
 from resnet_cli.models.two_layer.methods import FLOW
 from resnet_cli.models.two_layer.noise import DEFAULT_SIZE
 from resnet_cli.plots.two_layer import stage1_fills
-from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose, rate_text
+from resnet_cli.render.common import WIDTH, console, fmt, fmt_bound, prose, rate_text, tightest
 
 OUTCOME_STYLE = {"global": "green", "spurious": "red", "undecided": "yellow", "diverged": "magenta"}
 SYMBOL = {name: f"[{style}]{name[0].upper()}[/{style}]" for name, style in OUTCOME_STYLE.items()}
@@ -237,9 +237,8 @@ def output1_headline(cfg: dict[str, Any], runs: list[dict[str, Any]]) -> None:
     held = sum(t["output1_held"] for t in checks)
     lows = [t["a_dot_min_rel"] for t in checks if t["a_dot_min_rel"] is not None]
     highs = [t["a_dot_max_rel"] for t in checks if t["a_dot_max_rel"] is not None]
-    tight = (f"; tightest m = {fmt_bound(min(lows), 3, False)}‖a*‖², M = {fmt_bound(max(highs), 3, True)}‖a*‖²"
-             if lows and highs else "")
-    prose(f"Theorem 1, output (1) {output1_window(cfg)}: held in {held} of {len(checks)}{tight}")
+    tight = tightest(lows, highs)
+    prose(f"Theorem 1, output (1) {output1_window(cfg)}: held in {held} of {len(checks)}" + (f"; {tight}" if tight else ""))
 
 
 C_MAX = 1e6  # a larger c only says δ/‖x − x*‖² at converged records: shown as "> 1e6"
@@ -548,9 +547,8 @@ def output1_sentence(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
         held = sum(c["output1_global"] + c["output1_other"] for c in mine)
         lows = [c["tightest_m"] for c in mine if c.get("tightest_m") is not None]
         highs = [c["tightest_big_m"] for c in mine if c.get("tightest_big_m") is not None]
-        tight = (f" (tightest m = {fmt_bound(min(lows), 2, False)}‖a*‖², M = {fmt_bound(max(highs), 3, True)}‖a*‖²)"
-                 if lows and highs else "")
-        parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{tight}")
+        tight = tightest(lows, highs, m_digits=2)
+        parts.append(f"{method} held in {held} of {sum(c['trials'] for c in mine)}{f' ({tight})' if tight else ''}")
     # not checked because stage I alone fills the run (T1 ≥ T: no recorded step in [T1, T]), inside the
     # hypotheses or not (--theorem-all); the others not checked are outside the hypotheses
     fills = [c for c in cells if c not in checked and stage1_fills(c)

@@ -266,6 +266,11 @@ FOLD_DEPTH = 6  # substeps halved this often (Δt = 1/(8·2⁶)): a smooth path 
 #                 vanished minimum (a saddle-node fold) moves as far as at the coarse step (0.8 and more)
 
 
+def _distance(v: np.ndarray, a: np.ndarray, v1: np.ndarray, a1: np.ndarray) -> float:
+    """How far a solve moved the point: ‖(v1 − v, a1 − a)‖."""
+    return float(np.linalg.norm(np.concatenate([v1 - v, a1 - a])))
+
+
 def _homotopy_step(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.ndarray, prev: int, s: int,
                    t0: float, t1: float, depth: int = 0) -> tuple[np.ndarray, np.ndarray, float, float, bool]:
     """`minimize` of (1 − t1)L_prev + t1 L_s from the minimum (v, a) at t0, halving [t0, t1] while a solve
@@ -274,7 +279,7 @@ def _homotopy_step(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
     so short a Δt is not continuous)."""
     mix = [(1.0 - t1, prev), (t1, s)]
     v1, a1, norm = minimize(v, a, v_star, a_star, mix)
-    move = float(np.linalg.norm(np.concatenate([v1 - v, a1 - a])))
+    move = _distance(v, a, v1, a1)
     if move <= FOLD_MOVE:
         return v1, a1, norm, move, False
     if _mixed_loss(v1, a1, v_star, a_star, mix) < 1e-12:  # it drained to the global optimum (loss 0 at every
@@ -299,14 +304,14 @@ def continue_point(v: np.ndarray, a: np.ndarray, v_star: np.ndarray, a_star: np.
     moves, folds = [0.0], [False]
     for prev, s in zip(strides, strides[1:]):
         move, fold = 0.0, False
-        ts_ = np.linspace(0.0, 1.0, substeps + 1)
-        for t0, t in zip(ts_[:-1], ts_[1:]):
+        grid = np.linspace(0.0, 1.0, substeps + 1)
+        for t0, t in zip(grid[:-1], grid[1:]):
             if follow == "minimum":
                 v, a, norm, step, crossed = _homotopy_step(v, a, v_star, a_star, prev, s, float(t0), float(t))
                 move, fold = max(move, step), fold or crossed
                 continue
             v_new, a_new, norm = newton(v, a, v_star, a_star, [(1.0 - t, prev), (t, s)])
-            move = max(move, float(np.linalg.norm(np.concatenate([v_new - v, a_new - a]))))
+            move = max(move, _distance(v, a, v_new, a_new))
             v, a = v_new, a_new
         if follow == "minimum":
             v, a, norm = newton(v, a, v_star, a_star, [(1.0, s)])
